@@ -1,0 +1,132 @@
+"""Values passed between pipeline stages: frozen, typed, never loose dicts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from types import MappingProxyType
+
+
+def frozen_map(data: Mapping[str, str] | None = None) -> Mapping[str, str]:
+    """Return a read-only copy so a frozen dataclass really is frozen."""
+    return MappingProxyType(dict(data or {}))
+
+
+class Severity(StrEnum):
+    """How urgent an incident is; critical ones are marked as such on screen."""
+
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2, Severity.CRITICAL: 3}
+
+
+class IncidentState(StrEnum):
+    """Life cycle of an incident; see incidents.TRANSITIONS for the allowed moves."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    FIXING = "fixing"
+    RESOLVED = "resolved"
+    IGNORED = "ignored"
+
+    @property
+    def is_closed(self) -> bool:
+        return self in (IncidentState.RESOLVED, IncidentState.IGNORED)
+
+
+class Policy(StrEnum):
+    """What happens when a rule matches: fix on its own, ask the admin, or only tell."""
+
+    AUTO = "auto"
+    ASK = "ask"
+    ALERT = "alert"
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One physical line read from a watched file (newline stripped, already decoded)."""
+
+    source: str
+    line_no: int
+    text: str
+    offset: int
+    end_offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """Where reading of one file stopped, and how to recognise that file again.
+
+    `fingerprint` is a hash of the first `fingerprint_len` bytes: a file whose
+    first bytes changed is a different file even if the inode was reused.
+    """
+
+    path: str
+    device: int
+    inode: int
+    fingerprint: str
+    fingerprint_len: int
+    offset: int
+    line_no: int
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One log record: a line plus its continuation lines (a traceback, indented text)."""
+
+    source: str
+    line_no: int
+    text: str
+    level: str | None = None
+    logged_at: datetime | None = None
+
+    @property
+    def first_line(self) -> str:
+        return self.text.split("\n", 1)[0]
+
+    @property
+    def last_line(self) -> str:
+        return self.text.rstrip("\n").rsplit("\n", 1)[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A record that a rule classified; `key` groups matches into one incident."""
+
+    rule: str
+    severity: Severity
+    record: Record
+    fields: Mapping[str, str] = field(default_factory=frozen_map)
+    key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """A group of matches of one rule with the same key, as kept in the store."""
+
+    id: int
+    rule: str
+    severity: Severity
+    key: str
+    state: IncidentState
+    count: int
+    first_seen: datetime
+    last_seen: datetime
+    source: str
+    sample: str
+    fields: Mapping[str, str] = field(default_factory=frozen_map)
+    token: str = ""
+
+    @property
+    def is_open(self) -> bool:
+        return not self.state.is_closed

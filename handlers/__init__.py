@@ -1,0 +1,1 @@
+"""The thin Telegram layer: commands, button callbacks and message views."""
