@@ -1,0 +1,118 @@
+"""adminbot's own output files: the JSON Lines event log and the human monitor log.
+
+Both rotate by size so a long burst cannot fill the disk adminbot is watching.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from collections.abc import Mapping
+from datetime import datetime
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+from typing import Any
+
+from adminbot.models import Match
+
+MAX_BYTES = 10 * 1024 * 1024
+BACKUPS = 5
+MESSAGE_CHARS = 2000
+
+_TOKEN = re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b")
+
+
+class RedactTokens(logging.Filter):
+    """Hide anything shaped like a bot token (httpx logs request URLs that contain it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if _TOKEN.search(message):
+            record.msg = _TOKEN.sub("<token>", message)
+            record.args = None
+        return True
+
+
+def setup_logging(monitor_log: Path, level: str = "INFO", *, console: bool = False) -> None:
+    """Send adminbot's own logging to the rotating monitor.log (and stderr if asked)."""
+    monitor_log.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    root.setLevel(level.upper())
+    for handler in list(root.handlers):
+        if getattr(handler, "_adminbot", False):
+            root.removeHandler(handler)
+            handler.close()
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handlers: list[logging.Handler] = [
+        RotatingFileHandler(monitor_log, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
+    ]
+    if console:
+        handlers.append(logging.StreamHandler())
+    for handler in handlers:
+        handler.setFormatter(fmt)
+        handler.addFilter(RedactTokens())
+        handler._adminbot = True  # type: ignore[attr-defined]  # marks ours for re-setup
+        root.addHandler(handler)
+    # httpx logs every request URL at INFO, and the URL holds the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+class EventLog:
+    """Appends one JSON object per event to `descarga_errors.json` (the seed's name)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._handler = RotatingFileHandler(
+            path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
+        )
+
+    def write(self, event: Mapping[str, Any]) -> None:
+        line = json.dumps(event, ensure_ascii=False, default=str)
+        record = logging.LogRecord("adminbot.events", logging.INFO, "", 0, line, None, None)
+        with self._lock:
+            self._handler.emit(record)
+
+    def match(self, match: Match, incident_id: int, at: datetime) -> None:
+        record = match.record
+        self.write(
+            {
+                "ts": at.isoformat(),
+                "type": match.rule,
+                "severity": match.severity.value,
+                "file": record.source,
+                "line": record.line_no,
+                "message": record.text[:MESSAGE_CHARS],
+                "fields": dict(match.fields),
+                "incident_id": incident_id,
+            }
+        )
+
+    def action(
+        self,
+        *,
+        at: datetime,
+        incident_id: int | None,
+        rule: str,
+        action: str,
+        result: str,
+        actor: str,
+    ) -> None:
+        self.write(
+            {
+                "ts": at.isoformat(),
+                "type": rule,
+                "incident_id": incident_id,
+                "action": action,
+                "result": result,
+                "actor": actor,
+            }
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            self._handler.close()

@@ -1,0 +1,699 @@
+"""The embedded SQLite store: the only module that speaks SQL.
+
+One connection in WAL mode, shared by the tailer thread and the event loop behind a
+lock; every statement is short, so the lock is never held for long. State changes
+that must happen once (claiming an outbox row, a button's action) use
+compare-and-set: `UPDATE ... WHERE id = ? AND state = ?` and a check of rowcount.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from adminbot.models import Checkpoint, Incident, IncidentState, Match, Severity, frozen_map
+
+logger = logging.getLogger(__name__)
+
+MAX_OCCURRENCES = 20
+SAMPLE_CHARS = 4000
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE checkpoints (
+        path TEXT PRIMARY KEY, device INTEGER NOT NULL, inode INTEGER NOT NULL,
+        fingerprint TEXT NOT NULL, fingerprint_len INTEGER NOT NULL,
+        offset INTEGER NOT NULL, line_no INTEGER NOT NULL, updated_at TEXT NOT NULL);
+    CREATE TABLE incidents (
+        id INTEGER PRIMARY KEY, rule TEXT NOT NULL, severity TEXT NOT NULL, key TEXT NOT NULL,
+        state TEXT NOT NULL, count INTEGER NOT NULL, first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL, source TEXT NOT NULL, sample TEXT NOT NULL,
+        fields TEXT NOT NULL, token TEXT NOT NULL, resolved_at TEXT);
+    CREATE INDEX incidents_by_key ON incidents (rule, key, id);
+    CREATE INDEX incidents_by_last_seen ON incidents (last_seen);
+    CREATE TABLE occurrences (
+        id INTEGER PRIMARY KEY, incident_id INTEGER NOT NULL REFERENCES incidents (id),
+        seen_at TEXT NOT NULL, source TEXT NOT NULL, line_no INTEGER NOT NULL, text TEXT NOT NULL);
+    CREATE INDEX occurrences_by_incident ON occurrences (incident_id, id);
+    CREATE TABLE transitions (
+        id INTEGER PRIMARY KEY, incident_id INTEGER NOT NULL REFERENCES incidents (id),
+        at TEXT NOT NULL, old_state TEXT, new_state TEXT NOT NULL, actor TEXT NOT NULL,
+        note TEXT NOT NULL DEFAULT '');
+    CREATE INDEX transitions_by_incident ON transitions (incident_id, id);
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY, incident_id INTEGER, at TEXT NOT NULL, actor TEXT NOT NULL,
+        kind TEXT NOT NULL, operation TEXT NOT NULL, exit_code INTEGER, output_tail TEXT,
+        duration REAL, ok INTEGER NOT NULL, summary TEXT NOT NULL);
+    CREATE INDEX audit_by_at ON audit (at);
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY, created_at TEXT NOT NULL, kind TEXT NOT NULL,
+        chat_id INTEGER, incident_id INTEGER, payload TEXT NOT NULL, state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0, not_before TEXT NOT NULL,
+        sent_at TEXT, last_error TEXT);
+    CREATE INDEX outbox_pending ON outbox (state, id);
+    CREATE TABLE alert_messages (
+        incident_id INTEGER NOT NULL, chat_id INTEGER NOT NULL, message_id INTEGER NOT NULL,
+        updated_at TEXT NOT NULL, PRIMARY KEY (incident_id, chat_id));
+    CREATE TABLE mutes (target TEXT PRIMARY KEY, until TEXT NOT NULL, by TEXT NOT NULL);
+    CREATE TABLE line_counts (hour TEXT PRIMARY KEY, lines INTEGER NOT NULL);
+    """,
+)
+
+
+def _ts(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _dt(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What recording one match did: the incident after it, and whether it is new."""
+
+    incident: Incident
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    id: int
+    kind: str
+    chat_id: int | None
+    incident_id: int | None
+    payload: Mapping[str, Any]
+    attempts: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    at: datetime
+    old_state: IncidentState | None
+    new_state: IncidentState
+    actor: str
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    incident_id: int | None
+    at: datetime
+    actor: str
+    kind: str
+    operation: str
+    exit_code: int | None
+    output_tail: str
+    duration: float
+    ok: bool
+    summary: str
+
+
+class Store:
+    """Durable state: incidents, checkpoints, the outbox, audit and mutes."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._migrate()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _migrate(self) -> None:
+        with self._lock:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                logger.info("Migrating the store to schema version %s", number)
+                self._db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group writes atomically; nested use joins the outer transaction."""
+        with self._lock:
+            if self._db.in_transaction:
+                yield
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _all(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def _one(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Row | None:
+        with self._lock:
+            return self._db.execute(sql, args).fetchone()
+
+    def _run(self, sql: str, args: Sequence[Any] = ()) -> int:
+        with self._lock:
+            return self._db.execute(sql, args).rowcount
+
+    # -- meta -------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._one("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if row is None else str(row["value"])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._run(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # -- checkpoints -----------------------------------------------------------------
+
+    def load_checkpoints(self) -> dict[str, Checkpoint]:
+        rows = self._all("SELECT * FROM checkpoints")
+        return {
+            row["path"]: Checkpoint(
+                path=row["path"],
+                device=row["device"],
+                inode=row["inode"],
+                fingerprint=row["fingerprint"],
+                fingerprint_len=row["fingerprint_len"],
+                offset=row["offset"],
+                line_no=row["line_no"],
+            )
+            for row in rows
+        }
+
+    def last_checkpoint_at(self) -> datetime | None:
+        row = self._one("SELECT max(updated_at) AS at FROM checkpoints")
+        return _dt(row["at"]) if row else None
+
+    def save_checkpoint(self, checkpoint: Checkpoint, now: datetime) -> None:
+        self._run(
+            "INSERT INTO checkpoints VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE "
+            "SET device = excluded.device, inode = excluded.inode, "
+            "fingerprint = excluded.fingerprint, fingerprint_len = excluded.fingerprint_len, "
+            "offset = excluded.offset, line_no = excluded.line_no, "
+            "updated_at = excluded.updated_at",
+            (
+                checkpoint.path,
+                checkpoint.device,
+                checkpoint.inode,
+                checkpoint.fingerprint,
+                checkpoint.fingerprint_len,
+                checkpoint.offset,
+                checkpoint.line_no,
+                _ts(now),
+            ),
+        )
+
+    def count_lines(self, now: datetime, lines: int) -> None:
+        if lines <= 0:
+            return
+        hour = _ts(now.replace(minute=0, second=0, microsecond=0))
+        self._run(
+            "INSERT INTO line_counts VALUES (?, ?) "
+            "ON CONFLICT (hour) DO UPDATE SET lines = lines + excluded.lines",
+            (hour, lines),
+        )
+
+    def lines_since(self, since: datetime) -> int:
+        start = _ts(since.replace(minute=0, second=0, microsecond=0))
+        row = self._one(
+            "SELECT coalesce(sum(lines), 0) AS n FROM line_counts WHERE hour >= ?", (start,)
+        )
+        return int(row["n"]) if row else 0
+
+    # -- incidents -------------------------------------------------------------------
+
+    def record_match(self, match: Match, now: datetime, token: str) -> Recorded:
+        """Add one occurrence: bump the live incident for (rule, key) or open a new one.
+
+        An ignored incident keeps absorbing its repeats (the admin said so); a
+        resolved one does not, so a recurrence after a fix opens a fresh incident.
+        """
+        record = match.record
+        sample = record.text[:SAMPLE_CHARS]
+        with self.transaction():
+            row = self._one(
+                "SELECT id FROM incidents WHERE rule = ? AND key = ? AND state != ? "
+                "ORDER BY id DESC LIMIT 1",
+                (match.rule, match.key, IncidentState.RESOLVED.value),
+            )
+            if row is None:
+                incident_id = self._insert_incident(match, now, token, sample)
+                created = True
+            else:
+                incident_id = row["id"]
+                fields = json.dumps(dict(match.fields), ensure_ascii=False)
+                self._run(
+                    "UPDATE incidents SET count = count + 1, last_seen = ?, sample = ?, "
+                    "source = ?, fields = ? WHERE id = ?",
+                    (_ts(now), sample, record.source, fields, incident_id),
+                )
+                created = False
+            self._add_occurrence(incident_id, match, now, sample)
+            incident = self.incident(incident_id)
+        assert incident is not None
+        return Recorded(incident, created)
+
+    def _insert_incident(self, match: Match, now: datetime, token: str, sample: str) -> int:
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT INTO incidents (rule, severity, key, state, count, first_seen, last_seen, "
+                "source, sample, fields, token) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)",
+                (
+                    match.rule,
+                    match.severity.value,
+                    match.key,
+                    IncidentState.OPEN.value,
+                    _ts(now),
+                    _ts(now),
+                    match.record.source,
+                    sample,
+                    json.dumps(dict(match.fields), ensure_ascii=False),
+                    token,
+                ),
+            )
+            incident_id = int(cursor.lastrowid or 0)
+        self._add_transition(incident_id, None, IncidentState.OPEN, "monitor", "", now)
+        return incident_id
+
+    def _add_occurrence(self, incident_id: int, match: Match, now: datetime, text: str) -> None:
+        self._run(
+            "INSERT INTO occurrences (incident_id, seen_at, source, line_no, text) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (incident_id, _ts(now), match.record.source, match.record.line_no, text),
+        )
+        self._run(
+            "DELETE FROM occurrences WHERE incident_id = ? AND id NOT IN "
+            "(SELECT id FROM occurrences WHERE incident_id = ? ORDER BY id DESC LIMIT ?)",
+            (incident_id, incident_id, MAX_OCCURRENCES),
+        )
+
+    def _add_transition(
+        self,
+        incident_id: int,
+        old: IncidentState | None,
+        new: IncidentState,
+        actor: str,
+        note: str,
+        now: datetime,
+    ) -> None:
+        self._run(
+            "INSERT INTO transitions (incident_id, at, old_state, new_state, actor, note) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (incident_id, _ts(now), old.value if old else None, new.value, actor, note),
+        )
+
+    def set_state(
+        self,
+        incident_id: int,
+        expected: Sequence[IncidentState],
+        new: IncidentState,
+        actor: str,
+        now: datetime,
+        note: str = "",
+    ) -> bool:
+        """Move an incident to `new` only if it is still in one of `expected` (compare-and-set)."""
+        with self.transaction():
+            row = self._one("SELECT state FROM incidents WHERE id = ?", (incident_id,))
+            if row is None or IncidentState(row["state"]) not in expected:
+                return False
+            old = IncidentState(row["state"])
+            resolved_at = _ts(now) if new.is_closed else None
+            changed = self._run(
+                "UPDATE incidents SET state = ?, resolved_at = ? WHERE id = ? AND state = ?",
+                (new.value, resolved_at, incident_id, old.value),
+            )
+            if changed != 1:
+                return False
+            self._add_transition(incident_id, old, new, actor, note, now)
+        return True
+
+    def incident(self, incident_id: int) -> Incident | None:
+        row = self._one("SELECT * FROM incidents WHERE id = ?", (incident_id,))
+        return None if row is None else _incident(row)
+
+    def incidents(
+        self,
+        *,
+        rule: str | None = None,
+        states: Sequence[IncidentState] | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[Incident]:
+        clauses, args = _filters(rule, states, since)
+        rows = self._all(
+            f"SELECT * FROM incidents {clauses} ORDER BY last_seen DESC, id DESC LIMIT ? OFFSET ?",  # noqa: S608 - clauses are built from fixed text, values are bound
+            (*args, limit, offset),
+        )
+        return [_incident(row) for row in rows]
+
+    def count_incidents(
+        self,
+        *,
+        rule: str | None = None,
+        states: Sequence[IncidentState] | None = None,
+        since: datetime | None = None,
+    ) -> int:
+        clauses, args = _filters(rule, states, since)
+        row = self._one(f"SELECT count(*) AS n FROM incidents {clauses}", args)  # noqa: S608 - as above
+        return int(row["n"]) if row else 0
+
+    def incident_counts(self, since: datetime | None = None) -> dict[str, tuple[int, int]]:
+        """Per rule: (incidents, occurrences) whose last occurrence is at or after `since`."""
+        clauses, args = _filters(None, None, since)
+        rows = self._all(
+            f"SELECT rule, count(*) AS n, sum(count) AS hits FROM incidents {clauses} "  # noqa: S608 - as above
+            "GROUP BY rule",
+            args,
+        )
+        return {row["rule"]: (int(row["n"]), int(row["hits"])) for row in rows}
+
+    def open_counts(self) -> dict[str, int]:
+        open_states = [s.value for s in IncidentState if not s.is_closed]
+        marks = ",".join("?" * len(open_states))
+        rows = self._all(
+            f"SELECT rule, count(*) AS n FROM incidents WHERE state IN ({marks}) GROUP BY rule",  # noqa: S608 - placeholders only
+            open_states,
+        )
+        return {row["rule"]: int(row["n"]) for row in rows}
+
+    def resolution_seconds(self, since: datetime) -> list[float]:
+        rows = self._all(
+            "SELECT first_seen, resolved_at FROM incidents WHERE state = ? AND resolved_at >= ?",
+            (IncidentState.RESOLVED.value, _ts(since)),
+        )
+        return [
+            (
+                datetime.fromisoformat(r["resolved_at"]) - datetime.fromisoformat(r["first_seen"])
+            ).total_seconds()
+            for r in rows
+        ]
+
+    def occurrences(self, incident_id: int, limit: int = 5) -> list[tuple[datetime, str, int, str]]:
+        rows = self._all(
+            "SELECT seen_at, source, line_no, text FROM occurrences WHERE incident_id = ? "
+            "ORDER BY id DESC LIMIT ?",
+            (incident_id, limit),
+        )
+        return [(datetime.fromisoformat(r[0]), r[1], r[2], r[3]) for r in rows]
+
+    def transitions(self, incident_id: int) -> list[Transition]:
+        rows = self._all(
+            "SELECT at, old_state, new_state, actor, note FROM transitions "
+            "WHERE incident_id = ? ORDER BY id",
+            (incident_id,),
+        )
+        return [
+            Transition(
+                at=datetime.fromisoformat(r["at"]),
+                old_state=IncidentState(r["old_state"]) if r["old_state"] else None,
+                new_state=IncidentState(r["new_state"]),
+                actor=r["actor"],
+                note=r["note"],
+            )
+            for r in rows
+        ]
+
+    # -- audit -----------------------------------------------------------------------
+
+    def add_audit(
+        self,
+        *,
+        incident_id: int | None,
+        actor: str,
+        kind: str,
+        operation: str,
+        ok: bool,
+        summary: str,
+        now: datetime,
+        exit_code: int | None = None,
+        output_tail: str = "",
+        duration: float = 0.0,
+    ) -> int:
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT INTO audit (incident_id, at, actor, kind, operation, exit_code, "
+                "output_tail, duration, ok, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    incident_id,
+                    _ts(now),
+                    actor,
+                    kind,
+                    operation,
+                    exit_code,
+                    output_tail[-2000:],
+                    duration,
+                    int(ok),
+                    summary,
+                ),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def audit(
+        self, *, since: datetime | None = None, incident_id: int | None = None
+    ) -> list[AuditEntry]:
+        clauses, args = [], []
+        if since is not None:
+            clauses.append("at >= ?")
+            args.append(_ts(since))
+        if incident_id is not None:
+            clauses.append("incident_id = ?")
+            args.append(incident_id)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._all(f"SELECT * FROM audit {where} ORDER BY id", args)  # noqa: S608 - fixed clauses
+        return [
+            AuditEntry(
+                id=r["id"],
+                incident_id=r["incident_id"],
+                at=datetime.fromisoformat(r["at"]),
+                actor=r["actor"],
+                kind=r["kind"],
+                operation=r["operation"],
+                exit_code=r["exit_code"],
+                output_tail=r["output_tail"] or "",
+                duration=r["duration"] or 0.0,
+                ok=bool(r["ok"]),
+                summary=r["summary"],
+            )
+            for r in rows
+        ]
+
+    # -- outbox ----------------------------------------------------------------------
+
+    def enqueue(
+        self,
+        kind: str,
+        payload: Mapping[str, Any],
+        now: datetime,
+        *,
+        chat_id: int | None = None,
+        incident_id: int | None = None,
+        not_before: datetime | None = None,
+        coalesce: bool = False,
+    ) -> int | None:
+        """Queue a notification for one chat.
+
+        With `coalesce`, a pending row of the same kind for the same incident and chat
+        absorbs this one (only moved earlier if this one is due sooner): the sender
+        renders the incident as it is at send time, so one edit carries every repeat.
+        """
+        with self.transaction():
+            if coalesce and incident_id is not None:
+                row = self._one(
+                    "SELECT id FROM outbox WHERE kind = ? AND incident_id = ? "
+                    "AND chat_id IS ? AND state = 'pending'",
+                    (kind, incident_id, chat_id),
+                )
+                if row is not None:
+                    self._run(
+                        "UPDATE outbox SET not_before = min(not_before, ?) WHERE id = ?",
+                        (_ts(not_before or now), row["id"]),
+                    )
+                    return None
+            with self._lock:
+                cursor = self._db.execute(
+                    "INSERT INTO outbox (created_at, kind, chat_id, incident_id, payload, state, "
+                    "not_before) VALUES (?, ?, ?, ?, ?, 'pending', ?)",
+                    (
+                        _ts(now),
+                        kind,
+                        chat_id,
+                        incident_id,
+                        json.dumps(dict(payload), ensure_ascii=False),
+                        _ts(not_before or now),
+                    ),
+                )
+                return int(cursor.lastrowid or 0)
+
+    def due(self, now: datetime, limit: int = 20) -> list[OutboxItem]:
+        """Pending notifications that may be sent now, oldest first."""
+        rows = self._all(
+            "SELECT * FROM outbox WHERE state = 'pending' AND not_before <= ? ORDER BY id LIMIT ?",
+            (_ts(now), limit),
+        )
+        return [_outbox(row) for row in rows]
+
+    def next_due_at(self) -> datetime | None:
+        row = self._one("SELECT min(not_before) AS at FROM outbox WHERE state = 'pending'")
+        return _dt(row["at"]) if row else None
+
+    def claim(self, item_id: int) -> bool:
+        """Take a pending row for sending; False if another sender took it first."""
+        return (
+            self._run(
+                "UPDATE outbox SET state = 'sending', attempts = attempts + 1 "
+                "WHERE id = ? AND state = 'pending'",
+                (item_id,),
+            )
+            == 1
+        )
+
+    def mark_sent(self, item_id: int, now: datetime) -> None:
+        self._run(
+            "UPDATE outbox SET state = 'sent', sent_at = ?, last_error = NULL WHERE id = ?",
+            (_ts(now), item_id),
+        )
+
+    def release(self, item_id: int, not_before: datetime, error: str) -> None:
+        """Give a claimed row back after a transient failure, to be tried again later."""
+        self._run(
+            "UPDATE outbox SET state = 'pending', not_before = ?, last_error = ? "
+            "WHERE id = ? AND state = 'sending'",
+            (_ts(not_before), error[:500], item_id),
+        )
+
+    def mark_failed(self, item_id: int, error: str) -> None:
+        """A permanent failure (the message can never be delivered as it is)."""
+        self._run(
+            "UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?",
+            (error[:500], item_id),
+        )
+
+    def recover_claims(self) -> int:
+        """At start-up, rows left 'sending' by a crash go back to pending (at-least-once)."""
+        return self._run("UPDATE outbox SET state = 'pending' WHERE state = 'sending'")
+
+    def outbox_depth(self) -> int:
+        row = self._one("SELECT count(*) AS n FROM outbox WHERE state IN ('pending', 'sending')")
+        return int(row["n"]) if row else 0
+
+    def oldest_pending_at(self) -> datetime | None:
+        row = self._one("SELECT min(created_at) AS at FROM outbox WHERE state = 'pending'")
+        return _dt(row["at"]) if row else None
+
+    # -- alert messages --------------------------------------------------------------
+
+    def alert_messages(self, incident_id: int) -> dict[int, int]:
+        rows = self._all(
+            "SELECT chat_id, message_id FROM alert_messages WHERE incident_id = ?", (incident_id,)
+        )
+        return {int(r["chat_id"]): int(r["message_id"]) for r in rows}
+
+    def save_alert_message(
+        self, incident_id: int, chat_id: int, message_id: int, now: datetime
+    ) -> None:
+        self._run(
+            "INSERT INTO alert_messages VALUES (?, ?, ?, ?) ON CONFLICT (incident_id, chat_id) "
+            "DO UPDATE SET message_id = excluded.message_id, updated_at = excluded.updated_at",
+            (incident_id, chat_id, message_id, _ts(now)),
+        )
+
+    # -- mutes -----------------------------------------------------------------------
+
+    def set_mute(self, target: str, until: datetime, by: str) -> None:
+        self._run(
+            "INSERT INTO mutes VALUES (?, ?, ?) ON CONFLICT (target) DO UPDATE "
+            "SET until = excluded.until, by = excluded.by",
+            (target, _ts(until), by),
+        )
+
+    def clear_mutes(self, target: str | None = None) -> int:
+        if target is None:
+            return self._run("DELETE FROM mutes")
+        return self._run("DELETE FROM mutes WHERE target = ?", (target,))
+
+    def mutes(self) -> dict[str, datetime]:
+        rows = self._all("SELECT target, until FROM mutes ORDER BY until")
+        return {r["target"]: datetime.fromisoformat(r["until"]) for r in rows}
+
+    def expire_mutes(self, now: datetime) -> list[str]:
+        """Drop mutes that have run out and return their targets (the admin is told)."""
+        with self.transaction():
+            rows = self._all("SELECT target FROM mutes WHERE until <= ?", (_ts(now),))
+            self._run("DELETE FROM mutes WHERE until <= ?", (_ts(now),))
+        return [r["target"] for r in rows]
+
+
+def _filters(
+    rule: str | None, states: Sequence[IncidentState] | None, since: datetime | None
+) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    args: list[Any] = []
+    if rule is not None:
+        clauses.append("rule = ?")
+        args.append(rule)
+    if states:
+        clauses.append(f"state IN ({','.join('?' * len(states))})")
+        args.extend(s.value for s in states)
+    if since is not None:
+        clauses.append("last_seen >= ?")
+        args.append(_ts(since))
+    return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), args
+
+
+def _incident(row: sqlite3.Row) -> Incident:
+    return Incident(
+        id=row["id"],
+        rule=row["rule"],
+        severity=Severity(row["severity"]),
+        key=row["key"],
+        state=IncidentState(row["state"]),
+        count=row["count"],
+        first_seen=datetime.fromisoformat(row["first_seen"]),
+        last_seen=datetime.fromisoformat(row["last_seen"]),
+        source=row["source"],
+        sample=row["sample"],
+        fields=frozen_map(json.loads(row["fields"])),
+        token=row["token"],
+    )
+
+
+def _outbox(row: sqlite3.Row) -> OutboxItem:
+    return OutboxItem(
+        id=row["id"],
+        kind=row["kind"],
+        chat_id=row["chat_id"],
+        incident_id=row["incident_id"],
+        payload=json.loads(row["payload"]),
+        attempts=row["attempts"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+    )

@@ -1,0 +1,190 @@
+"""The SQLite store: grouping, compare-and-set state changes, the outbox, checkpoints."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from adminbot.incidents import IncidentBook, allowed_from
+from adminbot.models import Checkpoint, IncidentState, Match, Record, Severity, frozen_map
+from adminbot.notify import ALERT, UPDATE, Outbox
+from adminbot.store import MAX_OCCURRENCES, Store
+
+T0 = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    def __init__(self, start: datetime = T0) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def match(rule: str = "permisos", key: str = "/srv/a.mp4", line_no: int = 1) -> Match:
+    record = Record(source="/log/bot.log", line_no=line_no, text=f"ERROR denied {key}")
+    return Match(rule, Severity.ERROR, record, frozen_map({"path": key}), key)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    db = Store(tmp_path / "s.sqlite3")
+    yield db
+    db.close()
+
+
+def test_schema_is_versioned_and_reopening_does_not_migrate_again(tmp_path: Path) -> None:
+    first = Store(tmp_path / "s.sqlite3")
+    assert first.schema_version == 1
+    first.close()
+    again = Store(tmp_path / "s.sqlite3")
+    assert again.schema_version == 1
+    again.close()
+
+
+def test_a_burst_of_identical_errors_is_one_incident_with_a_count(store: Store) -> None:
+    book = IncidentBook(store, FakeClock())
+    events = [book.record(match(line_no=n)) for n in range(1, 1001)]
+    assert {e.incident.id for e in events} == {events[0].incident.id}
+    assert events[0].kind == "opened"
+    assert events[-1].kind == "repeated"
+    assert events[-1].incident.count == 1000
+    assert len(store.occurrences(events[0].incident.id, limit=1000)) == MAX_OCCURRENCES
+
+
+def test_different_keys_are_different_incidents(store: Store) -> None:
+    book = IncidentBook(store, FakeClock())
+    a = book.record(match(key="/srv/a.mp4")).incident
+    b = book.record(match(key="/srv/b.mp4")).incident
+    assert a.id != b.id
+
+
+def test_resolved_incident_recurs_as_a_new_one_ignored_absorbs_repeats(store: Store) -> None:
+    book = IncidentBook(store, FakeClock())
+    first = book.record(match()).incident
+    assert book.move(first.id, IncidentState.RESOLVED, "admin:1") is not None
+    second = book.record(match()).incident
+    assert second.id != first.id
+    assert book.move(second.id, IncidentState.IGNORED, "admin:1") is not None
+    third = book.record(match())
+    assert third.incident.id == second.id
+    assert third.muted is True
+
+
+def test_state_change_is_compare_and_set(store: Store) -> None:
+    book = IncidentBook(store, FakeClock())
+    incident = book.record(match()).incident
+    assert book.move(incident.id, IncidentState.FIXING, "admin:1") is not None
+    assert book.move(incident.id, IncidentState.RESOLVED, "policy") is not None
+    assert book.move(incident.id, IncidentState.FIXING, "admin:2") is None
+    history = [(t.old_state, t.new_state, t.actor) for t in store.transitions(incident.id)]
+    assert history == [
+        (None, IncidentState.OPEN, "monitor"),
+        (IncidentState.OPEN, IncidentState.FIXING, "admin:1"),
+        (IncidentState.FIXING, IncidentState.RESOLVED, "policy"),
+    ]
+
+
+def test_allowed_from_lists_the_states_that_may_move_there() -> None:
+    assert IncidentState.RESOLVED not in allowed_from(IncidentState.FIXING)
+    assert IncidentState.OPEN in allowed_from(IncidentState.FIXING)
+
+
+def test_outbox_row_is_claimed_once(store: Store) -> None:
+    item = store.enqueue(ALERT, {}, T0, chat_id=1, incident_id=7)
+    assert item is not None
+    assert [i.id for i in store.due(T0)] == [item]
+    assert store.claim(item) is True
+    assert store.claim(item) is False
+    assert store.due(T0) == []
+    store.mark_sent(item, T0)
+    assert store.outbox_depth() == 0
+
+
+def test_released_row_waits_until_its_time_and_keeps_its_order(store: Store) -> None:
+    first = store.enqueue(ALERT, {}, T0, chat_id=1, incident_id=1)
+    second = store.enqueue(ALERT, {}, T0, chat_id=1, incident_id=2)
+    assert first and second and store.claim(first)
+    store.release(first, T0 + timedelta(seconds=5), "502 Bad Gateway")
+    assert [i.id for i in store.due(T0)] == [second]
+    assert [i.id for i in store.due(T0 + timedelta(seconds=5))] == [first, second]
+
+
+def test_crash_while_sending_puts_the_row_back(store: Store) -> None:
+    item = store.enqueue(ALERT, {}, T0, chat_id=1, incident_id=1)
+    assert item and store.claim(item)
+    assert store.recover_claims() == 1
+    assert [i.id for i in store.due(T0)] == [item]
+
+
+def test_repeats_coalesce_into_one_throttled_update(store: Store) -> None:
+    clock = FakeClock()
+    book = IncidentBook(store, clock)
+    outbox = Outbox(store, [5, 6], throttle_seconds=15, clock=clock)
+    for n in range(500):
+        outbox.incident_event(book.record(match(line_no=n)))
+        clock.advance(0.01)
+    due_now = store.due(clock.now)
+    assert [(i.kind, i.chat_id) for i in due_now] == [(ALERT, 5), (ALERT, 6)]
+    later = store.due(clock.now + timedelta(seconds=15))
+    assert sorted((i.kind, i.chat_id) for i in later) == [
+        (ALERT, 5),
+        (ALERT, 6),
+        (UPDATE, 5),
+        (UPDATE, 6),
+    ]
+
+
+def test_an_immediate_change_pulls_a_throttled_update_forward(store: Store) -> None:
+    clock = FakeClock()
+    outbox = Outbox(store, [5], throttle_seconds=60, clock=clock)
+    outbox.incident_changed(3, delay=timedelta(seconds=60))
+    assert store.due(clock.now) == []
+    outbox.incident_changed(3)
+    assert [i.kind for i in store.due(clock.now)] == [UPDATE]
+    assert store.outbox_depth() == 1
+
+
+def test_muted_rule_is_recorded_but_not_queued(store: Store) -> None:
+    clock = FakeClock()
+    book = IncidentBook(store, clock)
+    outbox = Outbox(store, [5], clock=clock)
+    book.mute("permisos", timedelta(hours=1), "admin:5")
+    event = book.record(match())
+    outbox.incident_event(event)
+    assert event.muted and event.incident.count == 1
+    assert store.outbox_depth() == 0
+    clock.advance(3601)
+    assert book.expire_mutes() == ["permisos"]
+    assert book.is_muted("permisos") is False
+
+
+def test_checkpoints_round_trip(store: Store) -> None:
+    checkpoint = Checkpoint("/log/a.log", 1, 2, "abc", 10, 500, 7)
+    store.save_checkpoint(checkpoint, T0)
+    store.save_checkpoint(checkpoint, T0 + timedelta(seconds=1))
+    assert store.load_checkpoints() == {"/log/a.log": checkpoint}
+    assert store.last_checkpoint_at() == T0 + timedelta(seconds=1)
+
+
+def test_transaction_rolls_back_everything_on_error(store: Store) -> None:
+    book = IncidentBook(store, FakeClock())
+    with pytest.raises(RuntimeError), store.transaction():
+        book.record(match())
+        store.save_checkpoint(Checkpoint("/log/a.log", 1, 2, "abc", 10, 500, 7), T0)
+        raise RuntimeError("boom")
+    assert store.count_incidents() == 0
+    assert store.load_checkpoints() == {}
+
+
+def test_line_counts_add_up_per_hour(store: Store) -> None:
+    store.count_lines(T0, 10)
+    store.count_lines(T0 + timedelta(minutes=30), 5)
+    store.count_lines(T0 + timedelta(hours=2), 1)
+    assert store.lines_since(T0) == 16
+    assert store.lines_since(T0 + timedelta(hours=1)) == 1
