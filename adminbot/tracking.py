@@ -61,6 +61,7 @@ class Outcome:
     more: bool = False  # stopped at MAX_CHUNKS_PER_PASS: come back soon
     deadline: float = math.inf  # monotonic time a draining file's grace period ends
     gone: bool = False  # a globbed file disappeared: stop tracking it
+    refused: bool = False  # the sink raised: keep everything as it is and retry later
 
 
 class TrackedPath:
@@ -128,7 +129,7 @@ class TrackedPath:
                     return out
                 continue
             self._deliver(self._current, out)
-            if out.more or self._still_named(self._current):
+            if out.more or out.refused or self._still_named(self._current):
                 return out
             logger.info("%s now names another file; finishing the old one first", self.path)
             self._draining, self._current = self._current, None
@@ -144,6 +145,8 @@ class TrackedPath:
         if old.size != self._drained_size:
             self._drained_size, self._quiet_since = old.size, now
         grace = self._settings.rotate_grace
+        if out.refused:
+            return  # its unstored lines are still to be offered; never let it go before
         if out.more or now - self._quiet_since < grace:
             out.deadline = min(out.deadline, self._quiet_since + grace)
             return
@@ -226,7 +229,7 @@ class TrackedPath:
             follower.restart()
             self._unsaved = self._unsaved or follower is self._current
         if self._unsaved and follower is self._current:
-            if not self._hand_over(follower, [], follower.checkpoint()):
+            if not self._hand_over(follower, [], follower.checkpoint(), out):
                 return
             self._unsaved = False
         for _ in range(MAX_CHUNKS_PER_PASS):
@@ -236,14 +239,16 @@ class TrackedPath:
             lines, checkpoint = batch
             if not lines:
                 continue
-            if not self._hand_over(follower, lines, checkpoint):
+            if not self._hand_over(follower, lines, checkpoint, out):
                 return
             out.delivered += len(lines)
             self.lines_read += len(lines)
             self.last_line_at = self._settings.clock()
         out.more = True
 
-    def _hand_over(self, follower: Follower, lines: list[Line], checkpoint: Checkpoint) -> bool:
+    def _hand_over(
+        self, follower: Follower, lines: list[Line], checkpoint: Checkpoint, out: Outcome
+    ) -> bool:
         """Call the sink; commit the position only if it stored the batch."""
         try:
             self._settings.sink(self.path, lines, checkpoint)
@@ -253,6 +258,7 @@ class TrackedPath:
                 "sink failed for %s; the same %d lines will be offered again", self.path, len(lines)
             )
             follower.rollback()
+            out.refused = True
             return False
         follower.commit(checkpoint)
         return True

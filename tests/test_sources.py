@@ -599,6 +599,25 @@ def test_sink_failure_does_not_advance_the_position(
     assert rec.texts() == ["one", "two"]
 
 
+def test_sink_failure_while_finishing_a_rotated_file_loses_nothing(
+    tmp_path: Path, make_tailer: MakeTailer
+) -> None:
+    log = tmp_path / "bot.log"
+    log.write_text("")
+    rec = Recorder()
+    make_tailer([str(log)], rec).poll()
+    append(log, "old tail\n")
+    log.rename(tmp_path / "bot.log.1")
+    log.write_text("new\n")
+
+    tailer = make_tailer([str(log)], rec)
+    rec.failures_left = 1  # storing the rotated file's remainder fails once
+    tailer.poll()
+    assert rec.texts() == []
+    tailer.poll()
+    assert rec.texts() == ["old tail", "new"]
+
+
 def test_status_shows_size_lines_and_last_line_time(
     tmp_path: Path, make_tailer: MakeTailer
 ) -> None:
