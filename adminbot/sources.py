@@ -68,6 +68,10 @@ class Tailer:
         clock: Clock = utcnow,
         rotate_grace_seconds: float = 0.0,
     ) -> None:
+        if backstop_seconds <= 0 or max_line_bytes < 1:
+            raise ValueError("backstop_seconds and max_line_bytes must be positive")
+        if resume_since is not None and resume_since.tzinfo is None:
+            raise ValueError("resume_since must be timezone-aware (file mtimes are compared)")
         self._patterns = [Pattern.parse(p) for p in patterns]
         self._checkpoints = dict(checkpoints)
         self._polling = polling

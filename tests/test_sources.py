@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -28,9 +29,11 @@ class Recorder:
         self.checkpoints: dict[str, Checkpoint] = {}
         self.calls = 0
         self.failures_left = 0
+        self.threads: set[str] = set()
 
     def __call__(self, path: str, lines: list[Line], checkpoint: Checkpoint) -> None:
         self.calls += 1
+        self.threads.add(threading.current_thread().name)
         if self.failures_left:
             self.failures_left -= 1
             raise RuntimeError("database is locked")
@@ -209,6 +212,23 @@ def test_large_backlog_is_read_completely_by_one_poll(
     rec = Recorder()
     assert make_tailer([str(log)], rec, from_beginning=True).poll() == 10_000
     assert [line.line_no for line in rec.lines] == list(range(1, 10_001))
+
+
+def test_relative_pattern_keeps_the_path_as_the_glob_spells_it(
+    tmp_path: Path, make_tailer: MakeTailer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "a.log").write_text("hi\n")
+    rec = Recorder()
+    make_tailer(["logs/*.log"], rec, from_beginning=True).poll()
+    assert [(line.source, line.text) for line in rec.lines] == [("logs/a.log", "hi")]
+    assert list(rec.checkpoints) == ["logs/a.log"]
+
+
+def test_naive_resume_since_is_refused_at_once(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        Tailer([str(tmp_path / "*.log")], Recorder(), {}, resume_since=datetime(2024, 1, 1))
 
 
 # -- rotation ----------------------------------------------------------------
@@ -664,6 +684,7 @@ def test_started_tailer_delivers_appended_lines_and_new_files(
     tailer.stop()
     assert time.monotonic() - started < 2.5
     assert rec.texts()[-1] == "just before stop"
+    assert rec.threads == {"adminbot-tailer"}  # never watchdog's thread, never the caller's
 
 
 def test_started_tailer_watches_a_folder_created_or_recreated_later(
