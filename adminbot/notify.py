@@ -6,7 +6,7 @@ while Telegram is down waits in the store instead of being lost.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -37,6 +37,7 @@ class Outbox:
         self.throttle = timedelta(seconds=throttle_seconds)
         self.min_severity = min_severity
         self.clock = clock
+        self.on_enqueue: Callable[[], None] | None = None
 
     def incident_event(self, event: IncidentEvent) -> None:
         """A new incident is alerted at once; repeats become one throttled edit."""
@@ -46,6 +47,10 @@ class Outbox:
             self._each_chat(ALERT, {}, incident_id=event.incident.id)
         else:
             self.incident_changed(event.incident.id, delay=self.throttle)
+
+    def alert(self, incident_id: int) -> None:
+        """Send the incident's alert now (an auto fix that failed, or one over budget)."""
+        self._each_chat(ALERT, {}, incident_id=incident_id, coalesce=True)
 
     def incident_changed(self, incident_id: int, delay: timedelta | None = None) -> None:
         """Refresh the incident's alert message (state, count, action outcome)."""
@@ -78,3 +83,5 @@ class Outbox:
                     not_before=now + delay,
                     coalesce=coalesce,
                 )
+        if self.on_enqueue is not None and self.chats:
+            self.on_enqueue()

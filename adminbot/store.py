@@ -602,6 +602,14 @@ class Store:
         """At start-up, rows left 'sending' by a crash go back to pending (at-least-once)."""
         return self._run("UPDATE outbox SET state = 'pending' WHERE state = 'sending'")
 
+    def has_pending(self, incident_id: int, kind: str = "alert") -> bool:
+        row = self._one(
+            "SELECT 1 FROM outbox WHERE incident_id = ? AND kind = ? "
+            "AND state IN ('pending', 'sending') LIMIT 1",
+            (incident_id, kind),
+        )
+        return row is not None
+
     def outbox_depth(self) -> int:
         row = self._one("SELECT count(*) AS n FROM outbox WHERE state IN ('pending', 'sending')")
         return int(row["n"]) if row else 0

@@ -1,0 +1,7 @@
+"""`python -m adminbot` is the same as the `adminbot` console script."""
+
+import sys
+
+from adminbot.cli import main
+
+sys.exit(main())
