@@ -589,12 +589,24 @@ class FakeTelegram:
             self._push_update({"message": payload})
             return message.message_id
 
-    def tap(self, user_id: int, chat_id: int, message_id: int, callback_data: str) -> str:
-        """Press an inline button the user can see; returns the callback query id."""
+    def tap(
+        self,
+        user_id: int,
+        chat_id: int,
+        message_id: int,
+        callback_data: str,
+        *,
+        forge: bool = False,
+    ) -> str:
+        """Press an inline button the user can see; returns the callback query id.
+
+        `forge=True` sends data that is not on any button, as a modified client or a
+        replay of an old button could: the bot must refuse it, not trust it.
+        """
         with self._cond:
             message = self._bot_message(chat_id, message_id)
             shown = [b.get("callback_data") for row in message.keyboard for b in row]
-            if callback_data not in shown:
+            if callback_data not in shown and not forge:
                 raise AssertionError(
                     f"message {message_id} has no button {callback_data!r}; it shows {shown}"
                 )

@@ -1,0 +1,197 @@
+"""Everything a running adminbot holds, built once from the config.
+
+The Telegram layer and the console loop both take a `Runtime`; tests build one with
+fakes swapped in at the edges (clock, command runner, Docker engine).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from adminbot.actions import ActionBudget, ActionKind, Actions, ActionSettings
+from adminbot.checks import (
+    BotApiCheck,
+    Check,
+    CheckTracker,
+    ContainerCheck,
+    DiskCheck,
+    ProcessCheck,
+    StalenessCheck,
+)
+from adminbot.clock import Clock, utcnow
+from adminbot.config import Config
+from adminbot.docker import DockerClient, http_alive
+from adminbot.i18n import Catalog
+from adminbot.incidents import IncidentBook
+from adminbot.monitor import Monitor
+from adminbot.notify import Outbox
+from adminbot.remedies import Remedies
+from adminbot.runner import CommandRunner, SubprocessRunner
+from adminbot.store import Store
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    config: Config
+    store: Store
+    monitor: Monitor
+    outbox: Outbox
+    remedies: Remedies
+    checks: list[Check]
+    tracker: CheckTracker
+    catalog: Catalog
+    clock: Clock
+    started_at: datetime
+    docker: DockerClient | None = None
+    extra_status: list[str] = field(default_factory=list)
+
+    @property
+    def book(self) -> IncidentBook:
+        return self.monitor.book
+
+    def disk_paths(self) -> list[Path]:
+        paths = self.config.checks.disk_paths or self.config.actions.allowed_folders
+        return [*paths, self.config.data_dir]
+
+
+def action_settings(config: Config) -> ActionSettings:
+    actions = config.actions
+    return ActionSettings(
+        allowed_roots=actions.allowed_folders,
+        retry_argv=actions.retry_command,
+        retry_expect_path=actions.retry_expect_path,
+        command_timeout=actions.command_timeout,
+        max_retries=config.max_retries,
+        backoff_delays=config.backoff_delays,
+        owner=actions.owner,
+        group=actions.group,
+        folder_mode=actions.folder_mode,
+        quarantine_dir=config.quarantine_dir,
+        quarantine_max_age_days=actions.quarantine_max_age_days,
+        container=actions.container,
+        bot_api_url=actions.bot_api_url,
+    )
+
+
+def build_checks(config: Config, monitor: Monitor, docker: DockerClient | None) -> list[Check]:
+    settings = config.checks
+    paths = settings.disk_paths or config.actions.allowed_folders
+    checks: list[Check] = []
+    for path in dict.fromkeys([*paths, config.data_dir]):
+        checks.append(
+            DiskCheck(
+                f"disk {path}",
+                path,
+                warn_percent=settings.disk_warn_percent,
+                crit_percent=settings.disk_crit_percent,
+                warn_free_bytes=_mb(settings.disk_warn_free_mb),
+                crit_free_bytes=_mb(settings.disk_crit_free_mb),
+            )
+        )
+    if config.actions.bot_api_url:
+        token = config.token if _is_local(config.actions.bot_api_url) else None
+        checks.append(BotApiCheck("bot api", config.actions.bot_api_url, token, timeout=5.0))
+    if docker is not None and config.actions.container:
+        checks.append(ContainerCheck("container", docker, config.actions.container))
+    process: ProcessCheck | None = None
+    if settings.process_cmdline or settings.process_pid_file:
+        process = ProcessCheck(
+            "pipeline",
+            cmdline_contains=settings.process_cmdline,
+            pid_file=settings.process_pid_file,
+        )
+        checks.append(process)
+    if settings.max_log_silence_minutes:
+        checks.append(
+            StalenessCheck(
+                "log silence",
+                lambda: _newest_line(monitor),
+                timedelta(minutes=settings.max_log_silence_minutes),
+                process_alive=process.alive if process else None,
+            )
+        )
+    return checks
+
+
+def _mb(value: float | None) -> int | None:
+    return None if value is None else int(value * 1024 * 1024)
+
+
+def _is_local(url: str) -> bool:
+    return url.startswith(("http://127.", "http://localhost", "http://[::1]"))
+
+
+def _newest_line(monitor: Monitor) -> datetime | None:
+    times = [f.last_line_at for f in monitor.watched() if f.last_line_at is not None]
+    return max(times) if times else None
+
+
+def build_runtime(
+    config: Config,
+    *,
+    clock: Clock = utcnow,
+    runner: CommandRunner | None = None,
+    docker: DockerClient | None = None,
+    checks: Sequence[Check] | None = None,
+) -> Runtime:
+    """Wire the core together; nothing starts running until `monitor.start()`."""
+    store = Store(config.store_path)
+    store.recover_claims()
+    outbox = Outbox(
+        store,
+        config.admin_ids if config.telegram_enabled else (),
+        throttle_seconds=config.alerts.edit_throttle_seconds,
+        min_severity=config.min_severity,
+        clock=clock,
+    )
+    monitor = Monitor(config, store, outbox=outbox, clock=clock)
+    if docker is None and config.actions.container:
+        docker = DockerClient(
+            socket_path=config.actions.docker_socket, base_url=config.actions.docker_url
+        )
+    probe = None
+    if config.actions.bot_api_url:
+        url = config.actions.bot_api_url
+        probe = lambda: http_alive(url)  # noqa: E731 - a tiny adapter
+    actions = Actions(
+        action_settings(config),
+        runner=runner or SubprocessRunner(),
+        docker=docker,
+        bot_api_probe=probe,
+    )
+    budgets = {
+        ActionKind.RESTART_CONTAINER: ActionBudget(
+            config.actions.restart_budget, config.actions.restart_budget_minutes * 60
+        )
+    }
+    remedies = Remedies(
+        store,
+        monitor.book,
+        outbox,
+        actions,
+        policies={**monitor.ruleset_policies(), **config.policies},
+        budgets=budgets,
+        events=monitor.events,
+        clock=clock,
+    )
+    monitor.router = remedies.route
+    tracker = CheckTracker()
+    return Runtime(
+        config=config,
+        store=store,
+        monitor=monitor,
+        outbox=outbox,
+        remedies=remedies,
+        checks=list(checks) if checks is not None else build_checks(config, monitor, docker),
+        tracker=tracker,
+        catalog=Catalog(config.language),
+        clock=clock,
+        started_at=clock(),
+        docker=docker,
+    )

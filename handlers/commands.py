@@ -1,0 +1,121 @@
+"""Command handlers: /start, /help, /status, /errors, /summary, /mute, /unmute."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import ContextTypes
+
+from adminbot.incidents import MUTE_ALL
+from adminbot.runtime import Runtime
+from adminbot.summary import build_summary, parse_period
+from handlers import screens, views
+
+PAGE_SIZE = 10
+MAX_PAGE_SIZE = 30
+
+
+def runtime_of(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
+    return context.application.bot_data["runtime"]
+
+
+def actor_of(update: Update) -> str:
+    user = update.effective_user
+    if user is None:
+        return "unknown"
+    return f"@{user.username}" if user.username else f"id {user.id}"
+
+
+async def reply(update: Update, text: str, markup: object = None) -> None:
+    message = update.effective_message
+    if message is not None:
+        await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)  # type: ignore[arg-type]
+
+
+async def cmd_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Say what is watched and list the commands."""
+    await reply(update, screens.help_text(runtime_of(context)))
+
+
+async def cmd_status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Reply with uptime, files, disk, host load, checks, open incidents and mutes."""
+    runtime = runtime_of(context)
+    report = await screens.status_report(runtime)
+    await reply(update, views.status(report, screens.screen(runtime)))
+
+
+async def cmd_errors(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Reply with the newest incidents, optionally of one type: /errors [type] [n]."""
+    runtime = runtime_of(context)
+    rule, size = None, PAGE_SIZE
+    for arg in context.args or []:
+        if arg.isdigit():
+            size = max(1, min(int(arg), MAX_PAGE_SIZE))
+        elif arg in rule_names(runtime):
+            rule = arg
+        else:
+            names = ", ".join(rule_names(runtime))
+            await reply(update, runtime.catalog("errors.usage", rules=views.esc(names)))
+            return
+    text, markup = errors_view(runtime, rule, page=0, size=size)
+    await reply(update, text, markup)
+
+
+def errors_view(
+    runtime: Runtime, rule: str | None, *, page: int, size: int = PAGE_SIZE
+) -> views.View:
+    found = runtime.store.incidents(rule=rule, limit=size + 1, offset=page * size)
+    return views.errors_page(
+        found[:size],
+        screens.screen(runtime),
+        page=page,
+        has_more=len(found) > size,
+        rule=rule,
+        size=size,
+    )
+
+
+def rule_names(runtime: Runtime) -> list[str]:
+    return [rule.name for rule in runtime.monitor.ruleset.rules]
+
+
+async def cmd_summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Reply with a summary since start, or over a period: /summary 24h."""
+    runtime = runtime_of(context)
+    now = runtime.clock()
+    args = context.args or []
+    if args:
+        period = parse_period(args[0])
+        if period is None:
+            await reply(update, runtime.catalog("summary.usage"))
+            return
+        data = build_summary(runtime.store, now - period, now)
+    else:
+        stats = runtime.monitor.stats
+        data = build_summary(runtime.store, stats.started_at, now, lines=stats.lines)
+    await reply(update, views.summary(data, screens.screen(runtime, now)))
+
+
+async def cmd_mute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Silence pushes for one type or all for a while: /mute timeout 1h."""
+    runtime = runtime_of(context)
+    args = context.args or []
+    names = rule_names(runtime)
+    period = parse_period(args[1]) if len(args) == 2 else None
+    if period is None or args[0] not in (*names, MUTE_ALL):
+        await reply(update, runtime.catalog("mute.usage", rules=views.esc(", ".join(names))))
+        return
+    until = runtime.book.mute(args[0], min(period, timedelta(days=30)), actor_of(update))
+    when = screens.screen(runtime).time(until)
+    await reply(update, runtime.catalog("mute.done", target=views.esc(args[0]), until=when))
+
+
+async def cmd_unmute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Remove one mute or all: /unmute [type]."""
+    runtime = runtime_of(context)
+    args = context.args or []
+    removed = runtime.book.unmute(args[0] if args else None)
+    key = "unmute.done" if removed else "unmute.none"
+    await reply(update, runtime.catalog(key, count=removed))

@@ -1,0 +1,95 @@
+"""Gather what a view needs from the runtime, then call the pure view."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Any
+
+import psutil
+
+from adminbot.checks import CheckResult, CheckState
+from adminbot.models import Incident
+from adminbot.runtime import Runtime
+from handlers import views
+
+logger = logging.getLogger(__name__)
+
+
+def screen(runtime: Runtime, now: datetime | None = None) -> views.Screen:
+    return views.Screen(runtime.catalog, runtime.config.zone, now or runtime.clock())
+
+
+def alert(runtime: Runtime, incident: Incident) -> views.View:
+    actions = [kind.value for kind in runtime.remedies.offered(incident)]
+    history = runtime.store.audit(incident_id=incident.id)
+    actors = {"policy": runtime.catalog("actor.policy")}
+    return views.alert(incident, screen(runtime), actions, history, actors)
+
+
+def message(runtime: Runtime, payload: dict[str, Any]) -> str:
+    """Render an outbox notice by topic; an unknown topic is our bug, shown plainly."""
+    t = runtime.catalog
+    topic = payload.get("topic")
+    if topic == "started":
+        return t("started", files=_files(runtime))
+    if topic == "stopping":
+        return t("stopping")
+    if topic == "mute_expired":
+        return t("mute.expired", target=views.esc(payload.get("target", "")))
+    if topic == "check_flip":
+        result = CheckResult(
+            name=payload["name"],
+            state=CheckState(payload["state"]),
+            summary=payload["summary"],
+            checked_at=datetime.fromisoformat(payload["at"]),
+        )
+        old = CheckState(payload["old"]) if payload.get("old") else None
+        return views.check_flip(result, old, screen(runtime))
+    if topic == "summary":
+        return str(payload.get("text", ""))
+    logger.error("Unknown notice topic %r", topic)
+    return views.esc(str(payload))
+
+
+def _files(runtime: Runtime) -> str:
+    patterns = runtime.config.watch.patterns or (str(runtime.config.demo_log),)
+    return ", ".join(f"<code>{views.esc(p)}</code>" for p in patterns)
+
+
+def help_text(runtime: Runtime) -> str:
+    return runtime.catalog("help", files=_files(runtime))
+
+
+async def status_report(runtime: Runtime) -> views.StatusReport:
+    files = [
+        views.FileLine(f.path, f.size, f.last_line_at, f.problem) for f in runtime.monitor.watched()
+    ]
+    disks = await asyncio.to_thread(_disks, runtime)
+    process = psutil.Process()
+    return views.StatusReport(
+        started_at=runtime.started_at,
+        files=files,
+        disks=disks,
+        cpu_percent=psutil.cpu_percent(interval=None),
+        memory_percent=psutil.virtual_memory().percent,
+        rss=process.memory_info().rss,
+        checks=list(runtime.tracker.current().values()),
+        open_by_rule=runtime.store.open_counts(),
+        mutes=runtime.store.mutes(),
+        outbox_depth=runtime.store.outbox_depth(),
+        extra=list(runtime.extra_status),
+    )
+
+
+def _disks(runtime: Runtime) -> list[views.DiskLine]:
+    lines = []
+    for path in dict.fromkeys(runtime.disk_paths()):
+        try:
+            usage = psutil.disk_usage(str(path))
+        except OSError as exc:
+            logger.info("No disk usage for %s: %s", path, exc.strerror)
+            continue
+        lines.append(views.DiskLine(str(path), usage.percent, usage.free))
+    return lines

@@ -1,0 +1,332 @@
+"""Message views: pure functions from data to (HTML text, inline keyboard).
+
+Nothing here talks to Telegram or the store, so every screen is unit-tested as data.
+All log-derived text is escaped here, in one place.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from adminbot.checks import CheckResult, CheckState, human_bytes
+from adminbot.i18n import Catalog
+from adminbot.models import Incident, Severity
+from adminbot.store import AuditEntry
+from adminbot.summary import Summary
+
+MAX_CHARS = 4096
+SAMPLE_CHARS = 700
+_TAG = re.compile(r"<[^>]+>")
+
+CHECK_ICONS = {
+    CheckState.OK: "✅",
+    CheckState.WARNING: "🟡",
+    CheckState.CRITICAL: "🔴",
+    CheckState.UNKNOWN: "❔",
+}
+SEVERITY_ICONS = {
+    Severity.INFO: "ℹ️",
+    Severity.WARNING: "🟡",
+    Severity.ERROR: "🟠",
+    Severity.CRITICAL: "🔴",
+}
+
+View = tuple[str, InlineKeyboardMarkup | None]
+
+
+@dataclass(frozen=True)
+class Screen:
+    """What a view needs besides the data: language and the admin's time zone."""
+
+    t: Catalog
+    zone: ZoneInfo
+    now: datetime
+
+    def time(self, moment: datetime) -> str:
+        local = moment.astimezone(self.zone)
+        if local.date() == self.now.astimezone(self.zone).date():
+            return local.strftime("%H:%M:%S")
+        return local.strftime("%d %b %H:%M")
+
+
+def esc(value: object) -> str:
+    return html.escape(str(value), quote=False)
+
+
+def visible_len(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units of the text after parsing HTML."""
+    plain = html.unescape(_TAG.sub("", text))
+    return len(plain.encode("utf-16-le")) // 2
+
+
+def cut(text: str, limit: int) -> str:
+    """Cut plain (not yet escaped) text to `limit` characters with a visible marker."""
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
+
+
+def duration(delta: timedelta) -> str:
+    seconds = int(max(delta.total_seconds(), 0))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h{minutes:02d}m" if minutes else f"{hours}h"
+    return f"{hours // 24}d{hours % 24}h"
+
+
+def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup | None:
+    rows = [row for row in rows if row]
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
+
+
+def callback(verb: str, incident: Incident, extra: str = "") -> str:
+    """Opaque callback data: a verb, the incident id and its random token; never a path."""
+    return f"{verb}:{incident.id}:{incident.token}" + (f":{extra}" if extra else "")
+
+
+def alert(
+    incident: Incident,
+    screen: Screen,
+    actions: Sequence[str],
+    history: Sequence[AuditEntry] = (),
+    actors: Mapping[str, str] | None = None,
+) -> View:
+    """One incident as an alert message, with the buttons that still make sense."""
+    t = screen.t
+    severity = t(f"severity.{incident.severity.value}")
+    note = t("critical_note") if incident.severity is Severity.CRITICAL else t("recoverable")
+    lines = [f"<b>{severity} · {esc(incident.rule)}</b> #{incident.id} — {esc(note)}"]
+    lines.append(f"{t('alert.file')}: <code>{esc(incident.source)}</code>")
+    for name, value in sorted(incident.fields.items()):
+        if name in ("path", "file_id", "errno", "host", "port"):
+            lines.append(f"{esc(name)}: <code>{esc(cut(value, 200))}</code>")
+    first, last = screen.time(incident.first_seen), screen.time(incident.last_seen)
+    lines.append(esc(t("alert.count", count=incident.count, first=first, last=last)))
+    lines.append(f"{t('alert.state')}: <b>{esc(t(f'state.{incident.state.value}'))}</b>")
+    for entry in history[-3:]:
+        who = (actors or {}).get(entry.actor, entry.actor)
+        icon = "✅" if entry.ok else "❌"
+        done = t(
+            "alert.done", icon=icon, summary=entry.summary, actor=who, when=screen.time(entry.at)
+        )
+        lines.append(esc(done))
+    head = "\n".join(lines)
+    budget = MAX_CHARS - visible_len(head) - 10
+    sample = _sample(incident.sample, min(SAMPLE_CHARS, budget))
+    text = f"{head}\n<pre>{esc(sample)}</pre>" if sample else head
+    buttons = [] if incident.state.is_closed else _alert_buttons(incident, t, actions)
+    return text, keyboard(buttons)
+
+
+def _sample(text: str, limit: int) -> str:
+    """The record's first line, and its last line if it is a traceback, cut to fit."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines or limit <= 0:
+        return ""
+    shown = lines[0] if len(lines) == 1 else f"{lines[0]}\n…\n{lines[-1]}"
+    return cut(shown, limit)
+
+
+def _alert_buttons(
+    incident: Incident, t: Catalog, actions: Sequence[str]
+) -> list[list[tuple[str, str]]]:
+    fixes = [(t(f"btn.{kind}"), callback("act", incident, kind)) for kind in actions]
+    return [
+        fixes[:2],
+        fixes[2:],
+        [(t("btn.resolve"), callback("res", incident))],
+        [(t("btn.ignore"), callback("ign", incident)), (t("btn.mute"), callback("mute", incident))],
+    ]
+
+
+def incident_line(incident: Incident, screen: Screen) -> str:
+    return screen.t(
+        "errors.line",
+        icon=SEVERITY_ICONS[incident.severity],
+        id=incident.id,
+        rule=esc(incident.rule),
+        count=incident.count,
+        state=esc(screen.t(f"state.{incident.state.value}")),
+        age=duration(screen.now - incident.last_seen),
+    )
+
+
+def errors_page(
+    incidents: Sequence[Incident],
+    screen: Screen,
+    *,
+    page: int,
+    has_more: bool,
+    rule: str | None,
+    size: int = 10,
+) -> View:
+    """A page of incidents, newest first, with buttons to open one and to page."""
+    t = screen.t
+    label = f"{esc(rule)} " if rule else ""
+    if not incidents:
+        return t("errors.none", filter=f" ({esc(rule)})" if rule else ""), None
+    lines = [t("errors.title", filter=label, page=page + 1)]
+    lines += [incident_line(incident, screen) for incident in incidents]
+    opens = [(f"#{i.id}", callback("open", i)) for i in incidents]
+    rows = [opens[n : n + 5] for n in range(0, len(opens), 5)]
+    paging = []
+    scope = rule or "*"
+    if page > 0:
+        paging.append((t("btn.prev"), f"page:{page - 1}:{size}:{scope}"))
+    if has_more:
+        paging.append((t("btn.next"), f"page:{page + 1}:{size}:{scope}"))
+    return "\n".join(lines), keyboard([*rows, paging])
+
+
+@dataclass(frozen=True)
+class FileLine:
+    path: str
+    size: int
+    last_line_at: datetime | None
+    problem: str | None
+
+
+@dataclass(frozen=True)
+class DiskLine:
+    path: str
+    percent: float
+    free: int
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """Everything /status shows, gathered by the handler from the runtime."""
+
+    started_at: datetime
+    files: Sequence[FileLine]
+    disks: Sequence[DiskLine]
+    cpu_percent: float
+    memory_percent: float
+    rss: int
+    checks: Sequence[CheckResult]
+    open_by_rule: Mapping[str, int]
+    mutes: Mapping[str, datetime]
+    outbox_depth: int
+    extra: Sequence[str] = ()
+
+
+def status(report: StatusReport, screen: Screen) -> str:
+    t = screen.t
+    lines = [t("status.title", uptime=duration(screen.now - report.started_at)), ""]
+    lines.append(t("status.files"))
+    for item in report.files:
+        path = esc(cut(item.path, 120))
+        if item.problem:
+            lines.append(t("status.file_problem", path=path, problem=esc(item.problem)))
+            continue
+        age = duration(screen.now - item.last_line_at) if item.last_line_at else t("age.never")
+        lines.append(t("status.file", path=path, size=human_bytes(item.size), age=age))
+    if not report.files:
+        lines.append(t("status.no_files"))
+    if report.disks:
+        lines.append(t("status.disk"))
+        for disk in report.disks:
+            lines.append(
+                t(
+                    "status.disk_line",
+                    path=esc(disk.path),
+                    percent=disk.percent,
+                    free=human_bytes(disk.free),
+                )
+            )
+    lines.append(
+        t(
+            "status.host",
+            cpu=report.cpu_percent,
+            mem=report.memory_percent,
+            rss=human_bytes(report.rss),
+        )
+    )
+    if report.checks:
+        lines.append(t("status.checks"))
+        for result in report.checks:
+            lines.append(
+                t(
+                    "status.check_line",
+                    icon=CHECK_ICONS[result.state],
+                    name=esc(result.name),
+                    summary=esc(result.summary),
+                )
+            )
+    lines.append(t("status.open"))
+    open_lines = [
+        t("status.open_line", rule=esc(rule), count=count)
+        for rule, count in sorted(report.open_by_rule.items())
+    ]
+    lines += open_lines or [t("status.none")]
+    if report.mutes:
+        lines.append(t("status.mutes"))
+        for target, until in report.mutes.items():
+            lines.append(t("status.mute_line", target=esc(target), until=screen.time(until)))
+    lines += [esc(line) for line in report.extra]
+    if report.outbox_depth:
+        lines.append(t("status.outbox", count=report.outbox_depth))
+    return _fit("\n".join(lines))
+
+
+def summary(data: Summary, screen: Screen, *, session: bool = False) -> str:
+    t = screen.t
+    if session:
+        title = t(
+            "summary.session_title", since=screen.time(data.since), until=screen.time(data.until)
+        )
+    else:
+        title = t("summary.title", since=screen.time(data.since))
+    lines = [title, t("summary.lines", lines=data.lines)]
+    lines.append(t("summary.incidents", incidents=data.incidents, occurrences=data.occurrences))
+    for rule, (count, hits) in sorted(data.by_rule.items()):
+        lines.append(t("summary.by_rule", rule=esc(rule), incidents=count, hits=hits))
+    lines.append(
+        t("summary.actions", run=data.actions_run, ok=data.actions_ok, failed=data.actions_failed)
+    )
+    if data.top:
+        lines.append(t("summary.top"))
+        for incident in data.top:
+            lines.append(
+                t("summary.top_line", id=incident.id, rule=esc(incident.rule), count=incident.count)
+            )
+    lines.append(t("summary.open", open=data.still_open))
+    if data.median_resolution is not None:
+        lines.append(t("summary.resolution", duration=duration(data.median_resolution)))
+    return _fit("\n".join(lines))
+
+
+def check_flip(result: CheckResult, old: CheckState | None, screen: Screen) -> str:
+    t = screen.t
+    if result.state is CheckState.OK:
+        return t("check.recovered", name=esc(result.name), summary=esc(result.summary))
+    return t(
+        "check.flip",
+        icon=CHECK_ICONS[result.state],
+        name=esc(result.name),
+        old=esc(old.value if old else "?"),
+        new=esc(result.state.value),
+        summary=esc(result.summary),
+    )
+
+
+def _fit(text: str) -> str:
+    """Drop whole lines from the end until the message fits, so no tag is ever cut."""
+    lines = text.split("\n")
+    while len(lines) > 1 and visible_len("\n".join(lines)) > MAX_CHARS - 2:
+        lines.pop()
+    return "\n".join(lines)

@@ -1,0 +1,83 @@
+"""Run the real adminbot Application against the fake Bot API, as the e2e tests need it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from telegram.ext import Application
+
+from adminbot import app as wiring
+from adminbot.config import Config, load_config
+from adminbot.runtime import Runtime, build_runtime
+from tests.fake_telegram import FakeTelegram
+
+ADMIN = 4242
+STRANGER = 6666
+
+
+def make_config(tmp_path: Path, fake: FakeTelegram, toml: str = "", **env: str) -> Config:
+    """A config watching tmp_path/pipeline/*.log and talking to the fake server."""
+    (tmp_path / "pipeline").mkdir(exist_ok=True)
+    (tmp_path / "adminbot.toml").write_text(
+        "[watch]\nbackstop_seconds = 0.5\n[alerts]\nedit_throttle_seconds = 0.5\n" + toml,
+        encoding="utf-8",
+    )
+    values = {
+        "TELEGRAM_TOKEN": fake.token,
+        "ADMIN_ID": str(ADMIN),
+        "TELEGRAM_API_BASE_URL": fake.base_url,
+        "ADMINBOT_WATCH": str(tmp_path / "pipeline" / "*.log"),
+        "ADMINBOT_DATA_DIR": str(tmp_path / "data"),
+        **env,
+    }
+    return load_config(values, cwd=tmp_path)
+
+
+def append(path: Path, *lines: str) -> None:
+    with path.open("a", encoding="utf-8") as handle:
+        for line in lines:
+            handle.write(line + "\n")
+
+
+@asynccontextmanager
+async def running_bot(
+    config: Config, *, customise: Callable[[Runtime], None] | None = None, **runtime_args: Any
+) -> AsyncIterator[tuple[Application, Runtime]]:
+    """Start the Application the way `run_polling` does, and stop it the same way."""
+    runtime = build_runtime(config, **runtime_args)
+    if customise is not None:
+        customise(runtime)
+    application = wiring.build_application(runtime)
+    await application.initialize()
+    await wiring.post_init(application)
+    await application.start()
+    assert application.updater is not None
+    await application.updater.start_polling(timeout=1, poll_interval=0)
+    try:
+        yield application, runtime
+    finally:
+        await application.updater.stop()
+        await application.stop()
+        await wiring.post_stop(application)
+        await application.shutdown()
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 5.0) -> Any:  # noqa: ASYNC109 - a test helper with its own deadline
+    """Poll `check` until it returns something truthy (or raise its last assertion)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = check()
+            if result:
+                return result
+        except AssertionError:
+            if time.monotonic() >= deadline:
+                raise
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(0.02)

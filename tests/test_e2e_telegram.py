@@ -1,0 +1,335 @@
+"""End to end: the real PTB Application, the real tailer and store, a fake Bot API server.
+
+Only Telegram itself is faked (tests/fake_telegram.py, on 127.0.0.1); everything a user
+would see is asserted on the fake's chat state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from adminbot.store import Store
+from tests.fake_telegram import FakeTelegram
+from tests.harness import ADMIN, STRANGER, append, eventually, make_config, running_bot
+
+PERMISSION = (
+    "2026-11-29 10:00:01,123 ERROR descargas: No se pudo guardar el video: "
+    "PermissionError: [Errno 13] Permission denied: '{path}'"
+)
+DISK_FULL = "2026-11-29 10:00:02,000 ERROR descargas: OSError: [Errno 28] No space left on device"
+INFO = "2026-11-29 10:00:00,000 INFO descargas: Descarga completada file_id=BAACAgE123"
+
+
+def alerts(fake: FakeTelegram) -> list:
+    return [m for m in fake.messages(ADMIN) if "#" in m.text and "·" in m.text]
+
+
+def labels(fake: FakeTelegram, message_id: int) -> list[str]:
+    return [text for text, _ in fake.buttons(ADMIN, message_id)]
+
+
+@pytest.fixture
+def downloads(tmp_path: Path) -> Path:
+    folder = tmp_path / "descargas"
+    folder.mkdir()
+    return folder
+
+
+def actions_toml(downloads: Path) -> str:
+    return f'[actions]\nallowed_folders = ["{downloads}"]\nowner = "0"\ngroup = "0"\n'
+
+
+async def test_error_line_becomes_one_alert_with_buttons_for_its_type(
+    tmp_path: Path, fake_telegram: FakeTelegram, downloads: Path
+) -> None:
+    config = make_config(tmp_path, fake_telegram, actions_toml(downloads))
+    log = tmp_path / "pipeline" / "bot.log"
+    log.touch()
+    async with running_bot(config):
+        await fake_telegram.await_call("sendMessage", lambda c: "adminbot" in c.params["text"])
+        (downloads / "a.mp4").write_bytes(b"video")
+        append(log, INFO, PERMISSION.format(path=downloads / "a.mp4"))
+        call = await fake_telegram.await_call(
+            "sendMessage", lambda c: "permisos" in c.params["text"], timeout=5
+        )
+        message = fake_telegram.messages(ADMIN)[-1]
+        assert message.message_id == call.response["result"]["message_id"]
+        assert "a.mp4" in message.text
+        assert "bot.log" in message.text
+        assert labels(fake_telegram, message.message_id) == [
+            "🔑 Chown",
+            "✅ Mark fixed",
+            "🙈 Ignore",
+            "🔕 Mute 1 h",
+        ]
+        assert fake_telegram.commands()  # setMyCommands registered the menu
+
+
+async def test_tap_is_answered_then_the_alert_is_edited_and_buttons_go(
+    tmp_path: Path, fake_telegram: FakeTelegram, downloads: Path
+) -> None:
+    config = make_config(tmp_path, fake_telegram, actions_toml(downloads))
+    log = tmp_path / "pipeline" / "bot.log"
+    log.touch()
+    async with running_bot(config):
+        await fake_telegram.await_call("setMyCommands")
+        append(log, DISK_FULL)
+        await fake_telegram.await_call("sendMessage", lambda c: "disco_lleno" in c.params["text"])
+        alert = fake_telegram.messages(ADMIN)[-1]
+        assert "CRITICAL" in alert.text
+        ignore = dict(fake_telegram.buttons(ADMIN, alert.message_id))["🙈 Ignore"]
+        callback_id = fake_telegram.tap(ADMIN, ADMIN, alert.message_id, ignore)
+        double_tap = fake_telegram.tap(ADMIN, ADMIN, alert.message_id, ignore)
+        first = await fake_telegram.await_call(
+            "answerCallbackQuery", lambda c: c.params["callback_query_id"] == callback_id
+        )
+        assert first.params["text"] == "Ignored."
+        await fake_telegram.await_call("editMessageText")
+        edited = await eventually(
+            lambda: [m for m in fake_telegram.messages(ADMIN) if m.message_id == alert.message_id]
+        )
+        assert "ignored" in edited[0].text
+        assert fake_telegram.buttons(ADMIN, alert.message_id) == []
+        answer = await fake_telegram.await_call(
+            "answerCallbackQuery", lambda c: c.params["callback_query_id"] == double_tap
+        )
+        assert "Already" in answer.params["text"]
+
+
+async def test_a_burst_of_identical_errors_is_one_message_and_a_few_edits(
+    tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    config = make_config(tmp_path, fake_telegram)
+    log = tmp_path / "pipeline" / "bot.log"
+    log.touch()
+    async with running_bot(config) as (_, runtime):
+        await fake_telegram.await_call("setMyCommands")
+        started = time.monotonic()
+        for _ in range(10):
+            append(log, *[DISK_FULL] * 100)
+            await asyncio.sleep(0.1)
+        await eventually(lambda: runtime.store.incidents()[0].count == 1000, timeout=10)
+        await eventually(lambda: "1000×" in alerts(fake_telegram)[-1].text, timeout=5)
+        elapsed = time.monotonic() - started
+        assert len(fake_telegram.calls("sendMessage")) == 2  # "up" notice + one alert
+        edits = len(fake_telegram.calls("editMessageText"))
+        assert 1 <= edits <= elapsed / 0.5 + 2
+
+
+async def test_commands_answer_for_the_admin(tmp_path: Path, fake_telegram: FakeTelegram) -> None:
+    config = make_config(tmp_path, fake_telegram)
+    log = tmp_path / "pipeline" / "bot.log"
+    log.touch()
+    async with running_bot(config):
+        await fake_telegram.await_call("setMyCommands")
+        append(log, DISK_FULL)
+        await fake_telegram.await_call("sendMessage", lambda c: "disco_lleno" in c.params["text"])
+        for command, expected in [
+            ("/status", "Watched files"),
+            ("/errors", "disco_lleno"),
+            ("/errors disco_lleno 5", "#1"),
+            ("/summary", "Lines read: 1"),
+            ("/summary 24h", "disco_lleno: 1"),
+            ("/mute timeout 1h", "muted until"),
+            ("/status", "Muted"),
+            ("/unmute", "Alerts back on"),
+            ("/mute nonsense 1h", "Usage"),
+            ("/help", "/status"),
+        ]:
+            mark = fake_telegram.mark()
+            fake_telegram.send_text(ADMIN, command)
+            reply = await fake_telegram.await_call("sendMessage", since=mark)
+            text = fake_telegram.messages(ADMIN)[-1].text
+            assert expected in text, (command, text)
+            assert reply.params["parse_mode"] == "HTML"
+
+
+async def test_errors_pages_and_opens_an_incident(
+    tmp_path: Path, fake_telegram: FakeTelegram, downloads: Path
+) -> None:
+    config = make_config(tmp_path, fake_telegram, actions_toml(downloads))
+    log = tmp_path / "pipeline" / "bot.log"
+    log.touch()
+    async with running_bot(config) as (_, runtime):
+        await fake_telegram.await_call("setMyCommands")
+        append(log, *[PERMISSION.format(path=downloads / f"v{n}.mp4") for n in range(4)])
+        await eventually(lambda: runtime.store.count_incidents() == 4)
+        mark = fake_telegram.mark()
+        fake_telegram.send_text(ADMIN, "/errors 3")
+        await fake_telegram.await_call(
+            "sendMessage", lambda c: "page 1" in c.params["text"], since=mark
+        )
+        listing = fake_telegram.messages(ADMIN)[-1]
+        buttons = dict(fake_telegram.buttons(ADMIN, listing.message_id))
+        fake_telegram.tap(ADMIN, ADMIN, listing.message_id, buttons["Older ▶️"])
+        await fake_telegram.await_call("editMessageText", lambda c: "page 2" in c.params["text"])
+        opened = dict(fake_telegram.buttons(ADMIN, listing.message_id))
+        first = next(data for text, data in opened.items() if text.startswith("#"))
+        mark = fake_telegram.mark()
+        fake_telegram.tap(ADMIN, ADMIN, listing.message_id, first)
+        await fake_telegram.await_call(
+            "sendMessage", lambda c: "permisos" in c.params["text"], since=mark
+        )
+
+
+async def test_strangers_get_nothing(tmp_path: Path, fake_telegram: FakeTelegram) -> None:
+    config = make_config(tmp_path, fake_telegram)
+    log = tmp_path / "pipeline" / "bot.log"
+    log.touch()
+    async with running_bot(config):
+        await fake_telegram.await_call("setMyCommands")
+        append(log, DISK_FULL)
+        await fake_telegram.await_call("sendMessage", lambda c: "disco_lleno" in c.params["text"])
+        alert = fake_telegram.messages(ADMIN)[-1]
+        data = dict(fake_telegram.buttons(ADMIN, alert.message_id))["🙈 Ignore"]
+        for command in ("/status", "/errors", "/summary", "/mute all 1h"):
+            fake_telegram.send_text(STRANGER, command)
+        mark = fake_telegram.mark()
+        callback_id = fake_telegram.tap(STRANGER, ADMIN, alert.message_id, data)
+        answer = await fake_telegram.await_call(
+            "answerCallbackQuery", lambda c: c.params["callback_query_id"] == callback_id
+        )
+        assert answer.params["text"] == "Not allowed."
+        fake_telegram.send_text(ADMIN, "/help")
+        await fake_telegram.await_call(
+            "sendMessage", lambda c: "/status" in c.params["text"], since=mark
+        )
+        assert fake_telegram.messages(STRANGER) == []
+        assert fake_telegram.calls("editMessageText") == []
+        assert "open" in fake_telegram.messages(ADMIN)[-2].text
+
+
+async def test_forged_callback_is_refused(tmp_path: Path, fake_telegram: FakeTelegram) -> None:
+    config = make_config(tmp_path, fake_telegram)
+    log = tmp_path / "pipeline" / "bot.log"
+    log.touch()
+    async with running_bot(config):
+        await fake_telegram.await_call("setMyCommands")
+        append(log, DISK_FULL)
+        await fake_telegram.await_call("sendMessage", lambda c: "disco_lleno" in c.params["text"])
+        alert = fake_telegram.messages(ADMIN)[-1]
+        for forged in ("ign:1:wrongtoken", "act:1:x:chown", "ign:99:abc", "rm -rf /", "page:x:y"):
+            callback_id = fake_telegram.tap(ADMIN, ADMIN, alert.message_id, forged, forge=True)
+            answer = await fake_telegram.await_call(
+                "answerCallbackQuery", lambda c, i=callback_id: c.params["callback_query_id"] == i
+            )
+            assert answer.params.get("text") == "This button is no longer valid.", forged
+        assert fake_telegram.calls("editMessageText") == []
+
+
+@pytest.mark.parametrize("failure", ["502", "429"])
+async def test_telegram_failing_for_a_while_delays_the_alert_but_delivers_it_once(
+    tmp_path: Path, fake_telegram: FakeTelegram, failure: str
+) -> None:
+    config = make_config(tmp_path, fake_telegram)
+    log = tmp_path / "pipeline" / "bot.log"
+    log.touch()
+    async with running_bot(config):
+        await fake_telegram.await_call("sendMessage", lambda c: "adminbot" in c.params["text"])
+        if failure == "502":
+            fake_telegram.fail("sendMessage", status=502, times=3)
+        else:
+            fake_telegram.rate_limit("sendMessage", retry_after=1, times=2)
+        append(log, DISK_FULL)
+        call = await fake_telegram.await_call(
+            "sendMessage", lambda c: c.ok and "disco_lleno" in c.params["text"], timeout=15
+        )
+        assert fake_telegram.failures >= 2
+        refused = [c for c in fake_telegram.calls("sendMessage") if not c.ok]
+        assert refused and call.time > refused[-1].time
+        await asyncio.sleep(0.3)
+        delivered = [c for c in fake_telegram.calls("sendMessage") if c.ok]
+        assert sum("CRITICAL · disco_lleno" in c.params["text"] for c in delivered) == 1
+
+
+async def test_restart_neither_repeats_old_alerts_nor_loses_one_raised_while_down(
+    tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    config = make_config(tmp_path, fake_telegram)
+    log = tmp_path / "pipeline" / "bot.log"
+    log.touch()
+    async with running_bot(config):
+        await fake_telegram.await_call("setMyCommands")
+        append(log, DISK_FULL)
+        await fake_telegram.await_call("sendMessage", lambda c: "disco_lleno" in c.params["text"])
+    append(log, "2026-11-29 10:05:00,000 ERROR main: telegram.error.TimedOut: Timed out")
+    mark = fake_telegram.mark()
+    async with running_bot(config):
+        await fake_telegram.await_call(
+            "sendMessage", lambda c: "timeout" in c.params["text"], since=mark, timeout=8
+        )
+        await asyncio.sleep(0.5)
+    texts = [c.params["text"] for c in fake_telegram.calls("sendMessage") if c.ok]
+    assert sum("CRITICAL · disco_lleno" in t for t in texts) == 1
+    assert sum("ERROR · timeout" in t for t in texts) == 1
+
+
+async def test_alert_raised_while_telegram_is_down_survives_a_restart(
+    tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    config = make_config(tmp_path, fake_telegram)
+    log = tmp_path / "pipeline" / "bot.log"
+    log.touch()
+    async with running_bot(config) as (_, runtime):
+        await fake_telegram.await_call("setMyCommands")
+        fake_telegram.down()
+        append(log, DISK_FULL)
+        await eventually(lambda: runtime.store.count_incidents() == 1)
+        await eventually(lambda: fake_telegram.failures >= 1)
+    fake_telegram.up()
+    store = Store(config.store_path)
+    assert store.outbox_depth() >= 1  # still queued, not dropped
+    store.close()
+    async with running_bot(config):
+        await fake_telegram.await_call(
+            "sendMessage", lambda c: c.ok and "disco_lleno" in c.params["text"], timeout=10
+        )
+        await asyncio.sleep(0.5)
+    delivered = [c for c in fake_telegram.calls("sendMessage") if c.ok]
+    assert sum("CRITICAL · disco_lleno" in c.params["text"] for c in delivered) == 1
+
+
+def test_sigterm_sends_the_session_summary_and_exits_0(
+    tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    config = make_config(tmp_path, fake_telegram)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("ADMINBOT", "TELEGRAM"))},
+        "TELEGRAM_TOKEN": fake_telegram.token,
+        "ADMIN_ID": str(ADMIN),
+        "TELEGRAM_API_BASE_URL": fake_telegram.base_url,
+        "ADMINBOT_WATCH": str(tmp_path / "pipeline" / "*.log"),
+        "ADMINBOT_DATA_DIR": str(config.data_dir),
+    }
+    child = subprocess.Popen(
+        [sys.executable, "-m", "adminbot", "run"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        fake_telegram.wait_for("sendMessage", lambda c: "adminbot" in c.params["text"], timeout=20)
+        deadline = time.monotonic() + 10
+        while not fake_telegram.polling and time.monotonic() < deadline:
+            time.sleep(0.05)  # SIGTERM during PTB's own start-up is PTB's business, not ours
+        started = time.monotonic()
+        child.send_signal(signal.SIGTERM)
+        code = child.wait(timeout=20)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    output = child.stdout.read().decode() if child.stdout else ""
+    assert code == 0, output
+    assert "Traceback" not in output
+    assert time.monotonic() - started < 15
+    summary = fake_telegram.wait_for("sendMessage", lambda c: "Session summary" in c.params["text"])
+    assert summary.ok
