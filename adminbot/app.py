@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import Callable
 
 from telegram import BotCommand, Update
@@ -23,6 +24,7 @@ from telegram.ext import (
     TypeHandler,
 )
 
+from adminbot.actions import prune_quarantine
 from adminbot.checks import CheckResult, run_checks
 from adminbot.config import Config
 from adminbot.console import ConsoleAlerts
@@ -89,6 +91,7 @@ async def post_init(application: Application) -> None:
     jobs.run_repeating(
         _run_checks, config.verificacion_periodica, first=1.0, name="verificacion_periodica"
     )
+    jobs.run_repeating(_prune_quarantine, 6 * 3600, first=60, name="prune_quarantine")
 
 
 async def _set_commands(application: Application, language: str) -> None:
@@ -121,6 +124,16 @@ async def _tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     await asyncio.to_thread(runtime.monitor.flush_stale)
     for target in runtime.book.expire_mutes():
         runtime.outbox.message("mute_expired", target=target)
+
+
+async def _prune_quarantine(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Quarantined files are kept for a while for inspection, then dropped."""
+    config = runtime_of(context.application).config
+    removed = await asyncio.to_thread(
+        prune_quarantine, config.quarantine_dir, config.actions.quarantine_max_age_days, time.time()
+    )
+    if removed:
+        logger.info("Pruned %s quarantined file(s)", len(removed))
 
 
 async def _heartbeat(context: ContextTypes.DEFAULT_TYPE) -> None:

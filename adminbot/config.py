@@ -52,6 +52,7 @@ class ActionConfig:
     quarantine_max_age_days: float = 14.0
     restart_budget: int = 2
     restart_budget_minutes: float = 10.0
+    workdir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -314,6 +315,7 @@ def _actions(table: _Table, cwd: Path) -> ActionConfig:
     retry = table.get("retry_command", list, None)
     if retry is not None and (not retry or not all(isinstance(a, str) and a for a in retry)):
         raise table.fail("retry_command", "expected a non-empty list of strings (an argv)")
+    workdir = table.get("workdir", str, None)
     mode = table.get("folder_mode", str, "0775")
     try:
         folder_mode = int(mode, 8)
@@ -336,6 +338,7 @@ def _actions(table: _Table, cwd: Path) -> ActionConfig:
         quarantine_max_age_days=table.number("quarantine_max_age_days", 14.0) or 14.0,
         restart_budget=int(table.number("restart_budget", 2) or 0),
         restart_budget_minutes=table.number("restart_budget_minutes", 10.0, minimum=1) or 10.0,
+        workdir=_resolve(workdir, cwd) if workdir else None,
     )
     table.reject_unknown()
     return config

@@ -7,7 +7,9 @@ fakes swapped in at the edges (clock, command runner, Docker engine).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import os
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,6 +27,7 @@ from adminbot.checks import (
 from adminbot.clock import Clock, utcnow
 from adminbot.config import Config
 from adminbot.docker import DockerClient, http_alive
+from adminbot.errors import ConfigError
 from adminbot.i18n import Catalog
 from adminbot.incidents import IncidentBook
 from adminbot.monitor import Monitor
@@ -76,7 +79,16 @@ def action_settings(config: Config) -> ActionSettings:
         quarantine_max_age_days=actions.quarantine_max_age_days,
         container=actions.container,
         bot_api_url=actions.bot_api_url,
+        path_base=actions.workdir,
     )
+
+
+_SECRET = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|ADMIN_ID|^ADMINBOT_", re.IGNORECASE)
+
+
+def command_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """adminbot's environment minus its secrets: a retry command never sees our token."""
+    return {name: value for name, value in environ.items() if not _SECRET.search(name)}
 
 
 def build_checks(config: Config, monitor: Monitor, docker: DockerClient | None) -> list[Check]:
@@ -159,9 +171,16 @@ def build_runtime(
     if config.actions.bot_api_url:
         url = config.actions.bot_api_url
         probe = lambda: http_alive(url)  # noqa: E731 - a tiny adapter
+    try:
+        settings = action_settings(config)
+    except ConfigError as exc:
+        raise ConfigError(exc.key, exc.message, config.source) from None
+    runner = runner or SubprocessRunner(
+        env=command_environment(os.environ), cwd=config.actions.workdir
+    )
     actions = Actions(
-        action_settings(config),
-        runner=runner or SubprocessRunner(),
+        settings,
+        runner=runner,
         docker=docker,
         bot_api_probe=probe,
     )
