@@ -25,7 +25,6 @@ from telegram.ext import (
 )
 
 from adminbot.actions import prune_quarantine
-from adminbot.checks import CheckResult, run_checks
 from adminbot.config import Config
 from adminbot.console import ConsoleAlerts
 from adminbot.i18n import COMMANDS
@@ -141,24 +140,8 @@ async def _heartbeat(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _run_checks(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The seed's verificación periódica: run every check, alert on state changes only."""
-    runtime = runtime_of(context.application)
-    for result in await run_checks(runtime.checks):
-        flip = runtime.tracker.observe(result)
-        if flip is not None:
-            _announce_flip(runtime, result, flip.old.value if flip.old else None)
-
-
-def _announce_flip(runtime: Runtime, result: CheckResult, old: str | None) -> None:
-    logger.warning("Check %s: %s -> %s (%s)", result.name, old, result.state, result.summary)
-    runtime.outbox.message(
-        "check_flip",
-        name=result.name,
-        state=result.state.value,
-        old=old,
-        summary=result.summary,
-        at=result.checked_at.isoformat(),
-    )
+    """The seed's verificación periódica: run every check, act on state changes only."""
+    await runtime_of(context.application).health.tick()
 
 
 async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +20,7 @@ from adminbot.config import Config
 from adminbot.errors import ConfigError
 from adminbot.eventlog import EventLog
 from adminbot.incidents import IncidentBook, IncidentEvent
-from adminbot.models import Checkpoint, Line, Match, Policy
+from adminbot.models import Checkpoint, Line, Match, Policy, Record, Severity, frozen_map
 from adminbot.notify import Outbox
 from adminbot.rules import Classifier, RuleSet, build_ruleset, rule_from_table
 from adminbot.sources import Tailer, WatchedFile
@@ -138,6 +138,22 @@ class Monitor:
             classified = self.classifier.flush_stale(older_than)
             self.stats.records += classified.records
             self._commit(classified.matches, None, 0)
+
+    def raise_incident(
+        self,
+        rule: str,
+        severity: Severity,
+        text: str,
+        *,
+        source: str,
+        key: str,
+        fields: Mapping[str, str] | None = None,
+    ) -> None:
+        """Record an incident that no log line announced (a failed check, a dead child)."""
+        record = Record(source=source, line_no=0, text=text, level="CRITICAL")
+        match = Match(rule, severity, record, frozen_map(fields), key)
+        with self._lock:
+            self._commit([match], None, 0)
 
     def _commit(self, matches: list[Match], checkpoint: Checkpoint | None, lines: int) -> None:
         now = self.clock()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -25,6 +25,7 @@ from adminbot.store import Store
 logger = logging.getLogger(__name__)
 
 POLICY_ACTOR = "policy"
+REPORT_KIND = "report"
 
 RULE_ACTIONS: Mapping[str, tuple[ActionKind, ...]] = {
     "timeout": (ActionKind.RETRY,),
@@ -43,6 +44,21 @@ DEFAULT_POLICIES: Mapping[str, Policy] = {
     "disco_lleno": Policy.ALERT,
     "servidor_caido": Policy.ASK,
 }
+
+
+VERIFY_FIRST = frozenset({"servidor_caido"})
+"""Rules whose incidents are re-checked after a short wait before the admin is asked:
+a Bot API server that blinked during a restart should not wake anyone."""
+
+DISK_REPORT = frozenset({"disco_lleno"})
+"""Rules whose alert gets the usage and largest subfolders of the download folders."""
+
+WAITS_FOR_SERVER = frozenset({ActionKind.RETRY, ActionKind.CLEAN_RETRY})
+"""Downloads go through the local Bot API server: retrying while it is down only fails."""
+
+SERVER_POLL_SECONDS = 5.0
+
+AsyncProbe = Callable[[], Awaitable[bool]]
 
 
 class ActionsLike(Protocol):
@@ -80,6 +96,12 @@ class Remedies:
         quiet_success: Collection[str] = ("ruta_inexistente",),
         events: EventLog | None = None,
         clock: Clock = utcnow,
+        probe: AsyncProbe | None = None,
+        server_down: Callable[[], bool] | None = None,
+        verify_seconds: float = 10.0,
+        server_wait_seconds: float = 600.0,
+        disk_report: Callable[[], str] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.store = store
         self.book = book
@@ -90,9 +112,15 @@ class Remedies:
         self.quiet_success = frozenset(quiet_success)
         self.events = events
         self.clock = clock
+        self.probe = probe
+        self.server_down = server_down
+        self.verify_seconds = verify_seconds
+        self.server_wait_seconds = server_wait_seconds
+        self.disk_report = disk_report
+        self.sleep = sleep
         self.loop: asyncio.AbstractEventLoop | None = None
         self.listeners: list[Callable[[Incident, ActionOutcome, str], None]] = []
-        self._tasks: set[asyncio.Task[RunResult]] = set()
+        self._tasks: set[asyncio.Future[object]] = set()
 
     def policy(self, rule: str) -> Policy:
         return self.policies.get(rule, Policy.ASK)
@@ -108,24 +136,73 @@ class Remedies:
         """Called for every match inside the monitor's transaction.
 
         A new incident under an `auto` policy gets its fix scheduled and no alert yet
-        (the outcome is reported instead); everything else goes to the outbox.
+        (the outcome is reported instead); a Bot API outage seen in a log line is
+        re-checked before anyone is asked; everything else goes to the outbox.
         """
         incident = event.incident
-        auto = (
-            event.kind is EventKind.OPENED
-            and not event.muted
-            and self.policy(incident.rule) is Policy.AUTO
-            and self.loop is not None
+        fresh = event.kind is EventKind.OPENED and not event.muted
+        if fresh and self.policy(incident.rule) is Policy.AUTO:
+            kinds = self.offered(incident)
+            if kinds and self._schedule(self.run(incident.id, kinds[0], POLICY_ACTOR)):
+                return
+        verify = (
+            fresh
+            and incident.rule in VERIFY_FIRST
+            and self.probe is not None
+            and not incident.source.startswith("check:")
         )
-        kinds = self.offered(incident) if auto else []
-        if kinds and self.loop is not None:
-            self.loop.call_soon_threadsafe(self._spawn, incident.id, kinds[0])
+        if verify and self._schedule(self._verify_then_alert(incident.id)):
             return
+        if fresh and incident.rule in DISK_REPORT and self.disk_report is not None:
+            self._schedule(self._attach_disk_report(incident.id))
         if self.outbox is not None:
             self.outbox.incident_event(event)
 
-    def _spawn(self, incident_id: int, kind: ActionKind) -> None:
-        task = asyncio.ensure_future(self.run(incident_id, kind, POLICY_ACTOR))
+    def _schedule(self, work: Coroutine[object, object, object]) -> bool:
+        """Run `work` on the event loop (thread-safe); False if there is no loop."""
+        if self.loop is None or self.loop.is_closed():
+            work.close()
+            return False
+        self.loop.call_soon_threadsafe(self._spawn, work)
+        return True
+
+    async def _verify_then_alert(self, incident_id: int) -> None:
+        """Wait, probe the Bot API server again, and only ask the admin if it is still down."""
+        await self.sleep(self.verify_seconds)
+        assert self.probe is not None
+        if await self.probe():
+            self.book.move(
+                incident_id, IncidentState.RESOLVED, POLICY_ACTOR, "answers again after a wait"
+            )
+            logger.info("Incident %s: the Bot API server answers again", incident_id)
+            return
+        if self.outbox is not None:
+            self.outbox.alert(incident_id)
+
+    async def _attach_disk_report(self, incident_id: int) -> None:
+        assert self.disk_report is not None
+        report = await asyncio.to_thread(self.disk_report)
+        self.store.add_audit(
+            incident_id=incident_id,
+            actor=POLICY_ACTOR,
+            kind=REPORT_KIND,
+            operation="disk usage",
+            ok=True,
+            summary=report,
+            now=self.clock(),
+        )
+        self._report(incident_id, notify=True)
+
+    async def _wait_for_server(self) -> None:
+        waited = 0.0
+        while self.server_down is not None and self.server_down():
+            if waited >= self.server_wait_seconds:
+                return
+            await self.sleep(SERVER_POLL_SECONDS)
+            waited += SERVER_POLL_SECONDS
+
+    def _spawn(self, work: Coroutine[object, object, object]) -> None:
+        task = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -156,6 +233,8 @@ class Remedies:
         if self.book.move(incident_id, IncidentState.FIXING, actor, kind.value) is None:
             return RunResult(RunStatus.BUSY)
         self._report(incident_id, notify=actor != POLICY_ACTOR)
+        if kind in WAITS_FOR_SERVER:
+            await self._wait_for_server()
         try:
             outcome = await self.actions.run(kind, incident.fields)
         except Exception as exc:  # an action bug must not leave the incident stuck in fixing
@@ -208,13 +287,10 @@ class Remedies:
         """Refresh the alert; an incident never alerted yet (auto policy) gets one now."""
         if self.outbox is None or not notify:
             return
-        if self.store.alert_messages(incident_id) or self._alert_queued(incident_id):
+        if self.store.alert_messages(incident_id) or self.store.has_pending(incident_id):
             self.outbox.incident_changed(incident_id)
         else:
             self.outbox.alert(incident_id)
-
-    def _alert_queued(self, incident_id: int) -> bool:
-        return self.store.has_pending(incident_id)
 
     def ignore(self, incident_id: int, actor: str) -> Incident | None:
         return self._settle(incident_id, IncidentState.IGNORED, actor)
@@ -228,9 +304,3 @@ class Remedies:
             self._report(incident_id, notify=True)
         return incident
 
-
-AsyncProbe = Callable[[], Awaitable[bool]]
-
-
-def offered_names(remedies: Remedies, incident: Incident) -> Sequence[str]:
-    return [kind.value for kind in remedies.offered(incident)]

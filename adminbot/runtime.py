@@ -26,8 +26,10 @@ from adminbot.checks import (
 )
 from adminbot.clock import Clock, utcnow
 from adminbot.config import Config
+from adminbot.diskreport import disk_report
 from adminbot.docker import DockerClient, http_alive
 from adminbot.errors import ConfigError
+from adminbot.health import HealthWatcher
 from adminbot.i18n import Catalog
 from adminbot.incidents import IncidentBook
 from adminbot.monitor import Monitor
@@ -48,6 +50,7 @@ class Runtime:
     remedies: Remedies
     checks: list[Check]
     tracker: CheckTracker
+    health: HealthWatcher
     catalog: Catalog
     clock: Clock
     started_at: datetime
@@ -189,6 +192,10 @@ def build_runtime(
             config.actions.restart_budget, config.actions.restart_budget_minutes * 60
         )
     }
+    tracker = CheckTracker()
+    checks = list(checks) if checks is not None else build_checks(config, monitor, docker)
+    health = HealthWatcher(checks, tracker, monitor, outbox)
+    disk_paths = [*config.actions.allowed_folders, config.data_dir]
     remedies = Remedies(
         store,
         monitor.book,
@@ -198,17 +205,20 @@ def build_runtime(
         budgets=budgets,
         events=monitor.events,
         clock=clock,
+        probe=probe,
+        server_down=health.bot_api_down,
+        disk_report=lambda: disk_report(disk_paths),
     )
     monitor.router = remedies.route
-    tracker = CheckTracker()
     return Runtime(
         config=config,
         store=store,
         monitor=monitor,
         outbox=outbox,
         remedies=remedies,
-        checks=list(checks) if checks is not None else build_checks(config, monitor, docker),
+        checks=checks,
         tracker=tracker,
+        health=health,
         catalog=Catalog(config.language),
         clock=clock,
         started_at=clock(),

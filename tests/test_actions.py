@@ -30,6 +30,7 @@ from adminbot.actions import (
 )
 from adminbot.docker import DockerClient
 from adminbot.errors import ConfigError
+from adminbot.paths import shown_path
 from adminbot.runner import CommandResult, SubprocessRunner
 from tests.fake_docker import FakeDockerEngine
 
@@ -543,7 +544,7 @@ async def test_mkdir_creates_every_missing_folder_with_the_configured_mode(world
         os.umask(old)
 
     assert outcome.ok is True
-    assert outcome.summary == f"created 2 folder(s): {world.root}/Serie/T1"
+    assert outcome.summary == f"created 2 folder(s): {shown_path(world.root / 'Serie' / 'T1')}"
     for folder in (world.root / "Serie", world.root / "Serie" / "T1"):
         assert folder.is_dir()
         assert folder.stat().st_mode & 0o7777 == 0o775
