@@ -24,7 +24,7 @@ def make_config(tmp_path: Path, fake: FakeTelegram, toml: str = "", **env: str) 
     """A config watching tmp_path/pipeline/*.log and talking to the fake server."""
     (tmp_path / "pipeline").mkdir(exist_ok=True)
     (tmp_path / "adminbot.toml").write_text(
-        "[watch]\nbackstop_seconds = 0.5\n[alerts]\nedit_throttle_seconds = 0.5\n" + toml,
+        toml + "\n[watch]\nbackstop_seconds = 0.5\n[alerts]\nedit_throttle_seconds = 0.5\n",
         encoding="utf-8",
     )
     values = {
