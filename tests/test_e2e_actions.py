@@ -7,6 +7,7 @@ unix socket) — no Docker engine runs where these tests run.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import time
@@ -109,7 +110,7 @@ async def test_timeout_with_auto_policy_retries_with_backoff_then_reports_succes
         assert "✅" in report.text
     runs = [line.split() for line in attempts.read_text().splitlines()]
     assert [file_id for _, file_id in runs] == ["BAACAgEAAxkBAAI123"] * 3
-    gaps = [float(b[0]) - float(a[0]) for a, b in zip(runs, runs[1:], strict=False)]
+    gaps = [float(b[0]) - float(a[0]) for a, b in itertools.pairwise(runs)]
     assert gaps[0] >= 0.2
     assert gaps[1] >= 0.4
     sent = [c for c in fake_telegram.calls("sendMessage") if "· timeout" in c.params["text"]]
