@@ -1,0 +1,341 @@
+"""How long from an error line in a log to the admin's Telegram alert? Run by hand.
+
+    .venv/bin/python bench/latency_bench.py                  # 200 incidents, one per 50 ms
+    .venv/bin/python bench/latency_bench.py --interval 0.02  # faster spacing
+    .venv/bin/python bench/latency_bench.py --burst          # all lines in one write()
+    .venv/bin/python bench/latency_bench.py --polling        # watchdog's PollingObserver
+    .venv/bin/python bench/latency_bench.py --trace          # where the time goes, per stage
+    .venv/bin/python bench/latency_bench.py --nodelay        # TCP_NODELAY on the fake's side
+
+The real path, end to end: the PTB Application built as `tests.harness.running_bot`
+builds it (runtime, handlers, `post_init`, AIORateLimiter), the watchdog tailer on
+its default settings, the SQLite store in a temporary folder and the outbox
+delivery, talking to `tests.fake_telegram` on 127.0.0.1. A writer thread appends
+one permission error per incident, each on its own path so each opens a NEW
+incident; t0 is `time.monotonic()` right after the line is written and flushed,
+t1 is the fake's `Call.time` of the sendMessage whose text shows that path.
+Target: p99 under 250 ms with spaced appends. `--burst` reports the time to
+deliver them all instead (PTB's rate limiter allows 30 messages/s).
+
+`--trace` wraps a few seams (the monitor's router and listeners, the delivery
+loop's send and the rate limiter's callback) to time each stage, and samples the
+event loop's lag; it is for profiling and reaches into private attributes on purpose.
+
+`--nodelay` sets TCP_NODELAY on the fake server's sockets. The fake writes the
+headers and the body of each answer separately with Nagle on, so once requests
+come back to back each one waits for the client's delayed ACK (~40 ms on Linux):
+a cost of the fake, not of adminbot, which caps delivery near 23 alerts/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # `tests` is not an installed package
+
+from telegram.ext import AIORateLimiter, Application  # noqa: E402
+
+from adminbot.config import Config, load_config  # noqa: E402
+from adminbot.incidents import IncidentEvent  # noqa: E402
+from adminbot.runtime import Runtime  # noqa: E402
+from adminbot.store import OutboxItem  # noqa: E402
+from tests.fake_telegram import FakeTelegram  # noqa: E402
+from tests.fake_telegram import _Handler as _FakeHandler  # noqa: E402 - only for --nodelay
+from tests.harness import ADMIN, eventually, running_bot  # noqa: E402
+
+TARGET_P99_MS = 250.0
+LINE = (
+    "2026-11-29 10:00:01,123 ERROR descargas: PermissionError: [Errno 13] "
+    "Permission denied: '/srv/descargas/v{n:05d}.mp4'"
+)
+PATH_NUMBER = re.compile(r"/srv/descargas/v(\d{5})\.mp4")
+
+
+@dataclass
+class Trace:
+    """Monotonic stage times per incident number, filled in by the `--trace` wrappers."""
+
+    routed: dict[int, float] = field(default_factory=dict)  # classified, inside the transaction
+    committed: dict[int, float] = field(default_factory=dict)  # transaction committed
+    picked: dict[int, float] = field(default_factory=dict)  # the delivery loop started the send
+    granted: dict[int, float] = field(default_factory=dict)  # the rate limiter let it through
+    answered: dict[int, float] = field(default_factory=dict)  # PTB got the HTTP answer
+    loop_lag: list[float] = field(default_factory=list)  # how late a 5 ms sleep woke up
+    by_incident: dict[int, int] = field(default_factory=dict)  # incident id -> number
+
+
+def number_in(text: str) -> int | None:
+    """The incident number in a line, key or alert text (its unique path), if any."""
+    found = PATH_NUMBER.search(text)
+    return int(found[1]) if found else None
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile: the smallest value with at least p% of values at or below it."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def bench_config(folder: Path, fake: FakeTelegram, *, polling: bool) -> Config:
+    """Default settings (no adminbot.toml) unless --polling, watching folder/pipeline/*.log."""
+    (folder / "pipeline").mkdir()
+    if polling:
+        (folder / "adminbot.toml").write_text("[watch]\npolling = true\n", encoding="utf-8")
+    env = {
+        "TELEGRAM_TOKEN": fake.token,
+        "ADMIN_ID": str(ADMIN),
+        "TELEGRAM_API_BASE_URL": fake.base_url,
+        "ADMINBOT_WATCH": str(folder / "pipeline" / "*.log"),
+        "ADMINBOT_DATA_DIR": str(folder / "data"),
+    }
+    return load_config(env, cwd=folder)
+
+
+def write_lines(log: Path, lines: Sequence[str], interval: float, burst: bool) -> list[float]:
+    """Append like logging.FileHandler (one open file, flush per record); return each t0."""
+    appended: list[float] = []
+    with log.open("a", encoding="utf-8") as handle:
+        if burst:
+            handle.write("".join(line + "\n" for line in lines))
+            handle.flush()
+            return [time.monotonic()] * len(lines)
+        start = time.monotonic()
+        for index, line in enumerate(lines):
+            pause = start + index * interval - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            handle.write(line + "\n")
+            handle.flush()
+            appended.append(time.monotonic())
+    return appended
+
+
+def delivered(fake: FakeTelegram) -> dict[int, float]:
+    """Incident number -> time the fake answered the first sendMessage showing its path."""
+    seen: dict[int, float] = {}
+    for call in fake.calls("sendMessage"):
+        n = number_in(str(call.params.get("text", "")))
+        if n is not None and call.ok and n not in seen:
+            seen[n] = call.time
+    return seen
+
+
+# -- --trace: wrappers around the pipeline's seams -----------------------------------------
+
+
+class _TracingLimiter(AIORateLimiter):
+    """AIORateLimiter that timestamps when a request is let through and answered."""
+
+    __slots__ = ()  # same layout, so an existing limiter's __class__ can be swapped
+    trace: Trace | None = None
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Any]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Any:
+        trace = _TracingLimiter.trace
+        n = number_in(str(data.get("text", ""))) if endpoint == "sendMessage" else None
+        if trace is None or n is None:
+            return await super().process_request(
+                callback, args, kwargs, endpoint, data, rate_limit_args
+            )
+
+        async def timed(*a: Any, **kw: Any) -> Any:
+            trace.granted[n] = time.monotonic()
+            try:
+                return await callback(*a, **kw)
+            finally:
+                trace.answered[n] = time.monotonic()
+
+        return await super().process_request(timed, args, kwargs, endpoint, data, rate_limit_args)
+
+
+def instrument(application: Application, runtime: Runtime, trace: Trace) -> None:
+    """Wrap the seams between stages so each records when an incident passed it."""
+    monitor = runtime.monitor
+    route = monitor.router
+
+    def routed(event: IncidentEvent) -> None:
+        n = number_in(event.incident.key)
+        if n is not None:
+            trace.routed[n] = time.monotonic()
+            trace.by_incident[event.incident.id] = n
+        if route is not None:
+            route(event)
+
+    def committed(event: IncidentEvent) -> None:
+        n = number_in(event.incident.key)
+        if n is not None:
+            trace.committed[n] = time.monotonic()
+
+    monitor.router = routed
+    monitor.listeners.append(committed)
+
+    delivery = application.bot_data["delivery"]
+    send = delivery._send
+
+    async def picked(item: OutboxItem) -> None:
+        n = trace.by_incident.get(item.incident_id or -1)
+        if n is not None:
+            trace.picked[n] = time.monotonic()
+        await send(item)
+
+    delivery._send = picked  # the loop looks it up on each row
+    limiter = application.bot.rate_limiter
+    if isinstance(limiter, AIORateLimiter):
+        _TracingLimiter.trace = trace
+        limiter.__class__ = _TracingLimiter
+
+
+async def sample_loop_lag(trace: Trace, stop: asyncio.Event) -> None:
+    """How late the event loop runs a 5 ms timer: time the loop was busy or starved."""
+    while not stop.is_set():
+        before = time.monotonic()
+        await asyncio.sleep(0.005)
+        trace.loop_lag.append(time.monotonic() - before - 0.005)
+
+
+# -- the run --------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    """What one run measured: each line's t0 and each alert's answer time, by number."""
+
+    appended: list[float]
+    answered: dict[int, float]
+    trace: Trace | None
+    wall: float
+
+    def latencies_ms(self) -> list[float]:
+        return stage_ms(dict(enumerate(self.appended)), self.answered)
+
+
+async def run(args: argparse.Namespace) -> Result:
+    lines = [LINE.format(n=n) for n in range(args.count)]
+    trace = Trace() if args.trace else None
+    if args.nodelay:
+        # socketserver.StreamRequestHandler.setup() sets TCP_NODELAY when this is true.
+        _FakeHandler.disable_nagle_algorithm = True
+    with FakeTelegram() as fake, tempfile.TemporaryDirectory(prefix="latency-bench-") as tmp:
+        folder = Path(tmp)
+        config = bench_config(folder, fake, polling=args.polling)
+        log = folder / "pipeline" / "pipeline.log"
+        log.touch()
+        async with running_bot(config) as (application, runtime):
+            # 1. Wait until the bot said hello and the tailer holds the file's end.
+            await fake.await_call("sendMessage", timeout=10)
+            await eventually(lambda: any(f.path == str(log) for f in runtime.monitor.watched()))
+            await asyncio.sleep(0.3)
+            stop = asyncio.Event()
+            lag_task = None
+            if trace is not None:
+                instrument(application, runtime, trace)
+                lag_task = asyncio.create_task(sample_loop_lag(trace, stop))
+            # 2. Append from a thread, as the pipeline would from its own process.
+            started = time.monotonic()
+            appended = await asyncio.to_thread(write_lines, log, lines, args.interval, args.burst)
+            # 3. Wait for every alert (or the deadline), then stop timing.
+            deadline = time.monotonic() + args.timeout
+            answered = delivered(fake)
+            while len(answered) < args.count and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+                answered = delivered(fake)
+            wall = time.monotonic() - started
+            stop.set()
+            if lag_task is not None:
+                await lag_task
+    return Result(appended, answered, trace, wall)
+
+
+def stage_ms(start: dict[int, float], end: dict[int, float]) -> list[float]:
+    """Milliseconds from `start` to `end` for every incident that passed both."""
+    return [(end[n] - start[n]) * 1000 for n in end if n in start]
+
+
+def row(name: str, values: Sequence[float]) -> str:
+    """One table line: median, p90, p99, max and the number of samples."""
+    if not values:
+        return f"  {name:<32} (no samples)"
+    cells = " ".join(f"{percentile(values, p):>8.1f}" for p in (50, 90, 99, 100))
+    return f"  {name:<32} {cells} {len(values):>6}"
+
+
+def report(args: argparse.Namespace, result: Result) -> None:
+    mode = "burst (one write)" if args.burst else f"one line every {args.interval * 1000:g} ms"
+    observer = "PollingObserver" if args.polling else "native (inotify)"
+    fake = "TCP_NODELAY" if args.nodelay else "as shipped (Nagle on)"
+    print(f"observer {observer}; fake server {fake}; {args.count} new incidents, {mode}")
+    print(f"delivered {len(result.answered)}/{args.count} alerts in {result.wall:.2f}s")
+    print(f"  {'ms':<32} {'median':>8} {'p90':>8} {'p99':>8} {'max':>8} {'n':>6}")
+    latencies = result.latencies_ms()
+    print(row("append -> sendMessage answered", latencies))
+    trace = result.trace
+    if trace is not None:
+        appended = dict(enumerate(result.appended))
+        print(row("  append -> classified", stage_ms(appended, trace.routed)))
+        print(row("  classified -> committed", stage_ms(trace.routed, trace.committed)))
+        print(row("  committed -> delivery send", stage_ms(trace.committed, trace.picked)))
+        print(row("  send -> rate limiter grant", stage_ms(trace.picked, trace.granted)))
+        print(row("  grant -> HTTP answer", stage_ms(trace.granted, trace.answered)))
+        print(row("event-loop lag (5 ms timer)", [lag * 1000 for lag in trace.loop_lag]))
+    if args.burst:
+        if latencies:
+            last = max(result.answered.values()) - result.appended[0]
+            rate = len(result.answered) / last if last > 0 else float("inf")
+            print(f"all delivered {last * 1000:.0f} ms after the write ({rate:.1f} alerts/s)")
+        print(f"p99 < {TARGET_P99_MS:g} ms target: judged on spaced appends, not --burst")
+        return
+    missing = args.count - len(result.answered)
+    met = not missing and bool(latencies) and percentile(latencies, 99) < TARGET_P99_MS
+    verdict = "MET" if met else "NOT met"
+    extra = f" ({missing} alerts never arrived)" if missing else ""
+    print(f"p99 < {TARGET_P99_MS:g} ms target: {verdict}{extra}")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--count", type=int, default=200, help="new incidents (default 200)")
+    parser.add_argument(
+        "--interval", type=float, default=0.05, help="seconds between appends (default 0.05)"
+    )
+    parser.add_argument("--burst", action="store_true", help="append every line in one write")
+    parser.add_argument("--polling", action="store_true", help="watchdog's PollingObserver")
+    parser.add_argument("--trace", action="store_true", help="time each stage of the path")
+    parser.add_argument(
+        "--nodelay", action="store_true", help="TCP_NODELAY on the fake server (see above)"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=20.0, help="seconds to wait for the last alert"
+    )
+    args = parser.parse_args(argv)
+    if not 1 <= args.count <= 99_999 or args.interval < 0:
+        parser.error("--count must be 1..99999 and --interval >= 0")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    report(args, asyncio.run(run(args)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
