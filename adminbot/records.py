@@ -1,0 +1,513 @@
+"""Group a file's physical lines into log records (a line plus its traceback).
+
+Second half of the sources stage: the tailer yields `Line`s; rules need whole
+records, because a traceback's meaning is in its last line (`PermissionError:
+[Errno 13] ...`) while its level and time are in the header line above it.
+
+Header formats understood (the level must be upper case, as `logging` writes it):
+
+- `%(asctime)s %(levelname)s %(name)s: %(message)s` (also `[LEVEL]`, loguru's `| LEVEL |`)
+- python-telegram-bot's `%(asctime)s - %(name)s - %(levelname)s - %(message)s`
+- `[2026-11-29 10:00:01,123] [ERROR] name: message` (or `[name]`)
+- `logging.basicConfig`'s default `ERROR:name:message` (no time)
+
+Anything else is header-less: a stderr line, or part of the record before it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections import deque
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import Enum
+from operator import attrgetter
+
+from adminbot.models import Line, Record
+
+logger = logging.getLogger(__name__)
+
+LEVEL_RANK = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+_LEVEL_ALIASES = {"WARN": "WARNING", "FATAL": "CRITICAL", "EXCEPTION": "ERROR"}
+# Longest first, so WARNING wins over WARN.
+_LEVEL_WORDS = ("WARNING", "WARN", "CRITICAL", "EXCEPTION", "FATAL", "ERROR", "DEBUG", "INFO")
+
+TRACEBACK_START = "Traceback (most recent call last):"
+_GROUP_TRACEBACK = "Exception Group Traceback (most recent call last):"
+_CHAIN_MARKERS = (
+    "During handling of the above exception, another exception occurred:",
+    "The above exception was the direct cause of the following exception:",
+)
+# Unindented lines that still belong to the record above: PostgreSQL's details of
+# an error message, asyncio's "future: <Task ...>" under "Task exception was never retrieved".
+_ATTACHED = re.compile(r"(?:DETAIL|HINT|CONTEXT|QUERY|WHERE|LINE \d+):|future: <")
+
+# A record that grows beyond this keeps its head and its tail (the final
+# exception line matters most) and notes how many lines were left out.
+MAX_RECORD_LINES = 400
+_TEXT = attrgetter("text")
+
+# [0-9], not \d: only ASCII digits, and sre checks a small set faster than a category.
+_TS = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:[.,][0-9]{1,9})?"
+    r"(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)?"
+)
+_LOGGER_NAME = r"[A-Za-z_][\w.-]*"
+# What may follow a level word: a separator, or nothing at all.
+_LEVEL_END = r"(?=[\s\]|:-]|$)"
+
+
+def _formats(levels: str, named: bool) -> dict[str, str]:
+    """Anchored header prefixes, each up to and including the level word.
+
+    Built twice from the same pieces: with named groups and every level for
+    `parse_header`, and without groups and with only the levels the prefilter may
+    skip (`skippable_header_scan`), so both always agree on what a header is.
+    """
+    ts, tails = _pieces(levels, named)
+    return {
+        "plain": ts + tails["plain"],
+        "ptb": ts + tails["ptb"],
+        "bracket": r"\[" + ts + tails["bracket"],
+        "basic": tails["basic"],
+    }
+
+
+def _pieces(levels: str, named: bool) -> tuple[str, dict[str, str]]:
+    """The timestamp and what follows it in each format (see `_formats`)."""
+
+    def group(name: str, body: str) -> str:
+        return f"(?P<{name}>{body})" if named else f"(?:{body})"
+
+    level = group("level", levels) + _LEVEL_END
+    return group("ts", _TS), {
+        # `2026-11-29 10:00:01,123 ERROR name: msg`, `... [ERROR] ...`, `... | ERROR | ...`
+        "plain": r"(?:[ \t]+\[?|[ \t]+\|[ \t]*)" + level,
+        # python-telegram-bot: `2026-11-29 10:00:01,123 - name - ERROR - msg`
+        "ptb": r" - " + group("logger", r"\S+") + r" - " + level,
+        # `[2026-11-29 10:00:01,123] [ERROR] ...`
+        "bracket": r"\][ \t]*\[" + level + r"\]",
+        # logging.basicConfig default: `ERROR:name:msg`
+        "basic": level + ":" + group("logger", r"[\w.-]*") + ":",
+    }
+
+
+_LEVEL_ALTERNATION = "|".join(_LEVEL_WORDS)
+_PARSE = {
+    kind: re.compile(prefix) for kind, prefix in _formats(_LEVEL_ALTERNATION, named=True).items()
+}
+# Optional logger right after the level in the plain and bracketed formats.
+_PLAIN_REST = re.compile(rf"\]?:?[ \t]*(?:\|[ \t]*(?P<lg2>\S+) - |(?P<lg>{_LOGGER_NAME}):\s)?")
+_BRACKET_REST = re.compile(rf"[ \t]*(?:\[(?P<lg>[^\]]*)\][ \t]*|(?P<lg2>{_LOGGER_NAME}):\s)?")
+_PTB_REST = re.compile(r" - ")
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """What the first line of a record says about it."""
+
+    level: str | None
+    logged_at: datetime | None
+    logger: str | None
+    message: str
+
+
+def normalise_level(word: str) -> str:
+    """Map a level word to DEBUG/INFO/WARNING/ERROR/CRITICAL."""
+    upper = word.upper()
+    return _LEVEL_ALIASES.get(upper, upper)
+
+
+def parse_timestamp(text: str | None) -> datetime | None:
+    """Parse a log timestamp; naive times are taken as UTC, impossible ones as unknown."""
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _header_match(line: str) -> tuple[str, re.Match[str]] | None:
+    """Find which header format a line uses; the first character picks the candidates."""
+    if not line:
+        return None
+    first = line[0]
+    if first.isdigit():
+        for kind in ("plain", "ptb"):
+            match = _PARSE[kind].match(line)
+            if match:
+                return kind, match
+        return None
+    if first == "[":
+        match = _PARSE["bracket"].match(line)
+        return ("bracket", match) if match else None
+    if first.isupper():
+        match = _PARSE["basic"].match(line)
+        return ("basic", match) if match else None
+    return None
+
+
+def is_header(line: str) -> bool:
+    """True when the line starts a new record with a level (cheaper than parse_header)."""
+    return _header_match(line) is not None
+
+
+def parse_header(line: str) -> Header | None:
+    """Split a header line into level, time, logger and message; None if it is not one."""
+    found = _header_match(line)
+    if found is None:
+        return None
+    kind, match = found
+    level = normalise_level(match["level"])
+    logged_at = parse_timestamp(match.groupdict().get("ts"))
+    rest_at = match.end()
+    logger_name: str | None = match.groupdict().get("logger")
+    if kind == "plain":
+        rest = _PLAIN_REST.match(line, rest_at)
+        logger_name = rest["lg"] or rest["lg2"] if rest else None
+        rest_at = rest.end() if rest else rest_at
+    elif kind == "bracket":
+        rest = _BRACKET_REST.match(line, rest_at)
+        logger_name = rest["lg"] or rest["lg2"] if rest else None
+        rest_at = rest.end() if rest else rest_at
+    elif kind == "ptb":
+        rest = _PTB_REST.match(line, rest_at)
+        rest_at = rest.end() if rest else rest_at
+    return Header(level, logged_at, logger_name or None, line[rest_at:].strip())
+
+
+def skippable_header_scan(levels: Collection[str]) -> re.Pattern[str] | None:
+    """A regex that finds every line of a "\\n"-prefixed block EXCEPT header lines at
+    one of `levels` (e.g. INFO/DEBUG). The classifier's fast path skips those.
+
+    Every line it does not find is guaranteed to be a header line (it starts a new
+    record) whose normalised level is in `levels`. Returns None if nothing may be skipped.
+    """
+    words = [w for w in _LEVEL_WORDS if normalise_level(w) in levels]
+    if not words:
+        return None
+    ts, tails = _pieces("|".join(words), named=False)
+    # The timestamp is matched once for the formats that start with it.
+    dated = f"{ts}(?:{tails['plain']}|{tails['ptb']})"
+    bracketed = rf"\[{ts}{tails['bracket']}"
+    return re.compile(rf"\n(?!{dated}|{bracketed}|{tails['basic']})")
+
+
+class LineKind(Enum):
+    """The role of a physical line inside a record; decides what may follow it."""
+
+    HEAD = "head"  # first line: a header, or a stderr line
+    TRACEBACK = "traceback"  # Traceback (most recent call last):
+    FRAME = "frame"  # '  File "...", line N, in f'
+    CODE = "code"  # indented source line or ^^^ markers under a frame
+    EXCEPTION = "exception"  # the 'XxxError: ...' line that ends a traceback
+    CHAIN = "chain"  # 'During handling of the above exception ...'
+    CONTINUATION = "continuation"  # any other indented or attached line
+    BLANK = "blank"
+
+
+# After these, the record visibly has more to come (the traceback has no final line yet).
+_INCOMPLETE = frozenset({LineKind.TRACEBACK, LineKind.FRAME, LineKind.CODE, LineKind.CHAIN})
+_IN_FRAMES = frozenset({LineKind.TRACEBACK, LineKind.FRAME, LineKind.CODE})
+
+
+def _is_traceback_start(text: str) -> bool:
+    return text.startswith((TRACEBACK_START, _GROUP_TRACEBACK))
+
+
+def continuation_kind(text: str, previous: LineKind) -> LineKind | None:
+    """How a header-less line continues a record whose last meaningful line was
+    `previous`; None if it starts a record of its own."""
+    if not text or text.isspace():
+        return LineKind.BLANK
+    if _is_traceback_start(text):
+        return LineKind.TRACEBACK
+    if text in _CHAIN_MARKERS:
+        return LineKind.CHAIN
+    if text[0] in " \t":
+        if text.lstrip().startswith('File "'):
+            return LineKind.FRAME
+        in_frame = previous in (LineKind.FRAME, LineKind.CODE)
+        return LineKind.CODE if in_frame else LineKind.CONTINUATION
+    if previous in _IN_FRAMES:
+        return LineKind.EXCEPTION
+    if _ATTACHED.match(text):
+        return LineKind.CONTINUATION
+    return None
+
+
+def _first_kind(text: str) -> LineKind:
+    if _is_traceback_start(text):
+        return LineKind.TRACEBACK
+    if text in _CHAIN_MARKERS:
+        return LineKind.CHAIN
+    return LineKind.HEAD
+
+
+@dataclass(slots=True)
+class _Pending:
+    """The record being assembled; only its assembler mutates it."""
+
+    source: str
+    line_no: int
+    level: str | None
+    logged_at: datetime | None
+    lines: list[str]
+    last_kind: LineKind
+    touched: float
+    # A traceback joins a header line (logger.exception) or a line announcing it
+    # ("Exception in thread X:"), not an unrelated stderr line before it.
+    takes_traceback: bool
+    tail: deque[str] = field(default_factory=lambda: deque(maxlen=MAX_RECORD_LINES // 2))
+    omitted: int = 0
+
+    def joins(self, kind: LineKind) -> bool:
+        """A new traceback joins only where it is announced; after a finished one it
+        needs a chain marker ("During handling of the above exception ...")."""
+        if kind is not LineKind.TRACEBACK or self.last_kind is LineKind.CHAIN:
+            return True
+        return self.takes_traceback and self.last_kind is not LineKind.EXCEPTION
+
+    def add(self, text: str, kind: LineKind) -> None:
+        if len(self.lines) < MAX_RECORD_LINES // 2:
+            self.lines.append(text)
+        else:
+            if len(self.tail) == self.tail.maxlen:
+                self.omitted += 1
+            self.tail.append(text)
+        if kind is not LineKind.BLANK:
+            self.last_kind = kind
+
+    @property
+    def incomplete(self) -> bool:
+        return self.last_kind in _INCOMPLETE
+
+    def to_record(self) -> Record:
+        lines = self.lines
+        if self.tail:
+            gap = [f"    ... {self.omitted} lines omitted ..."] if self.omitted else []
+            lines = [*lines, *gap, *self.tail]
+        while lines and (not lines[-1] or lines[-1].isspace()):
+            lines = lines[:-1]
+        return Record(self.source, self.line_no, "\n".join(lines), self.level, self.logged_at)
+
+
+class RecordAssembler:
+    """Turns one file's lines into records; one instance per source.
+
+    A header line starts a record; tracebacks, chained exceptions and indented
+    lines join the record before them; any other header-less line is a record of
+    its own (level None). A record is emitted when the next one starts, at the end
+    of a batch unless its traceback is visibly unfinished, or when it goes stale.
+    """
+
+    def __init__(self, source: str, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.source = source
+        self._monotonic = monotonic
+        self._pending: _Pending | None = None
+
+    @property
+    def has_pending(self) -> bool:
+        return self._pending is not None
+
+    def feed(self, line: Line) -> list[Record]:
+        """Add one line; return the records it completed (zero or one)."""
+        text = line.text
+        found = _header_match(text)
+        if found is not None:
+            done = self._emit()
+            _, match = found
+            self._start(line, normalise_level(match["level"]), match.groupdict().get("ts"))
+            return done
+        pending = self._pending
+        if pending is not None:
+            kind = continuation_kind(text, pending.last_kind)
+            if kind is not None and pending.joins(kind):
+                pending.add(text, kind)
+                return []
+        done = self._emit()
+        if text and not text.isspace():
+            self._start(line, None, None)
+        return done
+
+    def skip_headers(self, count: int) -> list[Record]:
+        """Account for `count` header lines nobody needs as records (the classifier's
+        fast path): they complete the pending record and leave nothing pending.
+
+        The caller guarantees the line after them is a header too, or the batch ends.
+        """
+        return self._emit() if count > 0 else []
+
+    def feed_candidates(
+        self, lines: Sequence[Line], candidates: Sequence[int]
+    ) -> tuple[list[Record], int]:
+        """Feed only `lines[i]` for i in `candidates` (sorted), each run with the line
+        before it; return the records completed and how many lines were skipped.
+
+        Every other line must be a header whose record nobody needs (see
+        `candidate_lines`): it completes the pending record and is a one-line
+        record itself, so skipped lines count as records. A run that starts with
+        a continuation line is fed with the header before it, which it belongs to.
+        """
+        records: list[Record] = []
+        skipped = 0
+        done = 0  # lines[:done] are accounted for
+        for start, end in _runs(candidates):
+            first = start
+            if start > done and _header_match(lines[start].text) is None:
+                first = start - 1  # the header this continuation line belongs to
+            if first > done:
+                records.extend(self.skip_headers(first - done))
+                skipped += first - done
+            for line in lines[first : end + 1]:
+                records.extend(self.feed(line))
+            done = end + 1
+        if done < len(lines):
+            records.extend(self.skip_headers(len(lines) - done))
+            skipped += len(lines) - done
+        return records, skipped
+
+    def end_of_batch(self) -> list[Record]:
+        """Emit the pending record unless its traceback has not reached its last line."""
+        pending = self._pending
+        if pending is None:
+            return []
+        if pending.incomplete:
+            pending.touched = self._monotonic()
+            return []
+        return self._emit()
+
+    def flush_stale(self, older_than: float, now: float) -> list[Record]:
+        """Emit a record held back for `older_than` seconds without new lines."""
+        pending = self._pending
+        if pending is not None and now - pending.touched >= older_than:
+            logger.debug("Emitting stale record from %s:%d", self.source, pending.line_no)
+            return self._emit()
+        return []
+
+    def flush(self) -> list[Record]:
+        """Emit whatever is pending (shutdown, file rotated or removed)."""
+        return self._emit()
+
+    def _start(self, line: Line, level: str | None, stamp: str | None) -> None:
+        self._pending = _Pending(
+            source=self.source,
+            line_no=line.line_no,
+            level=level,
+            logged_at=parse_timestamp(stamp),
+            lines=[line.text],
+            last_kind=LineKind.HEAD if level else _first_kind(line.text),
+            takes_traceback=bool(level) or line.text.rstrip().endswith(":"),
+            touched=self._monotonic(),
+        )
+
+    def _emit(self) -> list[Record]:
+        pending, self._pending = self._pending, None
+        return [pending.to_record()] if pending is not None else []
+
+
+def candidate_lines(
+    lines: Sequence[Line], scan: re.Pattern[str], keyword_scan: re.Pattern[str] | None = None
+) -> list[int] | None:
+    """Indexes of the lines that are not skippable headers, found in one regex pass.
+
+    `scan` comes from `skippable_header_scan`; `keyword_scan` adds lines holding
+    a keyword. None when the batch cannot be scanned as one block (a line holds
+    a newline), so the caller feeds every line.
+    """
+    if not lines:
+        return []
+    block = "\n" + "\n".join(map(_TEXT, lines))
+    if block.count("\n") != len(lines):
+        return None
+    positions = [found.start() for found in scan.finditer(block)]
+    if keyword_scan is not None:
+        extra = [found.start() for found in keyword_scan.finditer(block)]
+        positions = sorted({*positions, *extra})
+    return _line_indexes(block, positions)
+
+
+def _line_indexes(block: str, positions: list[int]) -> list[int]:
+    """Map sorted positions in "\\n" + the joined lines to sorted, distinct line indexes."""
+    indexes: list[int] = []
+    newlines = 0
+    last = 0
+    for position in positions:
+        # newlines at or before `position`, minus the leading one, is the line index
+        newlines += block.count("\n", last, position + 1)
+        last = position + 1
+        index = newlines - 1
+        if not indexes or indexes[-1] != index:
+            indexes.append(index)
+    return indexes
+
+
+def _runs(indexes: Sequence[int]) -> list[tuple[int, int]]:
+    """Sorted indexes as (first, last) runs of consecutive numbers."""
+    runs: list[tuple[int, int]] = []
+    for index in indexes:
+        if runs and runs[-1][1] == index - 1:
+            runs[-1] = (runs[-1][0], index)
+        else:
+            runs.append((index, index))
+    return runs
+
+
+@dataclass(frozen=True, slots=True)
+class RecordParts:
+    """A record cut into the texts rules look at, in the order they decide."""
+
+    exception: str | None  # the final 'XxxError: ...' line of its traceback
+    message: str  # the first line's message (header removed)
+    others: tuple[str, ...]  # remaining lines, top to bottom, without frames and code
+    has_traceback: bool
+
+
+def split_record(text: str) -> RecordParts:
+    """Find the final exception line, the message and the other meaningful lines.
+
+    Frames and source lines are left out: code such as `os.chown(path)` in a frame
+    says nothing about what went wrong.
+    """
+    lines = text.split("\n")
+    header = parse_header(lines[0])
+    message = header.message if header else lines[0].strip()
+    previous = LineKind.HEAD if header else _first_kind(lines[0])
+    in_traceback = previous is LineKind.TRACEBACK
+    exceptions: list[int] = []
+    kept: list[int] = []
+    for index, line in enumerate(lines[1:], start=1):
+        kind = continuation_kind(line, previous) or LineKind.CONTINUATION
+        if kind is LineKind.EXCEPTION:
+            exceptions.append(index)
+        elif kind is LineKind.CONTINUATION:
+            kept.append(index)
+        if kind is LineKind.TRACEBACK:
+            in_traceback = True
+        if kind is not LineKind.BLANK:
+            previous = kind
+    final = exceptions[-1] if exceptions else None
+    others = sorted([*kept, *exceptions[:-1]])
+    return RecordParts(
+        exception=lines[final].strip() if final is not None else None,
+        message=message,
+        others=tuple(lines[i].strip() for i in others if lines[i].strip()),
+        has_traceback=in_traceback,
+    )
+
+
+def assemble(lines: Sequence[Line], source: str | None = None) -> list[Record]:
+    """Records of a complete sequence of lines (tests, offline tools)."""
+    if not lines:
+        return []
+    assembler = RecordAssembler(source or lines[0].source)
+    records: list[Record] = []
+    for line in lines:
+        records.extend(assembler.feed(line))
+    records.extend(assembler.flush())
+    return records

@@ -1,0 +1,353 @@
+"""Records: header parsing per format, and lines grouped into records."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from adminbot.models import Line
+from adminbot.records import (
+    MAX_RECORD_LINES,
+    RecordAssembler,
+    assemble,
+    candidate_lines,
+    parse_header,
+    skippable_header_scan,
+    split_record,
+)
+
+SAMPLES = Path(__file__).parent / "samples"
+
+
+def _lines(*texts: str, source: str = "app.log", first: int = 1) -> list[Line]:
+    return [Line(source, first + i, text, 0, 0) for i, text in enumerate(texts)]
+
+
+# --- parse_header ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "level", "logger", "message"),
+    [
+        (
+            "2026-11-29 10:00:01,123 ERROR descargas.worker: Permiso denegado: '/srv/x'",
+            "ERROR",
+            "descargas.worker",
+            "Permiso denegado: '/srv/x'",
+        ),
+        (
+            "2026-11-29 10:00:01,123 - telegram.ext.Updater - ERROR - Exception happened.",
+            "ERROR",
+            "telegram.ext.Updater",
+            "Exception happened.",
+        ),
+        (
+            "[2026-11-29 10:00:01,123] [ERROR] bot.descargas: fallo",
+            "ERROR",
+            "bot.descargas",
+            "fallo",
+        ),
+        ("[2026-11-29 10:00:01,123] [WARN] [ffmpeg] lento", "WARNING", "ffmpeg", "lento"),
+        ("[2026-11-29 10:00:01,123][FATAL] sin nombre", "CRITICAL", None, "sin nombre"),
+        ("ERROR:root:Timed out", "ERROR", "root", "Timed out"),
+        ("2026-11-29 10:00:01,123 EXCEPTION x: boom", "ERROR", "x", "boom"),
+        ("2026-11-29 10:00:01,123 [WARNING] httpx: x", "WARNING", "httpx", "x"),
+        (
+            "2026-11-29 10:00:01,123 INFO     padded: level written with %(levelname)-8s",
+            "INFO",
+            "padded",
+            "level written with %(levelname)-8s",
+        ),
+        (
+            "2026-11-29T10:00:01.123+01:00 | INFO     | bot.main:run:42 - arrancando",
+            "INFO",
+            "bot.main:run:42",
+            "arrancando",
+        ),
+        (
+            "2026-11-29 10:00:01,123 CRITICAL Sin logger ni dos puntos",
+            "CRITICAL",
+            None,
+            "Sin logger ni dos puntos",
+        ),
+    ],
+)
+def test_each_header_format_gives_level_logger_and_message(
+    line: str, level: str, logger: str | None, message: str
+) -> None:
+    header = parse_header(line)
+    assert header is not None
+    assert (header.level, header.logger, header.message) == (level, logger, message)
+
+
+def test_header_times_are_aware_and_naive_ones_are_utc() -> None:
+    naive = parse_header("2026-11-29 10:00:01,123 INFO x: y")
+    assert naive is not None
+    assert naive.logged_at == datetime(2026, 11, 29, 10, 0, 1, 123000, tzinfo=UTC)
+    zoned = parse_header("2026-11-29T10:00:01.5+01:00 - x - INFO - y")
+    assert zoned is not None
+    assert zoned.logged_at == datetime(
+        2026, 11, 29, 10, 0, 1, 500000, tzinfo=timezone(timedelta(hours=1))
+    )
+    assert parse_header("ERROR:root:y").logged_at is None  # type: ignore[union-attr]
+
+
+def test_an_impossible_date_keeps_the_header_without_a_time() -> None:
+    header = parse_header("2026-13-45 10:00:01,123 ERROR x: fecha rota")
+    assert header is not None and header.level == "ERROR" and header.logged_at is None
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "[mov,mp4,m4a,3gp,3g2,mj2 @ 0x55d5c8a0b2c0] moov atom not found",
+        'ERROR:  relation "videos" does not exist',
+        "2026-11-29 10:00:01,123 info x: lowercase levels are not logging's",
+        "2026-11-29 10:00:01,123 INFORMATION x",
+        "Traceback (most recent call last):",
+        '  File "/x.py", line 1, in <module>',
+        "",
+        "frame=  240 fps=0.0 q=-1.0 time=00:00:08.00",
+    ],
+)
+def test_lines_that_are_not_headers(line: str) -> None:
+    assert parse_header(line) is None
+
+
+# --- the assembler ----------------------------------------------------------------------
+
+TRACEBACK = (
+    "2026-11-29 10:00:00,000 ERROR x: fallo al guardar",
+    "Traceback (most recent call last):",
+    '  File "/opt/x.py", line 3, in guardar',
+    "    os.chown(ruta, 1000, 1000)",
+    "    ^^^^^^^^^^^^^^^^^^^^^^^^^^",
+    "PermissionError: [Errno 13] Permission denied: '/srv/a'",
+)
+
+
+def test_a_traceback_belongs_to_the_header_line_before_it() -> None:
+    records = assemble(_lines(*TRACEBACK, "2026-11-29 10:00:01,000 INFO x: siguiente"))
+    assert [r.line_no for r in records] == [1, 7]
+    assert records[0].text == "\n".join(TRACEBACK)
+    assert records[0].level == "ERROR"
+    assert records[0].logged_at == datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
+    assert records[0].last_line.startswith("PermissionError")
+
+
+def test_chained_exceptions_stay_in_one_record() -> None:
+    texts = (
+        "2026-11-29 10:00:00,000 ERROR x: fallo",
+        "Traceback (most recent call last):",
+        '  File "/opt/x.py", line 3, in f',
+        "    open(p)",
+        "FileNotFoundError: [Errno 2] No such file or directory: '/a'",
+        "",
+        "During handling of the above exception, another exception occurred:",
+        "",
+        "Traceback (most recent call last):",
+        '  File "/opt/x.py", line 5, in f',
+        "    raise RuntimeError('x') from None",
+        "RuntimeError: x",
+        "",
+        "The above exception was the direct cause of the following exception:",
+        "",
+        "Traceback (most recent call last):",
+        '  File "/opt/x.py", line 9, in g',
+        "    f()",
+        "ValueError: y",
+        "",
+    )
+    records = assemble(_lines(*texts))
+    assert len(records) == 1
+    assert records[0].text == "\n".join(texts[:-1])  # trailing blank line dropped
+
+
+def test_a_headerless_traceback_is_a_record_without_level() -> None:
+    records = assemble(
+        _lines(
+            "2026-11-29 10:00:00,000 INFO x: antes",
+            "/srv/a.mp4: Invalid data found when processing input",
+            "Traceback (most recent call last):",
+            '  File "/opt/x.py", line 1, in <module>',
+            "KeyError: 'video'",
+            "Traceback (most recent call last):",
+            '  File "/opt/y.py", line 1, in <module>',
+            "ValueError: otro",
+        )
+    )
+    assert [(r.line_no, r.level) for r in records] == [(1, "INFO"), (2, None), (3, None), (6, None)]
+    assert records[2].last_line == "KeyError: 'video'"
+
+
+def test_a_traceback_joins_a_stderr_line_that_announces_it() -> None:
+    records = assemble(
+        _lines(
+            "Exception in thread Thread-3:",
+            "Traceback (most recent call last):",
+            '  File "/opt/x.py", line 1, in run',
+            "OSError: [Errno 28] No space left on device",
+        )
+    )
+    assert len(records) == 1
+
+
+def test_indented_lines_and_postgres_details_continue_a_record() -> None:
+    records = assemble(
+        _lines(
+            '2026-11-29 10:00:00,000 ERROR db: connection to server at "127.0.0.1" failed',
+            "\tIs the server running on that host and accepting TCP/IP connections?",
+            '2026-11-29 10:00:01,000 ERROR db: duplicate key value violates unique constraint "k"',
+            "DETAIL:  Key (id)=(5) already exists.",
+            "ffmpeg stderr line",
+            "  indented under the stderr line",
+        )
+    )
+    assert [r.line_no for r in records] == [1, 3, 5]
+    assert records[2].level is None and records[2].text.count("\n") == 1
+
+
+def test_blank_lines_alone_make_no_record() -> None:
+    assert assemble(_lines("", "   ", "")) == []
+
+
+def test_end_of_batch_keeps_a_visibly_unfinished_traceback() -> None:
+    for cut in range(2, len(TRACEBACK)):  # after Traceback, a frame, a code line, the ^^^
+        assembler = RecordAssembler("app.log")
+        done = [r for line in _lines(*TRACEBACK[:cut]) for r in assembler.feed(line)]
+        assert done == [] and assembler.end_of_batch() == [], f"cut after line {cut}"
+        for line in _lines(*TRACEBACK[cut:], first=cut + 1):
+            assembler.feed(line)
+        (record,) = assembler.end_of_batch()
+        assert record.text == "\n".join(TRACEBACK)
+
+
+def test_end_of_batch_emits_a_complete_record() -> None:
+    assembler = RecordAssembler("app.log")
+    for line in _lines(*TRACEBACK):
+        assembler.feed(line)
+    assert len(assembler.end_of_batch()) == 1
+    assert not assembler.has_pending
+
+
+def test_a_held_record_goes_stale_after_the_given_time() -> None:
+    now = [10.0]
+    assembler = RecordAssembler("app.log", monotonic=lambda: now[0])
+    for line in _lines(*TRACEBACK[:3]):
+        assembler.feed(line)
+    assert assembler.end_of_batch() == []
+    assert assembler.flush_stale(1.0, now=10.5) == []
+    (record,) = assembler.flush_stale(1.0, now=11.0)
+    assert record.line_no == 1 and record.text.endswith("line 3, in guardar")
+
+
+def test_a_huge_record_keeps_its_head_and_its_final_line() -> None:
+    frames = [f'  File "/x.py", line {i}, in f' for i in range(MAX_RECORD_LINES * 2)]
+    texts = [
+        TRACEBACK[0],
+        TRACEBACK[1],
+        *frames,
+        "RecursionError: maximum recursion depth exceeded",
+    ]
+    (record,) = assemble(_lines(*texts))
+    lines = record.text.split("\n")
+    assert len(lines) <= MAX_RECORD_LINES + 1
+    assert lines[0] == TRACEBACK[0]
+    assert lines[-1].startswith("RecursionError")
+    assert any("lines omitted" in line for line in lines)
+
+
+def test_split_record_finds_the_final_exception_and_skips_frames() -> None:
+    text = "\n".join(
+        [
+            "2026-11-29 10:00:00,000 ERROR x: fallo",
+            "Traceback (most recent call last):",
+            '  File "/opt/x.py", line 3, in f',
+            "    os.chown(p)",
+            "FileNotFoundError: [Errno 2] No such file or directory: '/a'",
+            "",
+            "During handling of the above exception, another exception occurred:",
+            "",
+            "Traceback (most recent call last):",
+            '  File "/opt/x.py", line 5, in f',
+            "    raise X",
+            "PermissionError: [Errno 13] Permission denied: '/b'",
+        ]
+    )
+    parts = split_record(text)
+    assert parts.exception == "PermissionError: [Errno 13] Permission denied: '/b'"
+    assert parts.message == "fallo"
+    assert parts.others == ("FileNotFoundError: [Errno 2] No such file or directory: '/a'",)
+    assert parts.has_traceback
+
+
+# --- the fast path's scan ----------------------------------------------------------------
+
+
+def _sample_texts() -> list[str]:
+    return [
+        line
+        for path in sorted(SAMPLES.glob("*.log"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if not line.startswith("# ")
+    ]
+
+
+def _mutations(text: str, rng: random.Random) -> list[str]:
+    alphabet = "[] -:|,.0123456789TZ+\tINFODEBUGWARNERROR"
+    out = [text]
+    for _ in range(6):
+        at = rng.randrange(len(text) + 1)
+        out.append(text[:at] + rng.choice(alphabet) + text[at:])
+        out.append(text[:at] + text[at + 1 :])
+        out.append(text[:at])
+    return out
+
+
+def test_every_line_the_scan_skips_is_an_info_or_debug_header() -> None:
+    """The fast path's safety: a skipped line must parse as a low-level header."""
+    scan = skippable_header_scan({"DEBUG", "INFO"})
+    assert scan is not None
+    rng = random.Random(11)
+    texts = [m for text in _sample_texts() for m in _mutations(text, rng)]
+    lines = _lines(*texts)
+    candidates = set(candidate_lines(lines, scan) or [])
+    skipped = [text for i, text in enumerate(texts) if i not in candidates]
+    assert len(skipped) > 200
+    for text in skipped:
+        header = parse_header(text)
+        assert header is not None and header.level in ("DEBUG", "INFO"), text
+    for i in candidates:
+        header = parse_header(texts[i])
+        assert header is None or header.level not in ("DEBUG", "INFO"), texts[i]
+
+
+def test_no_scan_when_no_level_may_be_skipped() -> None:
+    assert skippable_header_scan(set()) is None
+
+
+def test_candidate_lines_refuses_texts_holding_a_newline() -> None:
+    scan = skippable_header_scan({"INFO"})
+    assert scan is not None
+    assert candidate_lines(_lines("a\nb", "c"), scan) is None
+    assert candidate_lines([], scan) == []
+
+
+def test_feed_candidates_equals_feeding_every_line() -> None:
+    texts = _sample_texts()
+    scan = skippable_header_scan({"DEBUG", "INFO"})
+    assert scan is not None
+    lines = _lines(*texts)
+    slow = RecordAssembler("app.log")
+    every = [r for line in lines for r in slow.feed(line)] + slow.end_of_batch()
+    fast = RecordAssembler("app.log")
+    candidates = candidate_lines(lines, scan)
+    assert candidates is not None
+    sparse, skipped = fast.feed_candidates(lines, candidates)
+    sparse += fast.end_of_batch()
+    low = [r for r in every if r.level in ("DEBUG", "INFO") and "\n" not in r.text]
+    assert len(sparse) + skipped == len(every)
+    assert [r for r in every if r not in low] == [r for r in sparse if r not in low]
