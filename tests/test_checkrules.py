@@ -1,0 +1,154 @@
+"""check-rules: the offline tester reads a whole file like the tailer and reports."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from adminbot.checkrules import MAX_LINE_BYTES, check_file, main, read_line_batches
+from adminbot.models import Line
+from adminbot.rules import Classifier, build_ruleset
+
+SAMPLES = Path(__file__).parent / "samples"
+
+LOG = "\n".join(
+    [
+        "2026-11-29 10:00:00,000 INFO descargas.bot: Bot de descargas iniciado",
+        "2026-11-29 10:00:01,000 ERROR descargas.guardar: No se pudo guardar el vídeo",
+        "Traceback (most recent call last):",
+        '  File "/opt/bot/guardar.py", line 57, in guardar',
+        "    shutil.move(temporal, destino)",
+        "PermissionError: [Errno 13] Permission denied: '/srv/descargas/1/v.mp4'",
+        "2026-11-29 10:00:02,000 INFO descargas.verificar: 0 archivos corruptos",
+        "2026-11-29 10:00:03,000 ERROR descargas.carpetas: la carpeta no existe: /srv/descargas/2",
+        "2026-11-29 10:00:04,000 ERROR db: duplicate key value violates unique constraint",
+        "/srv/descargas/1/v.mp4: Invalid data found when processing input",
+    ]
+)
+
+
+def _stripped_samples(tmp_path: Path) -> Path:
+    """All sample logs without their `# ` annotation lines, as one file."""
+    text = "".join(
+        "".join(
+            line + "\n"
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if not line.startswith("# ")
+        )
+        for path in sorted(SAMPLES.glob("*.log"))
+    )
+    target = tmp_path / "samples.log"
+    target.write_text(text, encoding="utf-8")
+    return target
+
+
+def _check_json(path: Path) -> dict:
+    out = io.StringIO()
+    assert check_file(path, build_ruleset(), as_json=True, out=out) == 0
+    return json.loads(out.getvalue())
+
+
+def test_json_output_is_one_object_of_the_documented_shape(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_text(LOG + "\n", encoding="utf-8")
+    document = _check_json(log)
+    assert set(document) == {"lines", "seconds", "counts", "matches"}
+    assert document["lines"] == 10
+    assert isinstance(document["seconds"], float) and document["seconds"] >= 0
+    assert document["counts"] == {
+        "disco_lleno": 0,
+        "servidor_caido": 0,
+        "permisos": 1,
+        "ruta_inexistente": 1,
+        "corrupto": 1,
+        "timeout": 0,
+    }
+    assert document["matches"] == [
+        {"line": 2, "rule": "permisos"},  # the traceback's first line
+        {"line": 8, "rule": "ruta_inexistente"},
+        {"line": 10, "rule": "corrupto"},
+    ]
+
+
+def test_json_counts_agree_with_the_production_classifier(tmp_path: Path) -> None:
+    log = _stripped_samples(tmp_path)
+    document = _check_json(log)
+    lines = [
+        Line(str(log), i + 1, text, 0, 0)
+        for i, text in enumerate(log.read_text(encoding="utf-8").splitlines())
+    ]
+    classifier = Classifier(build_ruleset())
+    matches = classifier.feed(str(log), lines).matches + classifier.flush().matches
+    assert document["lines"] == len(lines)
+    assert sum(document["counts"].values()) == len(matches)
+    assert [m["line"] for m in document["matches"]] == sorted(m.record.line_no for m in matches)
+    assert all(isinstance(m["line"], int) and m["line"] >= 1 for m in document["matches"])
+    assert all(count > 0 for count in document["counts"].values())
+
+
+def test_a_disabled_rule_is_absent_from_the_counts(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_text(LOG, encoding="utf-8")
+    out = io.StringIO()
+    check_file(log, build_ruleset(disabled={"timeout"}), as_json=True, out=out)
+    assert "timeout" not in json.loads(out.getvalue())["counts"]
+
+
+def test_text_output_shows_counts_samples_unmatched_errors_and_speed(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_text(LOG, encoding="utf-8")
+    out = io.StringIO()
+    assert check_file(log, build_ruleset(), as_json=False, out=out, samples=1) == 0
+    text = out.getvalue()
+    assert "lines/s" in text
+    assert "permisos" in text and "(error, ask)" in text
+    assert re.search(r"^  disco_lleno +0  \(critical, alert\)$", text, re.M)
+    assert "[permisos] first 1 of 1" in text
+    assert "PermissionError: [Errno 13]" in text
+    assert "key: path=/srv/descargas/1/v.mp4" in text
+    assert "Errors no rule matched: 1" in text
+    assert "duplicate key value" in text
+
+
+@pytest.mark.parametrize("make", [lambda p: p / "missing.log", lambda p: p])
+def test_an_unreadable_file_exits_2_with_a_clear_message(tmp_path: Path, make) -> None:
+    target = make(tmp_path)
+    out, err = io.StringIO(), io.StringIO()
+    assert check_file(target, build_ruleset(), as_json=True, out=out, err=err) == 2
+    assert out.getvalue() == ""
+    assert f"cannot read {target}" in err.getvalue()
+
+
+def test_the_file_is_read_like_the_tailer_reads_it(tmp_path: Path) -> None:
+    log = tmp_path / "odd.log"
+    long_line = b"x" * (MAX_LINE_BYTES + 100)
+    log.write_bytes(b"caf\xc3\xa9 ok\r\n" + b"bad \xff byte\n" + long_line + b"\nno newline at end")
+    lines = [line for batch in read_line_batches(log) for line in batch]
+    assert [line.text for line in lines[:2]] == ["café ok", "bad \ufffd byte"]
+    assert len(lines[2].text) == MAX_LINE_BYTES
+    assert lines[3].text == "no newline at end"
+    assert [line.line_no for line in lines] == [1, 2, 3, 4]
+    assert lines[1].offset == lines[0].end_offset == 10
+    assert lines[3].end_offset == log.stat().st_size
+
+
+def test_small_chunks_give_the_same_lines_as_one_big_read(tmp_path: Path) -> None:
+    log = _stripped_samples(tmp_path)
+    whole = [line for batch in read_line_batches(log) for line in batch]
+    chunked = [line for batch in read_line_batches(log, chunk_bytes=7) for line in batch]
+    assert chunked == whole
+    data = log.read_bytes()
+    assert all(
+        data[line.offset : line.end_offset].rstrip(b"\n").decode() == line.text for line in whole
+    )
+
+
+def test_the_module_runs_as_a_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "app.log"
+    log.write_text(LOG, encoding="utf-8")
+    assert main([str(log), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["lines"] == 10
