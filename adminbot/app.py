@@ -6,11 +6,9 @@ wires is either core (adminbot/) or the thin Telegram layer (handlers/).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import signal
-import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from telegram import BotCommand, Update
 from telegram.error import TelegramError
@@ -24,11 +22,11 @@ from telegram.ext import (
     TypeHandler,
 )
 
-from adminbot.actions import prune_quarantine
 from adminbot.config import Config
 from adminbot.console import ConsoleAlerts
 from adminbot.i18n import COMMANDS
 from adminbot.runtime import Runtime, build_runtime
+from adminbot.service import HEARTBEAT_SECONDS, PRUNE_SECONDS, TICK_SECONDS, Service
 from adminbot.summary import build_summary
 from handlers import access, callbacks, commands, screens, views
 from handlers.delivery import Delivery
@@ -36,8 +34,6 @@ from handlers.delivery import Delivery
 logger = logging.getLogger(__name__)
 
 POLL_TIMEOUT = 10
-TICK_SECONDS = 0.5
-HEARTBEAT_SECONDS = 10.0
 
 
 def build_application(runtime: Runtime) -> Application:
@@ -72,25 +68,41 @@ def runtime_of(application: Application) -> Runtime:
 
 
 async def post_init(application: Application) -> None:
-    """Start the outbox, the tailer and the periodic jobs; say hello."""
+    """Start the outbox, the service (tailer, child, HTTP) and the periodic jobs; say hello."""
     runtime = runtime_of(application)
     config = runtime.config
     delivery = Delivery(application.bot, runtime)
     application.bot_data["delivery"] = delivery
     runtime.outbox.on_enqueue = delivery.wake
-    runtime.remedies.loop = asyncio.get_running_loop()
+    delivery.on_delivered = runtime.metrics.delivered
+    runtime.selfwatch.delivery = delivery.health
     await _set_commands(application, config.language)
     runtime.outbox.message("started")
     delivery.start()
-    runtime.monitor.start()
+    service = Service(runtime)
+    application.bot_data["service"] = service
+    await service.start()
     jobs = application.job_queue
     assert jobs is not None, "install python-telegram-bot[job-queue]"
-    jobs.run_repeating(_tick, TICK_SECONDS, first=TICK_SECONDS, name="tick")
-    jobs.run_repeating(_heartbeat, HEARTBEAT_SECONDS, first=HEARTBEAT_SECONDS, name="heartbeat")
-    jobs.run_repeating(
-        _run_checks, config.verificacion_periodica, first=1.0, name="verificacion_periodica"
-    )
-    jobs.run_repeating(_prune_quarantine, 6 * 3600, first=60, name="prune_quarantine")
+    for job, period, first in (
+        (service.tick, TICK_SECONDS, TICK_SECONDS),
+        (service.heartbeat, HEARTBEAT_SECONDS, HEARTBEAT_SECONDS),
+        (service.check, config.verificacion_periodica, 1.0),
+        (service.prune, PRUNE_SECONDS, 60.0),
+    ):
+        jobs.run_repeating(_job(job), period, first=first, name=job.__name__)
+
+
+def _job(
+    work: Callable[[], Awaitable[None]],
+) -> Callable[[ContextTypes.DEFAULT_TYPE], Awaitable[None]]:
+    """Adapt a Service method to PTB's job callback signature."""
+
+    async def callback(context: ContextTypes.DEFAULT_TYPE) -> None:
+        await work()
+
+    callback.__name__ = work.__name__
+    return callback
 
 
 async def _set_commands(application: Application, language: str) -> None:
@@ -102,14 +114,16 @@ async def _set_commands(application: Application, language: str) -> None:
 
 
 async def post_stop(application: Application) -> None:
-    """Stop watching, queue the session summary, and deliver what we can before exit."""
+    """Stop the service (child first), queue the session summary, deliver what we can."""
     runtime = runtime_of(application)
-    runtime.monitor.stop()
-    await runtime.remedies.wait_idle()
+    service: Service | None = application.bot_data.get("service")
+    ended = await service.stop() if service is not None else None
     stats = runtime.monitor.stats
     now = runtime.clock()
     data = build_summary(runtime.store, stats.started_at, now, lines=stats.lines)
     text = views.summary(data, screens.screen(runtime, now), session=True)
+    if ended is not None:
+        text += "\n" + views.esc(f"Pipeline stopped ({ended.reason}).")
     runtime.outbox.message("summary", text=text)
     delivery: Delivery | None = application.bot_data.get("delivery")
     if delivery is not None:
@@ -117,46 +131,17 @@ async def post_stop(application: Application) -> None:
     runtime.store.close()
 
 
-async def _tick(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Flush held-back traceback records and expired mutes."""
-    runtime = runtime_of(context.application)
-    await asyncio.to_thread(runtime.monitor.flush_stale)
-    for target in runtime.book.expire_mutes():
-        runtime.outbox.message("mute_expired", target=target)
-
-
-async def _prune_quarantine(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Quarantined files are kept for a while for inspection, then dropped."""
-    config = runtime_of(context.application).config
-    removed = await asyncio.to_thread(
-        prune_quarantine, config.quarantine_dir, config.actions.quarantine_max_age_days, time.time()
-    )
-    if removed:
-        logger.info("Pruned %s quarantined file(s)", len(removed))
-
-
-async def _heartbeat(context: ContextTypes.DEFAULT_TYPE) -> None:
-    runtime_of(context.application).monitor.heartbeat()
-
-
-async def _run_checks(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The seed's verificación periódica: run every check, act on state changes only."""
-    await runtime_of(context.application).health.tick()
-
-
 async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log handler errors once; the admin sees the outcome in the alert, not a trace."""
     logger.error("Handler failed for update %s", update, exc_info=context.error)
 
 
-def run_telegram(config: Config, *, ready: Callable[[Application], None] | None = None) -> int:
+def run_telegram(config: Config, child_argv: Sequence[str] = ()) -> int:
     """Run until SIGINT/SIGTERM; the summary is sent before the process exits."""
-    runtime = build_runtime(config)
+    runtime = build_runtime(config, child_argv=child_argv)
     console = ConsoleAlerts(zone=config.zone, repeat_every=config.alerts.edit_throttle_seconds)
     runtime.monitor.listeners.append(console)
     application = build_application(runtime)
-    if ready is not None:
-        ready(application)
     application.run_polling(
         timeout=POLL_TIMEOUT,
         poll_interval=0.0,

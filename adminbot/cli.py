@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import signal
@@ -10,11 +11,11 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 
 from dotenv import load_dotenv
 
 from adminbot import __version__
+from adminbot.checks import CheckState
 from adminbot.clock import utcnow
 from adminbot.config import Config, load_config
 from adminbot.console import ConsoleAlerts
@@ -22,14 +23,15 @@ from adminbot.errors import ConfigError
 from adminbot.eventlog import setup_logging
 from adminbot.models import Severity
 from adminbot.monitor import Monitor, load_ruleset
+from adminbot.runtime import Runtime, build_runtime
+from adminbot.service import Service
 from adminbot.store import Store
 from adminbot.summary import build_summary
+from adminbot.supervisor import ChildExit
 
 logger = logging.getLogger(__name__)
 
 EXIT_CONFIG = 2
-TICK_SECONDS = 0.5
-HEARTBEAT_EVERY = 20
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,7 +48,13 @@ def _parser() -> argparse.ArgumentParser:
         help="adminbot's own log level (env ADMINBOT_LOG_LEVEL)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="watch the logs; Telegram if TELEGRAM_TOKEN is set")
+    run_ = commands.add_parser(
+        "run",
+        help="watch the logs; Telegram if TELEGRAM_TOKEN is set",
+        description="Watch the logs. `adminbot run -- python main.py` also starts and "
+        "supervises the pipeline, whose output is watched like any log.",
+    )
+    run_.add_argument("child", nargs=argparse.REMAINDER, help="-- CMD [ARGS...] to supervise")
     simulate = commands.add_parser("simulate", help="append realistic pipeline log lines")
     simulate.add_argument("file", nargs="?", type=Path, help="log file (default: demo log)")
     simulate.add_argument("--rate", type=float, default=2.0, help="records per second")
@@ -66,7 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load_config(path=args.config)
         if args.command == "run":
-            return run(config, args.log_level)
+            child = args.child[1:] if args.child[:1] == ["--"] else args.child
+            return run(config, args.log_level, child)
         if args.command == "simulate":
             return simulate(config, args)
         return check_rules(config, args)
@@ -93,14 +102,14 @@ def simulate(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-def run(config: Config, log_level: str) -> int:
+def run(config: Config, log_level: str, child_argv: Sequence[str] = ()) -> int:
     setup_logging(config.monitor_log, log_level)
     _stderr_warnings()
     if config.telegram_enabled:
         from adminbot.app import run_telegram
 
-        return run_telegram(config)
-    return run_console(config)
+        return run_telegram(config, child_argv)
+    return asyncio.run(run_console(config, child_argv))
 
 
 def _stderr_warnings() -> None:
@@ -110,47 +119,68 @@ def _stderr_warnings() -> None:
     logging.getLogger().addHandler(handler)
 
 
-def run_console(config: Config, stop: threading.Event | None = None) -> int:
+async def run_console(
+    config: Config, child_argv: Sequence[str] = (), stop: asyncio.Event | None = None
+) -> int:
     """Console mode: alerts on stdout until SIGINT/SIGTERM, then a session summary."""
-    stop = stop or _stop_on_signals()
-    store = Store(config.store_path)
-    monitor = Monitor(config, store)
+    runtime = build_runtime(config, child_argv=child_argv)
+    config = runtime.config
     console = ConsoleAlerts(zone=config.zone, repeat_every=config.alerts.edit_throttle_seconds)
-    monitor.listeners.append(console)
-    monitor.problem_listeners.append(
+    _print_to(console, runtime)
+    stop = stop or _stop_on_signals()
+    demo_stop = threading.Event()
+    demo = _start_demo(config, demo_stop) if config.demo else None
+    service = Service(runtime)
+    await service.start()
+    _banner(config)
+    try:
+        await service.run_periodic(stop)
+    finally:
+        demo_stop.set()
+        ended = await service.stop()
+        if demo is not None:
+            demo.join(timeout=5)
+        _print_summary(runtime.store, runtime.monitor, ended)
+        runtime.store.close()
+    return 0
+
+
+def _print_to(console: ConsoleAlerts, runtime: Runtime) -> None:
+    """Everything the admin would be told on Telegram, as terminal lines."""
+    runtime.monitor.listeners.append(console)
+    runtime.monitor.problem_listeners.append(
         lambda path, problem: console.line(
             Severity.WARNING,
             f"cannot read {path}: {problem}" if problem else f"reading {path} again",
         )
     )
-    demo = _start_demo(config, stop) if config.demo else None
-    monitor.start()
-    _banner(config)
-    ticks = 0
-    try:
-        while not stop.wait(TICK_SECONDS):
-            monitor.flush_stale()
-            ticks += 1
-            if ticks % HEARTBEAT_EVERY == 0:
-                monitor.heartbeat()
-    finally:
-        stop.set()
-        monitor.stop()
-        if demo is not None:
-            demo.join(timeout=5)
-        _print_summary(store, monitor)
-        store.close()
-    return 0
+    runtime.health.listeners.append(
+        lambda flip: console.line(
+            _FLIP_SEVERITY[flip.new],
+            f"check {flip.check}: {flip.old or 'start'} -> {flip.new}: {flip.result.summary}",
+        )
+    )
+    runtime.remedies.listeners.append(
+        lambda incident, outcome, actor: console.line(
+            Severity.INFO if outcome.ok else Severity.ERROR,
+            f"{incident.rule} #{incident.id} {outcome.summary} ({actor})",
+        )
+    )
 
 
-def _stop_on_signals() -> threading.Event:
-    stop = threading.Event()
+_FLIP_SEVERITY = {
+    CheckState.OK: Severity.INFO,
+    CheckState.WARNING: Severity.WARNING,
+    CheckState.UNKNOWN: Severity.WARNING,
+    CheckState.CRITICAL: Severity.CRITICAL,
+}
 
-    def handler(signum: int, frame: FrameType | None) -> None:
-        stop.set()
 
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
     return stop
 
 
@@ -183,12 +213,14 @@ def _banner(config: Config) -> None:
     )
 
 
-def _print_summary(store: Store, monitor: Monitor) -> None:
+def _print_summary(store: Store, monitor: Monitor, ended: ChildExit | None) -> None:
     stats = monitor.stats
     summary = build_summary(store, stats.started_at, utcnow(), lines=stats.lines)
     by_rule = ", ".join(f"{rule} {n}" for rule, (n, _) in sorted(summary.by_rule.items()))
+    child = f" Pipeline stopped ({ended.reason})." if ended is not None else ""
     print(
         f"Session summary: {summary.lines} lines read, {summary.incidents} incidents"
-        f" ({by_rule or 'none'}), {summary.still_open} still open.",
+        f" ({by_rule or 'none'}), {summary.actions_run} actions, "
+        f"{summary.still_open} still open.{child}",
         flush=True,
     )

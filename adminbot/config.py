@@ -68,6 +68,22 @@ class CheckConfig:
 
 
 @dataclass(frozen=True)
+class SuperviseConfig:
+    log_file: str = "pipeline.log"
+    workdir: Path | None = None
+    restart_budget: int = 3
+    restart_budget_minutes: float = 10.0
+    stop_timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 9321
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration, validated; paths are absolute."""
 
@@ -85,6 +101,8 @@ class Config:
     alerts: AlertConfig = AlertConfig()
     actions: ActionConfig = ActionConfig()
     checks: CheckConfig = CheckConfig()
+    supervise: SuperviseConfig = SuperviseConfig()
+    http: HttpConfig = HttpConfig()
     rules: tuple[Mapping[str, Any], ...] = ()
     disabled_rules: frozenset[str] = frozenset()
     policies: Mapping[str, Policy] = field(default_factory=dict)
@@ -114,6 +132,10 @@ class Config:
     @property
     def quarantine_dir(self) -> Path:
         return self.data_dir / "quarantine"
+
+    @property
+    def child_log(self) -> Path:
+        return self.data_dir / self.supervise.log_file
 
     @property
     def demo_log(self) -> Path:
@@ -245,6 +267,8 @@ def _build(top: _Table, env: Mapping[str, str], cwd: Path, file: str) -> Config:
         alerts=_alerts(top.table("alerts")),
         actions=_actions(top.table("actions"), cwd),
         checks=_checks(top.table("checks"), cwd),
+        supervise=_supervise(top.table("supervise"), cwd),
+        http=_http(top.table("http")),
         rules=_rule_tables(top),
         disabled_rules=frozenset(top.strings("disabled_rules")),
         policies=_policies(top.table("policies")),
@@ -363,6 +387,35 @@ def _checks(table: _Table, cwd: Path) -> CheckConfig:
     )
     if config.disk_warn_percent > config.disk_crit_percent:
         raise table.fail("disk_warn_percent", "must not be above disk_crit_percent")
+    table.reject_unknown()
+    return config
+
+
+def _supervise(table: _Table, cwd: Path) -> SuperviseConfig:
+    log_file = table.get("log_file", str, "pipeline.log")
+    if "/" in log_file or log_file.startswith("."):
+        raise table.fail("log_file", "must be a plain file name (it lives in the data dir)")
+    workdir = table.get("workdir", str, None)
+    config = SuperviseConfig(
+        log_file=log_file,
+        workdir=_resolve(workdir, cwd) if workdir else None,
+        restart_budget=int(table.number("restart_budget", 3) or 0),
+        restart_budget_minutes=table.number("restart_budget_minutes", 10.0, minimum=1) or 10.0,
+        stop_timeout=table.number("stop_timeout", 10.0, minimum=1) or 10.0,
+    )
+    table.reject_unknown()
+    return config
+
+
+def _http(table: _Table) -> HttpConfig:
+    port = table.get("port", int, 9321)
+    if not 0 <= port <= 65535:
+        raise table.fail("port", f"must be a TCP port (0-65535), got {port}")
+    config = HttpConfig(
+        enabled=table.get("enabled", bool, False),
+        host=table.get("host", str, "127.0.0.1"),
+        port=port,
+    )
     table.reject_unknown()
     return config
 

@@ -80,6 +80,7 @@ class Monitor:
         self.events = EventLog(config.event_log)
         self.listeners: list[Listener] = []
         self.problem_listeners: list[ProblemListener] = []
+        self.batch_listeners: list[Callable[[str, int], None]] = []
         self.stats = SessionStats(started_at=clock())
         self._lock = threading.Lock()
         self._own_files = {config.event_log.name, config.monitor_log.name}
@@ -131,6 +132,8 @@ class Monitor:
             self.stats.records += classified.records
             self.stats.unmatched_errors += len(classified.unmatched_errors)
             self._commit(classified.matches, checkpoint, len(lines))
+        for listener in self.batch_listeners:
+            listener(path, len(lines))
 
     def flush_stale(self, older_than: float = 1.0) -> None:
         """Emit records held back waiting for a traceback's end (called on a timer)."""
@@ -197,6 +200,9 @@ class Monitor:
 
     def ruleset_policies(self) -> dict[str, Policy]:
         return {rule.name: rule.policy for rule in self.ruleset.rules}
+
+    def tailer_alive(self) -> bool:
+        return self.tailer.running
 
     def watched(self) -> list[WatchedFile]:
         return self.tailer.status()

@@ -49,6 +49,7 @@ class ActionKind(StrEnum):
     MKDIR = "mkdir"
     CLEAN_RETRY = "clean_retry"
     RESTART_CONTAINER = "restart_container"
+    RESTART_PROCESS = "restart_process"  # run by adminbot.pipeline, not by Actions
 
 
 @dataclass(frozen=True, kw_only=True)

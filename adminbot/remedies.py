@@ -33,6 +33,7 @@ RULE_ACTIONS: Mapping[str, tuple[ActionKind, ...]] = {
     "permisos": (ActionKind.CHOWN,),
     "ruta_inexistente": (ActionKind.MKDIR,),
     "servidor_caido": (ActionKind.RESTART_CONTAINER,),
+    "proceso_caido": (ActionKind.RESTART_PROCESS,),
 }
 """The fixes offered per built-in type, first one is what an `auto` policy runs."""
 
@@ -43,6 +44,7 @@ DEFAULT_POLICIES: Mapping[str, Policy] = {
     "corrupto": Policy.ASK,
     "disco_lleno": Policy.ALERT,
     "servidor_caido": Policy.ASK,
+    "proceso_caido": Policy.AUTO,
 }
 
 
@@ -65,6 +67,10 @@ class ActionsLike(Protocol):
     def available(self, kind: ActionKind, fields: Mapping[str, str]) -> bool: ...
 
     async def run(self, kind: ActionKind, fields: Mapping[str, str]) -> ActionOutcome: ...
+
+
+LocalAction = Callable[[str], Awaitable[ActionOutcome]]
+"""A fix adminbot does to itself (restart its child), given the actor; not an Actions kind."""
 
 
 class RunStatus(StrEnum):
@@ -102,6 +108,7 @@ class Remedies:
         server_wait_seconds: float = 600.0,
         disk_report: Callable[[], str] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        local_actions: Mapping[ActionKind, LocalAction] | None = None,
     ) -> None:
         self.store = store
         self.book = book
@@ -118,6 +125,7 @@ class Remedies:
         self.server_wait_seconds = server_wait_seconds
         self.disk_report = disk_report
         self.sleep = sleep
+        self.local_actions = dict(local_actions or {})
         self.loop: asyncio.AbstractEventLoop | None = None
         self.listeners: list[Callable[[Incident, ActionOutcome, str], None]] = []
         self._tasks: set[asyncio.Future[object]] = set()
@@ -127,10 +135,14 @@ class Remedies:
 
     def offered(self, incident: Incident) -> list[ActionKind]:
         """The fixes whose buttons make sense for this incident with this configuration."""
-        if self.actions is None or self.policy(incident.rule) is Policy.ALERT:
+        if self.policy(incident.rule) is Policy.ALERT:
             return []
-        kinds = RULE_ACTIONS.get(incident.rule, ())
-        return [kind for kind in kinds if self.actions.available(kind, incident.fields)]
+        return [kind for kind in RULE_ACTIONS.get(incident.rule, ()) if self._can(kind, incident)]
+
+    def _can(self, kind: ActionKind, incident: Incident) -> bool:
+        if kind in self.local_actions:
+            return True
+        return self.actions is not None and self.actions.available(kind, incident.fields)
 
     def route(self, event: IncidentEvent) -> None:
         """Called for every match inside the monitor's transaction.
@@ -224,7 +236,7 @@ class Remedies:
         incident = self.book.get(incident_id)
         if incident is None or incident.state.is_closed:
             return RunResult(RunStatus.CLOSED)
-        if self.actions is None or kind not in self.offered(incident):
+        if kind not in self.offered(incident):
             return RunResult(RunStatus.UNAVAILABLE)
         budget = self.budgets.get(kind)
         if actor == POLICY_ACTOR and budget is not None and not budget.allow():
@@ -236,7 +248,7 @@ class Remedies:
         if kind in WAITS_FOR_SERVER:
             await self._wait_for_server()
         try:
-            outcome = await self.actions.run(kind, incident.fields)
+            outcome = await self._execute(kind, incident, actor)
         except Exception as exc:  # an action bug must not leave the incident stuck in fixing
             logger.exception("Action %s for incident %s crashed", kind, incident_id)
             outcome = ActionOutcome(
@@ -258,6 +270,13 @@ class Remedies:
         for listener in self.listeners:
             listener(incident, outcome, actor)
         return RunResult(RunStatus.DONE, outcome)
+
+    async def _execute(self, kind: ActionKind, incident: Incident, actor: str) -> ActionOutcome:
+        local = self.local_actions.get(kind)
+        if local is not None:
+            return await local(actor)
+        assert self.actions is not None  # offered() checked it
+        return await self.actions.run(kind, incident.fields)
 
     def _audit(self, incident: Incident, outcome: ActionOutcome, actor: str) -> None:
         now = self.clock()
@@ -303,4 +322,3 @@ class Remedies:
         if incident is not None:
             self._report(incident_id, notify=True)
         return incident
-

@@ -9,12 +9,12 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from adminbot.actions import ActionBudget, ActionKind, Actions, ActionSettings
+from adminbot.actions import ActionBudget, ActionKind, Actions, ActionSettings, quarantined
 from adminbot.checks import (
     BotApiCheck,
     Check,
@@ -23,6 +23,7 @@ from adminbot.checks import (
     DiskCheck,
     ProcessCheck,
     StalenessCheck,
+    human_bytes,
 )
 from adminbot.clock import Clock, utcnow
 from adminbot.config import Config
@@ -30,13 +31,18 @@ from adminbot.diskreport import disk_report
 from adminbot.docker import DockerClient, http_alive
 from adminbot.errors import ConfigError
 from adminbot.health import HealthWatcher
+from adminbot.httpapi import HealthServer
 from adminbot.i18n import Catalog
 from adminbot.incidents import IncidentBook
+from adminbot.metrics import Metrics
 from adminbot.monitor import Monitor
 from adminbot.notify import Outbox
+from adminbot.pipeline import PipelineChild
 from adminbot.remedies import Remedies
 from adminbot.runner import CommandRunner, SubprocessRunner
+from adminbot.selfwatch import SelfWatch
 from adminbot.store import Store
+from adminbot.supervisor import RestartPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +60,12 @@ class Runtime:
     catalog: Catalog
     clock: Clock
     started_at: datetime
+    selfwatch: SelfWatch
+    metrics: Metrics
     docker: DockerClient | None = None
-    extra_status: list[str] = field(default_factory=list)
+    child: PipelineChild | None = None
+    http: HealthServer | None = None
+    status_lines: list[Callable[[], str]] = field(default_factory=list)
 
     @property
     def book(self) -> IncidentBook:
@@ -154,8 +164,11 @@ def build_runtime(
     runner: CommandRunner | None = None,
     docker: DockerClient | None = None,
     checks: Sequence[Check] | None = None,
+    child_argv: Sequence[str] = (),
 ) -> Runtime:
-    """Wire the core together; nothing starts running until `monitor.start()`."""
+    """Wire the core together; nothing runs until `Service.start()`."""
+    if child_argv:
+        config = supervised(config)
     store = Store(config.store_path)
     store.recover_claims()
     outbox = Outbox(
@@ -210,7 +223,15 @@ def build_runtime(
         disk_report=lambda: disk_report(disk_paths),
     )
     monitor.router = remedies.route
-    return Runtime(
+    child = None
+    if child_argv:
+        child = _pipeline_child(config, monitor, child_argv)
+        remedies.local_actions[ActionKind.RESTART_PROCESS] = child.restart
+    metrics = _metrics(store, tracker, monitor, remedies)
+    selfwatch = SelfWatch(
+        monitor, store, stall_seconds=max(30.0, 5 * config.watch.backstop_seconds)
+    )
+    runtime = Runtime(
         config=config,
         store=store,
         monitor=monitor,
@@ -223,4 +244,61 @@ def build_runtime(
         clock=clock,
         started_at=clock(),
         docker=docker,
+        selfwatch=selfwatch,
+        metrics=metrics,
+        child=child,
     )
+    if config.http.enabled:
+        runtime.http = HealthServer(
+            config.http.host, config.http.port, runtime.selfwatch.parts, metrics
+        )
+    if child is not None:
+        runtime.status_lines.append(child.status_line)
+    runtime.status_lines.append(lambda: quarantine_line(config))
+    return runtime
+
+
+def supervised(config: Config) -> Config:
+    """With a child, its output file is watched too, and the demo log is not."""
+    watch = replace(config.watch, patterns=(*config.watch.patterns, str(config.child_log)))
+    return replace(config, watch=watch, demo=False)
+
+
+def _pipeline_child(config: Config, monitor: Monitor, argv: Sequence[str]) -> PipelineChild:
+    settings = config.supervise
+    policy = RestartPolicy(
+        config.backoff_delays, settings.restart_budget, settings.restart_budget_minutes * 60
+    )
+    return PipelineChild(
+        argv,
+        config.child_log,
+        monitor,
+        policy=policy,
+        cwd=settings.workdir,
+        stop_timeout=settings.stop_timeout,
+    )
+
+
+def _metrics(store: Store, tracker: CheckTracker, monitor: Monitor, remedies: Remedies) -> Metrics:
+    metrics = Metrics(
+        incidents=store.state_counts,
+        outbox_depth=store.outbox_depth,
+        check_states=lambda: {name: r.state.value for name, r in tracker.current().items()},
+    )
+    monitor.batch_listeners.append(metrics.lines_read)
+    monitor.listeners.append(lambda event: metrics.rule_matched(event.match.rule))
+    remedies.listeners.append(
+        lambda _incident, outcome, _actor: metrics.action(
+            outcome.kind.value, "ok" if outcome.ok else "failed"
+        )
+    )
+    return metrics
+
+
+def quarantine_line(config: Config) -> str:
+    files = quarantined(config.quarantine_dir)
+    if not files:
+        return ""
+    size = sum(f.size for f in files)
+    newest = min(files, key=lambda f: f.age_seconds)
+    return f"Quarantine: {len(files)} file(s), {human_bytes(size)}; newest {newest.name}"

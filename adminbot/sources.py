@@ -111,6 +111,11 @@ class Tailer:
         self._worker = threading.Thread(target=self._run, name="adminbot-tailer", daemon=True)
         self._worker.start()
 
+    @property
+    def running(self) -> bool:
+        """Whether the worker thread is alive (the self-watch asks)."""
+        return self._worker is not None and self._worker.is_alive()
+
     def stop(self) -> None:
         """Stop watching, let the worker do a final pass, and close every file."""
         self._stopping.set()

@@ -406,6 +406,11 @@ class Store:
         )
         return {row["rule"]: int(row["n"]) for row in rows}
 
+    def state_counts(self) -> dict[tuple[str, str], int]:
+        """Incidents per (rule, state), for the metrics endpoint."""
+        rows = self._all("SELECT rule, state, count(*) AS n FROM incidents GROUP BY rule, state")
+        return {(r["rule"], r["state"]): int(r["n"]) for r in rows}
+
     def resolution_seconds(self, since: datetime) -> list[float]:
         rows = self._all(
             "SELECT first_seen, resolved_at FROM incidents WHERE state = ? AND resolved_at >= ?",

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from adminbot.models import Incident, IncidentState
+from adminbot.operations import ActionKind
 from adminbot.store import Store
 
 _PERIOD = re.compile(r"^(\d{1,4})([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 OPEN_STATES = tuple(s for s in IncidentState if not s.is_closed)
+ACTION_KINDS = frozenset(kind.value for kind in ActionKind)
 
 
 def parse_period(text: str) -> timedelta | None:
@@ -51,7 +53,8 @@ def build_summary(
 ) -> Summary:
     """Summarise activity from `since` to `now`; `lines` overrides the hourly line counts
     (the session knows its exact figure, the store only whole hours)."""
-    audit = store.audit(since=since)
+    # The audit table also keeps what was not a fix (a disk report attached to an alert)
+    audit = [entry for entry in store.audit(since=since) if entry.kind in ACTION_KINDS]
     seconds = store.resolution_seconds(since)
     top = sorted(store.incidents(since=since, limit=200), key=lambda i: i.count, reverse=True)
     return Summary(

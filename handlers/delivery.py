@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from telegram import Bot
@@ -46,14 +47,17 @@ class Delivery:
         self.last_error: str | None = None
         self.sent = 0
         self.latencies: list[float] = []
+        self.on_delivered: Callable[[float], None] | None = None
         self._event = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
-    @property
-    def healthy(self) -> bool:
-        return self.failures == 0
+    def health(self) -> tuple[bool, str]:
+        """For /healthz: failing while the last attempt to reach Telegram failed."""
+        if self.failures == 0:
+            return True, f"{self.sent} sent, {self.store.outbox_depth()} queued"
+        return False, f"{self.failures} failed attempt(s): {self.last_error}"
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -133,7 +137,10 @@ class Delivery:
             return False
         now = self.clock()
         self.store.mark_sent(item.id, now)
-        self.latencies.append((now - item.created_at).total_seconds())
+        latency = (now - item.created_at).total_seconds()
+        self.latencies.append(latency)
+        if self.on_delivered is not None:
+            self.on_delivered(latency)
         del self.latencies[:-1000]
         self.failures = 0
         self.last_error = None

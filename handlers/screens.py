@@ -79,7 +79,7 @@ async def status_report(runtime: Runtime) -> views.StatusReport:
         open_by_rule=runtime.store.open_counts(),
         mutes=runtime.store.mutes(),
         outbox_depth=runtime.store.outbox_depth(),
-        extra=list(runtime.extra_status),
+        extra=[line for line in (source() for source in runtime.status_lines) if line],
     )
 
 

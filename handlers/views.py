@@ -22,8 +22,14 @@ from adminbot.store import AuditEntry
 from adminbot.summary import Summary
 
 MAX_CHARS = 4096
+MAX_CALLBACK_BYTES = 64
 SAMPLE_CHARS = 700
+SOURCE_CHARS = 300
+HISTORY_CHARS = 500
 _TAG = re.compile(r"<[^>]+>")
+# C0/C1 controls (but tab and newline) and bidi overrides: log text could use them to
+# hide or reorder what the admin reads ("\u202egpj.exe" shows as "exe.jpg").
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 CHECK_ICONS = {
     CheckState.OK: "✅",
@@ -57,7 +63,14 @@ class Screen:
 
 
 def esc(value: object) -> str:
-    return html.escape(str(value), quote=False)
+    """Escape for Telegram HTML, and show control and bidi characters as U+FFFD."""
+    return html.escape(_UNSAFE.sub("\ufffd", str(value)), quote=False)
+
+
+def inline(value: str, limit: int) -> str:
+    """Cut and escape text shown inside a tag on one line; a newline shows as ↵, so
+    dropping whole lines to fit a message can never cut a tag in two."""
+    return esc(cut(value, limit).replace("\n", "↵"))
 
 
 def visible_len(text: str) -> int:
@@ -66,9 +79,22 @@ def visible_len(text: str) -> int:
     return len(plain.encode("utf-16-le")) // 2
 
 
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
 def cut(text: str, limit: int) -> str:
-    """Cut plain (not yet escaped) text to `limit` characters with a visible marker."""
-    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
+    """Cut plain (not yet escaped) text to `limit` characters as Telegram counts them
+    (UTF-16 units: an emoji is two), with a visible marker."""
+    if _units(text) <= limit:
+        return text
+    kept, used = [], 0
+    for char in text:
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > limit - 1:
+            break
+        kept.append(char)
+    return "".join(kept) + "…"
 
 
 def duration(delta: timedelta) -> str:
@@ -110,21 +136,20 @@ def alert(
     severity = t(f"severity.{incident.severity.value}")
     note = t("critical_note") if incident.severity is Severity.CRITICAL else t("recoverable")
     lines = [f"<b>{severity} · {esc(incident.rule)}</b> #{incident.id} — {esc(note)}"]
-    lines.append(f"{t('alert.file')}: <code>{esc(incident.source)}</code>")
+    lines.append(f"{t('alert.file')}: <code>{inline(incident.source, SOURCE_CHARS)}</code>")
     for name, value in sorted(incident.fields.items()):
         if name in ("path", "file_id", "errno", "host", "port"):
-            lines.append(f"{esc(name)}: <code>{esc(cut(value, 200))}</code>")
+            lines.append(f"{esc(name)}: <code>{inline(value, 200)}</code>")
     first, last = screen.time(incident.first_seen), screen.time(incident.last_seen)
     lines.append(esc(t("alert.count", count=incident.count, first=first, last=last)))
     lines.append(f"{t('alert.state')}: <b>{esc(t(f'state.{incident.state.value}'))}</b>")
     for entry in history[-3:]:
         who = (actors or {}).get(entry.actor, entry.actor)
         icon = "✅" if entry.ok else "❌"
-        done = t(
-            "alert.done", icon=icon, summary=entry.summary, actor=who, when=screen.time(entry.at)
-        )
+        summary = cut(entry.summary, HISTORY_CHARS)
+        done = t("alert.done", icon=icon, summary=summary, actor=who, when=screen.time(entry.at))
         lines.append(esc(done))
-    head = "\n".join(lines)
+    head = _fit("\n".join(lines), MAX_CHARS - 20)  # the last resort drops history lines
     budget = MAX_CHARS - visible_len(head) - 10
     sample = _sample(incident.sample, min(SAMPLE_CHARS, budget))
     text = f"{head}\n<pre>{esc(sample)}</pre>" if sample else head
@@ -183,12 +208,13 @@ def errors_page(
     lines += [incident_line(incident, screen) for incident in incidents]
     opens = [(f"#{i.id}", callback("open", i)) for i in incidents]
     rows = [opens[n : n + 5] for n in range(0, len(opens), 5)]
-    paging = []
     scope = rule or "*"
-    if page > 0:
-        paging.append((t("btn.prev"), f"page:{page - 1}:{size}:{scope}"))
-    if has_more:
-        paging.append((t("btn.next"), f"page:{page + 1}:{size}:{scope}"))
+    targets = [(t("btn.prev"), page - 1)] if page > 0 else []
+    targets += [(t("btn.next"), page + 1)] if has_more else []
+    paging = [(label, f"page:{n}:{size}:{scope}") for label, n in targets]
+    # A button whose data Telegram would refuse would take the whole message with it;
+    # only a rule name near the 64-character maximum gets here (rules.NAME_RE).
+    paging = [(label, data) for label, data in paging if len(data.encode()) <= MAX_CALLBACK_BYTES]
     return "\n".join(lines), keyboard([*rows, paging])
 
 
@@ -226,24 +252,49 @@ class StatusReport:
 
 def status(report: StatusReport, screen: Screen) -> str:
     t = screen.t
-    lines = [t("status.title", uptime=duration(screen.now - report.started_at)), ""]
-    lines.append(t("status.files"))
+    head = [t("status.title", uptime=duration(screen.now - report.started_at)), ""]
+    head.append(t("status.files"))
+    files = []
     for item in report.files:
-        path = esc(cut(item.path, 120))
+        path = inline(item.path, 120)
         if item.problem:
-            lines.append(t("status.file_problem", path=path, problem=esc(item.problem)))
+            files.append(t("status.file_problem", path=path, problem=esc(item.problem)))
             continue
         age = duration(screen.now - item.last_line_at) if item.last_line_at else t("age.never")
-        lines.append(t("status.file", path=path, size=human_bytes(item.size), age=age))
+        files.append(t("status.file", path=path, size=human_bytes(item.size), age=age))
     if not report.files:
-        lines.append(t("status.no_files"))
+        files.append(t("status.no_files"))
+    rest = _status_rest(report, screen)
+    room = MAX_CHARS - 2 - visible_len("\n".join([*head, *rest]))
+    return _fit("\n".join([*head, *_fit_files(files, room, t), *rest]))
+
+
+def _fit_files(files: list[str], room: int, t: Catalog) -> list[str]:
+    """Keep as many file lines as fit, then say how many were left out, so the
+    sections after the files (open incidents, mutes, the outbox) are never dropped."""
+    if visible_len("\n".join(files)) + 1 <= room:
+        return files
+    room -= visible_len(t("status.more_files", count=len(files))) + 1
+    kept: list[str] = []
+    for line in files:
+        room -= visible_len(line) + 1
+        if room < 0:
+            break
+        kept.append(line)
+    return [*kept, t("status.more_files", count=len(files) - len(kept))]
+
+
+def _status_rest(report: StatusReport, screen: Screen) -> list[str]:
+    """Everything /status shows after the watched files."""
+    t = screen.t
+    lines: list[str] = []
     if report.disks:
         lines.append(t("status.disk"))
         for disk in report.disks:
             lines.append(
                 t(
                     "status.disk_line",
-                    path=esc(disk.path),
+                    path=inline(disk.path, 120),
                     percent=disk.percent,
                     free=human_bytes(disk.free),
                 )
@@ -280,7 +331,7 @@ def status(report: StatusReport, screen: Screen) -> str:
     lines += [esc(line) for line in report.extra]
     if report.outbox_depth:
         lines.append(t("status.outbox", count=report.outbox_depth))
-    return _fit("\n".join(lines))
+    return lines
 
 
 def summary(data: Summary, screen: Screen, *, session: bool = False) -> str:
@@ -324,9 +375,9 @@ def check_flip(result: CheckResult, old: CheckState | None, screen: Screen) -> s
     )
 
 
-def _fit(text: str) -> str:
+def _fit(text: str, limit: int = MAX_CHARS - 2) -> str:
     """Drop whole lines from the end until the message fits, so no tag is ever cut."""
     lines = text.split("\n")
-    while len(lines) > 1 and visible_len("\n".join(lines)) > MAX_CHARS - 2:
+    while len(lines) > 1 and visible_len("\n".join(lines)) > limit:
         lines.pop()
     return "\n".join(lines)
