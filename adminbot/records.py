@@ -163,22 +163,36 @@ def parse_header(line: str) -> Header | None:
     if found is None:
         return None
     kind, match = found
-    level = normalise_level(match["level"])
-    logged_at = parse_timestamp(match.groupdict().get("ts"))
+    logger_name, message = _logger_and_message(line, kind, match)
+    return Header(
+        normalise_level(match["level"]),
+        parse_timestamp(match.groupdict().get("ts")),
+        logger_name,
+        message,
+    )
+
+
+def header_message(line: str) -> str | None:
+    """The message part of a header line (no time parsing); None if it is not one."""
+    found = _header_match(line)
+    return _logger_and_message(line, *found)[1] if found is not None else None
+
+
+def _logger_and_message(line: str, kind: str, match: re.Match[str]) -> tuple[str | None, str]:
     rest_at = match.end()
     logger_name: str | None = match.groupdict().get("logger")
+    rest: re.Match[str] | None = None
     if kind == "plain":
         rest = _PLAIN_REST.match(line, rest_at)
-        logger_name = rest["lg"] or rest["lg2"] if rest else None
-        rest_at = rest.end() if rest else rest_at
     elif kind == "bracket":
         rest = _BRACKET_REST.match(line, rest_at)
-        logger_name = rest["lg"] or rest["lg2"] if rest else None
-        rest_at = rest.end() if rest else rest_at
     elif kind == "ptb":
         rest = _PTB_REST.match(line, rest_at)
-        rest_at = rest.end() if rest else rest_at
-    return Header(level, logged_at, logger_name or None, line[rest_at:].strip())
+    if rest is not None:
+        rest_at = rest.end()
+        if kind != "ptb":
+            logger_name = rest["lg"] or rest["lg2"]
+    return logger_name or None, line[rest_at:].strip()
 
 
 def skippable_header_scan(levels: Collection[str]) -> re.Pattern[str] | None:
@@ -475,9 +489,10 @@ def split_record(text: str) -> RecordParts:
     says nothing about what went wrong.
     """
     lines = text.split("\n")
-    header = parse_header(lines[0])
-    message = header.message if header else lines[0].strip()
-    previous = LineKind.HEAD if header else _first_kind(lines[0])
+    message = header_message(lines[0])
+    previous = LineKind.HEAD if message is not None else _first_kind(lines[0])
+    if message is None:
+        message = lines[0].strip()
     in_traceback = previous is LineKind.TRACEBACK
     exceptions: list[int] = []
     kept: list[int] = []

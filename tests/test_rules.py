@@ -371,6 +371,7 @@ def test_a_table_reusing_a_builtin_name_inherits_its_settings() -> None:
         ({"name": "ok"}, "rules[3].pattern", "required"),
         ({"name": "ok", "pattern": "(unclosed"}, "rules[3].pattern", "missing ), unterminated"),
         ({"name": "ok", "pattern": "x*"}, "rules[3].pattern", "empty string"),
+        ({"name": "ok", "pattern": "x" * 2001}, "rules[3].pattern", "at most 2000"),
         ({"name": "ok", "pattern": "x+", "colour": "red"}, "rules[3].colour", "unknown key"),
         ({"name": "ok", "pattern": "x+", "severity": "urgent"}, "rules[3].severity", "critical"),
         ({"name": "ok", "pattern": "x+", "policy": 3}, "rules[3].policy", "auto"),
@@ -426,6 +427,12 @@ def test_a_disabled_rule_is_kept_but_never_matches() -> None:
     assert "timeout" not in ruleset.enabled_names
     assert ruleset.get("timeout") is not None
     assert ruleset.classify(_record("2026-11-29 10:00:00,000 ERROR x: timed out")) is None
+
+
+def test_a_rule_with_an_unknown_level_is_refused() -> None:
+    with pytest.raises(ValueError, match="LOUD"):
+        Rule("x", "x+", min_level="LOUD")
+    assert Rule("x", "x+", min_level="warn").min_level == "WARNING"
 
 
 def test_duplicate_custom_names_are_a_config_error() -> None:
