@@ -84,4 +84,4 @@ class Outbox:
                     coalesce=coalesce,
                 )
         if self.on_enqueue is not None and self.chats:
-            self.on_enqueue()
+            self.store.after_commit(self.on_enqueue)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import glob
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -58,6 +59,7 @@ async def running_bot(
     await application.start()
     assert application.updater is not None
     await application.updater.start_polling(timeout=1, poll_interval=0)
+    await _tailer_settled(runtime)
     try:
         yield application, runtime
     finally:
@@ -65,6 +67,13 @@ async def running_bot(
         await application.stop()
         await wiring.post_stop(application)
         await application.shutdown()
+
+
+async def _tailer_settled(runtime: Runtime) -> None:
+    """Wait for the tailer's first pass: on a first start it skips what files already
+    hold, so a line appended before that pass would be skipped with them."""
+    existing = {p for pattern in runtime.config.watch.patterns for p in glob.glob(pattern)}
+    await eventually(lambda: existing <= {w.path for w in runtime.monitor.watched()})
 
 
 async def eventually(check: Callable[[], Any], timeout: float = 5.0) -> Any:  # noqa: ASYNC109 - a test helper with its own deadline
