@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -26,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 POLICY_ACTOR = "policy"
 REPORT_KIND = "report"
+SKIPPED_KIND = "skipped"
 
 RULE_ACTIONS: Mapping[str, tuple[ActionKind, ...]] = {
     "timeout": (ActionKind.RETRY,),
@@ -71,6 +73,20 @@ class ActionsLike(Protocol):
 
 LocalAction = Callable[[str], Awaitable[ActionOutcome]]
 """A fix adminbot does to itself (restart its child), given the actor; not an Actions kind."""
+
+
+def _failed(kind: ActionKind, summary: str) -> ActionOutcome:
+    return ActionOutcome(
+        kind=kind,
+        ok=False,
+        summary=summary,
+        operation=kind.value,
+        exit_code=None,
+        output_tail="",
+        duration=0.0,
+        attempts=0,
+        refused=False,
+    )
 
 
 class RunStatus(StrEnum):
@@ -129,6 +145,8 @@ class Remedies:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.listeners: list[Callable[[Incident, ActionOutcome, str], None]] = []
         self._tasks: set[asyncio.Future[object]] = set()
+        self._scheduled = 0
+        self._scheduled_lock = threading.Lock()
 
     def policy(self, rule: str) -> Policy:
         return self.policies.get(rule, Policy.ASK)
@@ -175,6 +193,8 @@ class Remedies:
         if self.loop is None or self.loop.is_closed():
             work.close()
             return False
+        with self._scheduled_lock:
+            self._scheduled += 1
         self.loop.call_soon_threadsafe(self._spawn, work)
         return True
 
@@ -216,52 +236,52 @@ class Remedies:
     def _spawn(self, work: Coroutine[object, object, object]) -> None:
         task = asyncio.ensure_future(work)
         self._tasks.add(task)
+        with self._scheduled_lock:
+            self._scheduled -= 1
         task.add_done_callback(self._tasks.discard)
 
     async def wait_idle(self) -> None:
-        """Let running fixes finish (used at shutdown and by tests)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Let scheduled and running fixes finish (used at shutdown and by tests)."""
+        while self._tasks or self._scheduled:
+            if self._tasks:
+                await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            else:
+                await asyncio.sleep(0.01)
 
     async def run(self, incident_id: int, kind: ActionKind, actor: str) -> RunResult:
         """Run one fix for one incident: claim, execute, audit, settle the state, report.
 
         1. Move the incident to `fixing` with compare-and-set: a second tap (or an
            automatic run racing a tap) finds it already fixing and does nothing.
-        2. Run the action (it validates its own parameters and never raises for
-           expected failures).
-        3. Record the audit row and the JSON event.
-        4. Resolve on success, reopen on failure, and queue the alert edit.
+        2. An automatic run within its budget only; past it, the admin is asked.
+        3. Run the action (it validates its own parameters and never raises for
+           expected failures); downloads first wait for a Bot API server known down.
+        4. Record the audit row and the JSON event.
+        5. Resolve on success, reopen on failure, and queue the alert edit.
         """
         incident = self.book.get(incident_id)
         if incident is None or incident.state.is_closed:
             return RunResult(RunStatus.CLOSED)
         if kind not in self.offered(incident):
             return RunResult(RunStatus.UNAVAILABLE)
-        budget = self.budgets.get(kind)
-        if actor == POLICY_ACTOR and budget is not None and not budget.allow():
-            self._report(incident_id, notify=True)
-            return RunResult(RunStatus.OVER_BUDGET)
         if self.book.move(incident_id, IncidentState.FIXING, actor, kind.value) is None:
             return RunResult(RunStatus.BUSY)
+        budget = self.budgets.get(kind)
+        if actor == POLICY_ACTOR and budget is not None and not budget.allow():
+            self._skip(incident, kind, f"automatic {kind.value} skipped: budget used up")
+            return RunResult(RunStatus.OVER_BUDGET)
         self._report(incident_id, notify=actor != POLICY_ACTOR)
-        if kind in WAITS_FOR_SERVER:
-            await self._wait_for_server()
         try:
+            if kind in WAITS_FOR_SERVER:
+                await self._wait_for_server()
             outcome = await self._execute(kind, incident, actor)
+        except asyncio.CancelledError:
+            self.book.move(incident_id, IncidentState.OPEN, actor, "interrupted")
+            self._report(incident_id, notify=True)
+            raise
         except Exception as exc:  # an action bug must not leave the incident stuck in fixing
             logger.exception("Action %s for incident %s crashed", kind, incident_id)
-            outcome = ActionOutcome(
-                kind=kind,
-                ok=False,
-                summary=f"{kind.value} crashed: {type(exc).__name__}",
-                operation=kind.value,
-                exit_code=None,
-                output_tail="",
-                duration=0.0,
-                attempts=0,
-                refused=False,
-            )
+            outcome = _failed(kind, f"{kind.value} crashed: {type(exc).__name__}")
         self._audit(incident, outcome, actor)
         new_state = IncidentState.RESOLVED if outcome.ok else IncidentState.OPEN
         self.book.move(incident_id, new_state, actor, outcome.summary)
@@ -270,6 +290,20 @@ class Remedies:
         for listener in self.listeners:
             listener(incident, outcome, actor)
         return RunResult(RunStatus.DONE, outcome)
+
+    def _skip(self, incident: Incident, kind: ActionKind, why: str) -> None:
+        """An automatic fix that may not run: say so in the alert and hand it to the admin."""
+        self.store.add_audit(
+            incident_id=incident.id,
+            actor=POLICY_ACTOR,
+            kind=SKIPPED_KIND,
+            operation=kind.value,
+            ok=False,
+            summary=why,
+            now=self.clock(),
+        )
+        self.book.move(incident.id, IncidentState.OPEN, POLICY_ACTOR, why)
+        self._report(incident.id, notify=True)
 
     async def _execute(self, kind: ActionKind, incident: Incident, actor: str) -> ActionOutcome:
         local = self.local_actions.get(kind)

@@ -179,6 +179,7 @@ def build_runtime(
         clock=clock,
     )
     monitor = Monitor(config, store, outbox=outbox, clock=clock)
+    monitor.book.recover_interrupted()
     if docker is None and config.actions.container:
         docker = DockerClient(
             socket_path=config.actions.docker_socket, base_url=config.actions.docker_url

@@ -59,7 +59,7 @@ class Screen:
         local = moment.astimezone(self.zone)
         if local.date() == self.now.astimezone(self.zone).date():
             return local.strftime("%H:%M:%S")
-        return local.strftime("%d %b %H:%M")
+        return local.strftime("%Y-%m-%d %H:%M")
 
 
 def esc(value: object) -> str:

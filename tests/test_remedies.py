@@ -247,11 +247,6 @@ async def test_an_action_that_raises_leaves_the_incident_open_not_fixing(tmp_pat
     assert row.summary == "retry crashed: RuntimeError"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="remedies.run catches Exception only: a cancelled fix (shutdown, timeout) stays "
-    "'fixing' for ever; nothing moves it back, and every later tap answers 'Already in progress'",
-)
 async def test_a_cancelled_fix_does_not_leave_the_incident_fixing(
     world: World, machine: FakeMachine
 ) -> None:
@@ -298,7 +293,7 @@ async def test_an_auto_policy_fixes_first_and_alerts_only_when_the_fix_fails(
     event = world.record("timeout")
     world.remedies.route(event)
     assert world.queued(event.incident.id) == []  # no alert while the fix may still work
-    await asyncio.sleep(0)  # let the loop pick up the scheduled fix (see the xfail below)
+    await asyncio.sleep(0)
     await world.remedies.wait_idle()
     assert world.machine is not None and len(world.machine.runs) == 1
     assert world.state(event.incident.id) is IncidentState.OPEN
@@ -307,11 +302,6 @@ async def test_an_auto_policy_fixes_first_and_alerts_only_when_the_fix_fails(
     assert (row.actor, row.ok) == (POLICY_ACTOR, False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Remedies.wait_idle returns at once when route() has scheduled a fix with "
-    "call_soon_threadsafe that the loop has not started yet (no task exists)",
-)
 async def test_wait_idle_waits_for_a_fix_route_just_scheduled(tmp_path: Path) -> None:
     world = World(tmp_path, FakeMachine(ok=False))
     world.remedies.loop = asyncio.get_running_loop()

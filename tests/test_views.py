@@ -148,7 +148,7 @@ def test_a_time_on_another_local_day_shows_the_date() -> None:
     today = incident(first_seen=datetime(2026, 11, 28, 23, 30, tzinfo=UTC))
     yesterday = incident(first_seen=datetime(2026, 11, 28, 22, 30, tzinfo=UTC))
     assert "first 00:30:00" in visible(views.alert(today, screen(), [])[0])
-    assert "first 28 Nov 23:30" in visible(views.alert(yesterday, screen(), [])[0])
+    assert "first 2026-11-28 23:30" in visible(views.alert(yesterday, screen(), [])[0])
 
 
 def test_summer_time_is_applied() -> None:
@@ -477,7 +477,7 @@ def summary_data(median: timedelta | None) -> Summary:
 def test_summary_with_median_time_to_fix() -> None:
     shown = visible(views.summary(summary_data(timedelta(minutes=90)), screen()))
     lines = shown.splitlines()
-    assert lines[0] == "Summary since 28 Nov 13:00"
+    assert lines[0] == "Summary since 2026-11-28 13:00"
     assert "Lines read: 12345" in lines
     assert "Incidents: 3 (31 occurrences)" in lines
     assert lines.index("• permisos: 1 (1×)") < lines.index("• timeout: 2 (30×)")
@@ -496,7 +496,7 @@ def test_summary_without_resolutions_has_no_median_line() -> None:
 
 def test_session_summary_shows_start_and_end() -> None:
     shown = visible(views.summary(summary_data(None), screen(), session=True))
-    assert shown.splitlines()[0] == "Session summary · 28 Nov 13:00 → 13:00:00"
+    assert shown.splitlines()[0] == "Session summary · 2026-11-28 13:00 → 13:00:00"
 
 
 def test_check_flip_to_a_problem_shows_old_and_new_state() -> None:
