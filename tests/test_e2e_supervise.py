@@ -1,0 +1,215 @@
+"""End to end for running beside the pipeline: a supervised child, /healthz and /metrics.
+
+Real child processes, the real Application and the real HTTP listener; only Telegram
+is faked (tests/fake_telegram.py on 127.0.0.1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx
+import psutil
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.fake_telegram import FakeTelegram
+from tests.harness import ADMIN, append, eventually, make_config, running_bot
+
+NOISY_CHILD = """
+import sys, time
+print("2026-11-29 10:00:00,000 INFO main: arrancando", flush=True)
+print("2026-11-29 10:00:01,000 ERROR descargas: OSError: [Errno 28] No space left on device",
+      file=sys.stderr, flush=True)
+time.sleep(60)
+"""
+
+CRASHING_CHILD = """
+import sys
+print("2026-11-29 10:00:00,000 INFO main: arrancando", flush=True)
+print("2026-11-29 10:00:01,000 CRITICAL main: se acabó", flush=True)
+sys.exit(3)
+"""
+
+
+def child(tmp_path: Path, code: str) -> list[str]:
+    script = tmp_path / "main.py"
+    script.write_text(code, encoding="utf-8")
+    return [sys.executable, str(script)]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_a_supervised_child_has_its_error_lines_alerted(
+    tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    config = make_config(tmp_path, fake_telegram)
+    argv = child(tmp_path, NOISY_CHILD)
+    async with running_bot(config, child_argv=argv) as (_, runtime):
+        call = await fake_telegram.await_call(
+            "sendMessage", lambda c: "disco_lleno" in c.params["text"], timeout=10
+        )
+        assert "pipeline.log" in call.params["text"]
+        assert runtime.child is not None and runtime.child.supervisor.running
+        pid = runtime.child.supervisor.pid
+        mark = fake_telegram.mark()
+        fake_telegram.send_text(ADMIN, "/status")
+        await fake_telegram.await_call(
+            "sendMessage", lambda c: "Pipeline: pid" in c.params["text"], since=mark
+        )
+    assert pid is not None
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+async def test_a_crashing_child_is_restarted_within_budget_then_the_admin_is_asked(
+    tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    toml = "backoff_delays = [0.1]\n[supervise]\nrestart_budget = 2\n"
+    config = make_config(tmp_path, fake_telegram, toml)
+    argv = child(tmp_path, CRASHING_CHILD)
+    async with running_bot(config, child_argv=argv) as (_, runtime):
+        asked = await fake_telegram.await_call(
+            "sendMessage",
+            lambda c: "proceso_caido" in c.params["text"] and "budget" in c.params["text"],
+            timeout=15,
+        )
+        assert "exit 3" in asked.params["text"]
+        audit = [a for a in runtime.store.audit() if a.kind == "restart_process"]
+        assert [a.ok for a in audit] == [True, True, False]
+        assert "budget" in audit[-1].summary
+        alert = [m for m in fake_telegram.messages(ADMIN) if "budget" in m.text][-1]
+        labels = [text for text, _ in fake_telegram.buttons(ADMIN, alert.message_id)]
+        assert "♻️ Restart bot" in labels
+        restart = dict(fake_telegram.buttons(ADMIN, alert.message_id))["♻️ Restart bot"]
+        fake_telegram.tap(ADMIN, ADMIN, alert.message_id, restart)
+        await eventually(
+            lambda: len([a for a in runtime.store.audit() if a.kind == "restart_process"]) == 4
+        )
+        admin_run = [a for a in runtime.store.audit() if a.kind == "restart_process"][-1]
+        assert admin_run.actor == "@user4242" and admin_run.ok
+
+
+def test_sigterm_to_adminbot_stops_the_child_and_leaves_no_orphan(tmp_path: Path) -> None:
+    pid_file = tmp_path / "child.pid"
+    code = (
+        "import os, pathlib, subprocess, sys, time\n"
+        f"pathlib.Path({str(pid_file)!r}).write_text(str(os.getpid()))\n"
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        "time.sleep(60)\n"
+    )
+    argv = child(tmp_path, code)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ADMINBOT", "TELEGRAM"))}
+    env["ADMINBOT_DATA_DIR"] = str(tmp_path / "data")
+    adminbot = subprocess.Popen(
+        [sys.executable, "-m", "adminbot", "run", "--", *argv],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        child_pid = int(pid_file.read_text())
+        family = [child_pid, *(p.pid for p in psutil.Process(child_pid).children(recursive=True))]
+        time.sleep(0.3)
+        family = [child_pid, *(p.pid for p in psutil.Process(child_pid).children(recursive=True))]
+        assert len(family) == 2
+        adminbot.send_signal(signal.SIGTERM)
+        code_ = adminbot.wait(timeout=20)
+    finally:
+        if adminbot.poll() is None:
+            adminbot.kill()
+    output = adminbot.stdout.read().decode() if adminbot.stdout else ""
+    assert code_ == 0, output
+    assert "Pipeline stopped" in output
+    for pid in family:
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie", pid
+
+
+async def test_healthz_turns_503_while_delivery_fails_and_200_when_it_recovers(
+    tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    port = free_port()
+    toml = f"[http]\nenabled = true\nport = {port}\n"
+    config = make_config(tmp_path, fake_telegram, toml)
+    log = tmp_path / "pipeline" / "bot.log"
+    log.touch()
+    url = f"http://127.0.0.1:{port}"
+    async with running_bot(config), httpx.AsyncClient(base_url=url) as client:
+        await fake_telegram.await_call("sendMessage", lambda c: "adminbot" in c.params["text"])
+        healthy = await client.get("/healthz")
+        assert healthy.status_code == 200, healthy.text
+        assert healthy.json()["status"] == "ok"
+        fake_telegram.down()
+        append(log, "2026-11-29 10:00:02,000 ERROR descargas: OSError: [Errno 28] No space left")
+
+        async def failing() -> httpx.Response | None:
+            answer = await client.get("/healthz")
+            return answer if answer.status_code == 503 else None
+
+        down = await eventually_async(failing)
+        body = down.json()
+        assert body["status"] == "failing"
+        assert "delivery" in body["failing"]
+        fake_telegram.up()
+
+        async def recovered() -> httpx.Response | None:
+            answer = await client.get("/healthz")
+            return answer if answer.status_code == 200 else None
+
+        await eventually_async(recovered, timeout=40)
+
+
+async def test_metrics_parse_and_count_what_was_fed(
+    tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    port = free_port()
+    toml = f"[http]\nenabled = true\nport = {port}\n"
+    config = make_config(tmp_path, fake_telegram, toml)
+    log = tmp_path / "pipeline" / "bot.log"
+    log.touch()
+    async with running_bot(config) as (_, runtime), httpx.AsyncClient() as client:
+        await fake_telegram.await_call("setMyCommands")
+        info = "2026-11-29 10:00:00,000 INFO main: ok"
+        disk = "2026-11-29 10:00:02,000 ERROR descargas: OSError: [Errno 28] No space left"
+        append(log, *[info] * 5, *[disk] * 3)
+        await eventually(lambda: runtime.monitor.stats.lines == 8)
+        await fake_telegram.await_call("sendMessage", lambda c: "disco_lleno" in c.params["text"])
+        await asyncio.sleep(0.2)
+        text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    assert samples[("adminbot_lines_read_total", (("file", str(log)),))] == 8.0
+    assert samples[("adminbot_rule_matches_total", (("rule", "disco_lleno"),))] == 3.0
+    assert samples[("adminbot_incidents", (("rule", "disco_lleno"), ("state", "open")))] == 1.0
+    assert samples[("adminbot_alert_delivery_seconds_count", ())] >= 1.0
+    assert ("adminbot_outbox_depth", ()) in samples
+
+
+async def eventually_async(
+    check: Callable[[], Awaitable[httpx.Response | None]],
+    timeout: float = 10.0,  # noqa: ASYNC109 - a test helper with its own deadline
+) -> httpx.Response:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = await check()
+        if result is not None:
+            return result
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"condition not met within {timeout}s")
