@@ -26,6 +26,7 @@ lint: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) bench/classify_bench.py
 	$(PY) bench/tail_bench.py
+	$(PY) bench/latency_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

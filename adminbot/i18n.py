@@ -98,6 +98,12 @@ EN: Mapping[str, str] = {
     "check.flip": "{icon} <b>{name}</b>: {old} → {new}\n{summary}",
     "check.recovered": "✅ <b>{name}</b> recovered\n{summary}",
     "action.auto": "🤖 Automatic: {summary}",
+    "check.state.ok": "ok",
+    "check.state.warning": "warning",
+    "check.state.critical": "critical",
+    "check.state.unknown": "unknown",
+    "selfwatch.failing": "⚠️ <b>adminbot {part}</b> is failing: {detail}",
+    "selfwatch.ok": "✅ <b>adminbot {part}</b> works again: {detail}",
     "stopping": "🛑 adminbot is stopping.",
 }
 
@@ -191,6 +197,12 @@ ES: Mapping[str, str] = {
     "check.flip": "{icon} <b>{name}</b>: {old} → {new}\n{summary}",
     "check.recovered": "✅ <b>{name}</b> recuperado\n{summary}",
     "action.auto": "🤖 Automático: {summary}",
+    "check.state.ok": "bien",
+    "check.state.warning": "aviso",
+    "check.state.critical": "crítico",
+    "check.state.unknown": "desconocido",
+    "selfwatch.failing": "⚠️ <b>adminbot {part}</b> falla: {detail}",
+    "selfwatch.ok": "✅ <b>adminbot {part}</b> vuelve a funcionar: {detail}",
     "stopping": "🛑 adminbot se detiene.",
 }
 

@@ -47,6 +47,10 @@ def message(runtime: Runtime, payload: dict[str, Any]) -> str:
         )
         old = CheckState(payload["old"]) if payload.get("old") else None
         return views.check_flip(result, old, screen(runtime))
+    if topic == "self_watch":
+        ok = bool(payload.get("ok"))
+        part, detail = str(payload.get("part", "")), str(payload.get("detail", ""))
+        return views.self_watch(part, ok, detail, screen(runtime))
     if topic == "summary":
         return str(payload.get("text", ""))
     logger.error("Unknown notice topic %r", topic)

@@ -369,10 +369,15 @@ def check_flip(result: CheckResult, old: CheckState | None, screen: Screen) -> s
         "check.flip",
         icon=CHECK_ICONS[result.state],
         name=esc(result.name),
-        old=esc(old.value if old else "?"),
-        new=esc(result.state.value),
+        old=esc(t(f"check.state.{old.value}") if old else "?"),
+        new=esc(t(f"check.state.{result.state.value}")),
         summary=esc(result.summary),
     )
+
+
+def self_watch(part: str, ok: bool, detail: str, screen: Screen) -> str:
+    key = "selfwatch.ok" if ok else "selfwatch.failing"
+    return screen.t(key, part=esc(part), detail=esc(detail))
 
 
 def _fit(text: str, limit: int = MAX_CHARS - 2) -> str:

@@ -92,11 +92,9 @@ async def test_tap_is_answered_then_the_alert_is_edited_and_buttons_go(
             "answerCallbackQuery", lambda c: c.params["callback_query_id"] == callback_id
         )
         assert first.params["text"] == "Ignored."
-        await fake_telegram.await_call("editMessageText")
-        edited = await eventually(
-            lambda: [m for m in fake_telegram.messages(ADMIN) if m.message_id == alert.message_id]
-        )
-        assert "ignored" in edited[0].text
+        await fake_telegram.await_call("editMessageText", lambda c: "ignored" in c.params["text"])
+        edited = [m for m in fake_telegram.messages(ADMIN) if m.message_id == alert.message_id]
+        assert "State: ignored" in edited[0].text
         assert fake_telegram.buttons(ADMIN, alert.message_id) == []
         answer = await fake_telegram.await_call(
             "answerCallbackQuery", lambda c: c.params["callback_query_id"] == double_tap
