@@ -175,6 +175,8 @@ class RuleSet:
         gate = self._gates.get(record.level)
         if gate is not None and not gate.search(record.text.casefold()):
             return None  # no keyword of any rule anywhere in the record
+        if record.level is None and not ERROR_EVIDENCE.search(record.text):
+            return None  # a bare print that mentions "timeout" is not an error
         parts = split_record(record.text)
         for text in _texts_in_order(parts):
             folded = text.casefold()
@@ -225,6 +227,19 @@ def _any_keyword(rules: Sequence[_Compiled]) -> re.Pattern[str] | None:
         return None
     words = sorted({word for c in rules for word in c.keywords}, key=len)
     return re.compile("|".join(re.escape(word) for word in words))
+
+
+ERROR_EVIDENCE = re.compile(
+    r"Traceback \(most recent call last\)|\w(?:Error|Exception|Exit)\b|\[Errno -?\d+\]"
+    r"|\b(?:errors?|fail(?:s|ed|ure)?|fatal|denied|refused|cannot|can't|unable|no such"
+    r"|not\s+found|not\s+permitted|no\s+space|timed\s+out|invalid|corrupt(?:ed)?(?!-)|full"
+    r"|unreachable|down|no\s+permitid[oa]"
+    r"|fall[óo]|fallid[oa]|no\s+se\s+pud[oa]|no\s+se\s+puede|denegad[oa]|rechazad[oa]"
+    r"|agotad[oa]|no\s+existe|no\s+queda|sin\s+espacio|corrupt[oa]|inv[áa]lid[oa]|ca[íi]d[oa])\b",
+    re.IGNORECASE,
+)
+"""What a header-less line (stdout/stderr of the pipeline) must show to be an error at
+all: without a log level, only an exception, an errno or an error word says so."""
 
 
 def _texts_in_order(parts: RecordParts) -> list[str]:
