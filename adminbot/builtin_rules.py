@@ -177,7 +177,7 @@ DISCO_LLENO = Seed(
     ),
     severity=Severity.CRITICAL,
     policy=Policy.ALERT,
-    key_fields=(),
+    key_fields=("*",),  # one disk-full incident, whatever file hit it
     keywords=("space", "errno", "enospc", "edquot", "quota", "disk", "disco", "espacio"),
     description="The disk holding the downloads is full; nothing can be saved.",
 )
@@ -197,7 +197,7 @@ SERVIDOR_CAIDO = Seed(
     ),
     severity=Severity.CRITICAL,
     policy=Policy.ASK,
-    key_fields=("host", "port"),
+    key_fields=("*",),  # one outage, however each call words it
     keywords=("networkerror", "bot api", "bot_api", "bot-api", "botapi", ":8081", "/bot"),
     description=(
         "The local Telegram Bot API server (telegram-bot-api, usually 127.0.0.1:8081) "

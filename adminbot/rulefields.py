@@ -142,9 +142,16 @@ def normalise_message(text: str) -> str:
     return text.strip().lower()
 
 
+WHOLE_RULE = "*"
+"""key_fields = ["*"]: one incident per rule, for problems of one shared resource (the
+disk, the Bot API server) whose lines name whatever file or call happened to hit it."""
+
+
 def incident_key(key_fields: Sequence[str], fields: dict[str, str], text: str) -> str:
     """`path=/srv/x.mp4`-style key from the rule's key fields, else the normalised
     message; hashed when long."""
+    if tuple(key_fields) == (WHOLE_RULE,):
+        return WHOLE_RULE
     parts = [f"{name}={fields[name]}" for name in key_fields if fields.get(name)]
     key = "|".join(parts) if parts else "msg:" + normalise_message(text)
     if len(key) <= MAX_KEY_LENGTH:

@@ -556,3 +556,26 @@ def test_replacing_the_ruleset_applies_to_later_batches() -> None:
     line = Line("a.log", 1, "2026-11-29 10:00:00,000 ERROR x: No space left on device", 0, 0)
     assert classifier.feed("a.log", [line]).matches == []
     assert replace(builtin_rules()[0], enabled=False).enabled is False
+
+
+def test_shared_resource_outages_are_one_incident_whatever_each_line_names() -> None:
+    ruleset = build_ruleset()
+    lines = [
+        "2026-11-29 10:00:01,000 ERROR descargas: No queda espacio en el dispositivo al guardar "
+        "/srv/descargas/1/a.mp4",
+        "2026-11-29 10:00:02,000 ERROR descargas: OSError: [Errno 28] No space left on device: "
+        "'/srv/descargas/2/b.mp4'",
+        "2026-11-29 10:00:03,000 ERROR bot: httpx.ConnectError: [Errno 111] Connection refused "
+        "(http://127.0.0.1:8081/bot)",
+        "2026-11-29 10:00:04,000 - telegram.ext.Updater - ERROR - telegram.error.NetworkError: "
+        "Bad Gateway",
+    ]
+    matches = [
+        ruleset.classify(Record("bot.log", n, text, "ERROR")) for n, text in enumerate(lines)
+    ]
+    assert [(m.rule, m.key) for m in matches if m] == [
+        ("disco_lleno", "*"),
+        ("disco_lleno", "*"),
+        ("servidor_caido", "*"),
+        ("servidor_caido", "*"),
+    ]
