@@ -5,7 +5,6 @@
     .venv/bin/python bench/latency_bench.py --burst          # all lines in one write()
     .venv/bin/python bench/latency_bench.py --polling        # watchdog's PollingObserver
     .venv/bin/python bench/latency_bench.py --trace          # where the time goes, per stage
-    .venv/bin/python bench/latency_bench.py --nodelay        # TCP_NODELAY on the fake's side
 
 The real path, end to end: the PTB Application built as `tests.harness.running_bot`
 builds it (runtime, handlers, `post_init`, AIORateLimiter), the watchdog tailer on
@@ -21,10 +20,9 @@ deliver them all instead (PTB's rate limiter allows 30 messages/s).
 loop's send and the rate limiter's callback) to time each stage, and samples the
 event loop's lag; it is for profiling and reaches into private attributes on purpose.
 
-`--nodelay` sets TCP_NODELAY on the fake server's sockets. The fake writes the
-headers and the body of each answer separately with Nagle on, so once requests
-come back to back each one waits for the client's delayed ACK (~40 ms on Linux):
-a cost of the fake, not of adminbot, which caps delivery near 23 alerts/s.
+The fake sets TCP_NODELAY on its sockets (`disable_nagle_algorithm`): it writes an
+answer's headers and body separately, and with Nagle on each back-to-back request
+would wait ~40 ms for the client's delayed ACK, a cost of the fake, not of adminbot.
 """
 
 from __future__ import annotations
@@ -52,7 +50,7 @@ from adminbot.incidents import IncidentEvent  # noqa: E402
 from adminbot.runtime import Runtime  # noqa: E402
 from adminbot.store import OutboxItem  # noqa: E402
 from tests.fake_telegram import FakeTelegram  # noqa: E402
-from tests.fake_telegram import _Handler as _FakeHandler  # noqa: E402 - only for --nodelay
+from tests.fake_telegram import _Handler as _FakeHandler  # noqa: E402 - read, to print its Nagle
 from tests.harness import ADMIN, eventually, running_bot  # noqa: E402
 
 TARGET_P99_MS = 250.0
@@ -231,9 +229,6 @@ class Result:
 async def run(args: argparse.Namespace) -> Result:
     lines = [LINE.format(n=n) for n in range(args.count)]
     trace = Trace() if args.trace else None
-    if args.nodelay:
-        # socketserver.StreamRequestHandler.setup() sets TCP_NODELAY when this is true.
-        _FakeHandler.disable_nagle_algorithm = True
     with FakeTelegram() as fake, tempfile.TemporaryDirectory(prefix="latency-bench-") as tmp:
         folder = Path(tmp)
         config = bench_config(folder, fake, polling=args.polling)
@@ -281,8 +276,8 @@ def row(name: str, values: Sequence[float]) -> str:
 def report(args: argparse.Namespace, result: Result) -> None:
     mode = "burst (one write)" if args.burst else f"one line every {args.interval * 1000:g} ms"
     observer = "PollingObserver" if args.polling else "native (inotify)"
-    fake = "TCP_NODELAY" if args.nodelay else "as shipped (Nagle on)"
-    print(f"observer {observer}; fake server {fake}; {args.count} new incidents, {mode}")
+    nagle = "TCP_NODELAY" if _FakeHandler.disable_nagle_algorithm else "Nagle on"
+    print(f"observer {observer}; fake server with {nagle}; {args.count} new incidents, {mode}")
     print(f"delivered {len(result.answered)}/{args.count} alerts in {result.wall:.2f}s")
     print(f"  {'ms':<32} {'median':>8} {'p90':>8} {'p99':>8} {'max':>8} {'n':>6}")
     latencies = result.latencies_ms()
@@ -319,9 +314,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--burst", action="store_true", help="append every line in one write")
     parser.add_argument("--polling", action="store_true", help="watchdog's PollingObserver")
     parser.add_argument("--trace", action="store_true", help="time each stage of the path")
-    parser.add_argument(
-        "--nodelay", action="store_true", help="TCP_NODELAY on the fake server (see above)"
-    )
     parser.add_argument(
         "--timeout", type=float, default=20.0, help="seconds to wait for the last alert"
     )

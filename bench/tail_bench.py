@@ -1,10 +1,24 @@
-"""Can the tailer keep up with a busy log? Run by hand: `python bench/tail_bench.py`.
+"""Can the tailer keep up with a busy log? Run by hand: `python bench/tail_bench.py [--full]`.
 
-A writer subprocess appends fixed-size, realistic log lines at a target rate
-with one write() per line (as `logging.FileHandler` does), while a started
-`Tailer` follows the file with a counting sink. Printed: achieved lines/s,
-the worst lag (lines written but not yet delivered), whether every line
-arrived exactly once and in order, and the tailer process's peak RSS.
+A writer subprocess appends log records at a target rate of lines, one write()
+per record as `logging.FileHandler` does, while the file is followed; a sampler
+thread records the worst lag (lines written but not yet delivered) and the peak
+RSS of this process (the follower; the writer is another process).
+
+Default: a started `Tailer` with a counting sink follows fixed-size synthetic
+lines. Printed: achieved lines/s, the worst lag, whether every line arrived
+exactly once and in order, the tailer's CPU and its catch-up reading speed.
+
+`--full`: the real pipeline follows the file instead, as production builds it:
+`build_runtime` on a `load_config` config (no Telegram token, data in the
+temporary folder), then `runtime.monitor.start()`, so every batch goes through
+the Classifier, the IncidentBook, the SQLite store and the event log. The writer
+appends `adminbot.simulate.sample_line` records from a seeded random.Random (2% of
+records are errors, a traceback is one record). Printed as well: incidents and
+matches recorded, where the tailer thread's time went (timers around the
+monitor's stages, which reach into private attributes on purpose), CPU per
+thread, and the pipeline's speed and findings on the same file as a backlog.
+
 Targets: 50,000 lines/s, RSS under 80 MB.
 """
 
@@ -12,21 +26,32 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psutil
 
+from adminbot.config import Config, load_config
 from adminbot.models import Checkpoint, Line
+from adminbot.monitor import Monitor
+from adminbot.runtime import Runtime, build_runtime
+from adminbot.simulate import sample_line
 from adminbot.sources import Tailer
 
 LINE_BYTES = 120
 TARGET_RATE = 50_000
 RSS_LIMIT_MB = 80
+BACKLOG_LINES = 500_000
 TEMPLATES = (
     "{ts} ERROR [downloader] worker-{w}: download failed file_id={n:012d} TimedOut (attempt 2/5)",
     "{ts} INFO [uploader] sent media chat_id=-100{n:010d} size=1.4MB in 0.8s",
@@ -42,19 +67,50 @@ def make_line(n: int) -> bytes:
     return text[: LINE_BYTES - 1].ljust(LINE_BYTES - 1).encode() + b"\n"
 
 
-def run_writer(path: str, rate: int, seconds: float) -> None:
-    """Append `rate` lines per second for `seconds`, one os.write per line, paced every 5 ms."""
+def realistic_records(lines: int, seed: int) -> list[bytes]:
+    """Simulated pipeline records (sample_line: 2% errors, tracebacks kept whole) of >= lines."""
+    rng = random.Random(seed)
+    now = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+    records: list[bytes] = []
+    count = 0
+    while count < lines:
+        now += timedelta(milliseconds=rng.randrange(1, 40))
+        text = sample_line(rng, now)
+        records.append(text.encode() + b"\n")
+        count += text.count("\n") + 1
+    return records
+
+
+def run_writer(path: str, args: argparse.Namespace) -> None:
+    """Append `rate` lines per second for `seconds`, paced every 5 ms, one os.write per record.
+
+    A record is one make_line line, or with --full a realistic_records record (several
+    lines for a traceback, written at once as logging does). Prints the lines and records
+    written and the seconds spent writing them (start-up and generating left out). With
+    --progress, the lines written so far are stored there (8 bytes) after each burst,
+    because records of varying length do not let the file size tell it.
+    """
+    total = int(args.rate * args.seconds)
+    record = realistic_records(total, args.seed).__getitem__ if args.full else make_line
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    progress = os.open(args.progress, os.O_WRONLY) if args.progress else None
     start = time.monotonic()
-    written = 0
-    total = int(rate * seconds)
+    written = records = 0
     while written < total:
-        due = min(total, int((time.monotonic() - start) * rate))
+        due = min(total, int((time.monotonic() - start) * args.rate))
         while written < due:
-            os.write(fd, make_line(written))
-            written += 1
+            data = record(records)
+            os.write(fd, data)
+            records += 1
+            written += data.count(b"\n")
+        if progress is not None:
+            os.pwrite(progress, written.to_bytes(8, "little"), 0)
         time.sleep(0.005)
+    elapsed = time.monotonic() - start
     os.close(fd)
+    if progress is not None:
+        os.close(progress)
+    print(f"{written} {records} {elapsed:.6f}")
 
 
 class CountingSink:
@@ -73,6 +129,149 @@ class CountingSink:
         self.count += len(lines)
 
 
+class Sampler(threading.Thread):
+    """Every 20 ms: the worst lag (written minus delivered lines) and this process's RSS."""
+
+    def __init__(self, written: Callable[[], int], delivered: Callable[[], int]) -> None:
+        super().__init__(name="bench-sampler", daemon=True)
+        self.written = written
+        self.delivered = delivered
+        self.process = psutil.Process()
+        self.peak_rss = self.process.memory_info().rss
+        self.max_lag = 0
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.is_set():
+            self.max_lag = max(self.max_lag, self.written() - self.delivered())
+            self.peak_rss = max(self.peak_rss, self.process.memory_info().rss)
+            time.sleep(0.02)
+
+    def finish(self) -> None:
+        self._done.set()
+        self.join()
+
+
+@dataclass
+class Live:
+    """What one live run measured (the writer running, then the follower draining)."""
+
+    written: int
+    records: int
+    write_seconds: float
+    writer_exit: int
+    delivered: int
+    drain_seconds: float
+    max_lag: int
+    peak_rss: int
+    cpu_seconds: float  # from launching the writer to the last line delivered
+    live_seconds: float  # writing + draining (the writer's start-up is left out)
+    thread_cpu: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def write_rate(self) -> float:
+        return self.written / self.write_seconds
+
+    @property
+    def lag_seconds(self) -> float:
+        return self.max_lag / self.write_rate
+
+    @property
+    def kept_up(self) -> bool:
+        return (
+            self.write_rate >= 0.95 * TARGET_RATE
+            and self.lag_seconds < 2
+            and self.drain_seconds < 2
+            and self.delivered >= self.written
+        )
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds so far of each thread of this process, by thread name and class."""
+    names = {t.native_id: f"{t.name} ({type(t).__name__})" for t in threading.enumerate()}
+    times: Counter[str] = Counter()
+    for t in psutil.Process().threads():
+        times[names.get(t.id, "other (C-level)")] += t.user_time + t.system_time
+    return dict(times)
+
+
+def follow_live(
+    log: Path,
+    args: argparse.Namespace,
+    delivered: Callable[[], int],
+    writer_args: Sequence[str] = (),
+    written: Callable[[], int] | None = None,
+    drain_limit: float = 5.0,
+) -> Live:
+    """Run the writer subprocess against an already started follower and measure it.
+
+    `written` tells how many lines are in the file (default: its size / LINE_BYTES).
+    """
+    count_written = written or (lambda: log.stat().st_size // LINE_BYTES)
+    me = psutil.Process()
+    sampler = Sampler(count_written, delivered)
+    sampler.start()
+    time.sleep(0.3)  # let the worker's first pass save the starting position
+    cpu_before = sum(me.cpu_times()[:2])
+    threads_before = thread_cpu()
+    started = time.monotonic()
+    command = [sys.executable, __file__, "--writer", str(log)]
+    command += ["--rate", str(args.rate), "--seconds", str(args.seconds), *writer_args]
+    writer = subprocess.run(command, check=False, stdout=subprocess.PIPE, text=True)
+    written_at = time.monotonic()
+    total = count_written()
+    reported = writer.stdout.split()  # lines, records, seconds spent writing
+    records = int(reported[1]) if len(reported) == 3 else total
+    write_seconds = float(reported[2]) if len(reported) == 3 else written_at - started
+    deadline = written_at + drain_limit
+    while delivered() < total and time.monotonic() < deadline:
+        time.sleep(0.005)
+    caught_up = time.monotonic()
+    cpu = sum(me.cpu_times()[:2]) - cpu_before
+    threads_after = thread_cpu()
+    sampler.finish()
+    return Live(
+        written=total,
+        records=records,
+        write_seconds=write_seconds,
+        writer_exit=writer.returncode,
+        delivered=delivered(),
+        drain_seconds=caught_up - written_at,
+        max_lag=sampler.max_lag,
+        peak_rss=sampler.peak_rss,
+        cpu_seconds=cpu,
+        live_seconds=write_seconds + caught_up - written_at,
+        thread_cpu={
+            name: seconds - threads_before.get(name, 0.0) for name, seconds in threads_after.items()
+        },
+    )
+
+
+def print_live(live: Live, observer: str) -> None:
+    """The lines both modes print about the live run."""
+    records = f" ({live.records:,} records)" if live.records != live.written else ""
+    print(f"observer                {observer}")
+    print(
+        f"writer                  {live.written:,} lines{records} in {live.write_seconds:.2f}s "
+        f"= {live.write_rate:,.0f} lines/s (exit code {live.writer_exit})"
+    )
+    print(f"max lag                 {live.max_lag:,} lines (~{live.lag_seconds * 1000:.0f} ms)")
+    last = "after the writer ended" if live.delivered >= live.written else "NOT delivered by then"
+    print(f"last line delivered     {live.drain_seconds * 1000:.0f} ms {last}")
+    print(f"CPU while live          {live.cpu_seconds / live.live_seconds * 100:.0f}% of one core")
+
+
+def print_targets(live: Live, peak_rss: int) -> bool:
+    rss_mb = peak_rss / 2**20
+    print(f"peak RSS                {rss_mb:.1f} MB")
+    print(f"keeps up with {TARGET_RATE:,}/s  {'met' if live.kept_up else 'NOT met'}")
+    print(f"RSS < {RSS_LIMIT_MB} MB            {'met' if rss_mb < RSS_LIMIT_MB else 'NOT met'}")
+    return live.kept_up and rss_mb < RSS_LIMIT_MB
+
+
+# -- default: the tailer alone ----------------------------------------------------------
+
+
 def catch_up_rate(folder: Path, lines: int) -> float:
     """Pure reading speed: a file already on disk, read from 0 by one poll()."""
     log = folder / "backlog.log"
@@ -89,81 +288,229 @@ def catch_up_rate(folder: Path, lines: int) -> float:
     return lines / elapsed
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rate", type=int, default=TARGET_RATE, help="lines per second")
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--polling", action="store_true", help="use watchdog's PollingObserver")
-    parser.add_argument("--writer", metavar="PATH", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.writer:
-        run_writer(args.writer, args.rate, args.seconds)
-        return 0
-
-    me = psutil.Process()
+def tailer_only(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="tail-bench-") as tmp:
         log = Path(tmp) / "pipeline.log"
         log.touch()
         sink = CountingSink()
         tailer = Tailer([str(log)], sink, {}, polling=args.polling)
         tailer.start()
-        peak_rss = me.memory_info().rss
-        max_lag = 0
-        done = threading.Event()
-
-        def sample() -> None:
-            nonlocal peak_rss, max_lag
-            while not done.is_set():
-                written = log.stat().st_size // LINE_BYTES
-                max_lag = max(max_lag, written - sink.count)
-                peak_rss = max(peak_rss, me.memory_info().rss)
-                time.sleep(0.02)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        time.sleep(0.3)  # let the worker's first pass save the starting position
-        cpu_before = sum(me.cpu_times()[:2])
-        started = time.monotonic()
-        command = [sys.executable, __file__, "--writer", str(log)]
-        command += ["--rate", str(args.rate), "--seconds", str(args.seconds)]
-        writer = subprocess.run(command, check=False)
-        written_at = time.monotonic()
-        total = log.stat().st_size // LINE_BYTES
-        deadline = written_at + 5
-        while sink.count < total and time.monotonic() < deadline:
-            time.sleep(0.005)
-        caught_up = time.monotonic()
-        cpu = sum(me.cpu_times()[:2]) - cpu_before
+        live = follow_live(log, args, lambda: sink.count)
         tailer.stop()
-        done.set()
-        sampler.join()
-        backlog_rate = catch_up_rate(Path(tmp), 500_000)
-        peak_rss = max(peak_rss, me.memory_info().rss)
+        backlog_rate = catch_up_rate(Path(tmp), BACKLOG_LINES)
+        peak_rss = max(live.peak_rss, psutil.Process().memory_info().rss)
 
-    write_rate = total / (written_at - started)
-    rss_mb = peak_rss / 2**20
-    lag_seconds = max_lag / write_rate
-    exact = sink.count == total and sink.out_of_order == 0
-    kept_up = write_rate >= 0.95 * TARGET_RATE and lag_seconds < 2 and caught_up - written_at < 2
-    print(f"observer                {'PollingObserver' if args.polling else 'native (inotify)'}")
-    print(
-        f"writer                  {total:,} lines in {written_at - started:.2f}s "
-        f"= {write_rate:,.0f} lines/s (exit code {writer.returncode})"
-    )
+    exact = sink.count == live.written and sink.out_of_order == 0
+    print_live(live, "PollingObserver" if args.polling else "native (inotify)")
     print(
         f"delivered               {sink.count:,} lines, out-of-order batches: {sink.out_of_order}"
     )
-    print(f"max lag                 {max_lag:,} lines (~{lag_seconds * 1000:.0f} ms)")
     print(
-        f"last line delivered     {(caught_up - written_at) * 1000:.0f} ms after the writer ended"
+        f"catch-up reading speed  {backlog_rate:,.0f} lines/s "
+        f"({BACKLOG_LINES:,}-line backlog, one poll)"
     )
-    print(f"tailer CPU while live   {cpu / (caught_up - started) * 100:.0f}% of one core")
-    print(f"catch-up reading speed  {backlog_rate:,.0f} lines/s (500,000-line backlog, one poll)")
-    print(f"peak RSS                {rss_mb:.1f} MB")
-    print(f"keeps up with {TARGET_RATE:,}/s  {'met' if kept_up else 'NOT met'}")
-    print(f"RSS < {RSS_LIMIT_MB} MB            {'met' if rss_mb < RSS_LIMIT_MB else 'NOT met'}")
+    met = print_targets(live, peak_rss)
     print(f"delivered == written    {'yes' if exact else 'NO'}")
-    return 0 if kept_up and exact and rss_mb < RSS_LIMIT_MB else 1
+    return 0 if met and exact else 1
+
+
+# -- --full: the real pipeline ----------------------------------------------------------
+
+
+def pipeline_config(folder: Path, watch: Path, *, polling: bool, from_beginning: bool) -> Config:
+    """Shipped defaults but for the watched file (no Telegram token; data in folder/data)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if polling or from_beginning:
+        toml = f"[watch]\npolling = {polling}\nfrom_beginning = {from_beginning}\n".lower()
+        (folder / "adminbot.toml").write_text(toml, encoding="utf-8")
+    env = {"ADMINBOT_WATCH": str(watch), "ADMINBOT_DATA_DIR": str(folder / "data")}
+    return load_config(env, cwd=folder)
+
+
+@dataclass
+class Stage:
+    seconds: float = 0.0
+    calls: int = 0
+
+
+def time_stages(monitor: Monitor) -> dict[str, Stage]:
+    """Wrap the monitor's stages with wall-clock timers (instance attributes shadow methods).
+
+    handle_batch = classifier.feed + _commit; _commit = the SQLite transaction (per match:
+    book.record and the remedies' routing; per batch: checkpoint, line count, COMMIT) +
+    _publish; _publish = event log + stats + listeners (metrics).
+    """
+    names = ("classify", "commit", "book.record", "publish", "event log")
+    stages = {name: Stage() for name in names}
+    targets: list[tuple[Any, str, str]] = [
+        (monitor.classifier, "feed", "classify"),
+        (monitor, "_commit", "commit"),
+        (monitor.book, "record", "book.record"),
+        (monitor, "_publish", "publish"),
+        (monitor.events, "match", "event log"),
+    ]
+    for owner, attribute, name in targets:
+        setattr(owner, attribute, _timed(getattr(owner, attribute), stages[name]))
+    return stages
+
+
+def _timed(function: Callable[..., Any], stage: Stage) -> Callable[..., Any]:
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            stage.seconds += time.perf_counter() - started
+            stage.calls += 1
+
+    return timed
+
+
+@dataclass
+class Recorded:
+    """What the pipeline kept: from the session stats, the store and the event log."""
+
+    lines: int
+    matches: Counter[str]
+    incidents: dict[str, tuple[int, int]]  # rule -> (incidents, occurrences) in SQLite
+    event_lines: int
+
+
+def recorded(runtime: Runtime) -> Recorded:
+    """Read what the runtime recorded; call after monitor.stop() (the event log is closed)."""
+    monitor = runtime.monitor
+    event_files = monitor.config.data_dir.glob(monitor.config.event_log.name + "*")
+    event_lines = sum(path.read_bytes().count(b"\n") for path in event_files)
+    return Recorded(
+        lines=monitor.stats.lines,
+        matches=Counter(monitor.stats.matches),
+        incidents=runtime.store.incident_counts(),
+        event_lines=event_lines,
+    )
+
+
+def pipeline_catch_up(folder: Path, source: Path) -> tuple[float, Recorded]:
+    """The real pipeline on the source log as a backlog: one poll() from offset 0."""
+    config = pipeline_config(folder, source, polling=False, from_beginning=True)
+    runtime = build_runtime(config)
+    started = time.monotonic()
+    runtime.monitor.tailer.poll()
+    elapsed = time.monotonic() - started
+    runtime.monitor.stop()
+    result = recorded(runtime)
+    runtime.store.close()
+    return result.lines / elapsed, result
+
+
+def full_pipeline(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory(prefix="tail-bench-full-") as tmp:
+        folder = Path(tmp)
+        log = folder / "pipeline" / "pipeline.log"
+        log.parent.mkdir()
+        log.touch()
+        progress = folder / "progress"
+        progress.write_bytes(bytes(8))
+        config = pipeline_config(folder / "live", log, polling=args.polling, from_beginning=False)
+        runtime = build_runtime(config)
+        monitor = runtime.monitor
+        stages = time_stages(monitor)
+        monitor.start()
+        live = follow_live(
+            log,
+            args,
+            lambda: monitor.stats.lines,
+            writer_args=["--full", "--seed", str(args.seed), "--progress", str(progress)],
+            written=lambda: int.from_bytes(progress.read_bytes(), "little"),
+            drain_limit=args.drain,
+        )
+        batches = stages["classify"].calls
+        snapshot = {name: Stage(s.seconds, s.calls) for name, s in stages.items()}
+        monitor.stop()
+        live_recorded = recorded(runtime)
+        runtime.store.close()
+        peak_rss = max(live.peak_rss, psutil.Process().memory_info().rss)
+        backlog_rate, backlog = pipeline_catch_up(folder / "backlog", log)
+        backlog_rss = psutil.Process().memory_info().rss
+
+    print_live(live, "PollingObserver" if args.polling else "native (inotify)")
+    print(
+        f"delivered               {live.delivered:,} lines through Monitor.handle_batch "
+        f"({batches:,} batches)"
+    )
+    print_stages(live, snapshot)
+    print(
+        f"pipeline catch-up       {backlog_rate:,.0f} lines/s "
+        f"(the same {live.written:,} lines as a backlog, one poll, no writer running; "
+        f"RSS after it {backlog_rss / 2**20:.1f} MB)"
+    )
+    print_recorded(live_recorded, backlog)
+    met = print_targets(live, peak_rss)
+    same = (
+        live_recorded.lines == live.written
+        and live_recorded.matches == backlog.matches
+        and live_recorded.incidents == backlog.incidents
+    )
+    print(f"same as backlog's run   {'yes' if same else 'NO'} (matches and incidents by rule)")
+    return 0 if met and same else 1
+
+
+def print_stages(live: Live, stages: dict[str, Stage]) -> None:
+    """Where the tailer thread's time went while live, and CPU per thread."""
+    seconds = live.live_seconds
+    classify, commit = stages["classify"].seconds, stages["commit"].seconds
+    publish, events = stages["publish"].seconds, stages["event log"].seconds
+    record = stages["book.record"]
+    sink = classify + commit
+    print(f"handle_batch wall time  {sink:.2f}s of {seconds:.2f}s live ({sink / seconds:.0%})")
+    rows = [
+        ("classify (Classifier.feed)", classify),
+        (f"SQLite: {record.calls:,} book.record", record.seconds),
+        ("SQLite: rest, COMMIT", commit - publish - record.seconds),
+        ("event log", events),
+        ("stats + listeners", publish - events),
+    ]
+    for name, value in rows:
+        share = value / sink if sink else 0.0
+        print(f"  {name:<28} {value:6.2f}s {share:4.0%}")
+    print("CPU seconds by thread")
+    for name, cpu in sorted(live.thread_cpu.items(), key=lambda item: -item[1]):
+        if cpu >= 0.05:
+            print(f"  {name:<40} {cpu:6.2f}s")
+
+
+def print_recorded(live: Recorded, backlog: Recorded) -> None:
+    incidents = sum(n for n, _ in live.incidents.values())
+    occurrences = sum(hits for _, hits in live.incidents.values())
+    print(
+        f"recorded                {sum(live.matches.values()):,} matches, {incidents} incidents "
+        f"({occurrences:,} occurrences in SQLite, {live.event_lines:,} event-log lines)"
+    )
+    by_rule = ", ".join(f"{rule} {n:,}" for rule, n in sorted(live.matches.items()))
+    print(f"  by rule               {by_rule}")
+    backlog_incidents = sum(n for n, _ in backlog.incidents.values())
+    print(
+        f"backlog run recorded    {sum(backlog.matches.values()):,} matches, "
+        f"{backlog_incidents} incidents"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rate", type=int, default=TARGET_RATE, help="lines per second")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--polling", action="store_true", help="use watchdog's PollingObserver")
+    parser.add_argument("--full", action="store_true", help="follow with the real pipeline")
+    parser.add_argument("--seed", type=int, default=1, help="the writer's random seed (--full)")
+    parser.add_argument(
+        "--drain", type=float, default=20.0, help="seconds to wait for the last line (--full)"
+    )
+    parser.add_argument("--writer", metavar="PATH", help=argparse.SUPPRESS)
+    parser.add_argument("--progress", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.writer:
+        run_writer(args.writer, args)
+        return 0
+    return full_pipeline(args) if args.full else tailer_only(args)
 
 
 if __name__ == "__main__":
