@@ -15,16 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from adminbot.actions import ActionBudget, ActionKind, Actions, ActionSettings, quarantined
-from adminbot.checks import (
-    BotApiCheck,
-    Check,
-    CheckTracker,
-    ContainerCheck,
-    DiskCheck,
-    ProcessCheck,
-    StalenessCheck,
-    human_bytes,
-)
+from adminbot.checks import Check, CheckTracker, human_bytes
 from adminbot.clock import Clock, utcnow
 from adminbot.config import Config
 from adminbot.diskreport import disk_report
@@ -38,6 +29,7 @@ from adminbot.metrics import Metrics
 from adminbot.monitor import Monitor
 from adminbot.notify import Outbox
 from adminbot.pipeline import PipelineChild
+from adminbot.probes import BotApiCheck, ContainerCheck, DiskCheck, ProcessCheck, StalenessCheck
 from adminbot.remedies import Remedies
 from adminbot.runner import CommandRunner, SubprocessRunner
 from adminbot.selfwatch import SelfWatch

@@ -3,11 +3,11 @@
 The child runs in its own session, so a signal meant for adminbot (systemd's
 SIGTERM with KillMode=mixed, a Ctrl-C) does not reach it by accident, and
 stopping it means stopping its whole process group: no orphaned ffmpeg left
-holding files. Its stdout and stderr go, line by line, to a log file that
-adminbot's own tailer watches, so the child's errors are classified like those
-of any other log. A crash (an exit we did not ask for) is reported to `on_exit`;
-what to do about it (restart now, later, or ask the admin) is the integrator's
-call, helped by `RestartPolicy`.
+holding files. Its stdout and stderr go, line by line, to a log file (see
+`adminbot.childlog`) that adminbot's own tailer watches, so the child's errors
+are classified like those of any other log. A crash (an exit we did not ask for)
+is reported to `on_exit`; what to do about it (restart now, later, or ask the
+admin) is the integrator's call, helped by `RestartPolicy`.
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from io import BufferedWriter
 from pathlib import Path
 
 import psutil
 
+from adminbot.childlog import LineSplitter, LogWriter
 from adminbot.clock import Clock, utcnow
 from adminbot.sdnotify import NOTIFY_VARIABLES
 
@@ -132,7 +132,7 @@ class _ChildProtocol(asyncio.SubprocessProtocol):
         loop = asyncio.get_running_loop()
         self.exited: asyncio.Future[None] = loop.create_future()
         self.output_closed: asyncio.Future[None] = loop.create_future()
-        self._splitter = _LineSplitter(MAX_LINE_BYTES)
+        self._splitter = LineSplitter(MAX_LINE_BYTES)
         self._on_line = on_line
 
     def pipe_data_received(self, fd: int, data: bytes) -> None:
@@ -156,7 +156,7 @@ class _Run:
 
     started_at: datetime
     started_monotonic: float
-    writer: _LogWriter
+    writer: LogWriter
     last_lines: deque[str] = field(default_factory=lambda: deque(maxlen=LAST_LINES))
     transport: asyncio.SubprocessTransport | None = None
     protocol: _ChildProtocol | None = None
@@ -296,7 +296,7 @@ class Supervisor:
         run = _Run(
             started_at=self._clock(),
             started_monotonic=time.monotonic(),
-            writer=_LogWriter(self.log_path),
+            writer=LogWriter(self.log_path, reopen_check_seconds=REOPEN_CHECK_SECONDS),
         )
         loop = asyncio.get_running_loop()
         try:
@@ -481,88 +481,11 @@ class Supervisor:
         return cpu, rss
 
 
-class _LineSplitter:
-    """Cuts a byte stream into lines of at most `limit` bytes, holding no more than that.
-
-    The part of a line beyond the limit is dropped and counted, so a child that
-    writes megabytes without a newline cannot make adminbot grow.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._line = bytearray()
-        self._dropped = 0
-
-    def feed(self, chunk: bytes) -> list[tuple[bytes, int]]:
-        lines = []
-        start = 0
-        while True:
-            end = chunk.find(b"\n", start)
-            piece = chunk[start:] if end < 0 else chunk[start:end]
-            room = self.limit - len(self._line)
-            self._line += piece[:room]
-            self._dropped += max(len(piece) - room, 0)
-            if end < 0:
-                return lines
-            lines.append(self._take())
-            start = end + 1
-
-    def close(self) -> list[tuple[bytes, int]]:
-        """The last line when the stream ended without a newline."""
-        return [self._take()] if self._line or self._dropped else []
-
-    def _take(self) -> tuple[bytes, int]:
-        line = (bytes(self._line), self._dropped)
-        self._line.clear()
-        self._dropped = 0
-        return line
-
-
-class _LogWriter:
-    """Appends lines to the child's log and reopens it after logrotate moved it away."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._file = _open_log(path)
-        self._checked = time.monotonic()
-
-    def write(self, text: str) -> None:
-        if self._file.closed:
-            return  # output that arrived after the run was finished
-        now = time.monotonic()
-        if now - self._checked >= REOPEN_CHECK_SECONDS:
-            self._checked = now
-            if not _same_file(self.path, self._file):
-                logger.info("%s was moved or removed: reopening it", self.path)
-                fresh = _open_log(self.path)  # if this fails, keep the old file
-                self._file.close()
-                self._file = fresh
-        self._file.write(text.encode("utf-8") + b"\n")
-        self._file.flush()
-
-    def close(self) -> None:
-        self._file.close()
-
-
 def _abandon(run: _Run) -> None:
     """Release a run whose stop was cancelled: close its pipe and its log."""
     if run.transport is not None:
         run.transport.close()
     run.writer.close()
-
-
-def _open_log(path: Path) -> BufferedWriter:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.open("ab")
-
-
-def _same_file(path: Path, file: BufferedWriter) -> bool:
-    try:
-        on_disk = path.stat()
-    except FileNotFoundError:
-        return False
-    ours = os.fstat(file.fileno())
-    return (on_disk.st_dev, on_disk.st_ino) == (ours.st_dev, ours.st_ino)
 
 
 def _decode(raw: bytes) -> str:

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from adminbot.checks import DiskCheck
+from adminbot.probes import DiskCheck
 from tests.fake_docker import FakeDockerEngine
 from tests.fake_telegram import FakeTelegram
 from tests.harness import ADMIN, append, eventually, make_config, running_bot
