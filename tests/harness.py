@@ -15,7 +15,7 @@ from telegram.ext import Application
 from adminbot import app as wiring
 from adminbot.config import Config, load_config
 from adminbot.runtime import Runtime, build_runtime
-from tests.fake_telegram import FakeTelegram
+from tests.fake_telegram import Call, FakeTelegram
 
 ADMIN = 4242
 STRANGER = 6666
@@ -39,6 +39,21 @@ def make_config(tmp_path: Path, fake: FakeTelegram, toml: str = "", **env: str) 
     return load_config(values, cwd=tmp_path)
 
 
+def pipeline_log(tmp_path: Path) -> Path:
+    """The pipeline's bot.log, created empty before the bot starts so that the tailer
+    already follows it when the test appends (a first start skips what a file holds)."""
+    log = tmp_path / "pipeline" / "bot.log"
+    log.parent.mkdir(exist_ok=True)
+    log.touch()
+    return log
+
+
+def delivered_alerts(fake: FakeTelegram, headline: str) -> list[Call]:
+    """The sendMessage calls Telegram accepted whose text holds `headline`, such as
+    "CRITICAL · disco_lleno"; attempts it refused do not count."""
+    return [c for c in fake.calls("sendMessage") if c.ok and headline in c.params["text"]]
+
+
 def append(path: Path, *lines: str) -> None:
     with path.open("a", encoding="utf-8") as handle:
         for line in lines:
@@ -49,7 +64,11 @@ def append(path: Path, *lines: str) -> None:
 async def running_bot(
     config: Config, *, customise: Callable[[Runtime], None] | None = None, **runtime_args: Any
 ) -> AsyncIterator[tuple[Application, Runtime]]:
-    """Start the Application the way `run_polling` does, and stop it the same way."""
+    """Start the Application the way `run_polling` does, and stop it the same way.
+
+    Yields once `post_init` has run (setMyCommands sent, the "started" notice queued)
+    and the tailer follows every watched file that exists.
+    """
     runtime = build_runtime(config, **runtime_args)
     if customise is not None:
         customise(runtime)

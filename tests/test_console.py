@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from adminbot.console import ConsoleAlerts
 from adminbot.incidents import EventKind, IncidentEvent
 from adminbot.models import Incident, IncidentState, Match, Record, Severity, frozen_map
-
-T0 = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)  # 11:00 in Madrid
-
-
-class FakeClock:
-    def __init__(self, start: datetime = T0) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+from tests.clocks import T0, FakeClock
 
 
 class FakeTerminal(io.StringIO):

@@ -20,7 +20,7 @@ import pytest
 from adminbot.probes import DiskCheck
 from tests.fake_docker import FakeDockerEngine
 from tests.fake_telegram import FakeTelegram
-from tests.harness import ADMIN, append, eventually, make_config, running_bot
+from tests.harness import ADMIN, append, eventually, make_config, pipeline_log, running_bot
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="chown to another uid needs root")
 
@@ -63,10 +63,8 @@ async def test_chown_tapped_changes_the_owner_and_the_alert_tells_who_and_what(
     os.chown(video, 12345, 12345)
     toml = f'[actions]\nallowed_folders = ["{downloads}"]\nowner = "0"\ngroup = "0"\n'
     config = make_config(tmp_path, fake_telegram, toml)
-    log = tmp_path / "pipeline" / "bot.log"
-    log.touch()
+    log = pipeline_log(tmp_path)
     async with running_bot(config):
-        await fake_telegram.await_call("setMyCommands")
         append(log, PERMISSION.format(path=video))
         await fake_telegram.await_call("sendMessage", lambda c: "permisos" in c.params["text"])
         alert = alert_for(fake_telegram, "permisos")
@@ -96,10 +94,8 @@ async def test_timeout_with_auto_policy_retries_with_backoff_then_reports_succes
         f'retry_command = ["{sys.executable}", "{script}", "{attempts}", "{{file_id}}"]\n'
     )
     config = make_config(tmp_path, fake_telegram, toml)
-    log = tmp_path / "pipeline" / "bot.log"
-    log.touch()
+    log = pipeline_log(tmp_path)
     async with running_bot(config):
-        await fake_telegram.await_call("setMyCommands")
         append(log, TIMEOUT.format(file_id="BAACAgEAAxkBAAI123"))
         await fake_telegram.await_call(
             "sendMessage", lambda c: "· timeout" in c.params["text"], timeout=10
@@ -146,7 +142,6 @@ async def test_bot_api_server_down_alerts_offers_restart_and_reports_recovery(
     )
     config = make_config(tmp_path, fake_telegram, toml)
     async with running_bot(config) as (_, runtime):
-        await fake_telegram.await_call("setMyCommands")
         await eventually(lambda: runtime.health.rounds >= 1)
         local_bot_api.stop()
         stopped = time.monotonic()
@@ -179,10 +174,8 @@ async def test_restart_container_tapped_restarts_it_and_verifies_the_server(
         f'bot_api_url = "{local_bot_api.base_url}"\n'
     )
     config = make_config(tmp_path, fake_telegram, toml)
-    log = tmp_path / "pipeline" / "bot.log"
-    log.touch()
+    log = pipeline_log(tmp_path)
     async with running_bot(config, customise=_no_wait) as (_, runtime):
-        await fake_telegram.await_call("setMyCommands")
         local_bot_api.stop()
         append(
             log,
@@ -222,7 +215,6 @@ async def test_disk_thresholds_crossed_alert_once_and_recover(
     )
     config = make_config(tmp_path, fake_telegram, "verificacion_periodica = 1\n")
     async with running_bot(config, checks=[check]) as (_, runtime):
-        await fake_telegram.await_call("setMyCommands")
         await eventually(lambda: runtime.health.rounds >= 1)
         usage.percent, usage.used, usage.free = 97.0, 97 * 2**30, 3 * 2**30
         flip = await fake_telegram.await_call(

@@ -21,7 +21,7 @@ import psutil
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.fake_telegram import FakeTelegram
-from tests.harness import ADMIN, append, eventually, make_config, running_bot
+from tests.harness import ADMIN, append, eventually, make_config, pipeline_log, running_bot
 
 NOISY_CHILD = """
 import sys, time
@@ -145,8 +145,7 @@ async def test_healthz_turns_503_while_delivery_fails_and_200_when_it_recovers(
     port = free_port()
     toml = f"[http]\nenabled = true\nport = {port}\n"
     config = make_config(tmp_path, fake_telegram, toml)
-    log = tmp_path / "pipeline" / "bot.log"
-    log.touch()
+    log = pipeline_log(tmp_path)
     url = f"http://127.0.0.1:{port}"
     async with running_bot(config), httpx.AsyncClient(base_url=url) as client:
         await fake_telegram.await_call("sendMessage", lambda c: "adminbot" in c.params["text"])
@@ -179,10 +178,8 @@ async def test_metrics_parse_and_count_what_was_fed(
     port = free_port()
     toml = f"[http]\nenabled = true\nport = {port}\n"
     config = make_config(tmp_path, fake_telegram, toml)
-    log = tmp_path / "pipeline" / "bot.log"
-    log.touch()
+    log = pipeline_log(tmp_path)
     async with running_bot(config) as (_, runtime), httpx.AsyncClient() as client:
-        await fake_telegram.await_call("setMyCommands")
         info = "2026-11-29 10:00:00,000 INFO main: ok"
         disk = "2026-11-29 10:00:02,000 ERROR descargas: OSError: [Errno 28] No space left"
         append(log, *[info] * 5, *[disk] * 3)

@@ -18,7 +18,16 @@ import pytest
 
 from adminbot.store import Store
 from tests.fake_telegram import FakeTelegram
-from tests.harness import ADMIN, STRANGER, append, eventually, make_config, running_bot
+from tests.harness import (
+    ADMIN,
+    STRANGER,
+    append,
+    delivered_alerts,
+    eventually,
+    make_config,
+    pipeline_log,
+    running_bot,
+)
 
 PERMISSION = (
     "2026-11-29 10:00:01,123 ERROR descargas: No se pudo guardar el video: "
@@ -51,8 +60,7 @@ async def test_error_line_becomes_one_alert_with_buttons_for_its_type(
     tmp_path: Path, fake_telegram: FakeTelegram, downloads: Path
 ) -> None:
     config = make_config(tmp_path, fake_telegram, actions_toml(downloads))
-    log = tmp_path / "pipeline" / "bot.log"
-    log.touch()
+    log = pipeline_log(tmp_path)
     async with running_bot(config):
         await fake_telegram.await_call("sendMessage", lambda c: "adminbot" in c.params["text"])
         (downloads / "a.mp4").write_bytes(b"video")
@@ -77,10 +85,8 @@ async def test_tap_is_answered_then_the_alert_is_edited_and_buttons_go(
     tmp_path: Path, fake_telegram: FakeTelegram, downloads: Path
 ) -> None:
     config = make_config(tmp_path, fake_telegram, actions_toml(downloads))
-    log = tmp_path / "pipeline" / "bot.log"
-    log.touch()
+    log = pipeline_log(tmp_path)
     async with running_bot(config):
-        await fake_telegram.await_call("setMyCommands")
         append(log, DISK_FULL)
         await fake_telegram.await_call("sendMessage", lambda c: "disco_lleno" in c.params["text"])
         alert = fake_telegram.messages(ADMIN)[-1]
@@ -106,10 +112,8 @@ async def test_a_burst_of_identical_errors_is_one_message_and_a_few_edits(
     tmp_path: Path, fake_telegram: FakeTelegram
 ) -> None:
     config = make_config(tmp_path, fake_telegram)
-    log = tmp_path / "pipeline" / "bot.log"
-    log.touch()
+    log = pipeline_log(tmp_path)
     async with running_bot(config) as (_, runtime):
-        await fake_telegram.await_call("setMyCommands")
         started = time.monotonic()
         for _ in range(10):
             append(log, *[DISK_FULL] * 100)
@@ -124,10 +128,8 @@ async def test_a_burst_of_identical_errors_is_one_message_and_a_few_edits(
 
 async def test_commands_answer_for_the_admin(tmp_path: Path, fake_telegram: FakeTelegram) -> None:
     config = make_config(tmp_path, fake_telegram)
-    log = tmp_path / "pipeline" / "bot.log"
-    log.touch()
+    log = pipeline_log(tmp_path)
     async with running_bot(config):
-        await fake_telegram.await_call("setMyCommands")
         append(log, DISK_FULL)
         await fake_telegram.await_call("sendMessage", lambda c: "disco_lleno" in c.params["text"])
         for command, expected in [
@@ -154,25 +156,24 @@ async def test_errors_pages_and_opens_an_incident(
     tmp_path: Path, fake_telegram: FakeTelegram, downloads: Path
 ) -> None:
     config = make_config(tmp_path, fake_telegram, actions_toml(downloads))
-    log = tmp_path / "pipeline" / "bot.log"
-    log.touch()
+    log = pipeline_log(tmp_path)
     async with running_bot(config) as (_, runtime):
-        await fake_telegram.await_call("setMyCommands")
         append(log, *[PERMISSION.format(path=downloads / f"v{n}.mp4") for n in range(4)])
         await eventually(lambda: runtime.store.count_incidents() == 4)
         mark = fake_telegram.mark()
         fake_telegram.send_text(ADMIN, "/errors 3")
-        await fake_telegram.await_call(
+        reply = await fake_telegram.await_call(
             "sendMessage", lambda c: "page 1" in c.params["text"], since=mark
         )
-        listing = fake_telegram.messages(ADMIN)[-1]
-        buttons = dict(fake_telegram.buttons(ADMIN, listing.message_id))
-        fake_telegram.tap(ADMIN, ADMIN, listing.message_id, buttons["Older ▶️"])
+        # not messages[-1]: the four alerts may still be arriving after the listing
+        listing = reply.response["result"]["message_id"]
+        buttons = dict(fake_telegram.buttons(ADMIN, listing))
+        fake_telegram.tap(ADMIN, ADMIN, listing, buttons["Older ▶️"])
         await fake_telegram.await_call("editMessageText", lambda c: "page 2" in c.params["text"])
-        opened = dict(fake_telegram.buttons(ADMIN, listing.message_id))
+        opened = dict(fake_telegram.buttons(ADMIN, listing))
         first = next(data for text, data in opened.items() if text.startswith("#"))
         mark = fake_telegram.mark()
-        fake_telegram.tap(ADMIN, ADMIN, listing.message_id, first)
+        fake_telegram.tap(ADMIN, ADMIN, listing, first)
         await fake_telegram.await_call(
             "sendMessage", lambda c: "permisos" in c.params["text"], since=mark
         )
@@ -180,10 +181,8 @@ async def test_errors_pages_and_opens_an_incident(
 
 async def test_strangers_get_nothing(tmp_path: Path, fake_telegram: FakeTelegram) -> None:
     config = make_config(tmp_path, fake_telegram)
-    log = tmp_path / "pipeline" / "bot.log"
-    log.touch()
+    log = pipeline_log(tmp_path)
     async with running_bot(config) as (_, runtime):
-        await fake_telegram.await_call("setMyCommands")
         append(log, DISK_FULL)
         await fake_telegram.await_call("sendMessage", lambda c: "disco_lleno" in c.params["text"])
         alert = fake_telegram.messages(ADMIN)[-1]
@@ -210,10 +209,8 @@ async def test_strangers_get_nothing(tmp_path: Path, fake_telegram: FakeTelegram
 
 async def test_forged_callback_is_refused(tmp_path: Path, fake_telegram: FakeTelegram) -> None:
     config = make_config(tmp_path, fake_telegram)
-    log = tmp_path / "pipeline" / "bot.log"
-    log.touch()
+    log = pipeline_log(tmp_path)
     async with running_bot(config):
-        await fake_telegram.await_call("setMyCommands")
         append(log, DISK_FULL)
         await fake_telegram.await_call("sendMessage", lambda c: "disco_lleno" in c.params["text"])
         alert = fake_telegram.messages(ADMIN)[-1]
@@ -233,8 +230,7 @@ async def test_telegram_failing_for_a_while_delays_the_alert_but_delivers_it_onc
     tmp_path: Path, fake_telegram: FakeTelegram, failure: str
 ) -> None:
     config = make_config(tmp_path, fake_telegram)
-    log = tmp_path / "pipeline" / "bot.log"
-    log.touch()
+    log = pipeline_log(tmp_path)
     async with running_bot(config):
         await fake_telegram.await_call("sendMessage", lambda c: "adminbot" in c.params["text"])
         if failure == "502":
@@ -249,18 +245,15 @@ async def test_telegram_failing_for_a_while_delays_the_alert_but_delivers_it_onc
         refused = [c for c in fake_telegram.calls("sendMessage") if not c.ok]
         assert refused and call.time > refused[-1].time
         await asyncio.sleep(0.3)
-        delivered = [c for c in fake_telegram.calls("sendMessage") if c.ok]
-        assert sum("CRITICAL · disco_lleno" in c.params["text"] for c in delivered) == 1
+        assert len(delivered_alerts(fake_telegram, "CRITICAL · disco_lleno")) == 1
 
 
 async def test_restart_neither_repeats_old_alerts_nor_loses_one_raised_while_down(
     tmp_path: Path, fake_telegram: FakeTelegram
 ) -> None:
     config = make_config(tmp_path, fake_telegram)
-    log = tmp_path / "pipeline" / "bot.log"
-    log.touch()
+    log = pipeline_log(tmp_path)
     async with running_bot(config):
-        await fake_telegram.await_call("setMyCommands")
         append(log, DISK_FULL)
         await fake_telegram.await_call("sendMessage", lambda c: "disco_lleno" in c.params["text"])
     append(log, "2026-11-29 10:05:00,000 ERROR main: telegram.error.TimedOut: Timed out")
@@ -270,19 +263,16 @@ async def test_restart_neither_repeats_old_alerts_nor_loses_one_raised_while_dow
             "sendMessage", lambda c: "timeout" in c.params["text"], since=mark, timeout=8
         )
         await asyncio.sleep(0.5)
-    texts = [c.params["text"] for c in fake_telegram.calls("sendMessage") if c.ok]
-    assert sum("CRITICAL · disco_lleno" in t for t in texts) == 1
-    assert sum("ERROR · timeout" in t for t in texts) == 1
+    assert len(delivered_alerts(fake_telegram, "CRITICAL · disco_lleno")) == 1
+    assert len(delivered_alerts(fake_telegram, "ERROR · timeout")) == 1
 
 
 async def test_alert_raised_while_telegram_is_down_survives_a_restart(
     tmp_path: Path, fake_telegram: FakeTelegram
 ) -> None:
     config = make_config(tmp_path, fake_telegram)
-    log = tmp_path / "pipeline" / "bot.log"
-    log.touch()
+    log = pipeline_log(tmp_path)
     async with running_bot(config) as (_, runtime):
-        await fake_telegram.await_call("setMyCommands")
         fake_telegram.down()
         append(log, DISK_FULL)
         await eventually(lambda: runtime.store.count_incidents() == 1)
@@ -296,8 +286,7 @@ async def test_alert_raised_while_telegram_is_down_survives_a_restart(
             "sendMessage", lambda c: c.ok and "disco_lleno" in c.params["text"], timeout=10
         )
         await asyncio.sleep(0.5)
-    delivered = [c for c in fake_telegram.calls("sendMessage") if c.ok]
-    assert sum("CRITICAL · disco_lleno" in c.params["text"] for c in delivered) == 1
+    assert len(delivered_alerts(fake_telegram, "CRITICAL · disco_lleno")) == 1
 
 
 def test_sigterm_sends_the_session_summary_and_exits_0(

@@ -18,6 +18,7 @@ from adminbot.records import (
     skippable_header_scan,
     split_record,
 )
+from tests.clocks import FakeMonotonic
 
 SAMPLES = Path(__file__).parent / "samples"
 
@@ -234,8 +235,7 @@ def test_end_of_batch_emits_a_complete_record() -> None:
 
 
 def test_a_held_record_goes_stale_after_the_given_time() -> None:
-    now = [10.0]
-    assembler = RecordAssembler("app.log", monotonic=lambda: now[0])
+    assembler = RecordAssembler("app.log", monotonic=FakeMonotonic(10.0))
     for line in _lines(*TRACEBACK[:3]):
         assembler.feed(line)
     assert assembler.end_of_batch() == []

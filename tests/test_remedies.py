@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,21 +20,10 @@ from adminbot.models import IncidentState, Match, Policy, Record, Severity, froz
 from adminbot.notify import ALERT, UPDATE, Outbox
 from adminbot.remedies import POLICY_ACTOR, Remedies, RunStatus
 from adminbot.store import Store
+from tests.clocks import T0, FakeClock
 
-T0 = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 ADMIN_CHAT = 5
 K = ActionKind
-
-
-class FakeClock:
-    def __init__(self, start: datetime = T0) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 class FakeMachine:

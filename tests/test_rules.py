@@ -22,6 +22,7 @@ from adminbot.rules import (
     rule_from_table,
 )
 from adminbot.simulate import generate_log
+from tests.clocks import FakeMonotonic
 
 SAMPLES = Path(__file__).parent / "samples"
 BUILTIN_NAMES = [
@@ -521,8 +522,8 @@ def test_classifier_counts_matches_per_rule_and_records() -> None:
 
 
 def test_an_unfinished_traceback_waits_for_the_next_batch_or_goes_stale() -> None:
-    clock = [100.0]
-    classifier = Classifier(build_ruleset(), monotonic=lambda: clock[0])
+    clock = FakeMonotonic(100.0)
+    classifier = Classifier(build_ruleset(), monotonic=clock)
     head = [
         "2026-11-29 10:00:00,000 ERROR x: fallo",
         "Traceback (most recent call last):",
@@ -537,7 +538,7 @@ def test_an_unfinished_traceback_waits_for_the_next_batch_or_goes_stale() -> Non
 
     classifier.feed("b.log", [Line("b.log", 1, "Traceback (most recent call last):", 0, 0)])
     assert classifier.flush_stale(older_than=1.0).records == 0
-    clock[0] += 2.0
+    clock.advance(2.0)
     stale = classifier.flush_stale(older_than=1.0)
     assert stale.records == 1 and len(stale.unmatched_errors) == 1
 

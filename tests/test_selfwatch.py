@@ -11,6 +11,7 @@ from adminbot.models import Checkpoint
 from adminbot.selfwatch import SelfWatch
 from adminbot.sources import WatchedFile
 from adminbot.store import Store
+from tests.clocks import FakeMonotonic
 
 
 class FakeMonitor:
@@ -27,19 +28,11 @@ class FakeMonitor:
         return self.files
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def world(tmp_path: Path) -> tuple[SelfWatch, FakeMonitor, Store, Clock]:
+def world(tmp_path: Path) -> tuple[SelfWatch, FakeMonitor, Store, FakeMonotonic]:
     store = Store(tmp_path / "s.sqlite3")
     monitor = FakeMonitor()
-    clock = Clock()
+    clock = FakeMonotonic()
     watch = SelfWatch(monitor, store, stall_seconds=30, jobs_late_seconds=20, monotonic=clock)  # type: ignore[arg-type]
     return watch, monitor, store, clock
 
@@ -53,7 +46,7 @@ def test_a_tailer_that_keeps_up_is_healthy(world: tuple) -> None:
     watch, monitor, store, clock = world
     for step in range(5):
         grow(monitor, store, size=100 * (step + 1), offset=100 * (step + 1))
-        clock.now += 20
+        clock.advance(20)
         watch.job_fired()
         assert watch.parts()["tailer"][0] is True
     assert watch.changes() == []
@@ -63,7 +56,7 @@ def test_a_file_growing_while_the_offset_stands_still_is_a_stalled_tailer(world:
     watch, monitor, store, clock = world
     grow(monitor, store, size=500, offset=100)
     assert watch.changes() == []
-    clock.now += 31
+    clock.advance(31)
     watch.job_fired()
     changes = watch.changes()
     assert [(part, ok) for part, ok, _ in changes] == [("tailer", False)]
@@ -81,7 +74,7 @@ def test_a_dead_tailer_thread_is_reported(world: tuple) -> None:
 
 def test_jobs_that_stop_firing_are_reported_once(world: tuple) -> None:
     watch, _, _, clock = world
-    clock.now += 21
+    clock.advance(21)
     assert [(part, ok) for part, ok, _ in watch.changes()] == [("jobs", False)]
     assert watch.changes() == []
     watch.job_fired()

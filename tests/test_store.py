@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,19 +11,7 @@ from adminbot.incidents import IncidentBook, allowed_from
 from adminbot.models import Checkpoint, IncidentState, Match, Record, Severity, frozen_map
 from adminbot.notify import ALERT, UPDATE, Outbox
 from adminbot.store import MAX_OCCURRENCES, Store
-
-T0 = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    def __init__(self, start: datetime = T0) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+from tests.clocks import T0, FakeClock
 
 
 def match(rule: str = "permisos", key: str = "/srv/a.mp4", line_no: int = 1) -> Match:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,19 +12,7 @@ from adminbot.incidents import IncidentBook
 from adminbot.models import IncidentState, Match, Record, Severity, frozen_map
 from adminbot.store import Store
 from adminbot.summary import build_summary, parse_period
-
-T0 = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    def __init__(self, start: datetime = T0) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+from tests.clocks import T0, FakeClock
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ from adminbot.models import Incident, IncidentState, Severity, frozen_map
 from adminbot.store import AuditEntry
 from adminbot.summary import Summary
 from handlers import views
-from tests.fake_telegram import MAX_CALLBACK_DATA_BYTES, MAX_TEXT_LENGTH, parse_telegram_html
+from tests.fake_telegram import MAX_CALLBACK_DATA_BYTES, MAX_TEXT_LENGTH
+from tests.telegram_html import parse_telegram_html
 
 MADRID = ZoneInfo("Europe/Madrid")
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)  # 13:00 in Madrid (CET, UTC+1)
