@@ -14,6 +14,7 @@ from adminbot.checks import Check, CheckResult, CheckState, CheckTracker, Flip, 
 from adminbot.models import IncidentState, Severity
 from adminbot.monitor import Monitor
 from adminbot.notify import Outbox
+from adminbot.rulefields import WHOLE_RULE
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ class HealthWatcher:
                 Severity.CRITICAL,
                 f"{flip.check}: {result.summary}",
                 source=f"{CHECK_SOURCE}{flip.check}",
-                key=f"{CHECK_SOURCE}{flip.check}",
+                key=WHOLE_RULE,  # the same incident as the log lines about this outage
             )
             return
         if rule and flip.new is CheckState.OK:

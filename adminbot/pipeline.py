@@ -45,6 +45,7 @@ class PipelineChild:
         self.policy = policy
         self.sleep = sleep
         self.clock = clock
+        self._stopped = False
         self.supervisor = Supervisor(
             argv, log_path, on_exit=self._on_exit, cwd=cwd, stop_timeout=stop_timeout, clock=clock
         )
@@ -54,9 +55,13 @@ class PipelineChild:
         return self.supervisor.log_path
 
     async def start(self) -> None:
+        self._stopped = False
         await self.supervisor.start()
 
     async def stop(self) -> ChildExit | None:
+        """Stop the child for good: a restart still waiting on its backoff must not
+        bring it back after adminbot has stopped it (that would leave an orphan)."""
+        self._stopped = True
         return await self.supervisor.stop()
 
     def _on_exit(self, report: ChildExit) -> None:
@@ -84,6 +89,8 @@ class PipelineChild:
             await self.sleep(delay)
         else:
             self.policy.reset()
+        if self._stopped:
+            return self._outcome(False, "not restarted: adminbot is stopping", started)
         if self.supervisor.running:
             await self.supervisor.restart()
         else:

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import logging
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from telegram import Bot
 from telegram.constants import ParseMode
@@ -160,7 +163,7 @@ class Delivery:
             raise PermanentFailure("no chat")
         if item.kind == MESSAGE:
             text = screens.message(self.runtime, dict(item.payload))
-            await self.bot.send_message(item.chat_id, text, parse_mode=ParseMode.HTML)
+            await _html_or_plain(self.bot.send_message, text, chat_id=item.chat_id)
         elif item.kind in (ALERT, UPDATE):
             await self._send_incident(item)
         else:
@@ -175,11 +178,11 @@ class Delivery:
         message_id = self.store.alert_messages(incident.id).get(item.chat_id)
         if message_id is not None:
             try:
-                await self.bot.edit_message_text(
+                await _html_or_plain(
+                    self.bot.edit_message_text,
                     text,
                     chat_id=item.chat_id,
                     message_id=message_id,
-                    parse_mode=ParseMode.HTML,
                     reply_markup=markup,
                 )
                 return
@@ -191,10 +194,26 @@ class Delivery:
                 logger.info("Alert message %s is gone; sending a new one", message_id)
         elif item.kind == UPDATE and incident.state.is_closed:
             return
-        sent = await self.bot.send_message(
-            item.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+        sent = await _html_or_plain(
+            self.bot.send_message, text, chat_id=item.chat_id, reply_markup=markup
         )
         self.store.save_alert_message(incident.id, item.chat_id, sent.message_id, self.clock())
+
+
+async def _html_or_plain(send: Callable[..., Awaitable[Any]], text: str, **kwargs: Any) -> Any:
+    """Send as HTML; if Telegram cannot parse it (our escaping bug), send it as plain
+    text rather than lose the alert."""
+    try:
+        return await send(text=text, parse_mode=ParseMode.HTML, **kwargs)
+    except BadRequest as exc:
+        if "parse entities" not in exc.message.lower():
+            raise
+        logger.error("Telegram refused our HTML (%s); sending plain text", exc.message)
+        plain = html.unescape(_TAG.sub("", text))
+        return await send(text=plain, **kwargs)
+
+
+_TAG = re.compile(r"<[^>]*>")
 
 
 def _message_gone(exc: BadRequest) -> bool:

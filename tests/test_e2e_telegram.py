@@ -325,3 +325,68 @@ def test_sigterm_sends_the_session_summary_and_exits_0(
     assert time.monotonic() - started < 15
     summary = fake_telegram.wait_for("sendMessage", lambda c: "Session summary" in c.params["text"])
     assert summary.ok
+
+
+async def test_spanish_configuration_speaks_spanish(
+    tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    config = make_config(tmp_path, fake_telegram, 'language = "es"\n')
+    log = pipeline_log(tmp_path)
+    async with running_bot(config):
+        await fake_telegram.await_call("sendMessage", lambda c: "en marcha" in c.params["text"])
+        append(log, DISK_FULL)
+        await fake_telegram.await_call("sendMessage", lambda c: "disco_lleno" in c.params["text"])
+        alert = fake_telegram.messages(ADMIN)[-1]
+        assert "CRÍTICO" in alert.text
+        assert "Estado: abierto" in alert.text
+        labels = [text for text, _ in fake_telegram.buttons(ADMIN, alert.message_id)]
+        assert labels == ["✅ Arreglado", "🙈 Ignorar", "🔕 Silenciar 1 h"]
+        assert ("status", "Salud, archivos, disco e incidencias") in fake_telegram.commands()
+
+
+async def test_buttons_keep_working_after_adminbot_restarts(
+    tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    config = make_config(tmp_path, fake_telegram)
+    log = pipeline_log(tmp_path)
+    async with running_bot(config):
+        append(log, DISK_FULL)
+        await fake_telegram.await_call("sendMessage", lambda c: "disco_lleno" in c.params["text"])
+    alert = next(m for m in fake_telegram.messages(ADMIN) if "disco_lleno" in m.text)
+    resolve = dict(fake_telegram.buttons(ADMIN, alert.message_id))["✅ Mark fixed"]
+    async with running_bot(config):
+        callback_id = fake_telegram.tap(ADMIN, ADMIN, alert.message_id, resolve)
+        answer = await fake_telegram.await_call(
+            "answerCallbackQuery", lambda c: c.params["callback_query_id"] == callback_id
+        )
+        assert answer.params["text"] == "Marked as fixed."
+        await eventually(
+            lambda: (
+                "State: resolved"
+                in next(
+                    m for m in fake_telegram.messages(ADMIN) if m.message_id == alert.message_id
+                ).text
+            )
+        )
+
+
+async def test_html_telegram_cannot_parse_is_sent_as_plain_text_not_dropped(
+    tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    config = make_config(tmp_path, fake_telegram)
+    log = pipeline_log(tmp_path)
+    async with running_bot(config):
+        await fake_telegram.await_call("sendMessage", lambda c: "adminbot" in c.params["text"])
+        fake_telegram.fail(
+            "sendMessage",
+            status=400,
+            times=1,
+            description="Bad Request: can't parse entities: unsupported start tag",
+        )
+        append(log, DISK_FULL)
+        plain = await fake_telegram.await_call(
+            "sendMessage", lambda c: c.ok and "disco_lleno" in c.params["text"]
+        )
+        assert "parse_mode" not in plain.params
+        assert "<b>" not in plain.params["text"]
+        assert fake_telegram.buttons(ADMIN, plain.response["result"]["message_id"])
