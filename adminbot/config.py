@@ -27,6 +27,7 @@ class WatchConfig:
     patterns: tuple[str, ...] = ()
     from_beginning: bool = False
     polling: bool = False
+    poll_interval: float = 1.0
     backstop_seconds: float = 2.0
 
 
@@ -290,6 +291,7 @@ def _watch(table: _Table, env: Mapping[str, str], cwd: Path) -> WatchConfig:
         patterns=tuple(str(_resolve(p, cwd)) for p in patterns),
         from_beginning=table.get("from_beginning", bool, False),
         polling=table.get("polling", bool, False),
+        poll_interval=table.number("poll_interval", 1.0, minimum=0.05) or 1.0,
         backstop_seconds=table.number("backstop_seconds", 2.0, minimum=0.1) or 2.0,
     )
     table.reject_unknown()

@@ -96,6 +96,7 @@ class Monitor:
             resume_since=self._resume_since(),
             from_beginning=watch.from_beginning,
             polling=watch.polling,
+            poll_interval=watch.poll_interval,
             backstop_seconds=watch.backstop_seconds,
             on_problem=self._on_problem,
             clock=self.clock,

@@ -62,6 +62,7 @@ class Tailer:
         resume_since: datetime | None = None,
         from_beginning: bool = False,
         polling: bool = False,
+        poll_interval: float = 1.0,
         backstop_seconds: float = 2.0,
         max_line_bytes: int = 65536,
         on_problem: ProblemCallback | None = None,
@@ -75,6 +76,7 @@ class Tailer:
         self._patterns = [Pattern.parse(p) for p in patterns]
         self._checkpoints = dict(checkpoints)
         self._polling = polling
+        self._poll_interval = poll_interval
         self._backstop = backstop_seconds
         self._on_problem = on_problem
         self._settings = Settings(
@@ -106,7 +108,9 @@ class Tailer:
         """Start the watchdog observer and the worker thread (which does the first pass)."""
         if self._worker is not None:
             raise RuntimeError("Tailer already started")
-        self._watches = FolderWatches(self._board, polling=self._polling)
+        self._watches = FolderWatches(
+            self._board, polling=self._polling, poll_interval=self._poll_interval
+        )
         self._watches.start()
         self._worker = threading.Thread(target=self._run, name="adminbot-tailer", daemon=True)
         self._worker.start()

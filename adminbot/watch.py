@@ -196,10 +196,12 @@ class _Forward(FileSystemEventHandler):
 class FolderWatches:
     """One watchdog watch per pattern folder, scheduled again when the folder is recreated."""
 
-    def __init__(self, board: HintBoard, *, polling: bool) -> None:
+    def __init__(self, board: HintBoard, *, polling: bool, poll_interval: float = 1.0) -> None:
         self._board = board
         self._handler = _Forward(board)
-        self._observer: BaseObserver = PollingObserver() if polling else Observer()
+        self._observer: BaseObserver = (
+            PollingObserver(timeout=poll_interval) if polling else Observer()
+        )
         self._watches: dict[tuple[str, bool], tuple[ObservedWatch, tuple[int, int]]] = {}
 
     def start(self) -> None:

@@ -86,11 +86,15 @@ def percentile(values: Sequence[float], p: float) -> float:
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
-def bench_config(folder: Path, fake: FakeTelegram, *, polling: bool) -> Config:
+def bench_config(
+    folder: Path, fake: FakeTelegram, *, polling: bool, poll_interval: float = 1.0
+) -> Config:
     """Default settings (no adminbot.toml) unless --polling, watching folder/pipeline/*.log."""
     (folder / "pipeline").mkdir()
     if polling:
-        (folder / "adminbot.toml").write_text("[watch]\npolling = true\n", encoding="utf-8")
+        (folder / "adminbot.toml").write_text(
+            f"[watch]\npolling = true\npoll_interval = {poll_interval}\n", encoding="utf-8"
+        )
     env = {
         "TELEGRAM_TOKEN": fake.token,
         "ADMIN_ID": str(ADMIN),
@@ -231,7 +235,7 @@ async def run(args: argparse.Namespace) -> Result:
     trace = Trace() if args.trace else None
     with FakeTelegram() as fake, tempfile.TemporaryDirectory(prefix="latency-bench-") as tmp:
         folder = Path(tmp)
-        config = bench_config(folder, fake, polling=args.polling)
+        config = bench_config(folder, fake, polling=args.polling, poll_interval=args.poll_interval)
         log = folder / "pipeline" / "pipeline.log"
         log.touch()
         async with running_bot(config) as (application, runtime):
@@ -313,6 +317,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--burst", action="store_true", help="append every line in one write")
     parser.add_argument("--polling", action="store_true", help="watchdog's PollingObserver")
+    parser.add_argument(
+        "--poll-interval", type=float, default=1.0, help="with --polling: [watch] poll_interval"
+    )
     parser.add_argument("--trace", action="store_true", help="time each stage of the path")
     parser.add_argument(
         "--timeout", type=float, default=20.0, help="seconds to wait for the last alert"
