@@ -161,6 +161,10 @@ def build_runtime(
     """Wire the core together; nothing runs until `Service.start()`."""
     if child_argv:
         config = supervised(config)
+    try:
+        settings = action_settings(config)
+    except ConfigError as exc:
+        raise ConfigError(exc.key, exc.message, config.source) from None
     store = Store(config.store_path)
     store.recover_claims()
     outbox = Outbox(
@@ -180,10 +184,6 @@ def build_runtime(
     if config.actions.bot_api_url:
         url = config.actions.bot_api_url
         probe = lambda: http_alive(url)  # noqa: E731 - a tiny adapter
-    try:
-        settings = action_settings(config)
-    except ConfigError as exc:
-        raise ConfigError(exc.key, exc.message, config.source) from None
     runner = runner or SubprocessRunner(
         env=command_environment(os.environ), cwd=config.actions.workdir
     )
