@@ -85,7 +85,9 @@ class PipelineChild:
         if actor == POLICY_ACTOR:
             delay = self.policy.next_delay()
             if delay is None:
-                return self._outcome(False, "restart budget used up: tap Restart bot", started)
+                budget = f"{self.policy.budget} in {self.policy.window_seconds / 60:g} min"
+                why = f"restart budget used up ({budget}): waiting for the admin"
+                return self._outcome(False, why, started)
             await self.sleep(delay)
         else:
             self.policy.reset()
