@@ -135,6 +135,13 @@ class Config:
         return self.data_dir / "quarantine"
 
     @property
+    def disk_paths(self) -> tuple[Path, ...]:
+        """Folders whose disk usage matters: [checks] disk_paths (default: the allowed
+        folders), plus the data dir."""
+        folders = self.checks.disk_paths or self.actions.allowed_folders
+        return tuple(dict.fromkeys([*folders, self.data_dir]))
+
+    @property
     def child_log(self) -> Path:
         return self.data_dir / self.supervise.log_file
 

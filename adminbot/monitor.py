@@ -19,7 +19,7 @@ from adminbot.clock import Clock, utcnow
 from adminbot.config import Config
 from adminbot.errors import ConfigError
 from adminbot.eventlog import EventLog
-from adminbot.incidents import IncidentBook, IncidentEvent
+from adminbot.incidents import EventKind, IncidentBook, IncidentEvent
 from adminbot.models import Checkpoint, Line, Match, Policy, Record, Severity, frozen_map
 from adminbot.notify import Outbox
 from adminbot.rules import Classifier, RuleSet, build_ruleset, rule_from_table
@@ -176,7 +176,7 @@ class Monitor:
 
     def _publish(self, event: IncidentEvent, now: datetime) -> None:
         self.stats.matches[event.match.rule] += 1
-        if event.kind == "opened":
+        if event.kind is EventKind.OPENED:
             self.stats.opened[event.match.rule] += 1
         self.events.match(event.match, event.incident.id, now)
         for listener in self.listeners:

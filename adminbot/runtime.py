@@ -12,7 +12,6 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from adminbot.actions import ActionBudget, ActionKind, Actions, ActionSettings, quarantined
 from adminbot.checks import Check, CheckTracker, human_bytes
@@ -63,10 +62,6 @@ class Runtime:
     def book(self) -> IncidentBook:
         return self.monitor.book
 
-    def disk_paths(self) -> list[Path]:
-        paths = self.config.checks.disk_paths or self.config.actions.allowed_folders
-        return [*paths, self.config.data_dir]
-
 
 def action_settings(config: Config) -> ActionSettings:
     actions = config.actions
@@ -98,9 +93,8 @@ def command_environment(environ: Mapping[str, str]) -> dict[str, str]:
 
 def build_checks(config: Config, monitor: Monitor, docker: DockerClient | None) -> list[Check]:
     settings = config.checks
-    paths = settings.disk_paths or config.actions.allowed_folders
     checks: list[Check] = []
-    for path in dict.fromkeys([*paths, config.data_dir]):
+    for path in config.disk_paths:
         checks.append(
             DiskCheck(
                 f"disk {path}",
@@ -201,7 +195,6 @@ def build_runtime(
     tracker = CheckTracker()
     checks = list(checks) if checks is not None else build_checks(config, monitor, docker)
     health = HealthWatcher(checks, tracker, monitor, outbox)
-    disk_paths = [*config.actions.allowed_folders, config.data_dir]
     remedies = Remedies(
         store,
         monitor.book,
@@ -213,7 +206,7 @@ def build_runtime(
         clock=clock,
         probe=probe,
         server_down=health.bot_api_down,
-        disk_report=lambda: disk_report(disk_paths),
+        disk_report=lambda: disk_report(config.disk_paths),
     )
     monitor.router = remedies.route
     child = None

@@ -89,7 +89,7 @@ async def status_report(runtime: Runtime) -> views.StatusReport:
 
 def _disks(runtime: Runtime) -> list[views.DiskLine]:
     lines = []
-    for path in dict.fromkeys(runtime.disk_paths()):
+    for path in runtime.config.disk_paths:
         try:
             usage = psutil.disk_usage(str(path))
         except OSError as exc:
