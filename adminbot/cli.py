@@ -15,19 +15,19 @@ from pathlib import Path
 from dotenv import load_dotenv
 
 from adminbot import __version__
-from adminbot.checks import CheckState
+from adminbot.checks.base import CheckState
 from adminbot.clock import utcnow
 from adminbot.config import Config, load_config
-from adminbot.console import ConsoleAlerts
 from adminbot.errors import ConfigError
-from adminbot.eventlog import setup_logging
+from adminbot.incidents.summary import build_summary
 from adminbot.models import Severity
-from adminbot.monitor import Monitor, load_ruleset
-from adminbot.runtime import Runtime, build_runtime
-from adminbot.service import Service
-from adminbot.store import Store
-from adminbot.summary import build_summary
-from adminbot.supervisor import ChildExit
+from adminbot.notify.console import ConsoleAlerts
+from adminbot.notify.eventlog import setup_logging
+from adminbot.service.lifecycle import Service
+from adminbot.service.monitor import Monitor, load_ruleset
+from adminbot.service.runtime import Runtime, build_runtime
+from adminbot.store.sqlite import Store
+from adminbot.supervise.supervisor import ChildExit
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def check_rules(config: Config, args: argparse.Namespace) -> int:
-    from adminbot.checkrules import check_file
+    from adminbot.rules.offline import check_file
 
     return check_file(args.logfile, load_ruleset(config), as_json=args.json, out=sys.stdout)
 
@@ -106,7 +106,7 @@ def run(config: Config, log_level: str, child_argv: Sequence[str] = ()) -> int:
     setup_logging(config.monitor_log, log_level)
     _stderr_warnings()
     if config.telegram_enabled:
-        from adminbot.app import run_telegram
+        from handlers.app import run_telegram
 
         return run_telegram(config, child_argv)
     return asyncio.run(run_console(config, child_argv))

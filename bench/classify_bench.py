@@ -27,8 +27,8 @@ from pathlib import Path
 
 import psutil
 
-from adminbot.checkrules import read_line_batches
-from adminbot.rules import Classifier, build_ruleset
+from adminbot.rules.offline import read_line_batches
+from adminbot.rules.ruleset import Classifier, build_ruleset
 from adminbot.simulate import generate_log
 
 SEEDS = {

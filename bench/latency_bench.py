@@ -46,9 +46,9 @@ if str(ROOT) not in sys.path:
 from telegram.ext import AIORateLimiter, Application  # noqa: E402
 
 from adminbot.config import Config, load_config  # noqa: E402
-from adminbot.incidents import IncidentEvent  # noqa: E402
-from adminbot.runtime import Runtime  # noqa: E402
-from adminbot.store import OutboxItem  # noqa: E402
+from adminbot.incidents.book import IncidentEvent  # noqa: E402
+from adminbot.service.runtime import Runtime  # noqa: E402
+from adminbot.store.sqlite import OutboxItem  # noqa: E402
 from tests.fake_telegram import FakeTelegram  # noqa: E402
 from tests.fake_telegram import _Handler as _FakeHandler  # noqa: E402 - read, to print its Nagle
 from tests.harness import ADMIN, eventually, running_bot  # noqa: E402

@@ -43,10 +43,10 @@ import psutil
 
 from adminbot.config import Config, load_config
 from adminbot.models import Checkpoint, Line
-from adminbot.monitor import Monitor
-from adminbot.runtime import Runtime, build_runtime
+from adminbot.service.monitor import Monitor
+from adminbot.service.runtime import Runtime, build_runtime
 from adminbot.simulate import sample_line
-from adminbot.sources import Tailer
+from adminbot.tail.tailer import Tailer
 
 LINE_BYTES = 120
 TARGET_RATE = 50_000

@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from handlers.commands import runtime_of
+from handlers.screens import words
 
 logger = logging.getLogger(__name__)
 
@@ -24,5 +25,5 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         strangers.add(user_id)
         logger.warning("Ignoring updates from non-admin user %s", user_id)
     if update.callback_query is not None:
-        await update.callback_query.answer(runtime.catalog("tap.not_allowed"))
+        await update.callback_query.answer(words(runtime)("tap.not_allowed"))
     raise ApplicationHandlerStop

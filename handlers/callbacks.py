@@ -14,12 +14,13 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from adminbot.actions import ActionKind
+from adminbot.actions.executor import ActionKind
+from adminbot.actions.remedies import RunStatus
 from adminbot.models import Incident
-from adminbot.remedies import RunStatus
-from adminbot.runtime import Runtime
+from adminbot.service.runtime import Runtime
 from handlers import screens
 from handlers.commands import MAX_PAGE_SIZE, actor_of, errors_view, rule_names, runtime_of
+from handlers.screens import words
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     incident = _incident_for(runtime, parts)
     if incident is None:
-        await query.answer(runtime.catalog("tap.invalid"), show_alert=True)
+        await query.answer(words(runtime)("tap.invalid"), show_alert=True)
         return
     verb = parts[0]
     if verb == "open":
@@ -46,8 +47,8 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _open(query, runtime, incident)
         return
     if incident.state.is_closed:
-        state = runtime.catalog(f"state.{incident.state.value}")
-        await query.answer(runtime.catalog("tap.closed", state=state))
+        state = words(runtime)(f"state.{incident.state.value}")
+        await query.answer(words(runtime)("tap.closed", state=state))
         runtime.outbox.incident_changed(incident.id)
         return
     actor = actor_of(update)
@@ -60,9 +61,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     elif verb == "mute":
         until = runtime.book.mute(incident.rule, MUTE_FOR, actor)
         when = screens.screen(runtime).time(until)
-        await query.answer(runtime.catalog("tap.muted", rule=incident.rule, until=when))
+        await query.answer(words(runtime)("tap.muted", rule=incident.rule, until=when))
     else:
-        await query.answer(runtime.catalog("tap.invalid"), show_alert=True)
+        await query.answer(words(runtime)("tap.invalid"), show_alert=True)
 
 
 def _incident_for(runtime: Runtime, parts: list[str]) -> Incident | None:
@@ -85,15 +86,15 @@ async def _act(
     try:
         kind = ActionKind(verb)
     except ValueError:
-        await query.answer(runtime.catalog("tap.invalid"), show_alert=True)
+        await query.answer(words(runtime)("tap.invalid"), show_alert=True)
         return
     if kind not in runtime.remedies.offered(incident):
-        await query.answer(runtime.catalog("tap.unavailable"), show_alert=True)
+        await query.answer(words(runtime)("tap.unavailable"), show_alert=True)
         return
     if incident.state.value == "fixing":
-        await query.answer(runtime.catalog("tap.busy"))
+        await query.answer(words(runtime)("tap.busy"))
         return
-    await query.answer(runtime.catalog("tap.running", what=runtime.catalog(f"btn.{kind.value}")))
+    await query.answer(words(runtime)("tap.running", what=words(runtime)(f"btn.{kind.value}")))
     context.application.create_task(
         _run_and_log(runtime, incident.id, kind, actor), update=None, name=f"action-{incident.id}"
     )
@@ -109,7 +110,7 @@ async def _run_and_log(runtime: Runtime, incident_id: int, kind: ActionKind, act
 async def _settled(
     query: CallbackQuery, incident: Incident | None, runtime: Runtime, key: str
 ) -> None:
-    await query.answer(runtime.catalog(key if incident is not None else "tap.busy"))
+    await query.answer(words(runtime)(key if incident is not None else "tap.busy"))
 
 
 async def _open(query: CallbackQuery, runtime: Runtime, incident: Incident) -> None:
@@ -123,7 +124,7 @@ async def _page(query: CallbackQuery, runtime: Runtime, parts: list[str]) -> Non
     valid = len(parts) == 4 and parts[1].isdigit() and parts[2].isdigit()
     rule = None if not valid or parts[3] == "*" else parts[3]
     if not valid or (rule is not None and rule not in rule_names(runtime)):
-        await query.answer(runtime.catalog("tap.invalid"), show_alert=True)
+        await query.answer(words(runtime)("tap.invalid"), show_alert=True)
         return
     await query.answer()
     size = max(1, min(int(parts[2]), MAX_PAGE_SIZE))

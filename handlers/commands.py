@@ -8,10 +8,11 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
-from adminbot.incidents import MUTE_ALL
-from adminbot.runtime import Runtime
-from adminbot.summary import build_summary, parse_period
+from adminbot.incidents.book import MUTE_ALL
+from adminbot.incidents.summary import build_summary, parse_period
+from adminbot.service.runtime import Runtime
 from handlers import screens, views
+from handlers.screens import words
 
 PAGE_SIZE = 10
 MAX_PAGE_SIZE = 30
@@ -57,7 +58,7 @@ async def cmd_errors(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
             rule = arg
         else:
             names = ", ".join(rule_names(runtime))
-            await reply(update, runtime.catalog("errors.usage", rules=views.esc(names)))
+            await reply(update, words(runtime)("errors.usage", rules=views.esc(names)))
             return
     text, markup = errors_view(runtime, rule, page=0, size=size)
     await reply(update, text, markup)
@@ -89,7 +90,7 @@ async def cmd_summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if args:
         period = parse_period(args[0])
         if period is None:
-            await reply(update, runtime.catalog("summary.usage"))
+            await reply(update, words(runtime)("summary.usage"))
             return
         data = build_summary(runtime.store, now - period, now)
     else:
@@ -105,11 +106,11 @@ async def cmd_mute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     names = rule_names(runtime)
     period = parse_period(args[1]) if len(args) == 2 else None
     if period is None or args[0] not in (*names, MUTE_ALL):
-        await reply(update, runtime.catalog("mute.usage", rules=views.esc(", ".join(names))))
+        await reply(update, words(runtime)("mute.usage", rules=views.esc(", ".join(names))))
         return
     until = runtime.book.mute(args[0], min(period, timedelta(days=30)), actor_of(update))
     when = screens.screen(runtime).time(until)
-    await reply(update, runtime.catalog("mute.done", target=views.esc(args[0]), until=when))
+    await reply(update, words(runtime)("mute.done", target=views.esc(args[0]), until=when))
 
 
 async def cmd_unmute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -118,4 +119,4 @@ async def cmd_unmute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     args = context.args or []
     removed = runtime.book.unmute(args[0] if args else None)
     key = "unmute.done" if removed else "unmute.none"
-    await reply(update, runtime.catalog(key, count=removed))
+    await reply(update, words(runtime)(key, count=removed))

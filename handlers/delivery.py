@@ -22,9 +22,9 @@ from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
 
-from adminbot.notify import ALERT, MESSAGE, UPDATE
-from adminbot.runtime import Runtime
-from adminbot.store import OutboxItem
+from adminbot.notify.outbox import ALERT, MESSAGE, UPDATE
+from adminbot.service.runtime import Runtime
+from adminbot.store.sqlite import OutboxItem
 from handlers import screens
 
 logger = logging.getLogger(__name__)

@@ -9,28 +9,34 @@ from typing import Any
 
 import psutil
 
-from adminbot.checks import CheckResult, CheckState
+from adminbot.checks.base import CheckResult, CheckState
 from adminbot.models import Incident
-from adminbot.runtime import Runtime
+from adminbot.service.runtime import Runtime
 from handlers import views
+from handlers.i18n import Catalog
 
 logger = logging.getLogger(__name__)
 
 
+def words(runtime: Runtime) -> Catalog:
+    """The message catalog in the configured language."""
+    return Catalog(runtime.config.language)
+
+
 def screen(runtime: Runtime, now: datetime | None = None) -> views.Screen:
-    return views.Screen(runtime.catalog, runtime.config.zone, now or runtime.clock())
+    return views.Screen(words(runtime), runtime.config.zone, now or runtime.clock())
 
 
 def alert(runtime: Runtime, incident: Incident) -> views.View:
     actions = [kind.value for kind in runtime.remedies.offered(incident)]
     history = runtime.store.audit(incident_id=incident.id)
-    actors = {"policy": runtime.catalog("actor.policy")}
+    actors = {"policy": words(runtime)("actor.policy")}
     return views.alert(incident, screen(runtime), actions, history, actors)
 
 
 def message(runtime: Runtime, payload: dict[str, Any]) -> str:
     """Render an outbox notice by topic; an unknown topic is our bug, shown plainly."""
-    t = runtime.catalog
+    t = words(runtime)
     topic = payload.get("topic")
     if topic == "started":
         return t("started", files=_files(runtime))
@@ -63,7 +69,7 @@ def _files(runtime: Runtime) -> str:
 
 
 def help_text(runtime: Runtime) -> str:
-    return runtime.catalog("help", files=_files(runtime))
+    return words(runtime)("help", files=_files(runtime))
 
 
 async def status_report(runtime: Runtime) -> views.StatusReport:

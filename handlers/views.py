@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from adminbot.checks import CheckResult, CheckState, human_bytes
-from adminbot.i18n import Catalog
+from adminbot.checks.base import CheckResult, CheckState, human_bytes
+from adminbot.incidents.summary import Summary
 from adminbot.models import Incident, Severity
-from adminbot.store import AuditEntry
-from adminbot.summary import Summary
+from adminbot.store.sqlite import AuditEntry
+from handlers.i18n import Catalog
 
 MAX_CHARS = 4096
 MAX_CALLBACK_BYTES = 64

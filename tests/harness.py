@@ -12,9 +12,9 @@ from typing import Any
 
 from telegram.ext import Application
 
-from adminbot import app as wiring
 from adminbot.config import Config, load_config
-from adminbot.runtime import Runtime, build_runtime
+from adminbot.service.runtime import Runtime, build_runtime
+from handlers import app as wiring
 from tests.fake_telegram import Call, FakeTelegram
 
 ADMIN = 4242

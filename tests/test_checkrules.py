@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from adminbot.checkrules import MAX_LINE_BYTES, check_file, main, read_line_batches
 from adminbot.models import Line
-from adminbot.rules import Classifier, build_ruleset
+from adminbot.rules.offline import MAX_LINE_BYTES, check_file, main, read_line_batches
+from adminbot.rules.ruleset import Classifier, build_ruleset
 
 SAMPLES = Path(__file__).parent / "samples"
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adminbot.checks import (
+from adminbot.checks.base import (
     CheckResult,
     CheckState,
     CheckTracker,

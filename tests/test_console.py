@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 from zoneinfo import ZoneInfo
 
-from adminbot.console import ConsoleAlerts
-from adminbot.incidents import EventKind, IncidentEvent
+from adminbot.incidents.book import EventKind, IncidentEvent
 from adminbot.models import Incident, IncidentState, Match, Record, Severity, frozen_map
+from adminbot.notify.console import ConsoleAlerts
 from tests.clocks import T0, FakeClock
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from adminbot.docker import DockerClient, DockerError, http_alive
+from adminbot.actions.docker import DockerClient, DockerError, http_alive
 from tests.fake_docker import FakeDockerEngine
 
 

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from adminbot.probes import DiskCheck
+from adminbot.checks.probes import DiskCheck
 from tests.fake_docker import FakeDockerEngine
 from tests.fake_telegram import FakeTelegram
 from tests.harness import ADMIN, append, eventually, make_config, pipeline_log, running_bot

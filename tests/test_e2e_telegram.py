@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from adminbot.store import Store
+from adminbot.store.sqlite import Store
 from tests.fake_telegram import FakeTelegram
 from tests.harness import (
     ADMIN,

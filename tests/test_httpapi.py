@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from adminbot.httpapi import HealthServer
-from adminbot.metrics import Metrics
+from adminbot.service.httpapi import HealthServer
+from adminbot.service.metrics import Metrics
 
 
 @dataclass

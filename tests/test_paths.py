@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from adminbot.errors import ActionRefused
-from adminbot.paths import (
+from adminbot.actions.paths import (
     fill_template,
     inside,
     locate,
@@ -19,6 +18,7 @@ from adminbot.paths import (
     safe_field,
     shown,
 )
+from adminbot.errors import ActionRefused
 
 
 @pytest.fixture

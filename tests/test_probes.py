@@ -22,8 +22,14 @@ import httpx
 import psutil
 import pytest
 
-from adminbot.checks import CheckError, CheckResult, CheckState, run_checks
-from adminbot.probes import BotApiCheck, ContainerCheck, DiskCheck, ProcessCheck, StalenessCheck
+from adminbot.checks.base import CheckError, CheckResult, CheckState, run_checks
+from adminbot.checks.probes import (
+    BotApiCheck,
+    ContainerCheck,
+    DiskCheck,
+    ProcessCheck,
+    StalenessCheck,
+)
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 TOKEN = "123456789:AAFakeTokenUsedOnlyInTests_abcdefgh"
@@ -375,7 +381,7 @@ class FakeContainerState:
 
 
 class FakeDockerError(Exception):
-    """Shaped like adminbot.docker.DockerError: a message and a `permanent` flag."""
+    """Shaped like adminbot.actions.docker.DockerError: a message and a `permanent` flag."""
 
     def __init__(self, message: str, permanent: bool) -> None:
         super().__init__(message)

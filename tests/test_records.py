@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from adminbot.models import Line
-from adminbot.records import (
+from adminbot.rules.records import (
     MAX_RECORD_LINES,
     RecordAssembler,
     assemble,

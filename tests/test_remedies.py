@@ -1,7 +1,7 @@
 """Remedies: which fixes are offered, and running each fix once, audited and reported.
 
 Real Store, IncidentBook and Outbox; only the machine is fake. `FakeMachine` stands in
-for adminbot.actions.Actions, which would run commands, chown files and restart
+for adminbot.actions.executor.Actions, which would run commands, chown files and restart
 containers: it records what it was asked to do and answers with a chosen outcome.
 """
 
@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from adminbot.actions import ActionBudget, ActionKind, ActionOutcome
-from adminbot.incidents import IncidentBook, IncidentEvent
+from adminbot.actions.executor import ActionBudget, ActionKind, ActionOutcome
+from adminbot.actions.remedies import POLICY_ACTOR, Remedies, RunStatus
+from adminbot.incidents.book import IncidentBook, IncidentEvent
 from adminbot.models import IncidentState, Match, Policy, Record, Severity, frozen_map
-from adminbot.notify import ALERT, UPDATE, Outbox
-from adminbot.remedies import POLICY_ACTOR, Remedies, RunStatus
-from adminbot.store import Store
+from adminbot.notify.outbox import ALERT, UPDATE, Outbox
+from adminbot.store.sqlite import Store
 from tests.clocks import T0, FakeClock
 
 ADMIN_CHAT = 5
@@ -27,7 +27,7 @@ K = ActionKind
 
 
 class FakeMachine:
-    """Stands in for the machine (adminbot.actions.Actions): no command, file or container
+    """Stands in for the machine (adminbot.actions.executor.Actions): no command, file or container
     is touched; each run is recorded and answered with the outcome the test chose."""
 
     def __init__(

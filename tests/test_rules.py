@@ -11,9 +11,9 @@ import pytest
 
 from adminbot.errors import ConfigError
 from adminbot.models import Line, Policy, Record, Severity
-from adminbot.records import assemble
-from adminbot.rulefields import derive_keywords, incident_key, normalise_message
-from adminbot.rules import (
+from adminbot.rules.fields import derive_keywords, incident_key, normalise_message
+from adminbot.rules.records import assemble
+from adminbot.rules.ruleset import (
     Classifier,
     Rule,
     RuleSet,

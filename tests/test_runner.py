@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from adminbot.runner import TAIL_BYTES, SubprocessRunner
+from adminbot.actions.runner import TAIL_BYTES, SubprocessRunner
 
 PY = sys.executable
 

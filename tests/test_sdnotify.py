@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from adminbot import sdnotify
+from adminbot.service import sdnotify
 
 
 @pytest.fixture

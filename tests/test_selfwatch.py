@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from adminbot.models import Checkpoint
-from adminbot.selfwatch import SelfWatch
-from adminbot.sources import WatchedFile
-from adminbot.store import Store
+from adminbot.service.selfwatch import SelfWatch
+from adminbot.store.sqlite import Store
+from adminbot.tail.tailer import WatchedFile
 from tests.clocks import FakeMonotonic
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from adminbot import tracking
 from adminbot.models import Checkpoint, Line
-from adminbot.sources import Tailer
+from adminbot.tail import tracking
+from adminbot.tail.tailer import Tailer
 
 
 class Recorder:

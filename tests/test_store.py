@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from adminbot.incidents import IncidentBook, allowed_from
+from adminbot.incidents.book import IncidentBook, allowed_from
 from adminbot.models import Checkpoint, IncidentState, Match, Record, Severity, frozen_map
-from adminbot.notify import ALERT, UPDATE, Outbox
-from adminbot.store import MAX_OCCURRENCES, Store
+from adminbot.notify.outbox import ALERT, UPDATE, Outbox
+from adminbot.store.sqlite import MAX_OCCURRENCES, Store
 from tests.clocks import T0, FakeClock
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from adminbot.incidents import IncidentBook
+from adminbot.incidents.book import IncidentBook
+from adminbot.incidents.summary import build_summary, parse_period
 from adminbot.models import IncidentState, Match, Record, Severity, frozen_map
-from adminbot.store import Store
-from adminbot.summary import build_summary, parse_period
+from adminbot.store.sqlite import Store
 from tests.clocks import T0, FakeClock
 
 

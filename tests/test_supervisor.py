@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from adminbot import supervisor as supervisor_module
-from adminbot.supervisor import ChildExit, RestartPolicy, Supervisor
+from adminbot.supervise import supervisor as supervisor_module
+from adminbot.supervise.supervisor import ChildExit, RestartPolicy, Supervisor
 
 PY = sys.executable
 REPO = Path(__file__).resolve().parent.parent
@@ -488,7 +488,7 @@ def test_sigterm_to_adminbot_stops_its_child(tmp_path: Path) -> None:
         textwrap.dedent(
             f"""
             import asyncio, pathlib, signal, sys
-            from adminbot.supervisor import Supervisor
+            from adminbot.supervise.supervisor import Supervisor
 
             async def main():
                 supervisor = Supervisor(

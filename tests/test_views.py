@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from telegram import InlineKeyboardMarkup
 
-from adminbot.actions import ActionKind
-from adminbot.checks import CheckResult, CheckState
-from adminbot.i18n import Catalog
+from adminbot.actions.executor import ActionKind
+from adminbot.checks.base import CheckResult, CheckState
+from adminbot.incidents.summary import Summary
 from adminbot.models import Incident, IncidentState, Severity, frozen_map
-from adminbot.store import AuditEntry
-from adminbot.summary import Summary
+from adminbot.store.sqlite import AuditEntry
 from handlers import views
+from handlers.i18n import Catalog
 from tests.fake_telegram import MAX_CALLBACK_DATA_BYTES, MAX_TEXT_LENGTH
 from tests.telegram_html import parse_telegram_html
 

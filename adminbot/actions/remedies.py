@@ -1,0 +1,358 @@
+"""Policies and the running of fixes: who may run what, once, and what gets audited.
+
+The Telegram layer calls `Remedies.run` when a button is tapped; the monitor routes
+each new incident through `Remedies.route`, which runs automatic fixes by policy.
+Every run is audited and ends by queueing an edit of the incident's alert.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from adminbot.actions.executor import ActionBudget, ActionKind, ActionOutcome
+from adminbot.clock import Clock, utcnow
+from adminbot.incidents.book import EventKind, IncidentBook, IncidentEvent
+from adminbot.models import Incident, IncidentState, Policy
+from adminbot.notify.eventlog import EventLog
+from adminbot.notify.outbox import Outbox
+from adminbot.store.sqlite import Store
+
+logger = logging.getLogger(__name__)
+
+POLICY_ACTOR = "policy"
+REPORT_KIND = "report"
+SKIPPED_KIND = "skipped"
+
+RULE_ACTIONS: Mapping[str, tuple[ActionKind, ...]] = {
+    "timeout": (ActionKind.RETRY,),
+    "corrupto": (ActionKind.CLEAN_RETRY, ActionKind.RETRY),
+    "permisos": (ActionKind.CHOWN,),
+    "ruta_inexistente": (ActionKind.MKDIR,),
+    "servidor_caido": (ActionKind.RESTART_CONTAINER,),
+    "proceso_caido": (ActionKind.RESTART_PROCESS,),
+}
+"""The fixes offered per built-in type, first one is what an `auto` policy runs."""
+
+DEFAULT_POLICIES: Mapping[str, Policy] = {
+    "timeout": Policy.AUTO,
+    "ruta_inexistente": Policy.AUTO,
+    "permisos": Policy.ASK,
+    "corrupto": Policy.ASK,
+    "disco_lleno": Policy.ALERT,
+    "servidor_caido": Policy.ASK,
+    "proceso_caido": Policy.AUTO,
+}
+
+
+VERIFY_FIRST = frozenset({"servidor_caido"})
+"""Rules whose incidents are re-checked after a short wait before the admin is asked:
+a Bot API server that blinked during a restart should not wake anyone."""
+
+DISK_REPORT = frozenset({"disco_lleno"})
+"""Rules whose alert gets the usage and largest subfolders of the download folders."""
+
+WAITS_FOR_SERVER = frozenset({ActionKind.RETRY, ActionKind.CLEAN_RETRY})
+"""Downloads go through the local Bot API server: retrying while it is down only fails."""
+
+SERVER_POLL_SECONDS = 5.0
+
+AsyncProbe = Callable[[], Awaitable[bool]]
+
+
+class ActionsLike(Protocol):
+    def available(self, kind: ActionKind, fields: Mapping[str, str]) -> bool: ...
+
+    async def run(self, kind: ActionKind, fields: Mapping[str, str]) -> ActionOutcome: ...
+
+
+LocalAction = Callable[[str], Awaitable[ActionOutcome]]
+"""A fix adminbot does to itself (restart its child), given the actor; not an Actions kind."""
+
+
+def _failed(kind: ActionKind, summary: str) -> ActionOutcome:
+    return ActionOutcome(
+        kind=kind,
+        ok=False,
+        summary=summary,
+        operation=kind.value,
+        exit_code=None,
+        output_tail="",
+        duration=0.0,
+        attempts=0,
+        refused=False,
+    )
+
+
+class RunStatus(StrEnum):
+    DONE = "done"
+    BUSY = "busy"
+    CLOSED = "closed"
+    UNAVAILABLE = "unavailable"
+    OVER_BUDGET = "over_budget"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    status: RunStatus
+    outcome: ActionOutcome | None = None
+
+
+class Remedies:
+    """Runs fixes for incidents under the configured policies, once at a time each."""
+
+    def __init__(
+        self,
+        store: Store,
+        book: IncidentBook,
+        outbox: Outbox | None,
+        actions: ActionsLike | None,
+        *,
+        policies: Mapping[str, Policy] | None = None,
+        budgets: Mapping[ActionKind, ActionBudget] | None = None,
+        quiet_success: Collection[str] = ("ruta_inexistente",),
+        events: EventLog | None = None,
+        clock: Clock = utcnow,
+        probe: AsyncProbe | None = None,
+        server_down: Callable[[], bool] | None = None,
+        verify_seconds: float = 10.0,
+        server_wait_seconds: float = 600.0,
+        disk_report: Callable[[], str] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        local_actions: Mapping[ActionKind, LocalAction] | None = None,
+    ) -> None:
+        self.store = store
+        self.book = book
+        self.outbox = outbox
+        self.actions = actions
+        self.policies = {**DEFAULT_POLICIES, **(policies or {})}
+        self.budgets = dict(budgets or {})
+        self.quiet_success = frozenset(quiet_success)
+        self.events = events
+        self.clock = clock
+        self.probe = probe
+        self.server_down = server_down
+        self.verify_seconds = verify_seconds
+        self.server_wait_seconds = server_wait_seconds
+        self.disk_report = disk_report
+        self.sleep = sleep
+        self.local_actions = dict(local_actions or {})
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.listeners: list[Callable[[Incident, ActionOutcome, str], None]] = []
+        self._tasks: set[asyncio.Future[object]] = set()
+        self._scheduled = 0
+        self._scheduled_lock = threading.Lock()
+
+    def policy(self, rule: str) -> Policy:
+        return self.policies.get(rule, Policy.ASK)
+
+    def offered(self, incident: Incident) -> list[ActionKind]:
+        """The fixes whose buttons make sense for this incident with this configuration."""
+        if self.policy(incident.rule) is Policy.ALERT:
+            return []
+        return [kind for kind in RULE_ACTIONS.get(incident.rule, ()) if self._can(kind, incident)]
+
+    def _can(self, kind: ActionKind, incident: Incident) -> bool:
+        if kind in self.local_actions:
+            return True
+        return self.actions is not None and self.actions.available(kind, incident.fields)
+
+    def route(self, event: IncidentEvent) -> None:
+        """Called for every match inside the monitor's transaction.
+
+        A new incident under an `auto` policy gets its fix scheduled and no alert yet
+        (the outcome is reported instead); a Bot API outage seen in a log line is
+        re-checked before anyone is asked; everything else goes to the outbox.
+        """
+        incident = event.incident
+        fresh = event.kind is EventKind.OPENED and not event.muted
+        if fresh and self.policy(incident.rule) is Policy.AUTO:
+            kinds = self.offered(incident)
+            if kinds and self._schedule(self.run(incident.id, kinds[0], POLICY_ACTOR)):
+                return
+        verify = (
+            fresh
+            and incident.rule in VERIFY_FIRST
+            and self.probe is not None
+            and not incident.source.startswith("check:")
+        )
+        if verify and self._schedule(self._verify_then_alert(incident.id)):
+            return
+        if fresh and incident.rule in DISK_REPORT and self.disk_report is not None:
+            self._schedule(self._attach_disk_report(incident.id))
+        if self.outbox is not None:
+            self.outbox.incident_event(event)
+
+    def _schedule(self, work: Coroutine[object, object, object]) -> bool:
+        """Run `work` on the event loop (thread-safe); False if there is no loop."""
+        if self.loop is None or self.loop.is_closed():
+            work.close()
+            return False
+        with self._scheduled_lock:
+            self._scheduled += 1
+        self.loop.call_soon_threadsafe(self._spawn, work)
+        return True
+
+    async def _verify_then_alert(self, incident_id: int) -> None:
+        """Wait, probe the Bot API server again, and only ask the admin if it is still down."""
+        await self.sleep(self.verify_seconds)
+        assert self.probe is not None
+        if await self.probe():
+            self.book.move(
+                incident_id, IncidentState.RESOLVED, POLICY_ACTOR, "answers again after a wait"
+            )
+            logger.info("Incident %s: the Bot API server answers again", incident_id)
+            return
+        if self.outbox is not None:
+            self.outbox.alert(incident_id)
+
+    async def _attach_disk_report(self, incident_id: int) -> None:
+        assert self.disk_report is not None
+        report = await asyncio.to_thread(self.disk_report)
+        self.store.add_audit(
+            incident_id=incident_id,
+            actor=POLICY_ACTOR,
+            kind=REPORT_KIND,
+            operation="disk usage",
+            ok=True,
+            summary=report,
+            now=self.clock(),
+        )
+        self._report(incident_id, notify=True)
+
+    async def _wait_for_server(self) -> None:
+        waited = 0.0
+        while self.server_down is not None and self.server_down():
+            if waited >= self.server_wait_seconds:
+                return
+            await self.sleep(SERVER_POLL_SECONDS)
+            waited += SERVER_POLL_SECONDS
+
+    def _spawn(self, work: Coroutine[object, object, object]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        with self._scheduled_lock:
+            self._scheduled -= 1
+        task.add_done_callback(self._tasks.discard)
+
+    async def wait_idle(self) -> None:
+        """Let scheduled and running fixes finish (used at shutdown and by tests)."""
+        while self._tasks or self._scheduled:
+            if self._tasks:
+                await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            else:
+                await asyncio.sleep(0.01)
+
+    async def run(self, incident_id: int, kind: ActionKind, actor: str) -> RunResult:
+        """Run one fix for one incident: claim, execute, audit, settle the state, report.
+
+        1. Move the incident to `fixing` with compare-and-set: a second tap (or an
+           automatic run racing a tap) finds it already fixing and does nothing.
+        2. An automatic run within its budget only; past it, the admin is asked.
+        3. Run the action (it validates its own parameters and never raises for
+           expected failures); downloads first wait for a Bot API server known down.
+        4. Record the audit row and the JSON event.
+        5. Resolve on success, reopen on failure, and queue the alert edit.
+        """
+        incident = self.book.get(incident_id)
+        if incident is None or incident.state.is_closed:
+            return RunResult(RunStatus.CLOSED)
+        if kind not in self.offered(incident):
+            return RunResult(RunStatus.UNAVAILABLE)
+        if self.book.move(incident_id, IncidentState.FIXING, actor, kind.value) is None:
+            return RunResult(RunStatus.BUSY)
+        budget = self.budgets.get(kind)
+        if actor == POLICY_ACTOR and budget is not None and not budget.allow():
+            self._skip(incident, kind, f"automatic {kind.value} skipped: budget used up")
+            return RunResult(RunStatus.OVER_BUDGET)
+        self._report(incident_id, notify=actor != POLICY_ACTOR)
+        try:
+            if kind in WAITS_FOR_SERVER:
+                await self._wait_for_server()
+            outcome = await self._execute(kind, incident, actor)
+        except asyncio.CancelledError:
+            self.book.move(incident_id, IncidentState.OPEN, actor, "interrupted")
+            self._report(incident_id, notify=True)
+            raise
+        except Exception as exc:  # an action bug must not leave the incident stuck in fixing
+            logger.exception("Action %s for incident %s crashed", kind, incident_id)
+            outcome = _failed(kind, f"{kind.value} crashed: {type(exc).__name__}")
+        self._audit(incident, outcome, actor)
+        new_state = IncidentState.RESOLVED if outcome.ok else IncidentState.OPEN
+        self.book.move(incident_id, new_state, actor, outcome.summary)
+        quiet = outcome.ok and actor == POLICY_ACTOR and incident.rule in self.quiet_success
+        self._report(incident_id, notify=not quiet)
+        for listener in self.listeners:
+            listener(incident, outcome, actor)
+        return RunResult(RunStatus.DONE, outcome)
+
+    def _skip(self, incident: Incident, kind: ActionKind, why: str) -> None:
+        """An automatic fix that may not run: say so in the alert and hand it to the admin."""
+        self.store.add_audit(
+            incident_id=incident.id,
+            actor=POLICY_ACTOR,
+            kind=SKIPPED_KIND,
+            operation=kind.value,
+            ok=False,
+            summary=why,
+            now=self.clock(),
+        )
+        self.book.move(incident.id, IncidentState.OPEN, POLICY_ACTOR, why)
+        self._report(incident.id, notify=True)
+
+    async def _execute(self, kind: ActionKind, incident: Incident, actor: str) -> ActionOutcome:
+        local = self.local_actions.get(kind)
+        if local is not None:
+            return await local(actor)
+        assert self.actions is not None  # offered() checked it
+        return await self.actions.run(kind, incident.fields)
+
+    def _audit(self, incident: Incident, outcome: ActionOutcome, actor: str) -> None:
+        now = self.clock()
+        self.store.add_audit(
+            incident_id=incident.id,
+            actor=actor,
+            kind=outcome.kind.value,
+            operation=outcome.operation,
+            ok=outcome.ok,
+            summary=outcome.summary,
+            now=now,
+            exit_code=outcome.exit_code,
+            output_tail=outcome.output_tail,
+            duration=outcome.duration,
+        )
+        if self.events is not None:
+            self.events.action(
+                at=now,
+                incident_id=incident.id,
+                rule=incident.rule,
+                action=outcome.operation,
+                result="ok" if outcome.ok else ("refused" if outcome.refused else "failed"),
+                actor=actor,
+            )
+
+    def _report(self, incident_id: int, *, notify: bool) -> None:
+        """Refresh the alert; an incident never alerted yet (auto policy) gets one now."""
+        if self.outbox is None or not notify:
+            return
+        if self.store.alert_messages(incident_id) or self.store.has_pending(incident_id):
+            self.outbox.incident_changed(incident_id)
+        else:
+            self.outbox.alert(incident_id)
+
+    def ignore(self, incident_id: int, actor: str) -> Incident | None:
+        return self._settle(incident_id, IncidentState.IGNORED, actor)
+
+    def resolve(self, incident_id: int, actor: str) -> Incident | None:
+        return self._settle(incident_id, IncidentState.RESOLVED, actor)
+
+    def _settle(self, incident_id: int, state: IncidentState, actor: str) -> Incident | None:
+        incident = self.book.move(incident_id, state, actor)
+        if incident is not None:
+            self._report(incident_id, notify=True)
+        return incident

@@ -1,0 +1,101 @@
+"""Incidents: grouping matches, the allowed state moves, and mutes.
+
+The store holds the rows; this module holds the rules about them, so the Telegram
+layer and the policies ask here instead of touching states directly.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from adminbot.clock import Clock, utcnow
+from adminbot.models import Incident, IncidentState, Match
+from adminbot.store.sqlite import Store
+
+S = IncidentState
+
+TRANSITIONS: Mapping[IncidentState, frozenset[IncidentState]] = {
+    S.OPEN: frozenset({S.ACKNOWLEDGED, S.FIXING, S.RESOLVED, S.IGNORED}),
+    S.ACKNOWLEDGED: frozenset({S.FIXING, S.RESOLVED, S.IGNORED}),
+    S.FIXING: frozenset({S.OPEN, S.ACKNOWLEDGED, S.RESOLVED, S.IGNORED}),
+    S.RESOLVED: frozenset(),
+    S.IGNORED: frozenset({S.OPEN}),
+}
+
+MUTE_ALL = "all"
+
+
+class EventKind(StrEnum):
+    OPENED = "opened"
+    REPEATED = "repeated"
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentEvent:
+    """What one match did to the incident book; notifiers decide what to say about it."""
+
+    kind: EventKind
+    incident: Incident
+    match: Match
+    muted: bool
+
+
+def new_token() -> str:
+    """A short random token that makes button callback data unguessable."""
+    return secrets.token_urlsafe(6)
+
+
+def allowed_from(new: IncidentState) -> tuple[IncidentState, ...]:
+    """The states from which an incident may move to `new`."""
+    return tuple(old for old, targets in TRANSITIONS.items() if new in targets)
+
+
+class IncidentBook:
+    """Turns matches into incidents and moves incidents between states."""
+
+    def __init__(self, store: Store, clock: Clock = utcnow) -> None:
+        self.store = store
+        self.clock = clock
+
+    def record(self, match: Match) -> IncidentEvent:
+        now = self.clock()
+        recorded = self.store.record_match(match, now, new_token())
+        kind = EventKind.OPENED if recorded.created else EventKind.REPEATED
+        muted = self.is_muted(match.rule, now) or recorded.incident.state == S.IGNORED
+        return IncidentEvent(kind, recorded.incident, match, muted)
+
+    def move(
+        self, incident_id: int, new: IncidentState, actor: str, note: str = ""
+    ) -> Incident | None:
+        """Change state if the move is allowed from the current state; None if it was not."""
+        if not self.store.set_state(incident_id, allowed_from(new), new, actor, self.clock(), note):
+            return None
+        return self.store.incident(incident_id)
+
+    def recover_interrupted(self) -> list[int]:
+        """At start-up: a fix that was running when adminbot stopped is no longer running."""
+        stuck = self.store.incidents(states=[S.FIXING], limit=1000)
+        return [i.id for i in stuck if self.move(i.id, S.OPEN, "monitor", "interrupted by restart")]
+
+    def get(self, incident_id: int) -> Incident | None:
+        return self.store.incident(incident_id)
+
+    def mute(self, target: str, duration: timedelta, by: str) -> datetime:
+        until = self.clock() + duration
+        self.store.set_mute(target, until, by)
+        return until
+
+    def unmute(self, target: str | None = None) -> int:
+        return self.store.clear_mutes(None if target in (None, MUTE_ALL) else target)
+
+    def is_muted(self, rule: str, now: datetime | None = None) -> bool:
+        now = now or self.clock()
+        mutes = self.store.mutes()
+        return any(mutes.get(target, now) > now for target in (rule, MUTE_ALL))
+
+    def expire_mutes(self) -> list[str]:
+        return self.store.expire_mutes(self.clock())

@@ -1,0 +1,79 @@
+"""Console alerts: one line per new incident, throttled lines for repeats.
+
+Used on its own when no Telegram token is set, and beside Telegram so systemd's
+journal keeps a readable trace.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from datetime import datetime, timedelta
+from typing import TextIO
+from zoneinfo import ZoneInfo
+
+from adminbot.clock import Clock, utcnow
+from adminbot.incidents.book import EventKind, IncidentEvent
+from adminbot.models import Severity
+
+_COLOURS = {
+    Severity.INFO: "\033[36m",
+    Severity.WARNING: "\033[33m",
+    Severity.ERROR: "\033[31m",
+    Severity.CRITICAL: "\033[1;41;97m",
+}
+_RESET = "\033[0m"
+_SAMPLE_CHARS = 160
+
+
+def _printable(text: str) -> str:
+    """Keep hostile log text from moving the cursor or changing the terminal's colours."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
+class ConsoleAlerts:
+    """Prints incident events and notices to a terminal or journal."""
+
+    def __init__(
+        self,
+        out: TextIO | None = None,
+        *,
+        zone: ZoneInfo | None = None,
+        colour: bool | None = None,
+        repeat_every: float = 15.0,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.out = out or sys.stdout
+        self.zone = zone or ZoneInfo("UTC")
+        self.colour = self.out.isatty() if colour is None else colour
+        self.repeat_every = timedelta(seconds=repeat_every)
+        self.clock = clock
+        self._last_printed: dict[int, datetime] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, event: IncidentEvent) -> None:
+        incident = event.incident
+        now = self.clock()
+        with self._lock:
+            if event.kind is EventKind.REPEATED:
+                last = self._last_printed.get(incident.id)
+                if last is not None and now - last < self.repeat_every:
+                    return
+            self._last_printed[incident.id] = now
+        what = "NEW" if event.kind is EventKind.OPENED else f"x{incident.count}"
+        muted = " (muted)" if event.muted else ""
+        where = f"{incident.source}:{event.match.record.line_no}"
+        sample = _printable(event.match.record.last_line.strip())[:_SAMPLE_CHARS]
+        self.line(
+            incident.severity,
+            f"{incident.rule} #{incident.id} {what}{muted} {where} | {sample}",
+        )
+
+    def line(self, severity: Severity, text: str) -> None:
+        stamp = self.clock().astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S")
+        label = f"{severity.value.upper():<8}"
+        if self.colour:
+            label = f"{_COLOURS[severity]}{label}{_RESET}"
+        with self._lock:
+            self.out.write(f"{stamp} {label} {_printable(text)}\n")
+            self.out.flush()

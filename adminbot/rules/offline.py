@@ -1,0 +1,210 @@
+"""Offline rule tester (like fail2ban-regex): run the rules over a whole log file.
+
+Reads the file from the start with the same `Classifier` as production, so
+what it reports is what the bot would have alerted on. Text mode is for people
+(counts, samples per rule, errors no rule matched, speed); `--json` prints one
+object for scripts and tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from itertools import accumulate
+from pathlib import Path
+from typing import TextIO
+
+from adminbot.models import Line, Match, Record
+from adminbot.rules.ruleset import Classified, Classifier, RuleSet, build_ruleset
+
+logger = logging.getLogger(__name__)
+
+MAX_LINE_BYTES = 64 * 1024
+CHUNK_BYTES = 1 << 20
+EXIT_OK = 0
+EXIT_UNREADABLE = 2
+
+
+def read_line_batches(
+    path: Path, *, chunk_bytes: int = CHUNK_BYTES, source: str | None = None
+) -> Iterator[list[Line]]:
+    """The file's lines as the tailer reads them: binary chunks, split on newlines,
+    decoded with replacement, lines over 64 KiB cut; one batch per chunk."""
+    name = source or str(path)
+    line_no = 0
+    offset = 0  # byte offset where `partial` starts
+    partial = b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(chunk_bytes):
+            data = partial + chunk
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                partial = _cap_partial(data)
+                offset += len(data) - len(partial)
+                continue
+            partial = data[cut + 1 :]
+            batch = _split_lines(name, data[:cut], line_no, offset)
+            line_no += len(batch)
+            offset += cut + 1
+            yield batch
+            if len(partial) > MAX_LINE_BYTES:
+                capped = _cap_partial(partial)
+                offset += len(partial) - len(capped)
+                partial = capped
+    if partial:
+        yield [Line(name, line_no + 1, _decode(partial), offset, offset + len(partial))]
+
+
+def _decode(raw: bytes) -> str:
+    if len(raw) > MAX_LINE_BYTES:
+        raw = raw[:MAX_LINE_BYTES]
+    return raw.rstrip(b"\r").decode("utf-8", errors="replace")
+
+
+def _cap_partial(data: bytes) -> bytes:
+    """An endless line keeps only its first 64 KiB (the rest will be cut anyway)."""
+    return data[:MAX_LINE_BYTES] if len(data) > MAX_LINE_BYTES else data
+
+
+def _split_lines(name: str, block: bytes, line_no: int, offset: int) -> list[Line]:
+    """Lines of `block` (complete lines without the last newline), numbered after `line_no`."""
+    raws = block.split(b"\n")
+    ends = list(accumulate((len(raw) + 1 for raw in raws), initial=offset))
+    if max(map(len, raws)) > MAX_LINE_BYTES or b"\r" in block:
+        texts = [_decode(raw) for raw in raws]
+    else:
+        # One decode for the whole block: a newline byte never sits inside a UTF-8
+        # sequence, so this equals decoding line by line.
+        texts = block.decode("utf-8", errors="replace").split("\n")
+    return [
+        Line(name, number, text, start, end)
+        for number, text, start, end in zip(
+            range(line_no + 1, line_no + len(raws) + 1), texts, ends[:-1], ends[1:], strict=True
+        )
+    ]
+
+
+class _Report:
+    """What check_file gathers while the classifier runs."""
+
+    def __init__(self) -> None:
+        self.matches: list[Match] = []
+        self.unmatched: list[Record] = []
+        self.records = 0
+
+    def add(self, classified: Classified) -> None:
+        self.matches.extend(classified.matches)
+        self.unmatched.extend(classified.unmatched_errors)
+        self.records += classified.records
+
+
+def check_file(
+    path: Path,
+    ruleset: RuleSet,
+    *,
+    as_json: bool,
+    out: TextIO,
+    samples: int = 3,
+    err: TextIO | None = None,
+) -> int:
+    """Classify the whole file and report; 0 when read, 2 (and why, on `err`) if not."""
+    classifier = Classifier(ruleset)
+    report = _Report()
+    lines = 0
+    started = time.perf_counter()
+    try:
+        for batch in read_line_batches(path):
+            lines += len(batch)
+            report.add(classifier.feed(str(path), batch))
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        print(f"adminbot check-rules: cannot read {path}: {reason}", file=err or sys.stderr)
+        return EXIT_UNREADABLE
+    report.add(classifier.flush())
+    seconds = time.perf_counter() - started
+    report.matches.sort(key=lambda match: match.record.line_no)
+    if as_json:
+        _print_json(report, ruleset, lines, seconds, out)
+    else:
+        _print_text(path, report, ruleset, lines, seconds, out, samples)
+    return EXIT_OK
+
+
+def _counts(report: _Report, ruleset: RuleSet) -> dict[str, int]:
+    counts = dict.fromkeys(ruleset.enabled_names, 0)
+    for match in report.matches:
+        counts[match.rule] = counts.get(match.rule, 0) + 1
+    return counts
+
+
+def _print_json(report: _Report, ruleset: RuleSet, lines: int, seconds: float, out: TextIO) -> None:
+    document = {
+        "lines": lines,
+        "seconds": round(seconds, 6),
+        "counts": _counts(report, ruleset),
+        "matches": [{"line": m.record.line_no, "rule": m.rule} for m in report.matches],
+    }
+    out.write(json.dumps(document, ensure_ascii=False) + "\n")
+
+
+def _print_text(
+    path: Path,
+    report: _Report,
+    ruleset: RuleSet,
+    lines: int,
+    seconds: float,
+    out: TextIO,
+    samples: int,
+) -> None:
+    speed = lines / seconds if seconds > 0 else float("inf")
+    write = out.write
+    write(f"{path}: {lines:,} lines, {report.records:,} records in {seconds:.3f} s ")
+    write(f"({speed:,.0f} lines/s)\n\nMatches per rule:\n")
+    by_rule: dict[str, list[Match]] = defaultdict(list)
+    for match in report.matches:
+        by_rule[match.rule].append(match)
+    for name, count in _counts(report, ruleset).items():
+        rule = ruleset.get(name)
+        kind = f"{rule.severity.value}, {rule.policy.value}" if rule else ""
+        write(f"  {name:<18} {count:>8,}  ({kind})\n")
+    for name, found in by_rule.items():
+        write(f"\n[{name}] first {min(samples, len(found))} of {len(found):,}:\n")
+        for match in found[:samples]:
+            write(_sample(match.record.line_no, match.record.text))
+            key = match.key if len(match.key) <= 80 else match.key[:77] + "..."
+            write(f"      key: {key}\n")
+    write(f"\nErrors no rule matched: {len(report.unmatched):,}\n")
+    for record in report.unmatched[: max(samples, 10)]:
+        write(_sample(record.line_no, record.text))
+
+
+def _sample(line_no: int, text: str, width: int = 160) -> str:
+    """First line of a record plus its last (the exception), cut to fit a terminal."""
+    lines = text.split("\n")
+    shown = [lines[0]] if len(lines) == 1 else [lines[0], "  ... " + lines[-1].strip()]
+    cut = [line if len(line) <= width else line[: width - 3] + "..." for line in shown]
+    return "".join(
+        f"  {line_no:>7}: {line}\n" if i == 0 else f"           {line}\n"
+        for i, line in enumerate(cut)
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m adminbot.rules.offline FILE [--json]` with the built-in rules only."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("logfile", type=Path)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--samples", type=int, default=3, help="sample lines per rule")
+    args = parser.parse_args(argv)
+    return check_file(
+        args.logfile, build_ruleset(), as_json=args.json, out=sys.stdout, samples=args.samples
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,336 @@
+"""Follow one open log file: turn appended bytes into `Line`s and know the file again.
+
+The tailer (`adminbot.tail.tailer`) decides which files to follow and when; this
+module only reads. A `Follower` owns one file descriptor, so after a rename
+it keeps reading the same file (by identity, not by name) until told to stop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from adminbot.models import Checkpoint, Line
+
+logger = logging.getLogger(__name__)
+
+FINGERPRINT_BYTES = 256
+CHUNK_BYTES = 256 * 1024
+SCAN_CHUNK_BYTES = 1024 * 1024
+
+_NEWLINE = b"\n"
+_NUL = b"\x00"
+
+
+class NotRegularFile(OSError):
+    """The path names a directory, FIFO or device: reading it as a log would block or fail."""
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Which file this is: (device, inode) plus a hash of its first bytes (inodes get reused)."""
+
+    device: int
+    inode: int
+    fingerprint: str
+    fingerprint_len: int
+
+    def same_file(self, st: os.stat_result) -> bool:
+        """Tell whether a fresh stat names the same inode (the fingerprint is checked apart)."""
+        return (st.st_dev, st.st_ino) == (self.device, self.inode)
+
+
+def fingerprint_of(head: bytes) -> str:
+    """Hash the first bytes of a file; sha1 is plenty to tell two log files apart."""
+    return hashlib.sha1(head, usedforsecurity=False).hexdigest()
+
+
+def open_regular(path: str) -> tuple[int, os.stat_result]:
+    """Open a path for reading and refuse anything but a regular file.
+
+    O_NONBLOCK keeps a FIFO that matches a glob from hanging the worker thread.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegularFile(f"{path} is not a regular file")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st
+
+
+def identify(fd: int, st: os.stat_result) -> Identity:
+    """Fingerprint an open file by its first up-to-FINGERPRINT_BYTES bytes."""
+    head = os.pread(fd, FINGERPRINT_BYTES, 0)
+    return Identity(st.st_dev, st.st_ino, fingerprint_of(head), len(head))
+
+
+def prefix_matches(fd: int, fingerprint: str, length: int) -> bool:
+    """Tell whether the file still starts with the bytes a checkpoint fingerprinted."""
+    head = os.pread(fd, length, 0)
+    return len(head) == length and fingerprint_of(head) == fingerprint
+
+
+def end_position(fd: int) -> tuple[int, int]:
+    """Return (offset after the last newline, number of newlines) for a start at the end.
+
+    Counting every newline keeps `Line.line_no` a true physical line number; it
+    is one pass of `bytes.count` over large chunks, so a 1 GB log costs well
+    under a second, once, at start-up.
+    """
+    pos = 0
+    last_end = 0
+    count = 0
+    while True:
+        chunk = os.pread(fd, SCAN_CHUNK_BYTES, pos)
+        if not chunk:
+            return last_end, count
+        count += chunk.count(_NEWLINE)
+        i = chunk.rfind(_NEWLINE)
+        if i >= 0:
+            last_end = pos + i + 1
+        pos += len(chunk)
+
+
+def find_rotated(path: str, cp: Checkpoint, max_line_bytes: int) -> Follower | None:
+    """Find the file a checkpoint names beside `path` (e.g. `bot.log.1`), to finish reading it.
+
+    Used at start-up when `path` now names another file: it was rotated while
+    we were stopped. The inode must match and the first bytes too (inodes get
+    reused); the follower keeps `path` as the lines' source.
+    """
+    folder = Path(path).parent
+    try:
+        with os.scandir(folder) as entries:
+            candidates = [e.path for e in entries if e.inode() == cp.inode]
+    except OSError as exc:
+        logger.warning("cannot list %s to find the rotated %s: %s", folder, path, exc)
+        return None
+    for candidate in candidates:
+        try:
+            fd, st = open_regular(candidate)
+        except OSError as exc:
+            logger.debug("cannot open %s to check it: %s", candidate, exc)
+            continue
+        same = (st.st_dev, st.st_ino) == (cp.device, cp.inode) and cp.offset <= st.st_size
+        if same and prefix_matches(fd, cp.fingerprint, cp.fingerprint_len):
+            logger.info("%s was rotated while we were stopped; finishing %s first", path, candidate)
+            return Follower(
+                path,
+                fd,
+                identify(fd, st),
+                offset=cp.offset,
+                line_no=cp.line_no,
+                max_line_bytes=max_line_bytes,
+            )
+        os.close(fd)
+    logger.info("%s was replaced while we were stopped; reading the new file from 0", path)
+    return None
+
+
+def _whole_chars(data: bytes) -> bytes:
+    """Drop an incomplete UTF-8 character left at the end by a cut, so no U+FFFD appears."""
+    k = len(data)
+    # Step back over continuation bytes (10xxxxxx) to a lead byte, at most 3.
+    while k > 0 and len(data) - k < 3 and data[k - 1] & 0xC0 == 0x80:
+        k -= 1
+    if k > 0 and data[k - 1] >= 0xC0:
+        lead = data[k - 1]
+        size = 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+        if len(data) - (k - 1) < size:
+            return data[: k - 1]
+    return data
+
+
+class Follower:
+    """Reads one open file from a committed position and yields complete lines in batches.
+
+    Two positions are kept: the committed one (what the sink has stored, the
+    checkpoint) and the read one, which runs ahead by the lines offered but not
+    yet committed plus a partial last line. `rollback()` throws the read one
+    away when the sink fails, so the same lines are offered again.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        fd: int,
+        identity: Identity,
+        *,
+        offset: int = 0,
+        line_no: int = 0,
+        max_line_bytes: int = 65536,
+    ) -> None:
+        self.source = source
+        self.identity = identity
+        self.offset = offset
+        self.line_no = line_no
+        self.size = 0
+        self._fd: int | None = fd
+        self._max = max_line_bytes
+        self.rollback()
+
+    # -- positions ---------------------------------------------------------
+
+    def checkpoint(self) -> Checkpoint:
+        """Describe the committed position in the form the store keeps."""
+        return self._checkpoint(self.offset, self.line_no)
+
+    def _checkpoint(self, offset: int, line_no: int) -> Checkpoint:
+        ident = self.identity
+        return Checkpoint(
+            path=self.source,
+            device=ident.device,
+            inode=ident.inode,
+            fingerprint=ident.fingerprint,
+            fingerprint_len=ident.fingerprint_len,
+            offset=offset,
+            line_no=line_no,
+        )
+
+    def commit(self, checkpoint: Checkpoint) -> None:
+        """Adopt a checkpoint the sink has stored as the committed position."""
+        self.offset = checkpoint.offset
+        self.line_no = checkpoint.line_no
+
+    def rollback(self) -> None:
+        """Forget everything read past the committed position (the sink did not store it)."""
+        self._pos = self.offset  # next byte to read
+        self._line_start = self.offset  # where the partial line begins
+        self._line_no = self.line_no  # line number of the last line offered
+        self._carry = b""  # head of the partial line, NULs removed, <= max bytes
+        self._dropped = 0  # bytes of the partial line past the cap, streamed past
+
+    def restart(self) -> None:
+        """Read the file again from its first byte (it was truncated or rewritten)."""
+        self.identity = identify(self.fd, os.fstat(self.fd))
+        self.offset = 0
+        self.line_no = 0
+        self.rollback()
+
+    # -- reading -----------------------------------------------------------
+
+    @property
+    def fd(self) -> int:
+        if self._fd is None:
+            raise ValueError(f"follower of {self.source} is closed")
+        return self._fd
+
+    def stat(self) -> os.stat_result:
+        """Stat the open file (not the path: the path may already name a newer file)."""
+        st = os.fstat(self.fd)
+        self.size = st.st_size
+        return st
+
+    def was_rewritten(self) -> bool:
+        """Tell whether the file shrank below what was read or its first bytes changed.
+
+        Both mean copytruncate or truncation: the content we counted is gone.
+        As the file grows the fingerprint is lengthened up to FINGERPRINT_BYTES,
+        after checking that the bytes it already covered are unchanged.
+        """
+        st = self.stat()
+        if st.st_size < self._pos:
+            return True
+        ident = self.identity
+        if ident.fingerprint_len >= FINGERPRINT_BYTES and st.st_size == self._pos:
+            return False  # nothing new since the last read and nothing lost
+        head = os.pread(self.fd, FINGERPRINT_BYTES, 0)
+        if fingerprint_of(head[: ident.fingerprint_len]) != ident.fingerprint:
+            return True
+        if len(head) > ident.fingerprint_len:
+            self.identity = Identity(ident.device, ident.inode, fingerprint_of(head), len(head))
+        return False
+
+    def read_batch(self) -> tuple[list[Line], Checkpoint] | None:
+        """Read one chunk; return its complete lines and the checkpoint after them.
+
+        Returns None at end of file. The lines may be empty while a line has no
+        newline yet; the checkpoint then equals the committed one.
+        """
+        data = os.pread(self.fd, CHUNK_BYTES, self._pos)
+        if not data:
+            return None
+        end = self._pos
+        self._pos += len(data)
+        parts = data.split(_NEWLINE)
+        tail = parts.pop()
+        lines: list[Line] = []
+        if not parts:
+            self._take_tail(tail)
+            return lines, self._checkpoint(self._line_start, self._line_no)
+        append = lines.append
+        source = self.source
+        cap = self._max
+        line_no = self._line_no
+        start = self._line_start
+        first = 0
+        if self._carry or self._dropped:
+            end += len(parts[0]) + 1
+            line_no += 1
+            append(Line(source, line_no, self._finish_carry(parts[0]), start, end))
+            start = end
+            first = 1
+        has_nul = _NUL in data
+        for raw in parts[first:] if first else parts:
+            end += len(raw) + 1
+            if has_nul:
+                raw = raw.replace(_NUL, b"")
+            if raw[-1:] == b"\r":
+                raw = raw[:-1]
+            text = raw.decode("utf-8", "replace") if len(raw) <= cap else _cut(raw, cap)
+            line_no += 1
+            append(Line(source, line_no, text, start, end))
+            start = end
+        self._take_tail(tail)
+        self._line_no = line_no
+        self._line_start = start
+        return lines, self._checkpoint(start, line_no)
+
+    def _finish_carry(self, last: bytes) -> str:
+        """Complete the partial line held from earlier chunks with its final piece."""
+        head = self._carry + last.replace(_NUL, b"")
+        dropped = self._dropped
+        self._carry, self._dropped = b"", 0
+        if dropped or len(head) > self._max:
+            return _cut(head, self._max, dropped)
+        if head[-1:] == b"\r":
+            head = head[:-1]
+        return head.decode("utf-8", "replace")
+
+    def _take_tail(self, tail: bytes) -> None:
+        """Hold the bytes after the last newline, but never more than the line cap.
+
+        The rest of an over-long line is only counted, so a line of any size
+        costs at most `max_line_bytes` of memory.
+        """
+        if not tail:
+            return
+        tail = tail.replace(_NUL, b"")
+        room = self._max - len(self._carry)
+        if len(tail) > room:
+            self._dropped += len(tail) - room
+            tail = tail[:room]
+        self._carry += tail
+
+    def close(self) -> None:
+        """Close the descriptor; safe to call twice."""
+        if self._fd is not None:
+            try:
+                os.close(self._fd)
+            except OSError as exc:
+                logger.warning("closing %s failed: %s", self.source, exc)
+            self._fd = None
+
+
+def _cut(raw: bytes, cap: int, dropped: int = 0) -> str:
+    """Cut an over-long line at the cap (on a character boundary) and say how much was cut."""
+    kept = _whole_chars(raw[:cap])
+    cut = dropped + len(raw) - len(kept)
+    return f"{kept.decode('utf-8', 'replace')} …[cut {cut} bytes]"

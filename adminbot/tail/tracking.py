@@ -1,0 +1,264 @@
+"""One watched path followed through rotation: which file it names, where to start, the sink.
+
+The tailer (`adminbot.tail.tailer`) owns the threads and the globs; a `TrackedPath`
+owns what happens to one name: finishing a renamed-away file before the new
+one, starting again after truncation, placing a file by its checkpoint or the
+start-up rules, and committing a position only when the sink stored it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from adminbot.clock import Clock
+from adminbot.models import Checkpoint, Line
+from adminbot.tail.follow import (
+    Follower,
+    NotRegularFile,
+    end_position,
+    find_rotated,
+    identify,
+    open_regular,
+    prefix_matches,
+)
+from adminbot.tail.watch import absolute
+
+logger = logging.getLogger(__name__)
+
+Sink = Callable[[str, list[Line], Checkpoint], None]
+ProblemCallback = Callable[[str, str | None], None]
+
+# 64 chunks of 256 KiB: one busy file cannot keep the worker from the others (or from stop()).
+MAX_CHUNKS_PER_PASS = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What every tracked path shares: where lines go and the tailer's start-up rules."""
+
+    sink: Sink
+    report: ProblemCallback  # the tailer's once-per-change problem reporter
+    clock: Clock
+    max_line_bytes: int
+    rotate_grace: float
+    from_beginning: bool
+    first_start: bool  # no checkpoints at all: existing files are read from their end
+    resume_since: datetime | None
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What one look at a path found, for the tailer to act on."""
+
+    delivered: int = 0
+    more: bool = False  # stopped at MAX_CHUNKS_PER_PASS: come back soon
+    deadline: float = math.inf  # monotonic time a draining file's grace period ends
+    gone: bool = False  # a globbed file disappeared: stop tracking it
+    refused: bool = False  # the sink raised: keep everything as it is and retry later
+
+
+class TrackedPath:
+    """The state of one watched name; only the pass holding the tailer's pass lock touches it."""
+
+    def __init__(
+        self,
+        path: str,
+        settings: Settings,
+        *,
+        literal: bool,
+        existed_at_start: bool,
+        checkpoint: Checkpoint | None,
+    ) -> None:
+        self.path = path
+        self.abspath = absolute(path)
+        self.literal = literal  # named without wildcards: a missing file is a problem
+        self.lines_read = 0
+        self.last_line_at: datetime | None = None
+        self._settings = settings
+        self._existed_at_start = existed_at_start
+        self._checkpoint = checkpoint  # from the store; used once, at the first open
+        self._current: Follower | None = None  # the file the name points to
+        self._draining: Follower | None = None  # the file it pointed to before a rotation
+        self._quiet_since = 0.0
+        self._drained_size = -1
+        self._unsaved = False  # current's position not yet handed to the sink
+
+    @property
+    def size(self) -> int:
+        follower = self._current or self._draining
+        return follower.size if follower is not None else 0
+
+    @property
+    def draining(self) -> bool:
+        return self._draining is not None
+
+    def close(self) -> None:
+        for follower in (self._current, self._draining):
+            if follower is not None:
+                follower.close()
+        self._current = self._draining = None
+
+    def service(self, *, full: bool) -> Outcome:
+        """Bring the path up to date, following it through rotation.
+
+        1. Finish the file the name used to point to (after a rename or delete),
+           within the grace period if one is set.
+        2. If nothing is open, open what the name points to now (placed by the
+           checkpoint or the start-up rules; a rotated predecessor goes first).
+        3. Read the current file to its end, then check the name still points
+           to it; if not, it becomes the draining file and we go round again.
+
+        `full` is false on a pass woken by an event: a missing name may then be
+        mid-rotation, so it is only judged on a full pass.
+        """
+        out = Outcome()
+        for _ in range(4):
+            if self._draining is not None:
+                self._drain(out)
+                if self._draining is not None:
+                    return out
+            if self._current is None:
+                if not self._open(out, full=full):
+                    return out
+                continue
+            self._deliver(self._current, out)
+            if out.more or out.refused or self._still_named(self._current):
+                return out
+            logger.info("%s now names another file; finishing the old one first", self.path)
+            self._draining, self._current = self._current, None
+            self._quiet_since, self._drained_size = time.monotonic(), -1
+        return out
+
+    def _drain(self, out: Outcome) -> None:
+        """Read a rotated-away file; let it go once it has been quiet for the grace period."""
+        old = self._draining
+        assert old is not None
+        self._deliver(old, out)
+        now = time.monotonic()
+        if old.size != self._drained_size:
+            self._drained_size, self._quiet_since = old.size, now
+        grace = self._settings.rotate_grace
+        if out.refused:
+            return  # its unstored lines are still to be offered; never let it go before
+        if out.more or now - self._quiet_since < grace:
+            out.deadline = min(out.deadline, self._quiet_since + grace)
+            return
+        old.close()
+        self._draining = None
+
+    def _still_named(self, follower: Follower) -> bool:
+        """Tell whether the path still names the open file; unsure (EACCES) counts as yes."""
+        try:
+            st = Path(self.path).stat()
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        except OSError as exc:
+            logger.debug("cannot stat %s (%s); reading the open file on", self.path, exc)
+            return True
+        return follower.identity.same_file(st)
+
+    def _open(self, out: Outcome, *, full: bool) -> bool:
+        """Open what the path names now; report a missing or unreadable file once."""
+        report = self._settings.report
+        try:
+            fd, st = open_regular(self.path)
+        except (FileNotFoundError, NotADirectoryError):
+            if full and self.literal:
+                report(self.path, "file is missing (deleted, or not created yet)")
+            elif full:
+                out.gone = True
+            return False
+        except NotRegularFile:
+            report(self.path, "not a regular file")
+            return False
+        except OSError as exc:
+            report(self.path, f"cannot open: {exc.strerror or exc}")
+            return False
+        try:
+            self._current, self._draining = self._place(fd, st)
+        except OSError:
+            os.close(fd)
+            raise
+        self._existed_at_start = False  # whatever the name points to next is a new file
+        self._unsaved = True
+        self._quiet_since, self._drained_size = time.monotonic(), -1
+        report(self.path, None)
+        return True
+
+    def _place(self, fd: int, st: os.stat_result) -> tuple[Follower, Follower | None]:
+        """Decide where to start reading a newly opened file (the start-up rules).
+
+        Returns its follower and, if the file was rotated while we were stopped,
+        a follower for the rotated predecessor, to be finished first.
+        """
+        rules = self._settings
+        ident = identify(fd, st)
+        cp, self._checkpoint = self._checkpoint, None
+
+        def at(offset: int, line_no: int) -> Follower:
+            limit = rules.max_line_bytes
+            return Follower(
+                self.path, fd, ident, offset=offset, line_no=line_no, max_line_bytes=limit
+            )
+
+        if cp is not None:
+            if (cp.device, cp.inode) != (st.st_dev, st.st_ino):
+                return at(0, 0), find_rotated(self.path, cp, rules.max_line_bytes)
+            if cp.offset <= st.st_size and prefix_matches(fd, cp.fingerprint, cp.fingerprint_len):
+                return at(cp.offset, cp.line_no), None
+            logger.info("%s was truncated while we were stopped; reading it from 0", self.path)
+            return at(0, 0), None
+        if not self._existed_at_start or rules.from_beginning:
+            return at(0, 0), None
+        since = None if rules.first_start else rules.resume_since
+        if since is not None and datetime.fromtimestamp(st.st_mtime, UTC) >= since:
+            return at(0, 0), None  # written while we were stopped
+        return at(*end_position(fd)), None
+
+    def _deliver(self, follower: Follower, out: Outcome) -> None:
+        """Read a file to its end (or the per-pass cap), one sink call per chunk."""
+        if follower.was_rewritten():
+            logger.warning("%s was truncated or rewritten; reading it again from 0", self.path)
+            follower.restart()
+            self._unsaved = self._unsaved or follower is self._current
+        if self._unsaved and follower is self._current:
+            if not self._hand_over(follower, [], follower.checkpoint(), out):
+                return
+            self._unsaved = False
+        for _ in range(MAX_CHUNKS_PER_PASS):
+            batch = follower.read_batch()
+            if batch is None:
+                return
+            lines, checkpoint = batch
+            if not lines:
+                continue
+            if not self._hand_over(follower, lines, checkpoint, out):
+                return
+            out.delivered += len(lines)
+            self.lines_read += len(lines)
+            self.last_line_at = self._settings.clock()
+        out.more = True
+
+    def _hand_over(
+        self, follower: Follower, lines: list[Line], checkpoint: Checkpoint, out: Outcome
+    ) -> bool:
+        """Call the sink; commit the position only if it stored the batch."""
+        try:
+            self._settings.sink(self.path, lines, checkpoint)
+        except Exception:
+            # The sink is the store: whatever failed there, these lines must not be lost.
+            logger.exception(
+                "sink failed for %s; the same %d lines will be offered again", self.path, len(lines)
+            )
+            follower.rollback()
+            out.refused = True
+            return False
+        follower.commit(checkpoint)
+        return True
