@@ -8,26 +8,18 @@ import logging
 import os
 import signal
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dotenv import load_dotenv
 
 from adminbot import __version__
-from adminbot.checks.base import CheckState
-from adminbot.clock import utcnow
 from adminbot.config import Config, load_config
 from adminbot.errors import ConfigError
-from adminbot.incidents.summary import build_summary
-from adminbot.models import Severity
-from adminbot.notify.console import ConsoleAlerts
-from adminbot.notify.eventlog import setup_logging
-from adminbot.service.lifecycle import Service
-from adminbot.service.monitor import Monitor, load_ruleset
-from adminbot.service.runtime import Runtime, build_runtime
-from adminbot.store.sqlite import Store
-from adminbot.supervise.supervisor import ChildExit
+
+if TYPE_CHECKING:
+    from adminbot.service.runtime import Edges
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def check_rules(config: Config, args: argparse.Namespace) -> int:
+    from adminbot.rules.loader import load_ruleset
     from adminbot.rules.offline import check_file
 
     return check_file(args.logfile, load_ruleset(config), as_json=args.json, out=sys.stdout)
@@ -103,13 +96,11 @@ def simulate(config: Config, args: argparse.Namespace) -> int:
 
 
 def run(config: Config, log_level: str, child_argv: Sequence[str] = ()) -> int:
+    from adminbot.notify.eventlog import setup_logging
+
     setup_logging(config.monitor_log, log_level)
     _stderr_warnings()
-    if config.telegram_enabled:
-        from handlers.app import run_telegram
-
-        return run_telegram(config, child_argv)
-    return asyncio.run(run_console(config, child_argv))
+    return asyncio.run(serve(config, child_argv))
 
 
 def _stderr_warnings() -> None:
@@ -119,61 +110,25 @@ def _stderr_warnings() -> None:
     logging.getLogger().addHandler(handler)
 
 
-async def run_console(
-    config: Config, child_argv: Sequence[str] = (), stop: asyncio.Event | None = None
+async def serve(
+    config: Config,
+    child_argv: Sequence[str] = (),
+    stop: asyncio.Event | None = None,
+    edges: Edges | None = None,
 ) -> int:
-    """Console mode: alerts on stdout until SIGINT/SIGTERM, then a session summary."""
-    runtime = build_runtime(config, child_argv=child_argv)
-    config = runtime.config
-    console = ConsoleAlerts(zone=config.zone, repeat_every=config.alerts.edit_throttle_seconds)
-    _print_to(console, runtime)
-    stop = stop or _stop_on_signals()
-    demo_stop = threading.Event()
-    demo = _start_demo(config, demo_stop) if config.demo else None
-    service = Service(runtime)
-    await service.start()
-    _banner(config)
-    try:
-        await service.run_periodic(stop)
-    finally:
-        demo_stop.set()
-        ended = await service.stop()
-        if demo is not None:
-            demo.join(timeout=5)
-        _print_summary(runtime.store, runtime.monitor, ended)
-        runtime.store.close()
+    """Run until SIGINT/SIGTERM (or `stop`): Telegram if a token is set, else the console."""
+    from adminbot.service.console_mode import ConsoleFront
+    from adminbot.service.lifecycle import FrontFactory, build_service
+    from adminbot.service.runtime import Edges
+
+    front: FrontFactory = ConsoleFront
+    if config.telegram_enabled:
+        from handlers.app import TelegramFront  # the one place the core meets Telegram
+
+        front = TelegramFront
+    service = build_service(config, front, edges or Edges(), child_argv=child_argv)
+    await service.run(stop or _stop_on_signals())
     return 0
-
-
-def _print_to(console: ConsoleAlerts, runtime: Runtime) -> None:
-    """Everything the admin would be told on Telegram, as terminal lines."""
-    runtime.monitor.listeners.append(console)
-    runtime.monitor.problem_listeners.append(
-        lambda path, problem: console.line(
-            Severity.WARNING,
-            f"cannot read {path}: {problem}" if problem else f"reading {path} again",
-        )
-    )
-    runtime.health.listeners.append(
-        lambda flip: console.line(
-            _FLIP_SEVERITY[flip.new],
-            f"check {flip.check}: {flip.old or 'start'} -> {flip.new}: {flip.result.summary}",
-        )
-    )
-    runtime.remedies.listeners.append(
-        lambda incident, outcome, actor: console.line(
-            Severity.INFO if outcome.ok else Severity.ERROR,
-            f"{incident.rule} #{incident.id} {outcome.summary} ({actor})",
-        )
-    )
-
-
-_FLIP_SEVERITY = {
-    CheckState.OK: Severity.INFO,
-    CheckState.WARNING: Severity.WARNING,
-    CheckState.UNKNOWN: Severity.WARNING,
-    CheckState.CRITICAL: Severity.CRITICAL,
-}
 
 
 def _stop_on_signals() -> asyncio.Event:
@@ -182,45 +137,3 @@ def _stop_on_signals() -> asyncio.Event:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     return stop
-
-
-def _start_demo(config: Config, stop: threading.Event) -> threading.Thread:
-    from adminbot.simulate import simulate as append_lines
-
-    thread = threading.Thread(
-        target=append_lines,
-        args=(config.demo_log,),
-        kwargs={"rate": 3.0, "stop": stop},
-        name="demo-simulator",
-        daemon=True,
-    )
-    thread.start()
-    return thread
-
-
-def _banner(config: Config) -> None:
-    if config.demo:
-        print(
-            "adminbot: no log files configured (ADMINBOT_WATCH or [watch] paths in "
-            f"adminbot.toml), so it watches a simulated pipeline log: {config.demo_log}",
-            flush=True,
-        )
-    else:
-        print(f"adminbot: watching {', '.join(config.watch.patterns)}", flush=True)
-    print(
-        f"adminbot: console mode (no TELEGRAM_TOKEN); events in {config.event_log}; Ctrl-C stops",
-        flush=True,
-    )
-
-
-def _print_summary(store: Store, monitor: Monitor, ended: ChildExit | None) -> None:
-    stats = monitor.stats
-    summary = build_summary(store, stats.started_at, utcnow(), lines=stats.lines)
-    by_rule = ", ".join(f"{rule} {n}" for rule, (n, _) in sorted(summary.by_rule.items()))
-    child = f" Pipeline stopped ({ended.reason})." if ended is not None else ""
-    print(
-        f"Session summary: {summary.lines} lines read, {summary.incidents} incidents"
-        f" ({by_rule or 'none'}), {summary.actions_run} actions, "
-        f"{summary.still_open} still open.{child}",
-        flush=True,
-    )

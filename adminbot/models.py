@@ -99,6 +99,14 @@ class Record:
         return self.text.rstrip("\n").rsplit("\n", 1)[-1]
 
 
+class Origin(StrEnum):
+    """Where an incident's evidence came from: a log line, a health check, the child."""
+
+    LOG = "log"
+    CHECK = "check"
+    PROCESS = "process"
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
     """A record that a rule classified; `key` groups matches into one incident."""
@@ -108,6 +116,7 @@ class Match:
     record: Record
     fields: Mapping[str, str] = field(default_factory=frozen_map)
     key: str = ""
+    origin: Origin = Origin.LOG
 
 
 @dataclass(frozen=True, slots=True)

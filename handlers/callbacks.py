@@ -1,7 +1,7 @@
-"""Button taps. Every tap is answered first, then acted on; data is checked, never trusted.
+"""Button taps, one handler per verb. Every tap is answered first; data is never trusted.
 
-Callback data is `verb:incident_id:token[:extra]` (or `page:n:rule`). The token is
-random per incident, so a forged or replayed tap for another incident is refused.
+The data is parsed by `handlers.taps`; the incident's random token must match, so a
+forged or replayed tap for another incident is refused.
 """
 
 from __future__ import annotations
@@ -12,92 +12,149 @@ from datetime import timedelta
 from telegram import CallbackQuery, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import ContextTypes
 
 from adminbot.actions.executor import ActionKind
 from adminbot.actions.remedies import RunStatus
-from adminbot.models import Incident
+from adminbot.models import Incident, IncidentState
 from adminbot.service.runtime import Runtime
 from handlers import screens
-from handlers.commands import MAX_PAGE_SIZE, actor_of, errors_view, rule_names, runtime_of
-from handlers.screens import words
+from handlers.commands import MAX_PAGE_SIZE, actor_of, errors_view, rule_names
+from handlers.context import AdminContext
+from handlers.i18n import Catalog
+from handlers.taps import PageTap, Tap, Verb
 
 logger = logging.getLogger(__name__)
 
 MUTE_FOR = timedelta(hours=1)
 
 
-async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Route a tap to its verb after checking the incident and token."""
-    query = update.callback_query
-    if query is None or not query.data:
+async def on_act(update: Update, context: AdminContext) -> None:
+    """Run a fix: answer at once, then run it on its own task and edit the alert."""
+    found = await _open_incident(update, context, Verb.ACT)
+    if found is None:
         return
-    runtime = runtime_of(context)
-    parts = query.data.split(":")
-    if parts[0] == "page":
-        await _page(query, runtime, parts)
-        return
-    incident = _incident_for(runtime, parts)
-    if incident is None:
-        await query.answer(words(runtime)("tap.invalid"), show_alert=True)
-        return
-    verb = parts[0]
-    if verb == "open":
-        await query.answer()
-        await _open(query, runtime, incident)
-        return
-    if incident.state.is_closed:
-        state = words(runtime)(f"state.{incident.state.value}")
-        await query.answer(words(runtime)("tap.closed", state=state))
-        runtime.outbox.incident_changed(incident.id)
-        return
-    actor = actor_of(update)
-    if verb == "act" and len(parts) == 4:
-        await _act(query, context, runtime, incident, parts[3], actor)
-    elif verb == "ign":
-        await _settled(query, runtime.remedies.ignore(incident.id, actor), runtime, "tap.ignored")
-    elif verb == "res":
-        await _settled(query, runtime.remedies.resolve(incident.id, actor), runtime, "tap.resolved")
-    elif verb == "mute":
-        until = runtime.book.mute(incident.rule, MUTE_FOR, actor)
-        when = screens.screen(runtime).time(until)
-        await query.answer(words(runtime)("tap.muted", rule=incident.rule, until=when))
-    else:
-        await query.answer(words(runtime)("tap.invalid"), show_alert=True)
-
-
-def _incident_for(runtime: Runtime, parts: list[str]) -> Incident | None:
-    if len(parts) < 3 or not parts[1].isdigit():
-        return None
-    incident = runtime.store.incident(int(parts[1]))
-    if incident is None or incident.token != parts[2]:
-        return None
-    return incident
-
-
-async def _act(
-    query: CallbackQuery,
-    context: ContextTypes.DEFAULT_TYPE,
-    runtime: Runtime,
-    incident: Incident,
-    verb: str,
-    actor: str,
-) -> None:
+    query, tap, incident = found
+    runtime, t = context.bot_data.runtime, context.bot_data.words
     try:
-        kind = ActionKind(verb)
+        kind = ActionKind(tap.extra)
     except ValueError:
-        await query.answer(words(runtime)("tap.invalid"), show_alert=True)
+        await query.answer(t("tap.invalid"), show_alert=True)
         return
     if kind not in runtime.remedies.offered(incident):
-        await query.answer(words(runtime)("tap.unavailable"), show_alert=True)
+        await query.answer(t("tap.unavailable"), show_alert=True)
         return
-    if incident.state.value == "fixing":
-        await query.answer(words(runtime)("tap.busy"))
+    if incident.state is IncidentState.FIXING:
+        await query.answer(t("tap.busy"))
         return
-    await query.answer(words(runtime)("tap.running", what=words(runtime)(f"btn.{kind.value}")))
+    await query.answer(t("tap.running", what=t(f"btn.{kind.value}")))
     context.application.create_task(
-        _run_and_log(runtime, incident.id, kind, actor), update=None, name=f"action-{incident.id}"
+        _run_and_log(runtime, incident.id, kind, actor_of(update)),
+        update=None,
+        name=f"action-{incident.id}",
     )
+
+
+async def on_ignore(update: Update, context: AdminContext) -> None:
+    """Close the incident as ignored: its repeats are absorbed silently."""
+    found = await _open_incident(update, context, Verb.IGNORE)
+    if found is not None:
+        query, _, incident = found
+        settled = context.bot_data.runtime.remedies.ignore(incident.id, actor_of(update))
+        await _settled(query, context.bot_data.words, settled, "tap.ignored")
+
+
+async def on_resolve(update: Update, context: AdminContext) -> None:
+    """Mark the incident fixed by hand."""
+    found = await _open_incident(update, context, Verb.RESOLVE)
+    if found is not None:
+        query, _, incident = found
+        settled = context.bot_data.runtime.remedies.resolve(incident.id, actor_of(update))
+        await _settled(query, context.bot_data.words, settled, "tap.resolved")
+
+
+async def on_mute(update: Update, context: AdminContext) -> None:
+    """Mute the incident's type for an hour."""
+    found = await _open_incident(update, context, Verb.MUTE)
+    if found is None:
+        return
+    query, _, incident = found
+    runtime = context.bot_data.runtime
+    until = runtime.book.mute(incident.rule, MUTE_FOR, actor_of(update))
+    when = screens.screen(runtime).time(until)
+    await query.answer(context.bot_data.words("tap.muted", rule=incident.rule, until=when))
+
+
+async def on_open(update: Update, context: AdminContext) -> None:
+    """Show one incident's alert again, from an /errors page (closed ones too)."""
+    query = update.callback_query
+    if query is None:
+        return
+    runtime = context.bot_data.runtime
+    tap = Tap.parse(query.data or "")
+    incident = _incident_for(runtime, tap, Verb.OPEN)
+    if incident is None:
+        await query.answer(context.bot_data.words("tap.invalid"), show_alert=True)
+        return
+    await query.answer()
+    if query.message is None:
+        return
+    text, markup = screens.alert(runtime, incident)
+    await query.message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)  # type: ignore[union-attr]  # an inaccessible message has no reply_text; PTB types it as a union
+
+
+async def on_page(update: Update, context: AdminContext) -> None:
+    """Turn an /errors page."""
+    query = update.callback_query
+    if query is None:
+        return
+    runtime = context.bot_data.runtime
+    tap = PageTap.parse(query.data or "")
+    if tap is None or (tap.rule is not None and tap.rule not in rule_names(runtime)):
+        await query.answer(context.bot_data.words("tap.invalid"), show_alert=True)
+        return
+    await query.answer()
+    size = max(1, min(tap.size, MAX_PAGE_SIZE))
+    text, markup = errors_view(runtime, tap.rule, page=tap.page, size=size)
+    try:
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            raise
+
+
+async def on_unknown(update: Update, context: AdminContext) -> None:
+    """Data no verb claims: an old client or a forgery."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(context.bot_data.words("tap.invalid"), show_alert=True)
+
+
+async def _open_incident(
+    update: Update, context: AdminContext, verb: Verb
+) -> tuple[CallbackQuery, Tap, Incident] | None:
+    """The tap and its incident if both check out and it is still open; else answered."""
+    query = update.callback_query
+    if query is None:
+        return None
+    runtime, t = context.bot_data.runtime, context.bot_data.words
+    tap = Tap.parse(query.data or "")
+    incident = _incident_for(runtime, tap, verb)
+    if tap is None or incident is None:
+        await query.answer(t("tap.invalid"), show_alert=True)
+        return None
+    if incident.state.is_closed:
+        await query.answer(t("tap.closed", state=t(f"state.{incident.state.value}")))
+        runtime.outbox.incident_changed(incident.id)
+        return None
+    return query, tap, incident
+
+
+def _incident_for(runtime: Runtime, tap: Tap | None, verb: Verb) -> Incident | None:
+    if tap is None or tap.verb is not verb:
+        return None
+    incident = runtime.store.incident(tap.incident_id)
+    if incident is None or incident.token != tap.token:
+        return None
+    return incident
 
 
 async def _run_and_log(runtime: Runtime, incident_id: int, kind: ActionKind, actor: str) -> None:
@@ -107,30 +164,5 @@ async def _run_and_log(runtime: Runtime, incident_id: int, kind: ActionKind, act
         runtime.outbox.incident_changed(incident_id)
 
 
-async def _settled(
-    query: CallbackQuery, incident: Incident | None, runtime: Runtime, key: str
-) -> None:
-    await query.answer(words(runtime)(key if incident is not None else "tap.busy"))
-
-
-async def _open(query: CallbackQuery, runtime: Runtime, incident: Incident) -> None:
-    if query.message is None:
-        return
-    text, markup = screens.alert(runtime, incident)
-    await query.message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)  # type: ignore[union-attr]
-
-
-async def _page(query: CallbackQuery, runtime: Runtime, parts: list[str]) -> None:
-    valid = len(parts) == 4 and parts[1].isdigit() and parts[2].isdigit()
-    rule = None if not valid or parts[3] == "*" else parts[3]
-    if not valid or (rule is not None and rule not in rule_names(runtime)):
-        await query.answer(words(runtime)("tap.invalid"), show_alert=True)
-        return
-    await query.answer()
-    size = max(1, min(int(parts[2]), MAX_PAGE_SIZE))
-    text, markup = errors_view(runtime, rule, page=int(parts[1]), size=size)
-    try:
-        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
-    except BadRequest as exc:
-        if "not modified" not in exc.message.lower():
-            raise
+async def _settled(query: CallbackQuery, t: Catalog, incident: Incident | None, key: str) -> None:
+    await query.answer(t(key if incident is not None else "tap.busy"))

@@ -6,20 +6,20 @@ from datetime import timedelta
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.ext import ContextTypes
 
 from adminbot.incidents.book import MUTE_ALL
 from adminbot.incidents.summary import build_summary, parse_period
 from adminbot.service.runtime import Runtime
 from handlers import screens, views
+from handlers.context import AdminContext
 from handlers.screens import words
 
 PAGE_SIZE = 10
 MAX_PAGE_SIZE = 30
 
 
-def runtime_of(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
-    return context.application.bot_data["runtime"]
+def runtime_of(context: AdminContext) -> Runtime:
+    return context.bot_data.runtime
 
 
 def actor_of(update: Update) -> str:
@@ -35,19 +35,19 @@ async def reply(update: Update, text: str, markup: object = None) -> None:
         await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)  # type: ignore[arg-type]
 
 
-async def cmd_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def cmd_help(update: Update, context: AdminContext) -> None:
     """Say what is watched and list the commands."""
     await reply(update, screens.help_text(runtime_of(context)))
 
 
-async def cmd_status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def cmd_status(update: Update, context: AdminContext) -> None:
     """Reply with uptime, files, disk, host load, checks, open incidents and mutes."""
     runtime = runtime_of(context)
     report = await screens.status_report(runtime)
     await reply(update, views.status(report, screens.screen(runtime)))
 
 
-async def cmd_errors(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def cmd_errors(update: Update, context: AdminContext) -> None:
     """Reply with the newest incidents, optionally of one type: /errors [type] [n]."""
     runtime = runtime_of(context)
     rule, size = None, PAGE_SIZE
@@ -82,7 +82,7 @@ def rule_names(runtime: Runtime) -> list[str]:
     return [rule.name for rule in runtime.monitor.ruleset.rules]
 
 
-async def cmd_summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def cmd_summary(update: Update, context: AdminContext) -> None:
     """Reply with a summary since start, or over a period: /summary 24h."""
     runtime = runtime_of(context)
     now = runtime.clock()
@@ -94,12 +94,12 @@ async def cmd_summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             return
         data = build_summary(runtime.store, now - period, now)
     else:
-        stats = runtime.monitor.stats
-        data = build_summary(runtime.store, stats.started_at, now, lines=stats.lines)
+        lines = runtime.monitor.stats.lines
+        data = build_summary(runtime.store, runtime.started_at, now, lines=lines)
     await reply(update, views.summary(data, screens.screen(runtime, now)))
 
 
-async def cmd_mute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def cmd_mute(update: Update, context: AdminContext) -> None:
     """Silence pushes for one type or all for a while: /mute timeout 1h."""
     runtime = runtime_of(context)
     args = context.args or []
@@ -113,7 +113,7 @@ async def cmd_mute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, words(runtime)("mute.done", target=views.esc(args[0]), until=when))
 
 
-async def cmd_unmute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def cmd_unmute(update: Update, context: AdminContext) -> None:
     """Remove one mute or all: /unmute [type]."""
     runtime = runtime_of(context)
     args = context.args or []

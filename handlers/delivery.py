@@ -9,7 +9,6 @@ retried forever.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import html
 import logging
 import re
@@ -40,19 +39,24 @@ class PermanentFailure(Exception):
 class Delivery:
     """The single consumer of the outbox."""
 
-    def __init__(self, bot: Bot, runtime: Runtime) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        runtime: Runtime,
+        *,
+        on_delivered: Callable[[float], None] | None = None,
+    ) -> None:
         self.bot = bot
         self.runtime = runtime
         self.store = runtime.store
         self.clock = runtime.clock
+        self.bell = runtime.bell
         self.paused_until: datetime | None = None
         self.failures = 0
         self.last_error: str | None = None
         self.sent = 0
         self.latencies: list[float] = []
-        self.on_delivered: Callable[[float], None] | None = None
-        self._event = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self.on_delivered = on_delivered
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -63,18 +67,12 @@ class Delivery:
         return False, f"{self.failures} failed attempt(s): {self.last_error}"
 
     def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
         self._task = asyncio.create_task(self._run(), name="outbox-delivery")
-
-    def wake(self) -> None:
-        """Thread-safe: something was queued."""
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._event.set)
 
     async def stop(self, drain_seconds: float = 5.0) -> None:
         """Stop the loop, then try to deliver what is left for a short while."""
         self._stopping = True
-        self._event.set()
+        self.bell.ring()
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
         deadline = time.monotonic() + drain_seconds
@@ -100,9 +98,7 @@ class Delivery:
             next_at = self.store.next_due_at()
             if next_at is not None:
                 wait = min(wait, max(0.0, (next_at - now).total_seconds()))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._event.wait(), timeout=wait)
-        self._event.clear()
+        await self.bell.wait(wait)
 
     async def deliver_due(self, *, ignore_schedule: bool = False) -> int:
         """Send every due row in order; stop at the first transient failure."""

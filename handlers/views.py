@@ -20,6 +20,7 @@ from adminbot.incidents.summary import Summary
 from adminbot.models import Incident, Severity
 from adminbot.store.sqlite import AuditEntry
 from handlers.i18n import Catalog
+from handlers.taps import PageTap, Tap, Verb
 
 MAX_CHARS = 4096
 MAX_CALLBACK_BYTES = 64
@@ -121,7 +122,7 @@ def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup 
 
 def callback(verb: str, incident: Incident, extra: str = "") -> str:
     """Opaque callback data: a verb, the incident id and its random token; never a path."""
-    return f"{verb}:{incident.id}:{incident.token}" + (f":{extra}" if extra else "")
+    return Tap(Verb(verb), incident.id, incident.token, extra).encode()
 
 
 def alert(
@@ -208,10 +209,9 @@ def errors_page(
     lines += [incident_line(incident, screen) for incident in incidents]
     opens = [(f"#{i.id}", callback("open", i)) for i in incidents]
     rows = [opens[n : n + 5] for n in range(0, len(opens), 5)]
-    scope = rule or "*"
     targets = [(t("btn.prev"), page - 1)] if page > 0 else []
     targets += [(t("btn.next"), page + 1)] if has_more else []
-    paging = [(label, f"page:{n}:{size}:{scope}") for label, n in targets]
+    paging = [(label, PageTap(n, size, rule).encode()) for label, n in targets]
     # A button whose data Telegram would refuse would take the whole message with it;
     # only a rule name near the 64-character maximum gets here (rules.NAME_RE).
     paging = [(label, data) for label, data in paging if len(data.encode()) <= MAX_CALLBACK_BYTES]

@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import glob
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from telegram.ext import Application
 
+from adminbot.checks.base import Check
 from adminbot.config import Config, load_config
-from adminbot.service.runtime import Runtime, build_runtime
-from handlers import app as wiring
+from adminbot.service.lifecycle import build_service
+from adminbot.service.runtime import Edges, Periods, Runtime
+from handlers.app import TelegramFront
 from tests.fake_telegram import Call, FakeTelegram
 
 ADMIN = 4242
@@ -62,30 +64,29 @@ def append(path: Path, *lines: str) -> None:
 
 @asynccontextmanager
 async def running_bot(
-    config: Config, *, customise: Callable[[Runtime], None] | None = None, **runtime_args: Any
-) -> AsyncIterator[tuple[Application, Runtime]]:
-    """Start the Application the way `run_polling` does, and stop it the same way.
+    config: Config,
+    *,
+    checks: Sequence[Check] | None = None,
+    child_argv: Sequence[str] = (),
+    periods: Periods | None = None,
+) -> AsyncIterator[tuple[Application, Runtime]]:  # type: ignore[type-arg]
+    """Build and start adminbot exactly as `adminbot run` does, with the Telegram front.
 
-    Yields once `post_init` has run (setMyCommands sent, the "started" notice queued)
+    Yields once the front has started (setMyCommands sent, the "started" notice queued)
     and the tailer follows every watched file that exists.
     """
-    runtime = build_runtime(config, **runtime_args)
-    if customise is not None:
-        customise(runtime)
-    application = wiring.build_application(runtime)
-    await application.initialize()
-    await wiring.post_init(application)
-    await application.start()
-    assert application.updater is not None
-    await application.updater.start_polling(timeout=1, poll_interval=0)
-    await _tailer_settled(runtime)
+    edges = Edges(checks=checks, periods=periods or Periods())
+    service = build_service(
+        config, lambda runtime: TelegramFront(runtime, poll_timeout=1), edges, child_argv=child_argv
+    )
+    await service.start()
+    front = service.front
+    assert isinstance(front, TelegramFront)
     try:
-        yield application, runtime
+        await _tailer_settled(service.runtime)
+        yield front.application, service.runtime
     finally:
-        await application.updater.stop()
-        await application.stop()
-        await wiring.post_stop(application)
-        await application.shutdown()
+        await service.stop()
 
 
 async def _tailer_settled(runtime: Runtime) -> None:

@@ -18,6 +18,7 @@ from types import SimpleNamespace
 import pytest
 
 from adminbot.checks.probes import DiskCheck
+from adminbot.service.runtime import Periods
 from tests.fake_docker import FakeDockerEngine
 from tests.fake_telegram import FakeTelegram
 from tests.harness import ADMIN, append, eventually, make_config, pipeline_log, running_bot
@@ -175,7 +176,7 @@ async def test_restart_container_tapped_restarts_it_and_verifies_the_server(
     )
     config = make_config(tmp_path, fake_telegram, toml)
     log = pipeline_log(tmp_path)
-    async with running_bot(config, customise=_no_wait) as (_, runtime):
+    async with running_bot(config, periods=Periods(verify=0.0)) as (_, runtime):
         local_bot_api.stop()
         append(
             log,
@@ -195,11 +196,6 @@ async def test_restart_container_tapped_restarts_it_and_verifies_the_server(
         restarts = [r for r in docker_engine.requests if r[0] == "POST" and "restart" in r[1]]
         assert len(restarts) == 1
         assert runtime.store.audit()[-1].kind == "restart_container"
-
-
-def _no_wait(runtime: object) -> None:
-    """The outage re-check waits 10 s in production; the test does not need to."""
-    runtime.remedies.verify_seconds = 0.0  # type: ignore[attr-defined]
 
 
 async def test_disk_thresholds_crossed_alert_once_and_recover(

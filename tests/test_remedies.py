@@ -250,10 +250,12 @@ async def test_a_cancelled_fix_does_not_leave_the_incident_fixing(
     assert world.state(incident.id) is IncidentState.OPEN
 
 
-async def test_listeners_hear_every_outcome(world: World) -> None:
+async def test_listeners_hear_every_outcome(tmp_path: Path) -> None:
     heard: list[tuple[int, bool, str]] = []
-    world.remedies.listeners.append(
-        lambda i, outcome, actor: heard.append((i.id, outcome.ok, actor))
+    world = World(
+        tmp_path,
+        FakeMachine(),
+        on_outcome=[lambda i, outcome, actor: heard.append((i.id, outcome.ok, actor))],
     )
     incident = world.record("timeout").incident
     await world.remedies.run(incident.id, K.RETRY, "@ana")
@@ -278,7 +280,6 @@ async def test_an_auto_policy_fixes_first_and_alerts_only_when_the_fix_fails(
     tmp_path: Path,
 ) -> None:
     world = World(tmp_path, FakeMachine(ok=False))
-    world.remedies.loop = asyncio.get_running_loop()
     event = world.record("timeout")
     world.remedies.route(event)
     assert world.queued(event.incident.id) == []  # no alert while the fix may still work
@@ -293,7 +294,6 @@ async def test_an_auto_policy_fixes_first_and_alerts_only_when_the_fix_fails(
 
 async def test_wait_idle_waits_for_a_fix_route_just_scheduled(tmp_path: Path) -> None:
     world = World(tmp_path, FakeMachine(ok=False))
-    world.remedies.loop = asyncio.get_running_loop()
     event = world.record("timeout")
     world.remedies.route(event)
     await world.remedies.wait_idle()
@@ -301,7 +301,6 @@ async def test_wait_idle_waits_for_a_fix_route_just_scheduled(tmp_path: Path) ->
 
 
 async def test_a_quiet_automatic_fix_that_works_tells_no_one(world: World) -> None:
-    world.remedies.loop = asyncio.get_running_loop()
     event = world.record("ruta_inexistente", "/srv/media/new")
     world.remedies.route(event)
     await asyncio.sleep(0)
@@ -312,7 +311,6 @@ async def test_a_quiet_automatic_fix_that_works_tells_no_one(world: World) -> No
 
 
 async def test_an_automatic_fix_that_works_is_reported_unless_quiet(world: World) -> None:
-    world.remedies.loop = asyncio.get_running_loop()
     event = world.record("timeout")
     world.remedies.route(event)
     await asyncio.sleep(0)
@@ -333,7 +331,6 @@ def test_without_a_loop_an_auto_policy_falls_back_to_an_alert(
 async def test_an_ask_policy_alerts_at_once_and_runs_nothing(
     world: World, machine: FakeMachine
 ) -> None:
-    world.remedies.loop = asyncio.get_running_loop()
     event = world.record("permisos")
     world.remedies.route(event)
     await asyncio.sleep(0)
@@ -345,7 +342,6 @@ async def test_an_ask_policy_alerts_at_once_and_runs_nothing(
 async def test_a_muted_rule_is_neither_fixed_nor_alerted(
     world: World, machine: FakeMachine
 ) -> None:
-    world.remedies.loop = asyncio.get_running_loop()
     world.book.mute("timeout", timedelta(hours=1), "@ana")
     event = world.record("timeout")
     world.remedies.route(event)
@@ -358,7 +354,6 @@ async def test_a_muted_rule_is_neither_fixed_nor_alerted(
 async def test_a_repeat_of_an_incident_is_not_fixed_again(tmp_path: Path) -> None:
     machine = FakeMachine(ok=False)  # the incident stays open, so repeats join it
     world = World(tmp_path, machine)
-    world.remedies.loop = asyncio.get_running_loop()
     world.remedies.route(world.record("timeout"))
     await asyncio.sleep(0)
     await world.remedies.wait_idle()
@@ -377,7 +372,6 @@ async def test_an_exhausted_budget_stops_automatic_fixes_and_alerts_the_admin(
     budget = ActionBudget(2, 3600, monotonic=lambda: float(next(ticks)))
     machine = FakeMachine(ok=True)
     world = World(tmp_path, machine, budgets={K.RETRY: budget})
-    world.remedies.loop = asyncio.get_running_loop()
     events = [world.record("timeout", f"/srv/{n}.mp4") for n in range(3)]
     for event in events:
         world.remedies.route(event)

@@ -1,7 +1,7 @@
 """Policies and the running of fixes: who may run what, once, and what gets audited.
 
-The Telegram layer calls `Remedies.run` when a button is tapped; the monitor routes
-each new incident through `Remedies.route`, which runs automatic fixes by policy.
+The Telegram layer calls `Remedies.run` when a button is tapped; the router hands
+each committed incident event to `Remedies.route`, which runs automatic fixes by policy.
 Every run is audited and ends by queueing an edit of the incident's alert.
 """
 
@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
-from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -18,7 +17,7 @@ from typing import Protocol
 from adminbot.actions.executor import ActionBudget, ActionKind, ActionOutcome
 from adminbot.clock import Clock, utcnow
 from adminbot.incidents.book import EventKind, IncidentBook, IncidentEvent
-from adminbot.models import Incident, IncidentState, Policy
+from adminbot.models import Incident, IncidentState, Origin, Policy
 from adminbot.notify.eventlog import EventLog
 from adminbot.notify.outbox import Outbox
 from adminbot.store.sqlite import Store
@@ -72,6 +71,7 @@ class ActionsLike(Protocol):
 
 
 LocalAction = Callable[[str], Awaitable[ActionOutcome]]
+OutcomeListener = Callable[[Incident, ActionOutcome, str], None]
 """A fix adminbot does to itself (restart its child), given the actor; not an Actions kind."""
 
 
@@ -125,6 +125,7 @@ class Remedies:
         disk_report: Callable[[], str] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         local_actions: Mapping[ActionKind, LocalAction] | None = None,
+        on_outcome: Sequence[OutcomeListener] = (),
     ) -> None:
         self.store = store
         self.book = book
@@ -142,11 +143,8 @@ class Remedies:
         self.disk_report = disk_report
         self.sleep = sleep
         self.local_actions = dict(local_actions or {})
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.listeners: list[Callable[[Incident, ActionOutcome, str], None]] = []
+        self.on_outcome = tuple(on_outcome)
         self._tasks: set[asyncio.Future[object]] = set()
-        self._scheduled = 0
-        self._scheduled_lock = threading.Lock()
 
     def policy(self, rule: str) -> Policy:
         return self.policies.get(rule, Policy.ASK)
@@ -163,7 +161,7 @@ class Remedies:
         return self.actions is not None and self.actions.available(kind, incident.fields)
 
     def route(self, event: IncidentEvent) -> None:
-        """Called for every match inside the monitor's transaction.
+        """Called on the event loop for every match, after its transaction committed.
 
         A new incident under an `auto` policy gets its fix scheduled and no alert yet
         (the outcome is reported instead); a Bot API outage seen in a log line is
@@ -179,7 +177,7 @@ class Remedies:
             fresh
             and incident.rule in VERIFY_FIRST
             and self.probe is not None
-            and not incident.source.startswith("check:")
+            and event.match.origin is not Origin.CHECK
         )
         if verify and self._schedule(self._verify_then_alert(incident.id)):
             return
@@ -189,13 +187,14 @@ class Remedies:
             self.outbox.incident_event(event)
 
     def _schedule(self, work: Coroutine[object, object, object]) -> bool:
-        """Run `work` on the event loop (thread-safe); False if there is no loop."""
-        if self.loop is None or self.loop.is_closed():
+        """Run `work` as a task of the running loop; False outside one."""
+        try:
+            task = asyncio.ensure_future(work)
+        except RuntimeError:  # no running loop: nothing can run the fix
             work.close()
             return False
-        with self._scheduled_lock:
-            self._scheduled += 1
-        self.loop.call_soon_threadsafe(self._spawn, work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
         return True
 
     async def _verify_then_alert(self, incident_id: int) -> None:
@@ -233,20 +232,10 @@ class Remedies:
             await self.sleep(SERVER_POLL_SECONDS)
             waited += SERVER_POLL_SECONDS
 
-    def _spawn(self, work: Coroutine[object, object, object]) -> None:
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        with self._scheduled_lock:
-            self._scheduled -= 1
-        task.add_done_callback(self._tasks.discard)
-
     async def wait_idle(self) -> None:
         """Let scheduled and running fixes finish (used at shutdown and by tests)."""
-        while self._tasks or self._scheduled:
-            if self._tasks:
-                await asyncio.gather(*list(self._tasks), return_exceptions=True)
-            else:
-                await asyncio.sleep(0.01)
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def run(self, incident_id: int, kind: ActionKind, actor: str) -> RunResult:
         """Run one fix for one incident: claim, execute, audit, settle the state, report.
@@ -287,7 +276,7 @@ class Remedies:
         self.book.move(incident_id, new_state, actor, outcome.summary)
         quiet = outcome.ok and actor == POLICY_ACTOR and incident.rule in self.quiet_success
         self._report(incident_id, notify=not quiet)
-        for listener in self.listeners:
+        for listener in self.on_outcome:
             listener(incident, outcome, actor)
         return RunResult(RunStatus.DONE, outcome)
 

@@ -11,10 +11,10 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 
 from adminbot.checks.base import Check, CheckResult, CheckState, CheckTracker, Flip, run_checks
-from adminbot.models import IncidentState, Severity
+from adminbot.incidents.intake import Intake
+from adminbot.models import Origin, Severity
 from adminbot.notify.outbox import Outbox
 from adminbot.rules.fields import WHOLE_RULE
-from adminbot.service.monitor import Monitor
 
 logger = logging.getLogger(__name__)
 
@@ -34,17 +34,18 @@ class HealthWatcher:
         self,
         checks: Sequence[Check],
         tracker: CheckTracker,
-        monitor: Monitor,
+        intake: Intake,
         outbox: Outbox | None,
         *,
         rules: Mapping[str, str] = CHECK_RULES,
+        on_flip: Sequence[FlipListener] = (),
     ) -> None:
         self.checks = list(checks)
         self.tracker = tracker
-        self.monitor = monitor
+        self.intake = intake
         self.outbox = outbox
         self.rules = dict(rules)
-        self.listeners: list[FlipListener] = []
+        self.on_flip = tuple(on_flip)
         self.rounds = 0
 
     def is_critical(self, name: str) -> bool:
@@ -69,11 +70,12 @@ class HealthWatcher:
     def _handle(self, flip: Flip) -> None:
         result = flip.result
         logger.warning("Check %s: %s -> %s (%s)", flip.check, flip.old, flip.new, result.summary)
-        for listener in self.listeners:
+        for listener in self.on_flip:
             listener(flip)
         rule = self.rules.get(flip.check)
         if rule and flip.new is CheckState.CRITICAL:
-            self.monitor.raise_incident(
+            self.intake.raise_incident(
+                Origin.CHECK,
                 rule,
                 Severity.CRITICAL,
                 f"{flip.check}: {result.summary}",
@@ -87,11 +89,8 @@ class HealthWatcher:
 
     def _resolve(self, rule: str, check: str, summary: str) -> None:
         """The server answers again: every open incident of its rule is over."""
-        book = self.monitor.book
-        open_states = [s for s in IncidentState if not s.is_closed]
-        for incident in self.monitor.store.incidents(rule=rule, states=open_states):
-            resolved = book.move(incident.id, IncidentState.RESOLVED, CHECK_ACTOR, summary)
-            if resolved is not None and self.outbox is not None:
+        for incident in self.intake.resolve_rule(rule, CHECK_ACTOR, summary):
+            if self.outbox is not None:
                 self.outbox.incident_changed(incident.id)
 
     def _notice(self, result: CheckResult, old: CheckState | None) -> None:

@@ -12,9 +12,11 @@ from datetime import datetime, timedelta
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
+from adminbot.actions.executor import ActionOutcome
+from adminbot.checks.base import CheckState, Flip
 from adminbot.clock import Clock, utcnow
 from adminbot.incidents.book import EventKind, IncidentEvent
-from adminbot.models import Severity
+from adminbot.models import Incident, Severity
 
 _COLOURS = {
     Severity.INFO: "\033[36m",
@@ -23,6 +25,12 @@ _COLOURS = {
     Severity.CRITICAL: "\033[1;41;97m",
 }
 _RESET = "\033[0m"
+_FLIP_SEVERITY = {
+    CheckState.OK: Severity.INFO,
+    CheckState.WARNING: Severity.WARNING,
+    CheckState.UNKNOWN: Severity.WARNING,
+    CheckState.CRITICAL: Severity.CRITICAL,
+}
 _SAMPLE_CHARS = 160
 
 
@@ -68,6 +76,17 @@ class ConsoleAlerts:
             incident.severity,
             f"{incident.rule} #{incident.id} {what}{muted} {where} | {sample}",
         )
+
+    def flip(self, flip: Flip) -> None:
+        """A check changed state."""
+        old = flip.old.value if flip.old is not None else "start"
+        text = f"check {flip.check}: {old} -> {flip.new.value}: {flip.result.summary}"
+        self.line(_FLIP_SEVERITY[flip.new], text)
+
+    def outcome(self, incident: Incident, outcome: ActionOutcome, actor: str) -> None:
+        """A fix ran."""
+        severity = Severity.INFO if outcome.ok else Severity.ERROR
+        self.line(severity, f"{incident.rule} #{incident.id} {outcome.summary} ({actor})")
 
     def line(self, severity: Severity, text: str) -> None:
         stamp = self.clock().astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S")

@@ -6,6 +6,7 @@ while Telegram is down waits in the store instead of being lost.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Collection, Mapping
 from datetime import timedelta
 from typing import Any
@@ -20,6 +21,27 @@ UPDATE = "update"
 MESSAGE = "message"
 
 
+class Doorbell:
+    """Wakes the outbox's consumer on the event loop, from any thread, after a commit."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._rung = asyncio.Event()
+
+    def ring(self) -> None:
+        if not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._rung.set)
+
+    async def wait(self, timeout: float) -> None:  # noqa: ASYNC109 - a wake-up with a bound
+        """Until the bell rings or `timeout` passes."""
+        try:
+            await asyncio.wait_for(self._rung.wait(), timeout)
+        except TimeoutError:
+            return
+        finally:
+            self._rung.clear()
+
+
 class Outbox:
     """Turns incident events and notices into outbox rows, one per admin chat."""
 
@@ -31,13 +53,14 @@ class Outbox:
         throttle_seconds: float = 15.0,
         min_severity: Severity = Severity.INFO,
         clock: Clock = utcnow,
+        on_enqueue: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.chats = tuple(sorted(chats))
         self.throttle = timedelta(seconds=throttle_seconds)
         self.min_severity = min_severity
         self.clock = clock
-        self.on_enqueue: Callable[[], None] | None = None
+        self.on_enqueue = on_enqueue
 
     def incident_event(self, event: IncidentEvent) -> None:
         """A new incident is alerted at once; repeats become one throttled edit."""

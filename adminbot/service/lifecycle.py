@@ -1,8 +1,11 @@
-"""Start-up, shutdown and periodic work, shared by console mode and Telegram mode.
+"""The running program: built by one function, started and stopped in one order.
 
-Telegram mode calls the periodic methods from PTB's job queue; console mode from
-`run_periodic`. Order matters on both ends: the tailer starts before the child so
-its first lines are read, and the child stops before the summary so it can be told.
+`build_service` is the composition root: it builds the core (`build_runtime`), the
+router, the front (Telegram or console, given as a factory), self-watch and the HTTP
+endpoint, each complete through its constructor. `Service` starts them in dependency
+order and stops them in reverse: the tailer starts before the child so its first
+lines are read, and the child stops before the front so the summary can tell how it
+ended. One schedule runs the periodic work in both modes.
 """
 
 from __future__ import annotations
@@ -11,58 +14,153 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 from adminbot.actions.executor import prune_quarantine
+from adminbot.config import Config
+from adminbot.notify.console import ConsoleAlerts
 from adminbot.service import sdnotify
-from adminbot.service.runtime import Runtime
+from adminbot.service.httpapi import HealthServer
+from adminbot.service.router import Router, unrouted
+from adminbot.service.runtime import Edges, Runtime, build_runtime, incident_sinks
+from adminbot.service.selfwatch import Part, SelfWatch
 from adminbot.supervise.supervisor import ChildExit
 
 logger = logging.getLogger(__name__)
 
-TICK_SECONDS = 0.5
-HEARTBEAT_SECONDS = 10.0
-SELF_WATCH_SECONDS = 5.0
-PRUNE_SECONDS = 6 * 3600.0
+
+class Front(Protocol):
+    """Where the admin is told and answers from: Telegram, or the terminal."""
+
+    def health(self) -> Part | None:
+        """How delivery to the admin is going, for /healthz; None when it cannot fail."""
+
+    async def start(self) -> None:
+        """Begin talking to the admin; must not wait for a remote service to answer."""
+
+    async def stop(self, ended: ChildExit | None) -> None:
+        """Send the session summary (saying how the child ended) and stop."""
+
+
+FrontFactory = Callable[[Runtime], Front]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One piece of periodic work and how often it runs."""
+
+    name: str
+    period: float
+    work: Callable[[], Awaitable[None]]
+    first: float
+
+
+def build_service(
+    config: Config,
+    front: FrontFactory,
+    edges: Edges | None = None,
+    *,
+    child_argv: Sequence[str] = (),
+    console: ConsoleAlerts | None = None,
+) -> Service:
+    """Build the whole running program; call it on the event loop that will run it."""
+    runtime, queue = build_runtime(config, edges or Edges(), child_argv=child_argv, console=console)
+    router = Router(queue, incident_sinks(runtime))
+    built = front(runtime)
+    config = runtime.config
+    selfwatch = SelfWatch(
+        runtime.monitor,
+        runtime.store,
+        stall_seconds=max(30.0, 5 * config.watch.backstop_seconds),
+        delivery=built.health,
+    )
+    http = None
+    if config.http.enabled:
+        http = HealthServer(config.http.host, config.http.port, selfwatch.parts, runtime.metrics)
+    return Service(runtime, router, built, selfwatch, http)
 
 
 class Service:
-    """Owns the running parts that are not Telegram: tailer, child, HTTP, self-watch."""
+    """Owns the running parts and their order: tailer, router, child, HTTP, front, jobs."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        router: Router,
+        front: Front,
+        selfwatch: SelfWatch,
+        http: HealthServer | None,
+    ) -> None:
         self.runtime = runtime
-        self._self_watch: asyncio.Task[None] | None = None
+        self.router = router
+        self.front = front
+        self.selfwatch = selfwatch
+        self.http = http
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def jobs(self) -> list[Job]:
+        periods = self.runtime.periods
+        check = self.runtime.config.verificacion_periodica
+        return [
+            Job("tick", periods.tick, self.tick, periods.tick),
+            Job("check", check, self.check, min(1.0, check)),
+            Job("heartbeat", periods.heartbeat, self.heartbeat, periods.heartbeat),
+            Job("prune", periods.prune, self.prune, min(60.0, periods.prune)),
+        ]
 
     async def start(self) -> None:
         runtime = self.runtime
-        runtime.remedies.loop = asyncio.get_running_loop()
-        runtime.monitor.start()
+        for event in unrouted(runtime.store, runtime.book):
+            self.router.queue.put([event])
+        self.router.start()
+        await asyncio.to_thread(runtime.monitor.start)
         if runtime.child is not None:
             await runtime.child.start()
-        if runtime.http is not None:
-            await runtime.http.start()
-            logger.info("Health and metrics on http://%s:%s/", runtime.http.host, runtime.http.port)
-        self._self_watch = asyncio.create_task(self._watch_self(), name="self-watch")
+        if self.http is not None:
+            await self.http.start()
+            logger.info("Health and metrics on http://%s:%s/", self.http.host, self.http.port)
+        await self.front.start()
+        self._tasks = [
+            asyncio.create_task(self._run_jobs(), name="periodic-jobs"),
+            asyncio.create_task(self._watch_self(), name="self-watch"),
+        ]
         sdnotify.ready()
 
     async def stop(self) -> ChildExit | None:
-        """Stop in reverse order; returns how the child ended, for the summary."""
+        """Stop in reverse order; returns how the child ended."""
         sdnotify.stopping()
-        if self._self_watch is not None:
-            self._self_watch.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._self_watch
+                await task
         runtime = self.runtime
         ended = await runtime.child.stop() if runtime.child is not None else None
         await asyncio.to_thread(runtime.monitor.stop)
+        await self.router.stop()
         await runtime.remedies.wait_idle()
-        if runtime.http is not None:
-            await runtime.http.stop()
+        if self.http is not None:
+            await self.http.stop()
+        await self.front.stop(ended)
+        runtime.store.close()
+        return ended
+
+    async def run(self, stop: asyncio.Event) -> ChildExit | None:
+        """Start, run until `stop` is set, then stop."""
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            ended = await self.stop()
         return ended
 
     async def tick(self) -> None:
-        """Every half second: release held-back traceback records, expire mutes."""
+        """Release held-back traceback records, expire mutes."""
         runtime = self.runtime
-        runtime.selfwatch.job_fired()
+        self.selfwatch.job_fired()
         await asyncio.to_thread(runtime.monitor.flush_stale)
         for target in runtime.book.expire_mutes():
             runtime.outbox.message("mute_expired", target=target)
@@ -86,10 +184,32 @@ class Service:
         if removed:
             logger.info("Pruned %s quarantined file(s)", len(removed))
 
+    async def _run_jobs(self) -> None:
+        """One schedule for both modes; a job still running is not started again."""
+        jobs = self.jobs
+        now = time.monotonic()
+        due = [now + job.first for job in jobs]
+        running: dict[str, asyncio.Task[None]] = {}
+        try:
+            while True:
+                now = time.monotonic()
+                for index, job in enumerate(jobs):
+                    busy = job.name in running and not running[job.name].done()
+                    if now >= due[index] and not busy:
+                        due[index] = now + job.period
+                        running[job.name] = asyncio.create_task(_logged(job), name=job.name)
+                await asyncio.sleep(max(0.01, min(due) - time.monotonic()))
+        finally:
+            for task in running.values():
+                task.cancel()
+            await asyncio.gather(*running.values(), return_exceptions=True)
+
     async def _watch_self(self) -> None:
+        """On its own task, not on the schedule it watches."""
         interval = sdnotify.watchdog_interval()
-        period = min(SELF_WATCH_SECONDS, interval) if interval else SELF_WATCH_SECONDS
-        watch = self.runtime.selfwatch
+        period = self.runtime.periods.self_watch
+        period = min(period, interval) if interval else period
+        watch = self.selfwatch
         while True:
             await asyncio.sleep(period)
             for part, ok, detail in await asyncio.to_thread(watch.changes):
@@ -97,23 +217,9 @@ class Service:
             if interval and watch.alive:
                 sdnotify.watchdog_ping()
 
-    async def run_periodic(self, stop: asyncio.Event) -> None:
-        """Console mode's job queue: the same periodic work until `stop` is set."""
-        schedule = [
-            (TICK_SECONDS, self.tick),
-            (self.runtime.config.verificacion_periodica, self.check),
-            (HEARTBEAT_SECONDS, self.heartbeat),
-            (PRUNE_SECONDS, self.prune),
-        ]
-        due = [time.monotonic() + min(period, 1.0) for period, _ in schedule]
-        while not stop.is_set():
-            now = time.monotonic()
-            for index, (period, job) in enumerate(schedule):
-                if now >= due[index]:
-                    due[index] = now + period
-                    try:
-                        await job()
-                    except Exception:  # one failing job must not stop the others
-                        logger.exception("Periodic job %s failed", job.__name__)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=max(0.05, min(due) - time.monotonic()))
+
+async def _logged(job: Job) -> None:
+    try:
+        await job.work()
+    except Exception:  # one failing job must not stop the others
+        logger.exception("Periodic job %s failed", job.name)

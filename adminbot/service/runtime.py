@@ -1,22 +1,30 @@
-"""Everything a running adminbot holds, built once from the config.
+"""The composition root of the core: every object built once, complete, in dependency order.
 
-The Telegram layer and the console loop both take a `Runtime`; tests build one with
-fakes swapped in at the edges (clock, command runner, Docker engine).
+The fronts (Telegram in handlers/, the console) take the `Runtime`; tests pass
+`Edges` with fakes at the outer edges (clock, command runner, Docker engine, checks).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from adminbot.actions.diskreport import disk_report
 from adminbot.actions.docker import DockerClient, http_alive
-from adminbot.actions.executor import ActionBudget, ActionKind, Actions, ActionSettings, quarantined
-from adminbot.actions.remedies import Remedies
+from adminbot.actions.executor import (
+    ActionBudget,
+    ActionKind,
+    ActionOutcome,
+    Actions,
+    ActionSettings,
+    quarantined,
+)
+from adminbot.actions.remedies import OutcomeListener, Remedies
 from adminbot.actions.runner import CommandRunner, SubprocessRunner
 from adminbot.checks.base import Check, CheckTracker, human_bytes
 from adminbot.checks.health import HealthWatcher
@@ -30,12 +38,16 @@ from adminbot.checks.probes import (
 from adminbot.clock import Clock, utcnow
 from adminbot.config import Config
 from adminbot.errors import ConfigError
-from adminbot.incidents.book import IncidentBook
-from adminbot.notify.outbox import Outbox
-from adminbot.service.httpapi import HealthServer
+from adminbot.incidents.book import IncidentBook, IncidentEvent
+from adminbot.incidents.intake import EventQueue, Intake
+from adminbot.models import Incident, Policy
+from adminbot.notify.console import ConsoleAlerts
+from adminbot.notify.eventlog import EventLog
+from adminbot.notify.outbox import Doorbell, Outbox
+from adminbot.rules.loader import load_ruleset
+from adminbot.rules.ruleset import RuleSet
 from adminbot.service.metrics import Metrics
 from adminbot.service.monitor import Monitor
-from adminbot.service.selfwatch import SelfWatch
 from adminbot.store.sqlite import Store
 from adminbot.supervise.child import PipelineChild
 from adminbot.supervise.supervisor import RestartPolicy
@@ -43,28 +55,59 @@ from adminbot.supervise.supervisor import RestartPolicy
 logger = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(frozen=True)
+class Periods:
+    """How often the periodic work runs, in seconds; tests shorten them."""
+
+    tick: float = 0.5
+    heartbeat: float = 10.0
+    self_watch: float = 5.0
+    prune: float = 6 * 3600.0
+    verify: float = 10.0
+    """How long a Bot API outage seen in a log line is given to pass before anyone is asked."""
+
+
+@dataclass(frozen=True)
+class Edges:
+    """The outer edges tests swap for fakes; production takes the defaults."""
+
+    clock: Clock = utcnow
+    runner: CommandRunner | None = None
+    docker: DockerClient | None = None
+    checks: Sequence[Check] | None = None
+    periods: Periods = Periods()
+
+
+@dataclass(frozen=True)
 class Runtime:
+    """The core as the fronts (Telegram, console) see it: what they read and act through."""
+
     config: Config
-    store: Store
-    monitor: Monitor
-    outbox: Outbox
-    remedies: Remedies
-    checks: list[Check]
-    tracker: CheckTracker
-    health: HealthWatcher
     clock: Clock
     started_at: datetime
-    selfwatch: SelfWatch
+    store: Store
+    book: IncidentBook
+    outbox: Outbox
+    bell: Doorbell
+    intake: Intake
+    monitor: Monitor
+    remedies: Remedies
+    checks: tuple[Check, ...]
+    tracker: CheckTracker
+    health: HealthWatcher
     metrics: Metrics
+    console: ConsoleAlerts
+    periods: Periods
     docker: DockerClient | None = None
     child: PipelineChild | None = None
-    http: HealthServer | None = None
-    status_lines: list[Callable[[], str]] = field(default_factory=list)
 
     @property
-    def book(self) -> IncidentBook:
-        return self.monitor.book
+    def status_lines(self) -> list[Callable[[], str]]:
+        lines: list[Callable[[], str]] = []
+        if self.child is not None:
+            lines.append(self.child.status_line)
+        lines.append(lambda: quarantine_line(self.config))
+        return lines
 
 
 def action_settings(config: Config) -> ActionSettings:
@@ -149,14 +192,18 @@ def _newest_line(monitor: Monitor) -> datetime | None:
 
 def build_runtime(
     config: Config,
+    edges: Edges | None = None,
     *,
-    clock: Clock = utcnow,
-    runner: CommandRunner | None = None,
-    docker: DockerClient | None = None,
-    checks: Sequence[Check] | None = None,
     child_argv: Sequence[str] = (),
-) -> Runtime:
-    """Wire the core together; nothing runs until `Service.start()`."""
+    console: ConsoleAlerts | None = None,
+) -> tuple[Runtime, EventQueue]:
+    """Build the core, complete, in dependency order; nothing runs until the service starts.
+
+    Call it on the running event loop: the doorbell and the event queue wake tasks there.
+    """
+    loop = asyncio.get_running_loop()
+    edges = edges or Edges()
+    clock = edges.clock
     if child_argv:
         config = supervised(config)
     try:
@@ -165,15 +212,28 @@ def build_runtime(
         raise ConfigError(exc.key, exc.message, config.source) from None
     store = Store(config.store_path)
     store.recover_claims()
+    bell = Doorbell(loop)
     outbox = Outbox(
         store,
         config.admin_ids if config.telegram_enabled else (),
         throttle_seconds=config.alerts.edit_throttle_seconds,
         min_severity=config.min_severity,
         clock=clock,
+        on_enqueue=bell.ring,
     )
-    monitor = Monitor(config, store, outbox=outbox, clock=clock)
-    monitor.book.recover_interrupted()
+    book = IncidentBook(store, clock)
+    book.recover_interrupted()
+    queue = EventQueue(loop)
+    intake = Intake(store, book, EventLog(config.event_log), queue, clock=clock)
+    tracker = CheckTracker()
+    metrics = Metrics(
+        incidents=store.state_counts,
+        outbox_depth=store.outbox_depth,
+        check_states=lambda: {name: r.state.value for name, r in tracker.current().items()},
+    )
+    ruleset = load_ruleset(config)
+    monitor = Monitor(config, store, intake, ruleset, clock=clock, on_lines=metrics.lines_read)
+    docker = edges.docker
     if docker is None and config.actions.container:
         docker = DockerClient(
             socket_path=config.actions.docker_socket, base_url=config.actions.docker_url
@@ -182,69 +242,81 @@ def build_runtime(
     if config.actions.bot_api_url:
         url = config.actions.bot_api_url
         probe = lambda: http_alive(url)  # noqa: E731 - a tiny adapter
-    runner = runner or SubprocessRunner(
+    runner = edges.runner or SubprocessRunner(
         env=command_environment(os.environ), cwd=config.actions.workdir
     )
-    actions = Actions(
-        settings,
-        runner=runner,
-        docker=docker,
-        bot_api_probe=probe,
+    actions = Actions(settings, runner=runner, docker=docker, bot_api_probe=probe)
+    console = console or ConsoleAlerts(
+        zone=config.zone, repeat_every=config.alerts.edit_throttle_seconds
     )
-    budgets = {
-        ActionKind.RESTART_CONTAINER: ActionBudget(
-            config.actions.restart_budget, config.actions.restart_budget_minutes * 60
-        )
-    }
-    tracker = CheckTracker()
-    checks = list(checks) if checks is not None else build_checks(config, monitor, docker)
-    health = HealthWatcher(checks, tracker, monitor, outbox)
+    checks = tuple(
+        edges.checks if edges.checks is not None else build_checks(config, monitor, docker)
+    )
+    health = HealthWatcher(checks, tracker, intake, outbox, on_flip=[console.flip])
+    child = _pipeline_child(config, intake, child_argv) if child_argv else None
+    local_actions = {ActionKind.RESTART_PROCESS: child.restart} if child is not None else {}
     remedies = Remedies(
         store,
-        monitor.book,
+        book,
         outbox,
         actions,
-        policies={**monitor.ruleset_policies(), **config.policies},
-        budgets=budgets,
-        events=monitor.events,
+        policies={**ruleset_policies(ruleset), **config.policies},
+        budgets={
+            ActionKind.RESTART_CONTAINER: ActionBudget(
+                config.actions.restart_budget, config.actions.restart_budget_minutes * 60
+            )
+        },
+        events=intake.events,
         clock=clock,
         probe=probe,
         server_down=health.bot_api_down,
+        verify_seconds=edges.periods.verify,
         disk_report=lambda: disk_report(config.disk_paths),
-    )
-    monitor.router = remedies.route
-    child = None
-    if child_argv:
-        child = _pipeline_child(config, monitor, child_argv)
-        remedies.local_actions[ActionKind.RESTART_PROCESS] = child.restart
-    metrics = _metrics(store, tracker, monitor, remedies)
-    selfwatch = SelfWatch(
-        monitor, store, stall_seconds=max(30.0, 5 * config.watch.backstop_seconds)
+        local_actions=local_actions,
+        on_outcome=[console.outcome, _count_action(metrics)],
     )
     runtime = Runtime(
         config=config,
+        clock=clock,
+        started_at=clock(),
         store=store,
-        monitor=monitor,
+        book=book,
         outbox=outbox,
+        bell=bell,
+        intake=intake,
+        monitor=monitor,
         remedies=remedies,
         checks=checks,
         tracker=tracker,
         health=health,
-        clock=clock,
-        started_at=clock(),
-        docker=docker,
-        selfwatch=selfwatch,
         metrics=metrics,
+        console=console,
+        periods=edges.periods,
+        docker=docker,
         child=child,
     )
-    if config.http.enabled:
-        runtime.http = HealthServer(
-            config.http.host, config.http.port, runtime.selfwatch.parts, metrics
-        )
-    if child is not None:
-        runtime.status_lines.append(child.status_line)
-    runtime.status_lines.append(lambda: quarantine_line(config))
-    return runtime
+    return runtime, queue
+
+
+def incident_sinks(runtime: Runtime) -> list[Callable[[IncidentEvent], None]]:
+    """What follows from each committed incident event, in order."""
+    metrics = runtime.metrics
+    return [
+        lambda event: metrics.rule_matched(event.match.rule),
+        runtime.console,
+        runtime.remedies.route,
+    ]
+
+
+def _count_action(metrics: Metrics) -> OutcomeListener:
+    def count(_incident: Incident, outcome: ActionOutcome, _actor: str) -> None:
+        metrics.action(outcome.kind.value, "ok" if outcome.ok else "failed")
+
+    return count
+
+
+def ruleset_policies(ruleset: RuleSet) -> dict[str, Policy]:
+    return {rule.name: rule.policy for rule in ruleset.rules}
 
 
 def supervised(config: Config) -> Config:
@@ -253,7 +325,7 @@ def supervised(config: Config) -> Config:
     return replace(config, watch=watch, demo=False)
 
 
-def _pipeline_child(config: Config, monitor: Monitor, argv: Sequence[str]) -> PipelineChild:
+def _pipeline_child(config: Config, intake: Intake, argv: Sequence[str]) -> PipelineChild:
     settings = config.supervise
     policy = RestartPolicy(
         config.backoff_delays, settings.restart_budget, settings.restart_budget_minutes * 60
@@ -261,27 +333,11 @@ def _pipeline_child(config: Config, monitor: Monitor, argv: Sequence[str]) -> Pi
     return PipelineChild(
         argv,
         config.child_log,
-        monitor,
+        intake,
         policy=policy,
         cwd=settings.workdir,
         stop_timeout=settings.stop_timeout,
     )
-
-
-def _metrics(store: Store, tracker: CheckTracker, monitor: Monitor, remedies: Remedies) -> Metrics:
-    metrics = Metrics(
-        incidents=store.state_counts,
-        outbox_depth=store.outbox_depth,
-        check_states=lambda: {name: r.state.value for name, r in tracker.current().items()},
-    )
-    monitor.batch_listeners.append(metrics.lines_read)
-    monitor.listeners.append(lambda event: metrics.rule_matched(event.match.rule))
-    remedies.listeners.append(
-        lambda _incident, outcome, _actor: metrics.action(
-            outcome.kind.value, "ok" if outcome.ok else "failed"
-        )
-    )
-    return metrics
 
 
 def quarantine_line(config: Config) -> str:

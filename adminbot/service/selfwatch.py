@@ -36,7 +36,7 @@ class SelfWatch:
         *,
         stall_seconds: float = 30.0,
         jobs_late_seconds: float = 30.0,
-        delivery: Callable[[], Part] | None = None,
+        delivery: Callable[[], Part | None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.monitor = monitor
@@ -55,8 +55,9 @@ class SelfWatch:
 
     def parts(self) -> dict[str, Part]:
         parts = {"tailer": self._tailer(), "jobs": self._jobs()}
-        if self.delivery is not None:
-            parts["delivery"] = self.delivery()
+        delivery = self.delivery() if self.delivery is not None else None
+        if delivery is not None:
+            parts["delivery"] = delivery
         return parts
 
     def changes(self) -> list[tuple[str, bool, str]]:

@@ -15,8 +15,8 @@ from pathlib import Path
 from adminbot.actions.executor import ActionKind, ActionOutcome
 from adminbot.checks.base import human_bytes, human_duration
 from adminbot.clock import Clock, utcnow
-from adminbot.models import Severity
-from adminbot.service.monitor import Monitor
+from adminbot.incidents.intake import Intake
+from adminbot.models import Origin, Severity
 from adminbot.supervise.supervisor import ChildExit, RestartPolicy, Supervisor
 
 logger = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ class PipelineChild:
         self,
         argv: Sequence[str],
         log_path: Path,
-        monitor: Monitor,
+        intake: Intake,
         *,
         policy: RestartPolicy,
         cwd: Path | None = None,
@@ -41,7 +41,7 @@ class PipelineChild:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Clock = utcnow,
     ) -> None:
-        self.monitor = monitor
+        self.intake = intake
         self.policy = policy
         self.sleep = sleep
         self.clock = clock
@@ -70,7 +70,8 @@ class PipelineChild:
         tail = "\n".join(report.last_lines[-10:])
         text = f"{argv}: {report.reason} after {report.uptime:.0f}s\n{tail}".rstrip()
         logger.error("Pipeline process exited unexpectedly: %s", report.reason)
-        self.monitor.raise_incident(
+        self.intake.raise_incident(
+            Origin.PROCESS,
             RULE,
             Severity.CRITICAL,
             text,

@@ -1,0 +1,77 @@
+"""Console mode: the terminal is the front when no Telegram token is set.
+
+Alerts reach the terminal through the console sinks every mode has; this front adds
+the banner, the built-in simulator for the demo, and the session summary at the end.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import TextIO
+
+from adminbot.incidents.summary import build_summary
+from adminbot.service.runtime import Runtime
+from adminbot.service.selfwatch import Part
+from adminbot.supervise.supervisor import ChildExit
+
+
+class ConsoleFront:
+    """Prints what Telegram would say; runs the demo simulator when nothing is watched."""
+
+    def __init__(self, runtime: Runtime, out: TextIO | None = None) -> None:
+        self.runtime = runtime
+        self.out = out or sys.stdout
+        self._demo_stop = threading.Event()
+        self._demo: threading.Thread | None = None
+
+    def health(self) -> Part | None:
+        return None
+
+    async def start(self) -> None:
+        config = self.runtime.config
+        if config.demo:
+            self._demo = _start_demo(self.runtime, self._demo_stop)
+            self._say(
+                "adminbot: no log files configured (ADMINBOT_WATCH or [watch] paths in "
+                f"adminbot.toml), so it watches a simulated pipeline log: {config.demo_log}"
+            )
+        else:
+            self._say(f"adminbot: watching {', '.join(config.watch.patterns)}")
+        self._say(
+            f"adminbot: console mode (no TELEGRAM_TOKEN); events in {config.event_log}; "
+            "Ctrl-C stops"
+        )
+
+    async def stop(self, ended: ChildExit | None) -> None:
+        self._demo_stop.set()
+        if self._demo is not None:
+            self._demo.join(timeout=5)
+        runtime = self.runtime
+        summary = build_summary(
+            runtime.store, runtime.started_at, runtime.clock(), lines=runtime.monitor.stats.lines
+        )
+        by_rule = ", ".join(f"{rule} {n}" for rule, (n, _) in sorted(summary.by_rule.items()))
+        child = f" Pipeline stopped ({ended.reason})." if ended is not None else ""
+        self._say(
+            f"Session summary: {summary.lines} lines read, {summary.incidents} incidents"
+            f" ({by_rule or 'none'}), {summary.actions_run} actions, "
+            f"{summary.still_open} still open.{child}"
+        )
+
+    def _say(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+
+def _start_demo(runtime: Runtime, stop: threading.Event) -> threading.Thread:
+    from adminbot.simulate import simulate as append_lines
+
+    thread = threading.Thread(
+        target=append_lines,
+        args=(runtime.config.demo_log,),
+        kwargs={"rate": 3.0, "stop": stop},
+        name="demo-simulator",
+        daemon=True,
+    )
+    thread.start()
+    return thread

@@ -1,0 +1,91 @@
+"""After the commit: hand each incident event to what follows from it, on the event loop.
+
+The intake queues committed events from the tailer thread; the router drains them
+here and calls every sink in order (policies and alerts, the console, metrics). A
+sink that fails is logged and the others still run: one broken listener must not
+stop the pipeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+
+from adminbot.incidents.book import EventKind, IncidentBook, IncidentEvent
+from adminbot.incidents.intake import EventQueue
+from adminbot.models import IncidentState, Match, Record, frozen_map
+from adminbot.store.sqlite import Store
+
+logger = logging.getLogger(__name__)
+
+Sink = Callable[[IncidentEvent], None]
+
+IDLE_SECONDS = 0.5
+
+
+class Router:
+    """Drains the event queue into the sinks, oldest first."""
+
+    def __init__(self, queue: EventQueue, sinks: Sequence[Sink]) -> None:
+        self.queue = queue
+        self.sinks = tuple(sinks)
+        self.routed = 0
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="incident-router")
+
+    async def stop(self) -> None:
+        """Route what is left, then stop."""
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self.route_pending()
+
+    def route_pending(self) -> int:
+        """Route every queued event now; returns how many."""
+        events = self.queue.drain()
+        for event in events:
+            self._route(event)
+        return len(events)
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self.route_pending()
+            await self.queue.wait(IDLE_SECONDS)
+
+    def _route(self, event: IncidentEvent) -> None:
+        self.routed += 1
+        for sink in self.sinks:
+            try:
+                sink(event)
+            except Exception:  # a broken sink must not stop the others
+                logger.exception("Incident sink %r failed on #%s", sink, event.incident.id)
+
+
+def unrouted(store: Store, book: IncidentBook, limit: int = 1000) -> list[IncidentEvent]:
+    """Open incidents that nothing followed up: adminbot stopped between recording
+    them and routing them. Routing them again at start-up alerts or fixes them once."""
+    events = []
+    for incident in store.incidents(states=[IncidentState.OPEN], limit=limit):
+        followed = (
+            store.alert_messages(incident.id)
+            or store.has_pending(incident.id)
+            or store.has_pending(incident.id, "update")
+            or store.audit(incident_id=incident.id)
+            or len(store.transitions(incident.id)) > 1
+        )
+        if followed:
+            continue
+        record = Record(source=incident.source, line_no=0, text=incident.sample)
+        match = Match(
+            incident.rule, incident.severity, record, frozen_map(incident.fields), incident.key
+        )
+        muted = book.is_muted(incident.rule)
+        events.append(IncidentEvent(EventKind.OPENED, incident, match, muted=muted))
+    return sorted(events, key=lambda event: event.incident.id)

@@ -1,0 +1,87 @@
+"""Button data: a frozen value per tap, encoded and parsed in this one place.
+
+An incident tap is `verb:incident_id:token[:extra]`; the token is random per
+incident, so a forged or replayed tap for another incident is refused. A page tap is
+`page:n:size:rule`. Telegram allows 64 bytes of data; no path or log text goes in.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+MAX_DATA_BYTES = 64
+
+
+class Verb(StrEnum):
+    ACT = "act"
+    IGNORE = "ign"
+    RESOLVE = "res"
+    MUTE = "mute"
+    OPEN = "open"
+
+
+PAGE = "page"
+
+
+def pattern(verb: str) -> re.Pattern[str]:
+    """What a CallbackQueryHandler for `verb` matches."""
+    return re.compile(rf"^{re.escape(verb)}:")
+
+
+_EXTRA = re.compile(r"[a-z_]{1,24}")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,16}")
+
+
+@dataclass(frozen=True)
+class Tap:
+    """A tap on an incident's button."""
+
+    verb: Verb
+    incident_id: int
+    token: str
+    extra: str = ""
+
+    def encode(self) -> str:
+        data = f"{self.verb.value}:{self.incident_id}:{self.token}"
+        return f"{data}:{self.extra}" if self.extra else data
+
+    @classmethod
+    def parse(cls, data: str) -> Tap | None:
+        """The tap `data` describes, or None for anything malformed."""
+        parts = data.split(":")
+        if len(parts) not in (3, 4) or not parts[1].isdigit():
+            return None
+        try:
+            verb = Verb(parts[0])
+        except ValueError:
+            return None
+        extra = parts[3] if len(parts) == 4 else ""
+        if not _TOKEN.fullmatch(parts[2]) or (extra and not _EXTRA.fullmatch(extra)):
+            return None
+        if (verb is Verb.ACT) != bool(extra):
+            return None
+        return cls(verb, int(parts[1]), parts[2], extra)
+
+
+@dataclass(frozen=True)
+class PageTap:
+    """A tap on a page button of /errors."""
+
+    page: int
+    size: int
+    rule: str | None
+
+    def encode(self) -> str:
+        return f"{PAGE}:{self.page}:{self.size}:{self.rule or '*'}"
+
+    @classmethod
+    def parse(cls, data: str) -> PageTap | None:
+        parts = data.split(":")
+        if len(parts) != 4 or parts[0] != PAGE or not (parts[1].isdigit() and parts[2].isdigit()):
+            return None
+        rule = None if parts[3] == "*" else parts[3]
+        if rule is not None and not re.fullmatch(r"[a-z0-9_]{1,64}", rule):
+            return None
+        return cls(int(parts[1]), int(parts[2]), rule)
