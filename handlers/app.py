@@ -34,7 +34,6 @@ from handlers.taps import PAGE, Verb, pattern
 logger = logging.getLogger(__name__)
 
 POLL_TIMEOUT = 10
-DRAIN_SECONDS = 5.0
 
 
 def build_application(runtime: Runtime, *, poll_timeout: int = POLL_TIMEOUT) -> Application:  # type: ignore[type-arg]
@@ -79,7 +78,10 @@ class TelegramFront:
         self.poll_timeout = poll_timeout
         self.application = build_application(runtime, poll_timeout=poll_timeout)
         self.delivery = Delivery(
-            self.application.bot, runtime, on_delivered=runtime.metrics.delivered
+            self.application.bot,
+            runtime,
+            on_delivered=runtime.metrics.delivered,
+            backoff=runtime.periods.delivery_backoff,
         )
 
     def health(self) -> Part | None:
@@ -109,7 +111,7 @@ class TelegramFront:
         if application.running:
             await application.stop()
         self.runtime.outbox.message("summary", **_summary_fields(self.runtime, ended))
-        await self.delivery.stop(drain_seconds=DRAIN_SECONDS)
+        await self.delivery.stop(drain_seconds=self.runtime.periods.drain)
         await application.shutdown()
 
     async def _set_commands(self) -> None:

@@ -45,6 +45,7 @@ class Delivery:
         runtime: Runtime,
         *,
         on_delivered: Callable[[float], None] | None = None,
+        backoff: float = 1.0,
     ) -> None:
         self.bot = bot
         self.runtime = runtime
@@ -57,6 +58,7 @@ class Delivery:
         self.sent = 0
         self.latencies: list[float] = []
         self.on_delivered = on_delivered
+        self.backoff = backoff
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -131,7 +133,7 @@ class Delivery:
             self._transient(item, MAX_PAUSE, "invalid token")
             return False
         except NetworkError as exc:
-            pause = min(MAX_PAUSE, 2.0 ** min(self.failures, 5))
+            pause = min(MAX_PAUSE, self.backoff * 2.0 ** min(self.failures, 5))
             self._transient(item, pause, f"{type(exc).__name__}: {exc}")
             return False
         now = self.clock()

@@ -20,6 +20,8 @@ from handlers.app import TelegramFront
 from tests.fake_telegram import Call, FakeTelegram
 
 ADMIN = 4242
+FAST = Periods(delivery_backoff=0.05, drain=1.0)
+"""Production's behaviour at test speed: short back-off after a failed send, short drain."""
 STRANGER = 6666
 
 
@@ -56,6 +58,19 @@ def delivered_alerts(fake: FakeTelegram, headline: str) -> list[Call]:
     return [c for c in fake.calls("sendMessage") if c.ok and headline in c.params["text"]]
 
 
+async def queue_drained(fake: FakeTelegram, log: Path) -> None:
+    """Wait on a positive event instead of sleeping: a fresh marker incident is appended
+    and its alert awaited; the outbox delivers in order, so everything queued before it,
+    including any duplicate, has reached the fake by then."""
+    marker = f"/srv/marker/{time.monotonic_ns()}.mp4"
+    append(
+        log,
+        f"2026-11-29 23:59:59,000 ERROR marker: PermissionError: [Errno 13] "
+        f"Permission denied: '{marker}'",
+    )
+    await fake.await_call("sendMessage", lambda c: c.ok and marker in c.params["text"], timeout=10)
+
+
 def append(path: Path, *lines: str) -> None:
     with path.open("a", encoding="utf-8") as handle:
         for line in lines:
@@ -75,7 +90,7 @@ async def running_bot(
     Yields once the front has started (setMyCommands sent, the "started" notice queued)
     and the tailer follows every watched file that exists.
     """
-    edges = Edges(checks=checks, periods=periods or Periods())
+    edges = Edges(checks=checks, periods=periods or FAST)
     service = build_service(
         config, lambda runtime: TelegramFront(runtime, poll_timeout=1), edges, child_argv=child_argv
     )

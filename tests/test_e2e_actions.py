@@ -12,16 +12,24 @@ import os
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from adminbot.checks.probes import DiskCheck
-from adminbot.service.runtime import Periods
 from tests.fake_docker import FakeDockerEngine
 from tests.fake_telegram import FakeTelegram
-from tests.harness import ADMIN, append, eventually, make_config, pipeline_log, running_bot
+from tests.harness import (
+    ADMIN,
+    FAST,
+    append,
+    eventually,
+    make_config,
+    pipeline_log,
+    running_bot,
+)
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="chown to another uid needs root")
 
@@ -39,6 +47,10 @@ attempts.append(f"{time.monotonic()} {sys.argv[2]}")
 counter.write_text("\\n".join(attempts))
 sys.exit(0 if len(attempts) >= 3 else 1)
 """
+
+CHECK_PERIOD = 0.2
+CHECK_FAST = replace(FAST, check=CHECK_PERIOD)
+"""Health checks every 0.2 s instead of every 30 s: two periods still bound the alert."""
 
 
 @pytest.fixture
@@ -135,21 +147,20 @@ async def test_bot_api_server_down_alerts_offers_restart_and_reports_recovery(
     docker_engine: FakeDockerEngine,
 ) -> None:
     toml = (
-        "verificacion_periodica = 1\n"
         "[actions]\n"
         'container = "telegram-bot-api"\n'
         f'docker_socket = "{tmp_path / "docker.sock"}"\n'
         f'bot_api_url = "{local_bot_api.base_url}"\n'
     )
     config = make_config(tmp_path, fake_telegram, toml)
-    async with running_bot(config) as (_, runtime):
+    async with running_bot(config, periods=CHECK_FAST) as (_, runtime):
         await eventually(lambda: runtime.health.rounds >= 1)
         local_bot_api.stop()
         stopped = time.monotonic()
         call = await fake_telegram.await_call(
             "sendMessage", lambda c: "servidor_caido" in c.params["text"], timeout=5
         )
-        assert call.time - stopped < 2 * config.verificacion_periodica + 1
+        assert call.time - stopped < 2 * CHECK_PERIOD + 1
         alert = alert_for(fake_telegram, "servidor_caido")
         assert "CRITICAL" in alert.text
         labels = [text for text, _ in fake_telegram.buttons(ADMIN, alert.message_id)]
@@ -176,7 +187,7 @@ async def test_restart_container_tapped_restarts_it_and_verifies_the_server(
     )
     config = make_config(tmp_path, fake_telegram, toml)
     log = pipeline_log(tmp_path)
-    async with running_bot(config, periods=Periods(verify=0.0)) as (_, runtime):
+    async with running_bot(config, periods=replace(FAST, verify=0.0)) as (_, runtime):
         local_bot_api.stop()
         append(
             log,
@@ -209,8 +220,8 @@ async def test_disk_thresholds_crossed_alert_once_and_recover(
         crit_percent=95,
         usage_reader=lambda _: usage,
     )
-    config = make_config(tmp_path, fake_telegram, "verificacion_periodica = 1\n")
-    async with running_bot(config, checks=[check]) as (_, runtime):
+    config = make_config(tmp_path, fake_telegram)
+    async with running_bot(config, checks=[check], periods=CHECK_FAST) as (_, runtime):
         await eventually(lambda: runtime.health.rounds >= 1)
         usage.percent, usage.used, usage.free = 97.0, 97 * 2**30, 3 * 2**30
         flip = await fake_telegram.await_call(

@@ -26,6 +26,7 @@ from tests.harness import (
     eventually,
     make_config,
     pipeline_log,
+    queue_drained,
     running_bot,
 )
 
@@ -244,7 +245,7 @@ async def test_telegram_failing_for_a_while_delays_the_alert_but_delivers_it_onc
         assert fake_telegram.failures >= 2
         refused = [c for c in fake_telegram.calls("sendMessage") if not c.ok]
         assert refused and call.time > refused[-1].time
-        await asyncio.sleep(0.3)
+        await queue_drained(fake_telegram, log)
         assert len(delivered_alerts(fake_telegram, "CRITICAL · disco_lleno")) == 1
 
 
@@ -262,7 +263,7 @@ async def test_restart_neither_repeats_old_alerts_nor_loses_one_raised_while_dow
         await fake_telegram.await_call(
             "sendMessage", lambda c: "timeout" in c.params["text"], since=mark, timeout=8
         )
-        await asyncio.sleep(0.5)
+        await queue_drained(fake_telegram, log)
     assert len(delivered_alerts(fake_telegram, "CRITICAL · disco_lleno")) == 1
     assert len(delivered_alerts(fake_telegram, "ERROR · timeout")) == 1
 
@@ -285,7 +286,7 @@ async def test_alert_raised_while_telegram_is_down_survives_a_restart(
         await fake_telegram.await_call(
             "sendMessage", lambda c: c.ok and "disco_lleno" in c.params["text"], timeout=10
         )
-        await asyncio.sleep(0.5)
+        await queue_drained(fake_telegram, log)
     assert len(delivered_alerts(fake_telegram, "CRITICAL · disco_lleno")) == 1
 
 

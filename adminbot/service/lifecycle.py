@@ -103,7 +103,7 @@ class Service:
     @property
     def jobs(self) -> list[Job]:
         periods = self.runtime.periods
-        check = self.runtime.config.verificacion_periodica
+        check = periods.check or self.runtime.config.verificacion_periodica
         return [
             Job("tick", periods.tick, self.tick, periods.tick),
             Job("check", check, self.check, min(1.0, check)),

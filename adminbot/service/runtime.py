@@ -65,6 +65,12 @@ class Periods:
     prune: float = 6 * 3600.0
     verify: float = 10.0
     """How long a Bot API outage seen in a log line is given to pass before anyone is asked."""
+    check: float | None = None
+    """The health-check period; None takes `verificacion_periodica` from the config."""
+    delivery_backoff: float = 1.0
+    """The first pause after a failed send; it doubles up to a cap."""
+    drain: float = 5.0
+    """How long a stopping front keeps delivering what is queued."""
 
 
 @dataclass(frozen=True)
