@@ -1,0 +1,109 @@
+"""The running program: one builder, start and stop in order, one schedule for both modes."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from adminbot.checks.base import CheckResult, CheckState
+from adminbot.cli import serve
+from adminbot.config import Config, load_config
+from adminbot.incidents.book import IncidentBook
+from adminbot.models import Match, Record, Severity, frozen_map
+from adminbot.service.console_mode import ConsoleFront
+from adminbot.service.lifecycle import Job, _logged, build_service
+from adminbot.service.runtime import Edges, Periods
+from adminbot.store.sqlite import Store
+from tests.fake_telegram import FakeTelegram
+from tests.harness import ADMIN, append, eventually, make_config, pipeline_log, running_bot
+
+DISK_FULL = "2026-11-29 10:00:02,000 ERROR descargas: OSError: [Errno 28] No space left on device"
+QUICK = Periods(tick=0.05, check=0.05, heartbeat=0.05, self_watch=0.05)
+
+
+class CountingCheck:
+    """A health check that only counts how often the schedule ran it."""
+
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.runs = 0
+
+    async def run(self) -> CheckResult:
+        self.runs += 1
+        return CheckResult(self.name, CheckState.OK, "fine")
+
+
+def console_config(tmp_path: Path) -> Config:
+    (tmp_path / "pipeline").mkdir()
+    (tmp_path / "pipeline" / "bot.log").touch()
+    env = {
+        "ADMINBOT_WATCH": str(tmp_path / "pipeline" / "*.log"),
+        "ADMINBOT_DATA_DIR": str(tmp_path / "data"),
+    }
+    return load_config(env, cwd=tmp_path)
+
+
+async def test_console_mode_prints_the_banner_each_alert_and_the_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = console_config(tmp_path)
+    stop = asyncio.Event()
+    check = CountingCheck()
+    running = asyncio.create_task(
+        serve(config, stop=stop, edges=Edges(checks=[check], periods=QUICK))
+    )
+    await eventually(lambda: "console mode" in capsys.readouterr().out or check.runs > 0)
+    append(tmp_path / "pipeline" / "bot.log", DISK_FULL)
+    seen: list[str] = []
+    await eventually(lambda: seen.append(capsys.readouterr().out) or "disco_lleno" in "".join(seen))
+    await eventually(lambda: check.runs >= 3)
+    stop.set()
+    assert await running == 0
+    out = "".join(seen) + capsys.readouterr().out
+    assert "CRITICAL disco_lleno #1 NEW" in out
+    assert "Session summary: 1 lines read, 1 incidents (disco_lleno 1)" in out
+
+
+async def test_a_failing_job_is_logged_and_the_schedule_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def broken() -> None:
+        raise RuntimeError("job bug")
+
+    await _logged(Job("broken", 1.0, broken, 0.0))
+    assert "Periodic job broken failed" in caplog.text
+
+
+async def test_every_part_is_built_complete_and_the_console_front_has_no_delivery(
+    tmp_path: Path,
+) -> None:
+    service = build_service(console_config(tmp_path), ConsoleFront, Edges(periods=QUICK))
+    assert isinstance(service.front, ConsoleFront)
+    assert "delivery" not in service.selfwatch.parts()
+    assert [job.name for job in service.jobs] == ["tick", "check", "heartbeat", "prune"]
+    assert service.jobs[1].period == QUICK.check
+    service.runtime.store.close()
+
+
+async def test_an_incident_recorded_before_a_crash_but_never_alerted_is_alerted_at_start(
+    tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    config = make_config(tmp_path, fake_telegram)
+    pipeline_log(tmp_path)
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(config.store_path)
+    record = Record(source="/log/bot.log", line_no=3, text="ERROR denied /srv/lost.mp4")
+    path = "/srv/lost.mp4"
+    IncidentBook(store).record(
+        Match("permisos", Severity.ERROR, record, frozen_map({"path": path}), path)
+    )
+    store.close()
+    async with running_bot(config):
+        call = await fake_telegram.await_call(
+            "sendMessage", lambda c: "permisos" in c.params["text"], timeout=5
+        )
+    assert call.params["chat_id"] == ADMIN
+    assert "lost.mp4" in call.params["text"]

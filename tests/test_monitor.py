@@ -1,0 +1,98 @@
+"""Monitor: the tailer's sink classifies each batch and hands it to the intake."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from adminbot.config import load_config
+from adminbot.incidents.book import IncidentBook
+from adminbot.incidents.intake import EventQueue, Intake
+from adminbot.models import Checkpoint, Line
+from adminbot.notify.eventlog import EventLog
+from adminbot.rules.loader import load_ruleset
+from adminbot.service.monitor import Monitor
+from adminbot.store.sqlite import Store
+from tests.clocks import FakeClock
+
+
+class World:
+    def __init__(self, tmp_path: Path) -> None:
+        env = {"ADMINBOT_WATCH": str(tmp_path / "*.log"), "ADMINBOT_DATA_DIR": str(tmp_path / "d")}
+        self.config = load_config(env, cwd=tmp_path)
+        self.config.data_dir.mkdir()
+        clock = FakeClock()
+        self.store = Store(self.config.store_path)
+        self.queue = EventQueue()
+        self.events = EventLog(self.config.event_log)
+        intake = Intake(self.store, IncidentBook(self.store, clock), self.events, self.queue)
+        self.counted: list[tuple[str, int]] = []
+        self.monitor = Monitor(
+            self.config,
+            self.store,
+            intake,
+            load_ruleset(self.config),
+            clock=clock,
+            on_lines=lambda path, n: self.counted.append((path, n)),
+        )
+
+    def feed(self, path: str, *texts: str) -> None:
+        lines = [Line(path, n + 1, text, n * 100, n * 100 + 99) for n, text in enumerate(texts)]
+        checkpoint = Checkpoint(path, 1, 1, "f", 0, len(texts) * 100, len(texts))
+        self.monitor.handle_batch(path, lines, checkpoint)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    built = World(tmp_path)
+    yield built
+    built.events.close()
+    built.store.close()
+
+
+def test_a_batch_becomes_incidents_a_checkpoint_and_a_line_count(world: World) -> None:
+    world.feed(
+        "/log/bot.log",
+        "2026-11-29 10:00:00,000 INFO main: ok",
+        "2026-11-29 10:00:01,000 ERROR main: OSError: [Errno 28] No space left on device",
+    )
+    [event] = world.queue.drain()
+    assert event.incident.rule == "disco_lleno"
+    assert world.store.load_checkpoints()["/log/bot.log"].line_no == 2
+    assert world.counted == [("/log/bot.log", 2)]
+    assert world.monitor.stats.lines == 2
+
+
+def test_adminbots_own_files_are_never_classified(world: World) -> None:
+    own = str(world.config.event_log)
+    world.feed(own, '{"rule": "disco_lleno", "text": "No space left on device"}')
+    assert world.queue.drain() == []
+    assert own in world.store.load_checkpoints()
+
+
+def test_a_traceback_split_over_two_batches_is_one_record(world: World) -> None:
+    world.feed(
+        "/log/bot.log",
+        "2026-11-29 10:00:01,000 ERROR main: download failed",
+        "Traceback (most recent call last):",
+        '  File "/opt/bot/main.py", line 3, in <module>',
+    )
+    assert world.queue.drain() == []  # held back: the traceback is not finished
+    world.feed("/log/bot.log", "PermissionError: [Errno 13] Permission denied: '/srv/a.mp4'")
+    [event] = world.queue.drain()
+    assert (event.incident.rule, event.match.record.line_no) == ("permisos", 1)
+
+
+def test_an_unfinished_traceback_is_emitted_by_the_timer(world: World) -> None:
+    world.feed(
+        "/log/bot.log",
+        "2026-11-29 10:00:01,000 ERROR main: Permission denied: '/srv/a.mp4'",
+        "Traceback (most recent call last):",
+        '  File "/opt/bot/main.py", line 3, in <module>',
+    )
+    assert world.queue.drain() == []
+    world.monitor.flush_stale(older_than=0.0)
+    [event] = world.queue.drain()
+    assert event.incident.rule == "permisos"

@@ -1,0 +1,89 @@
+"""Router: committed events reach every sink in order; unrouted incidents are found again."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+from adminbot.incidents.book import IncidentBook, IncidentEvent
+from adminbot.incidents.intake import EventQueue
+from adminbot.models import Match, Record, Severity, frozen_map
+from adminbot.notify.outbox import Outbox
+from adminbot.service.router import Router, unrouted
+from adminbot.store.sqlite import Store
+from tests.clocks import FakeClock
+
+
+def match(path: str) -> Match:
+    record = Record(source="/log/bot.log", line_no=1, text=f"ERROR denied {path}")
+    return Match("permisos", Severity.ERROR, record, frozen_map({"path": path}), path)
+
+
+async def test_every_sink_hears_every_event_in_order_even_when_one_fails(
+    tmp_path: Path,
+) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    book = IncidentBook(store, FakeClock())
+    heard: list[tuple[str, int]] = []
+
+    def broken(event: IncidentEvent) -> None:
+        raise RuntimeError("a sink bug")
+
+    queue = EventQueue(asyncio.get_running_loop())
+    router = Router(
+        queue,
+        [
+            lambda e: heard.append(("first", e.incident.id)),
+            broken,
+            lambda e: heard.append(("last", e.incident.id)),
+        ],
+    )
+    router.start()
+    events = [book.record(match(f"/srv/{n}.mp4")) for n in range(3)]
+    queue.put(events[:2])
+    queue.put(events[2:])
+    for _ in range(100):
+        if len(heard) == 6:
+            break
+        await asyncio.sleep(0.01)
+    await router.stop()
+    ids = [e.incident.id for e in events]
+    assert heard == [(who, i) for i in ids for who in ("first", "last")]
+    assert router.routed == 3
+    store.close()
+
+
+async def test_stopping_routes_what_is_still_queued(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    book = IncidentBook(store, FakeClock())
+    heard: list[int] = []
+    queue = EventQueue(asyncio.get_running_loop())
+    router = Router(queue, [lambda e: heard.append(e.incident.id)])
+    queue.put([book.record(match("/srv/a.mp4"))])
+    await router.stop()
+    assert len(heard) == 1
+    store.close()
+
+
+def test_an_incident_recorded_but_never_followed_up_is_found_at_start(tmp_path: Path) -> None:
+    clock = FakeClock()
+    store = Store(tmp_path / "s.sqlite3")
+    book = IncidentBook(store, clock)
+    outbox = Outbox(store, [5], clock=clock)
+    lost = book.record(match("/srv/lost.mp4"))
+    alerted = book.record(match("/srv/alerted.mp4"))
+    outbox.incident_event(alerted)
+    found = unrouted(store, book)
+    assert [e.incident.id for e in found] == [lost.incident.id]
+    assert found[0].match.key == "/srv/lost.mp4" and not found[0].muted
+
+
+def test_a_lost_incident_of_a_muted_rule_stays_muted(tmp_path: Path) -> None:
+    clock = FakeClock()
+    store = Store(tmp_path / "s.sqlite3")
+    book = IncidentBook(store, clock)
+    book.record(match("/srv/lost.mp4"))
+    book.mute("permisos", timedelta(hours=1), "@ana")
+    [event] = unrouted(store, book)
+    assert event.muted
