@@ -316,65 +316,6 @@ async def test_status_reports_pid_usage_and_restarts(tmp_path: Path) -> None:
     assert supervisor.status().pid is None
 
 
-async def test_on_exit_can_schedule_a_restart_with_the_policy(tmp_path: Path) -> None:
-    runs = tmp_path / "runs"
-    child = _script(
-        f"""
-        import pathlib, sys, time
-        runs = pathlib.Path({str(runs)!r})
-        count = int(runs.read_text()) + 1 if runs.exists() else 1
-        runs.write_text(str(count))
-        if count == 1:
-            sys.exit(1)
-        time.sleep(30)
-        """
-    )
-    policy = RestartPolicy(delays=(0.05,))
-
-    def on_exit(report: ChildExit) -> None:
-        delay = policy.next_delay()
-        if delay is not None:
-            supervisor.schedule_restart(delay)
-
-    supervisor = Supervisor(child, tmp_path / "pipeline.log", on_exit=on_exit, stop_timeout=2)
-    await supervisor.start()
-    try:
-        await _until(lambda: runs.exists() and runs.read_text() == "2" and supervisor.running)
-    finally:
-        report = await supervisor.stop()
-
-    assert report is not None
-    assert report.expected is True
-    assert supervisor.status().restarts == 1
-
-
-async def test_stop_cancels_a_scheduled_restart(tmp_path: Path) -> None:
-    exits = ExitRecorder()
-    supervisor = Supervisor(_script("raise SystemExit(1)"), tmp_path / "p.log", on_exit=exits)
-    await supervisor.start()
-    await _until(lambda: bool(exits.exits))
-    supervisor.schedule_restart(0.2)
-    assert supervisor.restart_pending
-
-    assert await supervisor.stop() is None
-    await asyncio.sleep(0.4)
-
-    assert supervisor.running is False
-    assert supervisor.restart_pending is False
-
-
-async def test_schedule_restart_after_stop_keeps_the_child_down(tmp_path: Path) -> None:
-    supervisor = Supervisor(_script("import time; time.sleep(30)"), tmp_path / "p.log")
-    await supervisor.start()
-    await supervisor.stop()
-
-    supervisor.schedule_restart(0.01)  # e.g. from an on_exit that raced with shutdown
-    await asyncio.sleep(0.1)
-
-    assert supervisor.restart_pending is False
-    assert supervisor.running is False
-
-
 async def test_log_rotated_by_rename_is_reopened(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

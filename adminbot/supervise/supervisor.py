@@ -212,8 +212,6 @@ class Supervisor:
         self._clock = clock
         self._lock = asyncio.Lock()
         self._run: _Run | None = None
-        self._pending_restart: asyncio.Task[None] | None = None
-        self._held = False  # stopped on request: stay down until start() or restart()
         self._starts = 0
         self._usage: dict[int, psutil.Process] = {}
         self.last_exit: ChildExit | None = None
@@ -227,53 +225,29 @@ class Supervisor:
     def pid(self) -> int | None:
         return self._run.pid if self._run is not None and self.running else None
 
-    @property
-    def restart_pending(self) -> bool:
-        """True while a schedule_restart() waits for its delay."""
-        return self._pending_restart is not None and not self._pending_restart.done()
-
     async def start(self) -> None:
         """Start the child; raises OSError when argv[0] cannot be run, RuntimeError if running."""
         async with self._lock:
-            self._cancel_pending_restart()
-            self._held = False
             await self._start()
 
     async def stop(self, sig: int = signal.SIGTERM) -> ChildExit | None:
         """Stop the child and its whole group; None when there was nothing to stop.
 
-        1. Cancel a restart scheduled with schedule_restart().
-        2. Send `sig` to the child's process group.
-        3. Wait up to stop_timeout for every process of the group to end.
-        4. SIGKILL whatever is left, then write the child's last output to the log.
+        1. Send `sig` to the child's process group.
+        2. Wait up to stop_timeout for every process of the group to end.
+        3. SIGKILL whatever is left, then write the child's last output to the log.
         on_exit is not called: the returned ChildExit (expected=True) is the report.
-        The child then stays down: schedule_restart() is ignored until start() or
-        restart(), so a crash racing with shutdown cannot bring it back.
+        Restarts by policy go through `PipelineChild.restart`, which refuses once
+        adminbot is stopping, so a crash racing with shutdown cannot bring it back.
         """
         async with self._lock:
-            self._held = True
-            self._cancel_pending_restart()
             return await self._stop(sig)
 
     async def restart(self) -> None:
         """Stop the child if it runs, then start it again (counted in status().restarts)."""
         async with self._lock:
-            self._cancel_pending_restart()
-            self._held = False
             await self._stop(signal.SIGTERM)
             await self._start()
-
-    def schedule_restart(self, delay: float) -> None:
-        """Start the child again after `delay` seconds unless stop() or start() come first.
-
-        Meant for on_exit: a restart that sleeps inside the callback would outlive a
-        shutdown, while this one is cancelled by stop().
-        """
-        if self._held:
-            logger.info("not restarting %s: it was stopped on request", self.argv[0])
-            return
-        self._cancel_pending_restart()
-        self._pending_restart = asyncio.create_task(self._restart_after(delay))
 
     def status(self) -> ChildStatus:
         """Where the child stands, with CPU and memory measured by psutil."""
@@ -320,22 +294,6 @@ class Supervisor:
         self._usage_now()  # prime psutil: the first cpu_percent() of a process is always 0
         run.watcher = asyncio.create_task(self._watch(run))
         logger.info("started %s (pid %s), output to %s", self.argv[0], run.pid, self.log_path)
-
-    async def _restart_after(self, delay: float) -> None:
-        await asyncio.sleep(delay)
-        async with self._lock:
-            if self.running or self._held:
-                return  # someone started or stopped it meanwhile
-            try:
-                await self._start()
-            except OSError as exc:
-                logger.error("cannot restart %s: %s", self.argv[0], exc)
-
-    def _cancel_pending_restart(self) -> None:
-        pending = self._pending_restart
-        if pending is not None and pending is not asyncio.current_task():
-            pending.cancel()
-        self._pending_restart = None
 
     def _emit(self, run: _Run, raw: bytes, dropped: int) -> None:
         """Write one line of the child's output to the log, as soon as it is complete."""
