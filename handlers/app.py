@@ -25,9 +25,10 @@ from telegram.ext import (
 from adminbot.config import Config
 from adminbot.incidents.summary import build_summary
 from adminbot.notify.console import ConsoleAlerts
+from adminbot.notify.notices import Started, session_summary
 from adminbot.service.lifecycle import HEARTBEAT_SECONDS, PRUNE_SECONDS, TICK_SECONDS, Service
 from adminbot.service.runtime import Runtime, build_runtime
-from handlers import access, callbacks, commands, screens, views
+from handlers import access, callbacks, commands
 from handlers.delivery import Delivery
 from handlers.i18n import COMMANDS
 
@@ -77,7 +78,7 @@ async def post_init(application: Application) -> None:
     delivery.on_delivered = runtime.metrics.delivered
     runtime.selfwatch.delivery = delivery.health
     await _set_commands(application, config.language)
-    runtime.outbox.message("started")
+    runtime.outbox.notice(Started())
     delivery.start()
     service = Service(runtime)
     application.bot_data["service"] = service
@@ -121,10 +122,7 @@ async def post_stop(application: Application) -> None:
     stats = runtime.monitor.stats
     now = runtime.clock()
     data = build_summary(runtime.store, stats.started_at, now, lines=stats.lines)
-    text = views.summary(data, screens.screen(runtime, now), session=True)
-    if ended is not None:
-        text += "\n" + views.esc(f"Pipeline stopped ({ended.reason}).")
-    runtime.outbox.message("summary", text=text)
+    runtime.outbox.notice(session_summary(data, ended))
     delivery: Delivery | None = application.bot_data.get("delivery")
     if delivery is not None:
         await delivery.stop(drain_seconds=5.0)

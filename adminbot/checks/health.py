@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from adminbot.checks.base import Check, CheckResult, CheckState, CheckTracker, Flip, run_checks
 from adminbot.models import IncidentState, Severity
+from adminbot.notify.notices import CheckFlip
 from adminbot.notify.outbox import Outbox
 from adminbot.rules.fields import WHOLE_RULE
 from adminbot.service.monitor import Monitor
@@ -97,11 +98,4 @@ class HealthWatcher:
     def _notice(self, result: CheckResult, old: CheckState | None) -> None:
         if self.outbox is None:
             return
-        self.outbox.message(
-            "check_flip",
-            name=result.name,
-            state=result.state.value,
-            old=old.value if old else None,
-            summary=result.summary,
-            at=result.checked_at.isoformat(),
-        )
+        self.outbox.notice(CheckFlip.of(result, old))

@@ -13,6 +13,7 @@ import logging
 import time
 
 from adminbot.actions.executor import prune_quarantine
+from adminbot.notify.notices import MuteExpired, SelfWatch
 from adminbot.service import sdnotify
 from adminbot.service.runtime import Runtime
 from adminbot.supervise.supervisor import ChildExit
@@ -65,7 +66,7 @@ class Service:
         runtime.selfwatch.job_fired()
         await asyncio.to_thread(runtime.monitor.flush_stale)
         for target in runtime.book.expire_mutes():
-            runtime.outbox.message("mute_expired", target=target)
+            runtime.outbox.notice(MuteExpired(target))
 
     async def check(self) -> None:
         """The seed's verificación periódica."""
@@ -93,7 +94,7 @@ class Service:
         while True:
             await asyncio.sleep(period)
             for part, ok, detail in await asyncio.to_thread(watch.changes):
-                self.runtime.outbox.message("self_watch", part=part, ok=ok, detail=detail)
+                self.runtime.outbox.notice(SelfWatch(part, ok, detail))
             if interval and watch.alive:
                 sdnotify.watchdog_ping()
 

@@ -15,10 +15,11 @@ from datetime import datetime, timedelta
 
 from adminbot.actions.diskreport import disk_report
 from adminbot.actions.docker import DockerClient, http_alive
-from adminbot.actions.executor import ActionBudget, ActionKind, Actions, ActionSettings, quarantined
+from adminbot.actions.executor import ActionBudget, ActionKind, Actions, ActionSettings
+from adminbot.actions.quarantine import QuarantineStats, quarantine_stats
 from adminbot.actions.remedies import Remedies
 from adminbot.actions.runner import CommandRunner, SubprocessRunner
-from adminbot.checks.base import Check, CheckTracker, human_bytes
+from adminbot.checks.base import Check, CheckTracker
 from adminbot.checks.health import HealthWatcher
 from adminbot.checks.probes import (
     BotApiCheck,
@@ -37,10 +38,13 @@ from adminbot.service.metrics import Metrics
 from adminbot.service.monitor import Monitor
 from adminbot.service.selfwatch import SelfWatch
 from adminbot.store.sqlite import Store
-from adminbot.supervise.child import PipelineChild
+from adminbot.supervise.child import PipelineChild, PipelineStatus
 from adminbot.supervise.supervisor import RestartPolicy
 
 logger = logging.getLogger(__name__)
+
+StatusFacts = PipelineStatus | QuarantineStats
+"""Extra facts /status shows, worded by the views."""
 
 
 @dataclass
@@ -60,7 +64,7 @@ class Runtime:
     docker: DockerClient | None = None
     child: PipelineChild | None = None
     http: HealthServer | None = None
-    status_lines: list[Callable[[], str]] = field(default_factory=list)
+    status_lines: list[Callable[[], StatusFacts | None]] = field(default_factory=list)
 
     @property
     def book(self) -> IncidentBook:
@@ -243,7 +247,7 @@ def build_runtime(
         )
     if child is not None:
         runtime.status_lines.append(child.status_line)
-    runtime.status_lines.append(lambda: quarantine_line(config))
+    runtime.status_lines.append(lambda: quarantine_stats(config.quarantine_dir))
     return runtime
 
 
@@ -282,12 +286,3 @@ def _metrics(store: Store, tracker: CheckTracker, monitor: Monitor, remedies: Re
         )
     )
     return metrics
-
-
-def quarantine_line(config: Config) -> str:
-    files = quarantined(config.quarantine_dir)
-    if not files:
-        return ""
-    size = sum(f.size for f in files)
-    newest = min(files, key=lambda f: f.age_seconds)
-    return f"Quarantine: {len(files)} file(s), {human_bytes(size)}; newest {newest.name}"
