@@ -22,10 +22,11 @@ from telegram.ext import (
 )
 
 from adminbot.incidents.summary import build_summary
+from adminbot.notify.notices import Started, session_summary
 from adminbot.service.runtime import Runtime
 from adminbot.service.selfwatch import Part
 from adminbot.supervise.supervisor import ChildExit
-from handlers import access, callbacks, commands, screens, views
+from handlers import access, callbacks, commands
 from handlers.context import AdminContext, bot_data_for
 from handlers.delivery import Delivery
 from handlers.i18n import COMMANDS
@@ -92,7 +93,7 @@ class TelegramFront:
         application = self.application
         await application.initialize()
         await self._set_commands()
-        self.runtime.outbox.message("started")
+        self.runtime.outbox.notice(Started())
         self.delivery.start()
         await application.start()
         assert application.updater is not None
@@ -110,7 +111,11 @@ class TelegramFront:
             await application.updater.stop()
         if application.running:
             await application.stop()
-        self.runtime.outbox.message("summary", **_summary_fields(self.runtime, ended))
+        runtime = self.runtime
+        now = runtime.clock()
+        lines = runtime.monitor.stats.lines
+        data = build_summary(runtime.store, runtime.started_at, now, lines=lines)
+        runtime.outbox.notice(session_summary(data, ended))
         await self.delivery.stop(drain_seconds=self.runtime.periods.drain)
         await application.shutdown()
 
@@ -121,15 +126,6 @@ class TelegramFront:
             await self.application.bot.set_my_commands(listed)
         except TelegramError as exc:
             logger.warning("Could not register the command list: %s", exc)
-
-
-def _summary_fields(runtime: Runtime, ended: ChildExit | None) -> dict[str, object]:
-    now = runtime.clock()
-    data = build_summary(runtime.store, runtime.started_at, now, lines=runtime.monitor.stats.lines)
-    text = views.summary(data, screens.screen(runtime, now), session=True)
-    if ended is not None:
-        text += "\n" + views.esc(f"Pipeline stopped ({ended.reason}).")
-    return {"text": text}
 
 
 async def _on_error(update: object, context: AdminContext) -> None:

@@ -9,9 +9,7 @@ retried forever.
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -25,6 +23,7 @@ from adminbot.notify.outbox import ALERT, MESSAGE, UPDATE
 from adminbot.service.runtime import Runtime
 from adminbot.store.sqlite import OutboxItem
 from handlers import screens
+from handlers.words import plain_text
 
 logger = logging.getLogger(__name__)
 
@@ -160,8 +159,10 @@ class Delivery:
         if item.chat_id is None:
             raise PermanentFailure("no chat")
         if item.kind == MESSAGE:
-            text = screens.message(self.runtime, dict(item.payload))
-            await _html_or_plain(self.bot.send_message, text, chat_id=item.chat_id)
+            text, markup = screens.message(self.runtime, item.payload)
+            await _html_or_plain(
+                self.bot.send_message, text, chat_id=item.chat_id, reply_markup=markup
+            )
         elif item.kind in (ALERT, UPDATE):
             await self._send_incident(item)
         else:
@@ -207,11 +208,7 @@ async def _html_or_plain(send: Callable[..., Awaitable[Any]], text: str, **kwarg
         if "parse entities" not in exc.message.lower():
             raise
         logger.error("Telegram refused our HTML (%s); sending plain text", exc.message)
-        plain = html.unescape(_TAG.sub("", text))
-        return await send(text=plain, **kwargs)
-
-
-_TAG = re.compile(r"<[^>]*>")
+        return await send(text=plain_text(text), **kwargs)
 
 
 def _message_gone(exc: BadRequest) -> bool:

@@ -104,6 +104,141 @@ EN: Mapping[str, str] = {
     "selfwatch.failing": "⚠️ <b>adminbot {part}</b> is failing: {detail}",
     "selfwatch.ok": "✅ <b>adminbot {part}</b> works again: {detail}",
     "stopping": "🛑 adminbot is stopping.",
+    "unit.s": "s",
+    "unit.m": "m",
+    "unit.h": "h",
+    "unit.d": "d",
+    "notice.unreadable": "⚠️ adminbot could not read a queued notice ({kind}).",
+    "summary.child_exit": "Pipeline stopped (exit code {code}).",
+    "summary.child_signal": "Pipeline stopped (signal {signal}).",
+    "status.pipeline": (
+        "Pipeline: pid {pid}, up {uptime}, {restarts} restart(s), CPU {cpu}%, RAM {rss}"
+    ),
+    "status.pipeline_down": "Pipeline: not running ({restarts} restart(s))",
+    "status.quarantine": "Quarantine: {files} file(s), {size}; newest <code>{newest}</code>",
+    "alert.report": "📊 {title} — {actor}, {when}",
+    "disk.title": "Disk usage",
+    "disk.folder": "• <code>{path}</code> {percent:.0f}% used, {free} free",
+    "disk.folder_error": "• <code>{path}</code>: {error}",
+    "disk.largest": "  Largest folders:",
+    "disk.largest_partial": "  Largest folders (the count stopped early):",
+    "disk.subfolder": "  ◦ {name} — {size}",
+    "disk.loose_files": "(loose files)",
+    "action.kind.retry": "retry",
+    "action.kind.chown": "chown",
+    "action.kind.mkdir": "create folder",
+    "action.kind.clean_retry": "clean and retry",
+    "action.kind.restart_container": "restart container",
+    "action.kind.restart_process": "restart bot",
+    "action.problem.exit": "exit code {exit_code}",
+    "action.problem.output": "exit code {exit_code}: {output}",
+    "action.problem.missing": "exit code 0 but {missing} is missing",
+    "action.problem.error": "{error}",
+    "action.reason.text": "{text}",
+    "action.reason.refused": "refused: {why}",
+    "action.reason.docker_error": "Docker: {error}",
+    "action.reason.os_error": "{action} failed: {error}",
+    "action.reason.crashed": "{action} crashed: {error}",
+    "action.reason.retry_ok": "retry succeeded (attempt {attempt} of {attempts})",
+    "action.reason.retry_failed": "retry failed after {attempt} attempt(s): {problem}",
+    "action.reason.chown_ok": "owner of {path} changed to {owner}",
+    "action.reason.chown_ok_sudo": "owner changed to {owner} (sudo)",
+    "action.reason.chown_failed": "chown failed: {problem}",
+    "action.reason.sudo_password": "sudo needs a password: allow adminbot to run chown without one",
+    "action.reason.sudo_denied": (
+        "sudo does not allow adminbot to run chown: add a sudoers rule for it"
+    ),
+    "action.reason.folder_exists": "the folder already exists",
+    "action.reason.folders_created": "created {count} folder(s): {path}",
+    "action.reason.folders_created_partly": "created {count} folder(s), but",
+    "action.reason.quarantined": "moved to quarantine as {name}",
+    "action.reason.restart_failed": "restart failed: {error}",
+    "action.reason.container_restarted": "container {container} restarted",
+    "action.reason.container_restarted_api": (
+        "container {container} restarted and the Bot API answers"
+    ),
+    "action.reason.docker_lost": "restarted, but Docker stopped answering: {error}",
+    "action.reason.api_silent": (
+        "container {container} is running, but the Bot API does not answer after {seconds} s"
+    ),
+    "action.reason.container_down": (
+        "restarted, but container {container} is {status} after {seconds} s"
+    ),
+    "action.reason.budget_used_up": "automatic {action} skipped: budget used up",
+    "action.reason.child_budget_used_up": (
+        "restart budget used up ({budget} in {minutes} min): waiting for you"
+    ),
+    "action.reason.child_stopping": "not restarted: adminbot is stopping",
+    "action.reason.child_restarted": "restarted, pid {pid}",
+    "check.exit_code": " (exit code {exit_code})",
+    "check.reason.note": "{text}",
+    "check.reason.timed_out": "no result within {seconds} s",
+    "check.reason.check_failed": "check failed: {error}",
+    "check.reason.disk_read_pending": (
+        "{path}: the previous usage read has not returned (hung mount?)"
+    ),
+    "check.reason.disk_missing": "{path} does not exist (not mounted, or wrong path?)",
+    "check.reason.disk_unreadable": "cannot read usage of {path}: {error}",
+    "check.reason.disk_usage": "{path} {percent}% used, {free} free",
+    "check.reason.disk_percent_limit": "{path} {percent}% used, {free} free ({level} at {limit}%)",
+    "check.reason.disk_free_limit": "{path} {percent}% used, {free} free ({level} below {limit})",
+    "check.reason.api_silent": "Bot API server {server} gave no answer within {seconds} s",
+    "check.reason.api_unreachable": "Bot API server {server} unreachable: {error}",
+    "check.reason.api_server_error": "Bot API server {server} answered HTTP {status}",
+    "check.reason.api_unchecked": (
+        "Bot API server {server} answers (no token configured: getMe not checked)"
+    ),
+    "check.reason.api_rejected": (
+        "Bot API server {server} is up but rejects the bot token (401): check the token"
+    ),
+    "check.reason.api_ok": "Bot API server {server} OK",
+    "check.reason.api_ok_bot": "Bot API server {server} OK, bot @{username}",
+    "check.reason.api_bad_reply": "Bot API server {server} answered HTTP {status}: {description}",
+    "check.reason.docker_unreachable": "cannot ask Docker about {container}: {error}",
+    "check.reason.container_missing": "container {container} does not exist",
+    "check.reason.container_restarting": "container {container} is restarting (crash loop?)",
+    "check.reason.container_paused": "container {container} is paused",
+    "check.reason.container_unhealthy": "container {container} is running but unhealthy",
+    "check.reason.container_running": "container {container} is running",
+    "check.reason.container_running_health": "container {container} is running ({health})",
+    "check.reason.container_stopped": "container {container} is {status}",
+    "check.reason.container_created": "container {container} was created but never started",
+    "check.reason.container_odd": "container {container} reports status '{status}'",
+    "check.reason.process_missing_named": "no process named '{process}' is running",
+    "check.reason.process_missing_cmdline": (
+        "no process with '{cmdline}' in its command line is running"
+    ),
+    "check.reason.process_missing_both": (
+        "no process named '{process}' with '{cmdline}' in its command line is running"
+    ),
+    "check.reason.pid_file_missing": "pid file {pid_file} is missing: not running?",
+    "check.reason.pid_file_unreadable": "cannot read pid file {pid_file}: {error}",
+    "check.reason.pid_file_garbled": "pid file {pid_file} holds '{text}', not a pid",
+    "check.reason.pid_stale": "stale pid file {pid_file}: pid {pid} is not running",
+    "check.reason.pid_reused": (
+        "stale pid file {pid_file}: pid {pid} is now '{name}', not the watched process"
+    ),
+    "check.reason.process_zombie": "pid {pid} ({name}) is a zombie: it exited and was not reaped",
+    "check.reason.process_vanished": "pid {pid} ({name}) exited while being checked",
+    "check.reason.process_up": "pid {pid} ({name}) up {uptime}, CPU {cpu}%, RAM {rss}",
+    "check.reason.log_waiting": "no line seen yet (watching for {waited}, limit {limit})",
+    "check.reason.log_fresh": "last line {quiet} ago",
+    "check.reason.log_silent": "no new line for {quiet} (limit {limit})",
+    "check.reason.log_silent_alive": (
+        "no new line for {quiet} (limit {limit}) while the process is alive"
+    ),
+    "check.reason.log_silent_dead": (
+        "no new line for {quiet} (limit {limit}), but the process is not running: see the "
+        "process check"
+    ),
+    "check.reason.log_never": "no line at all in {waited} of watching (limit {limit})",
+    "check.reason.log_never_alive": (
+        "no line at all in {waited} of watching (limit {limit}) while the process is alive"
+    ),
+    "check.reason.log_never_dead": (
+        "no line at all in {waited} of watching (limit {limit}), but the process is not "
+        "running: see the process check"
+    ),
 }
 
 ES: Mapping[str, str] = {
@@ -202,6 +337,159 @@ ES: Mapping[str, str] = {
     "selfwatch.failing": "⚠️ <b>adminbot {part}</b> falla: {detail}",
     "selfwatch.ok": "✅ <b>adminbot {part}</b> vuelve a funcionar: {detail}",
     "stopping": "🛑 adminbot se detiene.",
+    "unit.s": "s",
+    "unit.m": "min",
+    "unit.h": "h",
+    "unit.d": "d",
+    "notice.unreadable": "⚠️ adminbot no pudo leer un aviso en cola ({kind}).",
+    "summary.child_exit": "Pipeline detenido (código de salida {code}).",
+    "summary.child_signal": "Pipeline detenido (señal {signal}).",
+    "status.pipeline": (
+        "Pipeline: pid {pid}, activo {uptime}, {restarts} reinicio(s), CPU {cpu}%, RAM {rss}"
+    ),
+    "status.pipeline_down": "Pipeline: parado ({restarts} reinicio(s))",
+    "status.quarantine": (
+        "Cuarentena: {files} archivo(s), {size}; el más reciente <code>{newest}</code>"
+    ),
+    "alert.report": "📊 {title} — {actor}, {when}",
+    "disk.title": "Uso del disco",
+    "disk.folder": "• <code>{path}</code> {percent:.0f}% ocupado, {free} libres",
+    "disk.folder_error": "• <code>{path}</code>: {error}",
+    "disk.largest": "  Carpetas más grandes:",
+    "disk.largest_partial": "  Carpetas más grandes (el recuento se cortó antes de acabar):",
+    "disk.subfolder": "  ◦ {name} — {size}",
+    "disk.loose_files": "(archivos sueltos)",
+    "action.kind.retry": "reintento",
+    "action.kind.chown": "cambio de dueño",
+    "action.kind.mkdir": "creación de carpeta",
+    "action.kind.clean_retry": "limpieza y reintento",
+    "action.kind.restart_container": "reinicio del contenedor",
+    "action.kind.restart_process": "reinicio del bot",
+    "action.problem.exit": "código de salida {exit_code}",
+    "action.problem.output": "código de salida {exit_code}: {output}",
+    "action.problem.missing": "código de salida 0 pero falta {missing}",
+    "action.problem.error": "{error}",
+    "action.reason.text": "{text}",
+    "action.reason.refused": "rechazado: {why}",
+    "action.reason.docker_error": "Docker: {error}",
+    "action.reason.os_error": "{action} falló: {error}",
+    "action.reason.crashed": "{action} se interrumpió por un error: {error}",
+    "action.reason.retry_ok": "reintento correcto (intento {attempt} de {attempts})",
+    "action.reason.retry_failed": "el reintento falló tras {attempt} intento(s): {problem}",
+    "action.reason.chown_ok": "dueño de {path} cambiado a {owner}",
+    "action.reason.chown_ok_sudo": "dueño cambiado a {owner} (sudo)",
+    "action.reason.chown_failed": "chown falló: {problem}",
+    "action.reason.sudo_password": (
+        "sudo pide contraseña: permite a adminbot ejecutar chown sin ella"
+    ),
+    "action.reason.sudo_denied": (
+        "sudo no permite a adminbot ejecutar chown: añade una regla en sudoers"
+    ),
+    "action.reason.folder_exists": "la carpeta ya existe",
+    "action.reason.folders_created": "creada(s) {count} carpeta(s): {path}",
+    "action.reason.folders_created_partly": "creada(s) {count} carpeta(s), pero",
+    "action.reason.quarantined": "movido a cuarentena como {name}",
+    "action.reason.restart_failed": "no se pudo reiniciar: {error}",
+    "action.reason.container_restarted": "contenedor {container} reiniciado",
+    "action.reason.container_restarted_api": (
+        "contenedor {container} reiniciado y la Bot API responde"
+    ),
+    "action.reason.docker_lost": "reiniciado, pero Docker dejó de responder: {error}",
+    "action.reason.api_silent": (
+        "el contenedor {container} está en marcha, pero la Bot API no responde tras {seconds} s"
+    ),
+    "action.reason.container_down": (
+        "reiniciado, pero el contenedor {container} está {status} tras {seconds} s"
+    ),
+    "action.reason.budget_used_up": "{action} automático omitido: cupo agotado",
+    "action.reason.child_budget_used_up": (
+        "cupo de reinicios agotado ({budget} en {minutes} min): esperando tu decisión"
+    ),
+    "action.reason.child_stopping": "sin reiniciar: adminbot se está deteniendo",
+    "action.reason.child_restarted": "reiniciado, pid {pid}",
+    "check.exit_code": " (código de salida {exit_code})",
+    "check.reason.note": "{text}",
+    "check.reason.timed_out": "sin resultado en {seconds} s",
+    "check.reason.check_failed": "la comprobación falló: {error}",
+    "check.reason.disk_read_pending": (
+        "{path}: la lectura anterior de uso no ha vuelto (¿montaje colgado?)"
+    ),
+    "check.reason.disk_missing": "{path} no existe (¿sin montar, o ruta errónea?)",
+    "check.reason.disk_unreadable": "no se puede leer el uso de {path}: {error}",
+    "check.reason.disk_usage": "{path} {percent}% ocupado, {free} libres",
+    "check.reason.disk_percent_limit": (
+        "{path} {percent}% ocupado, {free} libres ({level} desde {limit}%)"
+    ),
+    "check.reason.disk_free_limit": (
+        "{path} {percent}% ocupado, {free} libres ({level} por debajo de {limit})"
+    ),
+    "check.reason.api_silent": "el servidor Bot API {server} no respondió en {seconds} s",
+    "check.reason.api_unreachable": "servidor Bot API {server} inalcanzable: {error}",
+    "check.reason.api_server_error": "el servidor Bot API {server} respondió HTTP {status}",
+    "check.reason.api_unchecked": (
+        "el servidor Bot API {server} responde (sin token configurado: getMe sin comprobar)"
+    ),
+    "check.reason.api_rejected": (
+        "el servidor Bot API {server} funciona pero rechaza el token del bot (401): revisa el token"
+    ),
+    "check.reason.api_ok": "servidor Bot API {server} correcto",
+    "check.reason.api_ok_bot": "servidor Bot API {server} correcto, bot @{username}",
+    "check.reason.api_bad_reply": (
+        "el servidor Bot API {server} respondió HTTP {status}: {description}"
+    ),
+    "check.reason.docker_unreachable": "no se puede consultar a Docker por {container}: {error}",
+    "check.reason.container_missing": "el contenedor {container} no existe",
+    "check.reason.container_restarting": (
+        "el contenedor {container} se está reiniciando (¿bucle de fallos?)"
+    ),
+    "check.reason.container_paused": "el contenedor {container} está en pausa",
+    "check.reason.container_unhealthy": (
+        "el contenedor {container} está en marcha pero no está sano"
+    ),
+    "check.reason.container_running": "el contenedor {container} está en marcha",
+    "check.reason.container_running_health": "el contenedor {container} está en marcha ({health})",
+    "check.reason.container_stopped": "el contenedor {container} está {status}",
+    "check.reason.container_created": "el contenedor {container} se creó pero nunca arrancó",
+    "check.reason.container_odd": "el contenedor {container} indica el estado '{status}'",
+    "check.reason.process_missing_named": "no hay ningún proceso llamado '{process}' en marcha",
+    "check.reason.process_missing_cmdline": (
+        "no hay ningún proceso con '{cmdline}' en su línea de órdenes"
+    ),
+    "check.reason.process_missing_both": (
+        "no hay ningún proceso llamado '{process}' con '{cmdline}' en su línea de órdenes"
+    ),
+    "check.reason.pid_file_missing": "falta el archivo de pid {pid_file}: ¿no está en marcha?",
+    "check.reason.pid_file_unreadable": "no se puede leer el archivo de pid {pid_file}: {error}",
+    "check.reason.pid_file_garbled": (
+        "el archivo de pid {pid_file} contiene '{text}', que no es un pid"
+    ),
+    "check.reason.pid_stale": "archivo de pid {pid_file} caducado: el pid {pid} no está en marcha",
+    "check.reason.pid_reused": (
+        "archivo de pid {pid_file} caducado: el pid {pid} es ahora '{name}', otro proceso"
+    ),
+    "check.reason.process_zombie": "el pid {pid} ({name}) es un zombi: terminó y nadie lo recogió",
+    "check.reason.process_vanished": "el pid {pid} ({name}) terminó durante la comprobación",
+    "check.reason.process_up": "pid {pid} ({name}) activo {uptime}, CPU {cpu}%, RAM {rss}",
+    "check.reason.log_waiting": (
+        "aún no se ha visto ninguna línea (vigilando desde hace {waited}, límite {limit})"
+    ),
+    "check.reason.log_fresh": "última línea hace {quiet}",
+    "check.reason.log_silent": "ninguna línea nueva desde hace {quiet} (límite {limit})",
+    "check.reason.log_silent_alive": (
+        "ninguna línea nueva desde hace {quiet} (límite {limit}) con el proceso vivo"
+    ),
+    "check.reason.log_silent_dead": (
+        "ninguna línea nueva desde hace {quiet} (límite {limit}), y el proceso no está en "
+        "marcha: mira la comprobación del proceso"
+    ),
+    "check.reason.log_never": "ninguna línea en {waited} de vigilancia (límite {limit})",
+    "check.reason.log_never_alive": (
+        "ninguna línea en {waited} de vigilancia (límite {limit}) con el proceso vivo"
+    ),
+    "check.reason.log_never_dead": (
+        "ninguna línea en {waited} de vigilancia (límite {limit}), y el proceso no está en "
+        "marcha: mira la comprobación del proceso"
+    ),
 }
 
 CATALOGS: Mapping[str, Mapping[str, str]] = {"en": EN, "es": ES}
@@ -233,6 +521,10 @@ class Catalog:
         self.language = language if language in CATALOGS else "en"
         self._table = CATALOGS[self.language]
 
+    def template(self, key: str) -> str:
+        """The raw template, for callers that fill it themselves."""
+        return self._table.get(key) or EN[key]
+
     def __call__(self, key: str, **values: object) -> str:
-        template = self._table.get(key) or EN[key]
+        template = self.template(key)
         return template.format(**values) if values else template

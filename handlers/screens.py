@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import psutil
 
-from adminbot.checks.base import CheckResult, CheckState
 from adminbot.models import Incident
+from adminbot.notify.notices import Unreadable, notice_from_payload
 from adminbot.service.runtime import Runtime
 from handlers import views
 from handlers.i18n import Catalog
@@ -34,38 +35,20 @@ def alert(runtime: Runtime, incident: Incident) -> views.View:
     return views.alert(incident, screen(runtime), actions, history, actors)
 
 
-def message(runtime: Runtime, payload: dict[str, Any]) -> str:
-    """Render an outbox notice by topic; an unknown topic is our bug, shown plainly."""
-    t = words(runtime)
-    topic = payload.get("topic")
-    if topic == "started":
-        return t("started", files=_files(runtime))
-    if topic == "stopping":
-        return t("stopping")
-    if topic == "mute_expired":
-        return t("mute.expired", target=views.esc(payload.get("target", "")))
-    if topic == "check_flip":
-        result = CheckResult(
-            name=payload["name"],
-            state=CheckState(payload["state"]),
-            summary=payload["summary"],
-            checked_at=datetime.fromisoformat(payload["at"]),
-        )
-        old = CheckState(payload["old"]) if payload.get("old") else None
-        return views.check_flip(result, old, screen(runtime))
-    if topic == "self_watch":
-        ok = bool(payload.get("ok"))
-        part, detail = str(payload.get("part", "")), str(payload.get("detail", ""))
-        return views.self_watch(part, ok, detail, screen(runtime))
-    if topic == "summary":
-        return str(payload.get("text", ""))
-    logger.error("Unknown notice topic %r", topic)
-    return views.esc(str(payload))
+def message(runtime: Runtime, payload: Mapping[str, Any]) -> views.View:
+    """Render an outbox notice at send time, in the configured language and zone."""
+    item = notice_from_payload(payload)
+    if isinstance(item, Unreadable):
+        logger.error("Unreadable notice in the outbox: %r", dict(payload))
+    return views.notice(item, screen(runtime), _patterns(runtime))
+
+
+def _patterns(runtime: Runtime) -> tuple[str, ...]:
+    return tuple(runtime.config.watch.patterns or (str(runtime.config.demo_log),))
 
 
 def _files(runtime: Runtime) -> str:
-    patterns = runtime.config.watch.patterns or (str(runtime.config.demo_log),)
-    return ", ".join(f"<code>{views.esc(p)}</code>" for p in patterns)
+    return ", ".join(f"<code>{views.esc(p)}</code>" for p in _patterns(runtime))
 
 
 def help_text(runtime: Runtime) -> str:
@@ -89,7 +72,7 @@ async def status_report(runtime: Runtime) -> views.StatusReport:
         open_by_rule=runtime.store.open_counts(),
         mutes=runtime.store.mutes(),
         outbox_depth=runtime.store.outbox_depth(),
-        extra=[line for line in (source() for source in runtime.status_lines) if line],
+        extra=[item for item in (source() for source in runtime.status_lines) if item],
     )
 
 

@@ -6,31 +6,34 @@ All log-derived text is escaped here, in one place.
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from adminbot.actions.diskreport import DiskReport
+from adminbot.actions.outcome import notes_from_detail
+from adminbot.actions.quarantine import QuarantineStats
 from adminbot.checks.base import CheckResult, CheckState, human_bytes
 from adminbot.incidents.summary import Summary
 from adminbot.models import Incident, Severity
+from adminbot.notify import notices
 from adminbot.store.sqlite import AuditEntry
+from adminbot.supervise.child import PipelineStatus
+from handlers import words
 from handlers.i18n import Catalog
 from handlers.taps import PageTap, Tap, Verb
+from handlers.words import duration, esc, plain_text
+
+__all__ = ["duration", "esc"]  # the one formatter and the one escaper, used by callers
 
 MAX_CHARS = 4096
 MAX_CALLBACK_BYTES = 64
 SAMPLE_CHARS = 700
 SOURCE_CHARS = 300
 HISTORY_CHARS = 500
-_TAG = re.compile(r"<[^>]+>")
-# C0/C1 controls (but tab and newline) and bidi overrides: log text could use them to
-# hide or reorder what the admin reads ("\u202egpj.exe" shows as "exe.jpg").
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 CHECK_ICONS = {
     CheckState.OK: "✅",
@@ -63,11 +66,6 @@ class Screen:
         return local.strftime("%Y-%m-%d %H:%M")
 
 
-def esc(value: object) -> str:
-    """Escape for Telegram HTML, and show control and bidi characters as U+FFFD."""
-    return html.escape(_UNSAFE.sub("\ufffd", str(value)), quote=False)
-
-
 def inline(value: str, limit: int) -> str:
     """Cut and escape text shown inside a tag on one line; a newline shows as ↵, so
     dropping whole lines to fit a message can never cut a tag in two."""
@@ -76,8 +74,7 @@ def inline(value: str, limit: int) -> str:
 
 def visible_len(text: str) -> int:
     """Length as Telegram counts it: UTF-16 code units of the text after parsing HTML."""
-    plain = html.unescape(_TAG.sub("", text))
-    return len(plain.encode("utf-16-le")) // 2
+    return len(plain_text(text).encode("utf-16-le")) // 2
 
 
 def _units(text: str) -> int:
@@ -96,19 +93,6 @@ def cut(text: str, limit: int) -> str:
             break
         kept.append(char)
     return "".join(kept) + "…"
-
-
-def duration(delta: timedelta) -> str:
-    seconds = int(max(delta.total_seconds(), 0))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h{minutes:02d}m" if minutes else f"{hours}h"
-    return f"{hours // 24}d{hours % 24}h"
 
 
 def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup | None:
@@ -145,17 +129,31 @@ def alert(
     lines.append(esc(t("alert.count", count=incident.count, first=first, last=last)))
     lines.append(f"{t('alert.state')}: <b>{esc(t(f'state.{incident.state.value}'))}</b>")
     for entry in history[-3:]:
-        who = (actors or {}).get(entry.actor, entry.actor)
-        icon = "✅" if entry.ok else "❌"
-        summary = cut(entry.summary, HISTORY_CHARS)
-        done = t("alert.done", icon=icon, summary=summary, actor=who, when=screen.time(entry.at))
-        lines.append(esc(done))
+        lines += _history(entry, screen, (actors or {}).get(entry.actor, entry.actor))
     head = _fit("\n".join(lines), MAX_CHARS - 20)  # the last resort drops history lines
     budget = MAX_CHARS - visible_len(head) - 10
     sample = _sample(incident.sample, min(SAMPLE_CHARS, budget))
     text = f"{head}\n<pre>{esc(sample)}</pre>" if sample else head
     buttons = [] if incident.state.is_closed else _alert_buttons(incident, t, actions)
     return text, keyboard(buttons)
+
+
+def _history(entry: AuditEntry, screen: Screen, who: str) -> list[str]:
+    """One audit row under the alert: a fix with its outcome, or a report (disk usage)."""
+    t, when = screen.t, screen.time(entry.at)
+    if entry.detail and "disk" in entry.detail:
+        report = DiskReport.from_json(entry.detail)
+        title = t("alert.report", title=t("disk.title"), actor=esc(who), when=when)
+        return [title, *words.disk_report(report, t)]
+    icon = "✅" if entry.ok else "❌"
+    notes = notes_from_detail(entry.detail)
+    if notes:
+        summary = words.notes(notes, t)
+        if visible_len(summary) > HISTORY_CHARS:
+            summary = esc(cut(plain_text(summary), HISTORY_CHARS))
+    else:  # a row written before outcomes were facts: its English text
+        summary = esc(cut(entry.summary, HISTORY_CHARS))
+    return [t("alert.done", icon=icon, summary=summary, actor=esc(who), when=when)]
 
 
 def _sample(text: str, limit: int) -> str:
@@ -187,7 +185,7 @@ def incident_line(incident: Incident, screen: Screen) -> str:
         rule=esc(incident.rule),
         count=incident.count,
         state=esc(screen.t(f"state.{incident.state.value}")),
-        age=duration(screen.now - incident.last_seen),
+        age=duration(screen.now - incident.last_seen, screen.t),
     )
 
 
@@ -247,12 +245,12 @@ class StatusReport:
     open_by_rule: Mapping[str, int]
     mutes: Mapping[str, datetime]
     outbox_depth: int
-    extra: Sequence[str] = ()
+    extra: Sequence[PipelineStatus | QuarantineStats] = ()
 
 
 def status(report: StatusReport, screen: Screen) -> str:
     t = screen.t
-    head = [t("status.title", uptime=duration(screen.now - report.started_at)), ""]
+    head = [t("status.title", uptime=duration(screen.now - report.started_at, t)), ""]
     head.append(t("status.files"))
     files = []
     for item in report.files:
@@ -260,7 +258,8 @@ def status(report: StatusReport, screen: Screen) -> str:
         if item.problem:
             files.append(t("status.file_problem", path=path, problem=esc(item.problem)))
             continue
-        age = duration(screen.now - item.last_line_at) if item.last_line_at else t("age.never")
+        since = item.last_line_at
+        age = duration(screen.now - since, t) if since else t("age.never")
         files.append(t("status.file", path=path, size=human_bytes(item.size), age=age))
     if not report.files:
         files.append(t("status.no_files"))
@@ -315,7 +314,7 @@ def _status_rest(report: StatusReport, screen: Screen) -> list[str]:
                     "status.check_line",
                     icon=CHECK_ICONS[result.state],
                     name=esc(result.name),
-                    summary=esc(result.summary),
+                    summary=words.check(result, t),
                 )
             )
     lines.append(t("status.open"))
@@ -328,14 +327,36 @@ def _status_rest(report: StatusReport, screen: Screen) -> list[str]:
         lines.append(t("status.mutes"))
         for target, until in report.mutes.items():
             lines.append(t("status.mute_line", target=esc(target), until=screen.time(until)))
-    lines += [esc(line) for line in report.extra]
+    lines += [_extra(item, t) for item in report.extra]
     if report.outbox_depth:
         lines.append(t("status.outbox", count=report.outbox_depth))
     return lines
 
 
-def summary(data: Summary, screen: Screen, *, session: bool = False) -> str:
+def _extra(item: PipelineStatus | QuarantineStats, t: Catalog) -> str:
+    if isinstance(item, QuarantineStats):
+        size = human_bytes(item.size)
+        return t("status.quarantine", files=item.files, size=size, newest=esc(item.newest))
+    if not item.running:
+        return t("status.pipeline_down", restarts=item.restarts)
+    return t(
+        "status.pipeline",
+        pid=item.pid,
+        uptime=duration(item.uptime, t) if item.uptime is not None else "?",
+        restarts=item.restarts,
+        cpu="?" if item.cpu_percent is None else f"{item.cpu_percent:.0f}",
+        rss="?" if item.rss is None else human_bytes(item.rss),
+    )
+
+
+def summary(
+    data: Summary | notices.SessionSummary, screen: Screen, *, session: bool = False
+) -> str:
     t = screen.t
+    if isinstance(data, Summary):
+        by_rule = sorted(data.by_rule.items())
+    else:
+        by_rule = [(r.rule, (r.incidents, r.hits)) for r in data.by_rule]
     if session:
         title = t(
             "summary.session_title", since=screen.time(data.since), until=screen.time(data.until)
@@ -344,7 +365,7 @@ def summary(data: Summary, screen: Screen, *, session: bool = False) -> str:
         title = t("summary.title", since=screen.time(data.since))
     lines = [title, t("summary.lines", lines=data.lines)]
     lines.append(t("summary.incidents", incidents=data.incidents, occurrences=data.occurrences))
-    for rule, (count, hits) in sorted(data.by_rule.items()):
+    for rule, (count, hits) in by_rule:
         lines.append(t("summary.by_rule", rule=esc(rule), incidents=count, hits=hits))
     lines.append(
         t("summary.actions", run=data.actions_run, ok=data.actions_ok, failed=data.actions_failed)
@@ -357,27 +378,55 @@ def summary(data: Summary, screen: Screen, *, session: bool = False) -> str:
             )
     lines.append(t("summary.open", open=data.still_open))
     if data.median_resolution is not None:
-        lines.append(t("summary.resolution", duration=duration(data.median_resolution)))
+        lines.append(t("summary.resolution", duration=duration(data.median_resolution, t)))
+    child = data.child if isinstance(data, notices.SessionSummary) else None
+    if child is not None and child.signal is not None:
+        lines.append(t("summary.child_signal", signal=esc(child.signal)))
+    elif child is not None:
+        lines.append(t("summary.child_exit", code=child.returncode))
     return _fit("\n".join(lines))
 
 
 def check_flip(result: CheckResult, old: CheckState | None, screen: Screen) -> str:
     t = screen.t
     if result.state is CheckState.OK:
-        return t("check.recovered", name=esc(result.name), summary=esc(result.summary))
+        return t("check.recovered", name=esc(result.name), summary=words.check(result, t))
     return t(
         "check.flip",
         icon=CHECK_ICONS[result.state],
         name=esc(result.name),
         old=esc(t(f"check.state.{old.value}") if old else "?"),
         new=esc(t(f"check.state.{result.state.value}")),
-        summary=esc(result.summary),
+        summary=words.check(result, t),
     )
 
 
 def self_watch(part: str, ok: bool, detail: str, screen: Screen) -> str:
     key = "selfwatch.ok" if ok else "selfwatch.failing"
     return screen.t(key, part=esc(part), detail=esc(detail))
+
+
+def notice(item: notices.Notice, screen: Screen, files: Sequence[str] = ()) -> View:
+    """Any notice as a message; a second channel only needs its own version of this."""
+    t = screen.t
+    match item:
+        case notices.Started():
+            watching = ", ".join(f"<code>{esc(p)}</code>" for p in files)
+            return t("started", files=watching), None
+        case notices.Stopping():
+            return t("stopping"), None
+        case notices.MuteExpired(target=target):
+            return t("mute.expired", target=esc(target)), None
+        case notices.CheckFlip(old=old):
+            return check_flip(item.result(), old, screen), None
+        case notices.SelfWatch(part=part, ok=ok, detail=detail):
+            return self_watch(part, ok, detail, screen), None
+        case notices.SessionSummary():
+            return summary(item, screen, session=True), None
+        case notices.Unreadable(payload=payload):
+            if payload.get("topic") == "summary" and isinstance(payload.get("text"), str):
+                return payload["text"], None  # queued by an older version, already rendered
+            return t("notice.unreadable", kind=esc(payload.get("kind", "?"))), None
 
 
 def _fit(text: str, limit: int = MAX_CHARS - 2) -> str:

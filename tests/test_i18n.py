@@ -31,6 +31,16 @@ LANGUAGE_NEUTRAL = {
     "summary.by_rule",
     "summary.top_line",
     "check.flip",
+    "unit.s",
+    "unit.h",
+    "unit.d",
+    "alert.report",
+    "disk.folder_error",
+    "disk.subfolder",
+    "action.problem.error",
+    "action.reason.text",
+    "action.reason.docker_error",
+    "check.reason.note",
 }
 
 

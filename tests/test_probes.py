@@ -22,7 +22,7 @@ import httpx
 import psutil
 import pytest
 
-from adminbot.checks.base import CheckError, CheckResult, CheckState, run_checks
+from adminbot.checks.base import CheckError, CheckReason, CheckResult, CheckState, run_checks
 from adminbot.checks.probes import (
     BotApiCheck,
     ContainerCheck,
@@ -620,7 +620,9 @@ async def test_recent_log_line_is_ok() -> None:
     result = await check.run()
 
     assert result.state is CheckState.OK
-    assert result.summary == "last line 3m ago"
+    assert result.reason is CheckReason.LOG_FRESH
+    assert result.facts["quiet"] == timedelta(minutes=3)
+    assert result.summary == "last line 0:03:00 ago"
 
 
 async def test_silent_log_while_process_alive_warns() -> None:
@@ -630,7 +632,9 @@ async def test_silent_log_while_process_alive_warns() -> None:
     result = await check.run()
 
     assert result.state is CheckState.WARNING
-    assert result.summary == "no new line for 12m (limit 10m) while the process is alive"
+    assert result.reason is CheckReason.LOG_SILENT_ALIVE
+    assert result.facts == {"quiet": timedelta(minutes=12), "limit": timedelta(minutes=10)}
+    assert result.summary == "no new line for 0:12:00 (limit 0:10:00) while the process is alive"
 
 
 async def test_silent_log_of_a_dead_process_is_left_to_the_process_check() -> None:
@@ -655,11 +659,15 @@ async def test_never_seen_line_is_unknown_until_max_silence_since_start() -> Non
     assert early.state is CheckState.UNKNOWN
     assert early.summary.startswith("no line seen yet")
     assert late.state is CheckState.WARNING
-    assert late.summary.startswith("no line at all in 11m of watching")
+    assert late.reason is CheckReason.LOG_NEVER_ALIVE
+    assert late.facts["waited"] == timedelta(minutes=11)
+    assert late.summary.startswith("no line at all in 0:11:00 of watching")
 
 
 async def test_silence_without_a_process_probe_still_warns() -> None:
     result = await staleness(FakeClock(), last=T0 - timedelta(hours=1), alive=None).run()
 
     assert result.state is CheckState.WARNING
-    assert result.summary == "no new line for 1h (limit 10m)"
+    assert result.reason is CheckReason.LOG_SILENT
+    assert result.facts == {"quiet": timedelta(hours=1), "limit": timedelta(minutes=10)}
+    assert result.summary == "no new line for 1:00:00 (limit 0:10:00)"

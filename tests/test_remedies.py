@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from adminbot.actions.executor import ActionBudget, ActionKind, ActionOutcome
+from adminbot.actions.outcome import ActionReason, note
 from adminbot.actions.remedies import POLICY_ACTOR, Remedies, RunStatus
 from adminbot.incidents.book import IncidentBook, IncidentEvent
 from adminbot.models import IncidentState, Match, Policy, Record, Severity, frozen_map
@@ -56,7 +57,10 @@ class FakeMachine:
         return ActionOutcome(
             kind=kind,
             ok=self.ok,
-            summary=f"{kind.value} {'succeeded' if self.ok else 'failed: exit 1'}",
+            notes=note(
+                ActionReason.TEXT,
+                text=f"{kind.value} {'succeeded' if self.ok else 'failed: exit 1'}",
+            ),
             operation=f"{kind.value} {fields['path']}",
             exit_code=0 if self.ok else 1,
             output_tail="" if self.ok else "curl: (28) timed out",

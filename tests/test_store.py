@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from adminbot.incidents.book import IncidentBook, allowed_from
 from adminbot.models import Checkpoint, IncidentState, Match, Record, Severity, frozen_map
 from adminbot.notify.outbox import ALERT, UPDATE, Outbox
-from adminbot.store.sqlite import MAX_OCCURRENCES, Store
+from adminbot.store.sqlite import MAX_OCCURRENCES, MIGRATIONS, Store
 from tests.clocks import T0, FakeClock
 
 
@@ -28,10 +29,10 @@ def store(tmp_path: Path) -> Store:
 
 def test_schema_is_versioned_and_reopening_does_not_migrate_again(tmp_path: Path) -> None:
     first = Store(tmp_path / "s.sqlite3")
-    assert first.schema_version == 1
+    assert first.schema_version == len(MIGRATIONS) == 2
     first.close()
     again = Store(tmp_path / "s.sqlite3")
-    assert again.schema_version == 1
+    assert again.schema_version == 2
     again.close()
 
 
@@ -176,3 +177,35 @@ def test_line_counts_add_up_per_hour(store: Store) -> None:
     store.count_lines(T0 + timedelta(hours=2), 1)
     assert store.lines_since(T0) == 16
     assert store.lines_since(T0 + timedelta(hours=1)) == 1
+
+
+def test_a_store_from_the_first_schema_keeps_its_audit_rows_and_gains_facts(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(f"BEGIN; {MIGRATIONS[0]}; PRAGMA user_version = 1; COMMIT;")
+    old.execute(
+        "INSERT INTO audit (incident_id, at, actor, kind, operation, ok, summary) "
+        "VALUES (1, '2024-05-01T12:00:00+00:00', 'policy', 'retry', 'retry', 1, 'retry ok')"
+    )
+    old.commit()
+    old.close()
+
+    store = Store(path)
+    store.add_audit(
+        incident_id=1,
+        actor="policy",
+        kind="retry",
+        operation="retry",
+        ok=True,
+        summary="retry ok",
+        now=datetime(2024, 5, 1, 12, 1, tzinfo=UTC),
+        detail={"notes": [{"reason": "retry_ok", "facts": {"attempt": 1, "attempts": 3}}]},
+    )
+    before, after = store.audit(incident_id=1)
+    store.close()
+
+    assert (before.summary, before.detail) == ("retry ok", None)
+    facts = {"attempt": 1, "attempts": 3}
+    assert after.detail == {"notes": [{"reason": "retry_ok", "facts": facts}]}

@@ -401,8 +401,8 @@ def report(**changes: object) -> views.StatusReport:
         "memory_percent": 45.6,
         "rss": 50 * 1024**2,
         "checks": [
-            CheckResult("bot_api", CheckState.OK, "answers in 12 ms", NOW),
-            CheckResult("disk", CheckState.CRITICAL, "91% used <see>", NOW),
+            CheckResult.note("bot_api", CheckState.OK, "answers in 12 ms", NOW),
+            CheckResult.note("disk", CheckState.CRITICAL, "91% used <see>", NOW),
         ],
         "open_by_rule": {"timeout": 2, "permisos": 1},
         "mutes": {"timeout": NOW + timedelta(hours=1)},
@@ -501,18 +501,18 @@ def test_session_summary_shows_start_and_end() -> None:
 
 
 def test_check_flip_to_a_problem_shows_old_and_new_state() -> None:
-    result = CheckResult("disk <srv>", CheckState.CRITICAL, "97% used & rising", NOW)
+    result = CheckResult.note("disk <srv>", CheckState.CRITICAL, "97% used & rising", NOW)
     shown = visible(views.check_flip(result, CheckState.WARNING, screen()))
     assert shown == "🔴 disk <srv>: warning → critical\n97% used & rising"
 
 
 def test_check_flip_without_a_previous_state_shows_a_question_mark() -> None:
-    result = CheckResult("bot_api", CheckState.UNKNOWN, "no answer", NOW)
+    result = CheckResult.note("bot_api", CheckState.UNKNOWN, "no answer", NOW)
     assert visible(views.check_flip(result, None, screen())).startswith("❔ bot_api: ? → unknown")
 
 
 def test_check_recovery_says_recovered() -> None:
-    result = CheckResult("bot_api", CheckState.OK, "answers in 9 ms", NOW)
+    result = CheckResult.note("bot_api", CheckState.OK, "answers in 9 ms", NOW)
     shown = visible(views.check_flip(result, CheckState.CRITICAL, screen()))
     assert shown == "✅ bot_api recovered\nanswers in 9 ms"
 

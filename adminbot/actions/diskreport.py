@@ -8,14 +8,88 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 
-from adminbot.checks.base import human_bytes
+from adminbot.facts import Size, human_bytes
 
 TOP = 3
+NO_BYTES = Size(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Subfolder:
+    """One immediate subfolder and its total size ("." is the files directly inside)."""
+
+    name: str
+    size: Size
+
+
+@dataclass(frozen=True, slots=True)
+class FolderUsage:
+    """One download folder's disk: usage, and its largest subfolders; `error` if unreadable."""
+
+    path: str
+    percent: float = 0.0
+    free: Size = NO_BYTES
+    largest: tuple[Subfolder, ...] = ()
+    partial: bool = False
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DiskReport:
+    """What fills the disk, as facts; the views turn it into a readable list."""
+
+    folders: tuple[FolderUsage, ...]
+
+    def english(self) -> str:
+        """Plain English for the audit row's text column and the log."""
+        lines = []
+        for folder in self.folders:
+            if folder.error is not None:
+                lines.append(f"{folder.path}: {folder.error}")
+                continue
+            line = f"{folder.path}: {folder.percent:.0f}% used, {human_bytes(folder.free)} free"
+            biggest = ", ".join(f"{sub.name} {human_bytes(sub.size)}" for sub in folder.largest)
+            partial = " (partial)" if folder.partial else ""
+            lines.append(f"{line}; largest{partial}: {biggest}" if biggest else line)
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "disk": [
+                {
+                    "path": f.path,
+                    "percent": f.percent,
+                    "free": int(f.free),
+                    "largest": [[sub.name, int(sub.size)] for sub in f.largest],
+                    "partial": f.partial,
+                    "error": f.error,
+                }
+                for f in self.folders
+            ]
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> DiskReport:
+        return cls(
+            tuple(
+                FolderUsage(
+                    path=str(f["path"]),
+                    percent=float(f.get("percent") or 0.0),
+                    free=Size(int(f.get("free") or 0)),
+                    largest=tuple(Subfolder(str(n), Size(int(b))) for n, b in f.get("largest", ())),
+                    partial=bool(f.get("partial")),
+                    error=f.get("error"),
+                )
+                for f in data.get("disk", ())
+            )
+        )
 
 
 def disk_report(
@@ -24,23 +98,28 @@ def disk_report(
     top: int = TOP,
     budget_seconds: float = 3.0,
     monotonic: Callable[[], float] = time.monotonic,
-) -> str:
-    """One line per folder: percent used, free space, and the `top` largest subfolders."""
+) -> DiskReport:
+    """For each folder: percent used, free space, and the `top` largest subfolders."""
     deadline = monotonic() + budget_seconds
-    lines = []
+    folders = []
     for path in dict.fromkeys(paths):
         try:
             usage = psutil.disk_usage(str(path))
         except OSError as exc:
-            lines.append(f"{path}: {exc.strerror or exc}")
+            folders.append(FolderUsage(str(path), error=exc.strerror or str(exc)))
             continue
         sizes, complete = _subfolder_sizes(path, deadline, monotonic)
         largest = sorted(sizes.items(), key=lambda item: item[1], reverse=True)[:top]
-        biggest = ", ".join(f"{name} {human_bytes(size)}" for name, size in largest)
-        partial = "" if complete else " (partial)"
-        line = f"{path}: {usage.percent:.0f}% used, {human_bytes(usage.free)} free"
-        lines.append(f"{line}; largest{partial}: {biggest}" if biggest else line)
-    return "\n".join(lines)
+        folders.append(
+            FolderUsage(
+                path=str(path),
+                percent=float(usage.percent),
+                free=Size(usage.free),
+                largest=tuple(Subfolder(name, Size(size)) for name, size in largest),
+                partial=not complete,
+            )
+        )
+    return DiskReport(tuple(folders))
 
 
 def _subfolder_sizes(

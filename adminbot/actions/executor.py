@@ -21,6 +21,7 @@ from pathlib import Path
 
 from adminbot.actions.docker import DockerClient, DockerError, http_alive
 from adminbot.actions.operations import ActionKind, ActionSettings, Operation, Planner
+from adminbot.actions.outcome import ActionNote, ActionOutcome, ActionReason, note
 from adminbot.actions.paths import Located, make_dirs, open_parent, shown, shown_path
 from adminbot.actions.quarantine import (
     QuarantinedFile,
@@ -31,11 +32,14 @@ from adminbot.actions.quarantine import (
 from adminbot.actions.runner import CommandResult, CommandRunner
 from adminbot.clock import Clock, utcnow
 from adminbot.errors import ActionRefused
+from adminbot.facts import Fact
 
 __all__ = [
     "ActionBudget",
     "ActionKind",
+    "ActionNote",
     "ActionOutcome",
+    "ActionReason",
     "ActionSettings",
     "Actions",
     "Operation",
@@ -47,29 +51,10 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 SUMMARY_CHARS = 200
+TEXT_CHARS = 160
 PROBE_TIMEOUT_SECONDS = 5.0
-SUDO_PROMPT_SUMMARY = "sudo needs a password: allow adminbot to run chown without one"
-SUDO_DENIED_SUMMARY = "sudo does not allow adminbot to run chown: add a sudoers rule for it"
 
 ChownFn = Callable[..., None]
-
-
-@dataclass(frozen=True)
-class ActionOutcome:
-    """What an action did, for the admin (`summary`) and the audit table (the rest).
-
-    `refused` means validation refused it and nothing was touched.
-    """
-
-    kind: ActionKind
-    ok: bool
-    summary: str
-    operation: str
-    exit_code: int | None = None
-    output_tail: str = ""
-    duration: float = 0.0
-    attempts: int = 0
-    refused: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,7 +62,7 @@ class _Done:
     """An executor's result before timing and the description are added."""
 
     ok: bool
-    summary: str
+    notes: tuple[ActionNote, ...]
     exit_code: int | None = None
     output_tail: str = ""
     attempts: int = 1
@@ -141,7 +126,7 @@ class Actions:
             return ActionOutcome(
                 kind=kind,
                 ok=False,
-                summary=shown(str(exc), SUMMARY_CHARS),
+                notes=note(ActionReason.REFUSED, why=shown(str(exc), SUMMARY_CHARS)),
                 operation=f"{kind} (refused)",
                 refused=True,
             )
@@ -165,15 +150,18 @@ class Actions:
         try:
             done = await executors[operation.kind](operation)
         except ActionRefused as exc:
-            done, refused = _Done(False, str(exc), attempts=0), True
+            why = shown(str(exc), SUMMARY_CHARS)
+            done, refused = _Done(False, note(ActionReason.REFUSED, why=why), attempts=0), True
         except DockerError as exc:
-            done = _Done(False, f"Docker: {exc.message}")
+            done = _Done(False, note(ActionReason.DOCKER_ERROR, error=_text(exc.message)))
         except OSError as exc:
-            done = _Done(False, f"{operation.kind} failed: {exc.strerror or exc}")
+            error = _text(exc.strerror or str(exc))
+            failed = note(ActionReason.OS_ERROR, action=operation.kind.value, error=error)
+            done = _Done(False, failed)
         outcome = ActionOutcome(
             kind=operation.kind,
             ok=done.ok,
-            summary=shown(done.summary, SUMMARY_CHARS),
+            notes=done.notes,
             operation=operation.describe(),
             exit_code=done.exit_code,
             output_tail=done.output_tail,
@@ -189,7 +177,7 @@ class Actions:
         settings = self.settings
         delays = settings.backoff_delays
         result: CommandResult | None = None
-        problem = "not run"
+        problem: dict[str, Fact] = {"error": "not run"}
         attempt = 0
         for attempt in range(1, settings.max_retries + 1):
             if attempt > 1:
@@ -199,7 +187,7 @@ class Actions:
             if problem is None:
                 return _Done(
                     True,
-                    f"retry succeeded (attempt {attempt} of {settings.max_retries})",
+                    note(ActionReason.RETRY_OK, attempt=attempt, attempts=settings.max_retries),
                     result.exit_code,
                     result.output_tail,
                     attempt,
@@ -210,7 +198,7 @@ class Actions:
         assert result is not None  # max_retries >= 1 is checked in ActionSettings
         return _Done(
             False,
-            f"retry failed after {attempt} attempt(s): {problem}",
+            note(ActionReason.RETRY_FAILED, attempt=attempt, **problem),
             result.exit_code,
             result.output_tail,
             attempt,
@@ -227,31 +215,34 @@ class Actions:
                 self._chown_fn(
                     name, operation.uid, operation.gid, dir_fd=dir_fd, follow_symlinks=False
                 )
-            return _Done(True, f"owner of {shown_path(located.real)} changed to {spec}")
+            changed = note(ActionReason.CHOWN_OK, path=shown_path(located.real), owner=spec)
+            return _Done(True, changed)
         argv = ("sudo", "-n", "chown", "--no-dereference", spec, "--", str(located.real))
         result = await self._runner.run(argv, self.settings.command_timeout)
         if result.ok:
-            return _Done(True, f"owner changed to {spec} (sudo)", 0, result.output_tail)
+            return _Done(True, note(ActionReason.CHOWN_OK_SUDO, owner=spec), 0, result.output_tail)
         if "password is required" in result.output_tail:
-            summary = SUDO_PROMPT_SUMMARY
+            why = note(ActionReason.SUDO_PASSWORD)
         elif "not allowed" in result.output_tail or "sudoers" in result.output_tail:
-            summary = SUDO_DENIED_SUMMARY
+            why = note(ActionReason.SUDO_DENIED)
         else:
-            summary = f"chown failed: {_command_problem(result)}"
-        return _Done(False, summary, result.exit_code, result.output_tail)
+            why = note(ActionReason.CHOWN_FAILED, **_command_problem(result))
+        return _Done(False, why, result.exit_code, result.output_tail)
 
     async def _mkdir(self, operation: Operation) -> _Done:
         located = operation.located()
         created = make_dirs(located, operation.mode if operation.mode is not None else 0o775)
         if not created:
-            return _Done(True, "the folder already exists")
+            return _Done(True, note(ActionReason.FOLDER_EXISTS))
         if operation.changes_owner:
             for path in created:
                 child = Located(raw=path, real=path, root=located.root)
                 done = await self._change_owner(child, operation)
                 if not done.ok:
-                    return _Done(False, f"created {len(created)} folder(s), but {done.summary}")
-        return _Done(True, f"created {len(created)} folder(s): {shown_path(located.real)}")
+                    partly = note(ActionReason.FOLDERS_CREATED_PARTLY, count=len(created))
+                    return _Done(False, partly + done.notes)
+        made = note(ActionReason.FOLDERS_CREATED, count=len(created), path=shown_path(located.real))
+        return _Done(True, made)
 
     async def _clean_retry(self, operation: Operation) -> _Done:
         """Quarantine the corrupt file (moved, never deleted), then retry the download."""
@@ -261,7 +252,7 @@ class Actions:
         retried = await self._retry(operation)
         return _Done(
             retried.ok,
-            f"quarantined as {destination.name}; {retried.summary}",
+            note(ActionReason.QUARANTINED, name=destination.name) + retried.notes,
             retried.exit_code,
             retried.output_tail,
             retried.attempts,
@@ -274,7 +265,7 @@ class Actions:
         try:
             await self._docker.restart(name, self.settings.restart_wait_seconds)
         except DockerError as exc:
-            return _Done(False, f"restart failed: {exc.message}")
+            return _Done(False, note(ActionReason.RESTART_FAILED, error=_text(exc.message)))
         return await self._verify_restart(self._docker, name)
 
     async def _verify_restart(self, docker: DockerClient, name: str) -> _Done:
@@ -283,6 +274,7 @@ class Actions:
         deadline = self._monotonic() + wait
         error: str | None = None
         status = "unknown"
+        api_silent = False
         while True:
             try:
                 state = await docker.inspect(name)
@@ -291,17 +283,22 @@ class Actions:
                 error, state = exc.message, None
             if state is not None and state.running:
                 if await self._api_answers():
-                    suffix = " and the Bot API answers" if self._probe else ""
-                    return _Done(True, f"container {name} restarted{suffix}")
-                status = "running, but the Bot API does not answer"
+                    why = ActionReason.CONTAINER_RESTARTED_API
+                    if self._probe is None:
+                        why = ActionReason.CONTAINER_RESTARTED
+                    return _Done(True, note(why, container=name))
+                api_silent = True
+            else:
+                api_silent = False
             if self._monotonic() >= deadline:
                 break
             await self._sleep(self.settings.restart_poll_seconds)
         if error:
-            return _Done(False, f"restarted, but Docker stopped answering: {error}")
-        if status.startswith("running"):
-            return _Done(False, f"container {name} is {status} after {wait:g} s")
-        return _Done(False, f"restarted, but container {name} is {status} after {wait:g} s")
+            return _Done(False, note(ActionReason.DOCKER_LOST, error=_text(error)))
+        if api_silent:
+            return _Done(False, note(ActionReason.API_SILENT, container=name, seconds=float(wait)))
+        down = note(ActionReason.CONTAINER_DOWN, container=name, status=status, seconds=float(wait))
+        return _Done(False, down)
 
     async def _api_answers(self) -> bool:
         if self._probe is None:
@@ -313,21 +310,26 @@ class Actions:
             return False
 
 
-def _retry_problem(result: CommandResult, expect: Path | None) -> str | None:
-    """Return why an attempt failed, or None when it succeeded."""
+def _retry_problem(result: CommandResult, expect: Path | None) -> dict[str, Fact] | None:
+    """Return why an attempt failed (as `Problem` facts), or None when it succeeded."""
     if not result.ok:
         return _command_problem(result)
     if expect is not None and not expect.is_file():
-        return f"exit 0 but {shown_path(expect)} is missing"
+        return {"missing": shown_path(expect)}
     return None
 
 
-def _command_problem(result: CommandResult) -> str:
+def _command_problem(result: CommandResult) -> dict[str, Fact]:
     if result.error:
-        return result.error
+        return {"error": _text(result.error)}
     lines = [line for line in result.output_tail.splitlines() if line.strip()]
-    last = f": {shown(lines[-1], 80)}" if lines else ""
-    return f"exit {result.exit_code}{last}"
+    code: dict[str, Fact] = {} if result.exit_code is None else {"exit_code": result.exit_code}
+    return {**code, "output": shown(lines[-1], 80)} if lines else code
+
+
+def _text(text: str) -> str:
+    """Foreign text (an engine's or a command's message) cut to fit in an alert line."""
+    return shown(text, TEXT_CHARS)
 
 
 class ActionBudget:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from adminbot.actions.paths import Located, open_parent, shown_path
 from adminbot.errors import ActionRefused
+from adminbot.facts import Size
 
 logger = logging.getLogger(__name__)
 
@@ -164,3 +165,21 @@ def quarantined(quarantine_dir: Path, now: float | None = None) -> list[Quaranti
             )
         )
     return sorted(files, key=lambda item: item.quarantined_at)
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineStats:
+    """What /status shows of the quarantine: how many files, their total size, the newest."""
+
+    files: int
+    size: Size
+    newest: str
+
+
+def quarantine_stats(quarantine_dir: Path, now: float | None = None) -> QuarantineStats | None:
+    """Count and size of the quarantined files, or None when there are none."""
+    files = quarantined(quarantine_dir, now)
+    if not files:
+        return None
+    newest = min(files, key=lambda f: f.age_seconds)
+    return QuarantineStats(len(files), Size(sum(f.size for f in files)), newest.name)

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from adminbot.actions.diskreport import DiskReport
 from adminbot.actions.executor import ActionBudget, ActionKind, ActionOutcome
+from adminbot.actions.outcome import ActionReason, note
 from adminbot.clock import Clock, utcnow
 from adminbot.incidents.book import EventKind, IncidentBook, IncidentEvent
 from adminbot.models import Incident, IncidentState, Origin, Policy
@@ -75,11 +77,11 @@ OutcomeListener = Callable[[Incident, ActionOutcome, str], None]
 """A fix adminbot does to itself (restart its child), given the actor; not an Actions kind."""
 
 
-def _failed(kind: ActionKind, summary: str) -> ActionOutcome:
+def _failed(kind: ActionKind, error: str) -> ActionOutcome:
     return ActionOutcome(
         kind=kind,
         ok=False,
-        summary=summary,
+        notes=note(ActionReason.CRASHED, action=kind.value, error=error),
         operation=kind.value,
         exit_code=None,
         output_tail="",
@@ -122,7 +124,7 @@ class Remedies:
         server_down: Callable[[], bool] | None = None,
         verify_seconds: float = 10.0,
         server_wait_seconds: float = 600.0,
-        disk_report: Callable[[], str] | None = None,
+        disk_report: Callable[[], DiskReport] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         local_actions: Mapping[ActionKind, LocalAction] | None = None,
         on_outcome: Sequence[OutcomeListener] = (),
@@ -219,8 +221,9 @@ class Remedies:
             kind=REPORT_KIND,
             operation="disk usage",
             ok=True,
-            summary=report,
+            summary=report.english(),
             now=self.clock(),
+            detail=report.to_json(),
         )
         self._report(incident_id, notify=True)
 
@@ -257,7 +260,7 @@ class Remedies:
             return RunResult(RunStatus.BUSY)
         budget = self.budgets.get(kind)
         if actor == POLICY_ACTOR and budget is not None and not budget.allow():
-            self._skip(incident, kind, f"automatic {kind.value} skipped: budget used up")
+            self._skip(incident, kind)
             return RunResult(RunStatus.OVER_BUDGET)
         self._report(incident_id, notify=actor != POLICY_ACTOR)
         try:
@@ -270,7 +273,7 @@ class Remedies:
             raise
         except Exception as exc:  # an action bug must not leave the incident stuck in fixing
             logger.exception("Action %s for incident %s crashed", kind, incident_id)
-            outcome = _failed(kind, f"{kind.value} crashed: {type(exc).__name__}")
+            outcome = _failed(kind, type(exc).__name__)
         self._audit(incident, outcome, actor)
         new_state = IncidentState.RESOLVED if outcome.ok else IncidentState.OPEN
         self.book.move(incident_id, new_state, actor, outcome.summary)
@@ -280,8 +283,12 @@ class Remedies:
             listener(incident, outcome, actor)
         return RunResult(RunStatus.DONE, outcome)
 
-    def _skip(self, incident: Incident, kind: ActionKind, why: str) -> None:
+    def _skip(self, incident: Incident, kind: ActionKind) -> None:
         """An automatic fix that may not run: say so in the alert and hand it to the admin."""
+        skipped = ActionOutcome(
+            kind, False, note(ActionReason.BUDGET_USED_UP, action=kind.value), kind.value
+        )
+        why = skipped.summary
         self.store.add_audit(
             incident_id=incident.id,
             actor=POLICY_ACTOR,
@@ -290,6 +297,7 @@ class Remedies:
             ok=False,
             summary=why,
             now=self.clock(),
+            detail=skipped.detail(),
         )
         self.book.move(incident.id, IncidentState.OPEN, POLICY_ACTOR, why)
         self._report(incident.id, notify=True)
@@ -314,6 +322,7 @@ class Remedies:
             exit_code=outcome.exit_code,
             output_tail=outcome.output_tail,
             duration=outcome.duration,
+            detail=outcome.detail(),
         )
         if self.events is not None:
             self.events.action(

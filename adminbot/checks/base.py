@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
 from adminbot.clock import Clock, utcnow
+from adminbot.facts import Facts, english, facts
+from adminbot.facts import human_bytes as human_bytes  # older callers import it from here
 
 logger = logging.getLogger(__name__)
 
@@ -34,15 +36,155 @@ class CheckState(StrEnum):
     UNKNOWN = "unknown"
 
 
+class CheckReason(StrEnum):
+    """Why a probe gave its state; the views word each one, with the result's facts."""
+
+    NOTE = "note"
+    TIMED_OUT = "timed_out"
+    CHECK_FAILED = "check_failed"
+    DISK_READ_PENDING = "disk_read_pending"
+    DISK_MISSING = "disk_missing"
+    DISK_UNREADABLE = "disk_unreadable"
+    DISK_USAGE = "disk_usage"
+    DISK_PERCENT_LIMIT = "disk_percent_limit"
+    DISK_FREE_LIMIT = "disk_free_limit"
+    API_SILENT = "api_silent"
+    API_UNREACHABLE = "api_unreachable"
+    API_SERVER_ERROR = "api_server_error"
+    API_UNCHECKED = "api_unchecked"
+    API_REJECTED = "api_rejected"
+    API_OK = "api_ok"
+    API_OK_BOT = "api_ok_bot"
+    API_BAD_REPLY = "api_bad_reply"
+    DOCKER_UNREACHABLE = "docker_unreachable"
+    CONTAINER_MISSING = "container_missing"
+    CONTAINER_RESTARTING = "container_restarting"
+    CONTAINER_PAUSED = "container_paused"
+    CONTAINER_UNHEALTHY = "container_unhealthy"
+    CONTAINER_RUNNING = "container_running"
+    CONTAINER_RUNNING_HEALTH = "container_running_health"
+    CONTAINER_STOPPED = "container_stopped"
+    CONTAINER_CREATED = "container_created"
+    CONTAINER_ODD = "container_odd"
+    PROCESS_MISSING_NAMED = "process_missing_named"
+    PROCESS_MISSING_CMDLINE = "process_missing_cmdline"
+    PROCESS_MISSING_BOTH = "process_missing_both"
+    PID_FILE_MISSING = "pid_file_missing"
+    PID_FILE_UNREADABLE = "pid_file_unreadable"
+    PID_FILE_GARBLED = "pid_file_garbled"
+    PID_STALE = "pid_stale"
+    PID_REUSED = "pid_reused"
+    PROCESS_ZOMBIE = "process_zombie"
+    PROCESS_VANISHED = "process_vanished"
+    PROCESS_UP = "process_up"
+    LOG_WAITING = "log_waiting"
+    LOG_FRESH = "log_fresh"
+    LOG_SILENT = "log_silent"
+    LOG_SILENT_ALIVE = "log_silent_alive"
+    LOG_SILENT_DEAD = "log_silent_dead"
+    LOG_NEVER = "log_never"
+    LOG_NEVER_ALIVE = "log_never_alive"
+    LOG_NEVER_DEAD = "log_never_dead"
+
+
+ENGLISH: Mapping[CheckReason, str] = {
+    CheckReason.NOTE: "{text}",
+    CheckReason.TIMED_OUT: "no result within {seconds}s",
+    CheckReason.CHECK_FAILED: "check failed: {error}",
+    CheckReason.DISK_READ_PENDING: "{path}: the previous usage read has not returned (hung mount?)",
+    CheckReason.DISK_MISSING: "{path} does not exist (not mounted, or wrong path?)",
+    CheckReason.DISK_UNREADABLE: "cannot read usage of {path}: {error}",
+    CheckReason.DISK_USAGE: "{path} {percent}% used, {free} free",
+    CheckReason.DISK_PERCENT_LIMIT: "{path} {percent}% used, {free} free ({level} at {limit}%)",
+    CheckReason.DISK_FREE_LIMIT: "{path} {percent}% used, {free} free ({level} below {limit})",
+    CheckReason.API_SILENT: "Bot API server {server} gave no answer within {seconds}s",
+    CheckReason.API_UNREACHABLE: "Bot API server {server} unreachable: {error}",
+    CheckReason.API_SERVER_ERROR: "Bot API server {server} answered HTTP {status}",
+    CheckReason.API_UNCHECKED: (
+        "Bot API server {server} answers (no token configured: getMe not checked)"
+    ),
+    CheckReason.API_REJECTED: (
+        "Bot API server {server} is up but rejects the bot token (401 Unauthorized): "
+        "check the token"
+    ),
+    CheckReason.API_OK: "Bot API server {server} OK",
+    CheckReason.API_OK_BOT: "Bot API server {server} OK, bot @{username}",
+    CheckReason.API_BAD_REPLY: "Bot API server {server} answered HTTP {status}: {description}",
+    CheckReason.DOCKER_UNREACHABLE: "cannot ask Docker about {container}: {error}",
+    CheckReason.CONTAINER_MISSING: "container {container} does not exist",
+    CheckReason.CONTAINER_RESTARTING: "container {container} is restarting (crash loop?)",
+    CheckReason.CONTAINER_PAUSED: "container {container} is paused",
+    CheckReason.CONTAINER_UNHEALTHY: "container {container} is running but unhealthy",
+    CheckReason.CONTAINER_RUNNING: "container {container} is running",
+    CheckReason.CONTAINER_RUNNING_HEALTH: "container {container} is running ({health})",
+    CheckReason.CONTAINER_STOPPED: "container {container} is {status}",
+    CheckReason.CONTAINER_CREATED: "container {container} was created but never started",
+    CheckReason.CONTAINER_ODD: "container {container} reports status '{status}'",
+    CheckReason.PROCESS_MISSING_NAMED: "no process named '{process}' is running",
+    CheckReason.PROCESS_MISSING_CMDLINE: (
+        "no process with '{cmdline}' in its command line is running"
+    ),
+    CheckReason.PROCESS_MISSING_BOTH: (
+        "no process named '{process}' and with '{cmdline}' in its command line is running"
+    ),
+    CheckReason.PID_FILE_MISSING: "pid file {pid_file} is missing: not running?",
+    CheckReason.PID_FILE_UNREADABLE: "cannot read pid file {pid_file}: {error}",
+    CheckReason.PID_FILE_GARBLED: "pid file {pid_file} holds '{text}', not a pid",
+    CheckReason.PID_STALE: "stale pid file {pid_file}: pid {pid} is not running",
+    CheckReason.PID_REUSED: (
+        "stale pid file {pid_file}: pid {pid} is now '{name}', not the watched process"
+    ),
+    CheckReason.PROCESS_ZOMBIE: "pid {pid} ({name}) is a zombie: it exited and was not reaped",
+    CheckReason.PROCESS_VANISHED: "pid {pid} ({name}) exited while being checked",
+    CheckReason.PROCESS_UP: "pid {pid} ({name}) up {uptime}, CPU {cpu}%, RSS {rss}",
+    CheckReason.LOG_WAITING: "no line seen yet (watching for {waited}, limit {limit})",
+    CheckReason.LOG_FRESH: "last line {quiet} ago",
+    CheckReason.LOG_SILENT: "no new line for {quiet} (limit {limit})",
+    CheckReason.LOG_SILENT_ALIVE: (
+        "no new line for {quiet} (limit {limit}) while the process is alive"
+    ),
+    CheckReason.LOG_SILENT_DEAD: (
+        "no new line for {quiet} (limit {limit}), but the process is not running: "
+        "see the process check"
+    ),
+    CheckReason.LOG_NEVER: "no line at all in {waited} of watching (limit {limit})",
+    CheckReason.LOG_NEVER_ALIVE: (
+        "no line at all in {waited} of watching (limit {limit}) while the process is alive"
+    ),
+    CheckReason.LOG_NEVER_DEAD: (
+        "no line at all in {waited} of watching (limit {limit}), but the process is not "
+        "running: see the process check"
+    ),
+}
+"""Plain English for adminbot's own log and the console; the admin reads the catalog."""
+
+EXIT_CODE_ENGLISH = " (exit code {exit_code})"
+
+
 @dataclass(frozen=True, slots=True)
 class CheckResult:
-    """One probe's outcome: a one-line summary for alerts, labelled details for /status."""
+    """One probe's outcome as facts: a reason and its figures; labelled details for logs."""
 
     name: str
     state: CheckState
-    summary: str
+    reason: CheckReason
     checked_at: datetime
+    facts: Facts = field(default_factory=facts)
     details: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def note(cls, name: str, state: CheckState, text: str, at: datetime) -> CheckResult:
+        """A result whose only fact is a text (a custom check, a test)."""
+        return cls(name, state, CheckReason.NOTE, at, facts(text=text))
+
+    @property
+    def summary(self) -> str:
+        """The outcome in plain English, for the log and the console (never for the admin)."""
+        values = {**self.facts, "level": self.state.value}
+        text = english(ENGLISH[self.reason], values)
+        if "exit_code" in self.facts:
+            text += english(EXIT_CODE_ENGLISH, self.facts)
+        return text
 
 
 class Check(Protocol):
@@ -69,28 +211,6 @@ class Flip:
 
 class CheckError(Exception):
     """A probe failed in a way it could not classify; the text is safe to show (redacted)."""
-
-
-def human_bytes(n: int) -> str:
-    """Format a byte count in powers of 1024, as `df -h` counts, e.g. "8.2 GB"."""
-    units = ("B", "KB", "MB", "GB", "TB", "PB")
-    value, index = float(abs(n)), 0
-    while index < len(units) - 1 and round(value, 1) >= 1024:
-        value /= 1024
-        index += 1
-    sign = "-" if n < 0 else ""
-    return f"{sign}{int(value)} B" if index == 0 else f"{sign}{value:.1f} {units[index]}"
-
-
-def human_duration(delta: timedelta) -> str:
-    """Format a duration with its two largest units ("3h 5m"), short enough for a summary."""
-    seconds = max(int(delta.total_seconds()), 0)
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if seconds >= size or (unit == "s" and not parts):
-            parts.append(f"{seconds // size}{unit}")
-            seconds %= size
-    return " ".join(parts[:2])
 
 
 def shorten(text: str) -> str:
@@ -171,9 +291,13 @@ async def _run_one(check: Check, limit: float, clock: Clock) -> CheckResult:
         if not deadline.expired():
             return _failed(check, exc, clock)
         logger.warning("check %s gave no result within %ss", check.name, limit)
-        summary = f"no result within {limit:g}s"
         return CheckResult(
-            check.name, CheckState.UNKNOWN, summary, clock(), (("error", "timeout"),)
+            check.name,
+            CheckState.UNKNOWN,
+            CheckReason.TIMED_OUT,
+            clock(),
+            facts(seconds=float(limit)),
+            (("error", "timeout"),),
         )
     except Exception as exc:
         return _failed(check, exc, clock)
@@ -184,5 +308,10 @@ def _failed(check: Check, exc: Exception, clock: Clock) -> CheckResult:
     logger.warning("check %s failed: %s", check.name, describe_error(exc), exc_info=exc)
     details = (("error", type(exc).__name__),)
     return CheckResult(
-        check.name, CheckState.UNKNOWN, f"check failed: {describe_error(exc)}", clock(), details
+        check.name,
+        CheckState.UNKNOWN,
+        CheckReason.CHECK_FAILED,
+        clock(),
+        facts(error=describe_error(exc)),
+        details,
     )

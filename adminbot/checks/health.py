@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from adminbot.checks.base import Check, CheckResult, CheckState, CheckTracker, Flip, run_checks
 from adminbot.incidents.intake import Intake
 from adminbot.models import Origin, Severity
+from adminbot.notify.notices import CheckFlip
 from adminbot.notify.outbox import Outbox
 from adminbot.rules.fields import WHOLE_RULE
 
@@ -96,11 +97,4 @@ class HealthWatcher:
     def _notice(self, result: CheckResult, old: CheckState | None) -> None:
         if self.outbox is None:
             return
-        self.outbox.message(
-            "check_flip",
-            name=result.name,
-            state=result.state.value,
-            old=old.value if old else None,
-            summary=result.summary,
-            at=result.checked_at.isoformat(),
-        )
+        self.outbox.notice(CheckFlip.of(result, old))

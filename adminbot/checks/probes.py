@@ -14,7 +14,7 @@ import os
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,14 +25,15 @@ import psutil
 
 from adminbot.checks.base import (
     CheckError,
+    CheckReason,
     CheckResult,
     CheckState,
     describe_error,
     human_bytes,
-    human_duration,
     shorten,
 )
 from adminbot.clock import Clock, utcnow
+from adminbot.facts import NO_FACTS, Facts, Size, facts
 
 logger = logging.getLogger(__name__)
 
@@ -96,8 +97,7 @@ class DiskCheck:
         # another each round would use up the pool that every other check needs.
         if self._inflight is not None and not self._inflight.done():
             return self._result(
-                CheckState.UNKNOWN,
-                f"{self.path}: the previous usage read has not returned (hung mount?)",
+                CheckState.UNKNOWN, CheckReason.DISK_READ_PENDING, facts(path=str(self.path))
             )
         self._inflight = asyncio.ensure_future(
             asyncio.to_thread(self._usage_reader, str(self.path))
@@ -107,16 +107,20 @@ class DiskCheck:
             usage = await asyncio.shield(self._inflight)
         except FileNotFoundError:
             return self._result(
-                CheckState.UNKNOWN, f"{self.path} does not exist (not mounted, or wrong path?)"
+                CheckState.UNKNOWN, CheckReason.DISK_MISSING, facts(path=str(self.path))
             )
         except OSError as exc:
             logger.warning("disk check %s: cannot read usage of %s: %s", self.name, self.path, exc)
             reason = exc.strerror or describe_error(exc)
-            return self._result(CheckState.UNKNOWN, f"cannot read usage of {self.path}: {reason}")
-        state, limit = self._classify(usage)
-        summary = f"{self.path} {_percent(usage.percent)} used, {human_bytes(usage.free)} free"
-        if limit:
-            summary += f" ({limit})"
+            return self._result(
+                CheckState.UNKNOWN,
+                CheckReason.DISK_UNREADABLE,
+                facts(path=str(self.path), error=reason),
+            )
+        state, why, limit = self._classify(usage)
+        found = facts(
+            path=str(self.path), percent=float(usage.percent), free=Size(usage.free), limit=limit
+        )
         details = (
             ("path", str(self.path)),
             ("size", human_bytes(usage.total)),
@@ -124,25 +128,22 @@ class DiskCheck:
             ("free", human_bytes(usage.free)),
             ("limits", self._limits()),
         )
-        return self._result(state, summary, details)
+        return self._result(state, why, found, details)
 
-    def _classify(self, usage: UsageLike) -> tuple[CheckState, str]:
+    def _classify(self, usage: UsageLike) -> tuple[CheckState, CheckReason, float | Size | None]:
         """Return the worse of the percent and free-bytes verdicts and the limit it crossed."""
-        verdicts: list[tuple[CheckState, str]] = []
+        percent, free = CheckReason.DISK_PERCENT_LIMIT, CheckReason.DISK_FREE_LIMIT
+        verdicts: list[tuple[CheckState, CheckReason, float | Size]] = []
         if self.crit_percent is not None and usage.percent >= self.crit_percent:
-            verdicts.append((CheckState.CRITICAL, f"critical at {_percent(self.crit_percent)}"))
+            verdicts.append((CheckState.CRITICAL, percent, float(self.crit_percent)))
         elif self.warn_percent is not None and usage.percent >= self.warn_percent:
-            verdicts.append((CheckState.WARNING, f"warning at {_percent(self.warn_percent)}"))
+            verdicts.append((CheckState.WARNING, percent, float(self.warn_percent)))
         if self.crit_free_bytes is not None and usage.free < self.crit_free_bytes:
-            verdicts.append(
-                (CheckState.CRITICAL, f"critical below {human_bytes(self.crit_free_bytes)}")
-            )
+            verdicts.append((CheckState.CRITICAL, free, Size(self.crit_free_bytes)))
         elif self.warn_free_bytes is not None and usage.free < self.warn_free_bytes:
-            verdicts.append(
-                (CheckState.WARNING, f"warning below {human_bytes(self.warn_free_bytes)}")
-            )
+            verdicts.append((CheckState.WARNING, free, Size(self.warn_free_bytes)))
         if not verdicts:
-            return CheckState.OK, ""
+            return CheckState.OK, CheckReason.DISK_USAGE, None
         return max(verdicts, key=lambda verdict: verdict[0] is CheckState.CRITICAL)
 
     def _limits(self) -> str:
@@ -158,9 +159,13 @@ class DiskCheck:
         return ", ".join(parts) or "none"
 
     def _result(
-        self, state: CheckState, summary: str, details: tuple[tuple[str, str], ...] = ()
+        self,
+        state: CheckState,
+        reason: CheckReason,
+        found: Facts = NO_FACTS,
+        details: tuple[tuple[str, str], ...] = (),
     ) -> CheckResult:
-        return CheckResult(self.name, state, summary, self._clock(), details)
+        return CheckResult(self.name, state, reason, self._clock(), found, details)
 
 
 def _consume_outcome(future: asyncio.Future[Any]) -> None:
@@ -215,13 +220,16 @@ class BotApiCheck:
         except httpx.TimeoutException:
             return self._result(
                 CheckState.CRITICAL,
-                f"Bot API server {self.where} gave no answer within {self.timeout:g}s",
+                CheckReason.API_SILENT,
+                facts(server=self.where, seconds=float(self.timeout)),
             )
         except httpx.RequestError as exc:
             reason = self._redact(describe_error(exc))
             logger.info("bot api check %s: %s unreachable: %s", self.name, self.where, reason)
             return self._result(
-                CheckState.CRITICAL, f"Bot API server {self.where} unreachable: {reason}"
+                CheckState.CRITICAL,
+                CheckReason.API_UNREACHABLE,
+                facts(server=self.where, error=reason),
             )
         details = (
             ("server", self.where),
@@ -229,31 +237,26 @@ class BotApiCheck:
             ("latency", f"{(time.monotonic() - started) * 1000:.0f} ms"),
         )
         status = response.status_code
+        server = facts(server=self.where, status=status)
         if status >= 500:
-            return self._result(
-                CheckState.CRITICAL, f"Bot API server {self.where} answered HTTP {status}", details
-            )
+            return self._result(CheckState.CRITICAL, CheckReason.API_SERVER_ERROR, server, details)
         if self._token is None:
-            summary = (
-                f"Bot API server {self.where} answers (no token configured: getMe not checked)"
-            )
-            return self._result(CheckState.OK, summary, details)
+            return self._result(CheckState.OK, CheckReason.API_UNCHECKED, server, details)
         if status == 401:
-            summary = (
-                f"Bot API server {self.where} is up but rejects the bot token "
-                "(401 Unauthorized): check the token"
-            )
-            return self._result(CheckState.WARNING, summary, details)
+            return self._result(CheckState.WARNING, CheckReason.API_REJECTED, server, details)
         payload = _json_object(response)
         if 200 <= status < 300 and payload.get("ok") is True:
             bot = payload.get("result")
             username = bot.get("username") if isinstance(bot, dict) else None
-            who = f", bot @{username}" if username else ""
-            return self._result(CheckState.OK, f"Bot API server {self.where} OK{who}", details)
-        description = self._redact(shorten(str(payload.get("description") or "unexpected reply")))
+            if username:
+                who = facts(server=self.where, username=str(username))
+                return self._result(CheckState.OK, CheckReason.API_OK_BOT, who, details)
+            return self._result(CheckState.OK, CheckReason.API_OK, server, details)
+        description = self._redact(shorten(str(payload.get("description") or "?")))
         return self._result(
             CheckState.WARNING,
-            f"Bot API server {self.where} answered HTTP {status}: {description}",
+            CheckReason.API_BAD_REPLY,
+            facts(server=self.where, status=status, description=description),
             details,
         )
 
@@ -263,9 +266,13 @@ class BotApiCheck:
         return _TOKEN_SHAPE.sub("<token>", text)
 
     def _result(
-        self, state: CheckState, summary: str, details: tuple[tuple[str, str], ...] = ()
+        self,
+        state: CheckState,
+        reason: CheckReason,
+        found: Facts = NO_FACTS,
+        details: tuple[tuple[str, str], ...] = (),
     ) -> CheckResult:
-        return CheckResult(self.name, state, summary, self._clock(), details)
+        return CheckResult(self.name, state, reason, self._clock(), found, details)
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any]:
@@ -326,11 +333,16 @@ class ContainerCheck:
                 raise
             text = describe_error(exc)
             if _MISSING_CONTAINER.search(text):
-                return self._result(CheckState.CRITICAL, f"container {c} does not exist")
+                return self._result(
+                    CheckState.CRITICAL, CheckReason.CONTAINER_MISSING, facts(container=c)
+                )
             logger.warning("container check %s: cannot ask Docker about %s: %s", self.name, c, text)
-            return self._result(CheckState.UNKNOWN, f"cannot ask Docker about {c}: {text}")
+            return self._result(
+                CheckState.UNKNOWN, CheckReason.DOCKER_UNREACHABLE, facts(container=c, error=text)
+            )
         if state is None:
-            return self._result(CheckState.CRITICAL, f"container {c} does not exist")
+            missing = facts(container=c)
+            return self._result(CheckState.CRITICAL, CheckReason.CONTAINER_MISSING, missing)
         status = (state.status or "").lower()
         health = (state.health or "").lower()
         health = "" if health == "none" else health
@@ -340,38 +352,42 @@ class ContainerCheck:
             details.append(("started", started_at.isoformat(timespec="seconds")))
         elif isinstance(started_at, str) and started_at:
             details.append(("started", started_at))
-        verdict, summary = _container_verdict(c, status, state.running, health)
+        verdict, reason = _container_verdict(status, state.running, health)
         exit_code = getattr(state, "exit_code", None)
-        if verdict is CheckState.CRITICAL and exit_code is not None:
-            summary += f" (exit code {exit_code})"
-        return self._result(verdict, summary, tuple(details))
+        if verdict is not CheckState.CRITICAL or not isinstance(exit_code, int):
+            exit_code = None
+        found = facts(container=c, status=status or "none", health=health, exit_code=exit_code)
+        return self._result(verdict, reason, found, tuple(details))
 
     def _result(
-        self, state: CheckState, summary: str, details: tuple[tuple[str, str], ...] = ()
+        self,
+        state: CheckState,
+        reason: CheckReason,
+        found: Facts = NO_FACTS,
+        details: tuple[tuple[str, str], ...] = (),
     ) -> CheckResult:
-        return CheckResult(self.name, state, summary, self._clock(), details)
+        return CheckResult(self.name, state, reason, self._clock(), found, details)
 
 
-def _container_verdict(
-    container: str, status: str, running: bool, health: str
-) -> tuple[CheckState, str]:
+def _container_verdict(status: str, running: bool, health: str) -> tuple[CheckState, CheckReason]:
     """Running is OK; unhealthy, paused or restarting WARNING; stopped or never started CRITICAL."""
     if status == "missing":  # how adminbot.actions.docker reports a 404 from the engine
-        return CheckState.CRITICAL, f"container {container} does not exist"
+        return CheckState.CRITICAL, CheckReason.CONTAINER_MISSING
     if status == "restarting":
-        return CheckState.WARNING, f"container {container} is restarting (crash loop?)"
+        return CheckState.WARNING, CheckReason.CONTAINER_RESTARTING
     if status == "paused":
-        return CheckState.WARNING, f"container {container} is paused"
+        return CheckState.WARNING, CheckReason.CONTAINER_PAUSED
     if status == "running" or (running and not status):
         if health == "unhealthy":
-            return CheckState.WARNING, f"container {container} is running but unhealthy"
-        suffix = f" ({health})" if health else ""
-        return CheckState.OK, f"container {container} is running{suffix}"
+            return CheckState.WARNING, CheckReason.CONTAINER_UNHEALTHY
+        if health:
+            return CheckState.OK, CheckReason.CONTAINER_RUNNING_HEALTH
+        return CheckState.OK, CheckReason.CONTAINER_RUNNING
     if status in ("exited", "dead", "removing"):
-        return CheckState.CRITICAL, f"container {container} is {status}"
+        return CheckState.CRITICAL, CheckReason.CONTAINER_STOPPED
     if status == "created":
-        return CheckState.CRITICAL, f"container {container} was created but never started"
-    return CheckState.UNKNOWN, f"container {container} reports status {status or 'none'!r}"
+        return CheckState.CRITICAL, CheckReason.CONTAINER_CREATED
+    return CheckState.UNKNOWN, CheckReason.CONTAINER_ODD
 
 
 # --- process -------------------------------------------------------------------------------
@@ -389,6 +405,17 @@ class ProcessInfo:
 
 
 _PROC_ATTRS = ["pid", "name", "cmdline", "status", "create_time"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Lookup:
+    """What one look at the process table found."""
+
+    state: CheckState
+    reason: CheckReason
+    facts: Facts = field(default_factory=facts)
+    details: tuple[tuple[str, str], ...] = ()
+    info: ProcessInfo | None = None
 
 
 class ProcessCheck:
@@ -419,19 +446,21 @@ class ProcessCheck:
 
     async def run(self) -> CheckResult:
         """Look the process up in a thread: reading /proc and the pid file blocks."""
-        state, summary, details, _ = await asyncio.to_thread(self._lookup)
-        return CheckResult(self.name, state, summary, self._clock(), details)
+        found = await asyncio.to_thread(self._lookup)
+        return CheckResult(
+            self.name, found.state, found.reason, self._clock(), found.facts, found.details
+        )
 
     async def find(self) -> ProcessInfo | None:
         """Return the live process (not a zombie), or None."""
-        *_, info = await asyncio.to_thread(self._lookup)
-        return info
+        found = await asyncio.to_thread(self._lookup)
+        return found.info
 
     async def alive(self) -> bool:
         """Whether the process runs; fits StalenessCheck's `process_alive`."""
         return await self.find() is not None
 
-    def _lookup(self) -> tuple[CheckState, str, tuple[tuple[str, str], ...], ProcessInfo | None]:
+    def _lookup(self) -> _Lookup:
         if self.pid_file is not None:
             return self._lookup_by_pid_file(self.pid_file)
         # The monitor itself never counts: a bot started with "main.py" on its own
@@ -439,51 +468,42 @@ class ProcessCheck:
         me = os.getpid()
         found = [p for p in self._processes() if p.info["pid"] != me and self._matches(p)]
         if not found:
-            return CheckState.CRITICAL, f"no process {self._wanted()} is running", (), None
+            return _Lookup(CheckState.CRITICAL, self._missing(), self._wanted())
         live = [p for p in found if p.info["status"] != psutil.STATUS_ZOMBIE]
         # The oldest is the main process when it has spawned workers.
         chosen = min(live or found, key=lambda p: p.info["create_time"] or 0.0)
         return self._verdict(chosen, (("matches", str(len(found))),))
 
-    def _lookup_by_pid_file(
-        self, pid_file: Path
-    ) -> tuple[CheckState, str, tuple[tuple[str, str], ...], ProcessInfo | None]:
+    def _lookup_by_pid_file(self, pid_file: Path) -> _Lookup:
         where = (("pid file", str(pid_file)),)
+        named = facts(pid_file=str(pid_file))
         try:
             text = pid_file.read_text(encoding="utf-8", errors="replace").strip()
         except FileNotFoundError:
-            return CheckState.CRITICAL, f"pid file {pid_file} is missing: not running?", where, None
+            return _Lookup(CheckState.CRITICAL, CheckReason.PID_FILE_MISSING, named, where)
         except OSError as exc:
             reason = exc.strerror or describe_error(exc)
-            return CheckState.UNKNOWN, f"cannot read pid file {pid_file}: {reason}", where, None
+            unreadable = facts(pid_file=str(pid_file), error=reason)
+            return _Lookup(CheckState.UNKNOWN, CheckReason.PID_FILE_UNREADABLE, unreadable, where)
         if not text.isdigit() or int(text) == 0:
-            return (
-                CheckState.UNKNOWN,
-                f"pid file {pid_file} holds {text[:20]!r}, not a pid",
-                where,
-                None,
-            )
+            garbled = facts(pid_file=str(pid_file), text=text[:20])
+            return _Lookup(CheckState.UNKNOWN, CheckReason.PID_FILE_GARBLED, garbled, where)
         pid = int(text)
         process = next((p for p in self._processes() if p.info["pid"] == pid), None)
         if process is None:
-            summary = f"stale pid file {pid_file}: pid {pid} is not running"
-            return CheckState.CRITICAL, summary, where, None
+            stale = facts(pid_file=str(pid_file), pid=pid)
+            return _Lookup(CheckState.CRITICAL, CheckReason.PID_STALE, stale, where)
         if not self._matches(process):
-            summary = (
-                f"stale pid file {pid_file}: pid {pid} is now {process.info['name']!r}, "
-                f"not a process {self._wanted()}"
-            )
-            return CheckState.CRITICAL, summary, where, None
+            reused = facts(pid_file=str(pid_file), pid=pid, name=str(process.info["name"]))
+            return _Lookup(CheckState.CRITICAL, CheckReason.PID_REUSED, reused, where)
         return self._verdict(process, where)
 
-    def _verdict(
-        self, process: psutil.Process, extra: tuple[tuple[str, str], ...]
-    ) -> tuple[CheckState, str, tuple[tuple[str, str], ...], ProcessInfo | None]:
+    def _verdict(self, process: psutil.Process, extra: tuple[tuple[str, str], ...]) -> _Lookup:
         pid, name = process.info["pid"], process.info["name"] or "?"
         details = (("pid", str(pid)), ("name", name), *extra)
+        who = facts(pid=pid, name=name)
         if process.info["status"] == psutil.STATUS_ZOMBIE:
-            summary = f"pid {pid} ({name}) is a zombie: it exited and was not reaped"
-            return CheckState.CRITICAL, summary, details, None
+            return _Lookup(CheckState.CRITICAL, CheckReason.PROCESS_ZOMBIE, who, details)
         cpu: float | None = None
         rss: int | None = None
         try:
@@ -491,27 +511,27 @@ class ProcessCheck:
                 cpu = process.cpu_percent(None)
                 rss = process.memory_info().rss
         except psutil.NoSuchProcess:
-            return (
-                CheckState.CRITICAL,
-                f"pid {pid} ({name}) exited while being checked",
-                details,
-                None,
-            )
+            return _Lookup(CheckState.CRITICAL, CheckReason.PROCESS_VANISHED, who, details)
         except psutil.AccessDenied:
             logger.info("process check %s: no access to pid %s figures", self.name, pid)
         started_at = datetime.fromtimestamp(process.info["create_time"] or 0.0, UTC)
         info = ProcessInfo(pid, name, cpu, rss, started_at)
         cpu_text = "?" if cpu is None else f"{cpu:.1f}%"
         rss_text = "?" if rss is None else human_bytes(rss)
-        up = human_duration(self._clock() - started_at)
-        summary = f"pid {pid} ({name}) up {up}, CPU {cpu_text}, RSS {rss_text}"
+        up = facts(
+            pid=pid,
+            name=name,
+            uptime=max(self._clock() - started_at, timedelta(0)),
+            cpu=None if cpu is None else float(cpu),
+            rss=None if rss is None else Size(rss),
+        )
         details = (
             *details,
             ("started", started_at.isoformat(timespec="seconds")),
             ("cpu", cpu_text),
             ("rss", rss_text),
         )
-        return CheckState.OK, summary, details, info
+        return _Lookup(CheckState.OK, CheckReason.PROCESS_UP, up, details, info)
 
     def _processes(self) -> Iterable[psutil.Process]:
         return self._process_iter(_PROC_ATTRS)
@@ -523,13 +543,15 @@ class ProcessCheck:
             return self.cmdline_contains in " ".join(process.info["cmdline"] or ())
         return True
 
-    def _wanted(self) -> str:
-        wanted = []
+    def _missing(self) -> CheckReason:
+        if self.process_name is not None and self.cmdline_contains is not None:
+            return CheckReason.PROCESS_MISSING_BOTH
         if self.process_name is not None:
-            wanted.append(f"named {self.process_name!r}")
-        if self.cmdline_contains is not None:
-            wanted.append(f"with {self.cmdline_contains!r} in its command line")
-        return " and ".join(wanted) or "from the pid file"
+            return CheckReason.PROCESS_MISSING_NAMED
+        return CheckReason.PROCESS_MISSING_CMDLINE
+
+    def _wanted(self) -> Facts:
+        return facts(process=self.process_name, cmdline=self.cmdline_contains)
 
 
 # --- log staleness -------------------------------------------------------------------------
@@ -558,30 +580,41 @@ class StalenessCheck:
         """A recent line is OK; silence is a WARNING only while the process is alive."""
         now = self._clock()
         last = self._last_line_at()
-        limit = human_duration(self.max_silence)
+        limit = self.max_silence
         if last is None:
-            waited = now - self._started
+            waited = max(now - self._started, timedelta(0))
             if waited <= self.max_silence:
-                summary = f"no line seen yet (watching for {human_duration(waited)}, limit {limit})"
-                return self._result(CheckState.UNKNOWN, summary)
-            silence = f"no line at all in {human_duration(waited)} of watching (limit {limit})"
+                waiting = facts(waited=waited, limit=limit)
+                return self._result(CheckState.UNKNOWN, CheckReason.LOG_WAITING, waiting)
+            found = facts(waited=waited, limit=limit)
+            reasons = (
+                CheckReason.LOG_NEVER,
+                CheckReason.LOG_NEVER_ALIVE,
+                CheckReason.LOG_NEVER_DEAD,
+            )
             details: tuple[tuple[str, str], ...] = (("last line", "never"),)
         else:
             quiet = max(now - last, timedelta(0))
-            details = (("last line", last.isoformat(timespec="seconds")), ("limit", limit))
+            details = (("last line", last.isoformat(timespec="seconds")), ("limit", str(limit)))
+            found = facts(quiet=quiet, limit=limit)
             if quiet <= self.max_silence:
-                return self._result(
-                    CheckState.OK, f"last line {human_duration(quiet)} ago", details
-                )
-            silence = f"no new line for {human_duration(quiet)} (limit {limit})"
+                return self._result(CheckState.OK, CheckReason.LOG_FRESH, found, details)
+            reasons = (
+                CheckReason.LOG_SILENT,
+                CheckReason.LOG_SILENT_ALIVE,
+                CheckReason.LOG_SILENT_DEAD,
+            )
         # Only asked when silent: a fresh line already proves the process works.
         if self._process_alive is not None and not await self._process_alive():
-            summary = f"{silence}, but the process is not running: see the process check"
-            return self._result(CheckState.UNKNOWN, summary, details)
-        alive = " while the process is alive" if self._process_alive is not None else ""
-        return self._result(CheckState.WARNING, f"{silence}{alive}", details)
+            return self._result(CheckState.UNKNOWN, reasons[2], found, details)
+        silent = reasons[1] if self._process_alive is not None else reasons[0]
+        return self._result(CheckState.WARNING, silent, found, details)
 
     def _result(
-        self, state: CheckState, summary: str, details: tuple[tuple[str, str], ...] = ()
+        self,
+        state: CheckState,
+        reason: CheckReason,
+        found: Facts = NO_FACTS,
+        details: tuple[tuple[str, str], ...] = (),
     ) -> CheckResult:
-        return CheckResult(self.name, state, summary, self._clock(), details)
+        return CheckResult(self.name, state, reason, self._clock(), found, details)

@@ -14,6 +14,7 @@ from typing import Any
 from adminbot.clock import Clock, utcnow
 from adminbot.incidents.book import EventKind, IncidentEvent
 from adminbot.models import Severity
+from adminbot.notify.notices import Notice, to_payload
 from adminbot.store.sqlite import Store
 
 ALERT = "alert"
@@ -81,9 +82,9 @@ class Outbox:
             UPDATE, {}, incident_id=incident_id, delay=delay or timedelta(0), coalesce=True
         )
 
-    def message(self, topic: str, **data: Any) -> None:
+    def notice(self, notice: Notice) -> None:
         """Queue a notice (check flips, mute expiry, start-up, summary) for every admin."""
-        self._each_chat(MESSAGE, {"topic": topic, **data})
+        self._each_chat(MESSAGE, to_payload(notice))
 
     def _each_chat(
         self,

@@ -21,6 +21,8 @@ from typing import Protocol
 from adminbot.actions.executor import prune_quarantine
 from adminbot.config import Config
 from adminbot.notify.console import ConsoleAlerts
+from adminbot.notify.notices import MuteExpired
+from adminbot.notify.notices import SelfWatch as SelfWatchNotice
 from adminbot.service import sdnotify
 from adminbot.service.httpapi import HealthServer
 from adminbot.service.router import Router, unrouted
@@ -163,7 +165,7 @@ class Service:
         self.selfwatch.job_fired()
         await asyncio.to_thread(runtime.monitor.flush_stale)
         for target in runtime.book.expire_mutes():
-            runtime.outbox.message("mute_expired", target=target)
+            runtime.outbox.notice(MuteExpired(target))
 
     async def check(self) -> None:
         """The seed's verificación periódica."""
@@ -213,7 +215,7 @@ class Service:
         while True:
             await asyncio.sleep(period)
             for part, ok, detail in await asyncio.to_thread(watch.changes):
-                self.runtime.outbox.message("self_watch", part=part, ok=ok, detail=detail)
+                self.runtime.outbox.notice(SelfWatchNotice(part, ok, detail))
             if interval and watch.alive:
                 sdnotify.watchdog_ping()
 

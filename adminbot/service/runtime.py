@@ -22,11 +22,11 @@ from adminbot.actions.executor import (
     ActionOutcome,
     Actions,
     ActionSettings,
-    quarantined,
 )
+from adminbot.actions.quarantine import QuarantineStats, quarantine_stats
 from adminbot.actions.remedies import OutcomeListener, Remedies
 from adminbot.actions.runner import CommandRunner, SubprocessRunner
-from adminbot.checks.base import Check, CheckTracker, human_bytes
+from adminbot.checks.base import Check, CheckTracker
 from adminbot.checks.health import HealthWatcher
 from adminbot.checks.probes import (
     BotApiCheck,
@@ -49,10 +49,13 @@ from adminbot.rules.ruleset import RuleSet
 from adminbot.service.metrics import Metrics
 from adminbot.service.monitor import Monitor
 from adminbot.store.sqlite import Store
-from adminbot.supervise.child import PipelineChild
+from adminbot.supervise.child import PipelineChild, PipelineStatus
 from adminbot.supervise.supervisor import RestartPolicy
 
 logger = logging.getLogger(__name__)
+
+StatusFacts = PipelineStatus | QuarantineStats
+"""Extra facts /status shows, worded by the views."""
 
 
 @dataclass(frozen=True)
@@ -108,11 +111,12 @@ class Runtime:
     child: PipelineChild | None = None
 
     @property
-    def status_lines(self) -> list[Callable[[], str]]:
-        lines: list[Callable[[], str]] = []
+    def status_lines(self) -> list[Callable[[], StatusFacts | None]]:
+        """Extra facts for /status: the supervised pipeline, the quarantine."""
+        lines: list[Callable[[], StatusFacts | None]] = []
         if self.child is not None:
             lines.append(self.child.status_line)
-        lines.append(lambda: quarantine_line(self.config))
+        lines.append(lambda: quarantine_stats(self.config.quarantine_dir))
         return lines
 
 
@@ -344,12 +348,3 @@ def _pipeline_child(config: Config, intake: Intake, argv: Sequence[str]) -> Pipe
         cwd=settings.workdir,
         stop_timeout=settings.stop_timeout,
     )
-
-
-def quarantine_line(config: Config) -> str:
-    files = quarantined(config.quarantine_dir)
-    if not files:
-        return ""
-    size = sum(f.size for f in files)
-    newest = min(files, key=lambda f: f.age_seconds)
-    return f"Quarantine: {len(files)} file(s), {human_bytes(size)}; newest {newest.name}"

@@ -66,6 +66,8 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE mutes (target TEXT PRIMARY KEY, until TEXT NOT NULL, by TEXT NOT NULL);
     CREATE TABLE line_counts (hour TEXT PRIMARY KEY, lines INTEGER NOT NULL);
     """,
+    # The facts behind an audit row's summary, as JSON, so alerts word them at send time.
+    "ALTER TABLE audit ADD COLUMN detail TEXT",
 )
 
 
@@ -118,6 +120,7 @@ class AuditEntry:
     duration: float
     ok: bool
     summary: str
+    detail: Mapping[str, Any] | None = None
 
 
 class Store:
@@ -479,11 +482,13 @@ class Store:
         exit_code: int | None = None,
         output_tail: str = "",
         duration: float = 0.0,
+        detail: Mapping[str, Any] | None = None,
     ) -> int:
         with self._lock:
             cursor = self._db.execute(
                 "INSERT INTO audit (incident_id, at, actor, kind, operation, exit_code, "
-                "output_tail, duration, ok, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "output_tail, duration, ok, summary, detail) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     incident_id,
                     _ts(now),
@@ -495,6 +500,7 @@ class Store:
                     duration,
                     int(ok),
                     summary,
+                    None if detail is None else json.dumps(dict(detail), ensure_ascii=False),
                 ),
             )
             return int(cursor.lastrowid or 0)
@@ -524,6 +530,7 @@ class Store:
                 duration=r["duration"] or 0.0,
                 ok=bool(r["ok"]),
                 summary=r["summary"],
+                detail=json.loads(r["detail"]) if r["detail"] else None,
             )
             for r in rows
         ]

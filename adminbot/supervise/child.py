@@ -10,11 +10,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from adminbot.actions.executor import ActionKind, ActionOutcome
-from adminbot.checks.base import human_bytes, human_duration
+from adminbot.actions.outcome import ActionNote, ActionReason, note
 from adminbot.clock import Clock, utcnow
+from adminbot.facts import Size
 from adminbot.incidents.intake import Intake
 from adminbot.models import Origin, Severity
 from adminbot.supervise.supervisor import ChildExit, RestartPolicy, Supervisor
@@ -24,6 +27,18 @@ logger = logging.getLogger(__name__)
 RULE = "proceso_caido"
 KEY = "child"
 POLICY_ACTOR = "policy"
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineStatus:
+    """The supervised pipeline as /status shows it; `None` figures were not readable."""
+
+    running: bool
+    restarts: int
+    pid: int | None = None
+    uptime: timedelta | None = None
+    cpu_percent: float | None = None
+    rss: Size | None = None
 
 
 class PipelineChild:
@@ -86,26 +101,29 @@ class PipelineChild:
         if actor == POLICY_ACTOR:
             delay = self.policy.next_delay()
             if delay is None:
-                budget = f"{self.policy.budget} in {self.policy.window_seconds / 60:g} min"
-                why = f"restart budget used up ({budget}): waiting for the admin"
+                why = note(
+                    ActionReason.CHILD_BUDGET_USED_UP,
+                    budget=self.policy.budget,
+                    minutes=self.policy.window_seconds / 60,
+                )
                 return self._outcome(False, why, started)
             await self.sleep(delay)
         else:
             self.policy.reset()
         if self._stopped:
-            return self._outcome(False, "not restarted: adminbot is stopping", started)
+            return self._outcome(False, note(ActionReason.CHILD_STOPPING), started)
         if self.supervisor.running:
             await self.supervisor.restart()
         else:
             await self.supervisor.start()
         pid = self.supervisor.pid
-        return self._outcome(pid is not None, f"restarted, pid {pid}", started)
+        return self._outcome(pid is not None, note(ActionReason.CHILD_RESTARTED, pid=pid), started)
 
-    def _outcome(self, ok: bool, summary: str, started: float) -> ActionOutcome:
+    def _outcome(self, ok: bool, notes: tuple[ActionNote, ...], started: float) -> ActionOutcome:
         return ActionOutcome(
             kind=ActionKind.RESTART_PROCESS,
             ok=ok,
-            summary=summary,
+            notes=notes,
             operation=f"restart {' '.join(self.supervisor.argv)}"[:200],
             exit_code=None,
             output_tail="",
@@ -114,15 +132,16 @@ class PipelineChild:
             refused=False,
         )
 
-    def status_line(self) -> str:
-        """One line for /status: pid, uptime, restarts, CPU and memory."""
+    def status_line(self) -> PipelineStatus:
+        """What /status shows of the child: pid, uptime, restarts, CPU and memory."""
         status = self.supervisor.status()
         if not status.running or status.started_at is None:
-            return f"Pipeline: not running ({status.restarts} restarts)"
-        uptime = human_duration(self.clock() - status.started_at)
-        cpu = f"{status.cpu_percent:.0f}%" if status.cpu_percent is not None else "?"
-        rss = human_bytes(status.rss) if status.rss is not None else "?"
-        return (
-            f"Pipeline: pid {status.pid}, up {uptime}, {status.restarts} restarts, "
-            f"CPU {cpu}, RAM {rss}"
+            return PipelineStatus(running=False, restarts=status.restarts)
+        return PipelineStatus(
+            running=True,
+            restarts=status.restarts,
+            pid=status.pid,
+            uptime=max(self.clock() - status.started_at, timedelta(0)),
+            cpu_percent=status.cpu_percent,
+            rss=None if status.rss is None else Size(status.rss),
         )

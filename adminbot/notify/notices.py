@@ -1,0 +1,257 @@
+"""Notices to the admin as typed values: what happened, never how it reads.
+
+The outbox stores a notice as JSON (`to_payload`) and the sender rebuilds it
+(`notice_from_payload`) and renders it at send time, so the language, the time zone and
+the channel (Telegram, a console, e-mail) are chosen by the renderer alone.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from adminbot.checks.base import CheckReason, CheckResult, CheckState
+from adminbot.facts import Facts, facts, facts_from_json, facts_to_json
+from adminbot.incidents.summary import Summary
+from adminbot.supervise.supervisor import ChildExit
+
+
+class NoticeKind(StrEnum):
+    STARTED = "started"
+    STOPPING = "stopping"
+    MUTE_EXPIRED = "mute_expired"
+    CHECK_FLIP = "check_flip"
+    SELF_WATCH = "self_watch"
+    SESSION_SUMMARY = "summary"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """adminbot is up and watching."""
+
+    kind = NoticeKind.STARTED
+
+
+@dataclass(frozen=True, slots=True)
+class Stopping:
+    """adminbot is shutting down."""
+
+    kind = NoticeKind.STOPPING
+
+
+@dataclass(frozen=True, slots=True)
+class MuteExpired:
+    """A mute ran out: alerts of `target` (a rule, or "all") come back."""
+
+    target: str
+    kind = NoticeKind.MUTE_EXPIRED
+
+
+@dataclass(frozen=True, slots=True)
+class CheckFlip:
+    """A health check changed state; `old` is None when it is the first state seen."""
+
+    name: str
+    state: CheckState
+    old: CheckState | None
+    reason: CheckReason
+    at: datetime
+    facts: Facts = field(default_factory=facts)
+    kind = NoticeKind.CHECK_FLIP
+
+    @classmethod
+    def of(cls, result: CheckResult, old: CheckState | None) -> CheckFlip:
+        return cls(result.name, result.state, old, result.reason, result.checked_at, result.facts)
+
+    def result(self) -> CheckResult:
+        return CheckResult(self.name, self.state, self.reason, self.at, self.facts)
+
+
+@dataclass(frozen=True, slots=True)
+class SelfWatch:
+    """A part of adminbot itself (tailer, jobs, delivery) stopped or started working."""
+
+    part: str
+    ok: bool
+    detail: str
+    kind = NoticeKind.SELF_WATCH
+
+
+@dataclass(frozen=True, slots=True)
+class RuleCount:
+    rule: str
+    incidents: int
+    hits: int
+
+
+@dataclass(frozen=True, slots=True)
+class TopIncident:
+    id: int
+    rule: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChildEnd:
+    """How the supervised pipeline ended: an exit code or a signal's name."""
+
+    returncode: int | None = None
+    signal: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSummary:
+    """What one session did, as counts (the renderer words and lays them out)."""
+
+    since: datetime
+    until: datetime
+    lines: int
+    by_rule: tuple[RuleCount, ...]
+    actions_run: int
+    actions_ok: int
+    actions_failed: int
+    top: tuple[TopIncident, ...]
+    still_open: int
+    median_resolution: timedelta | None = None
+    child: ChildEnd | None = None
+    kind = NoticeKind.SESSION_SUMMARY
+
+    @property
+    def incidents(self) -> int:
+        return sum(r.incidents for r in self.by_rule)
+
+    @property
+    def occurrences(self) -> int:
+        return sum(r.hits for r in self.by_rule)
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A row this version cannot read (a bug, or a newer version wrote it): shown plainly."""
+
+    payload: Mapping[str, Any]
+    kind = NoticeKind.UNKNOWN
+
+
+Notice = Started | Stopping | MuteExpired | CheckFlip | SelfWatch | SessionSummary | Unreadable
+
+
+def to_payload(notice: Notice) -> dict[str, Any]:
+    """The notice as the outbox's JSON payload: its `kind` and its fields."""
+    match notice:
+        case Started() | Stopping():
+            return {"kind": notice.kind.value}
+        case MuteExpired(target=target):
+            return {"kind": notice.kind.value, "target": target}
+        case CheckFlip():
+            return {
+                "kind": notice.kind.value,
+                "name": notice.name,
+                "state": notice.state.value,
+                "old": notice.old.value if notice.old else None,
+                "reason": notice.reason.value,
+                "at": notice.at.isoformat(),
+                "facts": facts_to_json(notice.facts),
+            }
+        case SelfWatch(part=part, ok=ok, detail=detail):
+            return {"kind": notice.kind.value, "part": part, "ok": ok, "detail": detail}
+        case SessionSummary():
+            return _summary_payload(notice)
+        case Unreadable(payload=payload):
+            return dict(payload)
+
+
+def _summary_payload(s: SessionSummary) -> dict[str, Any]:
+    median = s.median_resolution
+    return {
+        "kind": s.kind.value,
+        "since": s.since.isoformat(),
+        "until": s.until.isoformat(),
+        "lines": s.lines,
+        "by_rule": [[r.rule, r.incidents, r.hits] for r in s.by_rule],
+        "actions": [s.actions_run, s.actions_ok, s.actions_failed],
+        "top": [[t.id, t.rule, t.count] for t in s.top],
+        "still_open": s.still_open,
+        "median_seconds": None if median is None else median.total_seconds(),
+        "child": None if s.child is None else [s.child.returncode, s.child.signal],
+    }
+
+
+def notice_from_payload(payload: Mapping[str, Any]) -> Notice:
+    """Rebuild a notice; rows queued by the older `topic` format are read too."""
+    kind = payload.get("kind", payload.get("topic"))
+    try:
+        return _read(kind, payload)
+    except (KeyError, ValueError, TypeError):
+        return Unreadable(dict(payload))
+
+
+def _read(kind: object, p: Mapping[str, Any]) -> Notice:
+    match kind:
+        case NoticeKind.STARTED:
+            return Started()
+        case NoticeKind.STOPPING:
+            return Stopping()
+        case NoticeKind.MUTE_EXPIRED:
+            return MuteExpired(str(p["target"]))
+        case NoticeKind.CHECK_FLIP if "reason" in p:
+            old = CheckState(p["old"]) if p.get("old") else None
+            at = datetime.fromisoformat(p["at"])
+            reason = CheckReason(p["reason"])
+            found = facts_from_json(p.get("facts"))
+            return CheckFlip(p["name"], CheckState(p["state"]), old, reason, at, found)
+        case NoticeKind.CHECK_FLIP:  # the older format kept only an English summary
+            old = CheckState(p["old"]) if p.get("old") else None
+            at = datetime.fromisoformat(p["at"])
+            note = facts(text=str(p.get("summary", "")))
+            return CheckFlip(p["name"], CheckState(p["state"]), old, CheckReason.NOTE, at, note)
+        case NoticeKind.SELF_WATCH:
+            return SelfWatch(str(p["part"]), bool(p["ok"]), str(p.get("detail", "")))
+        case NoticeKind.SESSION_SUMMARY if "since" in p:
+            return _read_summary(p)
+    return Unreadable(dict(p))
+
+
+def _read_summary(p: Mapping[str, Any]) -> SessionSummary:
+    run, ok, failed = p["actions"]
+    median = p.get("median_seconds")
+    child = p.get("child")
+    return SessionSummary(
+        since=datetime.fromisoformat(p["since"]),
+        until=datetime.fromisoformat(p["until"]),
+        lines=int(p["lines"]),
+        by_rule=tuple(RuleCount(str(r), int(n), int(h)) for r, n, h in p["by_rule"]),
+        actions_run=int(run),
+        actions_ok=int(ok),
+        actions_failed=int(failed),
+        top=tuple(TopIncident(int(i), str(r), int(c)) for i, r, c in p["top"]),
+        still_open=int(p["still_open"]),
+        median_resolution=None if median is None else timedelta(seconds=float(median)),
+        child=None if child is None else ChildEnd(child[0], child[1]),
+    )
+
+
+def session_summary(data: Summary, ended: ChildExit | None = None) -> SessionSummary:
+    """The session's figures from `build_summary`, and how the pipeline ended, if supervised."""
+    child = None
+    if ended is not None:
+        name = signal.Signals(ended.signal).name if ended.signal is not None else None
+        child = ChildEnd(ended.returncode, name)
+    return SessionSummary(
+        since=data.since,
+        until=data.until,
+        lines=data.lines,
+        by_rule=tuple(RuleCount(r, n, h) for r, (n, h) in sorted(data.by_rule.items())),
+        actions_run=data.actions_run,
+        actions_ok=data.actions_ok,
+        actions_failed=data.actions_failed,
+        top=tuple(TopIncident(i.id, i.rule, i.count) for i in data.top),
+        still_open=data.still_open,
+        median_resolution=data.median_resolution,
+        child=child,
+    )
