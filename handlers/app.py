@@ -7,10 +7,13 @@ command and one per button verb.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from datetime import datetime
 
 from telegram import BotCommand, Update
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -21,6 +24,7 @@ from telegram.ext import (
     TypeHandler,
 )
 
+from adminbot.errors import ConfigError
 from adminbot.incidents.summary import build_summary
 from adminbot.notify.notices import Started, session_summary
 from adminbot.service.runtime import Runtime
@@ -35,6 +39,7 @@ from handlers.taps import PAGE, Verb, pattern
 logger = logging.getLogger(__name__)
 
 POLL_TIMEOUT = 10
+MAX_CONNECT_PAUSE = 60.0
 
 
 def build_application(runtime: Runtime, *, poll_timeout: int = POLL_TIMEOUT) -> Application:  # type: ignore[type-arg]
@@ -84,14 +89,64 @@ class TelegramFront:
             on_delivered=runtime.metrics.delivered,
             backoff=runtime.periods.delivery_backoff,
         )
+        self.unreachable_since: datetime | None = None
+        self.last_error = ""
+        self._connector: asyncio.Task[None] | None = None
+        self._started = False
 
     def health(self) -> Part | None:
+        if self.unreachable_since is not None:
+            since = self.unreachable_since.isoformat(timespec="seconds")
+            return False, f"Telegram unreachable since {since}: {self.last_error}"
         return self.delivery.health()
 
     async def start(self) -> None:
-        """Register the commands, say hello, start polling and delivery."""
+        """Try Telegram once; if it cannot be reached, keep trying in the background.
+
+        adminbot must run while Telegram (or the local Bot API server it may point at)
+        is down: the tailer, checks and fixes go on and alerts wait in the outbox. A
+        token Telegram rejects is a configuration error, said in one line.
+        """
+        if not await self._connect_once():
+            self._connector = asyncio.create_task(self._keep_connecting(), name="telegram")
+        self._started = True
+
+    async def _connect_once(self) -> bool:
+        try:
+            await self.application.initialize()
+        except InvalidToken:
+            raise ConfigError(
+                "TELEGRAM_TOKEN", "Telegram rejected the token (check it with @BotFather)"
+            ) from None
+        except NetworkError as exc:  # TimedOut is one too
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            if self.unreachable_since is None:
+                self.unreachable_since = self.runtime.clock()
+                logger.warning(
+                    "Telegram unreachable (%s); alerts wait in the outbox, retrying",
+                    self.last_error,
+                )
+            return False
+        if self.unreachable_since is not None:
+            logger.warning("Telegram reachable again; delivering queued alerts")
+        self.unreachable_since = None
+        await self._begin()
+        return True
+
+    async def _keep_connecting(self) -> None:
+        delay = self.runtime.periods.delivery_backoff
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                if await self._connect_once():
+                    return
+            except ConfigError as exc:
+                logger.error("%s", exc)
+            delay = min(delay * 2, MAX_CONNECT_PAUSE)
+
+    async def _begin(self) -> None:
+        """Connected: register the commands, say hello, deliver, poll."""
         application = self.application
-        await application.initialize()
         await self._set_commands()
         self.runtime.outbox.notice(Started())
         self.delivery.start()
@@ -106,17 +161,25 @@ class TelegramFront:
 
     async def stop(self, ended: ChildExit | None) -> None:
         """Stop polling, queue the session summary, deliver what we can, shut down."""
+        if self._connector is not None:
+            self._connector.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connector
         application = self.application
         if application.updater is not None and application.updater.running:
             await application.updater.stop()
         if application.running:
             await application.stop()
+        if not self._started:  # start-up failed: there was no session to sum up
+            await application.shutdown()
+            return
         runtime = self.runtime
         now = runtime.clock()
         lines = runtime.monitor.stats.lines
         data = build_summary(runtime.store, runtime.started_at, now, lines=lines)
         runtime.outbox.notice(session_summary(data, ended))
-        await self.delivery.stop(drain_seconds=self.runtime.periods.drain)
+        if self.unreachable_since is None:
+            await self.delivery.stop(drain_seconds=self.runtime.periods.drain)
         await application.shutdown()
 
     async def _set_commands(self) -> None:

@@ -114,22 +114,30 @@ class Service:
         ]
 
     async def start(self) -> None:
+        """Start every part; if one cannot start, stop what did and re-raise."""
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
         runtime = self.runtime
         for event in unrouted(runtime.store, runtime.book):
             self.router.queue.put([event])
         self.router.start()
         await asyncio.to_thread(runtime.monitor.start)
+        self._tasks = [
+            asyncio.create_task(self._run_jobs(), name="periodic-jobs"),
+            asyncio.create_task(self._watch_self(), name="self-watch"),
+        ]
+        sdnotify.ready()  # tailing works: a Type=notify start must not wait on Telegram
         if runtime.child is not None:
             await runtime.child.start()
         if self.http is not None:
             await self.http.start()
             logger.info("Health and metrics on http://%s:%s/", self.http.host, self.http.port)
         await self.front.start()
-        self._tasks = [
-            asyncio.create_task(self._run_jobs(), name="periodic-jobs"),
-            asyncio.create_task(self._watch_self(), name="self-watch"),
-        ]
-        sdnotify.ready()
 
     async def stop(self) -> ChildExit | None:
         """Stop in reverse order; returns how the child ended."""
