@@ -18,6 +18,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from adminbot.checks.base import CheckResult, CheckState, human_bytes
 from adminbot.incidents.summary import Summary
 from adminbot.models import Incident, Severity
+from adminbot.rules.fields import SHOWN_FIELDS
 from adminbot.store.sqlite import AuditEntry
 from handlers.i18n import Catalog
 
@@ -138,7 +139,7 @@ def alert(
     lines = [f"<b>{severity} · {esc(incident.rule)}</b> #{incident.id} — {esc(note)}"]
     lines.append(f"{t('alert.file')}: <code>{inline(incident.source, SOURCE_CHARS)}</code>")
     for name, value in sorted(incident.fields.items()):
-        if name in ("path", "file_id", "errno", "host", "port"):
+        if name in SHOWN_FIELDS:
             lines.append(f"{esc(name)}: <code>{inline(value, 200)}</code>")
     first, last = screen.time(incident.first_seen), screen.time(incident.last_seen)
     lines.append(esc(t("alert.count", count=incident.count, first=first, last=last)))

@@ -31,7 +31,8 @@ def test_defaults_without_file_keep_the_seed_tunables(tmp_path: Path) -> None:
 
 
 def test_environment_wins_over_the_file_for_watch_and_data_dir(tmp_path: Path) -> None:
-    write(tmp_path, '[watch]\npaths = ["a/*.log"]\ndata_dir = "x"\n'.replace("data_dir", "#"))
+    write(tmp_path, 'data_dir = "from-file"\n[watch]\npaths = ["a/*.log"]\n')
+    assert load_config({}, cwd=tmp_path).data_dir == tmp_path / "from-file"
     env = {"ADMINBOT_WATCH": "/var/log/bot/*.log:rel/*.txt", "ADMINBOT_DATA_DIR": "/tmp/ab"}
     config = load_config(env, cwd=tmp_path)
     assert config.watch.patterns == ("/var/log/bot/*.log", str(tmp_path / "rel/*.txt"))
@@ -43,7 +44,8 @@ def test_full_example_file_loads(tmp_path: Path) -> None:
     example = Path(__file__).resolve().parents[1] / "adminbot.example.toml"
     config = load_config({"ADMINBOT_CONFIG": str(example)}, cwd=tmp_path)
     assert config.language in ("en", "es")
-    assert config.policies.get("timeout", Policy.AUTO) is Policy.AUTO
+    assert config.rules["timeout"].policy is Policy.AUTO
+    assert config.rules["proceso_caido"].policy is Policy.AUTO
 
 
 def test_admin_ids_accept_a_comma_separated_list(tmp_path: Path) -> None:

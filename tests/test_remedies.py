@@ -19,6 +19,7 @@ from adminbot.actions.remedies import POLICY_ACTOR, Remedies, RunStatus
 from adminbot.incidents.book import IncidentBook, IncidentEvent
 from adminbot.models import IncidentState, Match, Policy, Record, Severity, frozen_map
 from adminbot.notify.outbox import ALERT, UPDATE, Outbox
+from adminbot.rules.loader import build_rulebook
 from adminbot.store.sqlite import Store
 from tests.clocks import T0, FakeClock
 
@@ -131,7 +132,8 @@ def test_a_fix_the_machine_cannot_do_is_not_offered(tmp_path: Path) -> None:
 
 
 def test_an_alert_policy_offers_no_fix_buttons(tmp_path: Path) -> None:
-    world = World(tmp_path, FakeMachine(), policies={"timeout": Policy.ALERT})
+    rules = build_rulebook(policies={"timeout": Policy.ALERT})
+    world = World(tmp_path, FakeMachine(), rules=rules)
     assert world.remedies.offered(world.record("timeout").incident) == []
     assert world.remedies.offered(world.record("permisos").incident) == [K.CHOWN]
 

@@ -33,6 +33,7 @@ from adminbot.checks.base import (
     shorten,
 )
 from adminbot.clock import Clock, utcnow
+from adminbot.rules.builtin import SERVIDOR_CAIDO
 
 logger = logging.getLogger(__name__)
 
@@ -177,6 +178,8 @@ _TOKEN_SHAPE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
 class BotApiCheck:
     """Ask the local Bot API server `getMe`: proves it is up and that it accepts the token."""
 
+    raises = SERVIDOR_CAIDO.name  # down is that incident (with its Restart button)
+
     def __init__(
         self,
         name: str,
@@ -305,6 +308,8 @@ _MISSING_CONTAINER = re.compile(r"no such (container|object)|not found|\b404\b",
 
 class ContainerCheck:
     """Report whether the Bot API server's container is up, restarting or gone."""
+
+    raises = SERVIDOR_CAIDO.name  # down is that incident (with its Restart button)
 
     def __init__(
         self, name: str, docker: ContainerInspector, container: str, *, clock: Clock = utcnow

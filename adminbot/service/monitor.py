@@ -17,12 +17,11 @@ from pathlib import Path
 
 from adminbot.clock import Clock, utcnow
 from adminbot.config import Config
-from adminbot.errors import ConfigError
 from adminbot.incidents.book import EventKind, IncidentBook, IncidentEvent
-from adminbot.models import Checkpoint, Line, Match, Policy, Record, Severity, frozen_map
+from adminbot.models import Checkpoint, Line, Match, Record, Severity, frozen_map
 from adminbot.notify.eventlog import EventLog
 from adminbot.notify.outbox import Outbox
-from adminbot.rules.ruleset import Classifier, RuleSet, build_ruleset, rule_from_table
+from adminbot.rules.ruleset import Classifier, RuleSet, ruleset_of
 from adminbot.store.sqlite import Store
 from adminbot.tail.tailer import Tailer, WatchedFile
 
@@ -35,14 +34,8 @@ HEARTBEAT_KEY = "last_alive"
 
 
 def load_ruleset(config: Config) -> RuleSet:
-    """Built-in rules plus the config's [[rules]], minus disabled ones and with policies."""
-    custom = []
-    for index, table in enumerate(config.rules):
-        try:
-            custom.append(rule_from_table(table, index))
-        except ConfigError as exc:
-            raise ConfigError(exc.key, exc.message, config.source) from None
-    return build_ruleset(custom, config.disabled_rules)
+    """The config's rules that log lines raise, compiled for the classifier."""
+    return ruleset_of(config.rules)
 
 
 @dataclass
@@ -198,9 +191,6 @@ class Monitor:
         return candidate.parent == self.config.data_dir and any(
             candidate.name.startswith(name) for name in self._own_files
         )
-
-    def ruleset_policies(self) -> dict[str, Policy]:
-        return {rule.name: rule.policy for rule in self.ruleset.rules}
 
     def tailer_alive(self) -> bool:
         return self.tailer.running

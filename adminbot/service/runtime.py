@@ -29,7 +29,6 @@ from adminbot.checks.probes import (
 )
 from adminbot.clock import Clock, utcnow
 from adminbot.config import Config
-from adminbot.errors import ConfigError
 from adminbot.incidents.book import IncidentBook
 from adminbot.notify.outbox import Outbox
 from adminbot.service.httpapi import HealthServer
@@ -159,10 +158,7 @@ def build_runtime(
     """Wire the core together; nothing runs until `Service.start()`."""
     if child_argv:
         config = supervised(config)
-    try:
-        settings = action_settings(config)
-    except ConfigError as exc:
-        raise ConfigError(exc.key, exc.message, config.source) from None
+    settings = action_settings(config)
     store = Store(config.store_path)
     store.recover_claims()
     outbox = Outbox(
@@ -204,7 +200,7 @@ def build_runtime(
         monitor.book,
         outbox,
         actions,
-        policies={**monitor.ruleset_policies(), **config.policies},
+        rules=config.rules,
         budgets=budgets,
         events=monitor.events,
         clock=clock,

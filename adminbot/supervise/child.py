@@ -12,16 +12,17 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from adminbot.actions.executor import ActionKind, ActionOutcome
+from adminbot.actions.executor import ActionOutcome
 from adminbot.checks.base import human_bytes, human_duration
 from adminbot.clock import Clock, utcnow
-from adminbot.models import Severity
+from adminbot.models import ActionKind
+from adminbot.rules.builtin import PROCESO_CAIDO
+from adminbot.rules.spec import RuleSpec
 from adminbot.service.monitor import Monitor
 from adminbot.supervise.supervisor import ChildExit, RestartPolicy, Supervisor
 
 logger = logging.getLogger(__name__)
 
-RULE = "proceso_caido"
 KEY = "child"
 POLICY_ACTOR = "policy"
 
@@ -40,8 +41,10 @@ class PipelineChild:
         stop_timeout: float = 10.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Clock = utcnow,
+        rule: RuleSpec = PROCESO_CAIDO,
     ) -> None:
         self.monitor = monitor
+        self.rule = rule
         self.policy = policy
         self.sleep = sleep
         self.clock = clock
@@ -71,8 +74,8 @@ class PipelineChild:
         text = f"{argv}: {report.reason} after {report.uptime:.0f}s\n{tail}".rstrip()
         logger.error("Pipeline process exited unexpectedly: %s", report.reason)
         self.monitor.raise_incident(
-            RULE,
-            Severity.CRITICAL,
+            self.rule.name,
+            self.rule.severity,
             text,
             source=f"process:{self.supervisor.argv[0]}",
             key=KEY,
