@@ -11,9 +11,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import psutil
-
 from adminbot.checks.base import human_bytes
+from adminbot.checks.probes import UsageReader, disk_usage
 
 TOP = 3
 
@@ -24,13 +23,14 @@ def disk_report(
     top: int = TOP,
     budget_seconds: float = 3.0,
     monotonic: Callable[[], float] = time.monotonic,
+    usage_reader: UsageReader = disk_usage,
 ) -> str:
     """One line per folder: percent used, free space, and the `top` largest subfolders."""
     deadline = monotonic() + budget_seconds
     lines = []
     for path in dict.fromkeys(paths):
         try:
-            usage = psutil.disk_usage(str(path))
+            usage = usage_reader(str(path))
         except OSError as exc:
             lines.append(f"{path}: {exc.strerror or exc}")
             continue

@@ -58,6 +58,15 @@ class UsageLike(Protocol):
     def percent(self) -> float: ...
 
 
+UsageReader = Callable[[str], UsageLike]
+
+
+def disk_usage(path: str) -> UsageLike:
+    """The one reader of disk usage (statvfs): the disk check, the disk-full report and
+    /status all take a `UsageReader`, and this is the real one."""
+    return psutil.disk_usage(path)
+
+
 class DiskCheck:
     """Warn before the download folder fills up: by percent used or by bytes left."""
 
@@ -70,7 +79,7 @@ class DiskCheck:
         crit_percent: float | None = 95,
         warn_free_bytes: int | None = None,
         crit_free_bytes: int | None = None,
-        usage_reader: Callable[[str], UsageLike] = psutil.disk_usage,
+        usage_reader: UsageReader = disk_usage,
         clock: Clock = utcnow,
     ) -> None:
         if warn_percent is not None and crit_percent is not None and warn_percent > crit_percent:
