@@ -354,8 +354,8 @@ def _retry_command(table: Table, rules: RuleBook) -> tuple[str, ...] | None:
 
 
 def _template(table: Table, name: str, rules: RuleBook) -> str | None:
-    value = table.text(name, None)
-    if value is not None:
+    value = table.get(name, str, None)
+    if value:
         problem = template_problem(value, _placeholders(rules))
         if problem:
             raise table.fail(name, problem)

@@ -70,13 +70,6 @@ class Table:
             raise self.fail(name, f"must be at least {minimum}, got {value}")
         return int(value)
 
-    def text(self, name: str, default: str | None) -> str | None:
-        """An optional string; an empty one is a mistake, not "unset"."""
-        value = self.get(name, str, default)
-        if value is not None and name in self.data and not value.strip():
-            raise self.fail(name, "must be a non-empty string")
-        return value
-
     def required(self, name: str) -> str:
         if name not in self.data:
             self.used.add(name)
