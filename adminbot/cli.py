@@ -79,10 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def check_rules(config: Config, args: argparse.Namespace) -> int:
-    from adminbot.rules.loader import load_ruleset
     from adminbot.rules.offline import check_file
+    from adminbot.rules.ruleset import ruleset_of
 
-    return check_file(args.logfile, load_ruleset(config), as_json=args.json, out=sys.stdout)
+    return check_file(args.logfile, ruleset_of(config.rules), as_json=args.json, out=sys.stdout)
 
 
 def simulate(config: Config, args: argparse.Namespace) -> int:

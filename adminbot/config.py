@@ -6,16 +6,27 @@ the CLI turns it into one line on stderr and exit status 2.
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from adminbot.actions.docker import DockerError, check_container_name
+from adminbot.actions.operations import ActionSettings, group_id, template_problem, user_id
 from adminbot.errors import ConfigError
 from adminbot.models import Policy, Severity
+from adminbot.rules.fields import KNOWN_FIELDS
+from adminbot.rules.loader import build_rulebook, rule_from_table
+from adminbot.rules.spec import RuleBook
+from adminbot.tables import Table
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_CONFIG_FILE = "adminbot.toml"
@@ -34,7 +45,6 @@ class WatchConfig:
 @dataclass(frozen=True)
 class AlertConfig:
     edit_throttle_seconds: float = 15.0
-    unmatched_errors: bool = False
 
 
 @dataclass(frozen=True)
@@ -42,15 +52,15 @@ class ActionConfig:
     allowed_folders: tuple[Path, ...] = ()
     retry_command: tuple[str, ...] | None = None
     retry_expect_path: str | None = None
-    command_timeout: float = 120.0
+    command_timeout: float = ActionSettings.command_timeout
     owner: str | None = None
     group: str | None = None
-    folder_mode: int = 0o775
+    folder_mode: int = ActionSettings.folder_mode
     container: str | None = None
     docker_socket: str = "/var/run/docker.sock"
     docker_url: str | None = None
     bot_api_url: str | None = None
-    quarantine_max_age_days: float = 14.0
+    quarantine_max_age_days: float = ActionSettings.quarantine_max_age_days
     restart_budget: int = 2
     restart_budget_minutes: float = 10.0
     workdir: Path | None = None
@@ -96,17 +106,15 @@ class Config:
     api_base_url: str = DEFAULT_API_BASE_URL
     language: str = "en"
     timezone: str = "UTC"
-    max_retries: int = 3
-    backoff_delays: tuple[float, ...] = (1.0, 2.0, 4.0)
+    max_retries: int = ActionSettings.max_retries
+    backoff_delays: tuple[float, ...] = ActionSettings.backoff_delays
     verificacion_periodica: float = 30.0
     alerts: AlertConfig = AlertConfig()
     actions: ActionConfig = ActionConfig()
     checks: CheckConfig = CheckConfig()
     supervise: SuperviseConfig = SuperviseConfig()
     http: HttpConfig = HttpConfig()
-    rules: tuple[Mapping[str, Any], ...] = ()
-    disabled_rules: frozenset[str] = frozenset()
-    policies: Mapping[str, Policy] = field(default_factory=dict)
+    rules: RuleBook = field(default_factory=build_rulebook)
     min_severity: Severity = Severity.INFO
     demo: bool = False
 
@@ -150,68 +158,6 @@ class Config:
         return self.data_dir / "demo" / "pipeline.log"
 
 
-class _Table:
-    """Typed access to one TOML table that reports the full key on any mistake."""
-
-    def __init__(self, data: Mapping[str, Any], prefix: str, file: str) -> None:
-        self.data = data
-        self.prefix = prefix
-        self.file = file
-        self.used: set[str] = set()
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix}{name}"
-
-    def fail(self, name: str, message: str) -> ConfigError:
-        return ConfigError(self.key(name), message, self.file)
-
-    def get(self, name: str, kind: type | tuple[type, ...], default: Any) -> Any:
-        self.used.add(name)
-        if name not in self.data:
-            return default
-        value = self.data[name]
-        if isinstance(value, bool) and kind is not bool and bool not in _as_tuple(kind):
-            raise self.fail(name, f"expected {_kind_name(kind)}, got a boolean")
-        if not isinstance(value, kind):
-            raise self.fail(name, f"expected {_kind_name(kind)}, got {type(value).__name__}")
-        return value
-
-    def number(self, name: str, default: float | None, *, minimum: float = 0.0) -> float | None:
-        value = self.get(name, (int, float), default)
-        if value is not None and value < minimum:
-            raise self.fail(name, f"must be at least {minimum:g}, got {value}")
-        return None if value is None else float(value)
-
-    def strings(self, name: str, default: Sequence[str] = ()) -> tuple[str, ...]:
-        value = self.get(name, (list, str), list(default))
-        items = [value] if isinstance(value, str) else value
-        for index, item in enumerate(items):
-            if not isinstance(item, str) or not item:
-                raise self.fail(f"{name}[{index}]", "expected a non-empty string")
-        return tuple(items)
-
-    def table(self, name: str) -> _Table:
-        value = self.get(name, dict, {})
-        return _Table(value, f"{self.key(name)}.", self.file)
-
-    def reject_unknown(self) -> None:
-        for name in self.data:
-            if name not in self.used:
-                raise self.fail(name, "unknown key (check the spelling in adminbot.example.toml)")
-
-
-def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
-    return kind if isinstance(kind, tuple) else (kind,)
-
-
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    if set(_as_tuple(kind)) == {int, float}:
-        return "a number"
-    names = {"str": "a string", "int": "an integer", "float": "a number", "bool": "true or false"}
-    names |= {"list": "a list", "dict": "a table"}
-    return " or ".join(names.get(k.__name__, k.__name__) for k in _as_tuple(kind))
-
-
 def load_config(
     env: Mapping[str, str] | None = None, *, cwd: Path | None = None, path: Path | None = None
 ) -> Config:
@@ -219,7 +165,7 @@ def load_config(
     env = os.environ if env is None else env
     cwd = cwd or Path.cwd()
     file, data = _read_toml(env, cwd, path)
-    top = _Table(data, "", file)
+    top = Table(data, "", file)
     config = _build(top, env, cwd, file)
     top.reject_unknown()
     return config
@@ -243,23 +189,20 @@ def _read_toml(env: Mapping[str, str], cwd: Path, path: Path | None) -> tuple[st
         raise ConfigError("(file)", f"cannot read: {exc.strerror}", str(target)) from None
 
 
-def _build(top: _Table, env: Mapping[str, str], cwd: Path, file: str) -> Config:
-    data_dir = _resolve(env.get("ADMINBOT_DATA_DIR") or top.get("data_dir", str, "logs"), cwd)
+def _build(top: Table, env: Mapping[str, str], cwd: Path, file: str) -> Config:
+    defaults = Config(source=file, data_dir=Path(), watch=WatchConfig())
+    data_dir = top.get("data_dir", str, "logs")
+    data_dir = _resolve(env.get("ADMINBOT_DATA_DIR") or data_dir, cwd)
     watch = _watch(top.table("watch"), env, cwd)
-    language = top.get("language", str, "en")
+    language = top.get("language", str, defaults.language)
     if language not in LANGUAGES:
         raise top.fail("language", f"must be one of {', '.join(LANGUAGES)}, got {language!r}")
-    timezone = top.get("timezone", str, "UTC")
+    timezone = top.get("timezone", str, defaults.timezone)
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise top.fail("timezone", f"unknown time zone {timezone!r}") from None
-    delays = _delays(top)
-    max_retries = int(top.number("max_retries", 3, minimum=1) or 3)
-    period = top.number("verificacion_periodica", 30.0, minimum=1.0) or 30.0
-    severity = top.get("min_severity", str, "info")
-    if severity not in Severity.__members__.values():
-        raise top.fail("min_severity", f"must be one of {', '.join(Severity)}")
+    rules = _rules(top)
     return Config(
         source=file,
         data_dir=data_dir,
@@ -269,20 +212,25 @@ def _build(top: _Table, env: Mapping[str, str], cwd: Path, file: str) -> Config:
         api_base_url=_api_base_url(env),
         language=language,
         timezone=timezone,
-        max_retries=max_retries,
-        backoff_delays=delays,
-        verificacion_periodica=period,
+        max_retries=int(_number(top, "max_retries", defaults, minimum=1)),
+        backoff_delays=_delays(top, defaults.backoff_delays),
+        verificacion_periodica=_number(top, "verificacion_periodica", defaults, minimum=1.0),
         alerts=_alerts(top.table("alerts")),
-        actions=_actions(top.table("actions"), cwd),
+        actions=_actions(top.table("actions"), cwd, rules),
         checks=_checks(top.table("checks"), cwd),
         supervise=_supervise(top.table("supervise"), cwd),
         http=_http(top.table("http")),
-        rules=_rule_tables(top),
-        disabled_rules=frozenset(top.strings("disabled_rules")),
-        policies=_policies(top.table("policies")),
-        min_severity=Severity(severity),
+        rules=rules,
+        min_severity=top.choice("min_severity", Severity, defaults.min_severity),
         demo=not watch.patterns,
     )
+
+
+def _number(table: Table, name: str, defaults: object, **limits: float) -> float:
+    """A required-with-default number: the default is the dataclass field's, written once."""
+    value = table.number(name, getattr(defaults, name), **limits)
+    assert value is not None  # the dataclass default is a number
+    return value
 
 
 def _resolve(value: str, cwd: Path) -> Path:
@@ -290,23 +238,24 @@ def _resolve(value: str, cwd: Path) -> Path:
     return path if path.is_absolute() else (cwd / path)
 
 
-def _watch(table: _Table, env: Mapping[str, str], cwd: Path) -> WatchConfig:
+def _watch(table: Table, env: Mapping[str, str], cwd: Path) -> WatchConfig:
+    defaults = WatchConfig()
     patterns = table.strings("paths")
     if env.get("ADMINBOT_WATCH"):
         patterns = tuple(p for p in env["ADMINBOT_WATCH"].split(":") if p)
     config = WatchConfig(
         patterns=tuple(str(_resolve(p, cwd)) for p in patterns),
-        from_beginning=table.get("from_beginning", bool, False),
-        polling=table.get("polling", bool, False),
-        poll_interval=table.number("poll_interval", 1.0, minimum=0.05) or 1.0,
-        backstop_seconds=table.number("backstop_seconds", 2.0, minimum=0.1) or 2.0,
+        from_beginning=table.get("from_beginning", bool, defaults.from_beginning),
+        polling=table.get("polling", bool, defaults.polling),
+        poll_interval=_number(table, "poll_interval", defaults, minimum=0.05),
+        backstop_seconds=_number(table, "backstop_seconds", defaults, minimum=0.1),
     )
     table.reject_unknown()
     return config
 
 
-def _delays(top: _Table) -> tuple[float, ...]:
-    value = top.get("backoff_delays", list, [1, 2, 4])
+def _delays(top: Table, default: tuple[float, ...]) -> tuple[float, ...]:
+    value = top.get("backoff_delays", list, list(default))
     if not value:
         raise top.fail("backoff_delays", "needs at least one delay")
     for index, item in enumerate(value):
@@ -335,61 +284,138 @@ def _api_base_url(env: Mapping[str, str]) -> str:
     return url
 
 
-def _alerts(table: _Table) -> AlertConfig:
+def _alerts(table: Table) -> AlertConfig:
+    if table.get("unmatched_errors", bool, None) is not None:
+        logger.warning(
+            "%s: %s is no longer used and is ignored; remove it",
+            table.file,
+            table.key("unmatched_errors"),
+        )
     config = AlertConfig(
-        edit_throttle_seconds=table.number("edit_throttle_seconds", 15.0) or 0.0,
-        unmatched_errors=table.get("unmatched_errors", bool, False),
+        edit_throttle_seconds=_number(table, "edit_throttle_seconds", AlertConfig()),
     )
     table.reject_unknown()
     return config
 
 
-def _actions(table: _Table, cwd: Path) -> ActionConfig:
-    retry = table.get("retry_command", list, None)
-    if retry is not None and (not retry or not all(isinstance(a, str) and a for a in retry)):
-        raise table.fail("retry_command", "expected a non-empty list of strings (an argv)")
+def _actions(table: Table, cwd: Path, rules: RuleBook) -> ActionConfig:
+    defaults = ActionConfig()
     workdir = table.get("workdir", str, None)
-    mode = table.get("folder_mode", str, "0775")
-    try:
-        folder_mode = int(mode, 8)
-    except ValueError:
-        raise table.fail(
-            "folder_mode", f"expected an octal string like '0775', got {mode!r}"
-        ) from None
     config = ActionConfig(
-        allowed_folders=tuple(_resolve(p, cwd) for p in table.strings("allowed_folders")),
-        retry_command=tuple(retry) if retry else None,
-        retry_expect_path=table.get("retry_expect_path", str, None),
-        command_timeout=table.number("command_timeout", 120.0, minimum=1.0) or 120.0,
-        owner=_id_or_name(table, "owner"),
-        group=_id_or_name(table, "group"),
-        folder_mode=folder_mode,
-        container=table.get("container", str, None),
-        docker_socket=table.get("docker_socket", str, "/var/run/docker.sock"),
+        allowed_folders=_allowed_folders(table, cwd),
+        retry_command=_retry_command(table, rules),
+        retry_expect_path=_template(table, "retry_expect_path", rules),
+        command_timeout=_number(table, "command_timeout", defaults, minimum=1.0),
+        owner=_account(table, "owner", user_id),
+        group=_account(table, "group", group_id),
+        folder_mode=_folder_mode(table, defaults.folder_mode),
+        container=_container(table),
+        docker_socket=table.get("docker_socket", str, defaults.docker_socket),
         docker_url=table.get("docker_url", str, None),
-        bot_api_url=table.get("bot_api_url", str, None),
-        quarantine_max_age_days=table.number("quarantine_max_age_days", 14.0) or 14.0,
-        restart_budget=int(table.number("restart_budget", 2) or 0),
-        restart_budget_minutes=table.number("restart_budget_minutes", 10.0, minimum=1) or 10.0,
+        bot_api_url=_url(table, "bot_api_url"),
+        quarantine_max_age_days=_number(table, "quarantine_max_age_days", defaults),
+        restart_budget=table.integer("restart_budget", defaults.restart_budget),
+        restart_budget_minutes=_number(table, "restart_budget_minutes", defaults, minimum=1),
         workdir=_resolve(workdir, cwd) if workdir else None,
     )
     table.reject_unknown()
     return config
 
 
-def _id_or_name(table: _Table, name: str) -> str | None:
+def _allowed_folders(table: Table, cwd: Path) -> tuple[Path, ...]:
+    folders = tuple(_resolve(p, cwd) for p in table.strings("allowed_folders"))
+    if any(folder.resolve() == Path("/") for folder in folders):
+        raise table.fail("allowed_folders", "the whole file system cannot be allowed")
+    return folders
+
+
+def _placeholders(rules: RuleBook) -> frozenset[str]:
+    """Fields a log line can give: the well-known ones and the named groups of every rule."""
+    groups = {name for spec in rules.classifying for name in _group_names(spec.pattern or "")}
+    return frozenset(KNOWN_FIELDS) | groups
+
+
+def _group_names(pattern: str) -> list[str]:
+    return list(re.compile(pattern, re.IGNORECASE).groupindex)
+
+
+def _retry_command(table: Table, rules: RuleBook) -> tuple[str, ...] | None:
+    argv = table.get("retry_command", list, None)
+    if argv is None:
+        return None
+    if not argv or not all(isinstance(arg, str) and arg for arg in argv):
+        raise table.fail("retry_command", "expected a non-empty list of strings (an argv)")
+    known = _placeholders(rules)
+    for index, arg in enumerate(argv):
+        problem = template_problem(arg, known, program=index == 0)
+        if problem:
+            raise table.fail("retry_command", problem)
+    return tuple(argv)
+
+
+def _template(table: Table, name: str, rules: RuleBook) -> str | None:
+    value = table.get(name, str, None)
+    if value:
+        problem = template_problem(value, _placeholders(rules))
+        if problem:
+            raise table.fail(name, problem)
+    return value
+
+
+def _account(table: Table, name: str, lookup: Callable[[str], int | None]) -> str | None:
+    """A user or group name (or numeric id) that exists on this machine."""
     value = table.get(name, (str, int), None)
-    return None if value is None else str(value)
+    if value is None:
+        return None
+    text = str(value)
+    if lookup(text) is None:
+        kind = "user" if name == "owner" else "group"
+        raise table.fail(name, f"there is no {kind} {text!r} on this machine")
+    return text
 
 
-def _checks(table: _Table, cwd: Path) -> CheckConfig:
+def _folder_mode(table: Table, default: int) -> int:
+    mode = table.get("folder_mode", str, None)
+    if mode is None:
+        return default
+    try:
+        value = int(mode, 8)
+    except ValueError:
+        raise table.fail(
+            "folder_mode", f"expected an octal string like '0775', got {mode!r}"
+        ) from None
+    if not 0 <= value <= 0o7777:
+        raise table.fail("folder_mode", f"must be between 0000 and 7777, got {mode!r}")
+    return value
+
+
+def _container(table: Table) -> str | None:
+    name = table.get("container", str, None)
+    if name is not None:
+        try:
+            check_container_name(name)
+        except DockerError as exc:
+            raise table.fail("container", exc.message) from None
+    return name
+
+
+def _url(table: Table, name: str) -> str | None:
+    url = table.get(name, str, None)
+    if url is not None and urlsplit(url).scheme not in ("http", "https"):
+        raise table.fail(name, "must start with http:// or https://")
+    return url
+
+
+def _checks(table: Table, cwd: Path) -> CheckConfig:
+    defaults = CheckConfig()
     pid_file = table.get("process_pid_file", str, None)
+    percent = {"minimum": 0.0, "maximum": 100.0}
     config = CheckConfig(
         disk_paths=tuple(_resolve(p, cwd) for p in table.strings("disk_paths")),
-        disk_warn_percent=table.number("disk_warn_percent", 85.0) or 85.0,
-        disk_crit_percent=table.number("disk_crit_percent", 95.0) or 95.0,
-        disk_warn_free_mb=table.number("disk_warn_free_mb", None),
-        disk_crit_free_mb=table.number("disk_crit_free_mb", None),
+        disk_warn_percent=_number(table, "disk_warn_percent", defaults, **percent),
+        disk_crit_percent=_number(table, "disk_crit_percent", defaults, **percent),
+        disk_warn_free_mb=table.number("disk_warn_free_mb", defaults.disk_warn_free_mb),
+        disk_crit_free_mb=table.number("disk_crit_free_mb", defaults.disk_crit_free_mb),
         process_cmdline=table.get("process_cmdline", str, None),
         process_pid_file=_resolve(pid_file, cwd) if pid_file else None,
         max_log_silence_minutes=table.number("max_log_silence_minutes", None, minimum=1),
@@ -400,50 +426,46 @@ def _checks(table: _Table, cwd: Path) -> CheckConfig:
     return config
 
 
-def _supervise(table: _Table, cwd: Path) -> SuperviseConfig:
-    log_file = table.get("log_file", str, "pipeline.log")
+def _supervise(table: Table, cwd: Path) -> SuperviseConfig:
+    defaults = SuperviseConfig()
+    log_file = table.get("log_file", str, defaults.log_file)
     if "/" in log_file or log_file.startswith("."):
         raise table.fail("log_file", "must be a plain file name (it lives in the data dir)")
     workdir = table.get("workdir", str, None)
     config = SuperviseConfig(
         log_file=log_file,
         workdir=_resolve(workdir, cwd) if workdir else None,
-        restart_budget=int(table.number("restart_budget", 3) or 0),
-        restart_budget_minutes=table.number("restart_budget_minutes", 10.0, minimum=1) or 10.0,
-        stop_timeout=table.number("stop_timeout", 10.0, minimum=1) or 10.0,
+        restart_budget=table.integer("restart_budget", defaults.restart_budget),
+        restart_budget_minutes=_number(table, "restart_budget_minutes", defaults, minimum=1),
+        stop_timeout=_number(table, "stop_timeout", defaults, minimum=1),
     )
     table.reject_unknown()
     return config
 
 
-def _http(table: _Table) -> HttpConfig:
-    port = table.get("port", int, 9321)
+def _http(table: Table) -> HttpConfig:
+    defaults = HttpConfig()
+    port = table.get("port", int, defaults.port)
     if not 0 <= port <= 65535:
         raise table.fail("port", f"must be a TCP port (0-65535), got {port}")
     config = HttpConfig(
-        enabled=table.get("enabled", bool, False),
-        host=table.get("host", str, "127.0.0.1"),
+        enabled=table.get("enabled", bool, defaults.enabled),
+        host=table.get("host", str, defaults.host),
         port=port,
     )
     table.reject_unknown()
     return config
 
 
-def _rule_tables(top: _Table) -> tuple[Mapping[str, Any], ...]:
-    rules = top.get("rules", list, [])
-    for index, item in enumerate(rules):
+def _rules(top: Table) -> RuleBook:
+    """`[[rules]]`, `disabled_rules` and `[policies]`, resolved into one checked rule book."""
+    tables = top.get("rules", list, [])
+    custom = []
+    for index, item in enumerate(tables):
         if not isinstance(item, dict):
             raise top.fail(f"rules[{index}]", "expected a table ([[rules]])")
-    return tuple(rules)
-
-
-def _policies(table: _Table) -> dict[str, Policy]:
-    policies = {}
-    for name in list(table.data):
-        value = table.get(name, str, None)
-        try:
-            policies[name] = Policy(value)
-        except ValueError:
-            choices = ", ".join(Policy)
-            raise table.fail(name, f"must be one of {choices}, got {value!r}") from None
-    return policies
+        custom.append(rule_from_table(item, index, top.file))
+    disabled = top.strings("disabled_rules")
+    table = top.table("policies")
+    policies = {name: table.choice(name, Policy, Policy.ASK) for name in list(table.data)}
+    return build_rulebook(custom, disabled, policies, file=top.file)

@@ -44,6 +44,17 @@ class IncidentState(StrEnum):
         return self in (IncidentState.RESOLVED, IncidentState.IGNORED)
 
 
+class ActionKind(StrEnum):
+    """The fixes a rule can offer; each maps to one planner and one executor in `actions`."""
+
+    RETRY = "retry"
+    CHOWN = "chown"
+    MKDIR = "mkdir"
+    CLEAN_RETRY = "clean_retry"
+    RESTART_CONTAINER = "restart_container"
+    RESTART_PROCESS = "restart_process"  # run by adminbot.supervise.child, not by Actions
+
+
 class Policy(StrEnum):
     """What happens when a rule matches: fix on its own, ask the admin, or only tell."""
 

@@ -79,7 +79,8 @@ def errors_view(
 
 
 def rule_names(runtime: Runtime) -> list[str]:
-    return [rule.name for rule in runtime.monitor.ruleset.rules]
+    """Every incident type, the ones adminbot raises itself (proceso_caido) too."""
+    return list(runtime.config.rules)
 
 
 async def cmd_summary(update: Update, context: AdminContext) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import psutil
 
+from adminbot.checks.probes import disk_usage
 from adminbot.models import Incident
 from adminbot.notify.notices import Unreadable, notice_from_payload
 from adminbot.service.runtime import Runtime
@@ -80,7 +81,7 @@ def _disks(runtime: Runtime) -> list[views.DiskLine]:
     lines = []
     for path in runtime.config.disk_paths:
         try:
-            usage = psutil.disk_usage(str(path))
+            usage = disk_usage(str(path))
         except OSError as exc:
             logger.info("No disk usage for %s: %s", path, exc.strerror)
             continue

@@ -20,6 +20,7 @@ from adminbot.checks.base import CheckResult, CheckState, human_bytes
 from adminbot.incidents.summary import Summary
 from adminbot.models import Incident, Severity
 from adminbot.notify import notices
+from adminbot.rules.fields import SHOWN_FIELDS
 from adminbot.store.sqlite import AuditEntry
 from adminbot.supervise.child import PipelineStatus
 from handlers import words
@@ -123,7 +124,7 @@ def alert(
     lines = [f"<b>{severity} · {esc(incident.rule)}</b> #{incident.id} — {esc(note)}"]
     lines.append(f"{t('alert.file')}: <code>{inline(incident.source, SOURCE_CHARS)}</code>")
     for name, value in sorted(incident.fields.items()):
-        if name in ("path", "file_id", "errno", "host", "port"):
+        if name in SHOWN_FIELDS:
             lines.append(f"{esc(name)}: <code>{inline(value, 200)}</code>")
     first, last = screen.time(incident.first_seen), screen.time(incident.last_seen)
     lines.append(esc(t("alert.count", count=incident.count, first=first, last=last)))

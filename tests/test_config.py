@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import grp
 import os
+import pwd
 import subprocess
 import sys
 from pathlib import Path
@@ -31,7 +33,8 @@ def test_defaults_without_file_keep_the_seed_tunables(tmp_path: Path) -> None:
 
 
 def test_environment_wins_over_the_file_for_watch_and_data_dir(tmp_path: Path) -> None:
-    write(tmp_path, '[watch]\npaths = ["a/*.log"]\ndata_dir = "x"\n'.replace("data_dir", "#"))
+    write(tmp_path, 'data_dir = "from-file"\n[watch]\npaths = ["a/*.log"]\n')
+    assert load_config({}, cwd=tmp_path).data_dir == tmp_path / "from-file"
     env = {"ADMINBOT_WATCH": "/var/log/bot/*.log:rel/*.txt", "ADMINBOT_DATA_DIR": "/tmp/ab"}
     config = load_config(env, cwd=tmp_path)
     assert config.watch.patterns == ("/var/log/bot/*.log", str(tmp_path / "rel/*.txt"))
@@ -43,7 +46,8 @@ def test_full_example_file_loads(tmp_path: Path) -> None:
     example = Path(__file__).resolve().parents[1] / "adminbot.example.toml"
     config = load_config({"ADMINBOT_CONFIG": str(example)}, cwd=tmp_path)
     assert config.language in ("en", "es")
-    assert config.policies.get("timeout", Policy.AUTO) is Policy.AUTO
+    assert config.rules["timeout"].policy is Policy.AUTO
+    assert config.rules["proceso_caido"].policy is Policy.AUTO
 
 
 def test_admin_ids_accept_a_comma_separated_list(tmp_path: Path) -> None:
@@ -126,3 +130,143 @@ def test_cli_exits_2_with_one_line_and_no_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
     assert "watch.backstop_seconds" in result.stderr
     assert "adminbot.toml" in result.stderr
+
+
+def test_zero_is_honoured_where_a_setting_allows_it(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "[actions]\nquarantine_max_age_days = 0\nrestart_budget = 0\n"
+        "[checks]\ndisk_warn_percent = 0\ndisk_crit_percent = 0\n"
+        "[alerts]\nedit_throttle_seconds = 0\n",
+    )
+    config = load_config({}, cwd=tmp_path)
+    assert config.actions.quarantine_max_age_days == 0.0
+    assert config.actions.restart_budget == 0
+    assert config.checks.disk_warn_percent == 0.0
+    assert config.checks.disk_crit_percent == 0.0
+    assert config.alerts.edit_throttle_seconds == 0.0
+
+
+def test_defaults_apply_only_to_settings_left_out(tmp_path: Path) -> None:
+    write(tmp_path, "[actions]\nallowed_folders = ['/srv']\n")
+    config = load_config({}, cwd=tmp_path)
+    assert config.actions.quarantine_max_age_days == 14.0
+    assert config.actions.command_timeout == 120.0
+    assert config.checks.disk_warn_percent == 85.0
+    assert config.checks.disk_crit_percent == 95.0
+
+
+def test_the_old_unmatched_errors_setting_only_warns(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    write(tmp_path, "[alerts]\nunmatched_errors = true\n")
+    with caplog.at_level("WARNING"):
+        config = load_config({}, cwd=tmp_path)
+    assert not hasattr(config.alerts, "unmatched_errors")
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert "alerts.unmatched_errors" in warnings[0] and "\n" not in warnings[0]
+
+
+def test_rules_policies_and_disabled_names_become_one_rule_book(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "disabled_rules = ['corrupto']\n"
+        "[policies]\npermisos = 'alert'\nproceso_caido = 'ask'\nbloqueo = 'ask'\n"
+        "[[rules]]\nname = 'bloqueo'\npattern = 'bot was blocked'\n",
+    )
+    rules = load_config({}, cwd=tmp_path).rules
+    assert next(iter(rules)) == "bloqueo" and "corrupto" not in rules
+    assert rules["permisos"].policy is Policy.ALERT
+    assert rules["proceso_caido"].policy is Policy.ASK
+    assert rules["bloqueo"].policy is Policy.ASK and rules["bloqueo"].fixes == ()
+    assert rules["timeout"].policy is Policy.AUTO
+
+
+LOADER_MISTAKES = [
+    (
+        "[actions]\nretry_command = ['python', 'main.py', '{chat_id}']",
+        "actions.retry_command",
+        "unknown placeholder {chat_id}",
+    ),
+    ("[actions]\nowner = 'no-such-user-here'", "actions.owner", "no user 'no-such-user-here'"),
+    ("[actions]\ngroup = 'no-such-group-here'", "actions.group", "no group 'no-such-group-here'"),
+    ("disabled_rules = ['timout']", "disabled_rules", "'timout' names no rule"),
+    ("[policies]\ntimout = 'ask'", "policies.timout", "names no rule"),
+    ("[checks]\ndisk_crit_percent = 101", "checks.disk_crit_percent", "at most 100"),
+    ("[actions]\nrestart_budget = 1.5", "actions.restart_budget", "an integer"),
+    ("[actions]\ncommand_timeout = 0", "actions.command_timeout", "at least 1"),
+    ("[actions]\nallowed_folders = ['/']", "actions.allowed_folders", "whole file system"),
+    ("[actions]\ncontainer = '../etc'", "actions.container", ""),
+    ("[[rules]]\nname = 'x'\npattern = '('", "rules[0].pattern", "invalid regular expression"),
+]
+
+
+@pytest.mark.parametrize(("text", "key", "why"), LOADER_MISTAKES)
+def test_every_mistake_the_loader_can_see_names_file_and_key(
+    tmp_path: Path, text: str, key: str, why: str
+) -> None:
+    path = write(tmp_path, text + "\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config({}, cwd=tmp_path)
+    assert caught.value.key == key
+    assert why in caught.value.message
+    assert caught.value.file == str(path)
+
+
+def test_a_placeholder_named_by_a_custom_rule_group_is_known(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "[actions]\nretry_command = ['python', 'main.py', '{chat_id}']\n"
+        "[[rules]]\nname = 'chat'\npattern = 'chat (?P<chat_id>\\d+) failed'\n",
+    )
+    config = load_config({}, cwd=tmp_path)
+    assert config.actions.retry_command == ("python", "main.py", "{chat_id}")
+
+
+def test_owner_and_group_that_exist_here_are_accepted(tmp_path: Path) -> None:
+    user = pwd.getpwuid(os.getuid()).pw_name
+    group = grp.getgrgid(os.getgid()).gr_name
+    write(tmp_path, f"[actions]\nowner = '{user}'\ngroup = '{group}'\n")
+    config = load_config({}, cwd=tmp_path)
+    assert (config.actions.owner, config.actions.group) == (user, group)
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("[actions]\nretry_command = ['python', 'main.py', '{chat_id}']", "actions.retry_command"),
+        ("[actions]\nowner = 'no-such-user-here'", "actions.owner"),
+        ("[actions]\ngroup = 'no-such-group-here'", "actions.group"),
+        ("disabled_rules = ['timout']", "disabled_rules"),
+    ],
+)
+def test_run_with_a_mistake_exits_2_with_one_line(tmp_path: Path, text: str, key: str) -> None:
+    path = write(tmp_path, text + "\n")
+    result = _adminbot(tmp_path, "run")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert str(path) in result.stderr and f"{key}:" in result.stderr
+
+
+def test_run_with_the_old_unmatched_errors_setting_warns_in_one_line(tmp_path: Path) -> None:
+    write(tmp_path, "[alerts]\nunmatched_errors = true\n")
+    result = _adminbot(tmp_path, "check-rules", "/dev/null")
+    assert result.returncode == 0
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if "unmatched_errors" in line]
+    assert len(lines) == 1
+
+
+def _adminbot(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ADMINBOT_", "TELEGRAM"))}
+    return subprocess.run(
+        [sys.executable, "-m", "adminbot", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

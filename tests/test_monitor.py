@@ -12,7 +12,7 @@ from adminbot.incidents.book import IncidentBook
 from adminbot.incidents.intake import EventQueue, Intake
 from adminbot.models import Checkpoint, Line
 from adminbot.notify.eventlog import EventLog
-from adminbot.rules.loader import load_ruleset
+from adminbot.rules.ruleset import ruleset_of
 from adminbot.service.monitor import Monitor
 from adminbot.store.sqlite import Store
 from tests.clocks import FakeClock
@@ -33,7 +33,7 @@ class World:
             self.config,
             self.store,
             intake,
-            load_ruleset(self.config),
+            ruleset_of(self.config.rules),
             clock=clock,
             on_lines=lambda path, n: self.counted.append((path, n)),
         )

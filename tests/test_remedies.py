@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from adminbot.actions.remedies import POLICY_ACTOR, Remedies, RunStatus
 from adminbot.incidents.book import IncidentBook, IncidentEvent
 from adminbot.models import IncidentState, Match, Policy, Record, Severity, frozen_map
 from adminbot.notify.outbox import ALERT, UPDATE, Outbox
+from adminbot.rules.loader import build_rulebook, rule_from_table
 from adminbot.store.sqlite import Store
 from tests.clocks import T0, FakeClock
 
@@ -135,7 +137,8 @@ def test_a_fix_the_machine_cannot_do_is_not_offered(tmp_path: Path) -> None:
 
 
 def test_an_alert_policy_offers_no_fix_buttons(tmp_path: Path) -> None:
-    world = World(tmp_path, FakeMachine(), policies={"timeout": Policy.ALERT})
+    rules = build_rulebook(policies={"timeout": Policy.ALERT})
+    world = World(tmp_path, FakeMachine(), rules=rules)
     assert world.remedies.offered(world.record("timeout").incident) == []
     assert world.remedies.offered(world.record("permisos").incident) == [K.CHOWN]
 
@@ -397,3 +400,22 @@ async def test_the_budget_limits_automatic_fixes_not_the_admins_taps(tmp_path: P
     incident = world.record("timeout").incident
     assert (await world.remedies.run(incident.id, K.RETRY, "@ana")).status is RunStatus.DONE
     assert len(machine.runs) == 1
+
+
+def test_a_rule_the_config_redefines_offers_what_its_spec_says(tmp_path: Path) -> None:
+    ruta = rule_from_table({"name": "ruta_inexistente", "pattern": "falta", "policy": "ask"}, 0)
+    world = World(tmp_path, FakeMachine(), rules=build_rulebook([ruta]))
+    assert world.remedies.policy("ruta_inexistente") is Policy.ASK
+    assert world.remedies.offered(world.record("ruta_inexistente").incident) == [K.MKDIR]
+
+
+async def test_quiet_success_follows_the_spec_not_the_rule_name(tmp_path: Path) -> None:
+    loud = replace(build_rulebook()["ruta_inexistente"], quiet_success=False)
+    world = World(tmp_path, FakeMachine(), rules=build_rulebook([loud]))
+    world.remedies.loop = asyncio.get_running_loop()
+    event = world.record("ruta_inexistente", "/srv/media/new")
+    world.remedies.route(event)
+    await asyncio.sleep(0)
+    await world.remedies.wait_idle()
+    assert world.state(event.incident.id) is IncidentState.RESOLVED
+    assert world.queued(event.incident.id) == [ALERT]

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psutil
-
+from adminbot.checks.probes import UsageReader, disk_usage
 from adminbot.facts import Size, human_bytes
 
 TOP = 3
@@ -98,13 +97,14 @@ def disk_report(
     top: int = TOP,
     budget_seconds: float = 3.0,
     monotonic: Callable[[], float] = time.monotonic,
+    usage_reader: UsageReader = disk_usage,
 ) -> DiskReport:
     """For each folder: percent used, free space, and the `top` largest subfolders."""
     deadline = monotonic() + budget_seconds
     folders = []
     for path in dict.fromkeys(paths):
         try:
-            usage = psutil.disk_usage(str(path))
+            usage = usage_reader(str(path))
         except OSError as exc:
             folders.append(FolderUsage(str(path), error=exc.strerror or str(exc)))
             continue

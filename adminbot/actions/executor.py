@@ -14,7 +14,6 @@ import functools
 import logging
 import os
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from adminbot.actions.quarantine import (
     quarantined,
 )
 from adminbot.actions.runner import CommandResult, CommandRunner
+from adminbot.budget import SlidingWindow
 from adminbot.clock import Clock, utcnow
 from adminbot.errors import ActionRefused
 from adminbot.facts import Fact
@@ -332,32 +332,5 @@ def _text(text: str) -> str:
     return shown(text, TEXT_CHARS)
 
 
-class ActionBudget:
-    """At most `limit` uses in any sliding `window_seconds`, so a fix loop cannot run away."""
-
-    def __init__(
-        self, limit: int, window_seconds: float, monotonic: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.limit = limit
-        self.window_seconds = window_seconds
-        self._monotonic = monotonic
-        self._uses: deque[float] = deque()
-
-    def _expire(self) -> float:
-        now = self._monotonic()
-        while self._uses and self._uses[0] <= now - self.window_seconds:
-            self._uses.popleft()
-        return now
-
-    def allow(self) -> bool:
-        """Record a use and return True if the budget has room, else return False."""
-        now = self._expire()
-        if len(self._uses) >= self.limit:
-            return False
-        self._uses.append(now)
-        return True
-
-    def remaining(self) -> int:
-        """Uses left in the current window."""
-        self._expire()
-        return max(0, self.limit - len(self._uses))
+ActionBudget = SlidingWindow
+"""At most `limit` automatic uses of one fix in any sliding window (see `adminbot.budget`)."""

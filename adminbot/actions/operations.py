@@ -14,9 +14,8 @@ import pwd
 import re
 import shlex
 import stat
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
@@ -35,21 +34,11 @@ from adminbot.actions.paths import (
     shown_path,
 )
 from adminbot.errors import ActionRefused, ConfigError
+from adminbot.models import ActionKind
 
 logger = logging.getLogger(__name__)
 
 _NUMERIC_ID = re.compile(r"[0-9]{1,10}")
-
-
-class ActionKind(StrEnum):
-    """The fixes the admin can trigger; each maps to one planner and one executor."""
-
-    RETRY = "retry"
-    CHOWN = "chown"
-    MKDIR = "mkdir"
-    CLEAN_RETRY = "clean_retry"
-    RESTART_CONTAINER = "restart_container"
-    RESTART_PROCESS = "restart_process"  # run by adminbot.supervise.child, not by Actions
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,16 +99,39 @@ def _check_roots(roots: tuple[Path, ...]) -> None:
 def _check_argv_template(argv: tuple[str, ...]) -> None:
     if not argv:
         raise ConfigError("actions.retry_command", "must not be empty")
-    if placeholders(argv[0]):
-        raise ConfigError("actions.retry_command", "the program name cannot be a placeholder")
-    for arg in argv:
-        _check_template("actions.retry_command", arg)
+    for index, arg in enumerate(argv):
+        problem = template_problem(arg, program=index == 0)
+        if problem:
+            raise ConfigError("actions.retry_command", problem)
 
 
 def _check_template(key: str, template: str) -> None:
+    problem = template_problem(template)
+    if problem:
+        raise ConfigError(key, problem)
+
+
+def template_problem(
+    template: str, known: Collection[str] | None = None, *, program: bool = False
+) -> str | None:
+    """What is wrong with one argument of a command template, or None.
+
+    Only plain `{name}` placeholders are allowed, never in the program name, and
+    (given `known`) only for fields a log line can give.
+    """
     rest = PLACEHOLDER.sub("", template)
     if "{" in rest or "}" in rest:
-        raise ConfigError(key, f"only plain {{name}} placeholders are allowed: {template!r}")
+        return f"only plain {{name}} placeholders are allowed: {template!r}"
+    names = placeholders(template)
+    if program and names:
+        return "the program name cannot be a placeholder"
+    unknown = sorted(names - set(known)) if known is not None else []
+    if unknown:
+        return (
+            f"unknown placeholder {{{unknown[0]}}}: no rule gives it; "
+            f"known: {', '.join(sorted(known or ()))}"
+        )
+    return None
 
 
 def _check_numbers(settings: ActionSettings) -> None:
@@ -331,19 +343,35 @@ def _folders_on_the_way(located: Located) -> None:
             raise ActionRefused(f"{shown_path(current)} exists and is not a folder")
 
 
-def _user_id(name: str) -> int:
+def user_id(name: str) -> int | None:
+    """The uid of a user name or numeric id, or None when no such user exists here."""
     if _NUMERIC_ID.fullmatch(name):
         return int(name)
     try:
         return pwd.getpwnam(name).pw_uid
     except KeyError:
-        raise ActionRefused(f"unknown user {shown(name)}") from None
+        return None
 
 
-def _group_id(name: str) -> int:
+def group_id(name: str) -> int | None:
+    """The gid of a group name or numeric id, or None when no such group exists here."""
     if _NUMERIC_ID.fullmatch(name):
         return int(name)
     try:
         return grp.getgrnam(name).gr_gid
     except KeyError:
-        raise ActionRefused(f"unknown group {shown(name)}") from None
+        return None
+
+
+def _user_id(name: str) -> int:
+    uid = user_id(name)
+    if uid is None:
+        raise ActionRefused(f"unknown user {shown(name)}")
+    return uid
+
+
+def _group_id(name: str) -> int:
+    gid = group_id(name)
+    if gid is None:
+        raise ActionRefused(f"unknown group {shown(name)}")
+    return gid

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -22,6 +22,8 @@ from adminbot.incidents.book import EventKind, IncidentBook, IncidentEvent
 from adminbot.models import Incident, IncidentState, Origin, Policy
 from adminbot.notify.eventlog import EventLog
 from adminbot.notify.outbox import Outbox
+from adminbot.rules.loader import build_rulebook
+from adminbot.rules.spec import RuleSpec
 from adminbot.store.sqlite import Store
 
 logger = logging.getLogger(__name__)
@@ -29,34 +31,6 @@ logger = logging.getLogger(__name__)
 POLICY_ACTOR = "policy"
 REPORT_KIND = "report"
 SKIPPED_KIND = "skipped"
-
-RULE_ACTIONS: Mapping[str, tuple[ActionKind, ...]] = {
-    "timeout": (ActionKind.RETRY,),
-    "corrupto": (ActionKind.CLEAN_RETRY, ActionKind.RETRY),
-    "permisos": (ActionKind.CHOWN,),
-    "ruta_inexistente": (ActionKind.MKDIR,),
-    "servidor_caido": (ActionKind.RESTART_CONTAINER,),
-    "proceso_caido": (ActionKind.RESTART_PROCESS,),
-}
-"""The fixes offered per built-in type, first one is what an `auto` policy runs."""
-
-DEFAULT_POLICIES: Mapping[str, Policy] = {
-    "timeout": Policy.AUTO,
-    "ruta_inexistente": Policy.AUTO,
-    "permisos": Policy.ASK,
-    "corrupto": Policy.ASK,
-    "disco_lleno": Policy.ALERT,
-    "servidor_caido": Policy.ASK,
-    "proceso_caido": Policy.AUTO,
-}
-
-
-VERIFY_FIRST = frozenset({"servidor_caido"})
-"""Rules whose incidents are re-checked after a short wait before the admin is asked:
-a Bot API server that blinked during a restart should not wake anyone."""
-
-DISK_REPORT = frozenset({"disco_lleno"})
-"""Rules whose alert gets the usage and largest subfolders of the download folders."""
 
 WAITS_FOR_SERVER = frozenset({ActionKind.RETRY, ActionKind.CLEAN_RETRY})
 """Downloads go through the local Bot API server: retrying while it is down only fails."""
@@ -115,9 +89,8 @@ class Remedies:
         outbox: Outbox | None,
         actions: ActionsLike | None,
         *,
-        policies: Mapping[str, Policy] | None = None,
+        rules: Mapping[str, RuleSpec] | None = None,
         budgets: Mapping[ActionKind, ActionBudget] | None = None,
-        quiet_success: Collection[str] = ("ruta_inexistente",),
         events: EventLog | None = None,
         clock: Clock = utcnow,
         probe: AsyncProbe | None = None,
@@ -133,9 +106,8 @@ class Remedies:
         self.book = book
         self.outbox = outbox
         self.actions = actions
-        self.policies = {**DEFAULT_POLICIES, **(policies or {})}
+        self.rules = build_rulebook() if rules is None else rules
         self.budgets = dict(budgets or {})
-        self.quiet_success = frozenset(quiet_success)
         self.events = events
         self.clock = clock
         self.probe = probe
@@ -149,13 +121,16 @@ class Remedies:
         self._tasks: set[asyncio.Future[object]] = set()
 
     def policy(self, rule: str) -> Policy:
-        return self.policies.get(rule, Policy.ASK)
+        """The rule's policy; an incident of a rule no longer configured is asked about."""
+        spec = self.rules.get(rule)
+        return spec.policy if spec is not None else Policy.ASK
 
     def offered(self, incident: Incident) -> list[ActionKind]:
         """The fixes whose buttons make sense for this incident with this configuration."""
-        if self.policy(incident.rule) is Policy.ALERT:
+        spec = self.rules.get(incident.rule)
+        if spec is None or spec.policy is Policy.ALERT:
             return []
-        return [kind for kind in RULE_ACTIONS.get(incident.rule, ()) if self._can(kind, incident)]
+        return [kind for kind in spec.fixes if self._can(kind, incident)]
 
     def _can(self, kind: ActionKind, incident: Incident) -> bool:
         if kind in self.local_actions:
@@ -170,6 +145,7 @@ class Remedies:
         re-checked before anyone is asked; everything else goes to the outbox.
         """
         incident = event.incident
+        spec = self.rules.get(incident.rule)
         fresh = event.kind is EventKind.OPENED and not event.muted
         if fresh and self.policy(incident.rule) is Policy.AUTO:
             kinds = self.offered(incident)
@@ -177,13 +153,14 @@ class Remedies:
                 return
         verify = (
             fresh
-            and incident.rule in VERIFY_FIRST
+            and spec is not None
+            and spec.verify_first
             and self.probe is not None
             and event.match.origin is not Origin.CHECK
         )
         if verify and self._schedule(self._verify_then_alert(incident.id)):
             return
-        if fresh and incident.rule in DISK_REPORT and self.disk_report is not None:
+        if fresh and spec is not None and spec.disk_report and self.disk_report is not None:
             self._schedule(self._attach_disk_report(incident.id))
         if self.outbox is not None:
             self.outbox.incident_event(event)
@@ -277,7 +254,8 @@ class Remedies:
         self._audit(incident, outcome, actor)
         new_state = IncidentState.RESOLVED if outcome.ok else IncidentState.OPEN
         self.book.move(incident_id, new_state, actor, outcome.summary)
-        quiet = outcome.ok and actor == POLICY_ACTOR and incident.rule in self.quiet_success
+        spec = self.rules.get(incident.rule)
+        quiet = outcome.ok and actor == POLICY_ACTOR and spec is not None and spec.quiet_success
         self._report(incident_id, notify=not quiet)
         for listener in self.on_outcome:
             listener(incident, outcome, actor)

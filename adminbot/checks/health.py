@@ -8,7 +8,7 @@ its recovery resolves the incident. Every other flip becomes a short notice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
 from adminbot.checks.base import Check, CheckResult, CheckState, CheckTracker, Flip, run_checks
 from adminbot.incidents.intake import Intake
@@ -19,13 +19,17 @@ from adminbot.rules.fields import WHOLE_RULE
 
 logger = logging.getLogger(__name__)
 
-CHECK_RULES: Mapping[str, str] = {"bot api": "servidor_caido", "container": "servidor_caido"}
-"""Checks whose critical state is an incident of this rule rather than a notice."""
-
 CHECK_SOURCE = "check:"
 CHECK_ACTOR = "check"
 
 FlipListener = Callable[[Flip], None]
+
+
+def raised_rule(check: Check) -> str | None:
+    """The rule whose incident a check's critical state is (its `raises`), or None for
+    a check whose flips are only notices; the check itself declares it."""
+    rule = getattr(check, "raises", None)
+    return rule if isinstance(rule, str) else None
 
 
 class HealthWatcher:
@@ -38,14 +42,13 @@ class HealthWatcher:
         intake: Intake,
         outbox: Outbox | None,
         *,
-        rules: Mapping[str, str] = CHECK_RULES,
         on_flip: Sequence[FlipListener] = (),
     ) -> None:
         self.checks = list(checks)
         self.tracker = tracker
         self.intake = intake
         self.outbox = outbox
-        self.rules = dict(rules)
+        self.rules = {check.name: rule for check in checks if (rule := raised_rule(check))}
         self.on_flip = tuple(on_flip)
         self.rounds = 0
 

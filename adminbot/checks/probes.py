@@ -34,6 +34,7 @@ from adminbot.checks.base import (
 )
 from adminbot.clock import Clock, utcnow
 from adminbot.facts import NO_FACTS, Facts, Size, facts
+from adminbot.rules.builtin import SERVIDOR_CAIDO
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,15 @@ class UsageLike(Protocol):
     def percent(self) -> float: ...
 
 
+UsageReader = Callable[[str], UsageLike]
+
+
+def disk_usage(path: str) -> UsageLike:
+    """The one reader of disk usage (statvfs): the disk check, the disk-full report and
+    /status all take a `UsageReader`, and this is the real one."""
+    return psutil.disk_usage(path)
+
+
 class DiskCheck:
     """Warn before the download folder fills up: by percent used or by bytes left."""
 
@@ -70,7 +80,7 @@ class DiskCheck:
         crit_percent: float | None = 95,
         warn_free_bytes: int | None = None,
         crit_free_bytes: int | None = None,
-        usage_reader: Callable[[str], UsageLike] = psutil.disk_usage,
+        usage_reader: UsageReader = disk_usage,
         clock: Clock = utcnow,
     ) -> None:
         if warn_percent is not None and crit_percent is not None and warn_percent > crit_percent:
@@ -181,6 +191,8 @@ _TOKEN_SHAPE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
 
 class BotApiCheck:
     """Ask the local Bot API server `getMe`: proves it is up and that it accepts the token."""
+
+    raises = SERVIDOR_CAIDO.name  # down is that incident (with its Restart button)
 
     def __init__(
         self,
@@ -312,6 +324,8 @@ _MISSING_CONTAINER = re.compile(r"no such (container|object)|not found|\b404\b",
 
 class ContainerCheck:
     """Report whether the Bot API server's container is up, restarting or gone."""
+
+    raises = SERVIDOR_CAIDO.name  # down is that incident (with its Restart button)
 
     def __init__(
         self, name: str, docker: ContainerInspector, container: str, *, clock: Clock = utcnow

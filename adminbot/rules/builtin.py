@@ -1,35 +1,21 @@
-"""The six built-in error types, as data: patterns, severities, policies, grouping.
+"""The built-in rules, as data: the six seed error types and the dead-child incident.
 
-Kept apart from `rules.py` so the patterns can be read (and reviewed) on their
+Kept apart from `ruleset.py` so the patterns can be read (and reviewed) on their
 own. Patterns are matched case-insensitively against one line at a time: the
 final exception line of a traceback, then the record's message, then its other
-lines (see `rules.RuleSet.classify`). Every alternative is written to fail on
+lines (see `ruleset.RuleSet.classify`). Every alternative is written to fail on
 the benign INFO/DEBUG look-alikes in tests/samples, and the level gate
 (WARNING or above for headered records) does the rest.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from adminbot.models import ActionKind, Policy, Severity
+from adminbot.rules.spec import RuleSpec
 
-from adminbot.models import Policy, Severity
 
-
-@dataclass(frozen=True, slots=True)
-class Seed:
-    """One built-in rule before it becomes a `rules.Rule`."""
-
-    name: str
-    alternatives: tuple[str, ...]
-    severity: Severity
-    policy: Policy
-    key_fields: tuple[str, ...]
-    keywords: tuple[str, ...]
-    description: str
-
-    @property
-    def pattern(self) -> str:
-        return "|".join(self.alternatives)
+def _any(*alternatives: str) -> str:
+    return "|".join(alternatives)
 
 
 # How the pipeline reaches the local Bot API server: the container or its name,
@@ -44,9 +30,9 @@ _DOWN = (
     r"|no\s+disponible|\bexited\b|unhealthy|restarting)"
 )
 
-TIMEOUT = Seed(
+TIMEOUT = RuleSpec(
     name="timeout",
-    alternatives=(
+    pattern=_any(
         # timeout, timed out, time-out, TimedOut; not `timeout=30`, `read_timeout`, `-timeout`
         r"(?<![\w-])timed?[ -]?out\b(?!\s*=)",
         r"(?:read|write|connect|pool)timeout\b",
@@ -59,14 +45,16 @@ TIMEOUT = Seed(
     ),
     severity=Severity.ERROR,
     policy=Policy.AUTO,
+    builtin=True,
+    fixes=(ActionKind.RETRY,),
     key_fields=("file_id",),
     keywords=("time", "errno", "tiempo"),
     description="A download or Bot API call ran out of time (retrying usually fixes it).",
 )
 
-PERMISOS = Seed(
+PERMISOS = RuleSpec(
     name="permisos",
-    alternatives=(
+    pattern=_any(
         r"permission\s+denied",
         r"permiso\s+denegado",
         r"permisos?\s+insuficientes",
@@ -87,6 +75,8 @@ PERMISOS = Seed(
     ),
     severity=Severity.ERROR,
     policy=Policy.ASK,
+    builtin=True,
+    fixes=(ActionKind.CHOWN,),
     key_fields=("path",),
     keywords=(
         "permission",
@@ -103,9 +93,9 @@ PERMISOS = Seed(
     description="The pipeline may not read or write a file or folder (owner or mode).",
 )
 
-CORRUPTO = Seed(
+CORRUPTO = RuleSpec(
     name="corrupto",
-    alternatives=(
+    pattern=_any(
         r"invalid\s+data\s+found\s+when\s+processing\s+input",
         r"moov\s+atom\s+not\s+found",
         r"ebml\s+header\s+parsing\s+failed",
@@ -121,6 +111,8 @@ CORRUPTO = Seed(
     ),
     severity=Severity.ERROR,
     policy=Policy.ASK,
+    builtin=True,
+    fixes=(ActionKind.CLEAN_RETRY, ActionKind.RETRY),
     key_fields=("path",),
     keywords=(
         "valid",
@@ -138,9 +130,9 @@ CORRUPTO = Seed(
     description="A downloaded video cannot be read by ffprobe/ffmpeg (truncated or broken).",
 )
 
-RUTA_INEXISTENTE = Seed(
+RUTA_INEXISTENTE = RuleSpec(
     name="ruta_inexistente",
-    alternatives=(
+    pattern=_any(
         r"no\s+such\s+(?:file|directory)",
         r"\[errno (?:2|20)\]",
         r"\benoent\b",
@@ -156,14 +148,17 @@ RUTA_INEXISTENTE = Seed(
     ),
     severity=Severity.ERROR,
     policy=Policy.AUTO,
+    builtin=True,
+    fixes=(ActionKind.MKDIR,),
+    quiet_success=True,  # the folder appears; the admin need not hear of it
     key_fields=("path",),
     keywords=("such", "errno", "enoent", "found", "directory", "exist", "encontr", "encuentra"),
     description="A file or folder the pipeline expects is missing (e.g. the user's folder).",
 )
 
-DISCO_LLENO = Seed(
+DISCO_LLENO = RuleSpec(
     name="disco_lleno",
-    alternatives=(
+    pattern=_any(
         r"no\s+space\s+left",
         r"\[errno (?:28|122)\]",
         r"\benospc\b",
@@ -177,14 +172,16 @@ DISCO_LLENO = Seed(
     ),
     severity=Severity.CRITICAL,
     policy=Policy.ALERT,
+    builtin=True,
+    disk_report=True,  # the alert says which folders fill the disk
     key_fields=("*",),  # one disk-full incident, whatever file hit it
     keywords=("space", "errno", "enospc", "edquot", "quota", "disk", "disco", "espacio"),
     description="The disk holding the downloads is full; nothing can be saved.",
 )
 
-SERVIDOR_CAIDO = Seed(
+SERVIDOR_CAIDO = RuleSpec(
     name="servidor_caido",
-    alternatives=(
+    pattern=_any(
         # python-telegram-bot only talks to the Bot API, so a NetworkError caused by
         # a refused/dropped connection or a 502/503 means the Bot API server is down.
         r"networkerror:[^\n]{0,80}?(?:connecterror|remoteprotocolerror|readerror"
@@ -197,6 +194,10 @@ SERVIDOR_CAIDO = Seed(
     ),
     severity=Severity.CRITICAL,
     policy=Policy.ASK,
+    builtin=True,
+    fixes=(ActionKind.RESTART_CONTAINER,),
+    # A Bot API server that blinked during a restart should not wake anyone.
+    verify_first=True,
     key_fields=("*",),  # one outage, however each call words it
     keywords=("networkerror", "bot api", "bot_api", "bot-api", "botapi", ":8081", "/bot"),
     description=(
@@ -205,6 +206,20 @@ SERVIDOR_CAIDO = Seed(
     ),
 )
 
+PROCESO_CAIDO = RuleSpec(
+    name="proceso_caido",
+    pattern=None,  # raised by adminbot.supervise.child when the pipeline exits on its own
+    severity=Severity.CRITICAL,
+    policy=Policy.AUTO,
+    builtin=True,
+    fixes=(ActionKind.RESTART_PROCESS,),
+    description="The supervised pipeline process exited on its own.",
+)
+
 # Order matters only when two rules match the same line: the more severe and
 # more specific first, timeouts last (a timeout is often a symptom of the others).
 SEEDS = (DISCO_LLENO, SERVIDOR_CAIDO, PERMISOS, RUTA_INEXISTENTE, CORRUPTO, TIMEOUT)
+"""The six seed error types that log lines raise, in precedence order."""
+
+BUILTIN = (*SEEDS, PROCESO_CAIDO)
+"""Every built-in rule: the seeds, then the incident types only adminbot itself raises."""

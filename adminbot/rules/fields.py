@@ -79,6 +79,10 @@ _EXTRACTORS = tuple(
     )
 )
 KNOWN_FIELDS = ("path", "file_id", "errno", "host", "port", "user_id")
+"""Fields any rule can give: a `key_fields` entry or a retry placeholder may name them."""
+
+SHOWN_FIELDS = ("path", "file_id", "errno", "host", "port")
+"""Fields an alert shows (a Telegram user id is not the admin's business)."""
 
 
 def _clean(name: str, value: str) -> str | None:

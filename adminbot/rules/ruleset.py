@@ -10,7 +10,7 @@ exception line (`PermissionError: [Errno 13] ...`) decides first, then its
 message (first line, header removed), then its other lines top to bottom
 (frames and source lines are never looked at). For one text, rules are tried in
 order: custom rules that add a new name first, then the built-ins in
-`builtin_rules.SEEDS` order (disco_lleno, servidor_caido, permisos,
+`builtin.SEEDS` order (disco_lleno, servidor_caido, permisos,
 ruta_inexistente, corrupto, timeout); a custom rule that reuses a built-in's
 name takes its place.
 """
@@ -23,86 +23,48 @@ import time
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
 
-from adminbot.errors import ConfigError
-from adminbot.models import Line, Match, Policy, Record, Severity, frozen_map
+from adminbot.models import Line, Match, Record, frozen_map
 from adminbot.rules.builtin import SEEDS
-from adminbot.rules.fields import KNOWN_FIELDS, derive_keywords, extract_fields, incident_key
+from adminbot.rules.fields import extract_fields, incident_key
+from adminbot.rules.loader import NAME_RE, build_rulebook, rule_from_table
 from adminbot.rules.records import (
     LEVEL_RANK,
     TRACEBACK_START,
     RecordAssembler,
     RecordParts,
     candidate_lines,
-    normalise_level,
     skippable_header_scan,
     split_record,
 )
+from adminbot.rules.spec import DEFAULT_MIN_LEVEL, RuleBook, RuleSpec
+
+__all__ = [
+    "DEFAULT_MIN_LEVEL",
+    "NAME_RE",
+    "Classified",
+    "Classifier",
+    "Rule",
+    "RuleSet",
+    "build_ruleset",
+    "builtin_rules",
+    "rule_from_table",
+    "ruleset_of",
+]
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MIN_LEVEL = "WARNING"
-MAX_PATTERN_LENGTH = 2000
-NAME_RE = re.compile(r"[a-z0-9_]{1,64}")
 _ERROR_LEVELS = frozenset({"ERROR", "CRITICAL"})
 _SKIPPABLE_LEVELS = ("DEBUG", "INFO")
 
 
-@dataclass(frozen=True)
-class Rule:
-    """One error type: a case-insensitive regex over one line, and what a match means.
-
-    `min_level` gates headered records (None: any level); header-less records
-    (stderr, bare tracebacks) have no level and are always tried. `keywords` are
-    lower-case literals of which every match contains one; the classifier uses
-    them to skip lines cheaply when a rule looks at INFO/DEBUG records. Left
-    empty they are derived from the pattern when that is safe.
-    """
-
-    name: str
-    pattern: str
-    severity: Severity = Severity.ERROR
-    min_level: str | None = DEFAULT_MIN_LEVEL
-    key_fields: tuple[str, ...] = ()
-    policy: Policy = Policy.ALERT
-    enabled: bool = True
-    description: str = ""
-    builtin: bool = False
-    keywords: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        if self.min_level is not None:
-            level = normalise_level(self.min_level)
-            if level not in LEVEL_RANK:
-                raise ValueError(f"rule {self.name!r}: unknown min_level {self.min_level!r}")
-            object.__setattr__(self, "min_level", level)
-        if not self.keywords:
-            object.__setattr__(self, "keywords", derive_keywords(self.pattern))
-
-    def accepts_level(self, level: str | None) -> bool:
-        """Whether a record at `level` may match (header-less records always may)."""
-        if level is None or self.min_level is None:
-            return True
-        return LEVEL_RANK.get(level, 0) >= LEVEL_RANK.get(self.min_level, 0)
+Rule = RuleSpec
+"""The classifier's name for a spec; see `adminbot.rules.spec`."""
 
 
 def builtin_rules() -> list[Rule]:
     """The six seed error types, in precedence order."""
-    return [
-        Rule(
-            name=seed.name,
-            pattern=seed.pattern,
-            severity=seed.severity,
-            min_level=DEFAULT_MIN_LEVEL,
-            key_fields=seed.key_fields,
-            policy=seed.policy,
-            description=seed.description,
-            builtin=True,
-            keywords=seed.keywords,
-        )
-        for seed in SEEDS
-    ]
+    return list(SEEDS)
 
 
 # --- the rule set ---------------------------------------------------------------
@@ -252,148 +214,12 @@ def _texts_in_order(parts: RecordParts) -> list[str]:
 def build_ruleset(custom: Sequence[Rule] = (), disabled: Collection[str] = ()) -> RuleSet:
     """Built-ins plus custom rules: a custom rule replaces the built-in of the same
     name, new custom rules go first, and `disabled` names are dropped."""
-    by_name: dict[str, Rule] = {}
-    for index, rule in enumerate(custom):
-        if rule.name in by_name:
-            raise ConfigError(f"rules[{index}].name", f"rule {rule.name!r} is defined twice")
-        by_name[rule.name] = rule
-    builtins = builtin_rules()
-    builtin_names = {rule.name for rule in builtins}
-    ordered = [rule for rule in custom if rule.name not in builtin_names]
-    ordered += [by_name.get(rule.name, rule) for rule in builtins]
-    unknown = set(disabled) - {rule.name for rule in ordered}
-    if unknown:
-        logger.warning("disabled_rules names unknown rules: %s", ", ".join(sorted(unknown)))
-    return RuleSet([rule for rule in ordered if rule.name not in disabled])
+    return ruleset_of(build_rulebook(custom, disabled))
 
 
-# --- rules from the config file ---------------------------------------------------
-
-_TABLE_KEYS = (
-    "name",
-    "pattern",
-    "severity",
-    "min_level",
-    "key_fields",
-    "policy",
-    "description",
-    "enabled",
-)
-
-
-def rule_from_table(table: Mapping[str, object], index: int) -> Rule:
-    """Build a rule from one `[[rules]]` table, or say which key is wrong and why.
-
-    A table that reuses a built-in's name inherits that rule's severity, policy,
-    grouping and level unless it sets them.
-    """
-    where = f"rules[{index}]"
-    for key in table:
-        if key not in _TABLE_KEYS:
-            raise ConfigError(
-                f"{where}.{key}", f"unknown key; expected one of: {', '.join(_TABLE_KEYS)}"
-            )
-    name = _required_str(table, "name", where)
-    if not NAME_RE.fullmatch(name):
-        raise ConfigError(f"{where}.name", f"{name!r} must be 1-64 characters of a-z, 0-9 and _")
-    pattern = _required_str(table, "pattern", where)
-    regex = _compile_pattern(pattern, f"{where}.pattern")
-    base = next((r for r in builtin_rules() if r.name == name), None)
-    return Rule(
-        name=name,
-        pattern=pattern,
-        severity=_choice(table, "severity", where, Severity, base.severity if base else None),
-        min_level=_min_level(table, where, base.min_level if base else DEFAULT_MIN_LEVEL),
-        key_fields=_key_fields(table, where, regex, base.key_fields if base else ()),
-        policy=_choice(table, "policy", where, Policy, base.policy if base else None),
-        enabled=_bool(table, "enabled", where, default=True),
-        description=_optional_str(table, "description", where, base.description if base else ""),
-        builtin=False,
-    )
-
-
-def _required_str(table: Mapping[str, object], key: str, where: str) -> str:
-    value = table.get(key)
-    if value is None:
-        raise ConfigError(f"{where}.{key}", "is required")
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{where}.{key}", f"must be a non-empty string, not {value!r}")
-    return value
-
-
-def _optional_str(table: Mapping[str, object], key: str, where: str, default: str) -> str:
-    value = table.get(key, default)
-    if not isinstance(value, str):
-        raise ConfigError(f"{where}.{key}", f"must be a string, not {value!r}")
-    return value
-
-
-def _bool(table: Mapping[str, object], key: str, where: str, *, default: bool) -> bool:
-    value = table.get(key, default)
-    if not isinstance(value, bool):
-        raise ConfigError(f"{where}.{key}", f"must be true or false, not {value!r}")
-    return value
-
-
-def _compile_pattern(pattern: str, key: str) -> re.Pattern[str]:
-    if len(pattern) > MAX_PATTERN_LENGTH:
-        raise ConfigError(key, f"is {len(pattern)} characters long; at most {MAX_PATTERN_LENGTH}")
-    try:
-        regex = re.compile(pattern, re.IGNORECASE)
-    except re.error as exc:
-        raise ConfigError(key, f"invalid regular expression: {exc}") from None
-    if regex.search(""):
-        raise ConfigError(key, "matches an empty string, so it would match every line")
-    return regex
-
-
-_E = TypeVar("_E", Severity, Policy)
-# A new rule only tells the admin (alert) unless the config asks for more.
-_DEFAULTS: dict[type, str] = {Severity: "error", Policy: "alert"}
-
-
-def _choice(
-    table: Mapping[str, object], key: str, where: str, kind: type[_E], default: _E | None
-) -> _E:
-    value = table.get(key)
-    if value is None:
-        return default if default is not None else kind(_DEFAULTS[kind])
-    choices = ", ".join(member.value for member in kind)
-    if not isinstance(value, str):
-        raise ConfigError(f"{where}.{key}", f"must be one of {choices}, not {value!r}")
-    try:
-        return kind(value.lower())
-    except ValueError:
-        raise ConfigError(f"{where}.{key}", f"{value!r} is not one of {choices}") from None
-
-
-def _min_level(table: Mapping[str, object], where: str, default: str | None) -> str | None:
-    value = table.get("min_level")
-    if value is None:
-        return default
-    levels = ", ".join(LEVEL_RANK)
-    if not isinstance(value, str) or normalise_level(value) not in LEVEL_RANK:
-        raise ConfigError(f"{where}.min_level", f"{value!r} is not one of {levels}")
-    return normalise_level(value)
-
-
-def _key_fields(
-    table: Mapping[str, object], where: str, regex: re.Pattern[str], default: tuple[str, ...]
-) -> tuple[str, ...]:
-    value = table.get("key_fields")
-    if value is None:
-        return default
-    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{where}.key_fields", f"must be a list of field names, not {value!r}")
-    known = set(KNOWN_FIELDS) | set(regex.groupindex)
-    for name in value:
-        if name not in known:
-            raise ConfigError(
-                f"{where}.key_fields",
-                f"unknown field {name!r}: name a group (?P<{name}>...) in the pattern "
-                f"or use one of {', '.join(KNOWN_FIELDS)}",
-            )
-    return tuple(value)
+def ruleset_of(book: RuleBook) -> RuleSet:
+    """The rules of a book that log lines can raise, compiled for the classifier."""
+    return RuleSet(book.classifying)
 
 
 # --- the classifier stage ----------------------------------------------------------

@@ -37,15 +37,14 @@ from adminbot.checks.probes import (
 )
 from adminbot.clock import Clock, utcnow
 from adminbot.config import Config
-from adminbot.errors import ConfigError
 from adminbot.incidents.book import IncidentBook, IncidentEvent
 from adminbot.incidents.intake import EventQueue, Intake
-from adminbot.models import Incident, Policy
+from adminbot.models import Incident
 from adminbot.notify.console import ConsoleAlerts
 from adminbot.notify.eventlog import EventLog
 from adminbot.notify.outbox import Doorbell, Outbox
-from adminbot.rules.loader import load_ruleset
-from adminbot.rules.ruleset import RuleSet
+from adminbot.rules.builtin import PROCESO_CAIDO
+from adminbot.rules.ruleset import ruleset_of
 from adminbot.service.metrics import Metrics
 from adminbot.service.monitor import Monitor
 from adminbot.store.sqlite import Store
@@ -216,10 +215,7 @@ def build_runtime(
     clock = edges.clock
     if child_argv:
         config = supervised(config)
-    try:
-        settings = action_settings(config)
-    except ConfigError as exc:
-        raise ConfigError(exc.key, exc.message, config.source) from None
+    settings = action_settings(config)
     store = Store(config.store_path)
     store.recover_claims()
     bell = Doorbell(loop)
@@ -241,7 +237,7 @@ def build_runtime(
         outbox_depth=store.outbox_depth,
         check_states=lambda: {name: r.state.value for name, r in tracker.current().items()},
     )
-    ruleset = load_ruleset(config)
+    ruleset = ruleset_of(config.rules)
     monitor = Monitor(config, store, intake, ruleset, clock=clock, on_lines=metrics.lines_read)
     docker = edges.docker
     if docker is None and config.actions.container:
@@ -270,7 +266,7 @@ def build_runtime(
         book,
         outbox,
         actions,
-        policies={**ruleset_policies(ruleset), **config.policies},
+        rules=config.rules,
         budgets={
             ActionKind.RESTART_CONTAINER: ActionBudget(
                 config.actions.restart_budget, config.actions.restart_budget_minutes * 60
@@ -325,10 +321,6 @@ def _count_action(metrics: Metrics) -> OutcomeListener:
     return count
 
 
-def ruleset_policies(ruleset: RuleSet) -> dict[str, Policy]:
-    return {rule.name: rule.policy for rule in ruleset.rules}
-
-
 def supervised(config: Config) -> Config:
     """With a child, its output file is watched too, and the demo log is not."""
     watch = replace(config.watch, patterns=(*config.watch.patterns, str(config.child_log)))
@@ -347,4 +339,5 @@ def _pipeline_child(config: Config, intake: Intake, argv: Sequence[str]) -> Pipe
         policy=policy,
         cwd=settings.workdir,
         stop_timeout=settings.stop_timeout,
+        rule=config.rules[PROCESO_CAIDO.name],
     )

@@ -14,17 +14,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from adminbot.actions.executor import ActionKind, ActionOutcome
+from adminbot.actions.executor import ActionOutcome
 from adminbot.actions.outcome import ActionNote, ActionReason, note
 from adminbot.clock import Clock, utcnow
 from adminbot.facts import Size
 from adminbot.incidents.intake import Intake
-from adminbot.models import Origin, Severity
+from adminbot.models import ActionKind, Origin
+from adminbot.rules.builtin import PROCESO_CAIDO
+from adminbot.rules.spec import RuleSpec
 from adminbot.supervise.supervisor import ChildExit, RestartPolicy, Supervisor
 
 logger = logging.getLogger(__name__)
 
-RULE = "proceso_caido"
 KEY = "child"
 POLICY_ACTOR = "policy"
 
@@ -55,8 +56,10 @@ class PipelineChild:
         stop_timeout: float = 10.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Clock = utcnow,
+        rule: RuleSpec = PROCESO_CAIDO,
     ) -> None:
         self.intake = intake
+        self.rule = rule
         self.policy = policy
         self.sleep = sleep
         self.clock = clock
@@ -87,8 +90,8 @@ class PipelineChild:
         logger.error("Pipeline process exited unexpectedly: %s", report.reason)
         self.intake.raise_incident(
             Origin.PROCESS,
-            RULE,
-            Severity.CRITICAL,
+            self.rule.name,
+            self.rule.severity,
             text,
             source=f"process:{self.supervisor.argv[0]}",
             key=KEY,

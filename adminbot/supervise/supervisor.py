@@ -29,6 +29,7 @@ from pathlib import Path
 
 import psutil
 
+from adminbot.budget import SlidingWindow
 from adminbot.clock import Clock, utcnow
 from adminbot.service.sdnotify import NOTIFY_VARIABLES
 from adminbot.supervise.childlog import LineSplitter, LogWriter
@@ -84,7 +85,8 @@ class RestartPolicy:
     Each `next_delay()` is one restart attempt: the delays grow (the last one
     repeats) and once `budget` attempts fall inside `window_seconds` it returns
     None, meaning "stop trying, ask the admin". Attempts older than the window
-    are forgotten, so a pipeline that crashes once a day restarts every time.
+    are forgotten (see `adminbot.budget`), so a pipeline that crashes once a day
+    restarts every time.
     """
 
     def __init__(
@@ -96,28 +98,27 @@ class RestartPolicy:
     ) -> None:
         if not delays:
             raise ValueError("delays must not be empty")
-        if budget < 0:
-            raise ValueError("budget must not be negative")
         self.delays = tuple(float(delay) for delay in delays)
-        self.budget = budget
-        self.window_seconds = window_seconds
-        self._monotonic = monotonic
-        self._attempts: deque[float] = deque()
+        self._window = SlidingWindow(budget, window_seconds, monotonic)
+
+    @property
+    def budget(self) -> int:
+        return self._window.limit
+
+    @property
+    def window_seconds(self) -> float:
+        return self._window.window_seconds
 
     def next_delay(self) -> float | None:
         """Seconds to wait before the next restart, or None when the budget is spent."""
-        now = self._monotonic()
-        while self._attempts and now - self._attempts[0] >= self.window_seconds:
-            self._attempts.popleft()
-        if len(self._attempts) >= self.budget:
+        attempt = self._window.used()
+        if not self._window.allow():
             return None
-        delay = self.delays[min(len(self._attempts), len(self.delays) - 1)]
-        self._attempts.append(now)
-        return delay
+        return self.delays[min(attempt, len(self.delays) - 1)]
 
     def reset(self) -> None:
         """Forget past attempts: the admin asked for a restart, or the child ran fine."""
-        self._attempts.clear()
+        self._window.reset()
 
 
 class _ChildProtocol(asyncio.SubprocessProtocol):
