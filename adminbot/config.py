@@ -76,6 +76,9 @@ class CheckConfig:
     process_cmdline: str | None = None
     process_pid_file: Path | None = None
     max_log_silence_minutes: float | None = None
+    bot_api_token: str | None = field(default=None, repr=False)
+    """The pipeline's own bot token (from the variable `bot_api_token_env` names), so the
+    check can ask the local Bot API server getMe; adminbot's token is never sent there."""
 
 
 @dataclass(frozen=True)
@@ -217,7 +220,7 @@ def _build(top: Table, env: Mapping[str, str], cwd: Path, file: str) -> Config:
         verificacion_periodica=_number(top, "verificacion_periodica", defaults, minimum=1.0),
         alerts=_alerts(top.table("alerts")),
         actions=_actions(top.table("actions"), cwd, rules),
-        checks=_checks(top.table("checks"), cwd),
+        checks=_checks(top.table("checks"), cwd, env),
         supervise=_supervise(top.table("supervise"), cwd),
         http=_http(top.table("http")),
         rules=rules,
@@ -406,7 +409,7 @@ def _url(table: Table, name: str) -> str | None:
     return url
 
 
-def _checks(table: Table, cwd: Path) -> CheckConfig:
+def _checks(table: Table, cwd: Path, env: Mapping[str, str]) -> CheckConfig:
     defaults = CheckConfig()
     pid_file = table.get("process_pid_file", str, None)
     percent = {"minimum": 0.0, "maximum": 100.0}
@@ -419,6 +422,7 @@ def _checks(table: Table, cwd: Path) -> CheckConfig:
         process_cmdline=table.get("process_cmdline", str, None),
         process_pid_file=_resolve(pid_file, cwd) if pid_file else None,
         max_log_silence_minutes=table.number("max_log_silence_minutes", None, minimum=1),
+        bot_api_token=_pipeline_token(table, env),
     )
     if config.disk_warn_percent > config.disk_crit_percent:
         raise table.fail("disk_warn_percent", "must not be above disk_crit_percent")
@@ -469,3 +473,14 @@ def _rules(top: Table) -> RuleBook:
     table = top.table("policies")
     policies = {name: table.choice(name, Policy, Policy.ASK) for name in list(table.data)}
     return build_rulebook(custom, disabled, policies, file=top.file)
+
+
+def _pipeline_token(table: Table, env: Mapping[str, str]) -> str | None:
+    """The value of the environment variable `[checks] bot_api_token_env` names."""
+    name = table.get("bot_api_token_env", str, None)
+    if name is None:
+        return None
+    value = env.get(name, "").strip()
+    if not value:
+        raise table.fail("bot_api_token_env", f"the environment variable {name} is not set")
+    return value

@@ -194,6 +194,9 @@ EN: Mapping[str, str] = {
     "check.reason.api_ok": "Bot API server {server} OK",
     "check.reason.api_ok_bot": "Bot API server {server} OK, bot @{username}",
     "check.reason.api_bad_reply": "Bot API server {server} answered HTTP {status}: {description}",
+    "check.reason.api_not_bot_api": (
+        "Bot API server {server} answered HTTP {status} without the Bot API's JSON"
+    ),
     "check.reason.docker_unreachable": "cannot ask Docker about {container}: {error}",
     "check.reason.container_missing": "container {container} does not exist",
     "check.reason.container_restarting": "container {container} is restarting (crash loop?)",
@@ -436,6 +439,9 @@ ES: Mapping[str, str] = {
     "check.reason.api_ok_bot": "servidor Bot API {server} correcto, bot @{username}",
     "check.reason.api_bad_reply": (
         "el servidor Bot API {server} respondió HTTP {status}: {description}"
+    ),
+    "check.reason.api_not_bot_api": (
+        "el servidor Bot API {server} respondió HTTP {status} sin el JSON de la Bot API"
     ),
     "check.reason.docker_unreachable": "no se puede consultar a Docker por {container}: {error}",
     "check.reason.container_missing": "el contenedor {container} no existe",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from adminbot.actions.docker import DockerClient, DockerError, http_alive
+from adminbot.actions.docker import DockerClient, DockerError
 from tests.fake_docker import FakeDockerEngine
 
 
@@ -134,16 +134,3 @@ async def test_a_loopback_tcp_base_url_works() -> None:
 def test_a_non_loopback_or_portless_base_url_is_refused(url: str) -> None:
     with pytest.raises(ValueError, match="base_url"):
         DockerClient(socket_path=None, base_url=url)
-
-
-async def test_http_alive_is_true_for_any_answer_below_500() -> None:
-    with FakeDockerEngine() as server:
-        host_port = server.base_url.removeprefix("tcp://")
-        # The fake answers 404 for "/", which still proves the server is serving.
-        assert await http_alive(f"http://{host_port}/", seconds=2.0) is True
-
-
-async def test_http_alive_is_false_when_nothing_listens() -> None:
-    with FakeDockerEngine() as server:
-        host_port = server.base_url.removeprefix("tcp://")
-    assert await http_alive(f"http://{host_port}/", seconds=1.0) is False

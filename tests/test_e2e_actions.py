@@ -236,3 +236,36 @@ async def test_disk_thresholds_crossed_alert_once_and_recover(
         await fake_telegram.await_call(
             "sendMessage", lambda c: "recovered" in c.params["text"], timeout=5
         )
+
+
+async def test_a_bot_api_answering_502_is_alerted_and_not_called_recovered_until_it_answers(
+    tmp_path: Path, fake_telegram: FakeTelegram, local_bot_api: FakeTelegram
+) -> None:
+    """The outage of the issue: getMe answered 502 for 25 s, was never alerted, and then
+    "recovered" was announced while it still failed. One honest probe decides now."""
+    toml = f'[actions]\nbot_api_url = "{local_bot_api.base_url}"\n'
+    config = make_config(tmp_path, fake_telegram, toml)
+    log = pipeline_log(tmp_path)
+    periods = replace(CHECK_FAST, verify=0.1)
+    async with running_bot(config, periods=periods) as (_, runtime):
+        await eventually(lambda: runtime.health.rounds >= 1)
+        local_bot_api.fail("getMe", status=502, times=None)  # other paths still answer
+        append(
+            log,
+            "2026-11-29 10:00:04,000 ERROR bot: telegram.error.NetworkError: Bad Gateway "
+            f"({local_bot_api.base_url})",
+        )
+        await fake_telegram.await_call(
+            "sendMessage", lambda c: "servidor_caido" in c.params["text"], timeout=5
+        )
+        rounds = runtime.health.rounds
+        await eventually(lambda: runtime.health.rounds >= rounds + 3, timeout=5)
+        texts = [c.params["text"] for c in fake_telegram.calls("sendMessage")]
+        assert not any("recovered" in text for text in texts)
+        [incident] = runtime.store.incidents(rule="servidor_caido")
+        assert incident.is_open
+        local_bot_api.clear_failures()
+        await fake_telegram.await_call(
+            "sendMessage", lambda c: "recovered" in c.params["text"], timeout=5
+        )
+        await eventually(lambda: not runtime.store.incidents(rule="servidor_caido")[0].is_open)

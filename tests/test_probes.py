@@ -200,6 +200,7 @@ class TinyBotApi:
         self.status = 200
         self.body: dict[str, Any] = {"ok": True, "result": {"id": 1, "username": "pipeline_bot"}}
         self.hang = False
+        self.raw: bytes | None = None  # a body that is not the Bot API's JSON
         self.paths: list[str] = []
         self._release = asyncio.Event()
         self._server: asyncio.Server | None = None
@@ -226,7 +227,7 @@ class TinyBotApi:
             if self.hang:
                 await self._release.wait()
                 return
-            body = json.dumps(self.body).encode()
+            body = self.raw if self.raw is not None else json.dumps(self.body).encode()
             writer.write(
                 f"HTTP/1.1 {self.status} {HTTPStatus(self.status).phrase}\r\n"
                 f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
@@ -322,6 +323,38 @@ async def test_bot_api_without_a_token_only_checks_that_the_server_answers(
     assert bot_api.paths == ["/bot/getMe"]
     assert result.state is CheckState.OK
     assert "no token configured: getMe not checked" in result.summary
+
+
+@pytest.mark.parametrize("token", [TOKEN, None])
+@pytest.mark.parametrize("status", [200, 404])
+async def test_a_body_that_is_not_the_bot_apis_json_means_down(
+    bot_api: TinyBotApi, token: str | None, status: int
+) -> None:
+    bot_api.status, bot_api.raw = status, b"<html><body>proxy error</body></html>"
+    check = BotApiCheck("bot api", bot_api.base_url, token)
+
+    result = await check.run()
+
+    assert result.state is CheckState.CRITICAL
+    assert result.reason is CheckReason.API_NOT_BOT_API
+    assert await check.is_up() is False
+
+
+async def test_without_a_token_the_servers_json_refusal_means_up(bot_api: TinyBotApi) -> None:
+    bot_api.status = 404
+    bot_api.body = {"ok": False, "error_code": 404, "description": "Not Found"}
+    check = BotApiCheck("bot api", bot_api.base_url, None)
+
+    assert await check.is_up() is True
+    assert bot_api.paths == ["/bot/getMe"]  # no token of anyone's is sent
+
+
+async def test_is_up_is_false_on_5xx_and_when_nothing_listens(bot_api: TinyBotApi) -> None:
+    check = BotApiCheck("bot api", bot_api.base_url, None, timeout=1)
+    bot_api.status, bot_api.body = 502, {"ok": False}
+    assert await check.is_up() is False
+    await bot_api.stop()
+    assert await check.is_up() is False
 
 
 def client_raising(exc_type: type[Exception]) -> Any:

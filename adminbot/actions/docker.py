@@ -207,29 +207,3 @@ def _http_error(what: str, status: int, body: bytes) -> DockerError:
     # 4xx other than 404/409 means our request is wrong and will stay wrong.
     permanent = 400 <= status < 500 and status not in (404, 409)
     return DockerError(f"Docker {what} failed ({status}): {message[:200]}", permanent=permanent)
-
-
-async def http_alive(url: str, seconds: float = 5.0) -> bool:
-    """Return True when an HTTP server answers at `url` with any status below 500.
-
-    Used to check the local Bot API server after its container restarts: any answer
-    (even 404) proves it is serving, and no bot token is needed for that.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("probe URL must be http:// or https://")
-    return await asyncio.to_thread(_http_alive, parts.scheme, parts.netloc, parts.path, seconds)
-
-
-def _http_alive(scheme: str, netloc: str, path: str, timeout: float) -> bool:
-    kind = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
-    connection = kind(netloc, timeout=timeout)
-    try:
-        connection.request("GET", path or "/")
-        status = connection.getresponse().status
-    except (OSError, http.client.HTTPException) as exc:
-        logger.info("probe of %s failed: %s", netloc, type(exc).__name__)
-        return False
-    finally:
-        connection.close()
-    return status < 500

@@ -10,7 +10,6 @@ allowed folders is ever touched.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import os
 import time
@@ -18,7 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from adminbot.actions.docker import DockerClient, DockerError, http_alive
+from adminbot.actions.docker import DockerClient, DockerError
 from adminbot.actions.operations import ActionKind, ActionSettings, Operation, Planner
 from adminbot.actions.outcome import ActionNote, ActionOutcome, ActionReason, note
 from adminbot.actions.paths import Located, make_dirs, open_parent, shown, shown_path
@@ -93,8 +92,6 @@ class Actions:
         self._docker = docker
         self._sleep = sleep
         self._monotonic = monotonic
-        if bot_api_probe is None and settings.bot_api_url:
-            bot_api_probe = functools.partial(http_alive, settings.bot_api_url)
         self._probe = bot_api_probe
         self._chown_fn = chown_fn
         self._is_root = is_root

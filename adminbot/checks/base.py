@@ -56,6 +56,7 @@ class CheckReason(StrEnum):
     API_OK = "api_ok"
     API_OK_BOT = "api_ok_bot"
     API_BAD_REPLY = "api_bad_reply"
+    API_NOT_BOT_API = "api_not_bot_api"
     DOCKER_UNREACHABLE = "docker_unreachable"
     CONTAINER_MISSING = "container_missing"
     CONTAINER_RESTARTING = "container_restarting"
@@ -110,6 +111,9 @@ ENGLISH: Mapping[CheckReason, str] = {
     CheckReason.API_OK: "Bot API server {server} OK",
     CheckReason.API_OK_BOT: "Bot API server {server} OK, bot @{username}",
     CheckReason.API_BAD_REPLY: "Bot API server {server} answered HTTP {status}: {description}",
+    CheckReason.API_NOT_BOT_API: (
+        "Bot API server {server} answered HTTP {status} without the Bot API's JSON"
+    ),
     CheckReason.DOCKER_UNREACHABLE: "cannot ask Docker about {container}: {error}",
     CheckReason.CONTAINER_MISSING: "container {container} does not exist",
     CheckReason.CONTAINER_RESTARTING: "container {container} is restarting (crash loop?)",

@@ -252,12 +252,16 @@ class BotApiCheck:
         server = facts(server=self.where, status=status)
         if status >= 500:
             return self._result(CheckState.CRITICAL, CheckReason.API_SERVER_ERROR, server, details)
+        payload = _json_object(response)
+        if not isinstance(payload.get("ok"), bool):
+            # A proxy's error page or anything else that is not the Bot API speaking.
+            return self._result(CheckState.CRITICAL, CheckReason.API_NOT_BOT_API, server, details)
         if self._token is None:
+            # Without a token the server can only refuse us, but a JSON refusal proves it serves.
             return self._result(CheckState.OK, CheckReason.API_UNCHECKED, server, details)
         if status == 401:
             return self._result(CheckState.WARNING, CheckReason.API_REJECTED, server, details)
-        payload = _json_object(response)
-        if 200 <= status < 300 and payload.get("ok") is True:
+        if 200 <= status < 300 and payload["ok"] is True:
             bot = payload.get("result")
             username = bot.get("username") if isinstance(bot, dict) else None
             if username:
@@ -271,6 +275,16 @@ class BotApiCheck:
             facts(server=self.where, status=status, description=description),
             details,
         )
+
+    async def is_up(self) -> bool:
+        """The one answer to "is the local Bot API server up?", for checks, verify-first
+        and the check after a container restart alike: up is the Bot API answering in
+        its JSON; down is refused, silent, an HTTP 5xx or a body that is not its JSON."""
+        try:
+            result = await self.run()
+        except CheckError:
+            return False
+        return result.state is not CheckState.CRITICAL
 
     def _redact(self, text: str) -> str:
         if self._token:

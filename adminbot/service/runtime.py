@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from adminbot.actions.diskreport import disk_report
-from adminbot.actions.docker import DockerClient, http_alive
+from adminbot.actions.docker import DockerClient
 from adminbot.actions.executor import (
     ActionBudget,
     ActionKind,
@@ -147,7 +147,17 @@ def command_environment(environ: Mapping[str, str]) -> dict[str, str]:
     return {name: value for name, value in environ.items() if not _SECRET.search(name)}
 
 
-def build_checks(config: Config, monitor: Monitor, docker: DockerClient | None) -> list[Check]:
+def bot_api_check(config: Config) -> BotApiCheck | None:
+    """The one probe of the local Bot API server, with the pipeline's token if configured."""
+    url = config.actions.bot_api_url
+    if not url:
+        return None
+    return BotApiCheck("bot api", url, config.checks.bot_api_token, timeout=5.0)
+
+
+def build_checks(
+    config: Config, monitor: Monitor, docker: DockerClient | None, bot_api: BotApiCheck | None
+) -> list[Check]:
     settings = config.checks
     checks: list[Check] = []
     for path in config.disk_paths:
@@ -161,9 +171,8 @@ def build_checks(config: Config, monitor: Monitor, docker: DockerClient | None) 
                 crit_free_bytes=_mb(settings.disk_crit_free_mb),
             )
         )
-    if config.actions.bot_api_url:
-        token = config.token if _is_local(config.actions.bot_api_url) else None
-        checks.append(BotApiCheck("bot api", config.actions.bot_api_url, token, timeout=5.0))
+    if bot_api is not None:
+        checks.append(bot_api)
     if docker is not None and config.actions.container:
         checks.append(ContainerCheck("container", docker, config.actions.container))
     process: ProcessCheck | None = None
@@ -188,10 +197,6 @@ def build_checks(config: Config, monitor: Monitor, docker: DockerClient | None) 
 
 def _mb(value: float | None) -> int | None:
     return None if value is None else int(value * 1024 * 1024)
-
-
-def _is_local(url: str) -> bool:
-    return url.startswith(("http://127.", "http://localhost", "http://[::1]"))
 
 
 def _newest_line(monitor: Monitor) -> datetime | None:
@@ -244,10 +249,8 @@ def build_runtime(
         docker = DockerClient(
             socket_path=config.actions.docker_socket, base_url=config.actions.docker_url
         )
-    probe = None
-    if config.actions.bot_api_url:
-        url = config.actions.bot_api_url
-        probe = lambda: http_alive(url)  # noqa: E731 - a tiny adapter
+    bot_api = bot_api_check(config)
+    probe = bot_api.is_up if bot_api is not None else None
     runner = edges.runner or SubprocessRunner(
         env=command_environment(os.environ), cwd=config.actions.workdir
     )
@@ -256,7 +259,7 @@ def build_runtime(
         zone=config.zone, repeat_every=config.alerts.edit_throttle_seconds
     )
     checks = tuple(
-        edges.checks if edges.checks is not None else build_checks(config, monitor, docker)
+        edges.checks if edges.checks is not None else build_checks(config, monitor, docker, bot_api)
     )
     health = HealthWatcher(checks, tracker, intake, outbox, on_flip=[console.flip])
     child = _pipeline_child(config, intake, child_argv) if child_argv else None
