@@ -3,31 +3,30 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
-import signal
 import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dotenv import load_dotenv
 
 from adminbot import __version__
-from adminbot.checks.base import CheckState
-from adminbot.clock import utcnow
 from adminbot.config import Config, load_config
 from adminbot.errors import ConfigError
-from adminbot.incidents.summary import build_summary
-from adminbot.models import Severity
-from adminbot.notify.console import ConsoleAlerts
-from adminbot.notify.eventlog import setup_logging
-from adminbot.service.lifecycle import Service
-from adminbot.service.monitor import Monitor, load_ruleset
-from adminbot.service.runtime import Runtime, build_runtime
-from adminbot.store.sqlite import Store
-from adminbot.supervise.supervisor import ChildExit
+
+if TYPE_CHECKING:
+    # The runtime (asyncio, httpx, watchdog, SQLite...) is imported only by the commands
+    # that run it, so `check-rules` and `simulate` start fast.
+    import asyncio
+
+    from adminbot.notify.console import ConsoleAlerts
+    from adminbot.service.monitor import Monitor
+    from adminbot.service.runtime import Runtime
+    from adminbot.store.sqlite import Store
+    from adminbot.supervise.supervisor import ChildExit
 
 logger = logging.getLogger(__name__)
 
@@ -87,9 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def check_rules(config: Config, args: argparse.Namespace) -> int:
-    from adminbot.rules.offline import check_file
+    from adminbot.rules.offline import check_file, config_ruleset
 
-    return check_file(args.logfile, load_ruleset(config), as_json=args.json, out=sys.stdout)
+    return check_file(args.logfile, config_ruleset(config), as_json=args.json, out=sys.stdout)
 
 
 def simulate(config: Config, args: argparse.Namespace) -> int:
@@ -103,6 +102,10 @@ def simulate(config: Config, args: argparse.Namespace) -> int:
 
 
 def run(config: Config, log_level: str, child_argv: Sequence[str] = ()) -> int:
+    import asyncio
+
+    from adminbot.notify.eventlog import setup_logging
+
     setup_logging(config.monitor_log, log_level)
     _stderr_warnings()
     if config.telegram_enabled:
@@ -123,6 +126,10 @@ async def run_console(
     config: Config, child_argv: Sequence[str] = (), stop: asyncio.Event | None = None
 ) -> int:
     """Console mode: alerts on stdout until SIGINT/SIGTERM, then a session summary."""
+    from adminbot.notify.console import ConsoleAlerts
+    from adminbot.service.lifecycle import Service
+    from adminbot.service.runtime import build_runtime
+
     runtime = build_runtime(config, child_argv=child_argv)
     config = runtime.config
     console = ConsoleAlerts(zone=config.zone, repeat_every=config.alerts.edit_throttle_seconds)
@@ -147,6 +154,15 @@ async def run_console(
 
 def _print_to(console: ConsoleAlerts, runtime: Runtime) -> None:
     """Everything the admin would be told on Telegram, as terminal lines."""
+    from adminbot.checks.base import CheckState
+    from adminbot.models import Severity
+
+    flip_severity = {
+        CheckState.OK: Severity.INFO,
+        CheckState.WARNING: Severity.WARNING,
+        CheckState.UNKNOWN: Severity.WARNING,
+        CheckState.CRITICAL: Severity.CRITICAL,
+    }
     runtime.monitor.listeners.append(console)
     runtime.monitor.problem_listeners.append(
         lambda path, problem: console.line(
@@ -156,7 +172,7 @@ def _print_to(console: ConsoleAlerts, runtime: Runtime) -> None:
     )
     runtime.health.listeners.append(
         lambda flip: console.line(
-            _FLIP_SEVERITY[flip.new],
+            flip_severity[flip.new],
             f"check {flip.check}: {flip.old or 'start'} -> {flip.new}: {flip.result.summary}",
         )
     )
@@ -168,15 +184,10 @@ def _print_to(console: ConsoleAlerts, runtime: Runtime) -> None:
     )
 
 
-_FLIP_SEVERITY = {
-    CheckState.OK: Severity.INFO,
-    CheckState.WARNING: Severity.WARNING,
-    CheckState.UNKNOWN: Severity.WARNING,
-    CheckState.CRITICAL: Severity.CRITICAL,
-}
-
-
 def _stop_on_signals() -> asyncio.Event:
+    import asyncio
+    import signal
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -214,6 +225,9 @@ def _banner(config: Config) -> None:
 
 
 def _print_summary(store: Store, monitor: Monitor, ended: ChildExit | None) -> None:
+    from adminbot.clock import utcnow
+    from adminbot.incidents.summary import build_summary
+
     stats = monitor.stats
     summary = build_summary(store, stats.started_at, utcnow(), lines=stats.lines)
     by_rule = ", ".join(f"{rule} {n}" for rule, (n, _) in sorted(summary.by_rule.items()))

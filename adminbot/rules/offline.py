@@ -17,10 +17,20 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from itertools import accumulate
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
+from adminbot.errors import ConfigError
 from adminbot.models import Line, Match, Record
-from adminbot.rules.ruleset import Classified, Classifier, RuleSet, build_ruleset
+from adminbot.rules.ruleset import (
+    Classified,
+    Classifier,
+    RuleSet,
+    build_ruleset,
+    rule_from_table,
+)
+
+if TYPE_CHECKING:
+    from adminbot.config import Config
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +97,17 @@ def _split_lines(name: str, block: bytes, line_no: int, offset: int) -> list[Lin
             range(line_no + 1, line_no + len(raws) + 1), texts, ends[:-1], ends[1:], strict=True
         )
     ]
+
+
+def config_ruleset(config: Config) -> RuleSet:
+    """Built-in rules plus the config's [[rules]], minus disabled ones (what the monitor runs)."""
+    custom = []
+    for index, table in enumerate(config.rules):
+        try:
+            custom.append(rule_from_table(table, index))
+        except ConfigError as exc:
+            raise ConfigError(exc.key, exc.message, config.source) from None
+    return build_ruleset(custom, config.disabled_rules)
 
 
 class _Report:
