@@ -161,12 +161,10 @@ class Monitor:
 
     def _commit(self, matches: list[Match], checkpoint: Checkpoint | None, lines: int) -> None:
         now = self.clock()
-        events: list[IncidentEvent] = []
         with self.store.transaction():
-            for match in matches:
-                event = self.book.record(match)
-                events.append(event)
-                if self.router is not None:
+            events = self.book.record_batch(matches)
+            if self.router is not None:
+                for event in events:
                     self.router(event)
             if checkpoint is not None:
                 self.store.save_checkpoint(checkpoint, now)
