@@ -61,6 +61,7 @@ _SPECIAL_FOLDS = (
 )
 _UNSAFE_TEXT = re.compile(f"[{_SPECIAL_FOLDS}]")
 _SKIPPABLE_LEVELS = ("DEBUG", "INFO", "WARNING")
+_MAX_DECIDED = 50_000
 _NEVER_SKIPPED = frozenset({"ERROR", "CRITICAL"})
 
 
@@ -279,6 +280,8 @@ class RuleMatcher:
             level: tuple(c for c in compiled if c.rule.accepts_level(level))
             for level in (None, *LEVEL_RANK)
         }
+        # A storm repeats the same texts: the decision per (level, text), bounded.
+        self._decided: dict[tuple[str | None, str], _FastRule | None] = {}
 
     def rules_at(self, level: str | None) -> tuple[Rule, ...]:
         return tuple(c.rule for c in self._by_level.get(level, ()))
@@ -291,8 +294,16 @@ class RuleMatcher:
         if record.level is None and not ERROR_EVIDENCE.search(record.text):
             return None  # a bare print that mentions "timeout" is not an error
         parts = split_record(record.text)
+        decided = self._decided
+        level = record.level
         for text in texts_in_order(parts):
-            found = _first_rule(candidates, text)
+            key = (level, text)
+            if key in decided:
+                found = decided[key]
+            else:
+                if len(decided) >= _MAX_DECIDED:
+                    decided.clear()
+                found = decided[key] = _first_rule(candidates, text)
             if found is not None:
                 return found, text, parts
         return None

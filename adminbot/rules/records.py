@@ -509,6 +509,15 @@ def split_record(text: str) -> RecordParts:
     Frames and source lines are left out: code such as `os.chown(path)` in a frame
     says nothing about what went wrong.
     """
+    if "\n" not in text:
+        message = header_message(text)
+        kind = LineKind.HEAD if message is not None else _first_kind(text)
+        return RecordParts(
+            exception=None,
+            message=text.strip() if message is None else message,
+            others=(),
+            has_traceback=kind is LineKind.TRACEBACK,
+        )
     lines = text.split("\n")
     message = header_message(lines[0])
     previous = LineKind.HEAD if message is not None else _first_kind(lines[0])

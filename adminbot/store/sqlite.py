@@ -313,27 +313,46 @@ class Store:
         """Matches of one (rule, key), in order: one INSERT or UPDATE, the kept occurrences."""
         first, last = group[0], group[-1]
         row = self._one(
-            "SELECT id FROM incidents WHERE rule = ? AND key = ? AND state != ? "
+            "SELECT * FROM incidents WHERE rule = ? AND key = ? AND state != ? "
             "ORDER BY id DESC LIMIT 1",
             (first.rule, first.key, IncidentState.RESOLVED.value),
         )
         sample = last.record.text[:SAMPLE_CHARS]
         fields = json.dumps(dict(last.fields), ensure_ascii=False)
+        seen = _ts(now)
         if row is None:
-            incident_id = self._insert_incident(first, last, now, token(), len(group))
-            created = True
+            opened = token()
+            incident_id = self._insert_incident(first, last, now, opened, len(group))
+            incident = Incident(
+                id=incident_id,
+                rule=first.rule,
+                severity=first.severity,
+                key=first.key,
+                state=IncidentState.OPEN,
+                count=len(group),
+                first_seen=datetime.fromisoformat(seen),
+                last_seen=datetime.fromisoformat(seen),
+                source=last.record.source,
+                sample=sample,
+                fields=frozen_map(json.loads(fields)),
+                token=opened,
+            )
         else:
-            incident_id = row["id"]
             self._run(
                 "UPDATE incidents SET count = count + ?, last_seen = ?, sample = ?, "
                 "source = ?, fields = ? WHERE id = ?",
-                (len(group), _ts(now), sample, last.record.source, fields, incident_id),
+                (len(group), seen, sample, last.record.source, fields, row["id"]),
             )
-            created = False
-        self._add_occurrences(incident_id, group[-MAX_OCCURRENCES:], now, trim=not created)
-        incident = self.incident(incident_id)
-        assert incident is not None
-        return incident, created
+            incident = replace(
+                _incident(row),
+                count=row["count"] + len(group),
+                last_seen=datetime.fromisoformat(seen),
+                sample=sample,
+                source=last.record.source,
+                fields=frozen_map(json.loads(fields)),
+            )
+        self._add_occurrences(incident.id, group[-MAX_OCCURRENCES:], now, trim=row is not None)
+        return incident, row is None
 
     def _insert_incident(
         self, first: Match, last: Match, now: datetime, token: str, count: int
