@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import signal
@@ -19,6 +18,8 @@ from adminbot.config import Config, load_config
 from adminbot.errors import ConfigError
 
 if TYPE_CHECKING:
+    import asyncio
+
     from adminbot.service.runtime import Edges
 
 logger = logging.getLogger(__name__)
@@ -100,6 +101,8 @@ def run(config: Config, log_level: str, child_argv: Sequence[str] = ()) -> int:
 
     setup_logging(config.monitor_log, log_level)
     _stderr_warnings()
+    import asyncio  # the runtime's imports are paid only by the commands that run it
+
     return asyncio.run(serve(config, child_argv))
 
 
@@ -132,6 +135,8 @@ async def serve(
 
 
 def _stop_on_signals() -> asyncio.Event:
+    import asyncio
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

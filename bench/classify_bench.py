@@ -1,8 +1,12 @@
 """Classification throughput: adminbot's Classifier vs grep vs a naive regex loop.
 
-Run by hand (`make bench` or `.venv/bin/python bench/classify_bench.py [N]`); not
-collected by pytest. Generates one N-line log (default 1,000,000, ~2% error
-lines) in a temporary directory and prints, side by side:
+Run by hand (`make bench` or `.venv/bin/python bench/classify_bench.py [N] [--log KIND]`);
+not collected by pytest. Generates one N-line log (default 1,000,000) in a temporary
+directory: KIND `plain` (~2% error lines, the default), `quiet` (2% errors and 15%
+WARNING lines) or `storm` (90% error lines). Prints, side by side:
+
+- `adminbot check-rules --json` as a whole process (start-up included), and
+  `check-rules` on an empty file (start-up alone, best of 5);
 
 - adminbot end to end: binary chunks split into Lines (as the tailer reads),
   then `Classifier.feed` per chunk;
@@ -10,11 +14,16 @@ lines) in a temporary directory and prints, side by side:
 - `grep -E -c -i` with the six seed patterns (one process, reads the file);
 - a naive Python loop that tries the six seed regexes on every line;
 
-and the ratios (target: adminbot / naive >= 10) and the process's memory.
+and the ratios (targets: check-rules >= 0.1x grep on `quiet`, >= 3x the naive loop
+end to end on `storm`, <= 150 ms on an empty file) and the process's memory.
+With `--reference`, the fast classifier is compared record by record with
+`adminbot.rules.reference` on the same file (rule, line, key, fields).
 """
 
 from __future__ import annotations
 
+import argparse
+import random
 import re
 import resource
 import shutil
@@ -27,8 +36,10 @@ from pathlib import Path
 
 import psutil
 
+from adminbot.rules.classifier import Classifier
 from adminbot.rules.offline import read_line_batches
-from adminbot.rules.ruleset import Classifier, build_ruleset
+from adminbot.rules.reference import ReferenceClassifier
+from adminbot.rules.ruleset import build_ruleset
 from adminbot.simulate import generate_log
 
 SEEDS = {
@@ -100,15 +111,72 @@ def _rss_mb() -> tuple[float, float]:
     return current, peak
 
 
+def make_log(path: Path, n_lines: int, kind: str) -> None:
+    """The benchmark's log: `plain`, `quiet` (15% WARNING lines) or `storm`."""
+    generate_log(path, n_lines, error_ratio=0.9 if kind == "storm" else 0.02, seed=1)
+    if kind != "quiet":
+        return
+    rng = random.Random(7)
+    lines = path.read_text(encoding="utf-8").split("\n")
+    have = sum(1 for line in lines if "WARNING" in line[:60])
+    share = (0.15 * len(lines) - have) / max(1, sum(" INFO " in line[:60] for line in lines))
+    for index, line in enumerate(lines):
+        if " INFO " in line[:60] and rng.random() < share:
+            lines[index] = line.replace(" INFO ", " WARNING ", 1)
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def check_rules_process(path: Path) -> float:
+    """Wall seconds of `adminbot check-rules --json path`, as a user runs it."""
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "adminbot", "check-rules", "--json", str(path)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - started
+
+
+def compare_with_reference(path: Path) -> str:
+    """Fast and reference classifiers on the same batches: 'same' or the first difference."""
+    batches = list(read_line_batches(path))
+    ruleset = build_ruleset()
+    classifier = Classifier(ruleset)
+    fast = []
+    for batch in batches:
+        fast += classifier.feed(str(path), batch).matches
+    fast += classifier.flush().matches
+    reference = ReferenceClassifier(ruleset).run(batches)[0]
+    facts = [(m.record.line_no, m.rule, m.key, dict(m.fields)) for m in fast]
+    expected = [(m.record.line_no, m.rule, m.key, dict(m.fields)) for m in reference]
+    if facts == expected:
+        return f"same ({len(facts):,} matches)"
+    first = next(i for i, (a, b) in enumerate(zip(facts, expected, strict=False)) if a != b)
+    return f"DIFFERENT at match {first}: {facts[first]} != {expected[first]}"
+
+
 def main() -> int:
-    n_lines = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("lines", nargs="?", type=int, default=1_000_000)
+    parser.add_argument("--log", choices=("plain", "quiet", "storm"), default="plain")
+    parser.add_argument("--reference", action="store_true", help="compare with the reference")
+    args = parser.parse_args()
+    n_lines = args.lines
     with tempfile.TemporaryDirectory(prefix="adminbot-bench-") as folder:
         log = Path(folder) / "pipeline.log"
         started = time.perf_counter()
-        generate_log(log, n_lines, error_ratio=0.02, seed=1)
+        make_log(log, n_lines, args.log)
         size = log.stat().st_size / 2**20
         took = time.perf_counter() - started
-        print(f"log: {n_lines:,} lines, {size:.1f} MiB, generated in {took:.1f} s")
+        warnings = sum(1 for line in log.open(encoding="utf-8") if "WARNING" in line[:60])
+        print(
+            f"log ({args.log}): {n_lines:,} lines, {size:.1f} MiB, "
+            f"{warnings / n_lines:.0%} WARNING lines, generated in {took:.1f} s"
+        )
+        empty = Path(folder) / "empty.log"
+        empty.touch()
+        startup = min(check_rules_process(empty) for _ in range(5))
+        process_s = check_rules_process(log)
 
         e2e_s, lines, counts = adminbot_end_to_end(log)
         rss_stream = _rss_mb()
@@ -116,8 +184,10 @@ def main() -> int:
         naive_total, naive_s, naive_lines, naive_counts = naive_loop(log)
         only_s, _ = adminbot_classify_only(log)
         rss_all = _rss_mb()
+        same = compare_with_reference(log) if args.reference else None
 
     rows = [
+        ("adminbot check-rules, whole process", lines / process_s, process_s),
         ("adminbot classify only (Lines prebuilt)", lines / only_s, only_s),
         ("adminbot end to end (read + split + classify)", lines / e2e_s, e2e_s),
         ("naive loop, 6 seed regexes per line", naive_lines / naive_s, naive_s),
@@ -128,10 +198,15 @@ def main() -> int:
     print(f"\n{'':48} {'lines/s':>12} {'seconds':>9}")
     for name, speed, seconds in rows:
         print(f"{name:48} {speed:>12,.0f} {seconds:>9.2f}")
-    print(f"\nadminbot classify / naive loop:         {naive_s / only_s:6.1f}x  (target >= 10x)")
-    print(f"adminbot end to end / naive end to end: {naive_total / e2e_s:6.1f}x")
+    print(f"\ncheck-rules on an empty file:           {startup * 1000:6.0f} ms  (target <= 150 ms)")
+    print(f"check-rules process / naive end to end: {naive_total / process_s:6.2f}x (storm: >= 3x)")
     if grep is not None:
-        print(f"adminbot end to end / grep:             {grep[0] / e2e_s:6.2f}x")
+        ratio = grep[0] / process_s
+        print(f"check-rules process / grep:             {ratio:6.3f}x (quiet: >= 0.1x)")
+    print(f"adminbot classify / naive loop:         {naive_s / only_s:6.2f}x")
+    print(f"adminbot end to end / naive end to end: {naive_total / e2e_s:6.2f}x")
+    if same is not None:
+        print(f"fast vs reference classifier:           {same}")
     print(f"\nmatches, adminbot: {dict(sorted(counts.items()))}")
     print(f"matches, naive:    {dict(sorted(naive_counts.items()))}")
     if grep is not None:
@@ -141,7 +216,7 @@ def main() -> int:
     print(
         f"RSS with all {lines:,} Lines in memory: {rss_all[0]:.0f} MiB (peak {rss_all[1]:.0f} MiB)"
     )
-    return 0
+    return 0 if same is None or same.startswith("same") else 1
 
 
 if __name__ == "__main__":

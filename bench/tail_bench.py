@@ -67,15 +67,16 @@ def make_line(n: int) -> bytes:
     return text[: LINE_BYTES - 1].ljust(LINE_BYTES - 1).encode() + b"\n"
 
 
-def realistic_records(lines: int, seed: int) -> list[bytes]:
-    """Simulated pipeline records (sample_line: 2% errors, tracebacks kept whole) of >= lines."""
+def realistic_records(lines: int, seed: int, error_ratio: float = 0.02) -> list[bytes]:
+    """Simulated pipeline records (sample_line: `error_ratio` errors, tracebacks kept whole)
+    of >= lines."""
     rng = random.Random(seed)
     now = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
     records: list[bytes] = []
     count = 0
     while count < lines:
         now += timedelta(milliseconds=rng.randrange(1, 40))
-        text = sample_line(rng, now)
+        text = sample_line(rng, now, error_ratio=error_ratio)
         records.append(text.encode() + b"\n")
         count += text.count("\n") + 1
     return records
@@ -91,7 +92,10 @@ def run_writer(path: str, args: argparse.Namespace) -> None:
     because records of varying length do not let the file size tell it.
     """
     total = int(args.rate * args.seconds)
-    record = realistic_records(total, args.seed).__getitem__ if args.full else make_line
+    if args.full:
+        record = realistic_records(total, args.seed, args.error_ratio).__getitem__
+    else:
+        record = make_line
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     progress = os.open(args.progress, os.O_WRONLY) if args.progress else None
     start = time.monotonic()
@@ -337,7 +341,7 @@ def time_stages(monitor: Monitor) -> dict[str, Stage]:
     """Wrap the monitor's stages with wall-clock timers (instance attributes shadow methods).
 
     handle_batch = classifier.feed + _commit; _commit = the SQLite transaction (per match:
-    book.record and the remedies' routing; per batch: checkpoint, line count, COMMIT) +
+    book.record_batch and the remedies' routing; per batch: checkpoint, line count, COMMIT) +
     _publish; _publish = event log + stats + listeners (metrics).
     """
     names = ("classify", "commit", "book.record", "publish", "event log")
@@ -345,7 +349,7 @@ def time_stages(monitor: Monitor) -> dict[str, Stage]:
     targets: list[tuple[Any, str, str]] = [
         (monitor.classifier, "feed", "classify"),
         (monitor, "_commit", "commit"),
-        (monitor.book, "record", "book.record"),
+        (monitor.book, "record_batch", "book.record"),
         (monitor, "_publish", "publish"),
         (monitor.events, "match", "event log"),
     ]
@@ -389,8 +393,10 @@ def recorded(runtime: Runtime) -> Recorded:
     )
 
 
-def pipeline_catch_up(folder: Path, source: Path) -> tuple[float, Recorded]:
-    """The real pipeline on the source log as a backlog: one poll() from offset 0."""
+def pipeline_catch_up(folder: Path, source: Path) -> tuple[float, Recorded, float]:
+    """The real pipeline on the source log as a backlog: one poll() from offset 0.
+
+    Returns lines/s, what was recorded, and matches committed per second."""
     config = pipeline_config(folder, source, polling=False, from_beginning=True)
     runtime = build_runtime(config)
     started = time.monotonic()
@@ -399,7 +405,7 @@ def pipeline_catch_up(folder: Path, source: Path) -> tuple[float, Recorded]:
     runtime.monitor.stop()
     result = recorded(runtime)
     runtime.store.close()
-    return result.lines / elapsed, result
+    return result.lines / elapsed, result, sum(result.matches.values()) / elapsed
 
 
 def full_pipeline(args: argparse.Namespace) -> int:
@@ -419,7 +425,15 @@ def full_pipeline(args: argparse.Namespace) -> int:
             log,
             args,
             lambda: monitor.stats.lines,
-            writer_args=["--full", "--seed", str(args.seed), "--progress", str(progress)],
+            writer_args=[
+                "--full",
+                "--seed",
+                str(args.seed),
+                "--error-ratio",
+                str(args.error_ratio),
+                "--progress",
+                str(progress),
+            ],
             written=lambda: int.from_bytes(progress.read_bytes(), "little"),
             drain_limit=args.drain,
         )
@@ -429,7 +443,7 @@ def full_pipeline(args: argparse.Namespace) -> int:
         live_recorded = recorded(runtime)
         runtime.store.close()
         peak_rss = max(live.peak_rss, psutil.Process().memory_info().rss)
-        backlog_rate, backlog = pipeline_catch_up(folder / "backlog", log)
+        backlog_rate, backlog, backlog_matches = pipeline_catch_up(folder / "backlog", log)
         backlog_rss = psutil.Process().memory_info().rss
 
     print_live(live, "PollingObserver" if args.polling else "native (inotify)")
@@ -442,6 +456,10 @@ def full_pipeline(args: argparse.Namespace) -> int:
         f"pipeline catch-up       {backlog_rate:,.0f} lines/s "
         f"(the same {live.written:,} lines as a backlog, one poll, no writer running; "
         f"RSS after it {backlog_rss / 2**20:.1f} MB)"
+    )
+    print(
+        f"matches committed       {sum(live_recorded.matches.values()) / live.live_seconds:,.0f}/s "
+        f"live, {backlog_matches:,.0f}/s as a backlog (target on a storm: 25,000/s)"
     )
     print_recorded(live_recorded, backlog)
     met = print_targets(live, peak_rss)
@@ -464,7 +482,7 @@ def print_stages(live: Live, stages: dict[str, Stage]) -> None:
     print(f"handle_batch wall time  {sink:.2f}s of {seconds:.2f}s live ({sink / seconds:.0%})")
     rows = [
         ("classify (Classifier.feed)", classify),
-        (f"SQLite: {record.calls:,} book.record", record.seconds),
+        (f"SQLite: {record.calls:,} book.record_batch", record.seconds),
         ("SQLite: rest, COMMIT", commit - publish - record.seconds),
         ("event log", events),
         ("stats + listeners", publish - events),
@@ -501,6 +519,9 @@ def main() -> int:
     parser.add_argument("--polling", action="store_true", help="use watchdog's PollingObserver")
     parser.add_argument("--full", action="store_true", help="follow with the real pipeline")
     parser.add_argument("--seed", type=int, default=1, help="the writer's random seed (--full)")
+    parser.add_argument(
+        "--error-ratio", type=float, default=0.02, help="share of error records (--full; storm 0.9)"
+    )
     parser.add_argument(
         "--drain", type=float, default=20.0, help="seconds to wait for the last line (--full)"
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -152,3 +154,21 @@ def test_the_module_runs_as_a_command(tmp_path: Path, capsys: pytest.CaptureFixt
     log.write_text(LOG, encoding="utf-8")
     assert main([str(log), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["lines"] == 10
+
+
+def test_check_rules_command_does_not_import_the_runtime(tmp_path: Path) -> None:
+    """check-rules only reads a file: the service's heavy imports would only slow it down."""
+    log = tmp_path / "empty.log"
+    log.touch()
+    script = (
+        "import sys, io, contextlib\n"
+        "from adminbot.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    code = main(['check-rules', {str(log)!r}, '--json'])\n"
+        "heavy = ('asyncio', 'httpx', 'watchdog', 'psutil', 'sqlite3', 'prometheus_client')\n"
+        "print(code, sorted(name for name in heavy if name in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert result.stdout.split("\n")[0] == "0 []"

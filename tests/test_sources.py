@@ -16,8 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from adminbot.models import Checkpoint, Line
+from adminbot.models import Checkpoint, Line, Match
+from adminbot.rules.classifier import Classifier
+from adminbot.rules.ruleset import build_ruleset
 from adminbot.tail import tracking
+from adminbot.tail.follow import CHUNK_BYTES
 from adminbot.tail.tailer import Tailer
 
 
@@ -707,3 +710,36 @@ def test_started_tailer_watches_a_folder_created_or_recreated_later(
     assert wait_for(lambda: rec.texts() == ["first", "second"])
     append(folder / "a.log", "third\n")
     assert wait_for(lambda: rec.texts() == ["first", "second", "third"])
+
+
+def test_a_record_cut_by_a_full_read_chunk_reaches_the_classifier_whole(
+    tmp_path: Path, make_tailer: MakeTailer
+) -> None:
+    """A header ending one chunk waits for the traceback the next chunk starts with."""
+    header = "2026-11-29 10:00:01,000 ERROR x: saving failed\n"
+    filler = "2026-11-29 10:00:00,000 INFO x: " + "." * 60 + "\n"
+    room = CHUNK_BYTES - len(header)
+    first = "y" * (room % len(filler) - 1) + "\n" if room % len(filler) else ""
+    traceback = (
+        "Traceback (most recent call last):\n"
+        '  File "/opt/bot/a.py", line 1, in save\n'
+        "    os.rename(a, b)\n"
+        "PermissionError: [Errno 13] Permission denied: '/srv/a.mp4'\n"
+    )
+    log = tmp_path / "bot.log"
+    log.write_text(first + filler * (room // len(filler)) + header + traceback + filler)
+    assert log.read_bytes()[:CHUNK_BYTES].endswith(header.encode())
+    classifier = Classifier(build_ruleset())
+    matches: list[Match] = []
+
+    class Classifying(Recorder):
+        def __call__(self, path: str, lines: list[Line], checkpoint: Checkpoint) -> None:
+            super().__call__(path, lines, checkpoint)
+            matches.extend(classifier.feed(path, lines).matches)
+
+    rec = Classifying()
+    assert make_tailer([str(log)], rec, from_beginning=True).poll() == len(rec.lines)
+    matches.extend(classifier.flush().matches)
+    assert [(m.rule, m.record.text) for m in matches] == [("permisos", header + traceback.strip())]
+    assert [line.line_no for line in rec.lines] == list(range(1, len(rec.lines) + 1))
+    assert rec.calls >= 2

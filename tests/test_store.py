@@ -209,3 +209,60 @@ def test_a_store_from_the_first_schema_keeps_its_audit_rows_and_gains_facts(
     assert (before.summary, before.detail) == ("retry ok", None)
     facts = {"attempt": 1, "attempts": 3}
     assert after.detail == {"notes": [{"reason": "retry_ok", "facts": facts}]}
+
+
+def test_a_batch_of_repeats_is_one_incident_whose_events_count_up(store: Store) -> None:
+    book = IncidentBook(store, FakeClock())
+    events = book.record_batch([match(line_no=n) for n in range(1, 1001)])
+    assert [e.kind for e in events[:2]] == ["opened", "repeated"]
+    assert [e.incident.count for e in events] == list(range(1, 1001))
+    assert [e.match.record.line_no for e in events] == list(range(1, 1001))
+    stored = store.incident(events[0].incident.id)
+    assert stored is not None and stored.count == 1000
+    kept = store.occurrences(stored.id, limit=1000)
+    assert [line_no for _, _, line_no, _ in kept] == list(range(1000, 980, -1))
+
+
+def test_a_batch_writes_only_the_occurrences_it_keeps(tmp_path: Path) -> None:
+    db = Store(tmp_path / "s.sqlite3")
+    IncidentBook(db, FakeClock()).record_batch([match(line_no=n) for n in range(1, 501)])
+    db.close()
+    with sqlite3.connect(tmp_path / "s.sqlite3") as raw:
+        ids = [row[0] for row in raw.execute("SELECT id FROM occurrences ORDER BY id")]
+    assert ids == list(range(1, MAX_OCCURRENCES + 1))
+
+
+def test_a_batch_is_the_same_as_recording_its_matches_one_by_one(tmp_path: Path) -> None:
+    keys = ["/srv/a.mp4", "/srv/b.mp4", "/srv/a.mp4", "/srv/c.mp4", "/srv/b.mp4", "/srv/a.mp4"]
+    batch = [match(key=key, line_no=n) for n, key in enumerate(keys * 10, start=1)]
+    one, many = Store(tmp_path / "one.sqlite3"), Store(tmp_path / "many.sqlite3")
+    singles = [IncidentBook(one, FakeClock()).record(m) for m in batch]
+    batched = IncidentBook(many, FakeClock()).record_batch(batch)
+    assert [(e.kind, e.incident.id, e.incident.count, e.incident.sample) for e in batched] == [
+        (e.kind, e.incident.id, e.incident.count, e.incident.sample) for e in singles
+    ]
+    for store_ in (one, many):
+        store_.close()
+    dumps = []
+    for name in ("one", "many"):
+        with sqlite3.connect(tmp_path / f"{name}.sqlite3") as raw:
+            incidents = raw.execute(
+                "SELECT id, rule, key, state, count, source, sample, fields FROM incidents"
+            ).fetchall()
+            kept = raw.execute(
+                "SELECT incident_id, line_no FROM occurrences ORDER BY incident_id, line_no"
+            ).fetchall()
+        dumps.append((incidents, kept))
+    assert dumps[0] == dumps[1]
+
+
+def test_a_batch_respects_resolved_ignored_and_muted(store: Store) -> None:
+    book = IncidentBook(store, FakeClock())
+    first = book.record(match()).incident
+    book.move(first.id, IncidentState.RESOLVED, "admin:1")
+    events = book.record_batch([match(), match()])
+    assert events[0].kind == "opened" and events[0].incident.id != first.id
+    book.move(events[0].incident.id, IncidentState.IGNORED, "admin:1")
+    book.mute("timeout", timedelta(hours=1), "admin:1")
+    later = book.record_batch([match(), match(rule="timeout")])
+    assert [(e.kind, e.muted) for e in later] == [("repeated", True), ("opened", True)]

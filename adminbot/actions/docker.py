@@ -8,7 +8,6 @@ never from a log line, and are validated before they reach a URL.
 
 from __future__ import annotations
 
-import asyncio
 import http.client
 import json
 import logging
@@ -132,6 +131,8 @@ class DockerClient:
         return status == 200
 
     async def _call(self, method: str, path: str, seconds: float) -> tuple[int, bytes]:
+        import asyncio  # here, so that the config loader's name check does not pay for it
+
         return await asyncio.to_thread(self._request, method, path, seconds)
 
     def _request(self, method: str, path: str, timeout: float) -> tuple[int, bytes]:

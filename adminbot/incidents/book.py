@@ -7,7 +7,7 @@ layer and the policies ask here instead of touching states directly.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -62,11 +62,27 @@ class IncidentBook:
         self.clock = clock
 
     def record(self, match: Match) -> IncidentEvent:
+        return self.record_batch([match])[0]
+
+    def record_batch(self, matches: Sequence[Match]) -> list[IncidentEvent]:
+        """One event per match, in order; the store writes each incident once per batch."""
+        if not matches:
+            return []
         now = self.clock()
-        recorded = self.store.record_match(match, now, new_token())
-        kind = EventKind.OPENED if recorded.created else EventKind.REPEATED
-        muted = self.is_muted(match.rule, now) or recorded.incident.state == S.IGNORED
-        return IncidentEvent(kind, recorded.incident, match, muted)
+        recorded = self.store.record_matches(matches, now, new_token)
+        mutes = self.store.mutes()
+        muted_rules = {
+            rule for rule in {m.rule for m in matches} if self._muted_by(mutes, rule, now)
+        }
+        return [
+            IncidentEvent(
+                EventKind.OPENED if r.created else EventKind.REPEATED,
+                r.incident,
+                match,
+                match.rule in muted_rules or r.incident.state == S.IGNORED,
+            )
+            for match, r in zip(matches, recorded, strict=True)
+        ]
 
     def move(
         self, incident_id: int, new: IncidentState, actor: str, note: str = ""
@@ -94,7 +110,10 @@ class IncidentBook:
 
     def is_muted(self, rule: str, now: datetime | None = None) -> bool:
         now = now or self.clock()
-        mutes = self.store.mutes()
+        return self._muted_by(self.store.mutes(), rule, now)
+
+    @staticmethod
+    def _muted_by(mutes: Mapping[str, datetime], rule: str, now: datetime) -> bool:
         return any(mutes.get(target, now) > now for target in (rule, MUTE_ALL))
 
     def expire_mutes(self) -> list[str]:

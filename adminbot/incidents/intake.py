@@ -97,7 +97,7 @@ class Intake:
         now = self.clock()
         with self._lock:
             with self.store.transaction():
-                recorded = [self.book.record(match) for match in matches]
+                recorded = self.book.record_batch(matches)
                 if checkpoint is not None:
                     self.store.save_checkpoint(checkpoint, now)
                 self.store.count_lines(now, lines)

@@ -15,12 +15,22 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from adminbot.models import Line, Match, Record
-from adminbot.rules.ruleset import Classified, Classifier, RuleSet, build_ruleset
+from adminbot.rules.records import is_header
+from adminbot.rules.ruleset import (
+    Classified,
+    Classifier,
+    RuleSet,
+    build_ruleset,
+)
+
+if TYPE_CHECKING:
+    pass
 
 logger = logging.getLogger(__name__)
 
@@ -30,12 +40,25 @@ EXIT_OK = 0
 EXIT_UNREADABLE = 2
 
 
-def read_line_batches(
-    path: Path, *, chunk_bytes: int = CHUNK_BYTES, source: str | None = None
-) -> Iterator[list[Line]]:
+@dataclass(frozen=True, slots=True)
+class TextBlock:
+    """Consecutive complete lines of a file, as bytes and as decoded texts."""
+
+    line_no: int  # number of the line before the first
+    offset: int  # byte offset of the first line
+    data: bytes  # the lines, newlines between them but not after the last
+    texts: list[str]
+    ends_file: bool = False  # the last line has no newline (the end of the file)
+
+
+def read_blocks(path: Path, *, chunk_bytes: int = CHUNK_BYTES) -> Iterator[TextBlock]:
     """The file's lines as the tailer reads them: binary chunks, split on newlines,
-    decoded with replacement, lines over 64 KiB cut; one batch per chunk."""
-    name = source or str(path)
+    decoded with replacement, lines over 64 KiB cut; one block per chunk.
+
+    While more of the file follows, a block ends before the last header line of
+    its chunk: that record (a header whose traceback starts in the next chunk)
+    goes whole into the next block, as the tailer does.
+    """
     line_no = 0
     offset = 0  # byte offset where `partial` starts
     partial = b""
@@ -47,17 +70,57 @@ def read_line_batches(
                 partial = _cap_partial(data)
                 offset += len(data) - len(partial)
                 continue
+            texts = _texts(data[:cut])
+            if len(chunk) == chunk_bytes:
+                keep = last_record_start(texts)
+                for _ in range(len(texts) - keep):
+                    cut = data.rfind(b"\n", 0, cut)
+                del texts[keep:]
             partial = data[cut + 1 :]
-            batch = _split_lines(name, data[:cut], line_no, offset)
-            line_no += len(batch)
+            yield TextBlock(line_no, offset, data[:cut], texts)
+            line_no += len(texts)
             offset += cut + 1
-            yield batch
             if len(partial) > MAX_LINE_BYTES:
                 capped = _cap_partial(partial)
                 offset += len(partial) - len(capped)
                 partial = capped
+    cut = partial.rfind(b"\n")
+    if cut >= 0:
+        texts = _texts(partial[:cut])
+        yield TextBlock(line_no, offset, partial[:cut], texts)
+        line_no += len(texts)
+        offset += cut + 1
+        partial = partial[cut + 1 :]
     if partial:
-        yield [Line(name, line_no + 1, _decode(partial), offset, offset + len(partial))]
+        yield TextBlock(line_no, offset, partial, [_decode(partial)], ends_file=True)
+
+
+def read_line_batches(
+    path: Path, *, chunk_bytes: int = CHUNK_BYTES, source: str | None = None
+) -> Iterator[list[Line]]:
+    """`read_blocks` as `Line`s, one batch per block (what the tailer hands over)."""
+    name = source or str(path)
+    for block in read_blocks(path, chunk_bytes=chunk_bytes):
+        raws = block.data.split(b"\n")
+        ends = list(accumulate((len(raw) + 1 for raw in raws), initial=block.offset))
+        if block.ends_file:
+            ends[-1] -= 1
+        first = block.line_no + 1
+        yield [
+            Line(name, number, text, start, end)
+            for number, text, start, end in zip(
+                range(first, first + len(raws)), block.texts, ends[:-1], ends[1:], strict=True
+            )
+        ]
+
+
+def last_record_start(texts: Sequence[str]) -> int:
+    """Index of the last header line (it starts the record that may go on in the
+    next chunk), or len(texts) when only the first line is one (nothing to hold)."""
+    for index in range(len(texts) - 1, 0, -1):
+        if is_header(texts[index]):
+            return index
+    return len(texts)
 
 
 def _decode(raw: bytes) -> str:
@@ -71,22 +134,16 @@ def _cap_partial(data: bytes) -> bytes:
     return data[:MAX_LINE_BYTES] if len(data) > MAX_LINE_BYTES else data
 
 
-def _split_lines(name: str, block: bytes, line_no: int, offset: int) -> list[Line]:
-    """Lines of `block` (complete lines without the last newline), numbered after `line_no`."""
-    raws = block.split(b"\n")
-    ends = list(accumulate((len(raw) + 1 for raw in raws), initial=offset))
-    if max(map(len, raws)) > MAX_LINE_BYTES or b"\r" in block:
-        texts = [_decode(raw) for raw in raws]
-    else:
+def _texts(block: bytes) -> list[str]:
+    """The decoded lines of `block` (complete lines without the last newline)."""
+    if b"\r" not in block:
         # One decode for the whole block: a newline byte never sits inside a UTF-8
-        # sequence, so this equals decoding line by line.
+        # sequence, so this equals decoding line by line. No line of at most
+        # MAX_LINE_BYTES // 4 characters can be over MAX_LINE_BYTES bytes.
         texts = block.decode("utf-8", errors="replace").split("\n")
-    return [
-        Line(name, number, text, start, end)
-        for number, text, start, end in zip(
-            range(line_no + 1, line_no + len(raws) + 1), texts, ends[:-1], ends[1:], strict=True
-        )
-    ]
+        if max(map(len, texts)) <= MAX_LINE_BYTES // 4:
+            return texts
+    return [_decode(raw) for raw in block.split(b"\n")]
 
 
 class _Report:
@@ -113,14 +170,16 @@ def check_file(
     err: TextIO | None = None,
 ) -> int:
     """Classify the whole file and report; 0 when read, 2 (and why, on `err`) if not."""
-    classifier = Classifier(ruleset)
+    # Keys are only shown for the samples of the text report, so none are made here.
+    classifier = Classifier(ruleset, keys=False)
     report = _Report()
     lines = 0
+    name = str(path)
     started = time.perf_counter()
     try:
-        for batch in read_line_batches(path):
-            lines += len(batch)
-            report.add(classifier.feed(str(path), batch))
+        for block in read_blocks(path):
+            lines += len(block.texts)
+            report.add(classifier.feed_texts(name, block.texts, block.line_no + 1))
     except OSError as exc:
         reason = exc.strerror or str(exc)
         print(f"adminbot check-rules: cannot read {path}: {reason}", file=err or sys.stderr)
@@ -176,7 +235,9 @@ def _print_text(
         write(f"\n[{name}] first {min(samples, len(found))} of {len(found):,}:\n")
         for match in found[:samples]:
             write(_sample(match.record.line_no, match.record.text))
-            key = match.key if len(match.key) <= 80 else match.key[:77] + "..."
+            keyed = ruleset.classify(match.record)
+            key = keyed.key if keyed is not None else ""
+            key = key if len(key) <= 80 else key[:77] + "..."
             write(f"      key: {key}\n")
     write(f"\nErrors no rule matched: {len(report.unmatched):,}\n")
     for record in report.unmatched[: max(samples, 10)]:

@@ -195,6 +195,17 @@ def _logger_and_message(line: str, kind: str, match: re.Match[str]) -> tuple[str
     return logger_name or None, line[rest_at:].strip()
 
 
+def header_prefixes(levels: Collection[str]) -> str:
+    """A regex (no groups) matching the start of a header line at one of `levels`, up to
+    and including the level word; the same pieces as `parse_header`, so both agree."""
+    words = [w for w in _LEVEL_WORDS if normalise_level(w) in levels]
+    ts, tails = _pieces("|".join(words), named=False)
+    # The timestamp is matched once for the formats that start with it.
+    dated = f"{ts}(?:{tails['plain']}|{tails['ptb']})"
+    bracketed = rf"\[{ts}{tails['bracket']}"
+    return f"{dated}|{bracketed}|{tails['basic']}"
+
+
 def skippable_header_scan(levels: Collection[str]) -> re.Pattern[str] | None:
     """A regex that finds every line of a "\\n"-prefixed block EXCEPT header lines at
     one of `levels` (e.g. INFO/DEBUG). The classifier's fast path skips those.
@@ -202,14 +213,9 @@ def skippable_header_scan(levels: Collection[str]) -> re.Pattern[str] | None:
     Every line it does not find is guaranteed to be a header line (it starts a new
     record) whose normalised level is in `levels`. Returns None if nothing may be skipped.
     """
-    words = [w for w in _LEVEL_WORDS if normalise_level(w) in levels]
-    if not words:
+    if not any(normalise_level(w) in levels for w in _LEVEL_WORDS):
         return None
-    ts, tails = _pieces("|".join(words), named=False)
-    # The timestamp is matched once for the formats that start with it.
-    dated = f"{ts}(?:{tails['plain']}|{tails['ptb']})"
-    bracketed = rf"\[{ts}{tails['bracket']}"
-    return re.compile(rf"\n(?!{dated}|{bracketed}|{tails['basic']})")
+    return re.compile(rf"\n(?!{header_prefixes(levels)})")
 
 
 class LineKind(Enum):
@@ -331,12 +337,15 @@ class RecordAssembler:
 
     def feed(self, line: Line) -> list[Record]:
         """Add one line; return the records it completed (zero or one)."""
-        text = line.text
+        return self.feed_text(line.text, line.line_no)
+
+    def feed_text(self, text: str, line_no: int) -> list[Record]:
+        """Add one line given as its text and number (see `feed`)."""
         found = _header_match(text)
         if found is not None:
             done = self._emit()
             _, match = found
-            self._start(line, normalise_level(match["level"]), match.groupdict().get("ts"))
+            self._start(text, line_no, normalise_level(match["level"]), match.groupdict().get("ts"))
             return done
         pending = self._pending
         if pending is not None:
@@ -346,7 +355,7 @@ class RecordAssembler:
                 return []
         done = self._emit()
         if text and not text.isspace():
-            self._start(line, None, None)
+            self._start(text, line_no, None, None)
         return done
 
     def skip_headers(self, count: int) -> list[Record]:
@@ -368,22 +377,34 @@ class RecordAssembler:
         record itself, so skipped lines count as records. A run that starts with
         a continuation line is fed with the header before it, which it belongs to.
         """
+        if not lines:
+            return [], 0
+        first = lines[0].line_no
+        if lines[-1].line_no - first != len(lines) - 1:
+            raise ValueError("feed_candidates needs consecutive line numbers")
+        return self.feed_text_candidates([line.text for line in lines], first, candidates)
+
+    def feed_text_candidates(
+        self, texts: Sequence[str], first_line_no: int, candidates: Sequence[int]
+    ) -> tuple[list[Record], int]:
+        """`feed_candidates` for consecutive lines given as texts, numbered from `first_line_no`."""
         records: list[Record] = []
         skipped = 0
-        done = 0  # lines[:done] are accounted for
+        done = 0  # texts[:done] are accounted for
+        feed = self.feed_text
         for start, end in _runs(candidates):
             first = start
-            if start > done and _header_match(lines[start].text) is None:
+            if start > done and _header_match(texts[start]) is None:
                 first = start - 1  # the header this continuation line belongs to
             if first > done:
                 records.extend(self.skip_headers(first - done))
                 skipped += first - done
-            for line in lines[first : end + 1]:
-                records.extend(self.feed(line))
+            for index in range(first, end + 1):
+                records.extend(feed(texts[index], first_line_no + index))
             done = end + 1
-        if done < len(lines):
-            records.extend(self.skip_headers(len(lines) - done))
-            skipped += len(lines) - done
+        if done < len(texts):
+            records.extend(self.skip_headers(len(texts) - done))
+            skipped += len(texts) - done
         return records, skipped
 
     def end_of_batch(self) -> list[Record]:
@@ -408,15 +429,15 @@ class RecordAssembler:
         """Emit whatever is pending (shutdown, file rotated or removed)."""
         return self._emit()
 
-    def _start(self, line: Line, level: str | None, stamp: str | None) -> None:
+    def _start(self, text: str, line_no: int, level: str | None, stamp: str | None) -> None:
         self._pending = _Pending(
             source=self.source,
-            line_no=line.line_no,
+            line_no=line_no,
             level=level,
             logged_at=parse_timestamp(stamp),
-            lines=[line.text],
-            last_kind=LineKind.HEAD if level else _first_kind(line.text),
-            takes_traceback=bool(level) or line.text.rstrip().endswith(":"),
+            lines=[text],
+            last_kind=LineKind.HEAD if level else _first_kind(text),
+            takes_traceback=bool(level) or text.rstrip().endswith(":"),
             touched=self._monotonic(),
         )
 
@@ -488,6 +509,15 @@ def split_record(text: str) -> RecordParts:
     Frames and source lines are left out: code such as `os.chown(path)` in a frame
     says nothing about what went wrong.
     """
+    if "\n" not in text:
+        message = header_message(text)
+        kind = LineKind.HEAD if message is not None else _first_kind(text)
+        return RecordParts(
+            exception=None,
+            message=text.strip() if message is None else message,
+            others=(),
+            has_traceback=kind is LineKind.TRACEBACK,
+        )
     lines = text.split("\n")
     message = header_message(lines[0])
     previous = LineKind.HEAD if message is not None else _first_kind(lines[0])

@@ -14,7 +14,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -276,46 +276,106 @@ class Store:
         An ignored incident keeps absorbing its repeats (the admin said so); a
         resolved one does not, so a recurrence after a fix opens a fresh incident.
         """
-        record = match.record
-        sample = record.text[:SAMPLE_CHARS]
-        with self.transaction():
-            row = self._one(
-                "SELECT id FROM incidents WHERE rule = ? AND key = ? AND state != ? "
-                "ORDER BY id DESC LIMIT 1",
-                (match.rule, match.key, IncidentState.RESOLVED.value),
-            )
-            if row is None:
-                incident_id = self._insert_incident(match, now, token, sample)
-                created = True
-            else:
-                incident_id = row["id"]
-                fields = json.dumps(dict(match.fields), ensure_ascii=False)
-                self._run(
-                    "UPDATE incidents SET count = count + 1, last_seen = ?, sample = ?, "
-                    "source = ?, fields = ? WHERE id = ?",
-                    (_ts(now), sample, record.source, fields, incident_id),
-                )
-                created = False
-            self._add_occurrence(incident_id, match, now, sample)
-            incident = self.incident(incident_id)
-        assert incident is not None
-        return Recorded(incident, created)
+        return self.record_matches([match], now, lambda: token)[0]
 
-    def _insert_incident(self, match: Match, now: datetime, token: str, sample: str) -> int:
+    def record_matches(
+        self, matches: Sequence[Match], now: datetime, token: Callable[[], str]
+    ) -> list[Recorded]:
+        """Record a batch of matches, one `Recorded` per match, in their order.
+
+        Matches of one incident cost one write however many there are (a storm
+        repeats the same few): its count grows by their number, its sample,
+        source and fields are the last one's, and only the occurrences that
+        stay among the last MAX_OCCURRENCES are written. Each `Recorded` shows
+        the incident as it was right after its match (count, sample).
+        """
+        groups: dict[tuple[str, str], list[int]] = {}
+        for index, match in enumerate(matches):
+            groups.setdefault((match.rule, match.key), []).append(index)
+        results: list[Recorded | None] = [None] * len(matches)
+        with self.transaction():
+            for indexes in groups.values():
+                group = [matches[i] for i in indexes]
+                incident, created = self._record_group(group, now, token)
+                base = incident.count - len(group)
+                for n, (index, match) in enumerate(zip(indexes, group, strict=True), start=1):
+                    record = match.record
+                    snapshot = replace(
+                        incident,
+                        count=base + n,
+                        sample=record.text[:SAMPLE_CHARS],
+                        source=record.source,
+                        fields=match.fields,
+                    )
+                    results[index] = Recorded(snapshot, created and n == 1)
+        return [r for r in results if r is not None]
+
+    def _record_group(
+        self, group: Sequence[Match], now: datetime, token: Callable[[], str]
+    ) -> tuple[Incident, bool]:
+        """Matches of one (rule, key), in order: one INSERT or UPDATE, the kept occurrences."""
+        first, last = group[0], group[-1]
+        row = self._one(
+            "SELECT * FROM incidents WHERE rule = ? AND key = ? AND state != ? "
+            "ORDER BY id DESC LIMIT 1",
+            (first.rule, first.key, IncidentState.RESOLVED.value),
+        )
+        sample = last.record.text[:SAMPLE_CHARS]
+        fields = json.dumps(dict(last.fields), ensure_ascii=False)
+        seen = _ts(now)
+        if row is None:
+            opened = token()
+            incident_id = self._insert_incident(first, last, now, opened, len(group))
+            incident = Incident(
+                id=incident_id,
+                rule=first.rule,
+                severity=first.severity,
+                key=first.key,
+                state=IncidentState.OPEN,
+                count=len(group),
+                first_seen=datetime.fromisoformat(seen),
+                last_seen=datetime.fromisoformat(seen),
+                source=last.record.source,
+                sample=sample,
+                fields=frozen_map(json.loads(fields)),
+                token=opened,
+            )
+        else:
+            self._run(
+                "UPDATE incidents SET count = count + ?, last_seen = ?, sample = ?, "
+                "source = ?, fields = ? WHERE id = ?",
+                (len(group), seen, sample, last.record.source, fields, row["id"]),
+            )
+            incident = replace(
+                _incident(row),
+                count=row["count"] + len(group),
+                last_seen=datetime.fromisoformat(seen),
+                sample=sample,
+                source=last.record.source,
+                fields=frozen_map(json.loads(fields)),
+            )
+        self._add_occurrences(incident.id, group[-MAX_OCCURRENCES:], now, trim=row is not None)
+        return incident, row is None
+
+    def _insert_incident(
+        self, first: Match, last: Match, now: datetime, token: str, count: int
+    ) -> int:
+        """Open an incident as `first` (rule, severity, key) showing `last` (sample, fields)."""
         with self._lock:
             cursor = self._db.execute(
                 "INSERT INTO incidents (rule, severity, key, state, count, first_seen, last_seen, "
-                "source, sample, fields, token) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)",
+                "source, sample, fields, token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    match.rule,
-                    match.severity.value,
-                    match.key,
+                    first.rule,
+                    first.severity.value,
+                    first.key,
                     IncidentState.OPEN.value,
+                    count,
                     _ts(now),
                     _ts(now),
-                    match.record.source,
-                    sample,
-                    json.dumps(dict(match.fields), ensure_ascii=False),
+                    last.record.source,
+                    last.record.text[:SAMPLE_CHARS],
+                    json.dumps(dict(last.fields), ensure_ascii=False),
                     token,
                 ),
             )
@@ -323,17 +383,27 @@ class Store:
         self._add_transition(incident_id, None, IncidentState.OPEN, "monitor", "", now)
         return incident_id
 
-    def _add_occurrence(self, incident_id: int, match: Match, now: datetime, text: str) -> None:
-        self._run(
-            "INSERT INTO occurrences (incident_id, seen_at, source, line_no, text) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (incident_id, _ts(now), match.record.source, match.record.line_no, text),
-        )
-        self._run(
-            "DELETE FROM occurrences WHERE incident_id = ? AND id NOT IN "
-            "(SELECT id FROM occurrences WHERE incident_id = ? ORDER BY id DESC LIMIT ?)",
-            (incident_id, incident_id, MAX_OCCURRENCES),
-        )
+    def _add_occurrences(
+        self, incident_id: int, matches: Sequence[Match], now: datetime, *, trim: bool
+    ) -> None:
+        """Insert occurrences; with `trim`, drop those beyond the newest MAX_OCCURRENCES."""
+        seen_at = _ts(now)
+        rows = [
+            (incident_id, seen_at, m.record.source, m.record.line_no, m.record.text[:SAMPLE_CHARS])
+            for m in matches
+        ]
+        with self._lock:
+            self._db.executemany(
+                "INSERT INTO occurrences (incident_id, seen_at, source, line_no, text) "
+                "VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+        if trim:
+            self._run(
+                "DELETE FROM occurrences WHERE incident_id = ? AND id NOT IN "
+                "(SELECT id FROM occurrences WHERE incident_id = ? ORDER BY id DESC LIMIT ?)",
+                (incident_id, incident_id, MAX_OCCURRENCES),
+            )
 
     def _add_transition(
         self,

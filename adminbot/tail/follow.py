@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adminbot.models import Checkpoint, Line
+from adminbot.rules.records import is_header
 
 logger = logging.getLogger(__name__)
 
@@ -291,7 +292,23 @@ class Follower:
         self._take_tail(tail)
         self._line_no = line_no
         self._line_start = start
-        return lines, self._checkpoint(start, line_no)
+        if len(data) == CHUNK_BYTES:
+            self._hold_last_record(lines)
+        return lines, self._checkpoint(self._line_start, self._line_no)
+
+    def _hold_last_record(self, lines: list[Line]) -> None:
+        """More of the file follows this full chunk: keep its last record (from its
+        last header line on) for the next read, so a header is not closed before
+        the traceback the next chunk starts with. Nothing is held if the only
+        header is the first line."""
+        for index in range(len(lines) - 1, 0, -1):
+            if is_header(lines[index].text):
+                held = lines[index]
+                del lines[index:]
+                self._pos = self._line_start = held.offset
+                self._line_no = held.line_no - 1
+                self._carry, self._dropped = b"", 0
+                return
 
     def _finish_carry(self, last: bytes) -> str:
         """Complete the partial line held from earlier chunks with its final piece."""
