@@ -51,6 +51,7 @@ class ActionKind(StrEnum):
     CHOWN = "chown"
     MKDIR = "mkdir"
     CLEAN_RETRY = "clean_retry"
+    QUARANTINE = "quarantine"
     RESTART_CONTAINER = "restart_container"
     RESTART_PROCESS = "restart_process"  # run by adminbot.supervise.child, not by Actions
 

@@ -33,7 +33,15 @@ def alert(runtime: Runtime, incident: Incident) -> views.View:
     actions = [kind.value for kind in runtime.remedies.offered(incident)]
     history = runtime.store.audit(incident_id=incident.id)
     actors = {"policy": words(runtime)("actor.policy")}
-    return views.alert(incident, screen(runtime), actions, history, actors)
+    return views.alert(
+        incident,
+        screen(runtime),
+        actions,
+        history,
+        actors,
+        no_fix=runtime.remedies.why_no_fix(incident),
+        waiting_since=runtime.remedies.waiting.get(incident.id),
+    )
 
 
 def message(runtime: Runtime, payload: Mapping[str, Any]) -> views.View:

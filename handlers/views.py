@@ -116,12 +116,19 @@ def alert(
     actions: Sequence[str],
     history: Sequence[AuditEntry] = (),
     actors: Mapping[str, str] | None = None,
+    *,
+    no_fix: str | None = None,
+    waiting_since: datetime | None = None,
 ) -> View:
-    """One incident as an alert message, with the buttons that still make sense."""
+    """One incident as an alert message, with the buttons that still make sense; an
+    alert without a fix button says why, and a fix held for the server says so."""
     t = screen.t
     severity = t(f"severity.{incident.severity.value}")
-    note = t("critical_note") if incident.severity is Severity.CRITICAL else t("recoverable")
-    lines = [f"<b>{severity} · {esc(incident.rule)}</b> #{incident.id} — {esc(note)}"]
+    title = f"<b>{severity} · {esc(incident.rule)}</b> #{incident.id}"
+    if incident.is_open:
+        critical = incident.severity is Severity.CRITICAL
+        title += f" — {esc(t('critical_note') if critical else t('recoverable'))}"
+    lines = [title]
     lines.append(f"{t('alert.file')}: <code>{inline(incident.source, SOURCE_CHARS)}</code>")
     for name, value in sorted(incident.fields.items()):
         if name in SHOWN_FIELDS:
@@ -129,6 +136,10 @@ def alert(
     first, last = screen.time(incident.first_seen), screen.time(incident.last_seen)
     lines.append(esc(t("alert.count", count=incident.count, first=first, last=last)))
     lines.append(f"{t('alert.state')}: <b>{esc(t(f'state.{incident.state.value}'))}</b>")
+    if waiting_since is not None and incident.is_open:
+        lines.append(esc(t("alert.waiting_server", since=screen.time(waiting_since))))
+    if no_fix is not None and incident.is_open and not actions:
+        lines.append(esc(t("alert.no_fix", why=no_fix)))
     for entry in history[-3:]:
         lines += _history(entry, screen, (actors or {}).get(entry.actor, entry.actor))
     head = _fit("\n".join(lines), MAX_CHARS - 20)  # the last resort drops history lines

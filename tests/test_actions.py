@@ -638,7 +638,7 @@ async def test_clean_retry_moves_the_file_into_quarantine_then_retries(world: Wo
     kept = world.quarantine / "20240501T120000Z-peli.mp4"
     assert kept.read_bytes() == b"corrupt bytes"
     assert seen_at_retry == [False]
-    assert outcome.summary.startswith("quarantined as 20240501T120000Z-peli.mp4; retry succeeded")
+    assert outcome.summary.startswith(f"moved to quarantine: {kept}; retry succeeded")
     assert outcome.operation == (
         f"move {video} into {world.quarantine}, then run python main.py --retry ABC"
     )

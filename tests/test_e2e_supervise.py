@@ -90,8 +90,8 @@ async def test_a_crashing_child_is_restarted_within_budget_then_the_admin_is_ask
         assert "budget" in audit[-1].summary
         alert = [m for m in fake_telegram.messages(ADMIN) if "budget" in m.text][-1]
         labels = [text for text, _ in fake_telegram.buttons(ADMIN, alert.message_id)]
-        assert "♻️ Restart bot" in labels
-        restart = dict(fake_telegram.buttons(ADMIN, alert.message_id))["♻️ Restart bot"]
+        assert "♻️ Restart pipeline" in labels
+        restart = dict(fake_telegram.buttons(ADMIN, alert.message_id))["♻️ Restart pipeline"]
         fake_telegram.tap(ADMIN, ADMIN, alert.message_id, restart)
         await eventually(
             lambda: len([a for a in runtime.store.audit() if a.kind == "restart_process"]) == 4

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -47,7 +47,12 @@ class FakeMachine:
         self.gate: asyncio.Event | None = None
 
     def available(self, kind: ActionKind, fields: Mapping[str, str]) -> bool:
-        return kind not in self.unavailable and "path" in fields
+        return self.why_not(kind, fields) is None
+
+    def why_not(self, kind: ActionKind, fields: Mapping[str, str]) -> str | None:
+        if "path" not in fields:
+            return "the log line does not give path"
+        return f"{kind.value} is not possible here" if kind in self.unavailable else None
 
     async def run(self, kind: ActionKind, fields: Mapping[str, str]) -> ActionOutcome:
         self.runs.append((kind, dict(fields)))
@@ -346,7 +351,7 @@ async def test_an_ask_policy_alerts_at_once_and_runs_nothing(
     assert machine.runs == []
 
 
-async def test_a_muted_rule_is_neither_fixed_nor_alerted(
+async def test_a_muted_rule_is_still_fixed_by_policy_but_not_alerted(
     world: World, machine: FakeMachine
 ) -> None:
     world.book.mute("timeout", timedelta(hours=1), "@ana")
@@ -354,7 +359,18 @@ async def test_a_muted_rule_is_neither_fixed_nor_alerted(
     world.remedies.route(event)
     await asyncio.sleep(0)
     await world.remedies.wait_idle()
-    assert machine.runs == []
+    assert [kind for kind, _ in machine.runs] == [K.RETRY]  # a mute silences, never unfixes
+    assert world.state(event.incident.id) is IncidentState.RESOLVED
+    assert world.store.outbox_depth() == 0
+
+
+async def test_a_muted_rules_failed_fix_is_audited_but_not_alerted(tmp_path: Path) -> None:
+    world = World(tmp_path, FakeMachine(ok=False))
+    world.book.mute("timeout", timedelta(hours=1), "@ana")
+    event = world.record("timeout")
+    world.remedies.route(event)
+    await world.remedies.wait_idle()
+    assert [row.ok for row in world.store.audit(incident_id=event.incident.id)] == [False]
     assert world.store.outbox_depth() == 0
 
 
@@ -419,3 +435,51 @@ async def test_quiet_success_follows_the_spec_not_the_rule_name(tmp_path: Path) 
     await world.remedies.wait_idle()
     assert world.state(event.incident.id) is IncidentState.RESOLVED
     assert world.queued(event.incident.id) == [ALERT]
+
+
+def test_a_corrupt_file_whose_retry_is_impossible_is_offered_quarantine_alone(
+    tmp_path: Path,
+) -> None:
+    world = World(tmp_path, FakeMachine(unavailable=frozenset({K.CLEAN_RETRY, K.RETRY})))
+    incident = world.record("corrupto").incident
+    assert world.remedies.offered(incident) == [K.QUARANTINE]
+
+
+def test_a_corrupt_file_that_can_be_retried_is_not_offered_quarantine(world: World) -> None:
+    incident = world.record("corrupto").incident
+    assert world.remedies.offered(incident) == [K.CLEAN_RETRY, K.RETRY]
+
+
+async def test_a_refused_automatic_fix_is_audited_and_the_alert_says_why(
+    tmp_path: Path,
+) -> None:
+    world = World(tmp_path, FakeMachine(unavailable=frozenset({K.MKDIR})))
+    event = world.record("ruta_inexistente", "/srv/otra/x.mp4")
+    world.remedies.route(event)
+    await world.remedies.wait_idle()
+    [row] = world.store.audit(incident_id=event.incident.id)
+    assert (row.actor, row.kind, row.ok) == (POLICY_ACTOR, "refused", False)
+    assert "mkdir is not possible here" in row.summary
+    assert world.queued(event.incident.id) == [ALERT]
+    assert world.remedies.why_no_fix(event.incident) == "mkdir is not possible here"
+
+
+async def test_a_retry_waiting_for_the_bot_api_server_says_so_then_runs(tmp_path: Path) -> None:
+    down: list[datetime] = [T0]
+    seen: list[dict[int, datetime]] = []
+
+    async def sleep(_: float) -> None:
+        seen.append(dict(world.remedies.waiting))
+        down.clear()  # the server comes back while the fix waits
+
+    world = World(
+        tmp_path,
+        FakeMachine(),
+        server_down_since=lambda: down[0] if down else None,
+        sleep=sleep,
+    )
+    incident = world.record("timeout").incident
+    result = await world.remedies.run(incident.id, K.RETRY, "@ana")
+    assert result.status is RunStatus.DONE
+    assert seen == [{incident.id: T0}]
+    assert world.remedies.waiting == {}

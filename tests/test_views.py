@@ -535,3 +535,43 @@ def test_cut_counts_what_telegram_counts_and_marks_the_cut() -> None:
     cut = views.cut("😀" * 10, 5)
     assert cut == "😀😀…"
     assert views.visible_len(cut) <= 5
+
+
+def test_a_resolved_critical_alert_no_longer_says_it_needs_attention() -> None:
+    resolved = incident(severity=Severity.CRITICAL, state=IncidentState.RESOLVED)
+    text, _ = views.alert(resolved, screen(), [])
+    assert "needs attention" not in visible(text)
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "🚫 No fix: /srv/otra is outside the allowed folders"),
+        ("es", "🚫 Sin arreglo: /srv/otra is outside the allowed folders"),
+    ],
+)
+def test_an_alert_without_a_fix_button_says_why(language: str, expected: str) -> None:
+    why = "/srv/otra is outside the allowed folders"
+    text, markup = views.alert(incident(), screen(language), [], no_fix=why)
+    assert expected in visible(text)
+    assert not any(data.startswith("act:") for _, data in buttons(markup))
+
+
+def test_a_reason_is_not_shown_when_a_fix_is_offered() -> None:
+    text, _ = views.alert(incident(), screen(), ["chown"], no_fix="whatever")
+    assert "No fix" not in visible(text)
+
+
+def test_a_fix_waiting_for_the_bot_api_server_says_since_when() -> None:
+    since = datetime(2026, 11, 29, 9, 41, tzinfo=UTC)  # 10:41 in Madrid
+    fixing = incident(rule="timeout", state=IncidentState.FIXING)
+    text, _ = views.alert(fixing, screen(), ["retry"], waiting_since=since)
+    assert "Waiting for the Bot API server (down since 10:41:00)" in visible(text)
+    text_es, _ = views.alert(fixing, screen("es"), ["retry"], waiting_since=since)
+    assert "Esperando al servidor Bot API (caído desde 10:41:00)" in visible(text_es)
+
+
+def test_quarantine_alone_has_its_own_button() -> None:
+    corrupt = incident(rule="corrupto", fields={"path": "/srv/media/a.mp4"})
+    _, markup = views.alert(corrupt, screen(), ["quarantine"])
+    assert "🗃 Quarantine" in labels(markup)

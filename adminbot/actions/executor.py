@@ -100,11 +100,15 @@ class Actions:
 
     def available(self, kind: ActionKind, fields: Mapping[str, str]) -> bool:
         """Return True when `plan` would succeed, to decide which buttons to show."""
+        return self.why_not(kind, fields) is None
+
+    def why_not(self, kind: ActionKind, fields: Mapping[str, str]) -> str | None:
+        """Why `plan` would refuse this fix for these fields (shown on the alert), or None."""
         try:
             self.plan(kind, fields)
-        except ActionRefused:
-            return False
-        return True
+        except ActionRefused as exc:
+            return shown(str(exc), SUMMARY_CHARS)
+        return None
 
     def plan(self, kind: ActionKind, fields: Mapping[str, str]) -> Operation:
         """Validate the action for these fields and return the operation; touch nothing."""
@@ -140,6 +144,7 @@ class Actions:
             ActionKind.CHOWN: self._chown,
             ActionKind.MKDIR: self._mkdir,
             ActionKind.CLEAN_RETRY: self._clean_retry,
+            ActionKind.QUARANTINE: self._quarantine,
             ActionKind.RESTART_CONTAINER: self._restart,
         }
         started = self._monotonic()
@@ -241,6 +246,13 @@ class Actions:
         made = note(ActionReason.FOLDERS_CREATED, count=len(created), path=shown_path(located.real))
         return _Done(True, made)
 
+    async def _quarantine(self, operation: Operation) -> _Done:
+        """Move the corrupt file to quarantine (never deleted); nothing is downloaded again."""
+        destination = await asyncio.to_thread(
+            move_to_quarantine, operation.located(), self.settings.quarantine_dir, self._clock()
+        )
+        return _Done(True, note(ActionReason.QUARANTINED, name=str(destination)))
+
     async def _clean_retry(self, operation: Operation) -> _Done:
         """Quarantine the corrupt file (moved, never deleted), then retry the download."""
         destination = await asyncio.to_thread(
@@ -249,7 +261,7 @@ class Actions:
         retried = await self._retry(operation)
         return _Done(
             retried.ok,
-            note(ActionReason.QUARANTINED, name=destination.name) + retried.notes,
+            note(ActionReason.QUARANTINED, name=str(destination)) + retried.notes,
             retried.exit_code,
             retried.output_tail,
             retried.attempts,

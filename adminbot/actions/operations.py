@@ -216,6 +216,7 @@ class Planner:
             ActionKind.CHOWN: self._plan_chown,
             ActionKind.MKDIR: self._plan_mkdir,
             ActionKind.CLEAN_RETRY: self._plan_clean_retry,
+            ActionKind.QUARANTINE: self._plan_quarantine,
             ActionKind.RESTART_CONTAINER: self._plan_restart,
         }
         try:
@@ -253,6 +254,18 @@ class Planner:
             mode=self.settings.folder_mode,
             uid=uid,
             gid=gid,
+        )
+
+    def _plan_quarantine(self, fields: Mapping[str, str]) -> Operation:
+        located = self._locate(fields.get("path"))
+        info = _existing_not_link(located)
+        if not stat.S_ISREG(info.st_mode):
+            raise ActionRefused(f"{shown_path(located.real)} is not a regular file")
+        return Operation(
+            kind=ActionKind.QUARANTINE,
+            path=located.real,
+            root=located.root,
+            target=str(self.settings.quarantine_dir),
         )
 
     def _plan_clean_retry(self, fields: Mapping[str, str]) -> Operation:

@@ -76,7 +76,7 @@ ENGLISH: Mapping[ActionReason, str] = {
     ActionReason.FOLDER_EXISTS: "the folder already exists",
     ActionReason.FOLDERS_CREATED: "created {count} folder(s): {path}",
     ActionReason.FOLDERS_CREATED_PARTLY: "created {count} folder(s), but",
-    ActionReason.QUARANTINED: "quarantined as {name}",
+    ActionReason.QUARANTINED: "moved to quarantine: {name}",
     ActionReason.RESTART_FAILED: "restart failed: {error}",
     ActionReason.CONTAINER_RESTARTED: "container {container} restarted",
     ActionReason.CONTAINER_RESTARTED_API: "container {container} restarted and the Bot API answers",

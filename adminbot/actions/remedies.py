@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -31,6 +32,7 @@ logger = logging.getLogger(__name__)
 POLICY_ACTOR = "policy"
 REPORT_KIND = "report"
 SKIPPED_KIND = "skipped"
+REFUSED_KIND = "refused"
 
 WAITS_FOR_SERVER = frozenset({ActionKind.RETRY, ActionKind.CLEAN_RETRY})
 """Downloads go through the local Bot API server: retrying while it is down only fails."""
@@ -42,6 +44,8 @@ AsyncProbe = Callable[[], Awaitable[bool]]
 
 class ActionsLike(Protocol):
     def available(self, kind: ActionKind, fields: Mapping[str, str]) -> bool: ...
+
+    def why_not(self, kind: ActionKind, fields: Mapping[str, str]) -> str | None: ...
 
     async def run(self, kind: ActionKind, fields: Mapping[str, str]) -> ActionOutcome: ...
 
@@ -94,7 +98,7 @@ class Remedies:
         events: EventLog | None = None,
         clock: Clock = utcnow,
         probe: AsyncProbe | None = None,
-        server_down: Callable[[], bool] | None = None,
+        server_down_since: Callable[[], datetime | None] | None = None,
         verify_seconds: float = 10.0,
         server_wait_seconds: float = 600.0,
         disk_report: Callable[[], DiskReport] | None = None,
@@ -111,7 +115,9 @@ class Remedies:
         self.events = events
         self.clock = clock
         self.probe = probe
-        self.server_down = server_down
+        self.server_down_since = server_down_since
+        self.waiting: dict[int, datetime] = {}
+        """Incidents whose fix waits for the Bot API server, and since when it is down."""
         self.verify_seconds = verify_seconds
         self.server_wait_seconds = server_wait_seconds
         self.disk_report = disk_report
@@ -126,11 +132,27 @@ class Remedies:
         return spec.policy if spec is not None else Policy.ASK
 
     def offered(self, incident: Incident) -> list[ActionKind]:
-        """The fixes whose buttons make sense for this incident with this configuration."""
+        """The fixes whose buttons make sense for this incident with this configuration;
+        a fallback (Quarantine) only when none of the rule's own fixes can run."""
         spec = self.rules.get(incident.rule)
         if spec is None or spec.policy is Policy.ALERT:
             return []
-        return [kind for kind in spec.fixes if self._can(kind, incident)]
+        fixes = [kind for kind in spec.fixes if self._can(kind, incident)]
+        return fixes or [kind for kind in spec.fallbacks if self._can(kind, incident)]
+
+    def why_no_fix(self, incident: Incident) -> str | None:
+        """Why an incident whose rule has fixes gets none (shown on the alert), else None."""
+        spec = self.rules.get(incident.rule)
+        if spec is None or spec.policy is Policy.ALERT or not spec.fixes:
+            return None
+        if self.offered(incident) or self.actions is None:
+            return None
+        for kind in spec.fixes:
+            if kind not in self.local_actions:
+                why = self.actions.why_not(kind, incident.fields)
+                if why is not None:
+                    return why
+        return None
 
     def _can(self, kind: ActionKind, incident: Incident) -> bool:
         if kind in self.local_actions:
@@ -146,11 +168,16 @@ class Remedies:
         """
         incident = event.incident
         spec = self.rules.get(incident.rule)
-        fresh = event.kind is EventKind.OPENED and not event.muted
-        if fresh and self.policy(incident.rule) is Policy.AUTO:
+        opened = event.kind is EventKind.OPENED
+        fresh = opened and not event.muted
+        # A mute silences messages, never a policy's automatic fix.
+        if opened and self.policy(incident.rule) is Policy.AUTO:
             kinds = self.offered(incident)
             if kinds and self._schedule(self.run(incident.id, kinds[0], POLICY_ACTOR)):
                 return
+            why = self.why_no_fix(incident)
+            if why is not None:
+                self._refused(incident, why)
         verify = (
             fresh
             and spec is not None
@@ -204,13 +231,20 @@ class Remedies:
         )
         self._report(incident_id, notify=True)
 
-    async def _wait_for_server(self) -> None:
+    async def _wait_for_server(self, incident_id: int) -> None:
+        """Hold a download fix while the Bot API server is known down, and say so."""
+        down_since = self.server_down_since
+        if down_since is None or (since := down_since()) is None:
+            return
+        self.waiting[incident_id] = since
+        self._report(incident_id, notify=True)
         waited = 0.0
-        while self.server_down is not None and self.server_down():
-            if waited >= self.server_wait_seconds:
-                return
-            await self.sleep(SERVER_POLL_SECONDS)
-            waited += SERVER_POLL_SECONDS
+        try:
+            while down_since() is not None and waited < self.server_wait_seconds:
+                await self.sleep(SERVER_POLL_SECONDS)
+                waited += SERVER_POLL_SECONDS
+        finally:
+            self.waiting.pop(incident_id, None)
 
     async def wait_idle(self) -> None:
         """Let scheduled and running fixes finish (used at shutdown and by tests)."""
@@ -242,7 +276,7 @@ class Remedies:
         self._report(incident_id, notify=actor != POLICY_ACTOR)
         try:
             if kind in WAITS_FOR_SERVER:
-                await self._wait_for_server()
+                await self._wait_for_server(incident_id)
             outcome = await self._execute(kind, incident, actor)
         except asyncio.CancelledError:
             self.book.move(incident_id, IncidentState.OPEN, actor, "interrupted")
@@ -313,13 +347,32 @@ class Remedies:
             )
 
     def _report(self, incident_id: int, *, notify: bool) -> None:
-        """Refresh the alert; an incident never alerted yet (auto policy) gets one now."""
+        """Refresh the alert; an incident never alerted yet (auto policy) gets one now,
+        unless its rule is muted: a mute silences messages, the fix still ran."""
         if self.outbox is None or not notify:
             return
         if self.store.alert_messages(incident_id) or self.store.has_pending(incident_id):
             self.outbox.incident_changed(incident_id)
-        else:
-            self.outbox.alert(incident_id)
+            return
+        incident = self.book.get(incident_id)
+        if incident is not None and self.book.is_muted(incident.rule):
+            return
+        self.outbox.alert(incident_id)
+
+    def _refused(self, incident: Incident, why: str) -> None:
+        """An automatic fix that cannot run for this incident: audited; the alert says why."""
+        kind = self.rules[incident.rule].fixes[0]
+        refused = ActionOutcome(kind, False, note(ActionReason.REFUSED, why=why), kind.value)
+        self.store.add_audit(
+            incident_id=incident.id,
+            actor=POLICY_ACTOR,
+            kind=REFUSED_KIND,
+            operation=kind.value,
+            ok=False,
+            summary=refused.summary,
+            now=self.clock(),
+            detail=refused.detail(),
+        )
 
     def ignore(self, incident_id: int, actor: str) -> Incident | None:
         return self._settle(incident_id, IncidentState.IGNORED, actor)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from adminbot.checks.base import Check, CheckResult, CheckState, CheckTracker, Flip, run_checks
 from adminbot.incidents.intake import Intake
@@ -50,15 +51,17 @@ class HealthWatcher:
         self.outbox = outbox
         self.rules = {check.name: rule for check in checks if (rule := raised_rule(check))}
         self.on_flip = tuple(on_flip)
+        self._down_since: dict[str, datetime] = {}
         self.rounds = 0
 
     def is_critical(self, name: str) -> bool:
         result = self.tracker.current().get(name)
         return result is not None and result.state is CheckState.CRITICAL
 
-    def bot_api_down(self) -> bool:
-        """True while the local Bot API server is known down (retries wait for it)."""
-        return any(self.is_critical(name) for name, rule in self.rules.items() if rule)
+    def bot_api_down_since(self) -> datetime | None:
+        """Since when the local Bot API server is known down (retries wait for it), or None."""
+        down = [self._down_since[name] for name in self.rules if name in self._down_since]
+        return min(down) if down else None
 
     async def tick(self) -> list[Flip]:
         """One round: run all checks concurrently, then handle each flip."""
@@ -73,6 +76,10 @@ class HealthWatcher:
 
     def _handle(self, flip: Flip) -> None:
         result = flip.result
+        if flip.new is CheckState.CRITICAL:
+            self._down_since.setdefault(flip.check, result.checked_at)
+        else:
+            self._down_since.pop(flip.check, None)
         logger.warning("Check %s: %s -> %s (%s)", flip.check, flip.old, flip.new, result.summary)
         for listener in self.on_flip:
             listener(flip)

@@ -113,6 +113,7 @@ CORRUPTO = RuleSpec(
     policy=Policy.ASK,
     builtin=True,
     fixes=(ActionKind.CLEAN_RETRY, ActionKind.RETRY),
+    fallbacks=(ActionKind.QUARANTINE,),
     key_fields=("path",),
     keywords=(
         "valid",

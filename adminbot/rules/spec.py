@@ -44,6 +44,8 @@ class RuleSpec:
     builtin: bool = False
     keywords: tuple[str, ...] = ()
     fixes: tuple[ActionKind, ...] = ()
+    fallbacks: tuple[ActionKind, ...] = ()
+    """Offered only when none of `fixes` can run (Quarantine when a retry is impossible)."""
     verify_first: bool = False
     disk_report: bool = False
     quiet_success: bool = False

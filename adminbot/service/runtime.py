@@ -278,7 +278,7 @@ def build_runtime(
         events=intake.events,
         clock=clock,
         probe=probe,
-        server_down=health.bot_api_down,
+        server_down_since=health.bot_api_down_since,
         verify_seconds=edges.periods.verify,
         disk_report=lambda: disk_report(config.disk_paths),
         local_actions=local_actions,
