@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -58,7 +59,17 @@ def test_json_output_is_one_object_of_the_documented_shape(tmp_path: Path) -> No
     log = tmp_path / "app.log"
     log.write_text(LOG + "\n", encoding="utf-8")
     document = _check_json(log)
-    assert set(document) == {"lines", "seconds", "counts", "matches"}
+    assert set(document) == {
+        "lines",
+        "records",
+        "annotations_skipped",
+        "seconds",
+        "counts",
+        "matches",
+        "samples",
+        "unmatched_errors",
+        "unmatched_samples",
+    }
     assert document["lines"] == 10
     assert isinstance(document["seconds"], float) and document["seconds"] >= 0
     assert document["counts"] == {
@@ -172,3 +183,40 @@ def test_check_rules_command_does_not_import_the_runtime(tmp_path: Path) -> None
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=tmp_path
     )
     assert result.stdout.split("\n")[0] == "0 []"
+
+
+@pytest.mark.parametrize(
+    "sample", sorted((Path(__file__).parent / "samples").glob("*.log")), ids=lambda p: p.name
+)
+def test_check_rules_on_an_annotated_sample_counts_what_the_annotations_expect(
+    sample: Path,
+) -> None:
+    """The `# expect:` lines describe the log; they are skipped, not counted as matches."""
+    annotations = [
+        line.removeprefix("# expect:").split()[0]
+        for line in sample.read_text(encoding="utf-8").splitlines()
+        if line.startswith("# expect:")
+    ]
+    expected = Counter(rule for rule in annotations if rule not in ("none", "unmatched"))
+    out = io.StringIO()
+    assert check_file(sample, build_ruleset(), as_json=True, out=out) == 0
+    document = json.loads(out.getvalue())
+    assert {rule: n for rule, n in document["counts"].items() if n} == dict(expected)
+    assert document["annotations_skipped"] == len(annotations)
+
+
+def test_check_rules_json_says_what_the_text_report_says(tmp_path: Path) -> None:
+    log = tmp_path / "bot.log"
+    log.write_text(
+        "2026-11-29 10:00:00,000 ERROR main: OSError: [Errno 28] No space left on device\n"
+        "2026-11-29 10:00:01,000 ERROR main: the moon is made of cheese\n",
+        encoding="utf-8",
+    )
+    out = io.StringIO()
+    check_file(log, build_ruleset(), as_json=True, out=out)
+    document = json.loads(out.getvalue())
+    assert document["unmatched_errors"] == 1
+    assert document["unmatched_samples"][0]["line"] == 2
+    assert "cheese" in document["unmatched_samples"][0]["text"]
+    [sample] = document["samples"]["disco_lleno"]
+    assert sample["line"] == 1 and "No space left" in sample["text"]

@@ -146,6 +146,25 @@ def _texts(block: bytes) -> list[str]:
     return [_decode(raw) for raw in block.split(b"\n")]
 
 
+ANNOTATION = "# expect:"
+"""How the annotated sample logs in tests/samples state what a record must match."""
+
+
+def _without_annotations(texts: list[str], report: _Report) -> list[str]:
+    """Blank out `# expect:` lines (keeping line numbers): they describe a log, they are
+    not part of it, and would otherwise be counted as matches of the rule they name."""
+    if not any(text.startswith(ANNOTATION) for text in texts):
+        return texts
+    kept = []
+    for text in texts:
+        if text.startswith(ANNOTATION):
+            report.annotations += 1
+            kept.append("")
+        else:
+            kept.append(text)
+    return kept
+
+
 class _Report:
     """What check_file gathers while the classifier runs."""
 
@@ -153,6 +172,7 @@ class _Report:
         self.matches: list[Match] = []
         self.unmatched: list[Record] = []
         self.records = 0
+        self.annotations = 0
 
     def add(self, classified: Classified) -> None:
         self.matches.extend(classified.matches)
@@ -179,7 +199,8 @@ def check_file(
     try:
         for block in read_blocks(path):
             lines += len(block.texts)
-            report.add(classifier.feed_texts(name, block.texts, block.line_no + 1))
+            texts = _without_annotations(block.texts, report)
+            report.add(classifier.feed_texts(name, texts, block.line_no + 1))
     except OSError as exc:
         reason = exc.strerror or str(exc)
         print(f"adminbot check-rules: cannot read {path}: {reason}", file=err or sys.stderr)
@@ -188,7 +209,7 @@ def check_file(
     seconds = time.perf_counter() - started
     report.matches.sort(key=lambda match: match.record.line_no)
     if as_json:
-        _print_json(report, ruleset, lines, seconds, out)
+        _print_json(report, ruleset, lines, seconds, out, samples)
     else:
         _print_text(path, report, ruleset, lines, seconds, out, samples)
     return EXIT_OK
@@ -201,14 +222,40 @@ def _counts(report: _Report, ruleset: RuleSet) -> dict[str, int]:
     return counts
 
 
-def _print_json(report: _Report, ruleset: RuleSet, lines: int, seconds: float, out: TextIO) -> None:
+def _print_json(
+    report: _Report, ruleset: RuleSet, lines: int, seconds: float, out: TextIO, samples: int
+) -> None:
+    """Everything the text report says, as one object a script can read."""
+    by_rule: dict[str, list[Match]] = defaultdict(list)
+    for match in report.matches:
+        by_rule[match.rule].append(match)
     document = {
         "lines": lines,
+        "records": report.records,
+        "annotations_skipped": report.annotations,
         "seconds": round(seconds, 6),
         "counts": _counts(report, ruleset),
         "matches": [{"line": m.record.line_no, "rule": m.rule} for m in report.matches],
+        "samples": {
+            name: [_json_sample(ruleset, match) for match in found[:samples]]
+            for name, found in by_rule.items()
+        },
+        "unmatched_errors": len(report.unmatched),
+        "unmatched_samples": [
+            {"line": record.line_no, "text": record.text}
+            for record in report.unmatched[: max(samples, 10)]
+        ],
     }
     out.write(json.dumps(document, ensure_ascii=False) + "\n")
+
+
+def _json_sample(ruleset: RuleSet, match: Match) -> dict[str, object]:
+    keyed = ruleset.classify(match.record)
+    return {
+        "line": match.record.line_no,
+        "text": match.record.text,
+        "key": keyed.key if keyed is not None else "",
+    }
 
 
 def _print_text(
@@ -223,7 +270,10 @@ def _print_text(
     speed = lines / seconds if seconds > 0 else float("inf")
     write = out.write
     write(f"{path}: {lines:,} lines, {report.records:,} records in {seconds:.3f} s ")
-    write(f"({speed:,.0f} lines/s)\n\nMatches per rule:\n")
+    write(f"({speed:,.0f} lines/s)\n")
+    if report.annotations:
+        write(f"{report.annotations:,} annotation lines ({ANNOTATION}) skipped\n")
+    write("\nMatches per rule:\n")
     by_rule: dict[str, list[Match]] = defaultdict(list)
     for match in report.matches:
         by_rule[match.rule].append(match)
