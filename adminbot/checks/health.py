@@ -70,7 +70,12 @@ class HealthWatcher:
 
     def _handle(self, flip: Flip) -> None:
         result = flip.result
-        logger.warning("Check %s: %s -> %s (%s)", flip.check, flip.old, flip.new, result.summary)
+        if flip.old is None:
+            logger.warning("Check %s: %s (%s)", flip.check, flip.new, result.summary)
+        else:
+            logger.warning(
+                "Check %s: %s -> %s (%s)", flip.check, flip.old, flip.new, result.summary
+            )
         for listener in self.on_flip:
             listener(flip)
         rule = self.rules.get(flip.check)
