@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import Protocol
 
 from adminbot.actions.executor import prune_quarantine
 from adminbot.config import Config
+from adminbot.errors import StartupError
 from adminbot.notify.console import ConsoleAlerts
 from adminbot.notify.notices import MuteExpired
 from adminbot.notify.notices import SelfWatch as SelfWatchNotice
@@ -114,15 +116,33 @@ class Service:
         ]
 
     async def start(self) -> None:
+        """Start every part in order; if one cannot start, stop the ones already started."""
+        try:
+            await self._start_parts()
+        except BaseException:
+            await self._abandon_start()
+            raise
+
+    async def _start_parts(self) -> None:
         runtime = self.runtime
         for event in unrouted(runtime.store, runtime.book):
             self.router.queue.put([event])
         self.router.start()
         await asyncio.to_thread(runtime.monitor.start)
         if runtime.child is not None:
-            await runtime.child.start()
+            try:
+                await runtime.child.start()
+            except OSError as exc:
+                command = runtime.child.supervisor.argv[0]
+                raise StartupError(
+                    f"cannot run the pipeline command {command!r}: {_why(exc)}"
+                ) from None
         if self.http is not None:
-            await self.http.start()
+            try:
+                await self.http.start()
+            except OSError as exc:
+                where = f"{self.http.host}:{self.http.port}"
+                raise StartupError(f"[http] port: cannot listen on {where}: {_why(exc)}") from None
             logger.info("Health and metrics on http://%s:%s/", self.http.host, self.http.port)
         await self.front.start()
         self._tasks = [
@@ -130,6 +150,17 @@ class Service:
             asyncio.create_task(self._watch_self(), name="self-watch"),
         ]
         sdnotify.ready()
+
+    async def _abandon_start(self) -> None:
+        """Undo a start that failed part-way, so the error is all that is left of it."""
+        runtime = self.runtime
+        if runtime.child is not None:
+            await runtime.child.stop()
+        await asyncio.to_thread(runtime.monitor.stop)
+        await self.router.stop()
+        if self.http is not None:
+            await self.http.stop()
+        runtime.store.close()
 
     async def stop(self) -> ChildExit | None:
         """Stop in reverse order; returns how the child ended."""
@@ -218,6 +249,11 @@ class Service:
                 self.runtime.outbox.notice(SelfWatchNotice(part, ok, detail))
             if interval and watch.alive:
                 sdnotify.watchdog_ping()
+
+
+def _why(exc: OSError) -> str:
+    """The system's words for an error, without the details asyncio wraps around them."""
+    return os.strerror(exc.errno) if exc.errno else str(exc)
 
 
 async def _logged(job: Job) -> None:
