@@ -5,17 +5,18 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from dotenv import load_dotenv
 
 from adminbot import __version__
 from adminbot.config import Config, load_config
-from adminbot.errors import ConfigError
+from adminbot.errors import ConfigError, StartupError
 
 if TYPE_CHECKING:
     import asyncio
@@ -25,39 +26,82 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 EXIT_CONFIG = 2
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes are one line and exit 2, like every other refusal to start."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_CONFIG, f"adminbot: {message} (see {self.prog} --help)\n")
+
+
+def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
+    """--config and --log-level, accepted before and after the command alike."""
+    parser.add_argument(
+        "--config", type=Path, default=default, help="TOML file (default: adminbot.toml)"
+    )
+    parser.add_argument(
+        "--log-level",
+        default=default,
+        metavar="LEVEL",
+        help=f"adminbot's own log level: {', '.join(LEVELS)} (env ADMINBOT_LOG_LEVEL)",
+    )
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected records per second, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number above 0, got {text}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="adminbot", description="Watch a media pipeline's logs and help its admin."
     )
     parser.add_argument("--version", action="version", version=f"adminbot {__version__}")
-    parser.add_argument("--config", type=Path, help="TOML file (default: adminbot.toml)")
-    parser.add_argument(
-        "--log-level",
-        default=os.environ.get("ADMINBOT_LOG_LEVEL", "INFO"),
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        type=str.upper,
-        help="adminbot's own log level (env ADMINBOT_LOG_LEVEL)",
-    )
+    _global_options(parser, None)
+    common = _Parser(add_help=False)
+    # SUPPRESS: an option given before the command is not reset by the command's default.
+    _global_options(common, argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", required=True)
     run_ = commands.add_parser(
         "run",
+        parents=[common],
         help="watch the logs; Telegram if TELEGRAM_TOKEN is set",
         description="Watch the logs. `adminbot run -- python main.py` also starts and "
         "supervises the pipeline, whose output is watched like any log.",
     )
     run_.add_argument("child", nargs=argparse.REMAINDER, help="-- CMD [ARGS...] to supervise")
-    simulate = commands.add_parser("simulate", help="append realistic pipeline log lines")
+    simulate = commands.add_parser(
+        "simulate", parents=[common], help="append realistic pipeline log lines"
+    )
     simulate.add_argument("file", nargs="?", type=Path, help="log file (default: demo log)")
-    simulate.add_argument("--rate", type=float, default=2.0, help="records per second")
+    simulate.add_argument("--rate", type=_rate, default=2.0, help="records per second")
     simulate.add_argument("--duration", type=float, help="stop after this many seconds")
     simulate.add_argument("--seed", type=int)
-    check = commands.add_parser("check-rules", help="test the rules on a log file, offline")
+    check = commands.add_parser(
+        "check-rules", parents=[common], help="test the rules on a log file, offline"
+    )
     check.add_argument("logfile", type=Path)
     check.add_argument("--json", action="store_true", help="print one JSON object")
     check.add_argument("--samples", type=int, default=3)
     return parser
+
+
+def log_level(option: str | None, env: Mapping[str, str]) -> str:
+    """--log-level, else ADMINBOT_LOG_LEVEL, else INFO; a wrong value names where it came from."""
+    source, value = ("--log-level", option) if option is not None else ("ADMINBOT_LOG_LEVEL", None)
+    if value is None:
+        value = env.get("ADMINBOT_LOG_LEVEL") or "INFO"
+    level = value.strip().upper()
+    if level not in LEVELS:
+        raise ConfigError(source, f"must be one of {', '.join(LEVELS)}, got {value!r}")
+    return level
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -65,18 +109,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     load_dotenv(Path.cwd() / ".env", override=False)
     try:
+        level = log_level(args.log_level, os.environ)
         config = load_config(path=args.config)
         if args.command == "run":
             child = args.child[1:] if args.child[:1] == ["--"] else args.child
-            return run(config, args.log_level, child)
+            return run(config, level, child)
         if args.command == "simulate":
             return simulate(config, args)
         return check_rules(config, args)
     except ConfigError as exc:
-        print(f"adminbot: configuration error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return _refuse(f"configuration error: {exc}")
+    except StartupError as exc:
+        return _refuse(f"cannot start: {exc}")
     except KeyboardInterrupt:
         return 130
+
+
+def _refuse(text: str) -> int:
+    """One line on stderr, never the token, and the configuration error's exit status."""
+    from adminbot.notify.eventlog import redact
+
+    line = " ".join(redact(text, [os.environ.get("TELEGRAM_TOKEN", "")]).split())
+    print(f"adminbot: {line}", file=sys.stderr)
+    return EXIT_CONFIG
 
 
 def check_rules(config: Config, args: argparse.Namespace) -> int:
@@ -87,30 +142,60 @@ def check_rules(config: Config, args: argparse.Namespace) -> int:
 
 
 def simulate(config: Config, args: argparse.Namespace) -> int:
+    from adminbot.simulate import ROOT
     from adminbot.simulate import simulate as append_lines
 
     target = args.file or config.demo_log
+    # Lines for the demo log name the demo's own folder, where the demo's fixes may act.
+    root = config.demo_folder if args.file is None else ROOT
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise StartupError(f"cannot write to {target}: {exc.strerror or exc}") from None
     print(f"Appending simulated pipeline lines to {target} (Ctrl-C stops)", file=sys.stderr)
-    written = append_lines(target, rate=args.rate, duration=args.duration, seed=args.seed)
+    try:
+        written = append_lines(
+            target, rate=args.rate, duration=args.duration, seed=args.seed, root=root
+        )
+    except OSError as exc:
+        raise StartupError(f"cannot write to {target}: {exc.strerror or exc}") from None
     print(f"{written} records written", file=sys.stderr)
     return 0
 
 
-def run(config: Config, log_level: str, child_argv: Sequence[str] = ()) -> int:
+def run(config: Config, level: str, child_argv: Sequence[str] = ()) -> int:
+    from adminbot.config import prepare_data_dir
     from adminbot.notify.eventlog import setup_logging
 
-    setup_logging(config.monitor_log, log_level)
-    _stderr_warnings()
+    prepare_data_dir(config)
+    if child_argv:
+        _check_command(child_argv[0], config.supervise.workdir)
+    try:
+        setup_logging(
+            config.monitor_log, level, stderr_level="WARNING", secrets=[config.token or ""]
+        )
+        if child_argv:
+            config.child_log.touch()  # followed from the tailer's first pass, not "missing"
+    except OSError as exc:
+        raise StartupError(f"cannot write in {config.data_dir}: {exc.strerror or exc}") from None
     import asyncio  # the runtime's imports are paid only by the commands that run it
 
     return asyncio.run(serve(config, child_argv))
 
 
-def _stderr_warnings() -> None:
-    handler = logging.StreamHandler()
-    handler.setLevel(logging.WARNING)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    logging.getLogger().addHandler(handler)
+def _check_command(program: str, workdir: Path | None) -> None:
+    """Refuse a pipeline command that cannot run before anything starts."""
+    if "/" in program:
+        path = Path(program) if Path(program).is_absolute() else (workdir or Path.cwd()) / program
+        found = path.is_file() and os.access(path, os.X_OK)
+    else:
+        found = shutil.which(program) is not None
+    if not found:
+        raise StartupError(
+            f"cannot run the pipeline command {program!r}: not found or not executable"
+        )
 
 
 async def serve(

@@ -9,12 +9,14 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
+import tempfile
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from adminbot.actions.docker import DockerError, check_container_name
@@ -30,6 +32,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_CONFIG_FILE = "adminbot.toml"
+DATA_DIR_ENV = "ADMINBOT_DATA_DIR"
+DEMO_RETRY_COMMAND = (sys.executable, "-c", "print('demo: the download was retried')")
+"""The demo's retry: a harmless program that succeeds, run as an argv list (no shell)."""
 LANGUAGES = ("en", "es")
 
 
@@ -104,6 +109,8 @@ class Config:
     source: str
     data_dir: Path
     watch: WatchConfig
+    data_dir_key: str = "data_dir"
+    """Where the data dir came from (the TOML key or ADMINBOT_DATA_DIR), for error messages."""
     token: str | None = field(default=None, repr=False)
     admin_ids: frozenset[int] = frozenset()
     api_base_url: str = DEFAULT_API_BASE_URL
@@ -160,6 +167,11 @@ class Config:
     def demo_log(self) -> Path:
         return self.data_dir / "demo" / "pipeline.log"
 
+    @property
+    def demo_folder(self) -> Path:
+        """The demo's throwaway download folder: the only place its fixes may touch."""
+        return self.data_dir / "demo" / "descargas"
+
 
 def load_config(
     env: Mapping[str, str] | None = None, *, cwd: Path | None = None, path: Path | None = None
@@ -181,7 +193,8 @@ def _read_toml(env: Mapping[str, str], cwd: Path, path: Path | None) -> tuple[st
         target = cwd / target
     if not target.exists():
         if explicit is not None:
-            raise ConfigError("ADMINBOT_CONFIG", f"config file {target} does not exist")
+            source = "--config" if path is not None else "ADMINBOT_CONFIG"
+            raise ConfigError(source, f"config file {target} does not exist")
         return "(defaults)", {}
     try:
         with target.open("rb") as handle:
@@ -195,7 +208,7 @@ def _read_toml(env: Mapping[str, str], cwd: Path, path: Path | None) -> tuple[st
 def _build(top: Table, env: Mapping[str, str], cwd: Path, file: str) -> Config:
     defaults = Config(source=file, data_dir=Path(), watch=WatchConfig())
     data_dir = top.get("data_dir", str, "logs")
-    data_dir = _resolve(env.get("ADMINBOT_DATA_DIR") or data_dir, cwd)
+    data_dir = _resolve(env.get(DATA_DIR_ENV) or data_dir, cwd)
     watch = _watch(top.table("watch"), env, cwd)
     language = top.get("language", str, defaults.language)
     if language not in LANGUAGES:
@@ -209,8 +222,9 @@ def _build(top: Table, env: Mapping[str, str], cwd: Path, file: str) -> Config:
     return Config(
         source=file,
         data_dir=data_dir,
+        data_dir_key=DATA_DIR_ENV if env.get(DATA_DIR_ENV) else "data_dir",
         watch=watch,
-        token=env.get("TELEGRAM_TOKEN") or None,
+        token=_token(env),
         admin_ids=_admin_ids(env),
         api_base_url=_api_base_url(env),
         language=language,
@@ -281,10 +295,70 @@ def _admin_ids(env: Mapping[str, str]) -> frozenset[int]:
 
 
 def _api_base_url(env: Mapping[str, str]) -> str:
-    url = env.get("TELEGRAM_API_BASE_URL") or DEFAULT_API_BASE_URL
-    if not url.startswith(("http://", "https://")):
-        raise ConfigError("TELEGRAM_API_BASE_URL", "must start with http:// or https://")
-    return url
+    return normalise_api_base_url(env.get("TELEGRAM_API_BASE_URL") or DEFAULT_API_BASE_URL)
+
+
+_TOKEN_IN_PATH = re.compile(r"/bot\d+:")
+
+
+def normalise_api_base_url(url: str) -> str:
+    """Accept `http://host:port`, `…/bot` and a trailing slash alike; PTB appends the token.
+
+    A bare host (or any path not ending in `/bot`) gets `/bot` appended, since the Bot
+    API, local server included, always answers on `/bot<token>/<method>`.
+    """
+    key = "TELEGRAM_API_BASE_URL"
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(key, "must be an http:// or https:// URL with a host")
+    try:
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError:
+        raise ConfigError(key, f"has an invalid port: {parts.netloc!r}") from None
+    if _TOKEN_IN_PATH.search(parts.path):
+        raise ConfigError(key, "must not hold the token (adminbot appends TELEGRAM_TOKEN)")
+    if parts.query or parts.fragment:
+        raise ConfigError(key, "must not have a query or a fragment")
+    path = parts.path.rstrip("/")
+    if not path.endswith("/bot"):
+        path += "/bot"
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def prepare_data_dir(config: Config) -> None:
+    """Create the data dir (and the demo's folders) and prove adminbot can write there."""
+    key = config.data_dir_key
+    file = None if key == DATA_DIR_ENV else config.source
+    path = config.data_dir
+    if path.exists() and not path.is_dir():
+        raise ConfigError(key, f"{path} is not a folder", file)
+    folders = [path, config.demo_folder] if config.demo else [path]
+    try:
+        for folder in folders:
+            folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path, prefix=".adminbot-write-test-"):
+            pass
+        if config.demo:
+            config.demo_log.touch()  # watched from the start: no "missing file" warning
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(key, f"cannot create or write to {path}: {reason}", file) from None
+
+
+def with_demo_remedies(config: Config) -> Config:
+    """In the demo, fixes act on a throwaway folder and a harmless retry, so they can run.
+
+    Only for the demo (nothing real is watched): a real log never gets the fake retry.
+    """
+    if not config.demo:
+        return config
+    actions = config.actions
+    demo_actions = replace(
+        actions,
+        allowed_folders=(*actions.allowed_folders, config.demo_folder),
+        retry_command=actions.retry_command or DEMO_RETRY_COMMAND,
+    )
+    return replace(config, actions=demo_actions)
 
 
 def _alerts(table: Table) -> AlertConfig:
@@ -484,3 +558,17 @@ def _pipeline_token(table: Table, env: Mapping[str, str]) -> str | None:
     if not value:
         raise table.fail("bot_api_token_env", f"the environment variable {name} is not set")
     return value
+
+
+TOKEN_SHAPE = re.compile(r"\d+:[A-Za-z0-9_-]+")
+"""What @BotFather hands out: the bot's id, a colon, letters, digits, `_` and `-`."""
+
+
+def _token(env: Mapping[str, str]) -> str | None:
+    """TELEGRAM_TOKEN, refused (without being shown) when it cannot be a bot token."""
+    token = env.get("TELEGRAM_TOKEN", "").strip() or None
+    if token is not None and not TOKEN_SHAPE.fullmatch(token):
+        raise ConfigError(
+            "TELEGRAM_TOKEN", "does not look like a bot token (<digits>:<letters> from @BotFather)"
+        )
+    return token

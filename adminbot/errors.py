@@ -19,3 +19,7 @@ class ConfigError(Exception):
 
 class ActionRefused(Exception):
     """An action's parameters failed validation; nothing was touched."""
+
+
+class StartupError(Exception):
+    """adminbot cannot start (a store it cannot open, a port in use); the CLI prints it, exits 2."""

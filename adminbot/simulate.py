@@ -455,12 +455,15 @@ def simulate(
     seed: int | None = None,
     stop: threading.Event | None = None,
     error_every: float | None = None,
+    root: Path | str = ROOT,
 ) -> int:
     """Append `rate` records per second to `path` until `duration` passes or `stop` is set.
 
     Every `error_every` seconds (default 3) one of the six error kinds is written
     instead, cycling through them, the first one after about a second, so a demo
-    shows an alert within a few seconds. Returns the number of records written.
+    shows an alert within a few seconds. The download folders named in the lines
+    lie under `root` (the demo's own folder, where its fixes may act). Returns the
+    number of records written.
     """
     if rate <= 0:
         raise ValueError("rate must be positive")
@@ -485,6 +488,8 @@ def simulate(
                 next_error = now_mono + every
             else:
                 record = _normal(rng, now)
+            if str(root) != ROOT:
+                record = record.replace(ROOT, str(root))
             out.write(record + "\n")
             out.flush()
             written += 1

@@ -60,6 +60,10 @@ EN: Mapping[str, str] = {
     "status.title": "<b>Status</b> · up {uptime}",
     "status.files": "<b>Watched files</b>",
     "status.file": "• <code>{path}</code> {size}, last line {age}",
+    "status.file_quiet": (
+        "• <code>{path}</code> {size}, no new line since start (last written {age} ago)"
+    ),
+    "status.file_waiting": "• <code>{path}</code> {size}, no new line since start",
     "status.file_problem": "• <code>{path}</code> ⚠️ {problem}",
     "status.no_files": "• none found yet",
     "status.more_files": "• … and {count} more",
@@ -74,7 +78,6 @@ EN: Mapping[str, str] = {
     "status.mutes": "<b>Muted</b>",
     "status.mute_line": "• {target} until {until}",
     "status.outbox": "⏳ {count} alert(s) waiting for delivery",
-    "age.never": "never",
     "errors.title": "<b>Incidents</b> {filter}· page {page}",
     "errors.none": "No incidents{filter}.",
     "errors.line": "{icon} #{id} <b>{rule}</b> ×{count} · {state} · {age} ago",
@@ -98,6 +101,7 @@ EN: Mapping[str, str] = {
     "unmute.done": "🔔 Alerts back on ({count} mute(s) removed).",
     "unmute.none": "Nothing was muted.",
     "check.flip": "{icon} <b>{name}</b>: {old} → {new}\n{summary}",
+    "check.first": "{icon} <b>{name}</b>: {new}\n{summary}",
     "check.recovered": "✅ <b>{name}</b> recovered\n{summary}",
     "action.auto": "🤖 Automatic: {summary}",
     "check.state.ok": "ok",
@@ -300,6 +304,11 @@ ES: Mapping[str, str] = {
     "status.title": "<b>Estado</b> · activo {uptime}",
     "status.files": "<b>Archivos vigilados</b>",
     "status.file": "• <code>{path}</code> {size}, última línea {age}",
+    "status.file_quiet": (
+        "• <code>{path}</code> {size}, ninguna línea nueva desde el inicio "
+        "(última escritura hace {age})"
+    ),
+    "status.file_waiting": "• <code>{path}</code> {size}, ninguna línea nueva desde el inicio",
     "status.file_problem": "• <code>{path}</code> ⚠️ {problem}",
     "status.no_files": "• ninguno todavía",
     "status.more_files": "• … y {count} más",
@@ -314,7 +323,6 @@ ES: Mapping[str, str] = {
     "status.mutes": "<b>Silenciado</b>",
     "status.mute_line": "• {target} hasta {until}",
     "status.outbox": "⏳ {count} aviso(s) pendientes de entrega",
-    "age.never": "nunca",
     "errors.title": "<b>Incidencias</b> {filter}· página {page}",
     "errors.none": "Sin incidencias{filter}.",
     "errors.line": "{icon} #{id} <b>{rule}</b> ×{count} · {state} · hace {age}",
@@ -338,6 +346,7 @@ ES: Mapping[str, str] = {
     "unmute.done": "🔔 Avisos reactivados ({count} silencio(s) quitados).",
     "unmute.none": "No había nada silenciado.",
     "check.flip": "{icon} <b>{name}</b>: {old} → {new}\n{summary}",
+    "check.first": "{icon} <b>{name}</b>: {new}\n{summary}",
     "check.recovered": "✅ <b>{name}</b> recuperado\n{summary}",
     "action.auto": "🤖 Automático: {summary}",
     "check.state.ok": "bien",

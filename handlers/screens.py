@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -65,9 +66,7 @@ def help_text(runtime: Runtime) -> str:
 
 
 async def status_report(runtime: Runtime) -> views.StatusReport:
-    files = [
-        views.FileLine(f.path, f.size, f.last_line_at, f.problem) for f in runtime.monitor.watched()
-    ]
+    files = await asyncio.to_thread(_files_now, runtime)
     disks = await asyncio.to_thread(_disks, runtime)
     process = psutil.Process()
     return views.StatusReport(
@@ -83,6 +82,21 @@ async def status_report(runtime: Runtime) -> views.StatusReport:
         outbox_depth=runtime.store.outbox_depth(),
         extra=[item for item in (source() for source in runtime.status_lines) if item],
     )
+
+
+def _files_now(runtime: Runtime) -> list[views.FileLine]:
+    """The watched files, with the time each was last written (the tailer skips what a
+    file held at the first start, so it may have read no line of a busy file)."""
+    lines = []
+    for f in runtime.monitor.watched():
+        modified = None
+        if f.last_line_at is None and f.problem is None:
+            try:
+                modified = datetime.fromtimestamp(Path(f.path).stat().st_mtime, UTC)
+            except OSError:
+                modified = None
+        lines.append(views.FileLine(f.path, f.size, f.last_line_at, f.problem, modified))
+    return lines
 
 
 def _disks(runtime: Runtime) -> list[views.DiskLine]:

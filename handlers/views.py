@@ -234,6 +234,8 @@ class FileLine:
     size: int
     last_line_at: datetime | None
     problem: str | None
+    modified_at: datetime | None = None
+    """When the file was last written; told when no line was read since the start."""
 
 
 @dataclass(frozen=True)
@@ -270,14 +272,24 @@ def status(report: StatusReport, screen: Screen) -> str:
         if item.problem:
             files.append(t("status.file_problem", path=path, problem=esc(item.problem)))
             continue
-        since = item.last_line_at
-        age = duration(screen.now - since, t) if since else t("age.never")
-        files.append(t("status.file", path=path, size=human_bytes(item.size), age=age))
+        files.append(_file_line(item, path, screen))
     if not report.files:
         files.append(t("status.no_files"))
     rest = _status_rest(report, screen)
     room = MAX_CHARS - 2 - visible_len("\n".join([*head, *rest]))
     return _fit("\n".join([*head, *_fit_files(files, room, t), *rest]))
+
+
+def _file_line(item: FileLine, path: str, screen: Screen) -> str:
+    """What is known of a file: its last line read, else when it was last written."""
+    t, size = screen.t, human_bytes(item.size)
+    if item.last_line_at is not None:
+        age = duration(screen.now - item.last_line_at, t)
+        return t("status.file", path=path, size=size, age=age)
+    if item.modified_at is not None:
+        age = duration(screen.now - item.modified_at, t)
+        return t("status.file_quiet", path=path, size=size, age=age)
+    return t("status.file_waiting", path=path, size=size)
 
 
 def _fit_files(files: list[str], room: int, t: Catalog) -> list[str]:
@@ -403,14 +415,12 @@ def check_flip(result: CheckResult, old: CheckState | None, screen: Screen) -> s
     t = screen.t
     if result.state is CheckState.OK:
         return t("check.recovered", name=esc(result.name), summary=words.check(result, t))
-    return t(
-        "check.flip",
-        icon=CHECK_ICONS[result.state],
-        name=esc(result.name),
-        old=esc(t(f"check.state.{old.value}") if old else "?"),
-        new=esc(t(f"check.state.{result.state.value}")),
-        summary=words.check(result, t),
-    )
+    new = esc(t(f"check.state.{result.state.value}"))
+    icon, name, summary = CHECK_ICONS[result.state], esc(result.name), words.check(result, t)
+    if old is None:  # the first result seen: there is no earlier state to tell
+        return t("check.first", icon=icon, name=name, new=new, summary=summary)
+    old_state = esc(t(f"check.state.{old.value}"))
+    return t("check.flip", icon=icon, name=name, old=old_state, new=new, summary=summary)
 
 
 def self_watch(part: str, ok: bool, detail: str, screen: Screen) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from adminbot.config import load_config
+from adminbot.config import load_config, normalise_api_base_url
 from adminbot.errors import ConfigError
 from adminbot.models import Policy
 
@@ -270,3 +270,32 @@ def _adminbot(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
         timeout=60,
         check=False,
     )
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "http://127.0.0.1:8081",
+        "http://127.0.0.1:8081/",
+        "http://127.0.0.1:8081/bot",
+        "http://127.0.0.1:8081/bot/",
+        " http://127.0.0.1:8081/bot// ",
+    ],
+)
+def test_every_spelling_of_the_api_base_url_becomes_the_one_ptb_needs(given: str) -> None:
+    assert normalise_api_base_url(given) == "http://127.0.0.1:8081/bot"
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ("127.0.0.1:8081", "http:// or https://"),
+        ("http://127.0.0.1:80x81/bot", "invalid port"),
+        ("https://api.telegram.org/bot123456:AAAAAAAA", "must not hold the token"),
+    ],
+)
+def test_a_wrong_api_base_url_is_refused_without_echoing_a_token(given: str, said: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        normalise_api_base_url(given)
+    assert said in str(caught.value)
+    assert "AAAAAAAA" not in str(caught.value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from zoneinfo import ZoneInfo
 
+from adminbot.checks.base import CheckResult, CheckState, Flip
 from adminbot.incidents.book import EventKind, IncidentEvent
 from adminbot.models import Incident, IncidentState, Match, Record, Severity, frozen_map
 from adminbot.notify.console import ConsoleAlerts
@@ -148,3 +149,19 @@ def test_notices_written_directly_are_made_printable_too() -> None:
     out = io.StringIO()
     console(out, FakeClock()).line(Severity.WARNING, "file /log/\x1b[31mred.log vanished")
     assert out.getvalue() == "2026-11-29 11:00:00 WARNING  file /log/?[31mred.log vanished\n"
+
+
+def test_a_first_check_result_says_its_state_without_a_made_up_old_one() -> None:
+    out, clock = io.StringIO(), FakeClock(T0)
+    result = CheckResult.note("pipeline", CheckState.CRITICAL, "pipeline process not found", T0)
+    console(out, clock).flip(Flip("pipeline", None, CheckState.CRITICAL, result))
+    line = out.getvalue()
+    assert "check pipeline: critical: pipeline process not found" in line
+    assert "start" not in line and "None" not in line and "->" not in line
+
+
+def test_a_later_check_flip_shows_old_and_new_state() -> None:
+    out, clock = io.StringIO(), FakeClock(T0)
+    result = CheckResult.note("disk", CheckState.CRITICAL, "97% used", T0)
+    console(out, clock).flip(Flip("disk", CheckState.WARNING, CheckState.CRITICAL, result))
+    assert "check disk: warning -> critical: 97% used" in out.getvalue()

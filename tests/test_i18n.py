@@ -31,6 +31,7 @@ LANGUAGE_NEUTRAL = {
     "summary.by_rule",
     "summary.top_line",
     "check.flip",
+    "check.first",
     "unit.s",
     "unit.h",
     "unit.d",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from adminbot.service.console_mode import ConsoleFront
 from adminbot.service.lifecycle import Job, _logged, build_service
 from adminbot.service.runtime import Edges, Periods
 from adminbot.store.sqlite import Store
+from tests.clocks import T0
 from tests.fake_telegram import FakeTelegram
 from tests.harness import ADMIN, append, eventually, make_config, pipeline_log, running_bot
 
@@ -107,3 +110,82 @@ async def test_an_incident_recorded_before_a_crash_but_never_alerted_is_alerted_
         )
     assert call.params["chat_id"] == ADMIN
     assert "lost.mp4" in call.params["text"]
+
+
+class FirstCriticalCheck:
+    """A pipeline check that finds nothing running from the first round on."""
+
+    name = "pipeline"
+
+    async def run(self) -> CheckResult:
+        return CheckResult.note(self.name, CheckState.CRITICAL, "pipeline process not found", T0)
+
+
+async def test_a_check_failing_from_the_start_says_what_is_known_in_the_console_and_log(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    config = console_config(tmp_path)
+    stop = asyncio.Event()
+    running = asyncio.create_task(
+        serve(config, stop=stop, edges=Edges(checks=[FirstCriticalCheck()], periods=QUICK))
+    )
+    seen: list[str] = []
+    await eventually(
+        lambda: seen.append(capsys.readouterr().out) or "check pipeline" in "".join(seen)
+    )
+    stop.set()
+    assert await running == 0
+    out = "".join(seen)
+    assert "check pipeline: critical: pipeline process not found" in out
+    assert "start ->" not in out
+    assert "None" not in caplog.text
+    assert "Check pipeline: critical (pipeline process not found)" in caplog.text
+
+
+async def test_a_missing_watch_file_is_warned_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    missing = tmp_path / "nowhere" / "bot.log"
+    config = load_config(
+        {"ADMINBOT_WATCH": str(missing), "ADMINBOT_DATA_DIR": str(tmp_path / "data")},
+        cwd=tmp_path,
+    )
+    stop = asyncio.Event()
+    running = asyncio.create_task(serve(config, stop=stop, edges=Edges(periods=QUICK)))
+    await eventually(lambda: str(missing.parent) in caplog.text)
+    await asyncio.sleep(0.3)
+    stop.set()
+    assert await running == 0
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len([r for r in warnings if str(missing.parent) in r.getMessage()]) == 1
+
+
+async def test_the_demo_shows_a_folder_created_and_a_download_retried_automatically(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = load_config({"ADMINBOT_DATA_DIR": str(tmp_path / "data")}, cwd=tmp_path)
+    assert config.demo
+    service = build_service(
+        config,
+        lambda runtime: ConsoleFront(runtime, demo_rate=40.0, demo_error_every=0.2),
+        Edges(periods=QUICK),
+    )
+    stop = asyncio.Event()
+    running = asyncio.create_task(service.run(stop))
+    seen: list[str] = []
+
+    def fixed(rule: str, kind: str) -> bool:
+        seen.append(capsys.readouterr().out)
+        return any(
+            f" {rule} #" in line and kind in line and "(policy)" in line and "INFO" in line
+            for line in "".join(seen).splitlines()
+        )
+
+    await eventually(lambda: fixed("ruta_inexistente", "created"), timeout=30)
+    await eventually(lambda: fixed("timeout", "retry succeeded"), timeout=30)
+    stop.set()
+    await running
+    out = "".join(seen) + capsys.readouterr().out
+    created = [p for p in config.demo_folder.iterdir() if p.is_dir()]
+    assert created, "the demo created no folder"
+    assert "actions" in out and not re.search(r"\b0 actions\b", out)

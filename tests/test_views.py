@@ -427,6 +427,19 @@ def test_status_shows_health_files_disks_checks_open_incidents_mutes_and_outbox(
     assert lines[-1] == "⏳ 4 alert(s) waiting for delivery"
 
 
+def test_status_of_a_file_with_content_but_no_new_line_says_so_not_never() -> None:
+    quiet = views.FileLine("/var/log/bot.log", 4096, None, None, NOW - timedelta(minutes=5))
+    lines = visible(views.status(report(files=[quiet]), screen())).splitlines()
+    assert "• /var/log/bot.log 4.0 KB, no new line since start (last written 5m ago)" in lines
+    assert not any("never" in line for line in lines)
+
+
+def test_status_of_an_empty_file_with_no_line_yet_says_so() -> None:
+    empty = views.FileLine("/var/log/bot.log", 0, None, None, None)
+    lines = visible(views.status(report(files=[empty]), screen())).splitlines()
+    assert "• /var/log/bot.log 0 B, no new line since start" in lines
+
+
 def test_status_when_nothing_is_wrong() -> None:
     quiet = report(files=[], disks=[], checks=[], open_by_rule={}, mutes={}, outbox_depth=0)
     lines = visible(views.status(quiet, screen())).splitlines()
@@ -506,9 +519,17 @@ def test_check_flip_to_a_problem_shows_old_and_new_state() -> None:
     assert shown == "🔴 disk <srv>: warning → critical\n97% used & rising"
 
 
-def test_check_flip_without_a_previous_state_shows_a_question_mark() -> None:
-    result = CheckResult.note("bot_api", CheckState.UNKNOWN, "no answer", NOW)
-    assert visible(views.check_flip(result, None, screen())).startswith("❔ bot_api: ? → unknown")
+def test_a_first_problem_says_what_is_known_without_a_made_up_old_state() -> None:
+    result = CheckResult.note("pipeline", CheckState.CRITICAL, "pipeline process not found", NOW)
+    shown = visible(views.check_flip(result, None, screen()))
+    assert shown == "🔴 pipeline: critical\npipeline process not found"
+    assert "?" not in shown and "→" not in shown
+
+
+def test_a_first_problem_in_spanish_has_no_made_up_old_state() -> None:
+    result = CheckResult.note("bot_api", CheckState.UNKNOWN, "sin respuesta", NOW)
+    shown = visible(views.check_flip(result, None, screen("es")))
+    assert shown.startswith("❔ bot_api: desconocido\n")
 
 
 def test_check_recovery_says_recovered() -> None:

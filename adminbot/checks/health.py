@@ -80,7 +80,12 @@ class HealthWatcher:
             self._down_since.setdefault(flip.check, result.checked_at)
         else:
             self._down_since.pop(flip.check, None)
-        logger.warning("Check %s: %s -> %s (%s)", flip.check, flip.old, flip.new, result.summary)
+        if flip.old is None:
+            logger.warning("Check %s: %s (%s)", flip.check, flip.new, result.summary)
+        else:
+            logger.warning(
+                "Check %s: %s -> %s (%s)", flip.check, flip.old, flip.new, result.summary
+            )
         for listener in self.on_flip:
             listener(flip)
         rule = self.rules.get(flip.check)

@@ -78,9 +78,9 @@ class ConsoleAlerts:
         )
 
     def flip(self, flip: Flip) -> None:
-        """A check changed state."""
-        old = flip.old.value if flip.old is not None else "start"
-        text = f"check {flip.check}: {old} -> {flip.new.value}: {flip.result.summary}"
+        """A check changed state; its first result is only its state (there was no old one)."""
+        change = flip.new.value if flip.old is None else f"{flip.old.value} -> {flip.new.value}"
+        text = f"check {flip.check}: {change}: {flip.result.summary}"
         self.line(_FLIP_SEVERITY[flip.new], text)
 
     def outcome(self, incident: Incident, outcome: ActionOutcome, actor: str) -> None:

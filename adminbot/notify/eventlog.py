@@ -9,7 +9,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
@@ -21,22 +21,67 @@ MAX_BYTES = 10 * 1024 * 1024
 BACKUPS = 5
 MESSAGE_CHARS = 2000
 
-_TOKEN = re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b")
+_TOKEN = re.compile(r"(?<!\d)\d{6,12}:[A-Za-z0-9_-]{30,}")
+"""A bot token, also glued to the `/bot` of a request URL (where `\b` would not match)."""
+
+
+def redact(text: str, secrets: Sequence[str] = ()) -> str:
+    """Hide the given secrets and anything shaped like a bot token."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "<token>")
+    return _TOKEN.sub("<token>", text)
 
 
 class RedactTokens(logging.Filter):
-    """Hide anything shaped like a bot token (httpx logs request URLs that contain it)."""
+    """Hide bot tokens in messages and tracebacks (PTB logs request URLs that contain them)."""
+
+    def __init__(self, secrets: Sequence[str] = ()) -> None:
+        super().__init__()
+        self.secrets = tuple(s for s in secrets if s)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if _TOKEN.search(message):
-            record.msg = _TOKEN.sub("<token>", message)
+        cleaned = redact(message, self.secrets)
+        if cleaned != message:
+            record.msg = cleaned
             record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, self.secrets)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info, self.secrets)
         return True
 
 
-def setup_logging(monitor_log: Path, level: str = "INFO", *, console: bool = False) -> None:
-    """Send adminbot's own logging to the rotating monitor.log (and stderr if asked)."""
+class OneLine(logging.Formatter):
+    """`LEVEL logger: message` and nothing more: tracebacks go to monitor.log only."""
+
+    def __init__(self) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.message = record.getMessage()
+        return self.formatMessage(record).replace("\n", " | ")
+
+
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def setup_logging(
+    monitor_log: Path,
+    level: str = "INFO",
+    *,
+    console: bool = False,
+    stderr_level: str | None = None,
+    secrets: Sequence[str] = (),
+) -> None:
+    """Send adminbot's own logging to the rotating monitor.log (and stderr if asked).
+
+    `console` copies every record to stderr in full; `stderr_level` copies records
+    from that level up, one line each. Every handler hides `secrets` and bot tokens.
+    """
     monitor_log.parent.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()
     root.setLevel(level.upper())
@@ -48,11 +93,16 @@ def setup_logging(monitor_log: Path, level: str = "INFO", *, console: bool = Fal
     handlers: list[logging.Handler] = [
         RotatingFileHandler(monitor_log, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
     ]
+    handlers[0].setFormatter(fmt)
     if console:
         handlers.append(logging.StreamHandler())
+        handlers[-1].setFormatter(fmt)
+    if stderr_level is not None:
+        handlers.append(logging.StreamHandler())
+        handlers[-1].setLevel(stderr_level)
+        handlers[-1].setFormatter(OneLine())
     for handler in handlers:
-        handler.setFormatter(fmt)
-        handler.addFilter(RedactTokens())
+        handler.addFilter(RedactTokens(secrets))
         handler._adminbot = True  # type: ignore[attr-defined]  # marks ours for re-setup
         root.addHandler(handler)
     # httpx logs every request URL at INFO, and the URL holds the token.

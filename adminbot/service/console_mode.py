@@ -15,13 +15,25 @@ from adminbot.service.runtime import Runtime
 from adminbot.service.selfwatch import Part
 from adminbot.supervise.supervisor import ChildExit
 
+DEMO_RATE = 3.0
+"""Records per second the demo simulator writes."""
+
 
 class ConsoleFront:
     """Prints what Telegram would say; runs the demo simulator when nothing is watched."""
 
-    def __init__(self, runtime: Runtime, out: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        out: TextIO | None = None,
+        *,
+        demo_rate: float = DEMO_RATE,
+        demo_error_every: float | None = None,
+    ) -> None:
         self.runtime = runtime
         self.out = out or sys.stdout
+        self.demo_rate = demo_rate
+        self.demo_error_every = demo_error_every
         self._demo_stop = threading.Event()
         self._demo: threading.Thread | None = None
 
@@ -31,10 +43,14 @@ class ConsoleFront:
     async def start(self) -> None:
         config = self.runtime.config
         if config.demo:
-            self._demo = _start_demo(self.runtime, self._demo_stop)
+            self._demo = self._start_demo()
             self._say(
                 "adminbot: no log files configured (ADMINBOT_WATCH or [watch] paths in "
                 f"adminbot.toml), so it watches a simulated pipeline log: {config.demo_log}"
+            )
+            self._say(
+                f"adminbot: demo fixes act only inside {config.demo_folder}; "
+                "its retry command is a harmless stand-in that always succeeds"
             )
         else:
             self._say(f"adminbot: watching {', '.join(config.watch.patterns)}")
@@ -62,16 +78,23 @@ class ConsoleFront:
     def _say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
 
+    def _start_demo(self) -> threading.Thread:
+        """The simulator writes lines naming the demo's folder, so its fixes can run."""
+        from adminbot.simulate import simulate as append_lines
 
-def _start_demo(runtime: Runtime, stop: threading.Event) -> threading.Thread:
-    from adminbot.simulate import simulate as append_lines
-
-    thread = threading.Thread(
-        target=append_lines,
-        args=(runtime.config.demo_log,),
-        kwargs={"rate": 3.0, "stop": stop},
-        name="demo-simulator",
-        daemon=True,
-    )
-    thread.start()
-    return thread
+        config = self.runtime.config
+        config.demo_folder.mkdir(parents=True, exist_ok=True)
+        thread = threading.Thread(
+            target=append_lines,
+            args=(config.demo_log,),
+            kwargs={
+                "rate": self.demo_rate,
+                "stop": self._demo_stop,
+                "error_every": self.demo_error_every,
+                "root": config.demo_folder,
+            },
+            name="demo-simulator",
+            daemon=True,
+        )
+        thread.start()
+        return thread

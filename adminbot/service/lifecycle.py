@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import Protocol
 
 from adminbot.actions.executor import prune_quarantine
 from adminbot.config import Config
+from adminbot.errors import StartupError
 from adminbot.notify.console import ConsoleAlerts
 from adminbot.notify.notices import MuteExpired
 from adminbot.notify.notices import SelfWatch as SelfWatchNotice
@@ -114,14 +116,14 @@ class Service:
         ]
 
     async def start(self) -> None:
-        """Start every part; if one cannot start, stop what did and re-raise."""
+        """Start every part in order; if one cannot start, stop the ones already started."""
         try:
-            await self._start()
+            await self._start_parts()
         except BaseException:
-            await self.stop()
+            await self.stop()  # the parts that started stop again; the error is what is left
             raise
 
-    async def _start(self) -> None:
+    async def _start_parts(self) -> None:
         runtime = self.runtime
         for event in unrouted(runtime.store, runtime.book):
             self.router.queue.put([event])
@@ -133,9 +135,19 @@ class Service:
         ]
         sdnotify.ready()  # tailing works: a Type=notify start must not wait on Telegram
         if runtime.child is not None:
-            await runtime.child.start()
+            try:
+                await runtime.child.start()
+            except OSError as exc:
+                command = runtime.child.supervisor.argv[0]
+                raise StartupError(
+                    f"cannot run the pipeline command {command!r}: {_why(exc)}"
+                ) from None
         if self.http is not None:
-            await self.http.start()
+            try:
+                await self.http.start()
+            except OSError as exc:
+                where = f"{self.http.host}:{self.http.port}"
+                raise StartupError(f"[http] port: cannot listen on {where}: {_why(exc)}") from None
             logger.info("Health and metrics on http://%s:%s/", self.http.host, self.http.port)
         await self.front.start()
 
@@ -226,6 +238,11 @@ class Service:
                 self.runtime.outbox.notice(SelfWatchNotice(part, ok, detail))
             if interval and watch.alive:
                 sdnotify.watchdog_ping()
+
+
+def _why(exc: OSError) -> str:
+    """The system's words for an error, without the details asyncio wraps around them."""
+    return os.strerror(exc.errno) if exc.errno else str(exc)
 
 
 async def _logged(job: Job) -> None:

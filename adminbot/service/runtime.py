@@ -36,7 +36,7 @@ from adminbot.checks.probes import (
     StalenessCheck,
 )
 from adminbot.clock import Clock, utcnow
-from adminbot.config import Config
+from adminbot.config import Config, with_demo_remedies
 from adminbot.incidents.book import IncidentBook, IncidentEvent
 from adminbot.incidents.intake import EventQueue, Intake
 from adminbot.models import Incident
@@ -220,6 +220,7 @@ def build_runtime(
     clock = edges.clock
     if child_argv:
         config = supervised(config)
+    config = with_demo_remedies(config)
     settings = action_settings(config)
     store = Store(config.store_path)
     store.recover_claims()

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from adminbot.errors import StartupError
 from adminbot.models import Checkpoint, Incident, IncidentState, Match, Severity, frozen_map
 
 logger = logging.getLogger(__name__)
@@ -132,7 +133,17 @@ class Store:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._after_commit: list[Callable[[], None]] = []
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        except sqlite3.DatabaseError as exc:
+            raise StartupError(_cannot_open(self.path, exc)) from None
+        try:
+            self._open()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise StartupError(_cannot_open(self.path, exc)) from None
+
+    def _open(self) -> None:
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -757,6 +768,16 @@ class Store:
             rows = self._all("SELECT target FROM mutes WHERE until <= ?", (_ts(now),))
             self._run("DELETE FROM mutes WHERE until <= ?", (_ts(now),))
         return [r["target"] for r in rows]
+
+
+def _cannot_open(path: str, exc: sqlite3.DatabaseError) -> str:
+    """One line saying which file is wrong and what to do about it."""
+    if "not a database" in str(exc):
+        return (
+            f"{path} is not an SQLite database ({exc}): move it away, or point "
+            "ADMINBOT_DATA_DIR at another folder"
+        )
+    return f"cannot open the store {path} as an SQLite database: {exc}"
 
 
 def _filters(

@@ -303,12 +303,13 @@ class Tailer:
                 del self._problems[key]
             else:
                 self._problems[key] = message
-        if message is None:
-            logger.info("%s: recovered", key)
-        else:
-            logger.warning("%s: %s", key, message)
-        if self._on_problem is not None:
-            try:
-                self._on_problem(key, message)
-            except Exception:
-                logger.exception("on_problem callback failed for %s", key)
+        if self._on_problem is None:  # else the callback tells, so it is said once
+            if message is None:
+                logger.info("%s: recovered", key)
+            else:
+                logger.warning("%s: %s", key, message)
+            return
+        try:
+            self._on_problem(key, message)
+        except Exception:
+            logger.exception("on_problem callback failed for %s", key)
