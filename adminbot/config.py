@@ -7,6 +7,7 @@ the CLI turns it into one line on stderr and exit status 2.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -54,6 +55,8 @@ class ActionConfig:
     restart_budget: int = 2
     restart_budget_minutes: float = 10.0
     workdir: Path | None = None
+    env_file: Path | None = None
+    env_passthrough: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,26 @@ class HttpConfig:
 
 
 @dataclass(frozen=True)
+class RedactPattern:
+    """A `[[redact]]` entry: text matching `pattern` is replaced before it is kept or sent."""
+
+    pattern: str
+    replacement: str = "<redacted>"
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    keep_days: float = 90.0
+    """Closed incidents, audit rows and sent messages older than this are pruned; 0 keeps all."""
+
+
+@dataclass(frozen=True)
+class HeartbeatConfig:
+    url: str | None = None
+    """A push URL (healthchecks, Uptime Kuma) requested while adminbot is healthy."""
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration, validated; paths are absolute."""
 
@@ -109,6 +132,10 @@ class Config:
     policies: Mapping[str, Policy] = field(default_factory=dict)
     min_severity: Severity = Severity.INFO
     demo: bool = False
+    chat_id: int | None = None
+    redact: tuple[RedactPattern, ...] = ()
+    store: StoreConfig = StoreConfig()
+    heartbeat: HeartbeatConfig = HeartbeatConfig()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -282,6 +309,10 @@ def _build(top: _Table, env: Mapping[str, str], cwd: Path, file: str) -> Config:
         policies=_policies(top.table("policies")),
         min_severity=Severity(severity),
         demo=not watch.patterns,
+        chat_id=_chat_id(top, env),
+        redact=_redact(top),
+        store=_store(top.table("store")),
+        heartbeat=_heartbeat(top.table("heartbeat")),
     )
 
 
@@ -349,6 +380,7 @@ def _actions(table: _Table, cwd: Path) -> ActionConfig:
     if retry is not None and (not retry or not all(isinstance(a, str) and a for a in retry)):
         raise table.fail("retry_command", "expected a non-empty list of strings (an argv)")
     workdir = table.get("workdir", str, None)
+    env_file, env_passthrough = _action_env(table, cwd)
     mode = table.get("folder_mode", str, "0775")
     try:
         folder_mode = int(mode, 8)
@@ -372,6 +404,8 @@ def _actions(table: _Table, cwd: Path) -> ActionConfig:
         restart_budget=int(table.number("restart_budget", 2) or 0),
         restart_budget_minutes=table.number("restart_budget_minutes", 10.0, minimum=1) or 10.0,
         workdir=_resolve(workdir, cwd) if workdir else None,
+        env_file=env_file,
+        env_passthrough=env_passthrough,
     )
     table.reject_unknown()
     return config
@@ -447,3 +481,72 @@ def _policies(table: _Table) -> dict[str, Policy]:
             choices = ", ".join(Policy)
             raise table.fail(name, f"must be one of {choices}, got {value!r}") from None
     return policies
+
+
+# -- where alerts go, what a command sees, what is hidden, kept and pinged ---------------
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_OWN_SECRETS = ("TELEGRAM_TOKEN", "ADMIN_ID")
+
+
+def _chat_id(top: _Table, env: Mapping[str, str]) -> int | None:
+    """The alert chat: env ADMINBOT_CHAT_ID, else `chat_id`; None means the admins' own chats."""
+    raw = env.get("ADMINBOT_CHAT_ID", "").strip()
+    value = top.get("chat_id", int, None)
+    if raw:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError("ADMINBOT_CHAT_ID", f"{raw!r} is not a numeric chat id") from None
+    if value == 0:
+        raise top.fail("chat_id", "must be a Telegram chat id, not 0")
+    return value
+
+
+def _action_env(table: _Table, cwd: Path) -> tuple[Path | None, tuple[str, ...]]:
+    """`[actions] env_file` (the pipeline's .env) and `env_passthrough` (names to copy)."""
+    raw = table.get("env_file", str, None)
+    env_file = _resolve(raw, cwd) if raw else None
+    if env_file is not None and not env_file.is_file():
+        raise table.fail("env_file", f"{env_file} does not exist or is not a file")
+    names = table.strings("env_passthrough")
+    for index, name in enumerate(names):
+        if not _ENV_NAME.fullmatch(name):
+            raise table.fail(f"env_passthrough[{index}]", f"{name!r} is not a variable name")
+        if name in _OWN_SECRETS or name.startswith("ADMINBOT_"):
+            raise table.fail(
+                f"env_passthrough[{index}]", f"{name} is adminbot's own, not the pipeline's"
+            )
+    return env_file, names
+
+
+def _redact(top: _Table) -> tuple[RedactPattern, ...]:
+    patterns = []
+    for index, item in enumerate(top.get("redact", list, [])):
+        if not isinstance(item, dict):
+            raise top.fail(f"redact[{index}]", "expected a table ([[redact]])")
+        table = _Table(item, f"redact[{index}].", top.file)
+        pattern = table.get("pattern", str, None)
+        if not pattern:
+            raise table.fail("pattern", "is required (a regular expression)")
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise table.fail("pattern", f"not a valid regular expression: {exc}") from None
+        patterns.append(RedactPattern(pattern, table.get("replacement", str, "<redacted>")))
+        table.reject_unknown()
+    return tuple(patterns)
+
+
+def _store(table: _Table) -> StoreConfig:
+    config = StoreConfig(keep_days=table.number("keep_days", 90.0) or 0.0)
+    table.reject_unknown()
+    return config
+
+
+def _heartbeat(table: _Table) -> HeartbeatConfig:
+    url = table.get("url", str, None)
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise table.fail("url", "must start with http:// or https://")
+    table.reject_unknown()
+    return HeartbeatConfig(url=url or None)

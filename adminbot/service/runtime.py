@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from pathlib import Path
+
+from dotenv import dotenv_values
 
 from adminbot.actions.diskreport import disk_report
 from adminbot.actions.docker import DockerClient, http_alive
@@ -140,12 +142,31 @@ def action_settings(config: Config) -> ActionSettings:
     )
 
 
-_SECRET = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|ADMIN_ID|^ADMINBOT_", re.IGNORECASE)
+BASE_VARIABLES = frozenset({"PATH", "HOME", "LANG", "TZ"})
 
 
-def command_environment(environ: Mapping[str, str]) -> dict[str, str]:
-    """adminbot's environment minus its secrets: a retry command never sees our token."""
-    return {name: value for name, value in environ.items() if not _SECRET.search(name)}
+def command_environment(
+    environ: Mapping[str, str],
+    *,
+    env_file: Path | None = None,
+    passthrough: Sequence[str] = (),
+) -> dict[str, str]:
+    """The pipeline's environment for its retry command, never adminbot's.
+
+    1. A minimal base from adminbot's environment: PATH, HOME, LANG, LC_*, TZ.
+    2. The pipeline's own variables from `[actions] env_file` (its `.env`).
+    3. The names listed in `[actions] env_passthrough`, copied from adminbot's.
+    A deny-list of secret-looking names cannot know DATABASE_URL or SENTRY_DSN.
+    """
+    env = {
+        name: value
+        for name, value in environ.items()
+        if name in BASE_VARIABLES or name.startswith("LC_")
+    }
+    if env_file is not None:
+        env |= {name: value for name, value in dotenv_values(env_file).items() if value is not None}
+    env |= {name: environ[name] for name in passthrough if name in environ}
+    return env
 
 
 def build_checks(config: Config, monitor: Monitor, docker: DockerClient | None) -> list[Check]:
@@ -253,7 +274,12 @@ def build_runtime(
         url = config.actions.bot_api_url
         probe = lambda: http_alive(url)  # noqa: E731 - a tiny adapter
     runner = edges.runner or SubprocessRunner(
-        env=command_environment(os.environ), cwd=config.actions.workdir
+        env=command_environment(
+            os.environ,
+            env_file=config.actions.env_file,
+            passthrough=config.actions.env_passthrough,
+        ),
+        cwd=config.actions.workdir,
     )
     actions = Actions(settings, runner=runner, docker=docker, bot_api_probe=probe)
     console = console or ConsoleAlerts(
