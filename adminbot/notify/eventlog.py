@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 from collections.abc import Mapping
 from datetime import datetime
@@ -16,23 +15,44 @@ from pathlib import Path
 from typing import Any
 
 from adminbot.models import Match
+from adminbot.notify.redact import Redactor
 
 MAX_BYTES = 10 * 1024 * 1024
 BACKUPS = 5
 MESSAGE_CHARS = 2000
 
-_TOKEN = re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b")
-
 
 class RedactTokens(logging.Filter):
-    """Hide anything shaped like a bot token (httpx logs request URLs that contain it)."""
+    """Hide bot tokens (httpx logs request URLs that contain it) and the configured
+    `[[redact]]` patterns, in the message and in the traceback."""
+
+    def __init__(self, redactor: Redactor | None = None) -> None:
+        super().__init__()
+        self.redactor = redactor or Redactor()
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if _TOKEN.search(message):
-            record.msg = _TOKEN.sub("<token>", message)
+        cleaned = self.redactor.text(message)
+        if cleaned != message:
+            record.msg = cleaned
             record.args = None
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse exc_text, so the cleaned traceback is the one written.
+            record.exc_text = _TRACEBACK.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redactor.text(record.exc_text)
         return True
+
+
+_TRACEBACK = logging.Formatter()
+
+
+def redact_logging(redactor: Redactor) -> None:
+    """Give every handler of the root logger (files, stderr) the configured redaction."""
+    for handler in logging.getLogger().handlers:
+        for old in [f for f in handler.filters if isinstance(f, RedactTokens)]:
+            handler.removeFilter(old)
+        handler.addFilter(RedactTokens(redactor))
 
 
 def setup_logging(monitor_log: Path, level: str = "INFO", *, console: bool = False) -> None:

@@ -44,8 +44,9 @@ from adminbot.incidents.book import IncidentBook, IncidentEvent
 from adminbot.incidents.intake import EventQueue, Intake
 from adminbot.models import Incident, Policy
 from adminbot.notify.console import ConsoleAlerts
-from adminbot.notify.eventlog import EventLog
+from adminbot.notify.eventlog import EventLog, redact_logging
 from adminbot.notify.outbox import Doorbell, Outbox
+from adminbot.notify.redact import Redactor
 from adminbot.rules.loader import load_ruleset
 from adminbot.rules.ruleset import RuleSet
 from adminbot.service.metrics import Metrics
@@ -255,7 +256,9 @@ def build_runtime(
     book = IncidentBook(store, clock)
     book.recover_interrupted()
     queue = EventQueue(loop)
-    intake = Intake(store, book, EventLog(config.event_log), queue, clock=clock)
+    redactor = Redactor.configured(config.redact)
+    redact_logging(redactor)
+    intake = Intake(store, book, EventLog(config.event_log), queue, clock=clock, redactor=redactor)
     tracker = CheckTracker()
     metrics = Metrics(
         incidents=store.state_counts,
@@ -280,6 +283,7 @@ def build_runtime(
             passthrough=config.actions.env_passthrough,
         ),
         cwd=config.actions.workdir,
+        redact=redactor.text,
     )
     actions = Actions(settings, runner=runner, docker=docker, bot_api_probe=probe)
     console = console or ConsoleAlerts(
