@@ -10,12 +10,12 @@ import logging
 import threading
 from collections.abc import Mapping
 from datetime import datetime
-from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any
 
 from adminbot.models import Match
 from adminbot.notify.redact import Redactor
+from adminbot.store.files import PrivateRotatingFileHandler
 
 MAX_BYTES = 10 * 1024 * 1024
 BACKUPS = 5
@@ -57,7 +57,6 @@ def redact_logging(redactor: Redactor) -> None:
 
 def setup_logging(monitor_log: Path, level: str = "INFO", *, console: bool = False) -> None:
     """Send adminbot's own logging to the rotating monitor.log (and stderr if asked)."""
-    monitor_log.parent.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()
     root.setLevel(level.upper())
     for handler in list(root.handlers):
@@ -66,7 +65,9 @@ def setup_logging(monitor_log: Path, level: str = "INFO", *, console: bool = Fal
             handler.close()
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     handlers: list[logging.Handler] = [
-        RotatingFileHandler(monitor_log, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
+        PrivateRotatingFileHandler(
+            monitor_log, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
+        )
     ]
     if console:
         handlers.append(logging.StreamHandler())
@@ -84,10 +85,9 @@ class EventLog:
     """Appends one JSON object per event to `descarga_errors.json` (the seed's name)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._handler = RotatingFileHandler(
+        self._handler = PrivateRotatingFileHandler(
             path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
         )
 

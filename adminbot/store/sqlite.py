@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from adminbot.models import Checkpoint, Incident, IncidentState, Match, Severity, frozen_map
+from adminbot.store.files import create_private
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +130,8 @@ class Store:
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            # SQLite gives the -wal and -shm files the database file's mode.
+            create_private(Path(self.path))
         self._lock = threading.RLock()
         self._after_commit: list[Callable[[], None]] = []
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
