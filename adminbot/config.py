@@ -146,6 +146,11 @@ class Config:
         return bool(self.token)
 
     @property
+    def alert_chats(self) -> frozenset[int]:
+        """Where alerts go: the alert chat (`chat_id`) when set, else each admin's own chat."""
+        return frozenset({self.chat_id}) if self.chat_id is not None else self.admin_ids
+
+    @property
     def event_log(self) -> Path:
         return self.data_dir / "descarga_errors.json"
 

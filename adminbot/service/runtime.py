@@ -247,7 +247,7 @@ def build_runtime(
     bell = Doorbell(loop)
     outbox = Outbox(
         store,
-        config.admin_ids if config.telegram_enabled else (),
+        config.alert_chats if config.telegram_enabled else (),
         throttle_seconds=config.alerts.edit_throttle_seconds,
         min_severity=config.min_severity,
         clock=clock,
