@@ -148,6 +148,8 @@ class Service:
             await self.http.stop()
         await self.front.stop(ended)
         runtime.store.close()
+        if runtime.lock is not None:
+            runtime.lock.release()
         return ended
 
     async def run(self, stop: asyncio.Event) -> ChildExit | None:

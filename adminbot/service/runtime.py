@@ -51,6 +51,7 @@ from adminbot.rules.loader import load_ruleset
 from adminbot.rules.ruleset import RuleSet
 from adminbot.service.metrics import Metrics
 from adminbot.service.monitor import Monitor
+from adminbot.store.lock import DataDirLock
 from adminbot.store.sqlite import Store
 from adminbot.supervise.child import PipelineChild, PipelineStatus
 from adminbot.supervise.supervisor import RestartPolicy
@@ -112,6 +113,7 @@ class Runtime:
     periods: Periods
     docker: DockerClient | None = None
     child: PipelineChild | None = None
+    lock: DataDirLock | None = None
 
     @property
     def status_lines(self) -> list[Callable[[], StatusFacts | None]]:
@@ -242,6 +244,7 @@ def build_runtime(
         settings = action_settings(config)
     except ConfigError as exc:
         raise ConfigError(exc.key, exc.message, config.source) from None
+    lock = DataDirLock(config.data_dir)  # before the store: a second adminbot stops here
     store = Store(config.store_path)
     store.recover_claims()
     bell = Doorbell(loop)
@@ -334,6 +337,7 @@ def build_runtime(
         periods=edges.periods,
         docker=docker,
         child=child,
+        lock=lock,
     )
     return runtime, queue
 
