@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Protocol
 
 from adminbot.actions.executor import prune_quarantine
@@ -111,6 +112,7 @@ class Service:
             Job("check", check, self.check, min(1.0, check)),
             Job("heartbeat", periods.heartbeat, self.heartbeat, periods.heartbeat),
             Job("prune", periods.prune, self.prune, min(60.0, periods.prune)),
+            Job("retention", periods.prune, self.retention, min(60.0, periods.prune)),
         ]
 
     async def start(self) -> None:
@@ -187,6 +189,17 @@ class Service:
         )
         if removed:
             logger.info("Pruned %s quarantined file(s)", len(removed))
+
+    async def retention(self) -> None:
+        """The store forgets closed incidents, audit rows and sent messages after keep_days."""
+        runtime = self.runtime
+        keep_days = runtime.config.store.keep_days
+        if keep_days <= 0:
+            return
+        cutoff = runtime.clock() - timedelta(days=keep_days)
+        pruned = await asyncio.to_thread(runtime.store.prune, cutoff)
+        if pruned:
+            logger.info("Store retention (%g days): removed %s", keep_days, pruned)
 
     async def _run_jobs(self) -> None:
         """One schedule for both modes; a job still running is not started again."""

@@ -40,6 +40,7 @@ from adminbot.checks.probes import (
 from adminbot.clock import Clock, utcnow
 from adminbot.config import Config
 from adminbot.errors import ConfigError
+from adminbot.facts import Size
 from adminbot.incidents.book import IncidentBook, IncidentEvent
 from adminbot.incidents.intake import EventQueue, Intake
 from adminbot.models import Incident, Policy
@@ -52,13 +53,14 @@ from adminbot.rules.ruleset import RuleSet
 from adminbot.service.metrics import Metrics
 from adminbot.service.monitor import Monitor
 from adminbot.store.lock import DataDirLock
+from adminbot.store.retention import StoreSize
 from adminbot.store.sqlite import Store
 from adminbot.supervise.child import PipelineChild, PipelineStatus
 from adminbot.supervise.supervisor import RestartPolicy
 
 logger = logging.getLogger(__name__)
 
-StatusFacts = PipelineStatus | QuarantineStats
+StatusFacts = PipelineStatus | QuarantineStats | StoreSize
 """Extra facts /status shows, worded by the views."""
 
 
@@ -122,6 +124,7 @@ class Runtime:
         if self.child is not None:
             lines.append(self.child.status_line)
         lines.append(lambda: quarantine_stats(self.config.quarantine_dir))
+        lines.append(lambda: StoreSize(Size(self.store.size_bytes()), self.config.store.keep_days))
         return lines
 
 
@@ -267,6 +270,7 @@ def build_runtime(
         incidents=store.state_counts,
         outbox_depth=store.outbox_depth,
         check_states=lambda: {name: r.state.value for name, r in tracker.current().items()},
+        store_bytes=store.size_bytes,
     )
     ruleset = load_ruleset(config)
     monitor = Monitor(config, store, intake, ruleset, clock=clock, on_lines=metrics.lines_read)

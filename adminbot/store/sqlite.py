@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from adminbot.models import Checkpoint, Incident, IncidentState, Match, Severity, frozen_map
+from adminbot.store import retention
 from adminbot.store.files import create_private
 
 logger = logging.getLogger(__name__)
@@ -664,6 +665,16 @@ class Store:
             "DO UPDATE SET message_id = excluded.message_id, updated_at = excluded.updated_at",
             (incident_id, chat_id, message_id, _ts(now)),
         )
+
+    # -- retention -------------------------------------------------------------------
+
+    def prune(self, before: datetime) -> retention.Pruned:
+        """Forget closed incidents, audit rows and sent messages older than `before`."""
+        return retention.prune(self, before)
+
+    def size_bytes(self) -> int:
+        """Bytes on disk (database and write-ahead log), for /status and /metrics."""
+        return retention.size_bytes(self)
 
     # -- mutes -----------------------------------------------------------------------
 
