@@ -214,6 +214,15 @@ class Store:
             (key, value),
         )
 
+    def writable(self, now: datetime) -> bool:
+        """Whether a write commits now (a full disk or a read-only file say no)."""
+        try:
+            self.set_meta("alive_at", _ts(now))
+        except sqlite3.Error as exc:
+            logger.warning("The store is not writable: %s", exc)
+            return False
+        return True
+
     # -- checkpoints -----------------------------------------------------------------
 
     def load_checkpoints(self) -> dict[str, Checkpoint]:
