@@ -86,7 +86,7 @@ def build_service(
     uptime = None
     if config.heartbeat.url:
         store = runtime.store
-        healthy = lambda: selfwatch.alive and store.writable(runtime.clock())  # noqa: E731
+        healthy = lambda: selfwatch.alive and store.writable(runtime.clock())  # noqa: E731 - a tiny adapter
         uptime = UptimePing(config.heartbeat.url, healthy)
     return Service(runtime, router, built, selfwatch, http, uptime)
 
