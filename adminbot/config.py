@@ -26,6 +26,7 @@ from adminbot.models import Policy, Severity
 from adminbot.rules.fields import KNOWN_FIELDS
 from adminbot.rules.loader import build_rulebook, rule_from_table
 from adminbot.rules.spec import RuleBook
+from adminbot.store.files import private_dir
 from adminbot.tables import Table
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,8 @@ class ActionConfig:
     restart_budget: int = 2
     restart_budget_minutes: float = 10.0
     workdir: Path | None = None
+    env_file: Path | None = None
+    env_passthrough: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,26 @@ class HttpConfig:
 
 
 @dataclass(frozen=True)
+class RedactPattern:
+    """A `[[redact]]` entry: text matching `pattern` is replaced before it is kept or sent."""
+
+    pattern: str
+    replacement: str = "<redacted>"
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    keep_days: float = 90.0
+    """Closed incidents, audit rows and sent messages older than this are pruned; 0 keeps all."""
+
+
+@dataclass(frozen=True)
+class HeartbeatConfig:
+    url: str | None = None
+    """A push URL (healthchecks, Uptime Kuma) requested while adminbot is healthy."""
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration, validated; paths are absolute."""
 
@@ -127,6 +150,10 @@ class Config:
     rules: RuleBook = field(default_factory=build_rulebook)
     min_severity: Severity = Severity.INFO
     demo: bool = False
+    chat_id: int | None = None
+    redact: tuple[RedactPattern, ...] = ()
+    store: StoreConfig = StoreConfig()
+    heartbeat: HeartbeatConfig = HeartbeatConfig()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -135,6 +162,11 @@ class Config:
     @property
     def telegram_enabled(self) -> bool:
         return bool(self.token)
+
+    @property
+    def alert_chats(self) -> frozenset[int]:
+        """Where alerts go: the alert chat (`chat_id`) when set, else each admin's own chat."""
+        return frozenset({self.chat_id}) if self.chat_id is not None else self.admin_ids
 
     @property
     def event_log(self) -> Path:
@@ -240,6 +272,10 @@ def _build(top: Table, env: Mapping[str, str], cwd: Path, file: str) -> Config:
         rules=rules,
         min_severity=top.choice("min_severity", Severity, defaults.min_severity),
         demo=not watch.patterns,
+        chat_id=_chat_id(top, env),
+        redact=_redact(top),
+        store=_store(top.table("store")),
+        heartbeat=_heartbeat(top.table("heartbeat")),
     )
 
 
@@ -334,6 +370,7 @@ def prepare_data_dir(config: Config) -> None:
         raise ConfigError(key, f"{path} is not a folder", file)
     folders = [path, config.demo_folder] if config.demo else [path]
     try:
+        private_dir(path)  # the store and logs hold incidents and paths: 0700
         for folder in folders:
             folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path, prefix=".adminbot-write-test-"):
@@ -378,6 +415,7 @@ def _alerts(table: Table) -> AlertConfig:
 def _actions(table: Table, cwd: Path, rules: RuleBook) -> ActionConfig:
     defaults = ActionConfig()
     workdir = table.get("workdir", str, None)
+    env_file, env_passthrough = _action_env(table, cwd)
     config = ActionConfig(
         allowed_folders=_allowed_folders(table, cwd),
         retry_command=_retry_command(table, rules),
@@ -394,6 +432,8 @@ def _actions(table: Table, cwd: Path, rules: RuleBook) -> ActionConfig:
         restart_budget=table.integer("restart_budget", defaults.restart_budget),
         restart_budget_minutes=_number(table, "restart_budget_minutes", defaults, minimum=1),
         workdir=_resolve(workdir, cwd) if workdir else None,
+        env_file=env_file,
+        env_passthrough=env_passthrough,
     )
     table.reject_unknown()
     return config
@@ -572,3 +612,72 @@ def _token(env: Mapping[str, str]) -> str | None:
             "TELEGRAM_TOKEN", "does not look like a bot token (<digits>:<letters> from @BotFather)"
         )
     return token
+
+
+# -- where alerts go, what a command sees, what is hidden, kept and pinged ---------------
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_OWN_SECRETS = ("TELEGRAM_TOKEN", "ADMIN_ID")
+
+
+def _chat_id(top: Table, env: Mapping[str, str]) -> int | None:
+    """The alert chat: env ADMINBOT_CHAT_ID, else `chat_id`; None means the admins' own chats."""
+    raw = env.get("ADMINBOT_CHAT_ID", "").strip()
+    value = top.get("chat_id", int, None)
+    if raw:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError("ADMINBOT_CHAT_ID", f"{raw!r} is not a numeric chat id") from None
+    if value == 0:
+        raise top.fail("chat_id", "must be a Telegram chat id, not 0")
+    return value
+
+
+def _action_env(table: Table, cwd: Path) -> tuple[Path | None, tuple[str, ...]]:
+    """`[actions] env_file` (the pipeline's .env) and `env_passthrough` (names to copy)."""
+    raw = table.get("env_file", str, None)
+    env_file = _resolve(raw, cwd) if raw else None
+    if env_file is not None and not env_file.is_file():
+        raise table.fail("env_file", f"{env_file} does not exist or is not a file")
+    names = table.strings("env_passthrough")
+    for index, name in enumerate(names):
+        if not _ENV_NAME.fullmatch(name):
+            raise table.fail(f"env_passthrough[{index}]", f"{name!r} is not a variable name")
+        if name in _OWN_SECRETS or name.startswith("ADMINBOT_"):
+            raise table.fail(
+                f"env_passthrough[{index}]", f"{name} is adminbot's own, not the pipeline's"
+            )
+    return env_file, names
+
+
+def _redact(top: Table) -> tuple[RedactPattern, ...]:
+    patterns = []
+    for index, item in enumerate(top.get("redact", list, [])):
+        if not isinstance(item, dict):
+            raise top.fail(f"redact[{index}]", "expected a table ([[redact]])")
+        table = Table(item, f"redact[{index}].", top.file)
+        pattern = table.get("pattern", str, None)
+        if not pattern:
+            raise table.fail("pattern", "is required (a regular expression)")
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise table.fail("pattern", f"not a valid regular expression: {exc}") from None
+        patterns.append(RedactPattern(pattern, table.get("replacement", str, "<redacted>")))
+        table.reject_unknown()
+    return tuple(patterns)
+
+
+def _store(table: Table) -> StoreConfig:
+    config = StoreConfig(keep_days=_number(table, "keep_days", StoreConfig()))
+    table.reject_unknown()
+    return config
+
+
+def _heartbeat(table: Table) -> HeartbeatConfig:
+    url = table.get("url", str, None)
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise table.fail("url", "must start with http:// or https://")
+    table.reject_unknown()
+    return HeartbeatConfig(url=url or None)

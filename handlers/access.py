@@ -1,28 +1,48 @@
-"""The one gate: only configured admins reach any handler; strangers get nothing at all."""
+"""The one gate: only configured admins, in configured chats, reach any handler.
+
+A configured chat is an admin's private chat with the bot, or the alert chat
+(`chat_id`). An admin writing from any other group gets nothing, like a stranger:
+/status there would post watched paths, disks and incidents to that group.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from telegram import Update
+from telegram import Chat, Update
 from telegram.ext import ApplicationHandlerStop
 
+from adminbot.config import Config
 from handlers.context import AdminContext
 
 logger = logging.getLogger(__name__)
 
 
 async def gate(update: Update, context: AdminContext) -> None:
-    """Stop every update that is not from an admin before any other handler sees it."""
+    """Stop every update that is not from an admin in a configured chat."""
     data = context.bot_data
+    config = data.runtime.config
     user = update.effective_user
-    if user is not None and user.id in data.runtime.config.admin_ids:
-        return
-    strangers = data.strangers
-    user_id = user.id if user is not None else 0
-    if user_id not in strangers:
-        strangers.add(user_id)
-        logger.warning("Ignoring updates from non-admin user %s", user_id)
+    chat = update.effective_chat
+    if user is not None and user.id in config.admin_ids:
+        if configured_chat(chat, user.id, config):
+            return
+        _refuse_once(data.strangers, chat.id if chat is not None else 0, "chat")
+    else:
+        _refuse_once(data.strangers, user.id if user is not None else 0, "non-admin user")
     if update.callback_query is not None:
         await update.callback_query.answer()  # stops their spinner and tells them nothing
     raise ApplicationHandlerStop
+
+
+def configured_chat(chat: Chat | None, user_id: int, config: Config) -> bool:
+    """The admin's own private chat, or the alert chat."""
+    if chat is None:
+        return False
+    return chat.id == config.chat_id or (chat.type == Chat.PRIVATE and chat.id == user_id)
+
+
+def _refuse_once(refused: set[int], who: int, what: str) -> None:
+    if who not in refused:
+        refused.add(who)
+        logger.warning("Ignoring updates from %s %s", what, who)

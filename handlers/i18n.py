@@ -123,6 +123,8 @@ EN: Mapping[str, str] = {
     ),
     "status.pipeline_down": "Pipeline: not running ({restarts} restart(s))",
     "status.quarantine": "Quarantine: {files} file(s), {size}; newest <code>{newest}</code>",
+    "status.store": "Store: {size}; closed incidents kept {days:g} days",
+    "status.store_forever": "Store: {size}; closed incidents kept forever",
     "alert.report": "📊 {title} — {actor}, {when}",
     "disk.title": "Disk usage",
     "disk.folder": "• <code>{path}</code> {percent:.0f}% used, {free} free",
@@ -370,6 +372,8 @@ ES: Mapping[str, str] = {
     "status.quarantine": (
         "Cuarentena: {files} archivo(s), {size}; el más reciente <code>{newest}</code>"
     ),
+    "status.store": "Almacén: {size}; los incidentes cerrados se guardan {days:g} días",
+    "status.store_forever": "Almacén: {size}; los incidentes cerrados se guardan siempre",
     "alert.report": "📊 {title} — {actor}, {when}",
     "disk.title": "Uso del disco",
     "disk.folder": "• <code>{path}</code> {percent:.0f}% ocupado, {free} libres",

@@ -21,6 +21,7 @@ from adminbot.incidents.summary import Summary
 from adminbot.models import Incident, Severity
 from adminbot.notify import notices
 from adminbot.rules.fields import SHOWN_FIELDS
+from adminbot.store.retention import StoreSize
 from adminbot.store.sqlite import AuditEntry
 from adminbot.supervise.child import PipelineStatus
 from handlers import words
@@ -259,7 +260,7 @@ class StatusReport:
     open_by_rule: Mapping[str, int]
     mutes: Mapping[str, datetime]
     outbox_depth: int
-    extra: Sequence[PipelineStatus | QuarantineStats] = ()
+    extra: Sequence[PipelineStatus | QuarantineStats | StoreSize] = ()
 
 
 def status(report: StatusReport, screen: Screen) -> str:
@@ -357,7 +358,11 @@ def _status_rest(report: StatusReport, screen: Screen) -> list[str]:
     return lines
 
 
-def _extra(item: PipelineStatus | QuarantineStats, t: Catalog) -> str:
+def _extra(item: PipelineStatus | QuarantineStats | StoreSize, t: Catalog) -> str:
+    if isinstance(item, StoreSize):
+        if item.keep_days <= 0:
+            return t("status.store_forever", size=human_bytes(item.size))
+        return t("status.store", size=human_bytes(item.size), days=item.keep_days)
     if isinstance(item, QuarantineStats):
         size = human_bytes(item.size)
         return t("status.quarantine", files=item.files, size=size, newest=esc(item.newest))

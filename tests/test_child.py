@@ -7,6 +7,8 @@ import asyncio
 import sys
 from pathlib import Path
 
+import pytest
+
 from adminbot.incidents.book import IncidentBook, IncidentEvent
 from adminbot.incidents.intake import EventQueue, Intake
 from adminbot.models import Origin, Severity
@@ -73,3 +75,33 @@ async def test_a_restart_by_policy_within_budget_starts_a_new_process(tmp_path: 
     assert outcome.ok and child.supervisor.pid not in (None, first)
     await child.stop()
     store.close()
+
+
+async def test_the_pipeline_child_starts_without_adminbots_own_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = "123456789:AAHfake-token-for-tests_0123456789abcdef"
+    monkeypatch.setenv("TELEGRAM_TOKEN", token)
+    monkeypatch.setenv("ADMIN_ID", "4242")
+    monkeypatch.setenv("ADMINBOT_CHAT_ID", "-100")
+    monkeypatch.setenv("PIPELINE_SETTING", "kept")
+    code = (
+        "import os\n"
+        "for name in ('TELEGRAM_TOKEN', 'ADMIN_ID', 'ADMINBOT_CHAT_ID', 'PIPELINE_SETTING'):\n"
+        "    print(name, os.environ.get(name, 'unset'))\n"
+        "raise SystemExit(1)\n"
+    )
+    child, queue, store = build(tmp_path, code)
+    await child.start()
+    await _until_event(queue)
+    await child.stop()
+    store.close()
+
+    log = (tmp_path / "pipeline.log").read_text(encoding="utf-8")
+    assert token not in log
+    assert log.splitlines() == [
+        "TELEGRAM_TOKEN unset",
+        "ADMIN_ID unset",
+        "ADMINBOT_CHAT_ID unset",
+        "PIPELINE_SETTING kept",
+    ]

@@ -210,3 +210,55 @@ async def eventually_async(
             return result
         await asyncio.sleep(0.1)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+def test_sigterm_stops_the_group_of_a_restarted_child_too(tmp_path: Path) -> None:
+    """The first run crashes (its group is cleaned); the restarted run spawns a grandchild
+    that must not outlive adminbot either."""
+    pids = tmp_path / "pids"
+    code = (
+        "import os, pathlib, subprocess, sys, time\n"
+        f"pids = pathlib.Path({str(pids)!r})\n"
+        "runs = pids.read_text().split() if pids.exists() else []\n"
+        "worker = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        "pids.write_text(' '.join([*runs, str(os.getpid()), str(worker.pid)]))\n"
+        "if not runs:\n"
+        "    sys.exit(3)\n"
+        "time.sleep(60)\n"
+    )
+    argv = child(tmp_path, code)
+    (tmp_path / "adminbot.toml").write_text("backoff_delays = [0.1]\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ADMINBOT", "TELEGRAM"))}
+    env["ADMINBOT_DATA_DIR"] = str(tmp_path / "data")
+    adminbot = subprocess.Popen(
+        [sys.executable, "-m", "adminbot", "run", "--", *argv],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if pids.exists() and len(pids.read_text().split()) == 4:
+                break
+            time.sleep(0.05)
+        family = [int(pid) for pid in pids.read_text().split()]
+        assert len(family) == 4
+        time.sleep(0.3)
+        assert psutil.pid_exists(family[3])
+        adminbot.send_signal(signal.SIGTERM)
+        code_ = adminbot.wait(timeout=20)
+    finally:
+        if adminbot.poll() is None:
+            adminbot.kill()
+    output = adminbot.stdout.read().decode() if adminbot.stdout else ""
+    assert code_ == 0, output
+    alive = [
+        pid
+        for pid in family
+        if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    ]
+    for pid in alive:
+        os.kill(pid, signal.SIGKILL)
+    assert alive == [], output

@@ -86,7 +86,14 @@ async def test_every_part_is_built_complete_and_the_console_front_has_no_deliver
     service = build_service(console_config(tmp_path), ConsoleFront, Edges(periods=QUICK))
     assert isinstance(service.front, ConsoleFront)
     assert "delivery" not in service.selfwatch.parts()
-    assert [job.name for job in service.jobs] == ["tick", "check", "heartbeat", "prune"]
+    assert [job.name for job in service.jobs] == [
+        "tick",
+        "check",
+        "heartbeat",
+        "prune",
+        "retention",
+        "uptime",
+    ]
     assert service.jobs[1].period == QUICK.check
     service.runtime.store.close()
 

@@ -154,6 +154,18 @@ async def test_env_replaces_the_inherited_environment(monkeypatch) -> None:
     assert result.output_tail.strip() == "None this"
 
 
+async def test_a_token_the_command_prints_is_redacted_from_its_output_tail() -> None:
+    from adminbot.notify.redact import Redactor
+
+    token = "7123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw-x"
+    code = f"print('retrying with https://api.telegram.org/bot{token}/getFile')"
+
+    result = await SubprocessRunner(redact=Redactor().text).run([PY, "-c", code], timeout=5)
+
+    assert token not in result.output_tail
+    assert "bot<token>/getFile" in result.output_tail
+
+
 async def test_cancelling_a_run_kills_the_command_group(tmp_path: Path) -> None:
     pid_file = tmp_path / "child.pid"
     script = textwrap.dedent(

@@ -184,6 +184,32 @@ async def test_stop_runs_the_sigterm_handler_and_leaves_no_grandchild(tmp_path: 
     assert exits.exits == []  # an exit we asked for is not a crash
 
 
+async def test_every_run_has_its_own_group_and_stop_ends_the_restarted_ones(
+    tmp_path: Path,
+) -> None:
+    pids = tmp_path / "pids"
+    child = _script(
+        f"""
+        import os, pathlib, subprocess, time
+        worker = subprocess.Popen(["sleep", "30"])
+        with pathlib.Path({str(pids)!r}).open("a") as out:
+            out.write(f"{{os.getpid()}} {{worker.pid}}\\n")
+        time.sleep(30)
+        """
+    )
+    supervisor = Supervisor(child, tmp_path / "pipeline.log", stop_timeout=5)
+    await supervisor.start()
+    await _until(lambda: len(_lines(pids)) == 1)
+    await supervisor.restart()
+    await _until(lambda: len(_lines(pids)) == 2)
+    runs = [tuple(int(pid) for pid in line.split()) for line in _lines(pids)]
+
+    await supervisor.stop()
+
+    assert [pid for run in runs for pid in run if not _gone(pid)] == []
+    assert len({leader for leader, _ in runs}) == 2
+
+
 async def test_child_ignoring_sigterm_is_killed_after_stop_timeout(tmp_path: Path) -> None:
     child = _script(
         """

@@ -70,8 +70,9 @@ class _Tail:
 class SubprocessRunner:
     """The real runner: asyncio.create_subprocess_exec, stdin from /dev/null, own session.
 
-    `env` replaces the inherited environment when given; pass one without the bot
-    token so the command never sees it. `cwd` is where commands run.
+    `env` replaces the inherited environment when given; pass the pipeline's, not
+    adminbot's, so the command never sees our secrets. `cwd` is where commands run.
+    `redact` cleans the output tail, which is stored in the audit and shown in alerts.
     """
 
     def __init__(
@@ -81,8 +82,10 @@ class SubprocessRunner:
         cwd: Path | None = None,
         tail_bytes: int = TAIL_BYTES,
         monotonic: Callable[[], float] = time.monotonic,
+        redact: Callable[[str], str] = str,
     ) -> None:
         self._env = dict(env) if env is not None else None
+        self._redact = redact
         self._cwd = cwd
         self._tail_bytes = tail_bytes
         self._monotonic = monotonic
@@ -124,7 +127,7 @@ class SubprocessRunner:
         return CommandResult(
             argv=args,
             exit_code=None if timed_out else process.returncode,
-            output_tail=tail.text(),
+            output_tail=self._redact(tail.text()),
             duration=duration,
             timed_out=timed_out,
             error=f"timed out after {timeout:g} s" if timed_out else None,

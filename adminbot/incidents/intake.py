@@ -28,6 +28,7 @@ from adminbot.models import (
     frozen_map,
 )
 from adminbot.notify.eventlog import EventLog
+from adminbot.notify.redact import Redactor
 from adminbot.store.sqlite import Store
 
 logger = logging.getLogger(__name__)
@@ -82,18 +83,24 @@ class Intake:
         queue: EventQueue,
         *,
         clock: Clock = utcnow,
+        redactor: Redactor | None = None,
     ) -> None:
         self.store = store
         self.book = book
         self.events = events
         self.queue = queue
         self.clock = clock
+        self.redactor = redactor or Redactor()
         self._lock = threading.Lock()
 
     def submit(
         self, matches: Sequence[Match], checkpoint: Checkpoint | None = None, lines: int = 0
     ) -> list[IncidentEvent]:
-        """Record `matches` (and where the tailer stands) in one transaction."""
+        """Record `matches` (and where the tailer stands) in one transaction.
+
+        Secrets are hidden first, so the store, the event log and alerts never hold them.
+        """
+        matches = [self.redactor.match(match) for match in matches]
         now = self.clock()
         with self._lock:
             with self.store.transaction():

@@ -7,52 +7,62 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any
 
 from adminbot.models import Match
+from adminbot.notify.redact import TOKEN_REPLACEMENT, Redactor
+from adminbot.store.files import PrivateRotatingFileHandler
 
 MAX_BYTES = 10 * 1024 * 1024
 BACKUPS = 5
 MESSAGE_CHARS = 2000
 
-_TOKEN = re.compile(r"(?<!\d)\d{6,12}:[A-Za-z0-9_-]{30,}")
-"""A bot token, also glued to the `/bot` of a request URL (where `\b` would not match)."""
 
-
-def redact(text: str, secrets: Sequence[str] = ()) -> str:
-    """Hide the given secrets and anything shaped like a bot token."""
+def redact(text: str, secrets: Sequence[str] = (), redactor: Redactor | None = None) -> str:
+    """Hide the given secrets word for word, bot tokens and the `[[redact]]` patterns."""
     for secret in secrets:
         if secret:
-            text = text.replace(secret, "<token>")
-    return _TOKEN.sub("<token>", text)
+            text = text.replace(secret, TOKEN_REPLACEMENT)
+    return (redactor or Redactor()).text(text)
 
 
 class RedactTokens(logging.Filter):
-    """Hide bot tokens in messages and tracebacks (PTB logs request URLs that contain them)."""
+    """Hide bot tokens (PTB and httpx log request URLs that contain them), the configured
+    secrets and `[[redact]]` patterns, in the message and in the traceback."""
 
-    def __init__(self, secrets: Sequence[str] = ()) -> None:
+    def __init__(self, secrets: Sequence[str] = (), redactor: Redactor | None = None) -> None:
         super().__init__()
+        self.redactor = redactor or Redactor()
         self.secrets = tuple(s for s in secrets if s)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        cleaned = redact(message, self.secrets)
+        cleaned = redact(message, self.secrets, self.redactor)
         if cleaned != message:
             record.msg = cleaned
             record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = redact(record.exc_text, self.secrets)
+            record.exc_text = redact(record.exc_text, self.secrets, self.redactor)
         if record.stack_info:
-            record.stack_info = redact(record.stack_info, self.secrets)
+            record.stack_info = redact(record.stack_info, self.secrets, self.redactor)
         return True
+
+
+def redact_logging(redactor: Redactor) -> None:
+    """Give every handler of the root logger (files, stderr) the configured redaction,
+    keeping the secrets each one already hides."""
+    for handler in logging.getLogger().handlers:
+        secrets: tuple[str, ...] = ()
+        for old in [f for f in handler.filters if isinstance(f, RedactTokens)]:
+            secrets += old.secrets
+            handler.removeFilter(old)
+        handler.addFilter(RedactTokens(secrets, redactor))
 
 
 class OneLine(logging.Formatter):
@@ -82,7 +92,6 @@ def setup_logging(
     `console` copies every record to stderr in full; `stderr_level` copies records
     from that level up, one line each. Every handler hides `secrets` and bot tokens.
     """
-    monitor_log.parent.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()
     root.setLevel(level.upper())
     for handler in list(root.handlers):
@@ -91,7 +100,9 @@ def setup_logging(
             handler.close()
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     handlers: list[logging.Handler] = [
-        RotatingFileHandler(monitor_log, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
+        PrivateRotatingFileHandler(
+            monitor_log, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
+        )
     ]
     handlers[0].setFormatter(fmt)
     if console:
@@ -114,10 +125,9 @@ class EventLog:
     """Appends one JSON object per event to `descarga_errors.json` (the seed's name)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._handler = RotatingFileHandler(
+        self._handler = PrivateRotatingFileHandler(
             path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
         )
 

@@ -17,6 +17,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Protocol
 
 from adminbot.actions.executor import prune_quarantine
@@ -30,6 +31,7 @@ from adminbot.service.httpapi import HealthServer
 from adminbot.service.router import Router, unrouted
 from adminbot.service.runtime import Edges, Runtime, build_runtime, incident_sinks
 from adminbot.service.selfwatch import Part, SelfWatch
+from adminbot.service.uptime import UptimePing
 from adminbot.supervise.supervisor import ChildExit
 
 logger = logging.getLogger(__name__)
@@ -83,7 +85,12 @@ def build_service(
     http = None
     if config.http.enabled:
         http = HealthServer(config.http.host, config.http.port, selfwatch.parts, runtime.metrics)
-    return Service(runtime, router, built, selfwatch, http)
+    uptime = None
+    if config.heartbeat.url:
+        store = runtime.store
+        healthy = lambda: selfwatch.alive and store.writable(runtime.clock())  # noqa: E731 - a tiny adapter
+        uptime = UptimePing(config.heartbeat.url, healthy)
+    return Service(runtime, router, built, selfwatch, http, uptime)
 
 
 class Service:
@@ -96,12 +103,14 @@ class Service:
         front: Front,
         selfwatch: SelfWatch,
         http: HealthServer | None,
+        uptime: UptimePing | None = None,
     ) -> None:
         self.runtime = runtime
         self.router = router
         self.front = front
         self.selfwatch = selfwatch
         self.http = http
+        self.uptime = uptime
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -113,6 +122,8 @@ class Service:
             Job("check", check, self.check, min(1.0, check)),
             Job("heartbeat", periods.heartbeat, self.heartbeat, periods.heartbeat),
             Job("prune", periods.prune, self.prune, min(60.0, periods.prune)),
+            Job("retention", periods.prune, self.retention, min(60.0, periods.prune)),
+            Job("uptime", check, self.ping, min(1.0, check)),
         ]
 
     async def start(self) -> None:
@@ -168,6 +179,8 @@ class Service:
             await self.http.stop()
         await self.front.stop(ended)
         runtime.store.close()
+        if runtime.lock is not None:
+            runtime.lock.release()
         return ended
 
     async def run(self, stop: asyncio.Event) -> ChildExit | None:
@@ -205,6 +218,22 @@ class Service:
         )
         if removed:
             logger.info("Pruned %s quarantined file(s)", len(removed))
+
+    async def retention(self) -> None:
+        """The store forgets closed incidents, audit rows and sent messages after keep_days."""
+        runtime = self.runtime
+        keep_days = runtime.config.store.keep_days
+        if keep_days <= 0:
+            return
+        cutoff = runtime.clock() - timedelta(days=keep_days)
+        pruned = await asyncio.to_thread(runtime.store.prune, cutoff)
+        if pruned:
+            logger.info("Store retention (%g days): removed %s", keep_days, pruned)
+
+    async def ping(self) -> None:
+        """Tell the outside uptime monitor we are alive, if one is configured."""
+        if self.uptime is not None:
+            await self.uptime.tick()
 
     async def _run_jobs(self) -> None:
         """One schedule for both modes; a job still running is not started again."""

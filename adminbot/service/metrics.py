@@ -34,6 +34,7 @@ DELIVERY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.
 IncidentCounts = Callable[[], Mapping[tuple[str, str], int]]
 OutboxDepth = Callable[[], int]
 CheckStates = Callable[[], Mapping[str, "str | int"]]
+StoreBytes = Callable[[], int]
 
 _T = TypeVar("_T")
 
@@ -47,6 +48,7 @@ class Metrics:
         incidents: IncidentCounts | None = None,
         outbox_depth: OutboxDepth | None = None,
         check_states: CheckStates | None = None,
+        store_bytes: StoreBytes | None = None,
     ) -> None:
         self.registry = CollectorRegistry()
         self._lines = Counter(
@@ -73,7 +75,9 @@ class Metrics:
             buckets=DELIVERY_BUCKETS,
             registry=self.registry,
         )
-        self.registry.register(_ScrapeTimeCollector(incidents, outbox_depth, check_states))
+        self.registry.register(
+            _ScrapeTimeCollector(incidents, outbox_depth, check_states, store_bytes)
+        )
 
     def lines_read(self, file: str, n: int) -> None:
         """Count `n` lines read from `file` (a batch at a time, not per line)."""
@@ -105,10 +109,12 @@ class _ScrapeTimeCollector(Collector):
         incidents: IncidentCounts | None,
         outbox_depth: OutboxDepth | None,
         check_states: CheckStates | None,
+        store_bytes: StoreBytes | None = None,
     ) -> None:
         self._incidents = incidents
         self._outbox_depth = outbox_depth
         self._check_states = check_states
+        self._store_bytes = store_bytes
 
     def describe(self) -> Iterator[Metric]:
         """Declare the names up front so the registry can detect collisions."""
@@ -118,6 +124,8 @@ class _ScrapeTimeCollector(Collector):
             yield _outbox_family()
         if self._check_states is not None:
             yield _checks_family()
+        if self._store_bytes is not None:
+            yield _store_family()
 
     def collect(self) -> Iterator[Metric]:
         if self._incidents is not None:
@@ -140,6 +148,12 @@ class _ScrapeTimeCollector(Collector):
                 for check, state in sorted(states.items()):
                     checks.add_metric([check], _check_value(state))
                 yield checks
+        if self._store_bytes is not None:
+            size = _read("store size", self._store_bytes)
+            if size is not None:
+                store = _store_family()
+                store.add_metric([], size)
+                yield store
 
 
 def _incidents_family() -> GaugeMetricFamily:
@@ -150,6 +164,10 @@ def _incidents_family() -> GaugeMetricFamily:
 
 def _outbox_family() -> GaugeMetricFamily:
     return GaugeMetricFamily("adminbot_outbox_depth", "Alerts waiting to be delivered.")
+
+
+def _store_family() -> GaugeMetricFamily:
+    return GaugeMetricFamily("adminbot_store_bytes", "Size of the store on disk, with its WAL.")
 
 
 def _checks_family() -> GaugeMetricFamily:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from pathlib import Path
+
+from dotenv import dotenv_values
 
 from adminbot.actions.diskreport import disk_report
 from adminbot.actions.docker import DockerClient
@@ -37,23 +39,27 @@ from adminbot.checks.probes import (
 )
 from adminbot.clock import Clock, utcnow
 from adminbot.config import Config, with_demo_remedies
+from adminbot.facts import Size
 from adminbot.incidents.book import IncidentBook, IncidentEvent
 from adminbot.incidents.intake import EventQueue, Intake
 from adminbot.models import Incident
 from adminbot.notify.console import ConsoleAlerts
-from adminbot.notify.eventlog import EventLog
+from adminbot.notify.eventlog import EventLog, redact_logging
 from adminbot.notify.outbox import Doorbell, Outbox
+from adminbot.notify.redact import Redactor
 from adminbot.rules.builtin import PROCESO_CAIDO
 from adminbot.rules.ruleset import ruleset_of
 from adminbot.service.metrics import Metrics
 from adminbot.service.monitor import Monitor
+from adminbot.store.lock import DataDirLock
+from adminbot.store.retention import StoreSize
 from adminbot.store.sqlite import Store
 from adminbot.supervise.child import PipelineChild, PipelineStatus
 from adminbot.supervise.supervisor import RestartPolicy
 
 logger = logging.getLogger(__name__)
 
-StatusFacts = PipelineStatus | QuarantineStats
+StatusFacts = PipelineStatus | QuarantineStats | StoreSize
 """Extra facts /status shows, worded by the views."""
 
 
@@ -108,6 +114,7 @@ class Runtime:
     periods: Periods
     docker: DockerClient | None = None
     child: PipelineChild | None = None
+    lock: DataDirLock | None = None
 
     @property
     def status_lines(self) -> list[Callable[[], StatusFacts | None]]:
@@ -116,6 +123,7 @@ class Runtime:
         if self.child is not None:
             lines.append(self.child.status_line)
         lines.append(lambda: quarantine_stats(self.config.quarantine_dir))
+        lines.append(lambda: StoreSize(Size(self.store.size_bytes()), self.config.store.keep_days))
         return lines
 
 
@@ -139,12 +147,31 @@ def action_settings(config: Config) -> ActionSettings:
     )
 
 
-_SECRET = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|ADMIN_ID|^ADMINBOT_", re.IGNORECASE)
+BASE_VARIABLES = frozenset({"PATH", "HOME", "LANG", "TZ"})
 
 
-def command_environment(environ: Mapping[str, str]) -> dict[str, str]:
-    """adminbot's environment minus its secrets: a retry command never sees our token."""
-    return {name: value for name, value in environ.items() if not _SECRET.search(name)}
+def command_environment(
+    environ: Mapping[str, str],
+    *,
+    env_file: Path | None = None,
+    passthrough: Sequence[str] = (),
+) -> dict[str, str]:
+    """The pipeline's environment for its retry command, never adminbot's.
+
+    1. A minimal base from adminbot's environment: PATH, HOME, LANG, LC_*, TZ.
+    2. The pipeline's own variables from `[actions] env_file` (its `.env`).
+    3. The names listed in `[actions] env_passthrough`, copied from adminbot's.
+    A deny-list of secret-looking names cannot know DATABASE_URL or SENTRY_DSN.
+    """
+    env = {
+        name: value
+        for name, value in environ.items()
+        if name in BASE_VARIABLES or name.startswith("LC_")
+    }
+    if env_file is not None:
+        env |= {name: value for name, value in dotenv_values(env_file).items() if value is not None}
+    env |= {name: environ[name] for name in passthrough if name in environ}
+    return env
 
 
 def bot_api_check(config: Config) -> BotApiCheck | None:
@@ -222,12 +249,13 @@ def build_runtime(
         config = supervised(config)
     config = with_demo_remedies(config)
     settings = action_settings(config)
+    lock = DataDirLock(config.data_dir)  # before the store: a second adminbot stops here
     store = Store(config.store_path)
     store.recover_claims()
     bell = Doorbell(loop)
     outbox = Outbox(
         store,
-        config.admin_ids if config.telegram_enabled else (),
+        config.alert_chats if config.telegram_enabled else (),
         throttle_seconds=config.alerts.edit_throttle_seconds,
         min_severity=config.min_severity,
         clock=clock,
@@ -236,12 +264,15 @@ def build_runtime(
     book = IncidentBook(store, clock)
     book.recover_interrupted()
     queue = EventQueue(loop)
-    intake = Intake(store, book, EventLog(config.event_log), queue, clock=clock)
+    redactor = Redactor.configured(config.redact)
+    redact_logging(redactor)
+    intake = Intake(store, book, EventLog(config.event_log), queue, clock=clock, redactor=redactor)
     tracker = CheckTracker()
     metrics = Metrics(
         incidents=store.state_counts,
         outbox_depth=store.outbox_depth,
         check_states=lambda: {name: r.state.value for name, r in tracker.current().items()},
+        store_bytes=store.size_bytes,
     )
     ruleset = ruleset_of(config.rules)
     monitor = Monitor(config, store, intake, ruleset, clock=clock, on_lines=metrics.lines_read)
@@ -253,7 +284,13 @@ def build_runtime(
     bot_api = bot_api_check(config)
     probe = bot_api.is_up if bot_api is not None else None
     runner = edges.runner or SubprocessRunner(
-        env=command_environment(os.environ), cwd=config.actions.workdir
+        env=command_environment(
+            os.environ,
+            env_file=config.actions.env_file,
+            passthrough=config.actions.env_passthrough,
+        ),
+        cwd=config.actions.workdir,
+        redact=redactor.text,
     )
     actions = Actions(settings, runner=runner, docker=docker, bot_api_probe=probe)
     console = console or ConsoleAlerts(
@@ -304,6 +341,7 @@ def build_runtime(
         periods=edges.periods,
         docker=docker,
         child=child,
+        lock=lock,
     )
     return runtime, queue
 

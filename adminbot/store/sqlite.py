@@ -21,6 +21,8 @@ from typing import Any
 
 from adminbot.errors import StartupError
 from adminbot.models import Checkpoint, Incident, IncidentState, Match, Severity, frozen_map
+from adminbot.store import retention
+from adminbot.store.files import create_private
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +132,8 @@ class Store:
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            # SQLite gives the -wal and -shm files the database file's mode.
+            create_private(Path(self.path))
         self._lock = threading.RLock()
         self._after_commit: list[Callable[[], None]] = []
         try:
@@ -221,6 +224,15 @@ class Store:
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
+
+    def writable(self, now: datetime) -> bool:
+        """Whether a write commits now (a full disk or a read-only file say no)."""
+        try:
+            self.set_meta("alive_at", _ts(now))
+        except sqlite3.Error as exc:
+            logger.warning("The store is not writable: %s", exc)
+            return False
+        return True
 
     # -- checkpoints -----------------------------------------------------------------
 
@@ -743,6 +755,16 @@ class Store:
             "DO UPDATE SET message_id = excluded.message_id, updated_at = excluded.updated_at",
             (incident_id, chat_id, message_id, _ts(now)),
         )
+
+    # -- retention -------------------------------------------------------------------
+
+    def prune(self, before: datetime) -> retention.Pruned:
+        """Forget closed incidents, audit rows and sent messages older than `before`."""
+        return retention.prune(self, before)
+
+    def size_bytes(self) -> int:
+        """Bytes on disk (database and write-ahead log), for /status and /metrics."""
+        return retention.size_bytes(self)
 
     # -- mutes -----------------------------------------------------------------------
 

@@ -13,6 +13,8 @@ import time
 from io import BufferedWriter
 from pathlib import Path
 
+from adminbot.store.files import private_dir, private_opener
+
 logger = logging.getLogger(__name__)
 
 
@@ -81,8 +83,8 @@ class LogWriter:
 
 
 def _open_log(path: Path) -> BufferedWriter:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.open("ab")
+    private_dir(path.parent)
+    return open(path, "ab", opener=private_opener)
 
 
 def _same_file(path: Path, file: BufferedWriter) -> bool:

@@ -43,6 +43,11 @@ GROUP_POLL_SECONDS = 0.05
 KILL_GRACE_SECONDS = 1.0  # for SIGKILLed processes to actually end
 REOPEN_CHECK_SECONDS = 1.0  # how often to notice that log rotation moved our file away
 
+# adminbot's own token, admins and settings: read from its environment (or its .env),
+# never meant for the pipeline, whose output lands in a log file.
+OWN_VARIABLES = frozenset({"TELEGRAM_TOKEN", "ADMIN_ID", "TELEGRAM_API_BASE_URL"})
+OWN_PREFIX = "ADMINBOT_"
+
 OnExit = Callable[["ChildExit"], Awaitable[None] | None]
 
 
@@ -185,9 +190,10 @@ class Supervisor:
     """Starts, watches and stops one child process (the pipeline).
 
     `argv` is run without a shell. `env`, when given, replaces the inherited
-    environment (pass one without the bot token). Either way the systemd notify
-    variables are removed, because the child is not the service's main process,
-    and PYTHONUNBUFFERED=1 is added unless set, so a Python child's prints reach
+    environment. Either way adminbot's own variables (its bot token, admin ids,
+    `ADMINBOT_*`) and the systemd notify variables are removed: the first are not
+    the pipeline's, and the child is not the service's main process.
+    PYTHONUNBUFFERED=1 is added unless set, so a Python child's prints reach
     the log as they happen instead of in 8 KiB blocks (or never, when killed).
     """
 
@@ -455,7 +461,12 @@ def _decode(raw: bytes) -> str:
 
 
 def _child_env(env: Mapping[str, str] | None) -> dict[str, str]:
-    child = dict(os.environ if env is None else env)
+    """The child's environment: adminbot's own secrets and settings are not the pipeline's."""
+    child = {
+        name: value
+        for name, value in (os.environ if env is None else env).items()
+        if name not in OWN_VARIABLES and not name.startswith(OWN_PREFIX)
+    }
     for name in NOTIFY_VARIABLES:
         child.pop(name, None)
     child.setdefault("PYTHONUNBUFFERED", "1")

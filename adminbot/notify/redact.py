@@ -1,0 +1,49 @@
+"""Hide secrets in text before adminbot keeps, logs or sends it.
+
+It lives with the outputs (the event log, the monitor log, alerts) because that is
+what it protects; the incident path calls it once, where a record enters (`Intake`),
+so stored samples, the event log and alerts all see the same cleaned text.
+Bot tokens are always hidden; `[[redact]]` adds the admin's own patterns.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from adminbot.config import RedactPattern
+from adminbot.models import Match, frozen_map
+
+# A Telegram bot token: the bot's numeric id, a colon, the secret. No \b before the
+# digits: in a Bot API URL they follow ".../bot" with no word boundary.
+BOT_TOKEN = re.compile(r"(?<![0-9])[0-9]{6,}:[A-Za-z0-9_-]{30,}")
+TOKEN_REPLACEMENT = "<token>"  # noqa: S105 - the mark left where a token was
+
+
+@dataclass(frozen=True)
+class Redactor:
+    """Replaces bot-token-shaped strings and the configured patterns in any text."""
+
+    patterns: tuple[tuple[re.Pattern[str], str], ...] = ((BOT_TOKEN, TOKEN_REPLACEMENT),)
+
+    @classmethod
+    def configured(cls, extra: Sequence[RedactPattern] = ()) -> Redactor:
+        """Bot tokens plus the `[[redact]]` patterns (already validated at load)."""
+        compiled = tuple((re.compile(p.pattern), p.replacement) for p in extra)
+        return cls(((BOT_TOKEN, TOKEN_REPLACEMENT), *compiled))
+
+    def text(self, text: str) -> str:
+        for pattern, replacement in self.patterns:
+            text = pattern.sub(replacement, text)
+        return text
+
+    def match(self, match: Match) -> Match:
+        """The match with its line, fields and key cleaned (the same secret, the same key)."""
+        record = match.record
+        text = self.text(record.text)
+        fields = {name: self.text(value) for name, value in match.fields.items()}
+        key = self.text(match.key)
+        if text == record.text and key == match.key and fields == dict(match.fields):
+            return match
+        return replace(match, record=replace(record, text=text), fields=frozen_map(fields), key=key)

@@ -1,0 +1,55 @@
+"""Commands and taps are accepted only from configured chats: an admin's private chat,
+or the alert chat (`chat_id`); alerts go to the alert chat when it is set."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from tests.fake_telegram import FakeTelegram
+from tests.harness import ADMIN, append, eventually, make_config, pipeline_log, running_bot
+
+DISK_FULL = "2026-11-29 10:00:02,000 ERROR descargas: OSError: [Errno 28] No space left on device"
+OTHER_GROUP = -900
+ALERT_GROUP = -777
+
+
+async def test_an_admins_status_in_another_group_gets_nothing(
+    tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    config = make_config(tmp_path, fake_telegram)
+    async with running_bot(config):
+        fake_telegram.send_text(ADMIN, "/status", chat_id=OTHER_GROUP)
+        mark = fake_telegram.mark()
+        fake_telegram.send_text(ADMIN, "/help")
+        await fake_telegram.await_call(
+            "sendMessage", lambda c: c.params["chat_id"] == ADMIN, since=mark
+        )
+        await asyncio.sleep(0.2)
+    assert [m for m in fake_telegram.messages(OTHER_GROUP) if m.from_bot] == []
+
+
+async def test_with_an_alert_chat_alerts_go_there_and_commands_work_there(
+    tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    config = make_config(tmp_path, fake_telegram, f"chat_id = {ALERT_GROUP}\n")
+    log = pipeline_log(tmp_path)
+    async with running_bot(config) as (_, runtime):
+        append(log, DISK_FULL)
+        alert = await fake_telegram.await_call(
+            "sendMessage", lambda c: "disco_lleno" in c.params["text"], timeout=10
+        )
+        assert alert.params["chat_id"] == ALERT_GROUP
+        mark = fake_telegram.mark()
+        fake_telegram.send_text(ADMIN, "/status", chat_id=ALERT_GROUP)
+        await fake_telegram.await_call(
+            "sendMessage", lambda c: c.params["chat_id"] == ALERT_GROUP, since=mark
+        )
+        message = next(m for m in fake_telegram.messages(ALERT_GROUP) if "disco_lleno" in m.text)
+        ignore = dict(fake_telegram.buttons(ALERT_GROUP, message.message_id))["🙈 Ignore"]
+        fake_telegram.tap(ADMIN, ALERT_GROUP, message.message_id, ignore)
+        [incident] = runtime.store.incidents()
+        fake_telegram.send_text(ADMIN, "/status", chat_id=OTHER_GROUP)
+        await eventually(lambda: runtime.store.incident(incident.id).state.value == "ignored")
+    assert [m for m in fake_telegram.messages(ADMIN) if "disco_lleno" in m.text] == []
+    assert [m for m in fake_telegram.messages(OTHER_GROUP) if m.from_bot] == []
