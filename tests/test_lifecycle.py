@@ -9,6 +9,7 @@ import pytest
 
 from adminbot.checks.base import CheckResult, CheckState
 from adminbot.cli import serve
+from adminbot.clock import utcnow
 from adminbot.config import Config, load_config
 from adminbot.incidents.book import IncidentBook
 from adminbot.models import Match, Record, Severity, frozen_map
@@ -33,7 +34,7 @@ class CountingCheck:
 
     async def run(self) -> CheckResult:
         self.runs += 1
-        return CheckResult(self.name, CheckState.OK, "fine")
+        return CheckResult.note(self.name, CheckState.OK, "fine", utcnow())
 
 
 def console_config(tmp_path: Path) -> Config:
@@ -58,7 +59,12 @@ async def test_console_mode_prints_the_banner_each_alert_and_the_summary(
     await eventually(lambda: "console mode" in capsys.readouterr().out or check.runs > 0)
     append(tmp_path / "pipeline" / "bot.log", DISK_FULL)
     seen: list[str] = []
-    await eventually(lambda: seen.append(capsys.readouterr().out) or "disco_lleno" in "".join(seen))
+
+    def alerted() -> bool:
+        seen.append(capsys.readouterr().out)
+        return "disco_lleno" in "".join(seen)
+
+    await eventually(alerted)
     await eventually(lambda: check.runs >= 3)
     stop.set()
     assert await running == 0

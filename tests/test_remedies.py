@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -74,7 +75,7 @@ class FakeMachine:
 class World:
     """The real store, book and outbox around one Remedies, as the runtime wires them."""
 
-    def __init__(self, tmp_path: Path, machine: FakeMachine | None, **options: object) -> None:
+    def __init__(self, tmp_path: Path, machine: FakeMachine | None, **options: Any) -> None:
         self.clock = FakeClock()
         self.store = Store(tmp_path / "s.sqlite3")
         self.book = IncidentBook(self.store, self.clock)
@@ -82,7 +83,7 @@ class World:
         self.machine = machine
         self.remedies = Remedies(
             self.store, self.book, self.outbox, machine, clock=self.clock, **options
-        )  # type: ignore[arg-type]
+        )
 
     def record(self, rule: str, path: str = "/srv/media/a.mp4") -> IncidentEvent:
         record = Record(source="/log/bot.log", line_no=1, text=f"ERROR {rule} {path}")
@@ -412,7 +413,6 @@ def test_a_rule_the_config_redefines_offers_what_its_spec_says(tmp_path: Path) -
 async def test_quiet_success_follows_the_spec_not_the_rule_name(tmp_path: Path) -> None:
     loud = replace(build_rulebook()["ruta_inexistente"], quiet_success=False)
     world = World(tmp_path, FakeMachine(), rules=build_rulebook([loud]))
-    world.remedies.loop = asyncio.get_running_loop()
     event = world.record("ruta_inexistente", "/srv/media/new")
     world.remedies.route(event)
     await asyncio.sleep(0)
