@@ -239,8 +239,8 @@ def _read_toml(env: Mapping[str, str], cwd: Path, path: Path | None) -> tuple[st
 
 def _build(top: Table, env: Mapping[str, str], cwd: Path, file: str) -> Config:
     defaults = Config(source=file, data_dir=Path(), watch=WatchConfig())
-    data_dir = top.get("data_dir", str, "logs")
-    data_dir = _resolve(env.get(DATA_DIR_ENV) or data_dir, cwd)
+    configured_dir = top.get("data_dir", str, "logs")
+    data_dir = _resolve(env.get(DATA_DIR_ENV) or configured_dir, cwd)
     watch = _watch(top.table("watch"), env, cwd)
     language = top.get("language", str, defaults.language)
     if language not in LANGUAGES:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from adminbot.errors import ConfigError
 
 _E = TypeVar("_E", bound=StrEnum)
+_T = TypeVar("_T")
+_U = TypeVar("_U")
+_D = TypeVar("_D")
 SPELLING_HINT = "check the spelling in adminbot.example.toml"
 
 
@@ -35,7 +38,11 @@ class Table:
     def __contains__(self, name: str) -> bool:
         return name in self.data
 
-    def get(self, name: str, kind: type | tuple[type, ...], default: Any) -> Any:
+    @overload
+    def get(self, name: str, kind: type[_T], default: _D) -> _T | _D: ...
+    @overload
+    def get(self, name: str, kind: tuple[type[_T], type[_U]], default: _D) -> _T | _U | _D: ...
+    def get(self, name: str, kind: type | tuple[type, ...], default: object) -> object:
         self.used.add(name)
         if name not in self.data:
             return default

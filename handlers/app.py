@@ -16,7 +16,6 @@ from telegram import BotCommand, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
-    Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
@@ -31,7 +30,7 @@ from adminbot.service.runtime import Runtime
 from adminbot.service.selfwatch import Part
 from adminbot.supervise.supervisor import ChildExit
 from handlers import access, callbacks, commands
-from handlers.context import AdminContext, bot_data_for
+from handlers.context import AdminApplication, AdminContext, bot_data_for
 from handlers.delivery import Delivery
 from handlers.i18n import COMMANDS
 from handlers.taps import PAGE, Verb, pattern
@@ -42,7 +41,7 @@ POLL_TIMEOUT = 10
 MAX_CONNECT_PAUSE = 60.0
 
 
-def build_application(runtime: Runtime, *, poll_timeout: int = POLL_TIMEOUT) -> Application:  # type: ignore[type-arg]
+def build_application(runtime: Runtime, *, poll_timeout: int = POLL_TIMEOUT) -> AdminApplication:
     """An Application pointed at the configured Bot API, with every handler registered."""
     config = runtime.config
     assert config.token, "Telegram mode needs TELEGRAM_TOKEN"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from telegram import CallbackQuery, Update
+from telegram import CallbackQuery, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
@@ -96,10 +96,10 @@ async def on_open(update: Update, context: AdminContext) -> None:
         await query.answer(context.bot_data.words("tap.invalid"), show_alert=True)
         return
     await query.answer()
-    if query.message is None:
-        return
+    if not isinstance(query.message, Message):
+        return  # gone, or too old for Telegram to show (an InaccessibleMessage): no reply_text
     text, markup = screens.alert(runtime, incident)
-    await query.message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)  # type: ignore[union-attr]  # an inaccessible message has no reply_text; PTB types it as a union
+    await query.message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
 
 
 async def on_page(update: Update, context: AdminContext) -> None:

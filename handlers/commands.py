@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 
 from adminbot.incidents.book import MUTE_ALL
@@ -29,10 +29,10 @@ def actor_of(update: Update) -> str:
     return f"@{user.username}" if user.username else f"id {user.id}"
 
 
-async def reply(update: Update, text: str, markup: object = None) -> None:
+async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     message = update.effective_message
     if message is not None:
-        await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)  # type: ignore[arg-type]
+        await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
 
 
 async def cmd_help(update: Update, context: AdminContext) -> None:

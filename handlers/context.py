@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from telegram.ext import CallbackContext, ExtBot
+from typing import Any
+
+from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from adminbot.service.runtime import Runtime
 from handlers.i18n import Catalog
@@ -28,3 +30,9 @@ def bot_data_for(runtime: Runtime) -> type[BotData]:
 
 
 AdminContext = CallbackContext[ExtBot[None], dict[object, object], dict[object, object], BotData]
+
+# The bot is ExtBot[int]: AIORateLimiter's per-call argument is an int. PTB's stubs give
+# the default job queue the default context, not ours, so its parameter stays Any.
+AdminApplication = Application[
+    ExtBot[int], AdminContext, dict[object, object], dict[object, object], BotData, JobQueue[Any]
+]

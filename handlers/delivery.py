@@ -216,7 +216,7 @@ def _message_gone(exc: BadRequest) -> bool:
     return "not found" in text or "can't be edited" in text
 
 
-def _seconds(value: object) -> float:
+def _seconds(value: int | timedelta) -> float:
     if isinstance(value, timedelta):
         return value.total_seconds()
-    return float(value)  # type: ignore[arg-type]  # PTB gives int or timedelta
+    return float(value)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -63,7 +64,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-class _Server:
+class _Server(socketserver.BaseServer):
     engine: FakeDockerEngine
 
 
@@ -93,10 +94,11 @@ class FakeDockerEngine:
         """tcp://127.0.0.1:PORT when serving over TCP."""
         assert isinstance(self._server, _TcpServer)
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET address, never bytes
         return f"tcp://{host}:{port}"
 
-    def add(self, name: str, **state: object) -> FakeContainer:
-        container = FakeContainer(**state)  # type: ignore[arg-type]
+    def add(self, name: str, **state: Any) -> FakeContainer:
+        container = FakeContainer(**state)
         self.containers[name] = container
         return container
 

@@ -10,13 +10,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from telegram.ext import Application
-
 from adminbot.checks.base import Check
 from adminbot.config import Config, load_config
 from adminbot.service.lifecycle import build_service
 from adminbot.service.runtime import Edges, Periods, Runtime
 from handlers.app import TelegramFront
+from handlers.context import AdminApplication
 from tests.fake_telegram import Call, FakeTelegram
 
 ADMIN = 4242
@@ -84,7 +83,7 @@ async def running_bot(
     checks: Sequence[Check] | None = None,
     child_argv: Sequence[str] = (),
     periods: Periods | None = None,
-) -> AsyncIterator[tuple[Application, Runtime]]:  # type: ignore[type-arg]
+) -> AsyncIterator[tuple[AdminApplication, Runtime]]:
     """Build and start adminbot exactly as `adminbot run` does, with the Telegram front.
 
     Yields once the front has started (setMyCommands sent, the "started" notice queued)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adminbot.checks.base import (
+    Check,
     CheckResult,
     CheckState,
     CheckTracker,
@@ -178,7 +179,7 @@ class SlowCheck:
 async def test_run_checks_turns_raising_and_slow_checks_into_unknown_without_delay(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    checks = [
+    checks: list[Check] = [
         FixedCheck("disk"),
         RaisingCheck(),
         SlowCheck(),

@@ -20,7 +20,7 @@ import pytest
 
 from adminbot.checks.probes import DiskCheck
 from tests.fake_docker import FakeDockerEngine
-from tests.fake_telegram import FakeTelegram
+from tests.fake_telegram import FakeTelegram, SentMessage
 from tests.harness import (
     ADMIN,
     FAST,
@@ -60,7 +60,7 @@ def downloads(tmp_path: Path) -> Path:
     return folder
 
 
-def alert_for(fake: FakeTelegram, rule: str) -> object:
+def alert_for(fake: FakeTelegram, rule: str) -> SentMessage:
     found = [m for m in fake.messages(ADMIN) if f"· {rule}</b>" in m.raw_text]
     assert found, f"no {rule} alert among {[m.text[:40] for m in fake.messages(ADMIN)]}"
     return found[-1]

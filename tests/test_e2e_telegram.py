@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from adminbot.store.sqlite import Store
-from tests.fake_telegram import FakeTelegram
+from tests.fake_telegram import Call, FakeTelegram
 from tests.harness import (
     ADMIN,
     STRANGER,
@@ -217,9 +217,11 @@ async def test_forged_callback_is_refused(tmp_path: Path, fake_telegram: FakeTel
         alert = fake_telegram.messages(ADMIN)[-1]
         for forged in ("ign:1:wrongtoken", "act:1:x:chown", "ign:99:abc", "rm -rf /", "page:x:y"):
             callback_id = fake_telegram.tap(ADMIN, ADMIN, alert.message_id, forged, forge=True)
-            answer = await fake_telegram.await_call(
-                "answerCallbackQuery", lambda c, i=callback_id: c.params["callback_query_id"] == i
-            )
+
+            def answers(call: Call, i: str = callback_id) -> bool:
+                return call.params["callback_query_id"] == i
+
+            answer = await fake_telegram.await_call("answerCallbackQuery", answers)
             assert answer.params.get("text") == "This button is no longer valid.", forged
         assert not any(
             "ignored" in c.params["text"] for c in fake_telegram.calls("editMessageText")

@@ -122,7 +122,7 @@ def test_catalog_falls_back_to_english_for_an_unknown_language(language: str) ->
 
 def test_a_key_missing_in_spanish_falls_back_to_english(monkeypatch: pytest.MonkeyPatch) -> None:
     partial = {key: value for key, value in ES.items() if key != "btn.resolve"}
-    monkeypatch.setitem(i18n.CATALOGS, "es", partial)  # type: ignore[arg-type]
+    monkeypatch.setitem(i18n.CATALOGS, "es", partial)
     t = Catalog("es")
     assert t("btn.resolve") == "✅ Mark fixed"
     assert t("btn.ignore") == "🙈 Ignorar"

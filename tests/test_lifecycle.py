@@ -11,6 +11,7 @@ import pytest
 
 from adminbot.checks.base import CheckResult, CheckState
 from adminbot.cli import serve
+from adminbot.clock import utcnow
 from adminbot.config import Config, load_config
 from adminbot.incidents.book import IncidentBook
 from adminbot.models import Match, Record, Severity, frozen_map
@@ -36,7 +37,13 @@ class CountingCheck:
 
     async def run(self) -> CheckResult:
         self.runs += 1
-        return CheckResult(self.name, CheckState.OK, "fine")
+        return CheckResult.note(self.name, CheckState.OK, "fine", utcnow())
+
+
+def printed(capsys: pytest.CaptureFixture[str], seen: list[str], text: str) -> bool:
+    """Whether the console has printed `text` so far (what it printed is kept in `seen`)."""
+    seen.append(capsys.readouterr().out)
+    return text in "".join(seen)
 
 
 def console_config(tmp_path: Path) -> Config:
@@ -61,7 +68,12 @@ async def test_console_mode_prints_the_banner_each_alert_and_the_summary(
     await eventually(lambda: "console mode" in capsys.readouterr().out or check.runs > 0)
     append(tmp_path / "pipeline" / "bot.log", DISK_FULL)
     seen: list[str] = []
-    await eventually(lambda: seen.append(capsys.readouterr().out) or "disco_lleno" in "".join(seen))
+
+    def alerted() -> bool:
+        seen.append(capsys.readouterr().out)
+        return "disco_lleno" in "".join(seen)
+
+    await eventually(alerted)
     await eventually(lambda: check.runs >= 3)
     stop.set()
     assert await running == 0
@@ -137,9 +149,7 @@ async def test_a_check_failing_from_the_start_says_what_is_known_in_the_console_
         serve(config, stop=stop, edges=Edges(checks=[FirstCriticalCheck()], periods=QUICK))
     )
     seen: list[str] = []
-    await eventually(
-        lambda: seen.append(capsys.readouterr().out) or "check pipeline" in "".join(seen)
-    )
+    await eventually(lambda: printed(capsys, seen, "check pipeline"))
     stop.set()
     assert await running == 0
     out = "".join(seen)

@@ -93,7 +93,9 @@ def test_header_times_are_aware_and_naive_ones_are_utc() -> None:
     assert zoned.logged_at == datetime(
         2026, 11, 29, 10, 0, 1, 500000, tzinfo=timezone(timedelta(hours=1))
     )
-    assert parse_header("ERROR:root:y").logged_at is None  # type: ignore[union-attr]
+    unstamped = parse_header("ERROR:root:y")
+    assert unstamped is not None
+    assert unstamped.logged_at is None
 
 
 def test_an_impossible_date_keeps_the_header_without_a_time() -> None:

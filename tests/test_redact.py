@@ -42,8 +42,11 @@ def test_a_clean_match_is_returned_unchanged() -> None:
 def _world(tmp_path: Path, redactor: Redactor | None = None) -> tuple[Intake, Store]:
     store = Store(tmp_path / "s.sqlite3")
     book = IncidentBook(store)
-    kwargs = {} if redactor is None else {"redactor": redactor}
-    intake = Intake(store, book, EventLog(tmp_path / "events.json"), EventQueue(), **kwargs)
+    events = EventLog(tmp_path / "events.json")
+    if redactor is None:
+        intake = Intake(store, book, events, EventQueue())
+    else:
+        intake = Intake(store, book, events, EventQueue(), redactor=redactor)
     return intake, store
 
 

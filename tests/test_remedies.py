@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -79,7 +80,7 @@ class FakeMachine:
 class World:
     """The real store, book and outbox around one Remedies, as the runtime wires them."""
 
-    def __init__(self, tmp_path: Path, machine: FakeMachine | None, **options: object) -> None:
+    def __init__(self, tmp_path: Path, machine: FakeMachine | None, **options: Any) -> None:
         self.clock = FakeClock()
         self.store = Store(tmp_path / "s.sqlite3")
         self.book = IncidentBook(self.store, self.clock)
@@ -87,7 +88,7 @@ class World:
         self.machine = machine
         self.remedies = Remedies(
             self.store, self.book, self.outbox, machine, clock=self.clock, **options
-        )  # type: ignore[arg-type]
+        )
 
     def record(self, rule: str, path: str = "/srv/media/a.mp4") -> IncidentEvent:
         record = Record(source="/log/bot.log", line_no=1, text=f"ERROR {rule} {path}")
@@ -428,7 +429,6 @@ def test_a_rule_the_config_redefines_offers_what_its_spec_says(tmp_path: Path) -
 async def test_quiet_success_follows_the_spec_not_the_rule_name(tmp_path: Path) -> None:
     loud = replace(build_rulebook()["ruta_inexistente"], quiet_success=False)
     world = World(tmp_path, FakeMachine(), rules=build_rulebook([loud]))
-    world.remedies.loop = asyncio.get_running_loop()
     event = world.record("ruta_inexistente", "/srv/media/new")
     world.remedies.route(event)
     await asyncio.sleep(0)
@@ -467,9 +467,10 @@ async def test_a_refused_automatic_fix_is_audited_and_the_alert_says_why(
 async def test_a_retry_waiting_for_the_bot_api_server_says_so_then_runs(tmp_path: Path) -> None:
     down: list[datetime] = [T0]
     seen: list[dict[int, datetime]] = []
+    worlds: list[World] = []
 
     async def sleep(_: float) -> None:
-        seen.append(dict(world.remedies.waiting))
+        seen.append(dict(worlds[0].remedies.waiting))
         down.clear()  # the server comes back while the fix waits
 
     world = World(
@@ -478,6 +479,7 @@ async def test_a_retry_waiting_for_the_bot_api_server_says_so_then_runs(tmp_path
         server_down_since=lambda: down[0] if down else None,
         sleep=sleep,
     )
+    worlds.append(world)
     incident = world.record("timeout").incident
     result = await world.remedies.run(incident.id, K.RETRY, "@ana")
     assert result.status is RunStatus.DONE

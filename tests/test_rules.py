@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from adminbot.errors import ConfigError
-from adminbot.models import Line, Policy, Record, Severity
+from adminbot.models import Line, Match, Policy, Record, Severity
 from adminbot.rules.fields import derive_keywords, incident_key, normalise_message
 from adminbot.rules.records import assemble
 from adminbot.rules.ruleset import (
@@ -77,7 +77,7 @@ def all_samples() -> list[Sample]:
     return [load_sample(path) for path in sorted(SAMPLES.glob("*.log"))]
 
 
-def _cases() -> list[pytest.param]:
+def _cases() -> list[pytest.ParameterSet]:
     cases = []
     for sample in all_samples():
         for line_no, expect in sample.expectations.items():
@@ -92,7 +92,7 @@ def ruleset() -> RuleSet:
 
 
 @pytest.fixture(scope="module")
-def classified_samples(ruleset: RuleSet) -> dict[str, dict[int, tuple[Record, object]]]:
+def classified_samples(ruleset: RuleSet) -> dict[str, dict[int, tuple[Record, Match | None]]]:
     """Per sample file: line_no of each record's first line -> (record, match)."""
     result = {}
     for sample in all_samples():
@@ -157,6 +157,7 @@ def test_builtin_keywords_are_in_every_match_of_their_rule() -> None:
     """The keyword gate in classify is only sound if every match holds a keyword."""
     texts = [line.text for sample in all_samples() for line in sample.lines]
     for rule in builtin_rules():
+        assert rule.pattern is not None
         regex = re.compile(rule.pattern, re.IGNORECASE)
         for text in texts:
             for found in regex.finditer(text):

@@ -33,7 +33,7 @@ def world(tmp_path: Path) -> tuple[SelfWatch, FakeMonitor, Store, FakeMonotonic]
     store = Store(tmp_path / "s.sqlite3")
     monitor = FakeMonitor()
     clock = FakeMonotonic()
-    watch = SelfWatch(monitor, store, stall_seconds=30, jobs_late_seconds=20, monotonic=clock)  # type: ignore[arg-type]
+    watch = SelfWatch(monitor, store, stall_seconds=30, jobs_late_seconds=20, monotonic=clock)
     return watch, monitor, store, clock
 
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,9 +66,9 @@ def make_tailer() -> Iterator[MakeTailer]:
     """Build tailers over a recorder's checkpoints; every one is stopped after the test."""
     made: list[Tailer] = []
 
-    def make(patterns: list[str], recorder: Recorder, **kwargs: object) -> Tailer:
+    def make(patterns: list[str], recorder: Recorder, **kwargs: Any) -> Tailer:
         kwargs.setdefault("backstop_seconds", 0.2)
-        tailer = Tailer(patterns, recorder, dict(recorder.checkpoints), **kwargs)  # type: ignore[arg-type]
+        tailer = Tailer(patterns, recorder, dict(recorder.checkpoints), **kwargs)
         made.append(tailer)
         return tailer
 

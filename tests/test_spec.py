@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from adminbot.actions.docker import DockerClient
 from adminbot.checks.base import Check
 from adminbot.checks.health import raised_rule
 from adminbot.checks.probes import BotApiCheck, ContainerCheck, DiskCheck
@@ -92,7 +93,7 @@ def test_a_book_refuses_two_rules_with_one_name() -> None:
 def test_checks_declare_the_rule_their_outage_raises(tmp_path: Path) -> None:
     checks: list[Check] = [
         BotApiCheck("bot api", "http://127.0.0.1:8081/bot", None),
-        ContainerCheck("container", object(), "bot-api"),  # type: ignore[arg-type]
+        ContainerCheck("container", DockerClient(str(tmp_path / "docker.sock")), "bot-api"),
         DiskCheck("disk", tmp_path),
     ]
     assert [raised_rule(check) for check in checks] == ["servidor_caido", "servidor_caido", None]

@@ -34,9 +34,13 @@ IMPLY_NO_NEW_PRIVILEGES = (
 )
 
 
+class _CaseSensitive(configparser.ConfigParser):
+    def optionxform(self, optionstr: str) -> str:
+        return optionstr  # systemd keys are case-sensitive; keep them as written
+
+
 def _unit() -> configparser.ConfigParser:
-    parser = configparser.ConfigParser(strict=False, interpolation=None)
-    parser.optionxform = str  # systemd keys are case-sensitive; keep them as written
+    parser = _CaseSensitive(strict=False, interpolation=None)
     parser.read_string(UNIT.read_text())
     return parser
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -390,7 +391,7 @@ def test_paging_data_stays_within_telegrams_limit_for_the_longest_rule_name() ->
 
 
 def report(**changes: object) -> views.StatusReport:
-    base: dict[str, object] = {
+    base: dict[str, Any] = {
         "started_at": NOW - timedelta(hours=3, minutes=5),
         "files": [
             views.FileLine("/var/log/bot.log", 2048, NOW - timedelta(seconds=30), None),
@@ -409,7 +410,7 @@ def report(**changes: object) -> views.StatusReport:
         "outbox_depth": 4,
     }
     base.update(changes)
-    return views.StatusReport(**base)  # type: ignore[arg-type]
+    return views.StatusReport(**base)
 
 
 def test_status_shows_health_files_disks_checks_open_incidents_mutes_and_outbox() -> None:

@@ -158,7 +158,7 @@ def test_every_action_reason_is_worded_in_both_languages(reason: ActionReason) -
 
 @pytest.mark.parametrize("problem", [p for p in Problem if p is not Problem.ERROR])
 def test_every_command_problem_is_worded_in_both_languages(problem: Problem) -> None:
-    values = {"attempt": 3, "exit_code": 1}
+    values: dict[str, Fact] = {"attempt": 3, "exit_code": 1}
     values.update(
         {Problem.OUTPUT: {"output": "o1"}, Problem.MISSING: {"missing": "/x"}}.get(problem, {})
     )

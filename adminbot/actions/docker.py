@@ -47,7 +47,7 @@ class ContainerState:
     exit_code: int | None = None
 
 
-def check_container_name(name: str) -> str:
+def check_container_name(name: object) -> str:
     """Return `name` if it is a valid Docker container name, else raise a permanent error."""
     if not isinstance(name, str) or not CONTAINER_NAME.fullmatch(name):
         raise DockerError("invalid container name", permanent=True)

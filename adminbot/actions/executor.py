@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adminbot.actions.docker import DockerClient, DockerError
-from adminbot.actions.operations import ActionKind, ActionSettings, Operation, Planner
+from adminbot.actions.operations import ActionSettings, Operation, Planner
 from adminbot.actions.outcome import ActionNote, ActionOutcome, ActionReason, note
 from adminbot.actions.paths import Located, make_dirs, open_parent, shown, shown_path
 from adminbot.actions.quarantine import (
@@ -32,6 +32,7 @@ from adminbot.budget import SlidingWindow
 from adminbot.clock import Clock, utcnow
 from adminbot.errors import ActionRefused
 from adminbot.facts import Fact
+from adminbot.models import ActionKind
 
 __all__ = [
     "ActionBudget",
@@ -185,8 +186,8 @@ class Actions:
             if attempt > 1:
                 await self._sleep(delays[min(attempt - 2, len(delays) - 1)])
             result = await self._runner.run(operation.argv, settings.command_timeout)
-            problem = _retry_problem(result, operation.expect)
-            if problem is None:
+            failed = _retry_problem(result, operation.expect)
+            if failed is None:
                 return _Done(
                     True,
                     note(ActionReason.RETRY_OK, attempt=attempt, attempts=settings.max_retries),
@@ -194,6 +195,7 @@ class Actions:
                     result.output_tail,
                     attempt,
                 )
+            problem = failed
             logger.warning("retry attempt %s failed: %s", attempt, problem)
             if result.error and not result.timed_out:
                 break  # the command cannot start: trying again cannot help

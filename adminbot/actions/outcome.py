@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from adminbot.actions.operations import ActionKind
 from adminbot.facts import Fact, Facts, english, facts, facts_from_json, facts_to_json
+from adminbot.models import ActionKind
 
 SUMMARY_CHARS = 200
 
@@ -140,7 +140,7 @@ class ActionNote:
     def from_json(cls, data: Mapping[str, Any]) -> ActionNote:
         """Read a stored note; an unknown reason (a newer version wrote it) keeps its facts."""
         try:
-            reason = ActionReason(data.get("reason"))
+            reason = ActionReason(str(data.get("reason")))
         except ValueError:
             return cls(ActionReason.TEXT, facts(text=str(data.get("reason"))))
         return cls(reason, facts_from_json(data.get("facts")))

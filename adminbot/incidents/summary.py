@@ -7,8 +7,7 @@ import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from adminbot.actions.operations import ActionKind
-from adminbot.models import Incident, IncidentState
+from adminbot.models import ActionKind, Incident, IncidentState
 from adminbot.store.sqlite import Store
 
 _PERIOD = re.compile(r"^(\d{1,4})([mhdw])$")

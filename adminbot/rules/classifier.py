@@ -250,6 +250,8 @@ class _FastRule:
 
     @classmethod
     def of(cls, rule: Rule) -> _FastRule:
+        if rule.pattern is None:
+            raise ValueError(f"rule {rule.name!r} has no pattern to classify with")
         return cls(
             rule,
             re.compile(rule.pattern, re.IGNORECASE),

@@ -135,8 +135,8 @@ def build_rulebook(
     ordered += [by_name.get(spec.name, spec) for spec in BUILTIN]
     names = [spec.name for spec in ordered]
     for name in sorted(disabled):
-        spec = next((s for s in ordered if s.name == name), None)
-        if spec is None or not spec.classifies:
+        named = next((s for s in ordered if s.name == name), None)
+        if named is None or not named.classifies:
             known = ", ".join(s.name for s in ordered if s.classifies)
             raise ConfigError("disabled_rules", f"{name!r} names no rule; rules: {known}", file)
     for name in policies or {}:

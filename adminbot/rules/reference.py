@@ -28,6 +28,8 @@ class _Compiled:
 
     @classmethod
     def of(cls, rule: Rule) -> _Compiled:
+        if rule.pattern is None:
+            raise ValueError(f"rule {rule.name!r} has no pattern to classify with")
         keywords = tuple(word.casefold() for word in rule.keywords)
         return cls(rule, re.compile(rule.pattern, re.IGNORECASE), keywords)
 

@@ -145,8 +145,8 @@ class _ScrapeTimeCollector(Collector):
             states = _read("check states", self._check_states)
             if states is not None:
                 checks = _checks_family()
-                for check, state in sorted(states.items()):
-                    checks.add_metric([check], _check_value(state))
+                for check, reading in sorted(states.items()):
+                    checks.add_metric([check], _check_value(reading))
                 yield checks
         if self._store_bytes is not None:
             size = _read("store size", self._store_bytes)

@@ -9,15 +9,24 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from adminbot.service.monitor import Monitor
 from adminbot.store.sqlite import Store
+from adminbot.tail.tailer import WatchedFile
 
 logger = logging.getLogger(__name__)
 
 Part = tuple[bool, str]
+
+
+class Watched(Protocol):
+    """What SelfWatch reads of the monitor (the `Monitor` in production)."""
+
+    def tailer_alive(self) -> bool: ...
+
+    def watched(self) -> Sequence[WatchedFile]: ...
 
 
 @dataclass
@@ -31,7 +40,7 @@ class SelfWatch:
 
     def __init__(
         self,
-        monitor: Monitor,
+        monitor: Watched,
         store: Store,
         *,
         stall_seconds: float = 30.0,

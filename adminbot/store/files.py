@@ -8,10 +8,11 @@ Files that already exist keep their mode (an admin may have chosen it).
 
 from __future__ import annotations
 
+import io
 import os
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -43,11 +44,13 @@ class PrivateRotatingFileHandler(RotatingFileHandler):
         private_dir(filename.parent)
         super().__init__(filename, **kwargs)
 
-    def _open(self) -> IO[str]:
-        return open(
+    def _open(self) -> io.TextIOWrapper:
+        stream = open(  # noqa: SIM115 - the handler owns and closes it
             self.baseFilename,
             self.mode,
             encoding=self.encoding,
             errors=self.errors,
             opener=private_opener,
         )
+        assert isinstance(stream, io.TextIOWrapper)  # text mode: the handler writes str
+        return stream

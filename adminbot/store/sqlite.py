@@ -206,7 +206,8 @@ class Store:
 
     def _one(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Row | None:
         with self._lock:
-            return self._db.execute(sql, args).fetchone()
+            row: sqlite3.Row | None = self._db.execute(sql, args).fetchone()
+            return row
 
     def _run(self, sql: str, args: Sequence[Any] = ()) -> int:
         with self._lock:
@@ -601,7 +602,8 @@ class Store:
     def audit(
         self, *, since: datetime | None = None, incident_id: int | None = None
     ) -> list[AuditEntry]:
-        clauses, args = [], []
+        clauses: list[str] = []
+        args: list[str | int] = []
         if since is not None:
             clauses.append("at >= ?")
             args.append(_ts(since))

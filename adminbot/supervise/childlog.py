@@ -31,7 +31,7 @@ class LineSplitter:
         self._dropped = 0
 
     def feed(self, chunk: bytes) -> list[tuple[bytes, int]]:
-        lines = []
+        lines: list[tuple[bytes, int]] = []
         start = 0
         while True:
             end = chunk.find(b"\n", start)
