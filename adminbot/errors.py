@@ -19,3 +19,10 @@ class ConfigError(Exception):
 
 class ActionRefused(Exception):
     """An action's parameters failed validation; nothing was touched."""
+
+
+class StoreError(ConfigError):
+    """The store's file cannot be used (not SQLite, unreadable); one line, exit 2, untouched."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__("store", message, path)
