@@ -16,6 +16,7 @@ from typing import Any
 
 from adminbot.checks.base import CheckReason, CheckResult, CheckState
 from adminbot.facts import Facts, facts, facts_from_json, facts_to_json
+from adminbot.incidents.intake import Unrecorded
 from adminbot.incidents.summary import Summary
 from adminbot.store.damage import DamageReason, Recovery, ResumeFrom
 from adminbot.supervise.supervisor import ChildExit
@@ -181,6 +182,12 @@ class LinesUnrecorded:
     last_line: int
     rules: tuple[str, ...] = ()
     kind = NoticeKind.LINES_UNRECORDED
+
+    @classmethod
+    def of(cls, fact: Unrecorded) -> LinesUnrecorded:
+        return cls(
+            fact.source, fact.lines, fact.records, fact.first_line, fact.last_line, fact.rules
+        )
 
 
 @dataclass(frozen=True, slots=True)

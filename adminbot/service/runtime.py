@@ -42,6 +42,7 @@ from adminbot.incidents.intake import EventQueue, Intake
 from adminbot.models import Incident
 from adminbot.notify.console import ConsoleAlerts
 from adminbot.notify.eventlog import EventLog
+from adminbot.notify.notices import LinesUnrecorded
 from adminbot.notify.outbox import Doorbell, Outbox
 from adminbot.rules.builtin import PROCESO_CAIDO
 from adminbot.rules.ruleset import ruleset_of
@@ -235,7 +236,14 @@ def build_runtime(
     book = IncidentBook(store, clock)
     book.recover_interrupted()
     queue = EventQueue(loop)
-    intake = Intake(store, book, EventLog(config.event_log), queue, clock=clock)
+    intake = Intake(
+        store,
+        book,
+        EventLog(config.event_log),
+        queue,
+        clock=clock,
+        on_unrecorded=lambda lost: outbox.notice(LinesUnrecorded.of(lost)),
+    )
     tracker = CheckTracker()
     metrics = Metrics(
         incidents=store.state_counts,
