@@ -23,3 +23,10 @@ class ActionRefused(Exception):
 
 class StartupError(Exception):
     """adminbot cannot start (a store it cannot open, a port in use); the CLI prints it, exits 2."""
+
+
+class StoreError(ConfigError):
+    """The store's file cannot be used (not SQLite, unreadable); one line, exit 2, untouched."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__("store", message, path)

@@ -17,7 +17,14 @@ from typing import Any
 
 from telegram import Bot
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 
 from adminbot.notify.outbox import ALERT, MESSAGE, UPDATE
 from adminbot.service.runtime import Runtime
@@ -107,6 +114,8 @@ class Delivery:
         if self.paused_until is not None and now < self.paused_until and not ignore_schedule:
             return 0
         self.paused_until = None
+        if not await self._deliver_memory():
+            return 0
         sent = 0
         horizon = now + timedelta(days=3650) if ignore_schedule else now
         for item in self.store.due(horizon, limit=50):
@@ -116,6 +125,23 @@ class Delivery:
                 break
             sent += 1
         return sent
+
+    async def _deliver_memory(self) -> bool:
+        """Notices the full store could not queue go first, straight from memory."""
+        outbox = self.runtime.outbox
+        while (item := outbox.peek_memory()) is not None:
+            try:
+                await self._send(item)
+            except (PermanentFailure, Forbidden, BadRequest) as exc:
+                logger.error("Dropping a notice kept in memory: %s", exc)
+            except TelegramError as exc:  # 429, network, token: keep it and pause
+                self.failures += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                pause = min(MAX_PAUSE, self.backoff * 2.0 ** min(self.failures, 5))
+                self.paused_until = self.clock() + timedelta(seconds=pause)
+                return False
+            outbox.drop_memory(item)
+        return True
 
     async def _deliver_one(self, item: OutboxItem) -> bool:
         try:

@@ -111,6 +111,44 @@ EN: Mapping[str, str] = {
     "selfwatch.failing": "⚠️ <b>adminbot {part}</b> is failing: {detail}",
     "selfwatch.ok": "✅ <b>adminbot {part}</b> works again: {detail}",
     "stopping": "🛑 adminbot is stopping.",
+    "store.damaged.empty": (
+        "🗄️ <b>adminbot's store was found empty</b> at {when} (emptied while adminbot was"
+        " stopped); a fresh store was started."
+    ),
+    "store.damaged.missing": (
+        "🗄️ <b>adminbot's store was missing</b> at {when} (deleted while adminbot was "
+        "stopped); a fresh store was started."
+    ),
+    "store.damaged.check_failed": (
+        "🗄️ <b>adminbot's store was damaged</b> (found at start, {when}); a fresh store "
+        "was started. Past incidents, audit and queued messages stay in the old file."
+    ),
+    "store.damaged.malformed": (
+        "🗄️ <b>adminbot's store became damaged</b> at {when}; a fresh store was started. "
+        "Past incidents, audit and queued messages stay in the old file."
+    ),
+    "store.moved": "The old file is kept for inspection: <code>{path}</code>",
+    "store.resume.positions": (
+        "Log reading resumed from the positions of {files} file(s) saved at {when}: lines"
+        " written meanwhile are read, a few may be counted twice."
+    ),
+    "store.resume.current": "Log reading went on from where it stood: no line was skipped.",
+    "store.resume.unknown": (
+        "No saved positions were found: logs are read from their end, so lines written "
+        "while adminbot was down are not read."
+    ),
+    "store.full": (
+        "💾 <b>adminbot's data folder is full</b> ({when}): history is paused. Alerts and "
+        "notices are sent from memory until it has room again."
+    ),
+    "store.writable": (
+        "💾 adminbot's data folder has room again ({when}): history is recorded again."
+    ),
+    "store.unrecorded": (
+        "💾 <b>{records} error record(s) not recorded</b> (data folder full): {lines} "
+        "line(s) of <code>{source}</code>, lines {first}–{last} ({rules}). They were read"
+        " and reading went on past them; their incidents are missing from history."
+    ),
     "unit.s": "s",
     "unit.m": "m",
     "unit.h": "h",
@@ -358,6 +396,50 @@ ES: Mapping[str, str] = {
     "selfwatch.failing": "⚠️ <b>adminbot {part}</b> falla: {detail}",
     "selfwatch.ok": "✅ <b>adminbot {part}</b> vuelve a funcionar: {detail}",
     "stopping": "🛑 adminbot se detiene.",
+    "store.damaged.empty": (
+        "🗄️ <b>El almacén de adminbot estaba vacío</b> a las {when} (se vació con "
+        "adminbot parado); se empezó uno nuevo."
+    ),
+    "store.damaged.missing": (
+        "🗄️ <b>El almacén de adminbot no estaba</b> a las {when} (se borró con adminbot "
+        "parado); se empezó uno nuevo."
+    ),
+    "store.damaged.check_failed": (
+        "🗄️ <b>El almacén de adminbot estaba dañado</b> (visto al arrancar, {when}); se "
+        "empezó uno nuevo. Las incidencias, la auditoría y los mensajes en cola "
+        "anteriores quedan en el archivo viejo."
+    ),
+    "store.damaged.malformed": (
+        "🗄️ <b>El almacén de adminbot se dañó</b> a las {when}; se empezó uno nuevo. Las "
+        "incidencias, la auditoría y los mensajes en cola anteriores quedan en el archivo"
+        " viejo."
+    ),
+    "store.moved": "El archivo viejo se guarda para revisarlo: <code>{path}</code>",
+    "store.resume.positions": (
+        "La lectura de los logs siguió desde las posiciones de {files} archivo(s) "
+        "guardadas a las {when}: se leen las líneas escritas entretanto; alguna puede "
+        "contarse dos veces."
+    ),
+    "store.resume.current": (
+        "La lectura de los logs siguió desde donde estaba: no se saltó ninguna línea."
+    ),
+    "store.resume.unknown": (
+        "No había posiciones guardadas: los logs se leen desde su final, así que no se "
+        "leen las líneas escritas con adminbot parado."
+    ),
+    "store.full": (
+        "💾 <b>La carpeta de datos de adminbot está llena</b> ({when}): el historial está "
+        "en pausa. Los avisos se envían desde la memoria hasta que vuelva a haber sitio."
+    ),
+    "store.writable": (
+        "💾 La carpeta de datos de adminbot vuelve a tener sitio ({when}): el historial se"
+        " registra de nuevo."
+    ),
+    "store.unrecorded": (
+        "💾 <b>{records} registro(s) de error sin guardar</b> (carpeta de datos llena): "
+        "{lines} línea(s) de <code>{source}</code>, líneas {first}–{last} ({rules}). Se "
+        "leyeron y la lectura siguió adelante; sus incidencias faltan en el historial."
+    ),
     "unit.s": "s",
     "unit.m": "min",
     "unit.h": "h",

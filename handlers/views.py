@@ -21,6 +21,7 @@ from adminbot.incidents.summary import Summary
 from adminbot.models import Incident, Severity
 from adminbot.notify import notices
 from adminbot.rules.fields import SHOWN_FIELDS
+from adminbot.store.damage import ResumeFrom
 from adminbot.store.retention import StoreSize
 from adminbot.store.sqlite import AuditEntry
 from adminbot.supervise.child import PipelineStatus
@@ -433,6 +434,34 @@ def self_watch(part: str, ok: bool, detail: str, screen: Screen) -> str:
     return screen.t(key, part=esc(part), detail=esc(detail))
 
 
+def store_recovered(item: notices.StoreRecovered, screen: Screen) -> str:
+    """What was wrong with the store, where the damaged file is, where tailing went on."""
+    t = screen.t
+    lines = [t(f"store.damaged.{item.reason.value}", when=screen.time(item.at))]
+    if item.moved_to is not None:
+        lines.append(t("store.moved", path=esc(item.moved_to)))
+    if item.resume is ResumeFrom.POSITIONS and item.positions_at is not None:
+        lines.append(
+            t("store.resume.positions", files=item.files, when=screen.time(item.positions_at))
+        )
+    else:
+        lines.append(t(f"store.resume.{item.resume.value}"))
+    return "\n".join(lines)
+
+
+def lines_unrecorded(item: notices.LinesUnrecorded, screen: Screen) -> str:
+    rules = ", ".join(esc(rule) for rule in item.rules) or "?"
+    return screen.t(
+        "store.unrecorded",
+        records=item.records,
+        lines=item.lines,
+        source=esc(item.source),
+        first=item.first_line,
+        last=item.last_line,
+        rules=rules,
+    )
+
+
 def notice(item: notices.Notice, screen: Screen, files: Sequence[str] = ()) -> View:
     """Any notice as a message; a second channel only needs its own version of this."""
     t = screen.t
@@ -450,6 +479,12 @@ def notice(item: notices.Notice, screen: Screen, files: Sequence[str] = ()) -> V
             return self_watch(part, ok, detail, screen), None
         case notices.SessionSummary():
             return summary(item, screen, session=True), None
+        case notices.StoreRecovered():
+            return store_recovered(item, screen), None
+        case notices.StoreFull(full=full, at=at):
+            return t("store.full" if full else "store.writable", when=screen.time(at)), None
+        case notices.LinesUnrecorded():
+            return lines_unrecorded(item, screen), None
         case notices.Unreadable(payload=payload):
             if payload.get("topic") == "summary" and isinstance(payload.get("text"), str):
                 return payload["text"], None  # queued by an older version, already rendered

@@ -12,6 +12,7 @@ from adminbot.facts import Size, facts
 from adminbot.notify import notices
 from adminbot.notify.notices import notice_from_payload, to_payload
 from adminbot.notify.outbox import MESSAGE, Outbox
+from adminbot.store.damage import DamageReason, ResumeFrom
 from adminbot.store.sqlite import Store
 
 AT = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -48,6 +49,19 @@ EVERY_KIND: list[notices.Notice] = [
     notices.SelfWatch("tailer", False, "stalled"),
     SUMMARY,
     notices.SessionSummary(AT, AT, 0, (), 0, 0, 0, (), 0, None, notices.ChildEnd(returncode=3)),
+    notices.StoreRecovered(
+        DamageReason.EMPTY,
+        AT,
+        "/data/adminbot.sqlite3.damaged-20261129T120000.000000Z",
+        ResumeFrom.POSITIONS,
+        AT - timedelta(seconds=4),
+        2,
+    ),
+    notices.StoreRecovered(DamageReason.MALFORMED, AT, "/data/x.damaged", ResumeFrom.CURRENT),
+    notices.StoreRecovered(DamageReason.CHECK_FAILED, AT, None, ResumeFrom.UNKNOWN),
+    notices.StoreFull(True, AT),
+    notices.StoreFull(False, AT),
+    notices.LinesUnrecorded("/var/log/bot.log", 1200, 300, 1041, 2340, ("permisos", "timeout")),
 ]
 
 

@@ -5,6 +5,10 @@ transaction, so a restart neither loses nor repeats a line. What follows from an
 incident (a fix, an alert, a console line, a metric) happens after the commit, on the
 event loop: the events are handed to an `EventQueue` that the router drains. A slow
 or failing step can then never hold the tailer, nor see uncommitted state.
+
+When the store's disk is full, a batch that cannot commit is recorded in halves,
+down to single records; records that fit nowhere are reported (`Unrecorded`) and
+the checkpoint still advances, so one file never stalls behind a full disk.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
+import sqlite3
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from adminbot.clock import Clock, utcnow
 from adminbot.incidents.book import IncidentBook, IncidentEvent
@@ -29,11 +35,43 @@ from adminbot.models import (
 )
 from adminbot.notify.eventlog import EventLog
 from adminbot.notify.redact import Redactor
+from adminbot.store.damage import is_full
 from adminbot.store.sqlite import Store
 
 logger = logging.getLogger(__name__)
 
 OPEN_STATES = tuple(state for state in IncidentState if not state.is_closed)
+
+
+class IncidentNotRecorded(Exception):
+    """An incident no log line announced could not be stored (the store is full)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unrecorded:
+    """Matched records of one file that the full store could not take even one at a time.
+
+    They were read and classified, and reading went on past them; their incidents,
+    occurrences and alerts are missing."""
+
+    source: str
+    records: int
+    lines: int
+    first_line: int
+    last_line: int
+    rules: tuple[str, ...]
+
+    @classmethod
+    def of(cls, matches: Sequence[Match]) -> Unrecorded:
+        spans = [(m.record.line_no, m.record.text.rstrip("\n").count("\n") + 1) for m in matches]
+        return cls(
+            source=matches[0].record.source,
+            records=len(matches),
+            lines=sum(n for _, n in spans),
+            first_line=min(start for start, _ in spans),
+            last_line=max(start + n - 1 for start, n in spans),
+            rules=tuple(sorted({m.rule for m in matches})),
+        )
 
 
 class EventQueue:
@@ -84,6 +122,7 @@ class Intake:
         *,
         clock: Clock = utcnow,
         redactor: Redactor | None = None,
+        on_unrecorded: Callable[[Unrecorded], None] | None = None,
     ) -> None:
         self.store = store
         self.book = book
@@ -91,6 +130,8 @@ class Intake:
         self.queue = queue
         self.clock = clock
         self.redactor = redactor or Redactor()
+        self.on_unrecorded = on_unrecorded
+        self.unrecorded_records = 0
         self._lock = threading.Lock()
 
     def submit(
@@ -103,15 +144,78 @@ class Intake:
         matches = [self.redactor.match(match) for match in matches]
         now = self.clock()
         with self._lock:
-            with self.store.transaction():
-                recorded = self.book.record_batch(matches)
-                if checkpoint is not None:
-                    self.store.save_checkpoint(checkpoint, now)
-                self.store.count_lines(now, lines)
+            try:
+                with self.store.transaction():
+                    recorded = self.book.record_batch(matches)
+                    if checkpoint is not None:
+                        self.store.save_checkpoint(checkpoint, now)
+                    self.store.count_lines(now, lines)
+            except sqlite3.OperationalError as exc:
+                if not is_full(exc):
+                    raise
+                recorded = self._submit_in_parts(matches, checkpoint, lines)
             for event in recorded:
                 self.events.match(event.match, event.incident.id, now)
             self.queue.put(recorded)
         return recorded
+
+    def _submit_in_parts(
+        self, matches: Sequence[Match], checkpoint: Checkpoint | None, lines: int
+    ) -> list[IncidentEvent]:
+        """The store is full: record what fits, report the rest, and move the checkpoint on.
+
+        If even the checkpoint cannot be written, the tailer still moves past the
+        batch; after a restart its lines are read again from the last stored one."""
+        recorded, lost = self._record_halves(matches)
+        if lost:
+            self._report_unrecorded(lost)
+        now = self.clock()
+        try:
+            with self.store.transaction():
+                if checkpoint is not None:
+                    self.store.save_checkpoint(checkpoint, now)
+                self.store.count_lines(now, lines)
+        except sqlite3.OperationalError as exc:
+            if not is_full(exc):
+                raise
+            where = checkpoint.path if checkpoint is not None else "a check"
+            logger.warning("Store full: the position in %s is not saved; reading goes on", where)
+        return recorded
+
+    def _record_halves(self, matches: Sequence[Match]) -> tuple[list[IncidentEvent], list[Match]]:
+        """Record `matches` in ever smaller parts; return the events and what fit nowhere."""
+        if not matches:
+            return [], []
+        try:
+            with self.store.transaction():
+                return self.book.record_batch(matches), []
+        except sqlite3.OperationalError as exc:
+            if not is_full(exc):
+                raise
+        if len(matches) == 1:
+            return [], list(matches)
+        half = len(matches) // 2
+        first, lost_first = self._record_halves(matches[:half])
+        second, lost_second = self._record_halves(matches[half:])
+        return first + second, lost_first + lost_second
+
+    def _report_unrecorded(self, lost: Sequence[Match]) -> None:
+        self.unrecorded_records += len(lost)
+        by_source: dict[str, list[Match]] = {}
+        for match in lost:
+            by_source.setdefault(match.record.source, []).append(match)
+        for group in by_source.values():
+            fact = Unrecorded.of(group)
+            logger.error(
+                "Store full: %s record(s) of %s, lines %s-%s (%s), could not be recorded",
+                fact.records,
+                fact.source,
+                fact.first_line,
+                fact.last_line,
+                ", ".join(fact.rules),
+            )
+            if self.on_unrecorded is not None:
+                self.on_unrecorded(fact)
 
     def raise_incident(
         self,
@@ -127,7 +231,10 @@ class Intake:
         """An incident that no log line announced: a failed check, a dead child."""
         record = Record(source=source, line_no=0, text=text, level=severity.value.upper())
         match = Match(rule, severity, record, frozen_map(fields), key, origin)
-        return self.submit([match])[0]
+        recorded = self.submit([match])
+        if not recorded:
+            raise IncidentNotRecorded(f"{rule} incident from {source}: the store is full")
+        return recorded[0]
 
     def resolve_rule(self, rule: str, actor: str, note: str) -> list[Incident]:
         """Every open incident of `rule` is over (the server it is about answers again)."""

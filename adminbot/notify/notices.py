@@ -16,7 +16,9 @@ from typing import Any
 
 from adminbot.checks.base import CheckReason, CheckResult, CheckState
 from adminbot.facts import Facts, facts, facts_from_json, facts_to_json
+from adminbot.incidents.intake import Unrecorded
 from adminbot.incidents.summary import Summary
+from adminbot.store.damage import DamageReason, Recovery, ResumeFrom
 from adminbot.supervise.supervisor import ChildExit
 
 
@@ -27,6 +29,9 @@ class NoticeKind(StrEnum):
     CHECK_FLIP = "check_flip"
     SELF_WATCH = "self_watch"
     SESSION_SUMMARY = "summary"
+    STORE_RECOVERED = "store_recovered"
+    STORE_FULL = "store_full"
+    LINES_UNRECORDED = "lines_unrecorded"
     UNKNOWN = "unknown"
 
 
@@ -131,6 +136,61 @@ class SessionSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class StoreRecovered:
+    """The store was damaged: moved aside, a fresh one started; where tailing resumed."""
+
+    reason: DamageReason
+    at: datetime
+    moved_to: str | None
+    resume: ResumeFrom
+    positions_at: datetime | None = None
+    files: int = 0
+    kind = NoticeKind.STORE_RECOVERED
+
+    @classmethod
+    def of(cls, recovery: Recovery) -> StoreRecovered:
+        return cls(
+            recovery.reason,
+            recovery.at,
+            recovery.moved_to,
+            recovery.resume,
+            recovery.positions_at,
+            recovery.files,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StoreFull:
+    """The store cannot take writes (its disk is full): history paused; or it can again."""
+
+    full: bool
+    at: datetime
+    kind = NoticeKind.STORE_FULL
+
+
+@dataclass(frozen=True, slots=True)
+class LinesUnrecorded:
+    """Matched lines of `source` that could not be stored even one by one (disk full).
+
+    They were read and classified, and the file's position moved past them so it
+    does not stall; their incidents are missing from history."""
+
+    source: str
+    lines: int
+    records: int
+    first_line: int
+    last_line: int
+    rules: tuple[str, ...] = ()
+    kind = NoticeKind.LINES_UNRECORDED
+
+    @classmethod
+    def of(cls, fact: Unrecorded) -> LinesUnrecorded:
+        return cls(
+            fact.source, fact.lines, fact.records, fact.first_line, fact.last_line, fact.rules
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Unreadable:
     """A row this version cannot read (a bug, or a newer version wrote it): shown plainly."""
 
@@ -138,7 +198,18 @@ class Unreadable:
     kind = NoticeKind.UNKNOWN
 
 
-Notice = Started | Stopping | MuteExpired | CheckFlip | SelfWatch | SessionSummary | Unreadable
+Notice = (
+    Started
+    | Stopping
+    | MuteExpired
+    | CheckFlip
+    | SelfWatch
+    | SessionSummary
+    | StoreRecovered
+    | StoreFull
+    | LinesUnrecorded
+    | Unreadable
+)
 
 
 def to_payload(notice: Notice) -> dict[str, Any]:
@@ -162,8 +233,34 @@ def to_payload(notice: Notice) -> dict[str, Any]:
             return {"kind": notice.kind.value, "part": part, "ok": ok, "detail": detail}
         case SessionSummary():
             return _summary_payload(notice)
+        case StoreRecovered():
+            return {
+                "kind": notice.kind.value,
+                "reason": notice.reason.value,
+                "at": notice.at.isoformat(),
+                "moved_to": notice.moved_to,
+                "resume": notice.resume.value,
+                "positions_at": _iso(notice.positions_at),
+                "files": notice.files,
+            }
+        case StoreFull(full=full, at=at):
+            return {"kind": notice.kind.value, "full": full, "at": at.isoformat()}
+        case LinesUnrecorded():
+            return {
+                "kind": notice.kind.value,
+                "source": notice.source,
+                "lines": notice.lines,
+                "records": notice.records,
+                "first_line": notice.first_line,
+                "last_line": notice.last_line,
+                "rules": list(notice.rules),
+            }
         case Unreadable(payload=payload):
             return dict(payload)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
 
 
 def _summary_payload(s: SessionSummary) -> dict[str, Any]:
@@ -214,6 +311,27 @@ def _read(kind: object, p: Mapping[str, Any]) -> Notice:
             return SelfWatch(str(p["part"]), bool(p["ok"]), str(p.get("detail", "")))
         case NoticeKind.SESSION_SUMMARY if "since" in p:
             return _read_summary(p)
+        case NoticeKind.STORE_RECOVERED:
+            positions_at = p.get("positions_at")
+            return StoreRecovered(
+                DamageReason(p["reason"]),
+                datetime.fromisoformat(p["at"]),
+                p.get("moved_to"),
+                ResumeFrom(p["resume"]),
+                None if positions_at is None else datetime.fromisoformat(positions_at),
+                int(p.get("files", 0)),
+            )
+        case NoticeKind.STORE_FULL:
+            return StoreFull(bool(p["full"]), datetime.fromisoformat(p["at"]))
+        case NoticeKind.LINES_UNRECORDED:
+            return LinesUnrecorded(
+                str(p["source"]),
+                int(p["lines"]),
+                int(p["records"]),
+                int(p["first_line"]),
+                int(p["last_line"]),
+                tuple(str(r) for r in p.get("rules", ())),
+            )
     return Unreadable(dict(p))
 
 

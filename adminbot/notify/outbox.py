@@ -1,21 +1,36 @@
 """Deciding what to tell the admin, and queueing it durably in the store's outbox.
 
 Nothing here sends anything: the Telegram layer drains the outbox, so an alert raised
-while Telegram is down waits in the store instead of being lost.
+while Telegram is down waits in the store instead of being lost. When the store
+cannot take a write (its disk is full), notices wait in a small memory lane that the
+sender drains first, so "disk critical" still reaches the admin; the first one says
+that history is paused.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import logging
+import sqlite3
+import threading
+from collections import deque
 from collections.abc import Callable, Collection, Mapping
 from datetime import timedelta
 from typing import Any
 
+from adminbot.checks.base import CheckState
 from adminbot.clock import Clock, utcnow
 from adminbot.incidents.book import EventKind, IncidentEvent
 from adminbot.models import Severity
-from adminbot.notify.notices import Notice, to_payload
-from adminbot.store.sqlite import Store
+from adminbot.notify.notices import CheckFlip, LinesUnrecorded, Notice, StoreFull, to_payload
+from adminbot.store.damage import is_full
+from adminbot.store.sqlite import OutboxItem, Store
+
+logger = logging.getLogger(__name__)
+
+MEMORY_LIMIT = 50
+"""Notices kept in memory while the store is full; later ones are dropped (and logged)."""
 
 ALERT = "alert"
 UPDATE = "update"
@@ -55,6 +70,7 @@ class Outbox:
         min_severity: Severity = Severity.INFO,
         clock: Clock = utcnow,
         on_enqueue: Callable[[], None] | None = None,
+        memory_limit: int = MEMORY_LIMIT,
     ) -> None:
         self.store = store
         self.chats = tuple(sorted(chats))
@@ -62,6 +78,12 @@ class Outbox:
         self.min_severity = min_severity
         self.clock = clock
         self.on_enqueue = on_enqueue
+        self._memory: deque[OutboxItem] = deque()
+        self._memory_limit = memory_limit
+        self._memory_lock = threading.Lock()
+        self._memory_ids = itertools.count(-1, -1)
+        self._full = False
+        self._unannounced: set[str] = set()  # checks whose trouble never reached the admin
 
     def incident_event(self, event: IncidentEvent) -> None:
         """A new incident is alerted at once; repeats become one throttled edit."""
@@ -83,8 +105,32 @@ class Outbox:
         )
 
     def notice(self, notice: Notice) -> None:
-        """Queue a notice (check flips, mute expiry, start-up, summary) for every admin."""
-        self._each_chat(MESSAGE, to_payload(notice))
+        """Queue a notice (check flips, mute expiry, start-up, summary) for every admin.
+
+        A check's return to ok is not announced if its trouble never was (it could
+        be neither stored nor kept in memory): no end of something never begun."""
+        trouble = isinstance(notice, CheckFlip) and notice.state is not CheckState.OK
+        if isinstance(notice, CheckFlip) and not trouble and notice.name in self._unannounced:
+            self._unannounced.discard(notice.name)
+            logger.warning("Check %s is ok again; its trouble was never told", notice.name)
+            return
+        told = self._each_chat(MESSAGE, to_payload(notice), notice=notice)
+        if isinstance(notice, CheckFlip) and trouble:
+            if told:
+                self._unannounced.discard(notice.name)
+            else:
+                self._unannounced.add(notice.name)
+
+    def peek_memory(self) -> OutboxItem | None:
+        """The oldest notice kept in memory (the store was full), for the sender."""
+        with self._memory_lock:
+            return self._memory[0] if self._memory else None
+
+    def drop_memory(self, item: OutboxItem) -> None:
+        """The sender is done with `item` (sent, or refused for good)."""
+        with self._memory_lock:
+            if self._memory and self._memory[0] is item:
+                self._memory.popleft()
 
     def _each_chat(
         self,
@@ -94,18 +140,88 @@ class Outbox:
         incident_id: int | None = None,
         delay: timedelta = timedelta(0),
         coalesce: bool = False,
-    ) -> None:
+        notice: Notice | None = None,
+    ) -> bool:
+        """Queue for every admin chat; False if it could be neither stored nor kept."""
         now = self.clock()
-        with self.store.transaction():
-            for chat in self.chats:
-                self.store.enqueue(
-                    kind,
-                    payload,
-                    now,
-                    chat_id=chat,
-                    incident_id=incident_id,
-                    not_before=now + delay,
-                    coalesce=coalesce,
-                )
+        try:
+            with self.store.transaction():
+                for chat in self.chats:
+                    self.store.enqueue(
+                        kind,
+                        payload,
+                        now,
+                        chat_id=chat,
+                        incident_id=incident_id,
+                        not_before=now + delay,
+                        coalesce=coalesce,
+                    )
+        except sqlite3.OperationalError as exc:
+            if not is_full(exc):
+                raise
+            return self._store_full(kind, payload, incident_id, notice)
         if self.on_enqueue is not None and self.chats:
             self.store.after_commit(self.on_enqueue)
+        if self._full and self.chats:
+            self._full = False
+            logger.warning("The store takes writes again; history is recorded again")
+            self.notice(StoreFull(False, now))
+        return True
+
+    def _store_full(
+        self, kind: str, payload: Mapping[str, Any], incident_id: int | None, notice: Notice | None
+    ) -> bool:
+        """The store cannot grow: keep a notice in memory; an alert cannot be kept (it is
+        rendered from its incident's row, which could not be written either)."""
+        if not self.chats:
+            return True
+        if not self._full:
+            self._full = True
+            logger.error("The store cannot take writes (disk full): history is paused")
+            self._remember(to_payload(StoreFull(True, self.clock())), None)
+        if kind != MESSAGE:
+            logger.warning("Store full: the %s for incident %s is not queued", kind, incident_id)
+            return False
+        kept = self._remember(payload, notice)
+        if self.on_enqueue is not None:
+            self.on_enqueue()
+        return kept
+
+    def _remember(self, payload: Mapping[str, Any], notice: Notice | None) -> bool:
+        now = self.clock()
+        with self._memory_lock:
+            if isinstance(notice, LinesUnrecorded) and self._merge(notice):
+                return True
+            if len(self._memory) + len(self.chats) > self._memory_limit:
+                logger.error("Store full and memory lane full: a notice is dropped: %s", payload)
+                return False
+            for chat in self.chats:
+                item = OutboxItem(next(self._memory_ids), MESSAGE, chat, None, payload, 0, now)
+                self._memory.append(item)
+        return True
+
+    def _merge(self, notice: LinesUnrecorded) -> bool:
+        """Fold unrecorded lines into a waiting notice about the same file (one per storm)."""
+        waiting = [
+            i
+            for i, item in enumerate(self._memory)
+            if item.payload.get("kind") == notice.kind.value
+            and item.payload.get("source") == notice.source
+        ]
+        if len(waiting) != len(self.chats):
+            return False
+        for index in waiting:
+            old = self._memory[index]
+            p = old.payload
+            merged = LinesUnrecorded(
+                notice.source,
+                int(p["lines"]) + notice.lines,
+                int(p["records"]) + notice.records,
+                min(int(p["first_line"]), notice.first_line),
+                max(int(p["last_line"]), notice.last_line),
+                tuple(sorted({*p["rules"], *notice.rules})),
+            )
+            self._memory[index] = OutboxItem(
+                old.id, MESSAGE, old.chat_id, None, to_payload(merged), 0, old.created_at
+            )
+        return True

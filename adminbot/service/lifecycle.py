@@ -24,7 +24,7 @@ from adminbot.actions.executor import prune_quarantine
 from adminbot.config import Config
 from adminbot.errors import StartupError
 from adminbot.notify.console import ConsoleAlerts
-from adminbot.notify.notices import MuteExpired
+from adminbot.notify.notices import MuteExpired, StoreRecovered
 from adminbot.notify.notices import SelfWatch as SelfWatchNotice
 from adminbot.service import sdnotify
 from adminbot.service.httpapi import HealthServer
@@ -193,9 +193,11 @@ class Service:
         return ended
 
     async def tick(self) -> None:
-        """Release held-back traceback records, expire mutes."""
+        """Release held-back traceback records, expire mutes, tell of a replaced store."""
         runtime = self.runtime
         self.selfwatch.job_fired()
+        for recovery in runtime.store.take_recoveries():
+            runtime.outbox.notice(StoreRecovered.of(recovery))
         await asyncio.to_thread(runtime.monitor.flush_stale)
         for target in runtime.book.expire_mutes():
             runtime.outbox.notice(MuteExpired(target))

@@ -45,6 +45,7 @@ from adminbot.incidents.intake import EventQueue, Intake
 from adminbot.models import Incident
 from adminbot.notify.console import ConsoleAlerts
 from adminbot.notify.eventlog import EventLog, redact_logging
+from adminbot.notify.notices import LinesUnrecorded
 from adminbot.notify.outbox import Doorbell, Outbox
 from adminbot.notify.redact import Redactor
 from adminbot.rules.builtin import PROCESO_CAIDO
@@ -266,7 +267,15 @@ def build_runtime(
     queue = EventQueue(loop)
     redactor = Redactor.configured(config.redact)
     redact_logging(redactor)
-    intake = Intake(store, book, EventLog(config.event_log), queue, clock=clock, redactor=redactor)
+    intake = Intake(
+        store,
+        book,
+        EventLog(config.event_log),
+        queue,
+        clock=clock,
+        redactor=redactor,
+        on_unrecorded=lambda lost: outbox.notice(LinesUnrecorded.of(lost)),
+    )
     tracker = CheckTracker()
     metrics = Metrics(
         incidents=store.state_counts,

@@ -19,10 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from adminbot.errors import StartupError
+from adminbot.clock import Clock, utcnow
 from adminbot.models import Checkpoint, Incident, IncidentState, Match, Severity, frozen_map
 from adminbot.store import retention
-from adminbot.store.files import create_private
+from adminbot.store.damage import Recovery, is_damage
+from adminbot.store.storefile import StoreFile
 
 logger = logging.getLogger(__name__)
 
@@ -127,43 +128,61 @@ class AuditEntry:
 
 
 class Store:
-    """Durable state: incidents, checkpoints, the outbox, audit and mutes."""
+    """Durable state: incidents, checkpoints, the outbox, audit and mutes.
 
-    def __init__(self, path: Path | str) -> None:
+    At open, and whenever SQLite calls the file malformed, a damaged store is moved
+    aside and a fresh one starts from the saved tail positions (`positions.py`); what
+    happened is kept as a `Recovery` for the admin (`take_recoveries`).
+    """
+
+    def __init__(
+        self, path: Path | str, *, clock: Clock = utcnow, positions_every: float = 5.0
+    ) -> None:
         self.path = str(path)
-        if self.path != ":memory:":
-            # SQLite gives the -wal and -shm files the database file's mode.
-            create_private(Path(self.path))
+        self._file = StoreFile(self.path, MIGRATIONS, clock, positions_every=positions_every)
         self._lock = threading.RLock()
         self._after_commit: list[Callable[[], None]] = []
-        try:
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        except sqlite3.DatabaseError as exc:
-            raise StartupError(_cannot_open(self.path, exc)) from None
-        try:
-            self._open()
-        except sqlite3.DatabaseError as exc:
-            self._db.close()
-            raise StartupError(_cannot_open(self.path, exc)) from None
-
-    def _open(self) -> None:
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._migrate()
+        self._writing = False  # inside transaction(): its handler recovers, not _guard
+        self._db = self._file.open()
+        self._closed = False
 
     def close(self) -> None:
         with self._lock:
+            if self._closed:
+                return
+            self._file.save_positions(self._db, force=True)
             self._db.close()
+            self._closed = True
 
-    def _migrate(self) -> None:
+    def take_recoveries(self) -> list[Recovery]:
+        """The store recoveries not yet told to the admin, oldest first."""
         with self._lock:
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                logger.info("Migrating the store to schema version %s", number)
-                self._db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+            return self._file.take_recoveries()
+
+    def _recover(self, exc: BaseException) -> None:
+        """SQLite called the open store damaged: swap in a fresh one (the caller re-raises)."""
+        if not isinstance(exc, sqlite3.DatabaseError) or not is_damage(exc):
+            return
+        with self._lock:
+            try:
+                self._db = self._file.replace(self._db, exc)
+            except (OSError, sqlite3.Error):
+                logger.exception("Could not replace the damaged store %s", self.path)
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Outside a transaction, a damaged-file error swaps in a fresh store, then re-raises."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            if not self._writing:
+                self._recover(exc)
+            raise
+
+    def _save_positions(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._file.save_positions(self._db)
 
     @property
     def schema_version(self) -> int:
@@ -177,17 +196,30 @@ class Store:
             if self._db.in_transaction:
                 yield
                 return
-            self._db.execute("BEGIN IMMEDIATE")
             try:
+                self._writing = True
+                self._db.execute("BEGIN IMMEDIATE")
                 yield
-            except BaseException:
-                self._db.execute("ROLLBACK")
+                self._db.execute("COMMIT")
+            except BaseException as exc:
+                self._rollback()
                 self._after_commit.clear()
+                self._recover(exc)
                 raise
-            self._db.execute("COMMIT")
+            finally:
+                self._writing = False
             callbacks, self._after_commit = self._after_commit, []
+        self._save_positions()
         for callback in callbacks:
             callback()
+
+    def _rollback(self) -> None:
+        """Undo what failed; SQLite may have rolled back already (disk full, I/O error)."""
+        try:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            logger.debug("Rollback after a failed transaction: %s", exc)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Call `callback` once the current transaction commits (now, if there is none).
@@ -201,16 +233,16 @@ class Store:
         callback()
 
     def _all(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
+        with self._lock, self._guard():
             return self._db.execute(sql, args).fetchall()
 
     def _one(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Row | None:
-        with self._lock:
+        with self._lock, self._guard():
             row: sqlite3.Row | None = self._db.execute(sql, args).fetchone()
             return row
 
     def _run(self, sql: str, args: Sequence[Any] = ()) -> int:
-        with self._lock:
+        with self._lock, self._guard():
             return self._db.execute(sql, args).rowcount
 
     # -- meta -------------------------------------------------------------------------
@@ -225,6 +257,7 @@ class Store:
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
+        self._save_positions()
 
     def writable(self, now: datetime) -> bool:
         """Whether a write commits now (a full disk or a read-only file say no)."""
@@ -274,6 +307,7 @@ class Store:
                 _ts(now),
             ),
         )
+        self._save_positions()
 
     def count_lines(self, now: datetime, lines: int) -> None:
         if lines <= 0:
@@ -792,16 +826,6 @@ class Store:
             rows = self._all("SELECT target FROM mutes WHERE until <= ?", (_ts(now),))
             self._run("DELETE FROM mutes WHERE until <= ?", (_ts(now),))
         return [r["target"] for r in rows]
-
-
-def _cannot_open(path: str, exc: sqlite3.DatabaseError) -> str:
-    """One line saying which file is wrong and what to do about it."""
-    if "not a database" in str(exc):
-        return (
-            f"{path} is not an SQLite database ({exc}): move it away, or point "
-            "ADMINBOT_DATA_DIR at another folder"
-        )
-    return f"cannot open the store {path} as an SQLite database: {exc}"
 
 
 def _filters(
