@@ -29,11 +29,11 @@ def screen(runtime: Runtime, now: datetime | None = None) -> views.Screen:
     return views.Screen(words(runtime), runtime.config.zone, now or runtime.clock())
 
 
-def alert(runtime: Runtime, incident: Incident) -> views.View:
+def alert(runtime: Runtime, incident: Incident, *, repeated: bool = False) -> views.View:
     actions = [kind.value for kind in runtime.remedies.offered(incident)]
     history = runtime.store.audit(incident_id=incident.id)
     actors = {"policy": words(runtime)("actor.policy")}
-    return views.alert(incident, screen(runtime), actions, history, actors)
+    return views.alert(incident, screen(runtime), actions, history, actors, repeated=repeated)
 
 
 def message(runtime: Runtime, payload: Mapping[str, Any]) -> views.View:
