@@ -157,7 +157,7 @@ class Outbox:
         if not self.chats or not self.storms.enabled:
             return False
         rule, now = incident.rule, self.clock()
-        count = self.storms.opened(rule, now) if opened else 0
+        count = self.storms.opened(rule, incident.first_seen) if opened else 0
         if rule not in self._storm_ids:
             if not self.storms.storming(count):
                 return False
