@@ -51,6 +51,8 @@ class WatchConfig:
 @dataclass(frozen=True)
 class AlertConfig:
     edit_throttle_seconds: float = 15.0
+    storm_threshold: int = 10
+    """More new incidents of one rule in a minute than this are told as one storm; 0: never."""
 
 
 @dataclass(frozen=True)
@@ -407,6 +409,7 @@ def _alerts(table: Table) -> AlertConfig:
         )
     config = AlertConfig(
         edit_throttle_seconds=_number(table, "edit_throttle_seconds", AlertConfig()),
+        storm_threshold=table.integer("storm_threshold", AlertConfig.storm_threshold),
     )
     table.reject_unknown()
     return config

@@ -1,9 +1,14 @@
-"""Drains the store's outbox to Telegram: in order, once, and patiently when it is down.
+"""Drains the store's outbox to Telegram: by priority, once, paced, and patiently when down.
 
-Each row is claimed with compare-and-set before it is sent and marked sent after.
-Transient failures (network, 5xx, 429) put the row back and pause the whole queue,
-so later alerts never overtake an earlier one. Permanent failures are recorded, not
-retried forever.
+The most urgent due row goes first (a new critical alert before queued edits and
+notices; oldest first within a priority), at the pace Telegram allows each chat
+(`handlers.pacing`). Each row is claimed with compare-and-set just before its request
+and marked sent in the commit that follows Telegram's answer, so a crash can repeat
+at most the request in flight; such a re-send, and one after a timed-out answer,
+says it may be a repeat. Transient failures (network, 5xx, 429, an answer that is
+not the Bot API's JSON) put the row back and pause the whole queue, so later alerts
+never overtake an earlier one of the same priority. Permanent failures are recorded,
+not retried forever.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from telegram import Bot
+import httpx
+from telegram import Bot, Message
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -24,18 +30,25 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
+    TimedOut,
 )
 
-from adminbot.notify.outbox import ALERT, MESSAGE, UPDATE
+from adminbot.notify.outbox import ALERT, MESSAGE, STORM, UPDATE
 from adminbot.service.runtime import Runtime
-from adminbot.store.sqlite import OutboxItem
-from handlers import screens
+from adminbot.store.sqlite import OutboxItem, SentRef
+from handlers import screens, views
+from handlers.pacing import Pacer
 from handlers.words import plain_text
 
 logger = logging.getLogger(__name__)
 
 MAX_PAUSE = 30.0
 IDLE_WAKE = 1.0
+SEND_READ_TIMEOUT = 30.0
+"""Telegram sometimes takes seconds to answer a send; giving up sooner re-sends a
+message it did deliver."""
+LOOKAHEAD = 100
+"""Due rows looked at per pick: enough to find one for a chat that is not waiting."""
 
 
 class PermanentFailure(Exception):
@@ -52,12 +65,15 @@ class Delivery:
         *,
         on_delivered: Callable[[float], None] | None = None,
         backoff: float = 1.0,
+        pacer: Pacer | None = None,
     ) -> None:
         self.bot = bot
         self.runtime = runtime
         self.store = runtime.store
         self.clock = runtime.clock
         self.bell = runtime.bell
+        self.metrics = runtime.metrics
+        self.pacer = pacer or Pacer()
         self.paused_until: datetime | None = None
         self.failures = 0
         self.last_error: str | None = None
@@ -65,6 +81,7 @@ class Delivery:
         self.latencies: list[float] = []
         self.on_delivered = on_delivered
         self.backoff = backoff
+        self._pace_wait: float | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -87,7 +104,8 @@ class Delivery:
         while self.store.outbox_depth() and time.monotonic() < deadline:
             await self.deliver_due(ignore_schedule=True)
             if self.store.outbox_depth():
-                await asyncio.sleep(0.2)
+                pause = min(0.2, self._pace_wait or 0.2, max(0.0, deadline - time.monotonic()))
+                await asyncio.sleep(pause)
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -103,24 +121,29 @@ class Delivery:
         if self.paused_until is not None:
             wait = max(0.05, (self.paused_until - now).total_seconds())
         else:
-            next_at = self.store.next_due_at()
+            if self._pace_wait is not None:
+                wait = min(wait, self._pace_wait)
+            next_at = self.store.next_due_at(after=now)
             if next_at is not None:
                 wait = min(wait, max(0.0, (next_at - now).total_seconds()))
         await self.bell.wait(wait)
 
     async def deliver_due(self, *, ignore_schedule: bool = False) -> int:
-        """Send every due row in order; stop at the first transient failure."""
+        """Send due rows, most urgent first, while the chats' pace allows; stop at the
+        first transient failure."""
         now = self.clock()
         if self.paused_until is not None and now < self.paused_until and not ignore_schedule:
             return 0
         self.paused_until = None
         if not await self._deliver_memory():
             return 0
+        self.runtime.outbox.settle()
         sent = 0
-        horizon = now + timedelta(days=3650) if ignore_schedule else now
-        for item in self.store.due(horizon, limit=50):
+        while (item := self._pick(ignore_schedule)) is not None:
             if not self.store.claim(item.id):
                 continue
+            if item.chat_id is not None:
+                self.pacer.take(item.chat_id)
             if not await self._deliver_one(item):
                 break
             sent += 1
@@ -143,27 +166,64 @@ class Delivery:
             outbox.drop_memory(item)
         return True
 
+    def _pick(self, ignore_schedule: bool) -> OutboxItem | None:
+        """The most urgent due row whose chat may be sent to now (a new critical alert
+        queued while we were sending is seen at once)."""
+        now = self.clock()
+        horizon = now + timedelta(days=3650) if ignore_schedule else now
+        waiting: dict[int, float] = {}
+        for item in self.store.due(horizon, limit=LOOKAHEAD):
+            chat = item.chat_id
+            if chat is None:
+                return item
+            if chat in waiting:
+                continue  # its chat waits for the pace: later rows of it wait behind
+            wait = self.pacer.wait(chat)
+            if wait <= 0:
+                return item
+            waiting[chat] = wait
+        self._pace_wait = min(waiting.values()) if waiting else None
+        return None
+
     async def _deliver_one(self, item: OutboxItem) -> bool:
+        if item.doubt:
+            self.metrics.alert_resent()
         try:
             await self._send(item)
         except RetryAfter as exc:
             seconds = _seconds(exc.retry_after)
-            self._transient(item, seconds, f"429 retry after {seconds:g}s")
+            self._transient(item, seconds, f"429 retry after {seconds:g}s", "rate_limited")
             return False
-        except (PermanentFailure, Forbidden, BadRequest) as exc:
+        except (PermanentFailure, Forbidden, BadRequest, InvalidToken) as exc:
+            if isinstance(exc, TelegramError) and _not_the_bot_api(exc):
+                self._transient(item, self._pause(), f"not the Bot API: {exc}", "unreadable")
+                return False
+            if isinstance(exc, InvalidToken):
+                self._transient(item, MAX_PAUSE, "invalid token", "invalid_token")
+                return False
             logger.error("Dropping outbox row %s (%s): %s", item.id, item.kind, exc)
             self.store.mark_failed(item.id, str(exc))
             return True
-        except InvalidToken:
-            self._transient(item, MAX_PAUSE, "invalid token")
+        except TimedOut as exc:
+            unsure = _maybe_delivered(exc)
+            why = f"timed out{' (maybe delivered)' if unsure else ''}: {exc}"
+            self._transient(item, self._pause(), why, "timeout", unsure=unsure)
             return False
         except NetworkError as exc:
-            pause = min(MAX_PAUSE, self.backoff * 2.0 ** min(self.failures, 5))
-            self._transient(item, pause, f"{type(exc).__name__}: {exc}")
+            self._transient(item, self._pause(), f"{type(exc).__name__}: {exc}", "network")
             return False
-        now = self.clock()
-        self.store.mark_sent(item.id, now)
-        latency = (now - item.created_at).total_seconds()
+        except TelegramError as exc:
+            if not _not_the_bot_api(exc):
+                logger.error("Dropping outbox row %s (%s): %s", item.id, item.kind, exc)
+                self.store.mark_failed(item.id, str(exc))
+                return True
+            self._transient(item, self._pause(), f"unreadable answer: {exc}", "unreadable")
+            return False
+        except Exception as exc:  # our bug must not strand the row in 'sending' for the run
+            logger.exception("Outbox row %s (%s) could not be sent", item.id, item.kind)
+            self.store.mark_failed(item.id, f"{type(exc).__name__}: {exc}")
+            return True
+        latency = (self.clock() - item.created_at).total_seconds()
         self.latencies.append(latency)
         if self.on_delivered is not None:
             self.on_delivered(latency)
@@ -173,56 +233,122 @@ class Delivery:
         self.sent += 1
         return True
 
-    def _transient(self, item: OutboxItem, seconds: float, why: str) -> None:
+    def _pause(self) -> float:
+        return min(MAX_PAUSE, self.backoff * 2.0 ** min(self.failures, 5))
+
+    def _transient(
+        self, item: OutboxItem, seconds: float, why: str, reason: str, *, unsure: bool = False
+    ) -> None:
         now = self.clock()
         self.failures += 1
         self.last_error = why
         self.paused_until = now + timedelta(seconds=seconds)
-        self.store.release(item.id, now, why)
+        self.store.release(item.id, now, why, unsure=unsure)
+        self.metrics.delivery_failed(reason)
         logger.warning("Telegram unavailable (%s); alerts wait %.1fs", why, seconds)
+
+    def _done(self, item: OutboxItem, record: Callable[[], None] | None = None) -> None:
+        """Telegram answered: record the message and mark the row sent in one commit,
+        before anything else runs, so a crash after the answer cannot send it again."""
+        with self.store.transaction():
+            if record is not None:
+                record()
+            self.store.mark_sent(item.id, self.clock())
 
     async def _send(self, item: OutboxItem) -> None:
         if item.chat_id is None:
             raise PermanentFailure("no chat")
         if item.kind == MESSAGE:
-            text, markup = screens.message(self.runtime, item.payload)
-            await _html_or_plain(
-                self.bot.send_message, text, chat_id=item.chat_id, reply_markup=markup
-            )
+            view = screens.message(self.runtime, item.payload)
+            if item.doubt:
+                view = views.possibly_repeated(view, screens.words(self.runtime))
+            await self._new_message(item.chat_id, view)
+            self._done(item)
         elif item.kind in (ALERT, UPDATE):
-            await self._send_incident(item)
+            await self._send_incident(item, item.chat_id)
+        elif item.kind == STORM:
+            await self._send_storm(item, item.chat_id)
         else:
             raise PermanentFailure(f"unknown kind {item.kind!r}")
 
-    async def _send_incident(self, item: OutboxItem) -> None:
-        assert item.chat_id is not None and item.incident_id is not None
+    async def _send_incident(self, item: OutboxItem, chat: int) -> None:
+        assert item.incident_id is not None
         incident = self.store.incident(item.incident_id)
         if incident is None:
             raise PermanentFailure(f"incident {item.incident_id} is gone")
-        text, markup = screens.alert(self.runtime, incident)
-        message_id = self.store.alert_messages(incident.id).get(item.chat_id)
-        if message_id is not None:
-            try:
-                await _html_or_plain(
-                    self.bot.edit_message_text,
-                    text,
-                    chat_id=item.chat_id,
-                    message_id=message_id,
-                    reply_markup=markup,
-                )
+        ref = self.store.alert_message(incident.id, chat)
+        if ref is not None:
+            view = screens.alert(self.runtime, incident, repeated=ref.repeated)
+            if await self._edited(chat, ref, view):
+                self._done(item)
                 return
-            except BadRequest as exc:
-                if "not modified" in exc.message.lower():
-                    return
-                if not _message_gone(exc):
-                    raise
-                logger.info("Alert message %s is gone; sending a new one", message_id)
         elif item.kind == UPDATE and incident.state.is_closed:
+            self._done(item)
             return
-        sent = await _html_or_plain(
-            self.bot.send_message, text, chat_id=item.chat_id, reply_markup=markup
+        repeated = item.doubt > 0
+        sent = await self._new_message(
+            chat, screens.alert(self.runtime, incident, repeated=repeated)
         )
-        self.store.save_alert_message(incident.id, item.chat_id, sent.message_id, self.clock())
+        now = self.clock()
+        self._done(
+            item,
+            lambda: self.store.save_alert_message(
+                incident.id, chat, sent.message_id, now, repeated=repeated
+            ),
+        )
+
+    async def _send_storm(self, item: OutboxItem, chat: int) -> None:
+        storm_id = item.storm_id
+        facts = self.store.storm(storm_id) if storm_id is not None else None
+        if storm_id is None or facts is None:
+            raise PermanentFailure(f"storm {storm_id} is gone")
+        screen = screens.screen(self.runtime)
+        ref = self.store.storm_message(storm_id, chat)
+        if ref is not None and await self._edited(
+            chat, ref, views.storm(facts, screen, repeated=ref.repeated)
+        ):
+            self._done(item)
+            return
+        repeated = item.doubt > 0
+        sent = await self._new_message(chat, views.storm(facts, screen, repeated=repeated))
+        self._done(
+            item,
+            lambda: self.store.save_storm_message(
+                storm_id, chat, sent.message_id, repeated=repeated
+            ),
+        )
+
+    async def _new_message(self, chat: int, view: views.View) -> Message:
+        text, markup = view
+        sent: Message = await _html_or_plain(
+            self.bot.send_message,
+            text,
+            chat_id=chat,
+            reply_markup=markup,
+            read_timeout=SEND_READ_TIMEOUT,
+        )
+        return sent
+
+    async def _edited(self, chat: int, ref: SentRef, view: views.View) -> bool:
+        """Edit the message in place; False when it is gone and a new one must be sent."""
+        text, markup = view
+        try:
+            await _html_or_plain(
+                self.bot.edit_message_text,
+                text,
+                chat_id=chat,
+                message_id=ref.message_id,
+                reply_markup=markup,
+                read_timeout=SEND_READ_TIMEOUT,
+            )
+        except BadRequest as exc:
+            if "not modified" in exc.message.lower():
+                return True
+            if not _message_gone(exc):
+                raise
+            logger.info("Message %s is gone; sending a new one", ref.message_id)
+            return False
+        return True
 
 
 async def _html_or_plain(send: Callable[..., Awaitable[Any]], text: str, **kwargs: Any) -> Any:
@@ -235,6 +361,20 @@ async def _html_or_plain(send: Callable[..., Awaitable[Any]], text: str, **kwarg
             raise
         logger.error("Telegram refused our HTML (%s); sending plain text", exc.message)
         return await send(text=plain_text(text), **kwargs)
+
+
+def _not_the_bot_api(exc: TelegramError) -> bool:
+    """The answer was not the Bot API's JSON (a proxy's HTML page, even with 200 OK):
+    it tells nothing about our request, so it is retried, never believed."""
+    cause = exc.__cause__
+    if isinstance(cause, TelegramError):  # PTB's "Invalid server response" behind a status
+        cause = cause.__cause__
+    return isinstance(cause, ValueError)
+
+
+def _maybe_delivered(exc: TimedOut) -> bool:
+    """A request that timed out after it was sent may have been delivered."""
+    return not isinstance(exc.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
 
 
 def _message_gone(exc: BadRequest) -> bool:

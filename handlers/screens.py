@@ -30,7 +30,7 @@ def screen(runtime: Runtime, now: datetime | None = None) -> views.Screen:
     return views.Screen(words(runtime), runtime.config.zone, now or runtime.clock())
 
 
-def alert(runtime: Runtime, incident: Incident) -> views.View:
+def alert(runtime: Runtime, incident: Incident, *, repeated: bool = False) -> views.View:
     actions = [kind.value for kind in runtime.remedies.offered(incident)]
     history = runtime.store.audit(incident_id=incident.id)
     actors = {"policy": words(runtime)("actor.policy")}
@@ -42,6 +42,7 @@ def alert(runtime: Runtime, incident: Incident) -> views.View:
         actors,
         no_fix=runtime.remedies.why_no_fix(incident),
         waiting_since=runtime.remedies.waiting.get(incident.id),
+        repeated=repeated,
     )
 
 

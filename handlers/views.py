@@ -23,7 +23,7 @@ from adminbot.notify import notices
 from adminbot.rules.fields import SHOWN_FIELDS
 from adminbot.store.damage import ResumeFrom
 from adminbot.store.retention import StoreSize
-from adminbot.store.sqlite import AuditEntry
+from adminbot.store.sqlite import AuditEntry, StormFacts
 from adminbot.supervise.child import PipelineStatus
 from handlers import words
 from handlers.i18n import Catalog
@@ -121,9 +121,13 @@ def alert(
     *,
     no_fix: str | None = None,
     waiting_since: datetime | None = None,
+    repeated: bool = False,
 ) -> View:
     """One incident as an alert message, with the buttons that still make sense; an
-    alert without a fix button says why, and a fix held for the server says so."""
+    alert without a fix button says why, and a fix held for the server says so.
+
+    `repeated`: this message may repeat one a crash or a timeout kept us from seeing
+    arrive, so it says so (and keeps saying so when edited)."""
     t = screen.t
     severity = t(f"severity.{incident.severity.value}")
     title = f"<b>{severity} · {esc(incident.rule)}</b> #{incident.id}"
@@ -131,6 +135,8 @@ def alert(
         critical = incident.severity is Severity.CRITICAL
         title += f" — {esc(t('critical_note') if critical else t('recoverable'))}"
     lines = [title]
+    if repeated:
+        lines.append(t("delivery.repeated"))
     lines.append(f"{t('alert.file')}: <code>{inline(incident.source, SOURCE_CHARS)}</code>")
     for name, value in sorted(incident.fields.items()):
         if name in SHOWN_FIELDS:
@@ -489,6 +495,45 @@ def notice(item: notices.Notice, screen: Screen, files: Sequence[str] = ()) -> V
             if payload.get("topic") == "summary" and isinstance(payload.get("text"), str):
                 return payload["text"], None  # queued by an older version, already rendered
             return t("notice.unreadable", kind=esc(payload.get("kind", "?"))), None
+
+
+def possibly_repeated(view: View, t: Catalog) -> View:
+    """A notice sent again after an attempt whose outcome is unknown, marked as such."""
+    text, markup = view
+    marked = f"{t('delivery.repeated')}\n{text}"
+    return (marked if visible_len(marked) <= MAX_CHARS - 2 else text), markup
+
+
+STORM_KEY_CHARS = 120
+STORM_FILE_CHARS = 200
+STORM_PAGE_SIZE = 10
+
+
+def storm(facts: StormFacts, screen: Screen, *, repeated: bool = False) -> View:
+    """A storm of new incidents of one rule: how many, the top keys and files, the list."""
+    t = screen.t
+    since, rule = screen.time(facts.started_at), esc(facts.rule)
+    if facts.ended_at is None:
+        lines = [t("storm.title", rule=rule, count=facts.incidents, since=since)]
+    else:
+        until = screen.time(facts.ended_at)
+        lines = [t("storm.title_over", rule=rule, count=facts.incidents, since=since, until=until)]
+    if repeated:
+        lines.append(t("delivery.repeated"))
+    last = screen.time(facts.last_seen) if facts.last_seen else t("age.never")
+    lines.append(esc(t("storm.hits", hits=facts.hits, last=last)))
+    if facts.top_keys:
+        lines.append(t("storm.keys"))
+        for key, count in facts.top_keys:
+            lines.append(t("storm.key_line", value=inline(key, STORM_KEY_CHARS), count=count))
+    if facts.top_files:
+        lines.append(t("storm.files"))
+        for path, count in facts.top_files:
+            lines.append(t("storm.file_line", path=inline(path, STORM_FILE_CHARS), count=count))
+    lines.append(esc(t("storm.note" if facts.ended_at is None else "storm.resumed")))
+    data = PageTap(0, STORM_PAGE_SIZE, facts.rule).encode()
+    buttons = [[(t("btn.storm_list"), data)]] if len(data.encode()) <= MAX_CALLBACK_BYTES else []
+    return _fit("\n".join(lines)), keyboard(buttons)
 
 
 def _fit(text: str, limit: int = MAX_CHARS - 2) -> str:

@@ -156,7 +156,8 @@ class Call:
 
     @property
     def ok(self) -> bool:
-        return 200 <= self.status < 300
+        """Telegram took it: a 2xx status with the Bot API's JSON (not a proxy's page)."""
+        return 200 <= self.status < 300 and self.response is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +285,7 @@ class FakeTelegram:
         self._failures = 0
         self._down_until: float | None = None
         self._down_how: Literal["502", "reset"] = "502"
+        self._held_method: str | None = None
         # Telegram-side state
         self._users: dict[int, dict[str, Any]] = {}
         self._messages: dict[int, dict[int, _Stored]] = {}
@@ -428,6 +430,25 @@ class FakeTelegram:
         """End an outage started with `down()`."""
         with self._cond:
             self._down_until = None
+
+    def garble(self, method: str | None, times: int | None = 1) -> None:
+        """Answer the next `times` calls of `method` with 200 OK and an HTML page (a proxy
+        or captive portal in the way): nothing reaches the Bot API."""
+        _check_times(times)
+        with self._cond:
+            self._rules.append(_FailRule(_lower(method), HTTPStatus.OK, times))
+
+    def hold_answers(self, method: str) -> None:
+        """Carry out every `method` call (the user sees the message) and record it, but
+        keep the answer back until `release_answers()`: a client killed meanwhile never
+        learns that its request was delivered."""
+        with self._cond:
+            self._held_method = method.lower()
+
+    def release_answers(self) -> None:
+        with self._cond:
+            self._held_method = None
+            self._cond.notify_all()
 
     def clear_failures(self) -> None:
         """Forget pending `fail()`/`rate_limit()` rules and end any outage."""
@@ -735,6 +756,7 @@ class FakeTelegram:
         if response is not None:
             body = json.dumps(response).encode()
         self._record(method, params, status, response)
+        self._hold(method)
         logger.debug("fake telegram %s -> %s", method, status)
         try:
             handler.send_response(status)
@@ -765,6 +787,8 @@ class FakeTelegram:
                     if rule.remaining <= 0:
                         self._rules.remove(rule)
                 self._failures += 1
+                if rule.status == HTTPStatus.OK:
+                    raise _ProxyFailure(HTTPStatus.OK)
                 if rule.retry_after is not None:
                     raise ApiError(
                         429,
@@ -775,6 +799,11 @@ class FakeTelegram:
                     raise _ProxyFailure(rule.status)
                 text = rule.description or _DEFAULT_DESCRIPTIONS.get(rule.status, "Bad Request")
                 raise ApiError(rule.status, text)
+
+    def _hold(self, method: str) -> None:
+        with self._cond:
+            while self._held_method == method.lower() and not self._stopping:
+                self._cond.wait(0.1)
 
     def _is_down(self) -> bool:
         if self._down_until is None:

@@ -24,11 +24,16 @@ FAST = Periods(delivery_backoff=0.05, drain=1.0)
 STRANGER = 6666
 
 
-def make_config(tmp_path: Path, fake: FakeTelegram, toml: str = "", **env: str) -> Config:
-    """A config watching tmp_path/pipeline/*.log and talking to the fake server."""
+def make_config(
+    tmp_path: Path, fake: FakeTelegram, toml: str = "", *, alerts: str = "", **env: str
+) -> Config:
+    """A config watching tmp_path/pipeline/*.log and talking to the fake server;
+    `alerts` holds extra lines of its [alerts] table."""
     (tmp_path / "pipeline").mkdir(exist_ok=True)
     (tmp_path / "adminbot.toml").write_text(
-        toml + "\n[watch]\nbackstop_seconds = 0.5\n[alerts]\nedit_throttle_seconds = 0.5\n",
+        toml
+        + "\n[watch]\nbackstop_seconds = 0.5\n[alerts]\nedit_throttle_seconds = 0.5\n"
+        + alerts,
         encoding="utf-8",
     )
     values = {

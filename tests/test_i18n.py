@@ -29,6 +29,8 @@ LANGUAGE_NEUTRAL = {
     "status.check_line",
     "status.open_line",
     "summary.by_rule",
+    "storm.key_line",
+    "storm.file_line",
     "summary.top_line",
     "check.flip",
     "check.first",

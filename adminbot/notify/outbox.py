@@ -16,14 +16,16 @@ import sqlite3
 import threading
 from collections import deque
 from collections.abc import Callable, Collection, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
+from enum import IntEnum
 from typing import Any
 
 from adminbot.checks.base import CheckState
 from adminbot.clock import Clock, utcnow
 from adminbot.incidents.book import EventKind, IncidentEvent
-from adminbot.models import Severity
+from adminbot.models import Incident, Severity
 from adminbot.notify.notices import CheckFlip, LinesUnrecorded, Notice, StoreFull, to_payload
+from adminbot.notify.storms import StormWatch
 from adminbot.store.damage import is_full
 from adminbot.store.sqlite import OutboxItem, Store
 
@@ -35,6 +37,25 @@ MEMORY_LIMIT = 50
 ALERT = "alert"
 UPDATE = "update"
 MESSAGE = "message"
+STORM = "storm"
+
+
+class Priority(IntEnum):
+    """Which queued row goes first (lower first); within one priority, the oldest."""
+
+    CRITICAL = 0
+    ERROR = 1
+    NOTICE = 2
+    EDIT = 3
+
+
+def alert_priority(severity: Severity) -> Priority:
+    """A new alert's place in the queue: critical first, then errors, then the rest."""
+    if severity is Severity.CRITICAL:
+        return Priority.CRITICAL
+    if severity is Severity.ERROR:
+        return Priority.ERROR
+    return Priority.NOTICE
 
 
 class Doorbell:
@@ -59,7 +80,13 @@ class Doorbell:
 
 
 class Outbox:
-    """Turns incident events and notices into outbox rows, one per admin chat."""
+    """Turns incident events and notices into outbox rows, one per admin chat.
+
+    Rows carry a priority: a new critical or error alert overtakes queued edits and
+    notices. A rule that opens more new incidents in a window than `storm_threshold`
+    (0: never) is told as one storm message, refreshed at most every throttle period,
+    until it calms down; other rules' alerts go on as before.
+    """
 
     def __init__(
         self,
@@ -70,6 +97,8 @@ class Outbox:
         min_severity: Severity = Severity.INFO,
         clock: Clock = utcnow,
         on_enqueue: Callable[[], None] | None = None,
+        storm_threshold: int = 0,
+        storm_window: float = 60.0,
         memory_limit: int = MEMORY_LIMIT,
     ) -> None:
         self.store = store
@@ -78,6 +107,11 @@ class Outbox:
         self.min_severity = min_severity
         self.clock = clock
         self.on_enqueue = on_enqueue
+        self.storms = StormWatch(storm_threshold, timedelta(seconds=storm_window))
+        self._storm_ids = store.open_storms() if self.chats else {}
+        self._storm_priority: dict[str, Priority] = {}
+        self._storm_due: dict[str, datetime] = {}
+        self._storm_dirty: set[str] = set(self._storm_ids)
         self._memory: deque[OutboxItem] = deque()
         self._memory_limit = memory_limit
         self._memory_lock = threading.Lock()
@@ -87,21 +121,36 @@ class Outbox:
 
     def incident_event(self, event: IncidentEvent) -> None:
         """A new incident is alerted at once; repeats become one throttled edit."""
-        if event.muted or event.incident.severity.rank < self.min_severity.rank:
+        incident = event.incident
+        if event.muted or incident.severity.rank < self.min_severity.rank:
             return
         if event.kind is EventKind.OPENED:
-            self._each_chat(ALERT, {}, incident_id=event.incident.id)
+            if self._in_storm(incident, opened=True):
+                return
+            priority = alert_priority(incident.severity)
+            self._each_chat(ALERT, {}, incident_id=incident.id, priority=priority)
+        elif self._in_storm(incident, opened=False):
+            return
         else:
-            self.incident_changed(event.incident.id, delay=self.throttle)
+            self.incident_changed(incident.id, delay=self.throttle)
 
     def alert(self, incident_id: int) -> None:
         """Send the incident's alert now (an auto fix that failed, or one over budget)."""
-        self._each_chat(ALERT, {}, incident_id=incident_id, coalesce=True)
+        incident = self.store.incident(incident_id)
+        if incident is not None and self._in_storm(incident, opened=False):
+            return
+        priority = alert_priority(incident.severity) if incident else Priority.ERROR
+        self._each_chat(ALERT, {}, incident_id=incident_id, coalesce=True, priority=priority)
 
     def incident_changed(self, incident_id: int, delay: timedelta | None = None) -> None:
         """Refresh the incident's alert message (state, count, action outcome)."""
         self._each_chat(
-            UPDATE, {}, incident_id=incident_id, delay=delay or timedelta(0), coalesce=True
+            UPDATE,
+            {},
+            incident_id=incident_id,
+            delay=delay or timedelta(0),
+            coalesce=True,
+            priority=Priority.EDIT,
         )
 
     def notice(self, notice: Notice) -> None:
@@ -114,7 +163,7 @@ class Outbox:
             self._unannounced.discard(notice.name)
             logger.warning("Check %s is ok again; its trouble was never told", notice.name)
             return
-        told = self._each_chat(MESSAGE, to_payload(notice), notice=notice)
+        told = self._each_chat(MESSAGE, to_payload(notice), priority=Priority.NOTICE, notice=notice)
         if isinstance(notice, CheckFlip) and trouble:
             if told:
                 self._unannounced.discard(notice.name)
@@ -132,6 +181,82 @@ class Outbox:
             if self._memory and self._memory[0] is item:
                 self._memory.popleft()
 
+    @property
+    def storming(self) -> tuple[str, ...]:
+        """The rules told as a storm right now."""
+        return tuple(self._storm_ids)
+
+    def settle(self) -> None:
+        """Refresh storm messages that are due, and end the storms that calmed down."""
+        now = self.clock()
+        for rule in list(self._storm_ids):
+            if self.storms.calm(rule, now):
+                self._end_storm(rule, now)
+            elif rule in self._storm_dirty and now >= self._storm_due.get(rule, now):
+                self._refresh_storm(rule, now)
+
+    def _in_storm(self, incident: Incident, *, opened: bool) -> bool:
+        """Whether this incident is told by its rule's storm message (starting one if due)."""
+        if not self.chats or not self.storms.enabled:
+            return False
+        rule, now = incident.rule, self.clock()
+        count = self.storms.opened(rule, incident.first_seen) if opened else 0
+        if rule not in self._storm_ids:
+            if not self.storms.storming(count):
+                return False
+            self._start_storm(rule, alert_priority(incident.severity), now)
+            return True
+        if not opened and self.store.alert_messages(incident.id):
+            return False  # alerted before the storm: its own message is edited as usual
+        self._storm_dirty.add(rule)
+        if now >= self._storm_due.get(rule, now):
+            self._refresh_storm(rule, now)
+        return True
+
+    def _start_storm(self, rule: str, priority: Priority, now: datetime) -> None:
+        with self.store.transaction():
+            storm_id = self.store.open_storm(rule, self.storms.first(rule, now))
+            absorbed = self.store.absorb_alerts(rule)
+        logger.warning(
+            "Storm of new %s incidents: one message for them (%s queued alerts folded in)",
+            rule,
+            absorbed,
+        )
+        self._storm_ids[rule] = storm_id
+        self._storm_priority[rule] = priority
+        self._refresh_storm(rule, now)
+
+    def _refresh_storm(self, rule: str, now: datetime) -> None:
+        storm_id = self._storm_ids[rule]
+        self._storm_dirty.discard(rule)
+        self._storm_due[rule] = now + self.throttle
+        first = self._storm_priority.get(rule, Priority.NOTICE)
+        with self.store.transaction():
+            for chat in self.chats:
+                sent = self.store.storm_message(storm_id, chat) is not None
+                self.store.enqueue(
+                    STORM,
+                    {"storm": storm_id},
+                    now,
+                    chat_id=chat,
+                    coalesce=True,
+                    priority=Priority.EDIT if sent else first,
+                    storm_id=storm_id,
+                )
+        self._rang()
+
+    def _end_storm(self, rule: str, now: datetime) -> None:
+        storm_id = self._storm_ids[rule]
+        logger.warning("The storm of %s incidents calmed down; alerts go one by one again", rule)
+        with self.store.transaction():
+            self.store.end_storm(storm_id, now)
+            self._refresh_storm(rule, now)
+        del self._storm_ids[rule]
+        self._storm_dirty.discard(rule)
+        self._storm_due.pop(rule, None)
+        self._storm_priority.pop(rule, None)
+        self.storms.forget(rule)
+
     def _each_chat(
         self,
         kind: str,
@@ -140,6 +265,7 @@ class Outbox:
         incident_id: int | None = None,
         delay: timedelta = timedelta(0),
         coalesce: bool = False,
+        priority: Priority = Priority.NOTICE,
         notice: Notice | None = None,
     ) -> bool:
         """Queue for every admin chat; False if it could be neither stored nor kept."""
@@ -155,18 +281,22 @@ class Outbox:
                         incident_id=incident_id,
                         not_before=now + delay,
                         coalesce=coalesce,
+                        priority=priority,
                     )
         except sqlite3.OperationalError as exc:
             if not is_full(exc):
                 raise
             return self._store_full(kind, payload, incident_id, notice)
-        if self.on_enqueue is not None and self.chats:
-            self.store.after_commit(self.on_enqueue)
+        self._rang()
         if self._full and self.chats:
             self._full = False
             logger.warning("The store takes writes again; history is recorded again")
             self.notice(StoreFull(False, now))
         return True
+
+    def _rang(self) -> None:
+        if self.on_enqueue is not None and self.chats:
+            self.store.after_commit(self.on_enqueue)
 
     def _store_full(
         self, kind: str, payload: Mapping[str, Any], incident_id: int | None, notice: Notice | None

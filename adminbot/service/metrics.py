@@ -75,6 +75,18 @@ class Metrics:
             buckets=DELIVERY_BUCKETS,
             registry=self.registry,
         )
+        self._resends = Counter(
+            "adminbot_alert_resends",
+            "Messages sent again after an attempt whose outcome was unknown (a timed-out "
+            "answer, or in flight when adminbot stopped): each may repeat one already shown.",
+            registry=self.registry,
+        )
+        self._delivery_failures = Counter(
+            "adminbot_delivery_failures",
+            "Attempts to reach Telegram that failed and will be retried, by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
         self.registry.register(
             _ScrapeTimeCollector(incidents, outbox_depth, check_states, store_bytes)
         )
@@ -95,6 +107,14 @@ class Metrics:
     def delivered(self, seconds: float) -> None:
         """Record how long one alert took to reach Telegram."""
         self._delivery.observe(max(seconds, 0.0))
+
+    def alert_resent(self) -> None:
+        """Count one re-send that may repeat a message Telegram already showed."""
+        self._resends.inc()
+
+    def delivery_failed(self, reason: str) -> None:
+        """Count one failed attempt to deliver (timeout, network, rate_limited, unreadable...)."""
+        self._delivery_failures.labels(reason=reason).inc()
 
     def render(self) -> bytes:
         """The whole registry in the Prometheus text format (version 0.0.4)."""

@@ -80,6 +80,8 @@ class Periods:
     """The first pause after a failed send; it doubles up to a cap."""
     drain: float = 5.0
     """How long a stopping front keeps delivering what is queued."""
+    storm_window: float = 60.0
+    """The window `[alerts] storm_threshold` counts new incidents in."""
 
 
 @dataclass(frozen=True)
@@ -261,6 +263,8 @@ def build_runtime(
         min_severity=config.min_severity,
         clock=clock,
         on_enqueue=bell.ring,
+        storm_threshold=config.alerts.storm_threshold,
+        storm_window=edges.periods.storm_window,
     )
     book = IncidentBook(store, clock)
     book.recover_interrupted()

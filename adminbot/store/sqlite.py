@@ -72,6 +72,25 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # The facts behind an audit row's summary, as JSON, so alerts word them at send time.
     "ALTER TABLE audit ADD COLUMN detail TEXT",
+    # Delivery that stays useful in a storm and sends an alert once, also across a kill:
+    # rows go out by priority; `doubt` counts attempts whose outcome is unknown (timed out,
+    # in flight at a crash) and `recovered` how often a crash left the row in flight;
+    # a storm of one rule is one message, edited as it goes on.
+    """
+    ALTER TABLE outbox ADD COLUMN priority INTEGER NOT NULL DEFAULT 2;
+    ALTER TABLE outbox ADD COLUMN storm_id INTEGER;
+    ALTER TABLE outbox ADD COLUMN doubt INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN recovered INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX outbox_by_priority ON outbox (state, priority, id);
+    CREATE INDEX outbox_by_incident ON outbox (incident_id, chat_id);
+    ALTER TABLE alert_messages ADD COLUMN repeated INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE storms (
+        id INTEGER PRIMARY KEY, rule TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT);
+    CREATE TABLE storm_messages (
+        storm_id INTEGER NOT NULL REFERENCES storms (id), chat_id INTEGER NOT NULL,
+        message_id INTEGER NOT NULL, repeated INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (storm_id, chat_id));
+    """,
 )
 
 
@@ -100,6 +119,33 @@ class OutboxItem:
     payload: Mapping[str, Any]
     attempts: int
     created_at: datetime
+    priority: int = 2
+    storm_id: int | None = None
+    doubt: int = 0
+    """Earlier attempts whose outcome is unknown: a re-send may repeat what Telegram shows."""
+
+
+@dataclass(frozen=True, slots=True)
+class SentRef:
+    """A message the bot sent, and whether it may repeat an earlier copy."""
+
+    message_id: int
+    repeated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StormFacts:
+    """A storm of new incidents of one rule, as its message shows it."""
+
+    id: int
+    rule: str
+    started_at: datetime
+    ended_at: datetime | None
+    incidents: int
+    hits: int
+    last_seen: datetime | None
+    top_keys: tuple[tuple[str, int], ...]
+    top_files: tuple[tuple[str, int], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -676,51 +722,78 @@ class Store:
         incident_id: int | None = None,
         not_before: datetime | None = None,
         coalesce: bool = False,
+        priority: int = 2,
+        storm_id: int | None = None,
     ) -> int | None:
         """Queue a notification for one chat.
 
-        With `coalesce`, a pending row of the same kind for the same incident and chat
-        absorbs this one (only moved earlier if this one is due sooner): the sender
-        renders the incident as it is at send time, so one edit carries every repeat.
+        With `coalesce`, a pending row for the same incident (or storm) and chat absorbs
+        this one: the sender renders the incident as it is at send time, so one row
+        carries every change. The row keeps its place unless this one is due sooner or
+        more urgent (a lower `priority`); an alert turns a pending update into an alert.
         """
+        due_at = _ts(not_before or now)
         with self.transaction():
-            if coalesce and incident_id is not None:
-                row = self._one(
-                    "SELECT id FROM outbox WHERE kind = ? AND incident_id = ? "
-                    "AND chat_id IS ? AND state = 'pending'",
-                    (kind, incident_id, chat_id),
-                )
+            if coalesce and (incident_id is not None or storm_id is not None):
+                row = self._coalescible(incident_id, storm_id, chat_id)
                 if row is not None:
                     self._run(
-                        "UPDATE outbox SET not_before = min(not_before, ?) WHERE id = ?",
-                        (_ts(not_before or now), row["id"]),
+                        "UPDATE outbox SET not_before = min(not_before, ?), "
+                        "priority = min(priority, ?), "
+                        "kind = CASE WHEN ? = 'alert' THEN 'alert' ELSE kind END WHERE id = ?",
+                        (due_at, priority, kind, row["id"]),
                     )
                     return None
             with self._lock:
                 cursor = self._db.execute(
                     "INSERT INTO outbox (created_at, kind, chat_id, incident_id, payload, state, "
-                    "not_before) VALUES (?, ?, ?, ?, ?, 'pending', ?)",
+                    "not_before, priority, storm_id) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
                     (
                         _ts(now),
                         kind,
                         chat_id,
                         incident_id,
                         json.dumps(dict(payload), ensure_ascii=False),
-                        _ts(not_before or now),
+                        due_at,
+                        priority,
+                        storm_id,
                     ),
                 )
                 return int(cursor.lastrowid or 0)
 
+    def _coalescible(
+        self, incident_id: int | None, storm_id: int | None, chat_id: int | None
+    ) -> sqlite3.Row | None:
+        if storm_id is not None:
+            return self._one(
+                "SELECT id FROM outbox WHERE storm_id = ? AND chat_id IS ? AND state = 'pending'",
+                (storm_id, chat_id),
+            )
+        return self._one(
+            "SELECT id FROM outbox WHERE incident_id = ? AND chat_id IS ? "
+            "AND kind IN ('alert', 'update') AND state = 'pending'",
+            (incident_id, chat_id),
+        )
+
     def due(self, now: datetime, limit: int = 20) -> list[OutboxItem]:
-        """Pending notifications that may be sent now, oldest first."""
+        """Pending notifications that may be sent now: the most urgent first, then oldest."""
         rows = self._all(
-            "SELECT * FROM outbox WHERE state = 'pending' AND not_before <= ? ORDER BY id LIMIT ?",
+            "SELECT * FROM outbox WHERE state = 'pending' AND not_before <= ? "
+            "ORDER BY priority, id LIMIT ?",
             (_ts(now), limit),
         )
         return [_outbox(row) for row in rows]
 
-    def next_due_at(self) -> datetime | None:
-        row = self._one("SELECT min(not_before) AS at FROM outbox WHERE state = 'pending'")
+    def next_due_at(self, after: datetime | None = None) -> datetime | None:
+        """When the next pending row falls due (only those due later than `after`, if given)."""
+        if after is None:
+            row = self._one("SELECT min(not_before) AS at FROM outbox WHERE state = 'pending'")
+        else:
+            row = self._one(
+                "SELECT min(not_before) AS at FROM outbox WHERE state = 'pending' "
+                "AND not_before > ?",
+                (_ts(after),),
+            )
         return _dt(row["at"]) if row else None
 
     def claim(self, item_id: int) -> bool:
@@ -735,29 +808,62 @@ class Store:
         )
 
     def mark_sent(self, item_id: int, now: datetime) -> None:
+        """Telegram took it; call it in the commit that records the message id, if any."""
         self._run(
-            "UPDATE outbox SET state = 'sent', sent_at = ?, last_error = NULL WHERE id = ?",
+            "UPDATE outbox SET state = 'sent', sent_at = ?, last_error = NULL "
+            "WHERE id = ? AND state = 'sending'",
             (_ts(now), item_id),
         )
 
-    def release(self, item_id: int, not_before: datetime, error: str) -> None:
-        """Give a claimed row back after a transient failure, to be tried again later."""
+    def release(
+        self, item_id: int, not_before: datetime, error: str, *, unsure: bool = False
+    ) -> None:
+        """Give a claimed row back after a transient failure, to be tried again later.
+
+        `unsure`: Telegram may have taken it (the answer timed out), so the next attempt
+        may repeat it and says so."""
         self._run(
-            "UPDATE outbox SET state = 'pending', not_before = ?, last_error = ? "
-            "WHERE id = ? AND state = 'sending'",
-            (_ts(not_before), error[:500], item_id),
+            "UPDATE outbox SET state = 'pending', not_before = ?, last_error = ?, "
+            "doubt = doubt + ? WHERE id = ? AND state = 'sending'",
+            (_ts(not_before), error[:500], int(unsure), item_id),
         )
 
     def mark_failed(self, item_id: int, error: str) -> None:
         """A permanent failure (the message can never be delivered as it is)."""
         self._run(
-            "UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?",
+            "UPDATE outbox SET state = 'failed', last_error = ? "
+            "WHERE id = ? AND state IN ('pending', 'sending')",
             (error[:500], item_id),
         )
 
     def recover_claims(self) -> int:
-        """At start-up, rows left 'sending' by a crash go back to pending (at-least-once)."""
-        return self._run("UPDATE outbox SET state = 'pending' WHERE state = 'sending'")
+        """At start-up, rows a crash left in flight are sent again, at most once each.
+
+        Telegram may have taken them before the crash, so the re-send is marked as
+        possibly repeated; a row in flight at a second crash is not sent a third time."""
+        with self.transaction():
+            given_up = self._run(
+                "UPDATE outbox SET state = 'failed', "
+                "last_error = 'in flight at two crashes; not sent again' "
+                "WHERE state = 'sending' AND recovered > 0"
+            )
+            back = self._run(
+                "UPDATE outbox SET state = 'pending', recovered = recovered + 1, "
+                "doubt = doubt + 1 WHERE state = 'sending'"
+            )
+        if given_up:
+            logger.warning(
+                "%s outbox row(s) were in flight at two crashes; not sent again", given_up
+            )
+        return back
+
+    def absorb_alerts(self, rule: str) -> int:
+        """Pending alerts of `rule` that a storm message now stands for; they are not sent."""
+        return self._run(
+            "UPDATE outbox SET state = 'absorbed' WHERE state = 'pending' AND kind = 'alert' "
+            "AND incident_id IN (SELECT id FROM incidents WHERE rule = ?)",
+            (rule,),
+        )
 
     def has_pending(self, incident_id: int, kind: str = "alert") -> bool:
         row = self._one(
@@ -783,13 +889,98 @@ class Store:
         )
         return {int(r["chat_id"]): int(r["message_id"]) for r in rows}
 
+    def alert_message(self, incident_id: int, chat_id: int) -> SentRef | None:
+        """The alert's message in `chat_id`, and whether it may repeat an earlier one."""
+        row = self._one(
+            "SELECT message_id, repeated FROM alert_messages WHERE incident_id = ? AND chat_id = ?",
+            (incident_id, chat_id),
+        )
+        return None if row is None else SentRef(int(row["message_id"]), bool(row["repeated"]))
+
     def save_alert_message(
-        self, incident_id: int, chat_id: int, message_id: int, now: datetime
+        self,
+        incident_id: int,
+        chat_id: int,
+        message_id: int,
+        now: datetime,
+        *,
+        repeated: bool = False,
     ) -> None:
         self._run(
-            "INSERT INTO alert_messages VALUES (?, ?, ?, ?) ON CONFLICT (incident_id, chat_id) "
-            "DO UPDATE SET message_id = excluded.message_id, updated_at = excluded.updated_at",
-            (incident_id, chat_id, message_id, _ts(now)),
+            "INSERT INTO alert_messages VALUES (?, ?, ?, ?, ?) ON CONFLICT (incident_id, chat_id) "
+            "DO UPDATE SET message_id = excluded.message_id, updated_at = excluded.updated_at, "
+            "repeated = excluded.repeated",
+            (incident_id, chat_id, message_id, _ts(now), int(repeated)),
+        )
+
+    # -- storms ----------------------------------------------------------------------
+
+    def open_storm(self, rule: str, started_at: datetime) -> int:
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT INTO storms (rule, started_at) VALUES (?, ?)", (rule, _ts(started_at))
+            )
+            return int(cursor.lastrowid or 0)
+
+    def end_storm(self, storm_id: int, now: datetime) -> None:
+        self._run(
+            "UPDATE storms SET ended_at = ? WHERE id = ? AND ended_at IS NULL", (_ts(now), storm_id)
+        )
+
+    def open_storms(self) -> dict[str, int]:
+        """Storms still going on, by rule (a restart picks them up)."""
+        rows = self._all("SELECT id, rule FROM storms WHERE ended_at IS NULL ORDER BY id")
+        return {str(r["rule"]): int(r["id"]) for r in rows}
+
+    def storm(self, storm_id: int, top: int = 5) -> StormFacts | None:
+        """What a storm message shows: how many new incidents, the top keys and files."""
+        row = self._one("SELECT * FROM storms WHERE id = ?", (storm_id,))
+        if row is None:
+            return None
+        args = (row["rule"], row["started_at"], row["ended_at"], row["ended_at"])
+        totals = self._one(
+            "SELECT count(*) AS n, coalesce(sum(count), 0) AS hits, max(last_seen) AS last "
+            "FROM incidents WHERE rule = ? AND first_seen >= ? "
+            "AND (? IS NULL OR first_seen <= ?)",
+            args,
+        )
+        keys = self._all(
+            "SELECT key, count FROM incidents WHERE rule = ? AND first_seen >= ? "
+            "AND (? IS NULL OR first_seen <= ?) ORDER BY count DESC, id DESC LIMIT ?",
+            (*args, top),
+        )
+        files = self._all(
+            "SELECT source, count(*) AS n FROM incidents WHERE rule = ? AND first_seen >= ? "
+            "AND (? IS NULL OR first_seen <= ?) GROUP BY source ORDER BY n DESC, source LIMIT ?",
+            (*args, top),
+        )
+        assert totals is not None
+        return StormFacts(
+            id=storm_id,
+            rule=str(row["rule"]),
+            started_at=datetime.fromisoformat(row["started_at"]),
+            ended_at=_dt(row["ended_at"]),
+            incidents=int(totals["n"]),
+            hits=int(totals["hits"]),
+            last_seen=_dt(totals["last"]),
+            top_keys=tuple((str(r["key"]), int(r["count"])) for r in keys),
+            top_files=tuple((str(r["source"]), int(r["n"])) for r in files),
+        )
+
+    def storm_message(self, storm_id: int, chat_id: int) -> SentRef | None:
+        row = self._one(
+            "SELECT message_id, repeated FROM storm_messages WHERE storm_id = ? AND chat_id = ?",
+            (storm_id, chat_id),
+        )
+        return None if row is None else SentRef(int(row["message_id"]), bool(row["repeated"]))
+
+    def save_storm_message(
+        self, storm_id: int, chat_id: int, message_id: int, *, repeated: bool = False
+    ) -> None:
+        self._run(
+            "INSERT INTO storm_messages VALUES (?, ?, ?, ?) ON CONFLICT (storm_id, chat_id) "
+            "DO UPDATE SET message_id = excluded.message_id, repeated = excluded.repeated",
+            (storm_id, chat_id, message_id, int(repeated)),
         )
 
     # -- retention -------------------------------------------------------------------
@@ -871,4 +1062,7 @@ def _outbox(row: sqlite3.Row) -> OutboxItem:
         payload=json.loads(row["payload"]),
         attempts=row["attempts"],
         created_at=datetime.fromisoformat(row["created_at"]),
+        priority=row["priority"],
+        storm_id=row["storm_id"],
+        doubt=row["doubt"],
     )
