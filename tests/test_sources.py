@@ -306,6 +306,34 @@ def test_truncation_is_seen_by_fingerprint_even_when_the_file_regrew(
     ]
 
 
+def numbered_lines(first: int, count: int) -> str:
+    return "".join(f"2024-01-01 line {n:05d} of a busy log\n" for n in range(first, first + count))
+
+
+def test_truncation_to_a_smaller_size_goes_on_from_the_new_end_without_repeating(
+    tmp_path: Path, make_tailer: MakeTailer
+) -> None:
+    log = tmp_path / "bot.log"
+    log.write_text("")
+    rec = Recorder()
+    tailer = make_tailer([str(log)], rec)
+    tailer.poll()
+    append(log, numbered_lines(0, 1000))
+    tailer.poll()
+
+    with log.open("r+") as f:
+        f.truncate(log.stat().st_size // 2)  # e.g. `truncate -s`, or a logger's own cut
+    tailer.poll()
+    append(log, numbered_lines(1000, 1000))
+    tailer.poll()
+
+    texts = rec.texts()
+    assert len(texts) == len(set(texts)) == 2000
+    cut_at = len(numbered_lines(0, 500))
+    assert rec.lines[1000].line_no == 501
+    assert rec.checkpoints[str(log)].offset == cut_at + len(numbered_lines(1000, 1000))
+
+
 def test_delete_and_recreate_follows_the_new_file(tmp_path: Path, make_tailer: MakeTailer) -> None:
     log = tmp_path / "bot.log"
     log.write_text("")

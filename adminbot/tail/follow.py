@@ -99,6 +99,25 @@ def end_position(fd: int) -> tuple[int, int]:
         pos += len(chunk)
 
 
+def count_newlines(fd: int, upto: int) -> int:
+    """Number of newlines in the file's first `upto` bytes (a cut-short file's line count)."""
+    count = 0
+    pos = 0
+    while pos < upto:
+        chunk = os.pread(fd, min(SCAN_CHUNK_BYTES, upto - pos), pos)
+        if not chunk:
+            break
+        count += chunk.count(_NEWLINE)
+        pos += len(chunk)
+    return count
+
+
+def cut_short(fd: int, st: os.stat_result, fingerprint: str, length: int) -> bool:
+    """Tell whether a file shrank but kept the first bytes we fingerprinted (truncated to a
+    non-zero size): reading goes on from its new end, nothing before it is read again."""
+    return 0 < length <= st.st_size and prefix_matches(fd, fingerprint, length)
+
+
 def find_rotated(path: str, cp: Checkpoint, max_line_bytes: int) -> Follower | None:
     """Find the file a checkpoint names beside `path` (e.g. `bot.log.1`), to finish reading it.
 
@@ -208,6 +227,12 @@ class Follower:
         self._carry = b""  # head of the partial line, NULs removed, <= max bytes
         self._dropped = 0  # bytes of the partial line past the cap, streamed past
 
+    def _cut_to(self, size: int) -> None:
+        if size < self.offset:
+            logger.info("%s was cut to %d bytes; reading on from there", self.source, size)
+            self.offset, self.line_no = size, count_newlines(self.fd, size)
+        self.rollback()
+
     def restart(self) -> None:
         """Read the file again from its first byte (it was truncated or rewritten)."""
         self.identity = identify(self.fd, os.fstat(self.fd))
@@ -232,14 +257,20 @@ class Follower:
     def was_rewritten(self) -> bool:
         """Tell whether the file shrank below what was read or its first bytes changed.
 
-        Both mean copytruncate or truncation: the content we counted is gone.
+        Both mean copytruncate or truncation: the content we counted is gone. A
+        file cut to a smaller size with its first bytes intact is not rewritten:
+        reading goes on from its new end (or from the committed position, if only
+        lines not yet stored were cut).
         As the file grows the fingerprint is lengthened up to FINGERPRINT_BYTES,
         after checking that the bytes it already covered are unchanged.
         """
         st = self.stat()
-        if st.st_size < self._pos:
-            return True
         ident = self.identity
+        if st.st_size < self._pos:
+            if not cut_short(self.fd, st, ident.fingerprint, ident.fingerprint_len):
+                return True
+            self._cut_to(st.st_size)
+            return False
         if ident.fingerprint_len >= FINGERPRINT_BYTES and st.st_size == self._pos:
             return False  # nothing new since the last read and nothing lost
         head = os.pread(self.fd, FINGERPRINT_BYTES, 0)
