@@ -158,3 +158,24 @@ def test_a_held_record_survives_sigkill_and_is_one_whole_incident(tmp_path: Path
     assert incident["rule"] == "permisos"
     assert incident["count"] == 1
     assert incident["text"] == "\n".join([HEADER, *TRACE_HEAD, TRACE_END])
+
+
+def test_every_line_a_writer_appends_to_its_renamed_log_is_read(
+    world: World, tmp_path: Path
+) -> None:
+    log = tmp_path / "bot.log"
+    log.write_text("")
+    tailer = world.monitor.tailer
+    tailer.poll()
+    writer = log.open("a")  # a plain FileHandler: it never reopens its file
+    log.rename(tmp_path / "bot.log.1")
+    log.write_text("")  # logrotate `create`
+    tailer.poll()
+    for n in range(1000):
+        writer.write(f"2026-11-29 10:00:00,000 INFO main: line {n}\n")
+        writer.flush()
+        if n % 100 == 0:
+            tailer.poll()
+    writer.close()
+    tailer.poll()
+    assert world.monitor.stats.lines == 1000

@@ -41,7 +41,7 @@ class Recorder:
             self.failures_left -= 1
             raise RuntimeError("database is locked")
         self.lines.extend(lines)
-        self.checkpoints[path] = checkpoint
+        self.checkpoints[checkpoint.path] = checkpoint  # keyed like the store
 
     def texts(self, source: str | None = None) -> list[str]:
         return [line.text for line in self.lines if source is None or line.source == source]
@@ -351,7 +351,7 @@ def test_delete_and_recreate_follows_the_new_file(tmp_path: Path, make_tailer: M
     assert [line.line_no for line in rec.lines] == [1, 1, 2]
 
 
-def test_rotate_grace_keeps_reading_the_old_file_until_it_is_quiet(
+def test_rotate_grace_reads_the_old_file_on_while_the_new_one_is_read_too(
     tmp_path: Path, make_tailer: MakeTailer
 ) -> None:
     log = tmp_path / "bot.log"
@@ -366,10 +366,40 @@ def test_rotate_grace_keeps_reading_the_old_file_until_it_is_quiet(
     writer.write("late\n")
     writer.close()
     tailer.poll()
-    assert rec.texts() == ["late"]
+    assert rec.texts() == ["new", "late"]
 
-    assert wait_for(lambda: tailer.poll() > 0 or rec.texts() == ["late", "new"])
-    assert rec.texts() == ["late", "new"]
+    time.sleep(0.35)
+    tailer.poll()  # quiet for the grace period: the old file is let go
+    writer = (tmp_path / "bot.log.1").open("a")
+    writer.write("too late\n")
+    writer.close()
+    tailer.poll()
+    assert rec.texts() == ["new", "late"]
+
+
+def test_restart_while_a_renamed_file_is_read_on_keeps_both_positions(
+    tmp_path: Path, make_tailer: MakeTailer
+) -> None:
+    log = tmp_path / "bot.log"
+    log.write_text("")
+    rec = Recorder()
+    first = make_tailer([str(log)], rec, rotate_grace_seconds=60)
+    first.poll()
+    writer = log.open("a")
+    writer.write("a1\n")
+    writer.flush()
+    first.poll()
+    log.rename(tmp_path / "bot.log.1")
+    log.write_text("b1\n")
+    first.poll()
+    first.stop()
+    writer.write("a2 while stopped\n")
+    writer.close()
+    append(log, "b2 while stopped\n")
+
+    make_tailer([str(log)], rec, rotate_grace_seconds=60).poll()
+
+    assert sorted(rec.texts()) == ["a1", "a2 while stopped", "b1", "b2 while stopped"]
 
 
 def test_new_file_matching_the_glob_is_read_from_its_start(

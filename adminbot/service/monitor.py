@@ -87,6 +87,7 @@ class Monitor:
             polling=watch.polling,
             poll_interval=watch.poll_interval,
             backstop_seconds=watch.backstop_seconds,
+            rotate_grace_seconds=watch.close_inactive,
             on_problem=self._on_problem,
             clock=self.clock,
         )

@@ -45,6 +45,12 @@ class Identity:
         return (st.st_dev, st.st_ino) == (self.device, self.inode)
 
 
+def rotated_key(path: str) -> str:
+    """The checkpoint name of the renamed-away file still read for `path`: both files are
+    read at once after a rotation, so each keeps its own position. No path holds a NUL."""
+    return f"{path}\x00rotated"
+
+
 def fingerprint_of(head: bytes) -> str:
     """Hash the first bytes of a file; sha1 is plenty to tell two log files apart."""
     return hashlib.sha1(head, usedforsecurity=False).hexdigest()
@@ -188,6 +194,7 @@ class Follower:
         max_line_bytes: int = 65536,
     ) -> None:
         self.source = source
+        self.key = source  # the store's name for its checkpoint (see `rotated_key`)
         self.identity = identity
         self.offset = offset
         self.line_no = line_no
@@ -205,7 +212,7 @@ class Follower:
     def _checkpoint(self, offset: int, line_no: int) -> Checkpoint:
         ident = self.identity
         return Checkpoint(
-            path=self.source,
+            path=self.key,
             device=ident.device,
             inode=ident.inode,
             fingerprint=ident.fingerprint,

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from adminbot.clock import Clock, utcnow
 from adminbot.models import Checkpoint
+from adminbot.tail.follow import rotated_key
 from adminbot.tail.tracking import ProblemCallback, Settings, Sink, TrackedPath
 from adminbot.tail.watch import FolderWatches, HintBoard, Pattern, absolute
 
@@ -49,8 +50,8 @@ class Tailer:
     `sink(path, lines, checkpoint)` must store the lines' effects and the
     checkpoint together; if it raises, the same lines are offered again.
     `rotate_grace_seconds` keeps a renamed-away file open that long after it
-    last grew, for writers that reopen their log late (logrotate `create` +
-    a postrotate signal); the new file is read once the old one is let go.
+    last grew, for writers that reopen their log late or never (logrotate
+    `create` with a logger that keeps its file); the new file is read meanwhile.
     """
 
     def __init__(
@@ -274,6 +275,7 @@ class Tailer:
                     literal=literal,
                     existed_at_start=initial and Path(path).exists(),
                     checkpoint=self._checkpoints.pop(path, None),
+                    rotated=self._checkpoints.pop(rotated_key(path), None),
                 )
                 new.add(abspath)
                 logger.info("watching %s", path)

@@ -27,6 +27,7 @@ from adminbot.tail.follow import (
     identify,
     open_regular,
     prefix_matches,
+    rotated_key,
 )
 from adminbot.tail.watch import absolute
 
@@ -75,6 +76,7 @@ class TrackedPath:
         literal: bool,
         existed_at_start: bool,
         checkpoint: Checkpoint | None,
+        rotated: Checkpoint | None = None,
     ) -> None:
         self.path = path
         self.abspath = absolute(path)
@@ -84,11 +86,13 @@ class TrackedPath:
         self._settings = settings
         self._existed_at_start = existed_at_start
         self._checkpoint = checkpoint  # from the store; used once, at the first open
+        self._rotated = rotated  # the store's position in a renamed-away predecessor, if any
         self._current: Follower | None = None  # the file the name points to
         self._draining: Follower | None = None  # the file it pointed to before a rotation
         self._quiet_since = 0.0
         self._drained_size = -1
         self._unsaved = False  # current's position not yet handed to the sink
+        self._drain_unsaved = False  # draining's position not yet saved under its own key
 
     @property
     def size(self) -> int:
@@ -108,13 +112,16 @@ class TrackedPath:
     def service(self, *, full: bool) -> Outcome:
         """Bring the path up to date, following it through rotation.
 
-        1. Finish the file the name used to point to (after a rename or delete),
-           within the grace period if one is set.
+        1. Read on in the file the name used to point to (after a rename or
+           delete) while its writer still appends; let it go once it has been
+           quiet for the grace period (`close_inactive`).
         2. If nothing is open, open what the name points to now (placed by the
-           checkpoint or the start-up rules; a rotated predecessor goes first).
+           checkpoint or the start-up rules; a rotated predecessor is read too).
         3. Read the current file to its end, then check the name still points
            to it; if not, it becomes the draining file and we go round again.
 
+        Both files are read in the same pass, each with its own checkpoint, so
+        the new file's lines are not held back for the whole grace period.
         `full` is false on a pass woken by an event: a missing name may then be
         mid-rotation, so it is only judged on a full pass.
         """
@@ -122,7 +129,7 @@ class TrackedPath:
         for _ in range(4):
             if self._draining is not None:
                 self._drain(out)
-                if self._draining is not None:
+                if out.refused:
                     return out
             if self._current is None:
                 if not self._open(out, full=full):
@@ -131,15 +138,27 @@ class TrackedPath:
             self._deliver(self._current, out)
             if out.more or out.refused or self._still_named(self._current):
                 return out
-            logger.info("%s now names another file; finishing the old one first", self.path)
-            self._draining, self._current = self._current, None
-            self._quiet_since, self._drained_size = time.monotonic(), -1
+            logger.info("%s now names another file; reading the old one on", self.path)
+            if self._draining is not None:
+                logger.info("%s rotated again; letting the older file go", self.path)
+                self._draining.close()
+            self._start_draining(self._current)
+            self._current = None
         return out
+
+    def _start_draining(self, follower: Follower) -> None:
+        follower.key = rotated_key(self.path)
+        self._draining, self._drain_unsaved = follower, True
+        self._quiet_since, self._drained_size = time.monotonic(), -1
 
     def _drain(self, out: Outcome) -> None:
         """Read a rotated-away file; let it go once it has been quiet for the grace period."""
         old = self._draining
         assert old is not None
+        if self._drain_unsaved:
+            if not self._hand_over(old, [], old.checkpoint(), out):
+                return
+            self._drain_unsaved = False
         self._deliver(old, out)
         now = time.monotonic()
         if old.size != self._drained_size:
@@ -182,13 +201,16 @@ class TrackedPath:
             report(self.path, f"cannot open: {exc.strerror or exc}")
             return False
         try:
-            self._current, self._draining = self._place(fd, st)
+            self._current, rotated = self._place(fd, st)
         except OSError:
             os.close(fd)
             raise
         self._existed_at_start = False  # whatever the name points to next is a new file
         self._unsaved = True
-        self._quiet_since, self._drained_size = time.monotonic(), -1
+        if rotated is not None:
+            if self._draining is not None:
+                self._draining.close()
+            self._start_draining(rotated)
         report(self.path, None)
         return True
 
@@ -201,6 +223,7 @@ class TrackedPath:
         rules = self._settings
         ident = identify(fd, st)
         cp, self._checkpoint = self._checkpoint, None
+        rotated, self._rotated = self._rotated, None
 
         def at(offset: int, line_no: int) -> Follower:
             limit = rules.max_line_bytes
@@ -212,7 +235,7 @@ class TrackedPath:
             if (cp.device, cp.inode) != (st.st_dev, st.st_ino):
                 return at(0, 0), find_rotated(self.path, cp, rules.max_line_bytes)
             if cp.offset <= st.st_size and prefix_matches(fd, cp.fingerprint, cp.fingerprint_len):
-                return at(cp.offset, cp.line_no), None
+                return at(cp.offset, cp.line_no), self._predecessor(rotated)
             logger.info("%s was truncated while we were stopped; reading it from 0", self.path)
             return at(0, 0), None
         if not self._existed_at_start or rules.from_beginning:
@@ -221,6 +244,12 @@ class TrackedPath:
         if since is not None and datetime.fromtimestamp(st.st_mtime, UTC) >= since:
             return at(0, 0), None  # written while we were stopped
         return at(*end_position(fd)), None
+
+    def _predecessor(self, rotated: Checkpoint | None) -> Follower | None:
+        """The renamed-away file we were still reading when we stopped, to read it on."""
+        if rotated is None:
+            return None
+        return find_rotated(self.path, rotated, self._settings.max_line_bytes)
 
     def _deliver(self, follower: Follower, out: Outcome) -> None:
         """Read a file to its end (or the per-pass cap), one sink call per chunk."""
