@@ -6,8 +6,11 @@ watchdog observer (inotify and polling) and wait for a line to arrive.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -801,3 +804,46 @@ def test_a_record_cut_by_a_full_read_chunk_reaches_the_classifier_whole(
     assert [(m.rule, m.record.text) for m in matches] == [("permisos", header + traceback.strip())]
     assert [line.line_no for line in rec.lines] == list(range(1, len(rec.lines) + 1))
     assert rec.calls >= 2
+
+
+MANY_FILES_SCRIPT = """
+import json, resource, socket, sys
+from pathlib import Path
+
+resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+from adminbot.tail.tailer import Tailer
+
+folder = Path(sys.argv[1])
+lines = [0]
+def sink(path, batch, checkpoint):
+    lines[0] += len(batch)
+for n in range(1100):
+    (folder / f"f{n:04d}.log").write_text("one\\ntwo\\nthree\\n")
+tailer = Tailer([str(folder / "*.log")], sink, {}, from_beginning=True)
+tailer.poll()
+for n in range(1100):
+    with open(folder / f"f{n:04d}.log", "a") as f:
+        f.write("four\\nfive\\n")
+tailer.poll()
+try:
+    socket.socketpair()
+    sockets = True
+except OSError:
+    sockets = False
+problems = sum(1 for row in tailer.status() if row.problem)
+tailer.stop()
+print(json.dumps({"lines": lines[0], "problems": problems, "sockets": sockets}))
+"""
+
+
+def test_1100_files_under_a_limit_of_256_descriptors_are_all_read_and_sockets_still_open(
+    tmp_path: Path,
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", MANY_FILES_SCRIPT, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert json.loads(result.stdout) == {"lines": 1100 * 5, "problems": 0, "sockets": True}

@@ -93,15 +93,48 @@ class TrackedPath:
         self._drained_size = -1
         self._unsaved = False  # current's position not yet handed to the sink
         self._drain_unsaved = False  # draining's position not yet saved under its own key
+        # Closed while idle: (device, inode, offset read up to, mtime) to notice news by.
+        self._parked: tuple[int, int, int, int] | None = None
 
     @property
     def size(self) -> int:
         follower = self._current or self._draining
-        return follower.size if follower is not None else 0
+        if follower is None:
+            return self._parked[2] if self._parked is not None else 0
+        return follower.size
 
     @property
     def draining(self) -> bool:
         return self._draining is not None
+
+    @property
+    def open_files(self) -> int:
+        return (self._current is not None) + (self._draining is not None)
+
+    def park(self) -> bool:
+        """Close the idle current file to free its descriptor; `service` reopens it on change.
+
+        Its committed position becomes the checkpoint it is placed by again (a
+        rotation or truncation meanwhile is handled as at start-up). A file still
+        draining or not yet saved is not parked.
+        """
+        current = self._current
+        if current is None or self._draining is not None or self._unsaved:
+            return False
+        st = current.stat()
+        self._checkpoint = current.checkpoint()
+        # The size read up to, not the size now: bytes appended before parking are news.
+        self._parked = (st.st_dev, st.st_ino, self._checkpoint.offset, st.st_mtime_ns)
+        current.close()
+        self._current = None
+        return True
+
+    def _unchanged_while_parked(self) -> bool:
+        try:
+            st = Path(self.path).stat()
+        except OSError:
+            return False  # let `_open` judge and report it
+        return self._parked == (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
     def close(self) -> None:
         for follower in (self._current, self._draining):
@@ -126,6 +159,10 @@ class TrackedPath:
         mid-rotation, so it is only judged on a full pass.
         """
         out = Outcome()
+        if self._parked is not None:
+            if self._unchanged_while_parked():
+                return out
+            self._parked = None
         for _ in range(4):
             if self._draining is not None:
                 self._drain(out)
@@ -200,13 +237,14 @@ class TrackedPath:
         except OSError as exc:
             report(self.path, f"cannot open: {exc.strerror or exc}")
             return False
+        resumed = self._checkpoint
         try:
             self._current, rotated = self._place(fd, st)
         except OSError:
             os.close(fd)
             raise
         self._existed_at_start = False  # whatever the name points to next is a new file
-        self._unsaved = True
+        self._unsaved = self._current.checkpoint() != resumed
         if rotated is not None:
             if self._draining is not None:
                 self._draining.close()
