@@ -46,6 +46,7 @@ class WatchConfig:
     polling: bool = False
     poll_interval: float = 1.0
     backstop_seconds: float = 2.0
+    close_inactive: float = 300.0  # seconds a renamed-away file is kept open after it last grew
 
 
 @dataclass(frozen=True)
@@ -304,9 +305,25 @@ def _watch(table: Table, env: Mapping[str, str], cwd: Path) -> WatchConfig:
         polling=table.get("polling", bool, defaults.polling),
         poll_interval=_number(table, "poll_interval", defaults, minimum=0.05),
         backstop_seconds=_number(table, "backstop_seconds", defaults, minimum=0.1),
+        close_inactive=_duration(table, "close_inactive", defaults.close_inactive),
     )
     table.reject_unknown()
     return config
+
+
+_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(s|m|h)")
+_UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _duration(table: Table, name: str, default: float) -> float:
+    """A duration written as "30s", "5m" or "1h", in seconds."""
+    value = table.get(name, str, None)
+    if value is None:
+        return default
+    found = _DURATION.fullmatch(value.strip())
+    if found is None:
+        raise table.fail(name, f'expected a duration such as "30s", "5m" or "1h", got "{value}"')
+    return float(found[1]) * _UNIT_SECONDS[found[2]]
 
 
 def _delays(top: Table, default: tuple[float, ...]) -> tuple[float, ...]:

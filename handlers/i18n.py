@@ -239,6 +239,7 @@ EN: Mapping[str, str] = {
     "check.reason.disk_missing": "{path} does not exist (not mounted, or wrong path?)",
     "check.reason.disk_unreadable": "cannot read usage of {path}: {error}",
     "check.reason.disk_usage": "{path} {percent}% used, {free} free",
+    "check.reason.fds_usage": "{used} of {limit} file descriptors open ({percent}%)",
     "check.reason.disk_percent_limit": "{path} {percent}% used, {free} free ({level} at {limit}%)",
     "check.reason.disk_free_limit": "{path} {percent}% used, {free} free ({level} below {limit})",
     "check.reason.api_silent": "Bot API server {server} gave no answer within {seconds} s",
@@ -547,6 +548,7 @@ ES: Mapping[str, str] = {
     "check.reason.disk_missing": "{path} no existe (¿sin montar, o ruta errónea?)",
     "check.reason.disk_unreadable": "no se puede leer el uso de {path}: {error}",
     "check.reason.disk_usage": "{path} {percent}% ocupado, {free} libres",
+    "check.reason.fds_usage": "{used} de {limit} descriptores de archivo abiertos ({percent}%)",
     "check.reason.disk_percent_limit": (
         "{path} {percent}% ocupado, {free} libres ({level} desde {limit}%)"
     ),

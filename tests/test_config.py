@@ -299,3 +299,21 @@ def test_a_wrong_api_base_url_is_refused_without_echoing_a_token(given: str, sai
         normalise_api_base_url(given)
     assert said in str(caught.value)
     assert "AAAAAAAA" not in str(caught.value)
+
+
+def test_close_inactive_is_five_minutes_by_default_and_read_as_a_duration(
+    tmp_path: Path,
+) -> None:
+    assert load_config({}, cwd=tmp_path).watch.close_inactive == 300.0
+    write(tmp_path, '[watch]\nclose_inactive = "90s"\n')
+    assert load_config({}, cwd=tmp_path).watch.close_inactive == 90.0
+    write(tmp_path, '[watch]\nclose_inactive = "1.5h"\n')
+    assert load_config({}, cwd=tmp_path).watch.close_inactive == 5400.0
+
+
+@pytest.mark.parametrize("value", ['"5 minutes"', '"5"', '"-1m"', "300"])
+def test_close_inactive_that_is_no_duration_names_the_key(tmp_path: Path, value: str) -> None:
+    write(tmp_path, f"[watch]\nclose_inactive = {value}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config({}, cwd=tmp_path)
+    assert caught.value.key == "watch.close_inactive"

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -96,3 +101,81 @@ def test_an_unfinished_traceback_is_emitted_by_the_timer(world: World) -> None:
     world.monitor.flush_stale(older_than=0.0)
     [event] = world.queue.drain()
     assert event.incident.rule == "permisos"
+
+
+HEADER = "2026-11-29 10:00:01,000 ERROR main: Permission denied: '/srv/a.mp4'"
+TRACE_HEAD = [
+    "Traceback (most recent call last):",
+    '  File "/opt/bot/main.py", line 3, in <module>',
+]
+TRACE_END = "PermissionError: [Errno 13] Permission denied: '/srv/a.mp4'"
+
+
+def test_a_held_record_keeps_the_saved_checkpoint_at_its_first_line(world: World) -> None:
+    world.feed("/log/bot.log", "2026-11-29 10:00:00,000 INFO main: ok", HEADER, *TRACE_HEAD)
+    saved = world.store.load_checkpoints()["/log/bot.log"]
+    assert (saved.offset, saved.line_no) == (100, 1)  # the header is line 2, at byte 100
+
+
+def test_a_held_record_emitted_by_the_timer_saves_the_position_past_it(world: World) -> None:
+    world.feed("/log/bot.log", HEADER, *TRACE_HEAD)
+    world.monitor.flush_stale(older_than=0.0)
+    [event] = world.queue.drain()
+    assert event.match.record.line_no == 1
+    saved = world.store.load_checkpoints()["/log/bot.log"]
+    assert (saved.offset, saved.line_no) == (300, 3)
+
+
+def test_a_held_record_emitted_at_shutdown_saves_the_position_past_it(world: World) -> None:
+    world.feed("/log/bot.log", HEADER, *TRACE_HEAD)
+    world.monitor.stop()
+    assert len(world.queue.drain()) == 1
+    assert world.store.load_checkpoints()["/log/bot.log"].line_no == 3
+
+
+def test_a_held_record_survives_sigkill_and_is_one_whole_incident(tmp_path: Path) -> None:
+    log = tmp_path / "bot.log"
+    log.write_text("")
+    child = [sys.executable, str(Path(__file__).with_name("monitor_child.py"))]
+    args = [str(tmp_path / "data"), str(log)]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    with subprocess.Popen(
+        [*child, *args, "read", "3"], stdout=subprocess.PIPE, text=True, env=env
+    ) as reader:
+        assert reader.stdout is not None
+        assert reader.stdout.readline() == "started\n"
+        log.write_text("\n".join([HEADER, *TRACE_HEAD]) + "\n")
+        assert reader.stdout.readline() == "ready\n"
+        reader.send_signal(signal.SIGKILL)
+    with log.open("a") as f:
+        f.write(TRACE_END + "\n")
+
+    finished = subprocess.run(
+        [*child, *args, "finish"], capture_output=True, text=True, env=env, check=True, timeout=60
+    )
+
+    [incident] = json.loads(finished.stdout)
+    assert incident["rule"] == "permisos"
+    assert incident["count"] == 1
+    assert incident["text"] == "\n".join([HEADER, *TRACE_HEAD, TRACE_END])
+
+
+def test_every_line_a_writer_appends_to_its_renamed_log_is_read(
+    world: World, tmp_path: Path
+) -> None:
+    log = tmp_path / "bot.log"
+    log.write_text("")
+    tailer = world.monitor.tailer
+    tailer.poll()
+    writer = log.open("a")  # a plain FileHandler: it never reopens its file
+    log.rename(tmp_path / "bot.log.1")
+    log.write_text("")  # logrotate `create`
+    tailer.poll()
+    for n in range(1000):
+        writer.write(f"2026-11-29 10:00:00,000 INFO main: line {n}\n")
+        writer.flush()
+        if n % 100 == 0:
+            tailer.poll()
+    writer.close()
+    tailer.poll()
+    assert world.monitor.stats.lines == 1000

@@ -96,6 +96,10 @@ def test_unit_restarts_on_failure_and_leaves_time_to_stop() -> None:
     assert int(service["TimeoutStopSec"]) > 10
 
 
+def test_unit_leaves_room_for_thousands_of_open_logs() -> None:
+    assert int(_unit()["Service"]["LimitNOFILE"]) >= 65536
+
+
 def test_unit_runs_adminbot_from_absolute_paths_as_its_own_user() -> None:
     service = _unit()["Service"]
 

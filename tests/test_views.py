@@ -11,7 +11,8 @@ import pytest
 from telegram import InlineKeyboardMarkup
 
 from adminbot.actions.executor import ActionKind
-from adminbot.checks.base import CheckResult, CheckState
+from adminbot.checks.base import CheckReason, CheckResult, CheckState
+from adminbot.facts import facts
 from adminbot.incidents.summary import Summary
 from adminbot.models import Incident, IncidentState, Severity, frozen_map
 from adminbot.store.sqlite import AuditEntry
@@ -531,6 +532,15 @@ def test_a_first_problem_in_spanish_has_no_made_up_old_state() -> None:
     result = CheckResult.note("bot_api", CheckState.UNKNOWN, "sin respuesta", NOW)
     shown = visible(views.check_flip(result, None, screen("es")))
     assert shown.startswith("❔ bot_api: desconocido\n")
+
+
+def test_descriptors_running_short_are_worded_in_both_languages() -> None:
+    found = facts(used=980, limit=1024, percent=95.7)
+    result = CheckResult("fds", CheckState.CRITICAL, CheckReason.FDS_USAGE, NOW, found)
+    english = visible(views.check_flip(result, CheckState.WARNING, screen()))
+    spanish = visible(views.check_flip(result, CheckState.WARNING, screen("es")))
+    assert english.endswith("980 of 1024 file descriptors open (95.7%)")
+    assert spanish.endswith("980 de 1024 descriptores de archivo abiertos (95.7%)")
 
 
 def test_check_recovery_says_recovered() -> None:

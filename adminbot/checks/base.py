@@ -78,6 +78,7 @@ class CheckReason(StrEnum):
     PROCESS_ZOMBIE = "process_zombie"
     PROCESS_VANISHED = "process_vanished"
     PROCESS_UP = "process_up"
+    FDS_USAGE = "fds_usage"
     LOG_WAITING = "log_waiting"
     LOG_FRESH = "log_fresh"
     LOG_SILENT = "log_silent"
@@ -96,6 +97,7 @@ ENGLISH: Mapping[CheckReason, str] = {
     CheckReason.DISK_MISSING: "{path} does not exist (not mounted, or wrong path?)",
     CheckReason.DISK_UNREADABLE: "cannot read usage of {path}: {error}",
     CheckReason.DISK_USAGE: "{path} {percent}% used, {free} free",
+    CheckReason.FDS_USAGE: "{used} of {limit} file descriptors open ({percent}%)",
     CheckReason.DISK_PERCENT_LIMIT: "{path} {percent}% used, {free} free ({level} at {limit}%)",
     CheckReason.DISK_FREE_LIMIT: "{path} {percent}% used, {free} free ({level} below {limit})",
     CheckReason.API_SILENT: "Bot API server {server} gave no answer within {seconds}s",

@@ -490,6 +490,12 @@ class Classifier:
         records.extend(assembler.end_of_batch())
         return self._classify(records, skipped)
 
+    def held_line(self, source: str) -> int | None:
+        """Line number where the record held back for `source` starts (its position must
+        not be saved as read until the record is emitted)."""
+        assembler = self._assemblers.get(source)
+        return assembler.pending_line_no if assembler is not None else None
+
     def flush_stale(self, older_than: float = 1.0) -> Classified:
         """Emit records held back (an unfinished traceback) for `older_than` seconds."""
         now = self._monotonic()

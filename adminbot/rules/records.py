@@ -335,6 +335,11 @@ class RecordAssembler:
     def has_pending(self) -> bool:
         return self._pending is not None
 
+    @property
+    def pending_line_no(self) -> int | None:
+        """Line number of the first line of the record not yet emitted, if any."""
+        return self._pending.line_no if self._pending is not None else None
+
     def feed(self, line: Line) -> list[Record]:
         """Add one line; return the records it completed (zero or one)."""
         return self.feed_text(line.text, line.line_no)

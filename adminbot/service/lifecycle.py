@@ -21,6 +21,7 @@ from datetime import timedelta
 from typing import Protocol
 
 from adminbot.actions.executor import prune_quarantine
+from adminbot.checks.fds import raise_open_files_limit
 from adminbot.config import Config
 from adminbot.errors import StartupError
 from adminbot.notify.console import ConsoleAlerts
@@ -72,6 +73,7 @@ def build_service(
     console: ConsoleAlerts | None = None,
 ) -> Service:
     """Build the whole running program; call it on the event loop that will run it."""
+    raise_open_files_limit()  # before the tailer sizes its pool of open logs
     runtime, queue = build_runtime(config, edges or Edges(), child_argv=child_argv, console=console)
     router = Router(queue, incident_sinks(runtime))
     built = front(runtime)

@@ -3,20 +3,28 @@
 `Monitor.handle_batch` is the tailer's sink. The intake records a batch's incidents
 and the file checkpoint in one transaction, so a restart neither loses nor repeats a
 line; everything that follows from an incident happens after that commit.
+
+A record the classifier holds back (its traceback is not finished) has not been
+emitted yet, so the checkpoint saved with its batch is pulled back to the record's
+first line: a restart reads it again whole. The tailer keeps its own position in
+memory, so within one run nothing is delivered twice; the position past the record
+is saved when the record is finally emitted.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 from adminbot.clock import Clock, utcnow
 from adminbot.config import Config
 from adminbot.incidents.intake import Intake
-from adminbot.models import Checkpoint, Line
+from adminbot.models import Checkpoint, Line, Match
 from adminbot.rules.ruleset import Classifier, ClassifierStats, RuleSet
 from adminbot.store.sqlite import Store
 from adminbot.tail.tailer import Tailer, WatchedFile
@@ -24,6 +32,16 @@ from adminbot.tail.tailer import Tailer, WatchedFile
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_KEY = "last_alive"
+
+
+@dataclass(frozen=True, slots=True)
+class HeldStart:
+    """Where a held-back record begins: its file, its first byte and its first line's number."""
+
+    device: int
+    inode: int
+    offset: int
+    line_no: int
 
 
 class Monitor:
@@ -48,6 +66,8 @@ class Monitor:
         self.classifier = Classifier(ruleset)
         self._own_files = {config.event_log.name, config.monitor_log.name}
         self._lock = threading.Lock()  # the classifier is fed by the tailer and the timer
+        self._held: dict[str, HeldStart] = {}  # by source: the record not emitted yet
+        self._ahead: dict[str, Checkpoint] = {}  # by source: the real position, not yet saved
         self.tailer = self._build_tailer()
 
     @property
@@ -67,6 +87,7 @@ class Monitor:
             polling=watch.polling,
             poll_interval=watch.poll_interval,
             backstop_seconds=watch.backstop_seconds,
+            rotate_grace_seconds=watch.close_inactive,
             on_problem=self._on_problem,
             clock=self.clock,
         )
@@ -82,7 +103,7 @@ class Monitor:
     def stop(self) -> None:
         self.tailer.stop()
         with self._lock:
-            self.intake.submit(self.classifier.flush().matches)
+            self._release(self.classifier.flush().matches)
         self.heartbeat()
 
     def heartbeat(self) -> None:
@@ -97,14 +118,48 @@ class Monitor:
             return
         with self._lock:
             classified = self.classifier.feed(path, lines)
-            self.intake.submit(classified.matches, checkpoint, len(lines))
+            saved = self._hold_back(path, lines, checkpoint)
+            self.intake.submit(classified.matches, saved, len(lines))
         if self.on_lines is not None:
             self.on_lines(path, len(lines))
 
     def flush_stale(self, older_than: float = 1.0) -> None:
         """Emit records held back waiting for a traceback's end (called on a timer)."""
         with self._lock:
-            self.intake.submit(self.classifier.flush_stale(older_than).matches)
+            self._release(self.classifier.flush_stale(older_than).matches)
+
+    def _hold_back(self, path: str, lines: Sequence[Line], checkpoint: Checkpoint) -> Checkpoint:
+        """The checkpoint to save: never past the first line of a record not yet emitted."""
+        held_no = self.classifier.held_line(path)
+        if held_no is None:
+            self._held.pop(path, None)
+            self._ahead.pop(path, None)
+            return checkpoint
+        line = _numbered(lines, held_no)
+        start = self._held.get(path)
+        if line is not None:
+            start = HeldStart(checkpoint.device, checkpoint.inode, line.offset, held_no)
+            self._held[path] = start
+        elif start is None or start.line_no != held_no:
+            logger.debug("held record of %s at line %d has no known offset", path, held_no)
+            self._held.pop(path, None)
+            return checkpoint
+        if (start.device, start.inode) != (checkpoint.device, checkpoint.inode):
+            return checkpoint  # this batch is from another file (a rotation): its own position
+        self._ahead[path] = checkpoint
+        return replace(checkpoint, offset=start.offset, line_no=start.line_no - 1)
+
+    def _release(self, matches: Sequence[Match]) -> None:
+        """Store records that were held back, each source with the position past its record."""
+        by_source: defaultdict[str, list[Match]] = defaultdict(list)
+        for match in matches:
+            by_source[match.record.source].append(match)
+        for path in [p for p in self._ahead if self.classifier.held_line(p) is None]:
+            self._held.pop(path, None)
+            self.intake.submit(by_source.pop(path, []), self._ahead.pop(path))
+        rest = [match for found in by_source.values() for match in found]
+        if rest:
+            self.intake.submit(rest)
 
     def _on_problem(self, path: str, problem: str | None) -> None:
         if problem is None:
@@ -123,3 +178,12 @@ class Monitor:
 
     def watched(self) -> list[WatchedFile]:
         return self.tailer.status()
+
+
+def _numbered(lines: Sequence[Line], line_no: int) -> Line | None:
+    """The line of a batch with this number (batches are usually consecutive)."""
+    if lines:
+        index = line_no - lines[0].line_no
+        if 0 <= index < len(lines) and lines[index].line_no == line_no:
+            return lines[index]
+    return next((line for line in reversed(lines) if line.line_no == line_no), None)

@@ -29,6 +29,7 @@ from adminbot.actions.quarantine import QuarantineStats, quarantine_stats
 from adminbot.actions.remedies import OutcomeListener, Remedies
 from adminbot.actions.runner import CommandRunner, SubprocessRunner
 from adminbot.checks.base import Check, CheckTracker
+from adminbot.checks.fds import FdCheck
 from adminbot.checks.health import HealthWatcher
 from adminbot.checks.probes import (
     BotApiCheck,
@@ -189,7 +190,7 @@ def build_checks(
     config: Config, monitor: Monitor, docker: DockerClient | None, bot_api: BotApiCheck | None
 ) -> list[Check]:
     settings = config.checks
-    checks: list[Check] = []
+    checks: list[Check] = [FdCheck()]
     for path in config.disk_paths:
         checks.append(
             DiskCheck(

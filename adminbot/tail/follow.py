@@ -45,6 +45,12 @@ class Identity:
         return (st.st_dev, st.st_ino) == (self.device, self.inode)
 
 
+def rotated_key(path: str) -> str:
+    """The checkpoint name of the renamed-away file still read for `path`: both files are
+    read at once after a rotation, so each keeps its own position. No path holds a NUL."""
+    return f"{path}\x00rotated"
+
+
 def fingerprint_of(head: bytes) -> str:
     """Hash the first bytes of a file; sha1 is plenty to tell two log files apart."""
     return hashlib.sha1(head, usedforsecurity=False).hexdigest()
@@ -97,6 +103,25 @@ def end_position(fd: int) -> tuple[int, int]:
         if i >= 0:
             last_end = pos + i + 1
         pos += len(chunk)
+
+
+def count_newlines(fd: int, upto: int) -> int:
+    """Number of newlines in the file's first `upto` bytes (a cut-short file's line count)."""
+    count = 0
+    pos = 0
+    while pos < upto:
+        chunk = os.pread(fd, min(SCAN_CHUNK_BYTES, upto - pos), pos)
+        if not chunk:
+            break
+        count += chunk.count(_NEWLINE)
+        pos += len(chunk)
+    return count
+
+
+def cut_short(fd: int, st: os.stat_result, fingerprint: str, length: int) -> bool:
+    """Tell whether a file shrank but kept the first bytes we fingerprinted (truncated to a
+    non-zero size): reading goes on from its new end, nothing before it is read again."""
+    return 0 < length <= st.st_size and prefix_matches(fd, fingerprint, length)
 
 
 def find_rotated(path: str, cp: Checkpoint, max_line_bytes: int) -> Follower | None:
@@ -169,6 +194,7 @@ class Follower:
         max_line_bytes: int = 65536,
     ) -> None:
         self.source = source
+        self.key = source  # the store's name for its checkpoint (see `rotated_key`)
         self.identity = identity
         self.offset = offset
         self.line_no = line_no
@@ -186,7 +212,7 @@ class Follower:
     def _checkpoint(self, offset: int, line_no: int) -> Checkpoint:
         ident = self.identity
         return Checkpoint(
-            path=self.source,
+            path=self.key,
             device=ident.device,
             inode=ident.inode,
             fingerprint=ident.fingerprint,
@@ -207,6 +233,12 @@ class Follower:
         self._line_no = self.line_no  # line number of the last line offered
         self._carry = b""  # head of the partial line, NULs removed, <= max bytes
         self._dropped = 0  # bytes of the partial line past the cap, streamed past
+
+    def _cut_to(self, size: int) -> None:
+        if size < self.offset:
+            logger.info("%s was cut to %d bytes; reading on from there", self.source, size)
+            self.offset, self.line_no = size, count_newlines(self.fd, size)
+        self.rollback()
 
     def restart(self) -> None:
         """Read the file again from its first byte (it was truncated or rewritten)."""
@@ -232,14 +264,20 @@ class Follower:
     def was_rewritten(self) -> bool:
         """Tell whether the file shrank below what was read or its first bytes changed.
 
-        Both mean copytruncate or truncation: the content we counted is gone.
+        Both mean copytruncate or truncation: the content we counted is gone. A
+        file cut to a smaller size with its first bytes intact is not rewritten:
+        reading goes on from its new end (or from the committed position, if only
+        lines not yet stored were cut).
         As the file grows the fingerprint is lengthened up to FINGERPRINT_BYTES,
         after checking that the bytes it already covered are unchanged.
         """
         st = self.stat()
-        if st.st_size < self._pos:
-            return True
         ident = self.identity
+        if st.st_size < self._pos:
+            if not cut_short(self.fd, st, ident.fingerprint, ident.fingerprint_len):
+                return True
+            self._cut_to(st.st_size)
+            return False
         if ident.fingerprint_len >= FINGERPRINT_BYTES and st.st_size == self._pos:
             return False  # nothing new since the last read and nothing lost
         head = os.pread(self.fd, FINGERPRINT_BYTES, 0)

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import logging
 import math
+import resource
 import stat
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +24,7 @@ from pathlib import Path
 
 from adminbot.clock import Clock, utcnow
 from adminbot.models import Checkpoint
+from adminbot.tail.follow import rotated_key
 from adminbot.tail.tracking import ProblemCallback, Settings, Sink, TrackedPath
 from adminbot.tail.watch import FolderWatches, HintBoard, Pattern, absolute
 
@@ -30,6 +33,14 @@ __all__ = ["ProblemCallback", "Sink", "Tailer", "WatchedFile"]
 logger = logging.getLogger(__name__)
 
 JOIN_SECONDS = 2.0
+
+
+def default_max_open() -> int:
+    """Half the soft limit on open files for logs; the rest is for sockets, the store, pipes."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 1 << 16
+    return max(8, soft // 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +60,8 @@ class Tailer:
     `sink(path, lines, checkpoint)` must store the lines' effects and the
     checkpoint together; if it raises, the same lines are offered again.
     `rotate_grace_seconds` keeps a renamed-away file open that long after it
-    last grew, for writers that reopen their log late (logrotate `create` +
-    a postrotate signal); the new file is read once the old one is let go.
+    last grew, for writers that reopen their log late or never (logrotate
+    `create` with a logger that keeps its file); the new file is read meanwhile.
     """
 
     def __init__(
@@ -68,6 +79,7 @@ class Tailer:
         on_problem: ProblemCallback | None = None,
         clock: Clock = utcnow,
         rotate_grace_seconds: float = 0.0,
+        max_open_files: int | None = None,
     ) -> None:
         if backstop_seconds <= 0 or max_line_bytes < 1:
             raise ValueError("backstop_seconds and max_line_bytes must be positive")
@@ -90,6 +102,11 @@ class Tailer:
             resume_since=resume_since,
         )
         self._tracked: dict[str, TrackedPath] = {}  # by absolute path
+        # Paths with a file open, least recently read first; beyond the cap the idle
+        # ones are parked (closed, reopened on change): one descriptor per log would
+        # use up the table that sockets and the store need too.
+        self._open: OrderedDict[str, TrackedPath] = OrderedDict()
+        self._max_open = max_open_files if max_open_files is not None else default_max_open()
         self._problems: dict[str, str] = {}
         self._read_errors: set[str] = set()  # paths whose problem is a failed read
         self._lock = threading.Lock()  # _tracked's shape and _problems, for status()
@@ -222,6 +239,7 @@ class Tailer:
                 self._read_errors.discard(t.path)
                 self._report(t.path, None)
             delivered += out.delivered
+            self._keep_open_bounded(t, busy=out.more)
             self._deadline = min(self._deadline, out.deadline)
             if out.more:
                 self._again = True  # come back after the other files had their turn
@@ -229,6 +247,22 @@ class Tailer:
             if out.gone:
                 self._forget(t)
         return delivered
+
+    def _keep_open_bounded(self, t: TrackedPath, *, busy: bool) -> None:
+        """Note `t` as just read; park the least recently read idle files beyond the cap."""
+        if t.open_files:
+            self._open[t.abspath] = t
+            self._open.move_to_end(t.abspath)
+        else:
+            self._open.pop(t.abspath, None)
+        for _ in range(len(self._open)):
+            if len(self._open) <= self._max_open:
+                return
+            key, oldest = next(iter(self._open.items()))
+            if (oldest is t and busy) or not oldest.park():
+                self._open.move_to_end(key)  # draining or more to read: it stays open
+            else:
+                del self._open[key]
 
     # -- folders and globs -------------------------------------------------
 
@@ -274,6 +308,7 @@ class Tailer:
                     literal=literal,
                     existed_at_start=initial and Path(path).exists(),
                     checkpoint=self._checkpoints.pop(path, None),
+                    rotated=self._checkpoints.pop(rotated_key(path), None),
                 )
                 new.add(abspath)
                 logger.info("watching %s", path)
@@ -284,6 +319,7 @@ class Tailer:
         """Stop tracking a globbed file that is gone: old logs being deleted is normal."""
         logger.info("%s is gone; no longer watching it", t.path)
         t.close()
+        self._open.pop(t.abspath, None)
         self._report(t.path, None)
         with self._lock:
             self._tracked.pop(t.abspath, None)

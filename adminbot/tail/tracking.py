@@ -27,6 +27,7 @@ from adminbot.tail.follow import (
     identify,
     open_regular,
     prefix_matches,
+    rotated_key,
 )
 from adminbot.tail.watch import absolute
 
@@ -75,6 +76,7 @@ class TrackedPath:
         literal: bool,
         existed_at_start: bool,
         checkpoint: Checkpoint | None,
+        rotated: Checkpoint | None = None,
     ) -> None:
         self.path = path
         self.abspath = absolute(path)
@@ -84,20 +86,55 @@ class TrackedPath:
         self._settings = settings
         self._existed_at_start = existed_at_start
         self._checkpoint = checkpoint  # from the store; used once, at the first open
+        self._rotated = rotated  # the store's position in a renamed-away predecessor, if any
         self._current: Follower | None = None  # the file the name points to
         self._draining: Follower | None = None  # the file it pointed to before a rotation
         self._quiet_since = 0.0
         self._drained_size = -1
         self._unsaved = False  # current's position not yet handed to the sink
+        self._drain_unsaved = False  # draining's position not yet saved under its own key
+        # Closed while idle: (device, inode, offset read up to, mtime) to notice news by.
+        self._parked: tuple[int, int, int, int] | None = None
 
     @property
     def size(self) -> int:
         follower = self._current or self._draining
-        return follower.size if follower is not None else 0
+        if follower is None:
+            return self._parked[2] if self._parked is not None else 0
+        return follower.size
 
     @property
     def draining(self) -> bool:
         return self._draining is not None
+
+    @property
+    def open_files(self) -> int:
+        return (self._current is not None) + (self._draining is not None)
+
+    def park(self) -> bool:
+        """Close the idle current file to free its descriptor; `service` reopens it on change.
+
+        Its committed position becomes the checkpoint it is placed by again (a
+        rotation or truncation meanwhile is handled as at start-up). A file still
+        draining or not yet saved is not parked.
+        """
+        current = self._current
+        if current is None or self._draining is not None or self._unsaved:
+            return False
+        st = current.stat()
+        self._checkpoint = current.checkpoint()
+        # The size read up to, not the size now: bytes appended before parking are news.
+        self._parked = (st.st_dev, st.st_ino, self._checkpoint.offset, st.st_mtime_ns)
+        current.close()
+        self._current = None
+        return True
+
+    def _unchanged_while_parked(self) -> bool:
+        try:
+            st = Path(self.path).stat()
+        except OSError:
+            return False  # let `_open` judge and report it
+        return self._parked == (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
     def close(self) -> None:
         for follower in (self._current, self._draining):
@@ -108,21 +145,28 @@ class TrackedPath:
     def service(self, *, full: bool) -> Outcome:
         """Bring the path up to date, following it through rotation.
 
-        1. Finish the file the name used to point to (after a rename or delete),
-           within the grace period if one is set.
+        1. Read on in the file the name used to point to (after a rename or
+           delete) while its writer still appends; let it go once it has been
+           quiet for the grace period (`close_inactive`).
         2. If nothing is open, open what the name points to now (placed by the
-           checkpoint or the start-up rules; a rotated predecessor goes first).
+           checkpoint or the start-up rules; a rotated predecessor is read too).
         3. Read the current file to its end, then check the name still points
            to it; if not, it becomes the draining file and we go round again.
 
+        Both files are read in the same pass, each with its own checkpoint, so
+        the new file's lines are not held back for the whole grace period.
         `full` is false on a pass woken by an event: a missing name may then be
         mid-rotation, so it is only judged on a full pass.
         """
         out = Outcome()
+        if self._parked is not None:
+            if self._unchanged_while_parked():
+                return out
+            self._parked = None
         for _ in range(4):
             if self._draining is not None:
                 self._drain(out)
-                if self._draining is not None:
+                if out.refused:
                     return out
             if self._current is None:
                 if not self._open(out, full=full):
@@ -131,15 +175,27 @@ class TrackedPath:
             self._deliver(self._current, out)
             if out.more or out.refused or self._still_named(self._current):
                 return out
-            logger.info("%s now names another file; finishing the old one first", self.path)
-            self._draining, self._current = self._current, None
-            self._quiet_since, self._drained_size = time.monotonic(), -1
+            logger.info("%s now names another file; reading the old one on", self.path)
+            if self._draining is not None:
+                logger.info("%s rotated again; letting the older file go", self.path)
+                self._draining.close()
+            self._start_draining(self._current)
+            self._current = None
         return out
+
+    def _start_draining(self, follower: Follower) -> None:
+        follower.key = rotated_key(self.path)
+        self._draining, self._drain_unsaved = follower, True
+        self._quiet_since, self._drained_size = time.monotonic(), -1
 
     def _drain(self, out: Outcome) -> None:
         """Read a rotated-away file; let it go once it has been quiet for the grace period."""
         old = self._draining
         assert old is not None
+        if self._drain_unsaved:
+            if not self._hand_over(old, [], old.checkpoint(), out):
+                return
+            self._drain_unsaved = False
         self._deliver(old, out)
         now = time.monotonic()
         if old.size != self._drained_size:
@@ -181,14 +237,18 @@ class TrackedPath:
         except OSError as exc:
             report(self.path, f"cannot open: {exc.strerror or exc}")
             return False
+        resumed = self._checkpoint
         try:
-            self._current, self._draining = self._place(fd, st)
+            self._current, rotated = self._place(fd, st)
         except OSError:
             os.close(fd)
             raise
         self._existed_at_start = False  # whatever the name points to next is a new file
-        self._unsaved = True
-        self._quiet_since, self._drained_size = time.monotonic(), -1
+        self._unsaved = self._current.checkpoint() != resumed
+        if rotated is not None:
+            if self._draining is not None:
+                self._draining.close()
+            self._start_draining(rotated)
         report(self.path, None)
         return True
 
@@ -201,6 +261,7 @@ class TrackedPath:
         rules = self._settings
         ident = identify(fd, st)
         cp, self._checkpoint = self._checkpoint, None
+        rotated, self._rotated = self._rotated, None
 
         def at(offset: int, line_no: int) -> Follower:
             limit = rules.max_line_bytes
@@ -212,7 +273,7 @@ class TrackedPath:
             if (cp.device, cp.inode) != (st.st_dev, st.st_ino):
                 return at(0, 0), find_rotated(self.path, cp, rules.max_line_bytes)
             if cp.offset <= st.st_size and prefix_matches(fd, cp.fingerprint, cp.fingerprint_len):
-                return at(cp.offset, cp.line_no), None
+                return at(cp.offset, cp.line_no), self._predecessor(rotated)
             logger.info("%s was truncated while we were stopped; reading it from 0", self.path)
             return at(0, 0), None
         if not self._existed_at_start or rules.from_beginning:
@@ -221,6 +282,12 @@ class TrackedPath:
         if since is not None and datetime.fromtimestamp(st.st_mtime, UTC) >= since:
             return at(0, 0), None  # written while we were stopped
         return at(*end_position(fd)), None
+
+    def _predecessor(self, rotated: Checkpoint | None) -> Follower | None:
+        """The renamed-away file we were still reading when we stopped, to read it on."""
+        if rotated is None:
+            return None
+        return find_rotated(self.path, rotated, self._settings.max_line_bytes)
 
     def _deliver(self, follower: Follower, out: Outcome) -> None:
         """Read a file to its end (or the per-pass cap), one sink call per chunk."""
