@@ -12,6 +12,7 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -98,6 +99,12 @@ class HttpConfig:
 
 
 @dataclass(frozen=True)
+class KindsConfig:
+    warmup: timedelta = timedelta(hours=1)
+    """How long after the store is created new kinds of error are learnt, not alerted."""
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration, validated; paths are absolute."""
 
@@ -117,6 +124,7 @@ class Config:
     checks: CheckConfig = CheckConfig()
     supervise: SuperviseConfig = SuperviseConfig()
     http: HttpConfig = HttpConfig()
+    kinds: KindsConfig = KindsConfig()
     rules: RuleBook = field(default_factory=build_rulebook)
     min_severity: Severity = Severity.INFO
     demo: bool = False
@@ -223,6 +231,7 @@ def _build(top: Table, env: Mapping[str, str], cwd: Path, file: str) -> Config:
         checks=_checks(top.table("checks"), cwd, env),
         supervise=_supervise(top.table("supervise"), cwd),
         http=_http(top.table("http")),
+        kinds=_kinds(top.table("kinds")),
         rules=rules,
         min_severity=top.choice("min_severity", Severity, defaults.min_severity),
         demo=not watch.patterns,
@@ -459,6 +468,22 @@ def _http(table: Table) -> HttpConfig:
     )
     table.reject_unknown()
     return config
+
+
+_PERIOD = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd]?)")
+_PERIOD_UNITS = {"": "seconds", "s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def _kinds(table: Table) -> KindsConfig:
+    value = table.get("warmup", (str, int, float), None)
+    warmup = KindsConfig().warmup
+    if value is not None:
+        found = _PERIOD.fullmatch(str(value).strip().lower())
+        if found is None:
+            raise table.fail("warmup", f'expected a period like "1h", "30m" or 0, got {value!r}')
+        warmup = timedelta(**{_PERIOD_UNITS[found.group(2)]: float(found.group(1))})
+    table.reject_unknown()
+    return KindsConfig(warmup=warmup)
 
 
 def _rules(top: Table) -> RuleBook:

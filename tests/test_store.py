@@ -29,10 +29,10 @@ def store(tmp_path: Path) -> Store:
 
 def test_schema_is_versioned_and_reopening_does_not_migrate_again(tmp_path: Path) -> None:
     first = Store(tmp_path / "s.sqlite3")
-    assert first.schema_version == len(MIGRATIONS) == 2
+    assert first.schema_version == len(MIGRATIONS) == 3
     first.close()
     again = Store(tmp_path / "s.sqlite3")
-    assert again.schema_version == 2
+    assert again.schema_version == 3
     again.close()
 
 

@@ -16,8 +16,9 @@ from pathlib import Path
 from adminbot.clock import Clock, utcnow
 from adminbot.config import Config
 from adminbot.incidents.intake import Intake
+from adminbot.kinds.miner import KindMiner
 from adminbot.models import Checkpoint, Line
-from adminbot.rules.ruleset import Classifier, ClassifierStats, RuleSet
+from adminbot.rules.ruleset import Classified, Classifier, ClassifierStats, RuleSet
 from adminbot.store.sqlite import Store
 from adminbot.tail.tailer import Tailer, WatchedFile
 
@@ -38,8 +39,10 @@ class Monitor:
         *,
         clock: Clock = utcnow,
         on_lines: Callable[[str, int], None] | None = None,
+        kinds: KindMiner | None = None,
     ) -> None:
         self.config = config
+        self.kinds = kinds
         self.on_lines = on_lines
         self.store = store
         self.intake = intake
@@ -82,7 +85,7 @@ class Monitor:
     def stop(self) -> None:
         self.tailer.stop()
         with self._lock:
-            self.intake.submit(self.classifier.flush().matches)
+            self._submit(self.classifier.flush())
         self.heartbeat()
 
     def heartbeat(self) -> None:
@@ -96,15 +99,23 @@ class Monitor:
             self.store.save_checkpoint(checkpoint, self.clock())
             return
         with self._lock:
-            classified = self.classifier.feed(path, lines)
-            self.intake.submit(classified.matches, checkpoint, len(lines))
+            self._submit(self.classifier.feed(path, lines), checkpoint, len(lines))
         if self.on_lines is not None:
             self.on_lines(path, len(lines))
 
     def flush_stale(self, older_than: float = 1.0) -> None:
         """Emit records held back waiting for a traceback's end (called on a timer)."""
         with self._lock:
-            self.intake.submit(self.classifier.flush_stale(older_than).matches)
+            self._submit(self.classifier.flush_stale(older_than))
+
+    def _submit(
+        self, classified: Classified, checkpoint: Checkpoint | None = None, lines: int = 0
+    ) -> None:
+        """Matches, and those of new kinds among the errors no rule knows, to the intake."""
+        matches = classified.matches
+        if self.kinds is not None and classified.unmatched_errors:
+            matches = matches + self.kinds.mine(classified.unmatched_errors)
+        self.intake.submit(matches, checkpoint, lines)
 
     def _on_problem(self, path: str, problem: str | None) -> None:
         if problem is None:

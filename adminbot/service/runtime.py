@@ -39,14 +39,16 @@ from adminbot.clock import Clock, utcnow
 from adminbot.config import Config
 from adminbot.incidents.book import IncidentBook, IncidentEvent
 from adminbot.incidents.intake import EventQueue, Intake
+from adminbot.kinds.miner import KindMiner
 from adminbot.models import Incident
 from adminbot.notify.console import ConsoleAlerts
 from adminbot.notify.eventlog import EventLog
 from adminbot.notify.outbox import Doorbell, Outbox
-from adminbot.rules.builtin import PROCESO_CAIDO
+from adminbot.rules.builtin import NUEVO_TIPO, PROCESO_CAIDO
 from adminbot.rules.ruleset import ruleset_of
 from adminbot.service.metrics import Metrics
 from adminbot.service.monitor import Monitor
+from adminbot.store.kinds import KindStore
 from adminbot.store.sqlite import Store
 from adminbot.supervise.child import PipelineChild, PipelineStatus
 from adminbot.supervise.supervisor import RestartPolicy
@@ -106,6 +108,7 @@ class Runtime:
     metrics: Metrics
     console: ConsoleAlerts
     periods: Periods
+    kinds: KindStore
     docker: DockerClient | None = None
     child: PipelineChild | None = None
 
@@ -243,7 +246,11 @@ def build_runtime(
         check_states=lambda: {name: r.state.value for name, r in tracker.current().items()},
     )
     ruleset = ruleset_of(config.rules)
-    monitor = Monitor(config, store, intake, ruleset, clock=clock, on_lines=metrics.lines_read)
+    kinds = KindStore(store)
+    miner = KindMiner(kinds, config.rules[NUEVO_TIPO.name], warmup=config.kinds.warmup, clock=clock)
+    monitor = Monitor(
+        config, store, intake, ruleset, clock=clock, on_lines=metrics.lines_read, kinds=miner
+    )
     docker = edges.docker
     if docker is None and config.actions.container:
         docker = DockerClient(
@@ -301,6 +308,7 @@ def build_runtime(
         metrics=metrics,
         console=console,
         periods=edges.periods,
+        kinds=kinds,
         docker=docker,
         child=child,
     )

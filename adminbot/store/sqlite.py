@@ -68,6 +68,14 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # The facts behind an audit row's summary, as JSON, so alerts word them at send time.
     "ALTER TABLE audit ADD COLUMN detail TEXT",
+    # Kinds of error no rule knows, mined into templates (adminbot.store.kinds).
+    """
+    CREATE TABLE kinds (
+        id INTEGER PRIMARY KEY, template TEXT NOT NULL, first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL, count INTEGER NOT NULL, state TEXT NOT NULL,
+        learned INTEGER NOT NULL, samples TEXT NOT NULL, file TEXT NOT NULL);
+    CREATE INDEX kinds_by_last_seen ON kinds (last_seen);
+    """,
 )
 
 
@@ -174,6 +182,12 @@ class Store:
             callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             callback()
+
+    @contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        """The connection, under the store's lock, for the store package's other modules."""
+        with self._lock:
+            yield self._db
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Call `callback` once the current transaction commits (now, if there is none).
