@@ -1,4 +1,4 @@
-"""The `adminbot` command: run, simulate, check-rules."""
+"""The `adminbot` command: run, simulate, check-rules, learn."""
 
 from __future__ import annotations
 
@@ -90,6 +90,10 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("logfile", type=Path)
     check.add_argument("--json", action="store_true", help="print one JSON object")
     check.add_argument("--samples", type=int, default=3)
+    learn_ = commands.add_parser(
+        "learn", help="record the kinds of error a log file holds, without alerting"
+    )
+    learn_.add_argument("logfile", type=Path)
     return parser
 
 
@@ -116,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run(config, level, child)
         if args.command == "simulate":
             return simulate(config, args)
+        if args.command == "learn":
+            return learn(config, args)
         return check_rules(config, args)
     except ConfigError as exc:
         return _refuse(f"configuration error: {exc}")
@@ -139,6 +145,33 @@ def check_rules(config: Config, args: argparse.Namespace) -> int:
     from adminbot.rules.ruleset import ruleset_of
 
     return check_file(args.logfile, ruleset_of(config.rules), as_json=args.json, out=sys.stdout)
+
+
+def learn(config: Config, args: argparse.Namespace) -> int:
+    """Record the kinds of error already in a log, so that only later ones are new."""
+    from adminbot.kinds.learn import learn_file
+    from adminbot.kinds.miner import KindMiner
+    from adminbot.rules.builtin import NUEVO_TIPO
+    from adminbot.rules.ruleset import ruleset_of
+    from adminbot.store.kinds import KindStore
+    from adminbot.store.sqlite import Store
+
+    store = Store(config.store_path)
+    try:
+        rule = config.rules[NUEVO_TIPO.name]
+        miner = KindMiner(KindStore(store), rule, warmup=config.kinds.warmup)
+        learnt = learn_file(args.logfile, ruleset_of(config.rules), miner)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        print(f"adminbot learn: cannot read {args.logfile}: {reason}", file=sys.stderr)
+        return EXIT_CONFIG
+    finally:
+        store.close()
+    print(
+        f"{args.logfile}: {learnt.lines:,} lines, {learnt.errors:,} errors no rule matched, "
+        f"{learnt.new_kinds:,} new kind(s) learnt ({learnt.kinds:,} known)"
+    )
+    return 0
 
 
 def simulate(config: Config, args: argparse.Namespace) -> int:

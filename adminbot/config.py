@@ -14,6 +14,7 @@ import tempfile
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -129,6 +130,12 @@ class HeartbeatConfig:
 
 
 @dataclass(frozen=True)
+class KindsConfig:
+    warmup: timedelta = timedelta(hours=1)
+    """How long after the store is created new kinds of error are learnt, not alerted."""
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration, validated; paths are absolute."""
 
@@ -150,6 +157,7 @@ class Config:
     checks: CheckConfig = CheckConfig()
     supervise: SuperviseConfig = SuperviseConfig()
     http: HttpConfig = HttpConfig()
+    kinds: KindsConfig = KindsConfig()
     rules: RuleBook = field(default_factory=build_rulebook)
     min_severity: Severity = Severity.INFO
     demo: bool = False
@@ -272,6 +280,7 @@ def _build(top: Table, env: Mapping[str, str], cwd: Path, file: str) -> Config:
         checks=_checks(top.table("checks"), cwd, env),
         supervise=_supervise(top.table("supervise"), cwd),
         http=_http(top.table("http")),
+        kinds=_kinds(top.table("kinds")),
         rules=rules,
         min_severity=top.choice("min_severity", Severity, defaults.min_severity),
         demo=not watch.patterns,
@@ -311,18 +320,23 @@ def _watch(table: Table, env: Mapping[str, str], cwd: Path) -> WatchConfig:
     return config
 
 
-_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(s|m|h)")
-_UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(s|m|h|d)")
+_UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
-def _duration(table: Table, name: str, default: float) -> float:
-    """A duration written as "30s", "5m" or "1h", in seconds."""
-    value = table.get(name, str, None)
+def _duration(table: Table, name: str, default: float, *, zero: bool = False) -> float:
+    """A duration written as "30s", "5m", "1h" or "2d", in seconds; with `zero`, also 0
+    (or "0") where it means "none". A bare number is refused: its unit would be a guess."""
+    value = table.get(name, (str, int), None)
     if value is None:
         return default
-    found = _DURATION.fullmatch(value.strip())
+    text = str(value).strip()
+    if zero and text == "0":
+        return 0.0
+    found = _DURATION.fullmatch(text) if isinstance(value, str) else None
     if found is None:
-        raise table.fail(name, f'expected a duration such as "30s", "5m" or "1h", got "{value}"')
+        example = '"30s", "5m" or "1h"' + (" or 0" if zero else "")
+        raise table.fail(name, f"expected a duration such as {example}, got {value!r}")
     return float(found[1]) * _UNIT_SECONDS[found[2]]
 
 
@@ -593,6 +607,13 @@ def _http(table: Table) -> HttpConfig:
     )
     table.reject_unknown()
     return config
+
+
+def _kinds(table: Table) -> KindsConfig:
+    default = KindsConfig().warmup.total_seconds()
+    warmup = timedelta(seconds=_duration(table, "warmup", default, zero=True))
+    table.reject_unknown()
+    return KindsConfig(warmup=warmup)
 
 
 def _rules(top: Table) -> RuleBook:

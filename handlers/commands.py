@@ -1,4 +1,4 @@
-"""Command handlers: /start, /help, /status, /errors, /summary, /mute, /unmute."""
+"""Command handlers: /start, /help, /status, /errors, /summary, /mute, /unmute, /kinds."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from handlers.screens import words
 
 PAGE_SIZE = 10
 MAX_PAGE_SIZE = 30
+KINDS_SHOWN = 15
 
 
 def runtime_of(context: AdminContext) -> Runtime:
@@ -121,3 +122,11 @@ async def cmd_unmute(update: Update, context: AdminContext) -> None:
     removed = runtime.book.unmute(args[0] if args else None)
     key = "unmute.done" if removed else "unmute.none"
     await reply(update, words(runtime)(key, count=removed))
+
+
+async def cmd_kinds(update: Update, context: AdminContext) -> None:
+    """Reply with the kinds of error no rule knows: template, counts, first/last seen, state."""
+    runtime = runtime_of(context)
+    kinds = runtime.kinds
+    shown = kinds.newest(KINDS_SHOWN)
+    await reply(update, views.kinds_page(shown, kinds.total(), screens.screen(runtime)))

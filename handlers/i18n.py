@@ -66,7 +66,8 @@ EN: Mapping[str, str] = {
         "/errors [type] [n] — recent incidents\n"
         "/summary [24h] — what happened\n"
         "/mute &lt;type|all&gt; &lt;1h&gt; — stop alerts for a while\n"
-        "/unmute [type] — alerts back on"
+        "/unmute [type] — alerts back on\n"
+        "/kinds — kinds of error no rule knows"
     ),
     "status.title": "<b>Status</b> · up {uptime}",
     "status.files": "<b>Watched files</b>",
@@ -93,6 +94,16 @@ EN: Mapping[str, str] = {
     "errors.none": "No incidents{filter}.",
     "errors.line": "{icon} #{id} <b>{rule}</b> ×{count} · {state} · {age} ago",
     "errors.usage": "Usage: /errors [type] [n]. Types: {rules}",
+    "kinds.title": "<b>Kinds of error no rule knows</b> · {count} in all, latest first",
+    "kinds.none": "No error without a rule has been seen yet.",
+    "kinds.line": (
+        "• #{id} <code>{template}</code>\n   ×{count} · first {first} · last {last} · {state}"
+    ),
+    "kinds.state.new": "new",
+    "kinds.state.learned": "learnt, no alert",
+    "kinds.state.ruled": "has a rule",
+    "kinds.state.ignored": "ignored",
+    "kinds.more": "… and {count} more (oldest not shown)",
     "summary.title": "<b>Summary</b> since {since}",
     "summary.session_title": "<b>Session summary</b> · {since} → {until}",
     "summary.lines": "Lines read: {lines}",
@@ -364,7 +375,8 @@ ES: Mapping[str, str] = {
         "/errors [tipo] [n] — incidencias recientes\n"
         "/summary [24h] — qué ha pasado\n"
         "/mute &lt;tipo|all&gt; &lt;1h&gt; — silenciar avisos un tiempo\n"
-        "/unmute [tipo] — reactivar avisos"
+        "/unmute [tipo] — reactivar avisos\n"
+        "/kinds — tipos de error que ninguna regla conoce"
     ),
     "status.title": "<b>Estado</b> · activo {uptime}",
     "status.files": "<b>Archivos vigilados</b>",
@@ -392,6 +404,16 @@ ES: Mapping[str, str] = {
     "errors.none": "Sin incidencias{filter}.",
     "errors.line": "{icon} #{id} <b>{rule}</b> ×{count} · {state} · hace {age}",
     "errors.usage": "Uso: /errors [tipo] [n]. Tipos: {rules}",
+    "kinds.title": "<b>Tipos de error sin regla</b> · {count} en total, los últimos primero",
+    "kinds.none": "Aún no se ha visto ningún error sin regla.",
+    "kinds.line": (
+        "• #{id} <code>{template}</code>\n   ×{count} · primero {first} · último {last} · {state}"
+    ),
+    "kinds.state.new": "nuevo",
+    "kinds.state.learned": "aprendido, sin aviso",
+    "kinds.state.ruled": "con regla",
+    "kinds.state.ignored": "ignorado",
+    "kinds.more": "… y {count} más (no se muestran los más antiguos)",
     "summary.title": "<b>Resumen</b> desde {since}",
     "summary.session_title": "<b>Resumen de sesión</b> · {since} → {until}",
     "summary.lines": "Líneas leídas: {lines}",
@@ -636,6 +658,7 @@ COMMANDS: Mapping[str, Mapping[str, str]] = {
         "summary": "What happened: /summary [24h]",
         "mute": "Silence alerts: /mute <type|all> <1h>",
         "unmute": "Alerts back on",
+        "kinds": "Kinds of error no rule knows",
         "help": "What this bot does",
     },
     "es": {
@@ -644,6 +667,7 @@ COMMANDS: Mapping[str, Mapping[str, str]] = {
         "summary": "Qué ha pasado: /summary [24h]",
         "mute": "Silenciar: /mute <tipo|all> <1h>",
         "unmute": "Reactivar avisos",
+        "kinds": "Tipos de error sin regla",
         "help": "Qué hace este bot",
     },
 }

@@ -22,6 +22,7 @@ from adminbot.models import Incident, Severity
 from adminbot.notify import notices
 from adminbot.rules.fields import SHOWN_FIELDS
 from adminbot.store.damage import ResumeFrom
+from adminbot.store.kinds import Kind, KindState
 from adminbot.store.retention import StoreSize
 from adminbot.store.sqlite import AuditEntry, StormFacts
 from adminbot.supervise.child import PipelineStatus
@@ -234,6 +235,30 @@ def errors_page(
     # only a rule name near the 64-character maximum gets here (rules.NAME_RE).
     paging = [(label, data) for label, data in paging if len(data.encode()) <= MAX_CALLBACK_BYTES]
     return "\n".join(lines), keyboard([*rows, paging])
+
+
+def kinds_page(kinds: Sequence[Kind], total: int, screen: Screen) -> str:
+    """The kinds of error no rule knows, latest first: template, counts, when, state."""
+    t = screen.t
+    if not kinds:
+        return t("kinds.none")
+    lines = [t("kinds.title", count=total)]
+    for kind in kinds:
+        state = "learned" if kind.learned and kind.state is KindState.NEW else kind.state.value
+        lines.append(
+            t(
+                "kinds.line",
+                id=kind.id,
+                template=inline(kind.template, 300),
+                count=kind.count,
+                first=screen.time(kind.first_seen),
+                last=screen.time(kind.last_seen),
+                state=esc(t(f"kinds.state.{state}")),
+            )
+        )
+    if total > len(kinds):
+        lines.append(t("kinds.more", count=total - len(kinds)))
+    return _fit("\n".join(lines))
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,7 @@ def test_json_output_is_one_object_of_the_documented_shape(tmp_path: Path) -> No
         "samples",
         "unmatched_errors",
         "unmatched_samples",
+        "kinds",
     }
     assert document["lines"] == 10
     assert isinstance(document["seconds"], float) and document["seconds"] >= 0
@@ -220,3 +221,49 @@ def test_check_rules_json_says_what_the_text_report_says(tmp_path: Path) -> None
     assert "cheese" in document["unmatched_samples"][0]["text"]
     [sample] = document["samples"]["disco_lleno"]
     assert sample["line"] == 1 and "No space left" in sample["text"]
+
+
+def test_json_lists_the_kinds_of_unmatched_errors_with_counts(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    extra = [
+        f"2026-11-29 10:00:0{n},000 ERROR descargas.bot: Forbidden: bot was blocked by the user {n}"
+        for n in range(3)
+    ]
+    log.write_text("\n".join([LOG, *extra]) + "\n", encoding="utf-8")
+    assert _check_json(log)["kinds"] == [
+        {"template": "Forbidden: bot was blocked by the user <NUM>", "count": 3, "first_line": 11},
+        {"template": "duplicate key value violates unique constraint", "count": 1, "first_line": 9},
+    ]
+
+
+def test_text_report_ends_with_the_top_kinds_of_unmatched_errors(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_text(LOG + "\n", encoding="utf-8")
+    out = io.StringIO()
+    assert check_file(log, build_ruleset(), as_json=False, out=out) == 0
+    report = out.getvalue()
+    assert "Top kinds of unmatched errors (1):" in report
+    assert "1  duplicate key value violates unique constraint  (first at line 9)" in report
+
+
+def test_the_miner_is_imported_only_when_there_are_unmatched_errors(tmp_path: Path) -> None:
+    quiet, noisy = tmp_path / "quiet.log", tmp_path / "noisy.log"
+    quiet.write_text("2026-11-29 10:00:00,000 INFO x: ok\n", encoding="utf-8")
+    noisy.write_text(LOG + "\n", encoding="utf-8")
+    script = (
+        "import sys, io, contextlib\n"
+        "from adminbot.rules.offline import check_file\n"
+        "from adminbot.rules.ruleset import build_ruleset\n"
+        "from pathlib import Path\n"
+        "for name in sys.argv[1:]:\n"
+        "    check_file(Path(name), build_ruleset(), as_json=True, out=io.StringIO())\n"
+        "    print('adminbot.kinds.tally' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(quiet), str(noisy)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert result.stdout.split() == ["False", "True"]

@@ -317,3 +317,23 @@ def test_close_inactive_that_is_no_duration_names_the_key(tmp_path: Path, value:
     with pytest.raises(ConfigError) as caught:
         load_config({}, cwd=tmp_path)
     assert caught.value.key == "watch.close_inactive"
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [('"1h"', 3600), ('"30m"', 1800), ('"90s"', 90), ('"2d"', 172800), ("0", 0), ('"0"', 0)],
+)
+def test_kinds_warmup_takes_a_period_or_zero(tmp_path: Path, value: str, seconds: int) -> None:
+    write(tmp_path, f"[kinds]\nwarmup = {value}\n")
+    assert load_config({}, cwd=tmp_path).kinds.warmup.total_seconds() == seconds
+
+
+def test_kinds_warmup_is_an_hour_on_a_new_host(tmp_path: Path) -> None:
+    assert load_config({}, cwd=tmp_path).kinds.warmup.total_seconds() == 3600
+
+
+@pytest.mark.parametrize("value", ['"soon"', '"-1h"', "true", '"1w"', "120", '"120"'])
+def test_a_wrong_kinds_warmup_names_the_key(tmp_path: Path, value: str) -> None:
+    write(tmp_path, f"[kinds]\nwarmup = {value}\n")
+    with pytest.raises(ConfigError, match=r"kinds\.warmup"):
+        load_config({}, cwd=tmp_path)

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,16 +16,19 @@ import pytest
 from adminbot.config import load_config
 from adminbot.incidents.book import IncidentBook
 from adminbot.incidents.intake import EventQueue, Intake
+from adminbot.kinds.miner import KindMiner
 from adminbot.models import Checkpoint, Line
 from adminbot.notify.eventlog import EventLog
+from adminbot.rules.builtin import NUEVO_TIPO
 from adminbot.rules.ruleset import ruleset_of
 from adminbot.service.monitor import Monitor
+from adminbot.store.kinds import KindStore
 from adminbot.store.sqlite import Store
 from tests.clocks import FakeClock
 
 
 class World:
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, *, kinds: bool = False) -> None:
         env = {"ADMINBOT_WATCH": str(tmp_path / "*.log"), "ADMINBOT_DATA_DIR": str(tmp_path / "d")}
         self.config = load_config(env, cwd=tmp_path)
         self.config.data_dir.mkdir()
@@ -41,6 +45,9 @@ class World:
             ruleset_of(self.config.rules),
             clock=clock,
             on_lines=lambda path, n: self.counted.append((path, n)),
+            kinds=KindMiner(KindStore(self.store), NUEVO_TIPO, warmup=timedelta(0), clock=clock)
+            if kinds
+            else None,
         )
 
     def feed(self, path: str, *texts: str) -> None:
@@ -179,3 +186,32 @@ def test_every_line_a_writer_appends_to_its_renamed_log_is_read(
     writer.close()
     tailer.poll()
     assert world.monitor.stats.lines == 1000
+
+
+def test_errors_no_rule_knows_become_one_new_kind_incident_per_kind(tmp_path: Path) -> None:
+    world = World(tmp_path, kinds=True)
+    try:
+        world.feed(
+            "/log/bot.log",
+            *(
+                f"2026-11-29 10:00:0{n},000 ERROR db: deadlock detected in transaction {n}"
+                for n in range(5)
+            ),
+            "2026-11-29 10:00:09,000 ERROR main: OSError: [Errno 28] No space left on device",
+        )
+        (kind,) = world.store.incidents(rule="nuevo_tipo")
+        assert kind.count == 5
+        assert kind.fields["template"] == "deadlock detected in transaction <NUM>"
+        assert world.store.incidents(rule="disco_lleno")[0].count == 1  # a rule's match, not a kind
+        world.feed(
+            "/log/bot.log",
+            "2026-11-29 10:00:10,000 ERROR cola: fallo al guardar la tarea",
+            "Traceback (most recent call last):",
+            '  File "/opt/bot/cola.py", line 88, in guardar',
+        )
+        assert len(world.store.incidents(rule="nuevo_tipo")) == 1  # held: the traceback goes on
+        world.monitor.stop()  # what is pending at the stop is mined too
+        assert len(world.store.incidents(rule="nuevo_tipo")) == 2
+    finally:
+        world.events.close()
+        world.store.close()

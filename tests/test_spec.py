@@ -30,6 +30,7 @@ def test_each_builtin_rule_carries_its_fixes_and_alert_habits() -> None:
         "corrupto": (K.CLEAN_RETRY, K.RETRY),
         "timeout": (K.RETRY,),
         "proceso_caido": (K.RESTART_PROCESS,),
+        "nuevo_tipo": (),
     }
     assert [n for n, s in book.items() if s.verify_first] == ["servidor_caido"]
     assert [n for n, s in book.items() if s.disk_report] == ["disco_lleno"]

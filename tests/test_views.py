@@ -15,6 +15,7 @@ from adminbot.checks.base import CheckReason, CheckResult, CheckState
 from adminbot.facts import facts
 from adminbot.incidents.summary import Summary
 from adminbot.models import Incident, IncidentState, Severity, frozen_map
+from adminbot.store.kinds import Kind, KindState
 from adminbot.store.sqlite import AuditEntry
 from handlers import views
 from handlers.i18n import Catalog
@@ -607,3 +608,33 @@ def test_quarantine_alone_has_its_own_button() -> None:
     corrupt = incident(rule="corrupto", fields={"path": "/srv/media/a.mp4"})
     _, markup = views.alert(corrupt, screen(), ["quarantine"])
     assert "🗃 Quarantine" in labels(markup)
+
+
+def _kind(n: int, *, state: KindState = KindState.NEW, learned: bool = False) -> Kind:
+    return Kind(
+        id=n,
+        template=f"Download of <FILE_ID> failed: kind {n} <*>",
+        first_seen=NOW - timedelta(hours=2),
+        last_seen=NOW - timedelta(minutes=n),
+        count=10 * n,
+        state=state,
+        learned=learned,
+        samples=("line",),
+        file="/logs/bot.log",
+    )
+
+
+def test_kinds_page_lists_template_counts_times_and_state_escaped() -> None:
+    kinds = [_kind(1), _kind(2, learned=True), _kind(3, state=KindState.IGNORED)]
+    text = views.kinds_page(kinds, total=5, screen=screen())
+    plain, _ = parse_telegram_html(text)
+    assert "Kinds of error no rule knows · 5 in all" in plain
+    assert "#1 Download of <FILE_ID> failed: kind 1 <*>" in plain
+    assert "×10 · first 11:00:00 · last 12:59:00 · new" in plain  # Madrid time
+    assert "· learnt, no alert" in plain and "· ignored" in plain
+    assert "… and 2 more" in plain
+
+
+def test_kinds_page_in_spanish_and_when_nothing_is_known() -> None:
+    assert "nuevo" in views.kinds_page([_kind(1)], 1, screen("es"))
+    assert views.kinds_page([], 0, screen()) == "No error without a rule has been seen yet."

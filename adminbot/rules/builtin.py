@@ -1,4 +1,4 @@
-"""The built-in rules, as data: the six seed error types and the dead-child incident.
+"""The built-in rules, as data: the six seed error types, the dead child and the new kind.
 
 Kept apart from `ruleset.py` so the patterns can be read (and reviewed) on their
 own. Patterns are matched case-insensitively against one line at a time: the
@@ -217,10 +217,19 @@ PROCESO_CAIDO = RuleSpec(
     description="The supervised pipeline process exited on its own.",
 )
 
+NUEVO_TIPO = RuleSpec(
+    name="nuevo_tipo",
+    pattern=None,  # raised by adminbot.kinds for errors no rule knows, one incident per kind
+    severity=Severity.WARNING,  # the miner raises it to error for a burst (kinds.miner.Burst)
+    policy=Policy.ALERT,
+    builtin=True,
+    description="An error no rule knows, of a kind not seen before on this host.",
+)
+
 # Order matters only when two rules match the same line: the more severe and
 # more specific first, timeouts last (a timeout is often a symptom of the others).
 SEEDS = (DISCO_LLENO, SERVIDOR_CAIDO, PERMISOS, RUTA_INEXISTENTE, CORRUPTO, TIMEOUT)
 """The six seed error types that log lines raise, in precedence order."""
 
-BUILTIN = (*SEEDS, PROCESO_CAIDO)
+BUILTIN = (*SEEDS, PROCESO_CAIDO, NUEVO_TIPO)
 """Every built-in rule: the seeds, then the incident types only adminbot itself raises."""

@@ -81,8 +81,9 @@ _EXTRACTORS = tuple(
 KNOWN_FIELDS = ("path", "file_id", "errno", "host", "port", "user_id")
 """Fields any rule can give: a `key_fields` entry or a retry placeholder may name them."""
 
-SHOWN_FIELDS = ("path", "file_id", "errno", "host", "port")
-"""Fields an alert shows (a Telegram user id is not the admin's business)."""
+SHOWN_FIELDS = ("path", "file_id", "errno", "host", "port", "template")
+"""Fields an alert shows (a Telegram user id is not the admin's business); `template` is a
+new kind's (adminbot.kinds)."""
 
 
 def _clean(name: str, value: str) -> str | None:

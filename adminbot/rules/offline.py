@@ -30,7 +30,7 @@ from adminbot.rules.ruleset import (
 )
 
 if TYPE_CHECKING:
-    pass
+    from adminbot.kinds.tally import KindCount
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ MAX_LINE_BYTES = 64 * 1024
 CHUNK_BYTES = 1 << 20
 EXIT_OK = 0
 EXIT_UNREADABLE = 2
+TOP_KINDS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,11 +209,30 @@ def check_file(
     report.add(classifier.flush())
     seconds = time.perf_counter() - started
     report.matches.sort(key=lambda match: match.record.line_no)
+    kinds = _kinds(report.unmatched)
     if as_json:
-        _print_json(report, ruleset, lines, seconds, out, samples)
+        _print_json(report, ruleset, lines, seconds, out, samples, kinds)
     else:
         _print_text(path, report, ruleset, lines, seconds, out, samples)
+        _print_kinds(kinds, out)
     return EXIT_OK
+
+
+def _kinds(unmatched: Sequence[Record]) -> list[KindCount]:
+    """The most frequent templates of the errors no rule matched."""
+    if not unmatched:
+        return []
+    from adminbot.kinds.tally import tally  # only paid for when there is something to mine
+
+    return tally(unmatched, TOP_KINDS)
+
+
+def _print_kinds(kinds: Sequence[KindCount], out: TextIO) -> None:
+    if not kinds:
+        return
+    out.write(f"\nTop kinds of unmatched errors ({len(kinds)}):\n")
+    for kind in kinds:
+        out.write(f"  {kind.count:>8,}  {kind.template}  (first at line {kind.first_line})\n")
 
 
 def _counts(report: _Report, ruleset: RuleSet) -> dict[str, int]:
@@ -223,7 +243,13 @@ def _counts(report: _Report, ruleset: RuleSet) -> dict[str, int]:
 
 
 def _print_json(
-    report: _Report, ruleset: RuleSet, lines: int, seconds: float, out: TextIO, samples: int
+    report: _Report,
+    ruleset: RuleSet,
+    lines: int,
+    seconds: float,
+    out: TextIO,
+    samples: int,
+    kinds: Sequence[KindCount] = (),
 ) -> None:
     """Everything the text report says, as one object a script can read."""
     by_rule: dict[str, list[Match]] = defaultdict(list)
@@ -244,6 +270,9 @@ def _print_json(
         "unmatched_samples": [
             {"line": record.line_no, "text": record.text}
             for record in report.unmatched[: max(samples, 10)]
+        ],
+        "kinds": [
+            {"template": k.template, "count": k.count, "first_line": k.first_line} for k in kinds
         ],
     }
     out.write(json.dumps(document, ensure_ascii=False) + "\n")

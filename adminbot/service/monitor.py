@@ -24,8 +24,9 @@ from pathlib import Path
 from adminbot.clock import Clock, utcnow
 from adminbot.config import Config
 from adminbot.incidents.intake import Intake
+from adminbot.kinds.miner import KindMiner
 from adminbot.models import Checkpoint, Line, Match
-from adminbot.rules.ruleset import Classifier, ClassifierStats, RuleSet
+from adminbot.rules.ruleset import Classified, Classifier, ClassifierStats, RuleSet
 from adminbot.store.sqlite import Store
 from adminbot.tail.tailer import Tailer, WatchedFile
 
@@ -56,8 +57,10 @@ class Monitor:
         *,
         clock: Clock = utcnow,
         on_lines: Callable[[str, int], None] | None = None,
+        kinds: KindMiner | None = None,
     ) -> None:
         self.config = config
+        self.kinds = kinds
         self.on_lines = on_lines
         self.store = store
         self.intake = intake
@@ -103,7 +106,7 @@ class Monitor:
     def stop(self) -> None:
         self.tailer.stop()
         with self._lock:
-            self._release(self.classifier.flush().matches)
+            self._release(self._mined(self.classifier.flush()))
         self.heartbeat()
 
     def heartbeat(self) -> None:
@@ -119,14 +122,14 @@ class Monitor:
         with self._lock:
             classified = self.classifier.feed(path, lines)
             saved = self._hold_back(path, lines, checkpoint)
-            self.intake.submit(classified.matches, saved, len(lines))
+            self.intake.submit(self._mined(classified), saved, len(lines))
         if self.on_lines is not None:
             self.on_lines(path, len(lines))
 
     def flush_stale(self, older_than: float = 1.0) -> None:
         """Emit records held back waiting for a traceback's end (called on a timer)."""
         with self._lock:
-            self._release(self.classifier.flush_stale(older_than).matches)
+            self._release(self._mined(self.classifier.flush_stale(older_than)))
 
     def _hold_back(self, path: str, lines: Sequence[Line], checkpoint: Checkpoint) -> Checkpoint:
         """The checkpoint to save: never past the first line of a record not yet emitted."""
@@ -160,6 +163,13 @@ class Monitor:
         rest = [match for found in by_source.values() for match in found]
         if rest:
             self.intake.submit(rest)
+
+    def _mined(self, classified: Classified) -> list[Match]:
+        """The matches, and those of new kinds among the errors no rule knows."""
+        matches = classified.matches
+        if self.kinds is not None and classified.unmatched_errors:
+            matches = matches + self.kinds.mine(classified.unmatched_errors)
+        return matches
 
     def _on_problem(self, path: str, problem: str | None) -> None:
         if problem is None:

@@ -43,16 +43,18 @@ from adminbot.config import Config, with_demo_remedies
 from adminbot.facts import Size
 from adminbot.incidents.book import IncidentBook, IncidentEvent
 from adminbot.incidents.intake import EventQueue, Intake
+from adminbot.kinds.miner import KindMiner
 from adminbot.models import Incident
 from adminbot.notify.console import ConsoleAlerts
 from adminbot.notify.eventlog import EventLog, redact_logging
 from adminbot.notify.notices import LinesUnrecorded
 from adminbot.notify.outbox import Doorbell, Outbox
 from adminbot.notify.redact import Redactor
-from adminbot.rules.builtin import PROCESO_CAIDO
+from adminbot.rules.builtin import NUEVO_TIPO, PROCESO_CAIDO
 from adminbot.rules.ruleset import ruleset_of
 from adminbot.service.metrics import Metrics
 from adminbot.service.monitor import Monitor
+from adminbot.store.kinds import KindStore
 from adminbot.store.lock import DataDirLock
 from adminbot.store.retention import StoreSize
 from adminbot.store.sqlite import Store
@@ -116,6 +118,7 @@ class Runtime:
     metrics: Metrics
     console: ConsoleAlerts
     periods: Periods
+    kinds: KindStore
     docker: DockerClient | None = None
     child: PipelineChild | None = None
     lock: DataDirLock | None = None
@@ -289,7 +292,11 @@ def build_runtime(
         store_bytes=store.size_bytes,
     )
     ruleset = ruleset_of(config.rules)
-    monitor = Monitor(config, store, intake, ruleset, clock=clock, on_lines=metrics.lines_read)
+    kinds = KindStore(store)
+    miner = KindMiner(kinds, config.rules[NUEVO_TIPO.name], warmup=config.kinds.warmup, clock=clock)
+    monitor = Monitor(
+        config, store, intake, ruleset, clock=clock, on_lines=metrics.lines_read, kinds=miner
+    )
     docker = edges.docker
     if docker is None and config.actions.container:
         docker = DockerClient(
@@ -353,6 +360,7 @@ def build_runtime(
         metrics=metrics,
         console=console,
         periods=edges.periods,
+        kinds=kinds,
         docker=docker,
         child=child,
         lock=lock,

@@ -91,6 +91,14 @@ MIGRATIONS: tuple[str, ...] = (
         message_id INTEGER NOT NULL, repeated INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (storm_id, chat_id));
     """,
+    # Kinds of error no rule knows, mined into templates (adminbot.store.kinds).
+    """
+    CREATE TABLE kinds (
+        id INTEGER PRIMARY KEY, template TEXT NOT NULL, first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL, count INTEGER NOT NULL, state TEXT NOT NULL,
+        learned INTEGER NOT NULL, samples TEXT NOT NULL, file TEXT NOT NULL);
+    CREATE INDEX kinds_by_last_seen ON kinds (last_seen);
+    """,
 )
 
 
@@ -266,6 +274,12 @@ class Store:
                 self._db.execute("ROLLBACK")
         except sqlite3.Error as exc:
             logger.debug("Rollback after a failed transaction: %s", exc)
+
+    @contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        """The connection, under the store's lock, for the store package's other modules."""
+        with self._lock:
+            yield self._db
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Call `callback` once the current transaction commits (now, if there is none).

@@ -1,0 +1,107 @@
+"""Drain: lines of one kind share a template; a different word or length is another kind."""
+
+from __future__ import annotations
+
+import pytest
+
+from adminbot.kinds.drain import WILDCARD, Drain
+from adminbot.kinds.mask import tokens
+from adminbot.kinds.tally import tally
+from adminbot.models import Record
+
+
+def _words(text: str) -> list[str]:
+    return text.split(" ")
+
+
+def test_lines_that_differ_only_in_ids_are_one_template() -> None:
+    drain = Drain()
+    lines = [
+        f"2026-11-29 10:00:0{n},000 ERROR descargas.worker: Download of BAACAgEAAxkBAAI{n}x"
+        f"abcdefghijklmnop{n} for user 50{n}1234567 failed: File is too big ({n}0 MB)"
+        for n in range(5)
+    ]
+    placed = [drain.add(tokens(line)) for line in lines]
+    assert {p.index for p in placed if p is not None} == {0}
+    assert " ".join(drain.template(0)) == (
+        "Download of <FILE_ID> for user <NUM> failed: File is too big (<SIZE>)"
+    )
+
+
+def test_lines_that_differ_in_a_meaningful_word_are_two_templates_however_similar() -> None:
+    drain = Drain()
+    first = drain.add(tokens("2026-11-29 10:00:00,000 ERROR db: database is locked"))
+    second = drain.add(tokens("2026-11-29 10:00:01,000 ERROR db: database is malformed"))
+    assert first is not None and second is not None
+    assert first.index != second.index
+    assert second.created
+
+
+def test_a_different_first_word_or_length_is_never_the_same_template() -> None:
+    drain = Drain()
+    a = drain.add(_words("KeyError: 'file_id'"))
+    b = drain.add(_words("IndexError: 'file_id'"))
+    c = drain.add(_words("KeyError: 'file_id' again"))
+    assert a is not None and b is not None and c is not None
+    assert len({a.index, b.index, c.index}) == 3
+
+
+def test_a_word_that_varies_becomes_a_wildcard_and_the_template_says_so() -> None:
+    drain = Drain()
+    drain.add(_words("ERROR: [youtube] aBcdEfgh: Video unavailable in your country"))
+    placed = drain.add(_words("ERROR: [youtube] ZyXwvuTs: Video unavailable in your country"))
+    assert placed is not None and placed.generalised and not placed.created
+    assert placed.template[2] == WILDCARD
+    again = drain.add(_words("ERROR: [youtube] qwertyui: Video unavailable in your country"))
+    # a lower-case word may take a wildcard's place: only two words facing each other split
+    assert again is not None and not again.generalised and again.index == placed.index
+
+
+def test_a_restored_template_takes_the_lines_it_took_before() -> None:
+    first = Drain()
+    placed = first.add(_words("Download of <FILE_ID> failed: <*> too big"))
+    assert placed is not None
+    second = Drain()
+    index = second.restore(first.template(placed.index))
+    assert second.match(_words("Download of <FILE_ID> failed: File too big")) == index
+
+
+def test_words_with_digits_share_the_wildcard_branch() -> None:
+    drain = Drain(depth=4)
+    a = drain.add(_words("job42 failed with code x"))
+    b = drain.add(_words("job43 failed with code x"))
+    assert a is not None and b is not None and a.index == b.index
+
+
+def test_a_full_tree_refuses_new_templates_but_still_places_known_ones() -> None:
+    drain = Drain(max_templates=1)
+    assert drain.add(_words("one kind here")) is not None
+    assert drain.add(_words("another kind entirely different")) is None
+    placed = drain.add(_words("one kind here"))
+    assert placed is not None and placed.index == 0
+
+
+def test_a_node_past_max_children_sends_new_words_down_the_wildcard_branch() -> None:
+    drain = Drain(max_children=3)
+    for word in ("Alpha", "Beta", "Gamma", "Delta"):
+        drain.add(_words(f"{word} failed badly"))
+    assert len(drain) == 3  # Gamma and Delta share the wildcard branch, then merge
+
+
+@pytest.mark.parametrize(("depth", "similarity"), [(2, 0.5), (4, 0.0), (4, 1.5)])
+def test_settings_out_of_range_are_refused(depth: int, similarity: float) -> None:
+    with pytest.raises(ValueError, match="must be"):
+        Drain(depth=depth, similarity=similarity)
+
+
+def test_tally_counts_templates_most_frequent_first() -> None:
+    records = [
+        Record("f", n, f"2026-11-29 10:00:00,000 ERROR x: Forbidden: bot was blocked by user {n}")
+        for n in range(1, 4)
+    ]
+    records.append(Record("f", 9, "2026-11-29 10:00:00,000 ERROR db: database is locked"))
+    found = tally(records)
+    assert [(k.template, k.count, k.first_line) for k in found] == [
+        ("Forbidden: bot was blocked by user <NUM>", 3, 1),
+        ("database is locked", 1, 9),
+    ]
