@@ -65,9 +65,9 @@ async def test_console_mode_prints_the_banner_each_alert_and_the_summary(
     running = asyncio.create_task(
         serve(config, stop=stop, edges=Edges(checks=[check], periods=QUICK))
     )
-    await eventually(lambda: "console mode" in capsys.readouterr().out or check.runs > 0)
-    append(tmp_path / "pipeline" / "bot.log", DISK_FULL)
     seen: list[str] = []
+    await eventually(lambda: printed(capsys, seen, "console mode"))  # the tailer has started
+    append(tmp_path / "pipeline" / "bot.log", DISK_FULL)
 
     def alerted() -> bool:
         seen.append(capsys.readouterr().out)
@@ -78,6 +78,7 @@ async def test_console_mode_prints_the_banner_each_alert_and_the_summary(
     stop.set()
     assert await running == 0
     out = "".join(seen) + capsys.readouterr().out
+    assert "adminbot: console mode (no TELEGRAM_TOKEN)" in out
     assert "CRITICAL disco_lleno #1 NEW" in out
     assert "Session summary: 1 lines read, 1 incidents (disco_lleno 1)" in out
 

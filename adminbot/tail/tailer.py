@@ -33,6 +33,7 @@ __all__ = ["ProblemCallback", "Sink", "Tailer", "WatchedFile"]
 logger = logging.getLogger(__name__)
 
 JOIN_SECONDS = 2.0
+FIRST_PASS_SECONDS = 5.0
 
 
 def default_max_open() -> int:
@@ -118,11 +119,14 @@ class Tailer:
         self._watches: FolderWatches | None = None
         self._worker: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._first_pass = threading.Event()
 
     # -- public API --------------------------------------------------------
 
-    def start(self) -> None:
-        """Start the watchdog observer and the worker thread (which does the first pass)."""
+    def start(self, first_pass_seconds: float = FIRST_PASS_SECONDS) -> None:
+        """Start the watchdog observer and the worker thread, and wait (bounded) for its
+        first pass: once started, every existing file has its position, so a line
+        appended after start() returns is read, not skipped with what the file held."""
         if self._worker is not None:
             raise RuntimeError("Tailer already started")
         self._watches = FolderWatches(
@@ -131,6 +135,8 @@ class Tailer:
         self._watches.start()
         self._worker = threading.Thread(target=self._run, name="adminbot-tailer", daemon=True)
         self._worker.start()
+        if not self._first_pass.wait(first_pass_seconds):
+            logger.warning("the tailer's first pass takes longer than %ss", first_pass_seconds)
 
     @property
     def running(self) -> bool:
@@ -198,6 +204,7 @@ class Tailer:
                 break
             full = time.monotonic() >= next_full
             self._guarded_pass(full=full)
+            self._first_pass.set()
             if full:
                 next_full = time.monotonic() + self._backstop
         self._guarded_pass(full=True)  # final drain: lines written up to stop() are kept
