@@ -14,8 +14,10 @@ not retried forever.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -78,11 +80,13 @@ class Delivery:
         self.failures = 0
         self.last_error: str | None = None
         self.sent = 0
+        self.skipped_edits = 0
         self.latencies: list[float] = []
         self.on_delivered = on_delivered
         self.backoff = backoff
         self._pace_wait: float | None = None
         self._task: asyncio.Task[None] | None = None
+        self._shown = Shown()
         self._stopping = False
 
     def health(self) -> tuple[bool, str]:
@@ -327,11 +331,16 @@ class Delivery:
             reply_markup=markup,
             read_timeout=SEND_READ_TIMEOUT,
         )
+        self._shown.remember(chat, sent.message_id, view)
         return sent
 
     async def _edited(self, chat: int, ref: SentRef, view: views.View) -> bool:
-        """Edit the message in place; False when it is gone and a new one must be sent."""
+        """Edit the message in place; False when it is gone and a new one must be sent.
+        An edit that would change nothing the admin sees is not sent at all."""
         text, markup = view
+        if self._shown.same(chat, ref.message_id, view):
+            self.skipped_edits += 1
+            return True
         try:
             await _html_or_plain(
                 self.bot.edit_message_text,
@@ -348,7 +357,37 @@ class Delivery:
                 raise
             logger.info("Message %s is gone; sending a new one", ref.message_id)
             return False
+        self._shown.remember(chat, ref.message_id, view)
         return True
+
+
+class Shown:
+    """What each recent message shows now, to skip edits that would change nothing.
+
+    Bounded (the oldest are forgotten): after a restart or for a forgotten message
+    one redundant edit may go out, and Telegram's "not modified" answer covers it.
+    """
+
+    LIMIT = 5000
+
+    def __init__(self) -> None:
+        self._views: OrderedDict[tuple[int, int], str] = OrderedDict()
+
+    def same(self, chat: int, message_id: int, view: views.View) -> bool:
+        return self._views.get((chat, message_id)) == _fingerprint(view)
+
+    def remember(self, chat: int, message_id: int, view: views.View) -> None:
+        key = (chat, message_id)
+        self._views[key] = _fingerprint(view)
+        self._views.move_to_end(key)
+        while len(self._views) > self.LIMIT:
+            self._views.popitem(last=False)
+
+
+def _fingerprint(view: views.View) -> str:
+    text, markup = view
+    buttons = json.dumps(markup.to_dict(), sort_keys=True) if markup is not None else ""
+    return f"{text}\0{buttons}"
 
 
 async def _html_or_plain(send: Callable[..., Awaitable[Any]], text: str, **kwargs: Any) -> Any:

@@ -393,3 +393,25 @@ async def test_html_telegram_cannot_parse_is_sent_as_plain_text_not_dropped(
         assert "parse_mode" not in plain.params
         assert "<b>" not in plain.params["text"]
         assert fake_telegram.buttons(ADMIN, plain.response["result"]["message_id"])
+
+
+async def test_an_edit_that_would_change_nothing_is_not_sent(
+    tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    """The disk alert was edited with identical text, and a burst alert re-edited with
+    the same count: Telegram answered "not modified" each time. Such edits stay home."""
+    config = make_config(tmp_path, fake_telegram)
+    log = pipeline_log(tmp_path)
+    async with running_bot(config) as (_, runtime):
+        append(log, PERMISSION.format(path="/srv/media/same.mp4"))
+        await fake_telegram.await_call("sendMessage", lambda c: "permisos" in c.params["text"])
+        [incident] = runtime.store.incidents()
+        before = len(fake_telegram.calls("editMessageText"))
+        for _ in range(3):
+            runtime.outbox.incident_changed(incident.id)  # nothing about it changed
+        await queue_drained(fake_telegram, log)
+        assert len(fake_telegram.calls("editMessageText")) == before
+        runtime.remedies.ignore(incident.id, "@ana")  # this one changes what is shown
+        await fake_telegram.await_call(
+            "editMessageText", lambda c: "ignored" in c.params["text"].lower()
+        )
