@@ -11,7 +11,7 @@ from typing import Any
 
 import psutil
 
-from adminbot.checks.probes import disk_usage
+from adminbot.checks.disk import disk_usage
 from adminbot.models import Incident
 from adminbot.notify.notices import Unreadable, notice_from_payload
 from adminbot.service.runtime import Runtime

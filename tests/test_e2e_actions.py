@@ -18,7 +18,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from adminbot.checks.probes import DiskCheck
+from adminbot.checks.disk import DiskCheck
 from tests.fake_docker import FakeDockerEngine
 from tests.fake_telegram import FakeTelegram, SentMessage
 from tests.harness import (

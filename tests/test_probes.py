@@ -23,13 +23,11 @@ import psutil
 import pytest
 
 from adminbot.checks.base import CheckError, CheckReason, CheckResult, CheckState, run_checks
-from adminbot.checks.probes import (
-    BotApiCheck,
-    ContainerCheck,
-    DiskCheck,
-    ProcessCheck,
-    StalenessCheck,
-)
+from adminbot.checks.botapi import BotApiCheck
+from adminbot.checks.container import ContainerCheck
+from adminbot.checks.disk import DiskCheck
+from adminbot.checks.process import ProcessCheck
+from adminbot.checks.staleness import StalenessCheck
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 TOKEN = "123456789:AAFakeTokenUsedOnlyInTests_abcdefgh"

@@ -8,8 +8,10 @@ import pytest
 
 from adminbot.actions.docker import DockerClient
 from adminbot.checks.base import Check
+from adminbot.checks.botapi import BotApiCheck
+from adminbot.checks.container import ContainerCheck
+from adminbot.checks.disk import DiskCheck
 from adminbot.checks.health import raised_rule
-from adminbot.checks.probes import BotApiCheck, ContainerCheck, DiskCheck
 from adminbot.errors import ConfigError
 from adminbot.models import ActionKind, Policy, Severity
 from adminbot.rules.builtin import BUILTIN, PROCESO_CAIDO, SEEDS

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adminbot.checks.probes import UsageReader, disk_usage
+from adminbot.checks.disk import UsageReader, disk_usage
 from adminbot.facts import Size, human_bytes
 
 TOP = 3

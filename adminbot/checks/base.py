@@ -5,7 +5,7 @@ only the flips `CheckTracker.observe` returns, so the admin hears about changes,
 about every round. States follow Nagios: UNKNOWN means "the probe could not tell",
 while a service that does not answer (refused, timed out) is CRITICAL. The probes
 themselves (disk, Bot API server, container, process, log silence) are in
-`adminbot.checks.probes`.
+`adminbot.checks.disk`, `botapi`, `container`, `process` and `staleness`.
 """
 
 from __future__ import annotations

@@ -29,15 +29,13 @@ from adminbot.actions.quarantine import QuarantineStats, quarantine_stats
 from adminbot.actions.remedies import OutcomeListener, Remedies
 from adminbot.actions.runner import CommandRunner, SubprocessRunner
 from adminbot.checks.base import Check, CheckTracker
+from adminbot.checks.botapi import BotApiCheck
+from adminbot.checks.container import ContainerCheck
+from adminbot.checks.disk import DiskCheck
 from adminbot.checks.fds import FdCheck
 from adminbot.checks.health import HealthWatcher
-from adminbot.checks.probes import (
-    BotApiCheck,
-    ContainerCheck,
-    DiskCheck,
-    ProcessCheck,
-    StalenessCheck,
-)
+from adminbot.checks.process import ProcessCheck
+from adminbot.checks.staleness import StalenessCheck
 from adminbot.clock import Clock, utcnow
 from adminbot.config import Config, with_demo_remedies
 from adminbot.facts import Size
