@@ -1,4 +1,4 @@
-"""The `adminbot` command: run, simulate, check-rules, learn."""
+"""The `adminbot` command: run, simulate, check-rules, learn, db."""
 
 from __future__ import annotations
 
@@ -94,7 +94,21 @@ def _parser() -> argparse.ArgumentParser:
         "learn", help="record the kinds of error a log file holds, without alerting"
     )
     learn_.add_argument("logfile", type=Path)
+    _db_parser(commands, common)
     return parser
+
+
+def _db_parser(commands: argparse._SubParsersAction[_Parser], common: _Parser) -> None:
+    """`adminbot db migrate` and `adminbot db import-sqlite PATH`."""
+    db = commands.add_parser("db", parents=[common], help="the store: migrate, import-sqlite")
+    actions = db.add_subparsers(dest="db_command", required=True)
+    actions.add_parser("migrate", parents=[common], help="bring the store's schema up to date")
+    copy = actions.add_parser(
+        "import-sqlite",
+        parents=[common],
+        help="copy one host's SQLite store into the PostgreSQL in database_url",
+    )
+    copy.add_argument("path", type=Path, help="the host's adminbot.sqlite3")
 
 
 def log_level(option: str | None, env: Mapping[str, str]) -> str:
@@ -122,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return simulate(config, args)
         if args.command == "learn":
             return learn(config, args)
+        if args.command == "db":
+            return db(config, args)
         return check_rules(config, args)
     except ConfigError as exc:
         return _refuse(f"configuration error: {exc}")
@@ -153,10 +169,10 @@ def learn(config: Config, args: argparse.Namespace) -> int:
     from adminbot.kinds.miner import KindMiner
     from adminbot.rules.builtin import NUEVO_TIPO
     from adminbot.rules.ruleset import ruleset_of
+    from adminbot.store.backend import open_store
     from adminbot.store.kinds import KindStore
-    from adminbot.store.sqlite import Store
 
-    store = Store(config.store_path)
+    store = open_store(config.store_path, config.database_url, config.host_name)
     try:
         rule = config.rules[NUEVO_TIPO.name]
         miner = KindMiner(KindStore(store), rule, warmup=config.kinds.warmup)
@@ -171,6 +187,27 @@ def learn(config: Config, args: argparse.Namespace) -> int:
         f"{args.logfile}: {learnt.lines:,} lines, {learnt.errors:,} errors no rule matched, "
         f"{learnt.new_kinds:,} new kind(s) learnt ({learnt.kinds:,} known)"
     )
+    return 0
+
+
+def db(config: Config, args: argparse.Namespace) -> int:
+    """Migrate the configured store, or copy a SQLite store into PostgreSQL."""
+    from adminbot.store.backend import open_store
+    from adminbot.store.sqlite import Store
+
+    if args.db_command == "migrate":
+        store = open_store(config.store_path, config.database_url, config.host_name)
+        print(f"{store.path}: schema version {store.schema_version}")
+        store.close()
+        return 0
+    if config.database_url is None:
+        raise ConfigError("database_url", "import-sqlite needs a PostgreSQL to copy into")
+    if not args.path.is_file():
+        raise StartupError(f"no SQLite store at {args.path}")
+    from adminbot.store.pgimport import import_sqlite
+
+    Store(args.path, host=config.host_name).close()  # its schema up to date, its rows this host's
+    print(f"{args.path}: copied {import_sqlite(args.path, config.database_url)}")
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import socket
 import sys
 import tempfile
 import tomllib
@@ -27,6 +28,7 @@ from adminbot.models import Policy, Severity
 from adminbot.rules.fields import KNOWN_FIELDS
 from adminbot.rules.loader import build_rulebook, rule_from_table
 from adminbot.rules.spec import RuleBook
+from adminbot.store.dburl import redact_url
 from adminbot.store.files import private_dir
 from adminbot.tables import Table
 
@@ -35,6 +37,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_CONFIG_FILE = "adminbot.toml"
 DATA_DIR_ENV = "ADMINBOT_DATA_DIR"
+DATABASE_URL_ENV = "ADMINBOT_DATABASE_URL"
+HOST_ENV = "ADMINBOT_HOST"
 DEMO_RETRY_COMMAND = (sys.executable, "-c", "print('demo: the download was retried')")
 """The demo's retry: a harmless program that succeeds, run as an argv list (no shell)."""
 LANGUAGES = ("en", "es")
@@ -165,6 +169,10 @@ class Config:
     redact: tuple[RedactPattern, ...] = ()
     store: StoreConfig = StoreConfig()
     heartbeat: HeartbeatConfig = HeartbeatConfig()
+    database_url: str | None = field(default=None, repr=False)
+    """A PostgreSQL shared by several hosts; None keeps the local SQLite file."""
+    host_name: str = ""
+    """This host's name on its incidents (the machine's hostname unless set)."""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -288,6 +296,8 @@ def _build(top: Table, env: Mapping[str, str], cwd: Path, file: str) -> Config:
         redact=_redact(top),
         store=_store(top.table("store")),
         heartbeat=_heartbeat(top.table("heartbeat")),
+        database_url=_database_url(top, env),
+        host_name=_host_name(top, env),
     )
 
 
@@ -722,3 +732,31 @@ def _heartbeat(table: Table) -> HeartbeatConfig:
         raise table.fail("url", "must start with http:// or https://")
     table.reject_unknown()
     return HeartbeatConfig(url=url or None)
+
+
+def _database_url(top: Table, env: Mapping[str, str]) -> str | None:
+    """env ADMINBOT_DATABASE_URL, else `database_url`; an error never shows its password."""
+    configured = top.get("database_url", str, "").strip()
+    raw = env.get(DATABASE_URL_ENV, "").strip()
+    url = raw or configured
+    if not url:
+        return None
+    if urlsplit(url).scheme not in ("postgresql", "postgres"):
+        message = f"must be a postgresql:// URL, got {redact_url(url)!r}"
+        if raw:
+            raise ConfigError(DATABASE_URL_ENV, message)
+        raise top.fail("database_url", message)
+    return url
+
+
+def _host_name(top: Table, env: Mapping[str, str]) -> str:
+    """env ADMINBOT_HOST, else `host_name`, else the machine's hostname."""
+    configured = top.get("host_name", str, "").strip()
+    raw = env.get(HOST_ENV, "").strip()
+    name = raw or configured or socket.gethostname()
+    if len(name) > 64 or any(c.isspace() for c in name):
+        message = f"must be a short name without spaces, got {name!r}"
+        if raw:
+            raise ConfigError(HOST_ENV, message)
+        raise top.fail("host_name", message)
+    return name

@@ -147,6 +147,8 @@ class Incident:
     sample: str
     fields: Mapping[str, str] = field(default_factory=frozen_map)
     token: str = ""
+    host: str = ""
+    """The host whose log raised it (several hosts may share one store)."""
 
     @property
     def is_open(self) -> bool:

@@ -1,9 +1,8 @@
-"""The SQLite store: grouping, compare-and-set state changes, the outbox, checkpoints."""
+"""The store, on both backends: grouping, compare-and-set state changes, the outbox, checkpoints."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,18 +21,17 @@ def match(rule: str = "permisos", key: str = "/srv/a.mp4", line_no: int = 1) -> 
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    db = Store(tmp_path / "s.sqlite3")
-    yield db
-    db.close()
+def store(any_store: Store) -> Store:
+    """Every test below that takes `store` runs on SQLite and on PostgreSQL."""
+    return any_store
 
 
 def test_schema_is_versioned_and_reopening_does_not_migrate_again(tmp_path: Path) -> None:
     first = Store(tmp_path / "s.sqlite3")
-    assert first.schema_version == len(MIGRATIONS) == 4
+    assert first.schema_version == len(MIGRATIONS) == 5
     first.close()
     again = Store(tmp_path / "s.sqlite3")
-    assert again.schema_version == 4
+    assert again.schema_version == 5
     again.close()
 
 

@@ -25,7 +25,7 @@ from adminbot.notify.eventlog import EventLog
 from adminbot.notify.outbox import Outbox
 from adminbot.rules.loader import build_rulebook
 from adminbot.rules.spec import RuleSpec
-from adminbot.store.sqlite import Store
+from adminbot.store.api import StoreApi
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class Remedies:
 
     def __init__(
         self,
-        store: Store,
+        store: StoreApi,
         book: IncidentBook,
         outbox: Outbox | None,
         actions: ActionsLike | None,

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from adminbot.clock import Clock, utcnow
 from adminbot.models import Incident, IncidentState, Match
-from adminbot.store.sqlite import Store
+from adminbot.store.api import StoreApi
 
 S = IncidentState
 
@@ -57,7 +57,7 @@ def allowed_from(new: IncidentState) -> tuple[IncidentState, ...]:
 class IncidentBook:
     """Turns matches into incidents and moves incidents between states."""
 
-    def __init__(self, store: Store, clock: Clock = utcnow) -> None:
+    def __init__(self, store: StoreApi, clock: Clock = utcnow) -> None:
         self.store = store
         self.clock = clock
 

@@ -35,8 +35,8 @@ from adminbot.models import (
 )
 from adminbot.notify.eventlog import EventLog
 from adminbot.notify.redact import Redactor
+from adminbot.store.api import StoreApi
 from adminbot.store.damage import is_full
-from adminbot.store.sqlite import Store
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ class Intake:
 
     def __init__(
         self,
-        store: Store,
+        store: StoreApi,
         book: IncidentBook,
         events: EventLog,
         queue: EventQueue,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from adminbot.models import ActionKind, Incident, IncidentState
-from adminbot.store.sqlite import Store
+from adminbot.store.api import StoreApi
 
 _PERIOD = re.compile(r"^(\d{1,4})([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -48,7 +48,7 @@ class Summary:
 
 
 def build_summary(
-    store: Store, since: datetime, now: datetime, lines: int | None = None
+    store: StoreApi, since: datetime, now: datetime, lines: int | None = None
 ) -> Summary:
     """Summarise activity from `since` to `now`; `lines` overrides the hourly line counts
     (the session knows its exact figure, the store only whole hours)."""

@@ -26,8 +26,9 @@ from adminbot.incidents.book import EventKind, IncidentEvent
 from adminbot.models import Incident, Severity
 from adminbot.notify.notices import CheckFlip, LinesUnrecorded, Notice, StoreFull, to_payload
 from adminbot.notify.storms import StormWatch
+from adminbot.store.api import StoreApi
 from adminbot.store.damage import is_full
-from adminbot.store.sqlite import OutboxItem, Store
+from adminbot.store.sqlite import OutboxItem
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ class Outbox:
 
     def __init__(
         self,
-        store: Store,
+        store: StoreApi,
         chats: Collection[int],
         *,
         throttle_seconds: float = 15.0,

@@ -27,7 +27,7 @@ from adminbot.incidents.intake import Intake
 from adminbot.kinds.miner import KindMiner
 from adminbot.models import Checkpoint, Line, Match
 from adminbot.rules.ruleset import Classified, Classifier, ClassifierStats, RuleSet
-from adminbot.store.sqlite import Store
+from adminbot.store.api import StoreApi
 from adminbot.tail.tailer import Tailer, WatchedFile
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class Monitor:
     def __init__(
         self,
         config: Config,
-        store: Store,
+        store: StoreApi,
         intake: Intake,
         ruleset: RuleSet,
         *,

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from adminbot.incidents.book import EventKind, IncidentBook, IncidentEvent
 from adminbot.incidents.intake import EventQueue
 from adminbot.models import IncidentState, Match, Record, frozen_map
-from adminbot.store.sqlite import Store
+from adminbot.store.api import StoreApi
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class Router:
                 logger.exception("Incident sink %r failed on #%s", sink, event.incident.id)
 
 
-def unrouted(store: Store, book: IncidentBook, limit: int = 1000) -> list[IncidentEvent]:
+def unrouted(store: StoreApi, book: IncidentBook, limit: int = 1000) -> list[IncidentEvent]:
     """Open incidents that nothing followed up: adminbot stopped between recording
     them and routing them. Routing them again at start-up alerts or fixes them once."""
     events = []

@@ -52,10 +52,11 @@ from adminbot.rules.builtin import NUEVO_TIPO, PROCESO_CAIDO
 from adminbot.rules.ruleset import ruleset_of
 from adminbot.service.metrics import Metrics
 from adminbot.service.monitor import Monitor
+from adminbot.store.api import StoreApi
+from adminbot.store.backend import open_store
 from adminbot.store.kinds import KindStore
 from adminbot.store.lock import DataDirLock
 from adminbot.store.retention import StoreSize
-from adminbot.store.sqlite import Store
 from adminbot.supervise.child import PipelineChild, PipelineStatus
 from adminbot.supervise.supervisor import RestartPolicy
 
@@ -103,7 +104,7 @@ class Runtime:
     config: Config
     clock: Clock
     started_at: datetime
-    store: Store
+    store: StoreApi
     book: IncidentBook
     outbox: Outbox
     bell: Doorbell
@@ -255,7 +256,7 @@ def build_runtime(
     config = with_demo_remedies(config)
     settings = action_settings(config)
     lock = DataDirLock(config.data_dir)  # before the store: a second adminbot stops here
-    store = Store(config.store_path)
+    store = open_store(config.store_path, config.database_url, config.host_name)
     store.recover_claims()
     bell = Doorbell(loop)
     outbox = Outbox(

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from adminbot.store.sqlite import Store
+from adminbot.store.api import StoreApi
 from adminbot.tail.tailer import WatchedFile
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class SelfWatch:
     def __init__(
         self,
         monitor: Watched,
-        store: Store,
+        store: StoreApi,
         *,
         stall_seconds: float = 30.0,
         jobs_late_seconds: float = 30.0,

@@ -54,7 +54,7 @@ class Pruned:
         return bool(self.incidents or self.audit or self.outbox)
 
 
-def prune(store: Store, before: datetime) -> Pruned:
+def prune(store: Store, before: datetime, *, vacuum: bool = True) -> Pruned:
     """Delete what is closed and older than `before`; vacuum if most pages are free."""
     cutoff = before.astimezone(UTC).isoformat(timespec="microseconds")
     doomed = (IncidentState.RESOLVED.value, IncidentState.IGNORED.value, cutoff, cutoff)
@@ -69,7 +69,7 @@ def prune(store: Store, before: datetime) -> Pruned:
             (cutoff,),
         )
     pruned = Pruned(incidents, audit, outbox)
-    if pruned:
+    if pruned and vacuum:
         _vacuum_if_mostly_free(store)
     return pruned
 

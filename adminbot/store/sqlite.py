@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -98,6 +99,12 @@ MIGRATIONS: tuple[str, ...] = (
         last_seen TEXT NOT NULL, count INTEGER NOT NULL, state TEXT NOT NULL,
         learned INTEGER NOT NULL, samples TEXT NOT NULL, file TEXT NOT NULL);
     CREATE INDEX kinds_by_last_seen ON kinds (last_seen);
+    """,
+    # Many hosts, one store: an incident belongs to the host whose log raised it, and
+    # repeats group by rule, key and host (rows from before belong to this host, `_adopt`).
+    """
+    ALTER TABLE incidents ADD COLUMN host TEXT NOT NULL DEFAULT '';
+    CREATE INDEX incidents_by_host_key ON incidents (rule, key, host, id);
     """,
 )
 
@@ -190,15 +197,26 @@ class Store:
     """
 
     def __init__(
-        self, path: Path | str, *, clock: Clock = utcnow, positions_every: float = 5.0
+        self,
+        path: Path | str,
+        *,
+        clock: Clock = utcnow,
+        positions_every: float = 5.0,
+        host: str | None = None,
     ) -> None:
         self.path = str(path)
+        self.host = host or socket.gethostname()
         self._file = StoreFile(self.path, MIGRATIONS, clock, positions_every=positions_every)
         self._lock = threading.RLock()
         self._after_commit: list[Callable[[], None]] = []
         self._writing = False  # inside transaction(): its handler recovers, not _guard
         self._db = self._file.open()
         self._closed = False
+        self._adopt()
+
+    def _adopt(self) -> None:
+        """Incidents from before hosts were recorded are this host's (one host had them)."""
+        self._run("UPDATE incidents SET host = ? WHERE host = ''", (self.host,))
 
     def close(self) -> None:
         with self._lock:
@@ -375,7 +393,7 @@ class Store:
         hour = _ts(now.replace(minute=0, second=0, microsecond=0))
         self._run(
             "INSERT INTO line_counts VALUES (?, ?) "
-            "ON CONFLICT (hour) DO UPDATE SET lines = lines + excluded.lines",
+            "ON CONFLICT (hour) DO UPDATE SET lines = line_counts.lines + excluded.lines",
             (hour, lines),
         )
 
@@ -434,9 +452,9 @@ class Store:
         """Matches of one (rule, key), in order: one INSERT or UPDATE, the kept occurrences."""
         first, last = group[0], group[-1]
         row = self._one(
-            "SELECT * FROM incidents WHERE rule = ? AND key = ? AND state != ? "
+            "SELECT * FROM incidents WHERE rule = ? AND key = ? AND host = ? AND state != ? "
             "ORDER BY id DESC LIMIT 1",
-            (first.rule, first.key, IncidentState.RESOLVED.value),
+            (first.rule, first.key, self.host, IncidentState.RESOLVED.value),
         )
         sample = last.record.text[:SAMPLE_CHARS]
         fields = json.dumps(dict(last.fields), ensure_ascii=False)
@@ -457,6 +475,7 @@ class Store:
                 sample=sample,
                 fields=frozen_map(json.loads(fields)),
                 token=opened,
+                host=self.host,
             )
         else:
             self._run(
@@ -482,7 +501,7 @@ class Store:
         with self._lock:
             cursor = self._db.execute(
                 "INSERT INTO incidents (rule, severity, key, state, count, first_seen, last_seen, "
-                "source, sample, fields, token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "source, sample, fields, token, host) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     first.rule,
                     first.severity.value,
@@ -495,6 +514,7 @@ class Store:
                     last.record.text[:SAMPLE_CHARS],
                     json.dumps(dict(last.fields), ensure_ascii=False),
                     token,
+                    self.host,
                 ),
             )
             incident_id = int(cursor.lastrowid or 0)
@@ -1064,6 +1084,7 @@ def _incident(row: sqlite3.Row) -> Incident:
         sample=row["sample"],
         fields=frozen_map(json.loads(row["fields"])),
         token=row["token"],
+        host=row["host"],
     )
 
 

@@ -1,0 +1,120 @@
+"""The PostgreSQL schema: versioned migrations, applied once however many agents start.
+
+The tables mirror SQLite's (sqlite.py `MIGRATIONS`), column for column and in the same
+order, so the shared queries (and `INSERT ... VALUES` without column names) mean the
+same on both. Timestamps stay ISO text, one representation for both backends; ids are
+BIGINT (Telegram chat ids do not fit 32 bits). The version is the row count of
+`schema_version`; each migration runs in its own transaction under
+`pg_advisory_lock`, so twenty agents starting together migrate once and the other
+nineteen wait, then find nothing to do.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import psycopg
+
+logger = logging.getLogger(__name__)
+
+LOCK_KEY = 0x61646D696E626F74  # "adminbot": one advisory lock for the schema, per database
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE checkpoints (
+        path TEXT PRIMARY KEY, device BIGINT NOT NULL, inode BIGINT NOT NULL,
+        fingerprint TEXT NOT NULL, fingerprint_len BIGINT NOT NULL,
+        "offset" BIGINT NOT NULL, line_no BIGINT NOT NULL, updated_at TEXT NOT NULL);
+    CREATE TABLE incidents (
+        id BIGSERIAL PRIMARY KEY, rule TEXT NOT NULL, severity TEXT NOT NULL, key TEXT NOT NULL,
+        state TEXT NOT NULL, count BIGINT NOT NULL, first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL, source TEXT NOT NULL, sample TEXT NOT NULL,
+        fields TEXT NOT NULL, token TEXT NOT NULL, resolved_at TEXT);
+    CREATE INDEX incidents_by_key ON incidents (rule, key, id);
+    CREATE INDEX incidents_by_last_seen ON incidents (last_seen);
+    CREATE TABLE occurrences (
+        id BIGSERIAL PRIMARY KEY, incident_id BIGINT NOT NULL REFERENCES incidents (id),
+        seen_at TEXT NOT NULL, source TEXT NOT NULL, line_no BIGINT NOT NULL, text TEXT NOT NULL);
+    CREATE INDEX occurrences_by_incident ON occurrences (incident_id, id);
+    CREATE TABLE transitions (
+        id BIGSERIAL PRIMARY KEY, incident_id BIGINT NOT NULL REFERENCES incidents (id),
+        at TEXT NOT NULL, old_state TEXT, new_state TEXT NOT NULL, actor TEXT NOT NULL,
+        note TEXT NOT NULL DEFAULT '');
+    CREATE INDEX transitions_by_incident ON transitions (incident_id, id);
+    CREATE TABLE audit (
+        id BIGSERIAL PRIMARY KEY, incident_id BIGINT, at TEXT NOT NULL, actor TEXT NOT NULL,
+        kind TEXT NOT NULL, operation TEXT NOT NULL, exit_code BIGINT, output_tail TEXT,
+        duration DOUBLE PRECISION, ok BIGINT NOT NULL, summary TEXT NOT NULL);
+    CREATE INDEX audit_by_at ON audit (at);
+    CREATE TABLE outbox (
+        id BIGSERIAL PRIMARY KEY, created_at TEXT NOT NULL, kind TEXT NOT NULL,
+        chat_id BIGINT, incident_id BIGINT, payload TEXT NOT NULL, state TEXT NOT NULL,
+        attempts BIGINT NOT NULL DEFAULT 0, not_before TEXT NOT NULL,
+        sent_at TEXT, last_error TEXT);
+    CREATE INDEX outbox_pending ON outbox (state, id);
+    CREATE TABLE alert_messages (
+        incident_id BIGINT NOT NULL, chat_id BIGINT NOT NULL, message_id BIGINT NOT NULL,
+        updated_at TEXT NOT NULL, PRIMARY KEY (incident_id, chat_id));
+    CREATE TABLE mutes (target TEXT PRIMARY KEY, until TEXT NOT NULL, by TEXT NOT NULL);
+    CREATE TABLE line_counts (hour TEXT PRIMARY KEY, lines BIGINT NOT NULL);
+    """,
+    "ALTER TABLE audit ADD COLUMN detail TEXT",
+    """
+    ALTER TABLE outbox ADD COLUMN priority BIGINT NOT NULL DEFAULT 2;
+    ALTER TABLE outbox ADD COLUMN storm_id BIGINT;
+    ALTER TABLE outbox ADD COLUMN doubt BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN recovered BIGINT NOT NULL DEFAULT 0;
+    CREATE INDEX outbox_by_priority ON outbox (state, priority, id);
+    CREATE INDEX outbox_by_incident ON outbox (incident_id, chat_id);
+    ALTER TABLE alert_messages ADD COLUMN repeated BIGINT NOT NULL DEFAULT 0;
+    CREATE TABLE storms (
+        id BIGSERIAL PRIMARY KEY, rule TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT);
+    CREATE TABLE storm_messages (
+        storm_id BIGINT NOT NULL REFERENCES storms (id), chat_id BIGINT NOT NULL,
+        message_id BIGINT NOT NULL, repeated BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (storm_id, chat_id));
+    """,
+    """
+    CREATE TABLE kinds (
+        id BIGSERIAL PRIMARY KEY, template TEXT NOT NULL, first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL, count BIGINT NOT NULL, state TEXT NOT NULL,
+        learned BIGINT NOT NULL, samples TEXT NOT NULL, file TEXT NOT NULL);
+    CREATE INDEX kinds_by_last_seen ON kinds (last_seen);
+    """,
+    # Many hosts, one store: an incident belongs to the host whose log raised it.
+    """
+    ALTER TABLE incidents ADD COLUMN host TEXT NOT NULL DEFAULT '';
+    CREATE INDEX incidents_by_host_key ON incidents (rule, key, host, id);
+    """,
+)
+
+
+def schema_version(conn: psycopg.Connection[Any]) -> int:
+    """How many migrations this database has (0 when it has none, or no table yet)."""
+    found = conn.execute("SELECT to_regclass('schema_version')").fetchone()
+    if found is None or found[0] is None:
+        return 0
+    row = conn.execute("SELECT count(*) FROM schema_version").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(url: str) -> int:
+    """Bring the database at `url` up to date under the schema's advisory lock; migrations run."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+        try:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version "
+                "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
+            done = schema_version(conn)
+            for version, script in enumerate(MIGRATIONS[done:], start=done + 1):
+                with conn.transaction():
+                    conn.execute(script)
+                    conn.execute("INSERT INTO schema_version VALUES (%s, now()::text)", (version,))
+                logger.info("PostgreSQL store migrated to version %s", version)
+            return len(MIGRATIONS) - done
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))

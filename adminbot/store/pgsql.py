@@ -1,0 +1,127 @@
+"""The SQLite store's SQL, spoken to PostgreSQL: one text per query, a few dialect rewrites.
+
+`Store` (sqlite.py) holds every query once. `PgStore` runs the same methods on a
+`PgConnection`, which offers the part of `sqlite3.Connection` the store uses
+(`execute`, `executemany`, `rowcount`, `lastrowid`, `in_transaction`, rows read by
+name or position) and rewrites the few constructs SQLite and PostgreSQL spell
+differently. A query that cannot be rewritten this way belongs in an override in
+postgres.py; `translate` is tested on every rewrite it makes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
+from typing import Any
+
+import psycopg
+from psycopg import pq
+from psycopg.rows import RowMaker
+
+ID_TABLES = frozenset(
+    {"incidents", "occurrences", "transitions", "audit", "outbox", "storms", "kinds"}
+)
+"""Tables with a serial `id`: an INSERT into one returns it, for `lastrowid`."""
+
+_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
+    # `offset` is a reserved word in PostgreSQL; the column is quoted there.
+    (re.compile(r"(?<![\w\"])offset(?![\w\"])"), '"offset"'),
+    # SQLite's scalar two-argument min()/max() are LEAST()/GREATEST().
+    (re.compile(r"\bmin\((\w+), "), r"LEAST(\1, "),
+    (re.compile(r"\bmax\((\w+), "), r"GREATEST(\1, "),
+    # `x IS ?` compares with NULL as a value.
+    (re.compile(r"\bIS \?"), "IS NOT DISTINCT FROM ?"),
+    (re.compile(r"^BEGIN IMMEDIATE$"), "BEGIN"),
+)
+_INSERT = re.compile(r"^\s*INSERT INTO (\w+)", re.IGNORECASE)
+
+
+@lru_cache(maxsize=512)
+def translate(sql: str) -> tuple[str, bool]:
+    """The PostgreSQL text of a store query, and whether it returns a new row's id."""
+    text = sql.replace("%", "%%")
+    for pattern, replacement in _REWRITES:
+        text = pattern.sub(replacement, text)
+    text = text.replace("?", "%s")
+    found = _INSERT.match(text)
+    returns_id = bool(found and found.group(1) in ID_TABLES and "RETURNING" not in text)
+    if returns_id:
+        text += " RETURNING id"
+    return text, returns_id
+
+
+class PgRow(tuple[Any, ...]):
+    """A row read by position or by column name, like `sqlite3.Row`."""
+
+    _names: dict[str, int]
+
+    def __new__(cls, values: Sequence[Any], names: dict[str, int]) -> PgRow:
+        row = super().__new__(cls, values)
+        row._names = names
+        return row
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return super().__getitem__(self._names[key])
+        return super().__getitem__(key)
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+
+def _pg_rows(cursor: psycopg.Cursor[Any]) -> RowMaker[PgRow]:
+    names = {column.name: i for i, column in enumerate(cursor.description or ())}
+    return lambda values: PgRow(values, names)
+
+
+class PgCursor:
+    """What one statement left: its rows, how many rows it changed, the new id."""
+
+    def __init__(self, cursor: psycopg.Cursor[PgRow], returns_id: bool) -> None:
+        self._cursor = cursor
+        self.rowcount = cursor.rowcount
+        self.lastrowid: int | None = None
+        if returns_id:
+            found = cursor.fetchone()
+            self.lastrowid = None if found is None else int(found[0])
+
+    def fetchone(self) -> PgRow | None:
+        return self._cursor.fetchone() if self._cursor.description else None
+
+    def fetchall(self) -> list[PgRow]:
+        return self._cursor.fetchall() if self._cursor.description else []
+
+    def __iter__(self) -> Iterator[PgRow]:
+        return iter(self.fetchall())
+
+
+class PgConnection:
+    """One PostgreSQL connection in autocommit mode; the store's BEGIN/COMMIT group writes.
+
+    Values are bound on the client (`ClientCursor`), as SQLite binds them: the server
+    never has to guess the type of a parameter like `? IS NULL`.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.raw = psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw.info.transaction_status != pq.TransactionStatus.IDLE
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> PgCursor:
+        text, returns_id = translate(sql)
+        cursor = self.raw.cursor(row_factory=_pg_rows)
+        cursor.execute(text, tuple(args))
+        return PgCursor(cursor, returns_id)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        text, _ = translate(sql)
+        if text.endswith(" RETURNING id"):
+            text = text.removesuffix(" RETURNING id")
+        with self.raw.cursor() as cursor:
+            cursor.executemany(text, [tuple(r) for r in rows])
+
+    def close(self) -> None:
+        self.raw.close()

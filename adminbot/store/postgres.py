@@ -1,0 +1,104 @@
+"""The store on PostgreSQL, for several hosts sharing one database.
+
+`PgStore` is a `Store` whose connection is a `PgConnection` (pgsql.py): every query
+method, `transaction()` (nesting joins the outer one, `after_commit` callbacks run
+after COMMIT) and the compare-and-set claims run unchanged, from the one text of each
+query in sqlite.py. What is about SQLite's file (damage recovery, the positions copy,
+PRAGMAs, VACUUM) is overridden here.
+
+Adding a store method: write it once in sqlite.py in portable SQL (`?` placeholders,
+`ON CONFLICT`, ISO-text timestamps, qualified columns in `DO UPDATE`) and it works
+here; `tests/test_store.py` runs on both backends. Only SQL that cannot be portable
+gets an override below, under the aggregate it belongs to.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import cast
+
+import psycopg
+
+from adminbot.clock import Clock, utcnow
+from adminbot.store import retention
+from adminbot.store.damage import Recovery
+from adminbot.store.dburl import redact_url
+from adminbot.store.pgschema import migrate, schema_version
+from adminbot.store.pgsql import PgConnection
+from adminbot.store.sqlite import Store, _ts
+
+logger = logging.getLogger(__name__)
+
+
+class PgStore(Store):
+    """The shared store: the same methods as `Store`, on one PostgreSQL connection."""
+
+    def __init__(
+        self, url: str, *, host: str, clock: Clock = utcnow, migrate_schema: bool = True
+    ) -> None:
+        # Store.__init__ opens a SQLite file; this store sets the same fields for PostgreSQL.
+        self.path = redact_url(url)
+        self.host = host
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._after_commit: list[Callable[[], None]] = []
+        self._writing = False
+        if migrate_schema:
+            migrate(url)
+        self._pg = PgConnection(url)
+        # The adapter offers the part of sqlite3.Connection the shared queries use.
+        self._db = cast(sqlite3.Connection, self._pg)
+        self._closed = False
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._pg.close()
+                self._closed = True
+
+    def take_recoveries(self) -> list[Recovery]:
+        """PostgreSQL keeps its own files whole; there is no damaged file to replace."""
+        return []
+
+    def _save_positions(self) -> None:
+        """The positions copy guards a local file; the server's WAL guards this store."""
+
+    def _rollback(self) -> None:
+        try:
+            if self._pg.in_transaction:
+                self._pg.execute("ROLLBACK")
+        except psycopg.Error as exc:
+            logger.debug("Rollback after a failed transaction: %s", exc)
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            return schema_version(self._pg.raw)
+
+    # -- checkpoints / meta ------------------------------------------------------------
+
+    def writable(self, now: datetime) -> bool:
+        """Whether a write commits now (a server that is down or read-only says no)."""
+        try:
+            self.set_meta("alive_at", _ts(now))
+        except psycopg.Error as exc:
+            logger.warning("The store is not writable: %s", exc)
+            return False
+        return True
+
+    # -- retention ---------------------------------------------------------------------
+
+    def prune(self, before: datetime) -> retention.Pruned:
+        """Forget what is closed and old; autovacuum gives the space back on its own."""
+        return retention.prune(self, before, vacuum=False)
+
+    def size_bytes(self) -> int:
+        """The database's size on the server, for /status and /metrics."""
+        row = self._one("SELECT pg_database_size(current_database()) AS n")
+        return int(row["n"]) if row else 0

@@ -1,0 +1,166 @@
+"""The shared PostgreSQL store: migrated once by agents starting together, fed from a
+host's SQLite history, and the whole bot running on it."""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from adminbot.cli import main
+from adminbot.config import load_config
+from adminbot.errors import ConfigError
+from adminbot.incidents.book import IncidentBook
+from adminbot.models import IncidentState, Match, Record, Severity, frozen_map
+from adminbot.store.dburl import redact_url
+from adminbot.store.pgschema import MIGRATIONS, migrate
+from adminbot.store.pgsql import translate
+from adminbot.store.postgres import PgStore
+from adminbot.store.sqlite import MIGRATIONS as SQLITE_MIGRATIONS
+from adminbot.store.sqlite import Store
+from tests.clocks import FakeClock
+from tests.fake_telegram import FakeTelegram
+from tests.harness import ADMIN, append, make_config, pipeline_log, running_bot
+from tests.pg import PgCluster
+
+PERMISSION = (
+    "2026-11-29 10:00:01,123 ERROR descargas: PermissionError: [Errno 13] "
+    "Permission denied: '{path}'"
+)
+
+
+def match(key: str = "/srv/a.mp4") -> Match:
+    record = Record(source="/log/bot.log", line_no=1, text=f"ERROR denied {key}")
+    return Match("permisos", Severity.ERROR, record, frozen_map({"path": key}), key)
+
+
+def test_both_backends_have_the_same_number_of_migrations() -> None:
+    assert len(MIGRATIONS) == len(SQLITE_MIGRATIONS)
+
+
+def test_sqlite_only_spellings_are_rewritten_for_postgresql() -> None:
+    text, returns_id = translate("INSERT INTO outbox (kind) VALUES (?)")
+    assert (text, returns_id) == ("INSERT INTO outbox (kind) VALUES (%s) RETURNING id", True)
+    assert translate("SELECT id FROM outbox WHERE chat_id IS ?")[0].endswith(
+        "chat_id IS NOT DISTINCT FROM %s"
+    )
+    assert translate("SET not_before = min(not_before, ?)")[0] == (
+        "SET not_before = LEAST(not_before, %s)"
+    )
+    assert translate("SET offset = excluded.offset LIMIT ? OFFSET ?")[0] == (
+        'SET "offset" = excluded."offset" LIMIT %s OFFSET %s'
+    )
+    assert translate("INSERT INTO meta VALUES (?, ?)") == (
+        "INSERT INTO meta VALUES (%s, %s)",
+        False,
+    )
+
+
+def test_agents_starting_together_migrate_once(postgres: PgCluster) -> None:
+    url = postgres.fresh(migrated=False)
+    applied: list[int] = []
+    threads = [threading.Thread(target=lambda: applied.append(migrate(url))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(applied) == [0, 0, 0, len(MIGRATIONS)]
+    with psycopg.connect(url) as conn:
+        versions = conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
+    assert [v for (v,) in versions] == list(range(1, len(MIGRATIONS) + 1))
+    assert PgStore(url, host="h1").schema_version == len(MIGRATIONS)
+
+
+def test_hosts_sharing_the_store_keep_their_own_incidents(postgres: PgCluster) -> None:
+    url = postgres.fresh()
+    one, two = PgStore(url, host="one"), PgStore(url, host="two")
+    first = IncidentBook(one, FakeClock()).record(match()).incident
+    second = IncidentBook(two, FakeClock()).record(match()).incident
+    again = IncidentBook(one, FakeClock()).record(match()).incident
+    assert first.id != second.id
+    assert (again.id, again.count, again.host) == (first.id, 2, "one")
+    assert {i.host for i in two.incidents()} == {"one", "two"}
+    one.close()
+    two.close()
+
+
+def test_import_sqlite_copies_a_hosts_history_next_to_what_is_there(
+    postgres: PgCluster, tmp_path: Path
+) -> None:
+    url = postgres.fresh()
+    other = PgStore(url, host="other")
+    IncidentBook(other, FakeClock()).record(match("/srv/other.mp4"))
+    local = Store(tmp_path / "s.sqlite3", host="local")
+    clock = FakeClock()
+    book = IncidentBook(local, clock)
+    incident = book.record(match()).incident
+    book.record(match())
+    book.move(incident.id, IncidentState.RESOLVED, "admin:1")
+    local.add_audit(
+        incident_id=incident.id, actor="admin:1", kind="chown", operation="chown",
+        ok=True, summary="done", now=clock(),
+    )  # fmt: skip
+    local.set_mute("timeout", clock() + timedelta(hours=1), "admin:1")
+    local.set_meta("kinds_since", "2026-11-29T00:00:00+00:00")
+    local.close()
+    env = {"ADMINBOT_DATABASE_URL": url, "ADMINBOT_HOST": "local", "ADMINBOT_CONFIG": ""}
+    os.environ.update(env)
+    try:
+        assert main(["db", "import-sqlite", str(tmp_path / "s.sqlite3")]) == 0
+    finally:
+        for name in env:
+            os.environ.pop(name)
+    (copied,) = [i for i in other.incidents() if i.host == "local"]
+    assert copied.count == 2 and copied.state is IncidentState.RESOLVED
+    assert len(other.occurrences(copied.id, limit=10)) == 2
+    assert [t.new_state for t in other.transitions(copied.id)][-1] is IncidentState.RESOLVED
+    assert [a.summary for a in other.audit(incident_id=copied.id)] == ["done"]
+    assert "timeout" in other.mutes()
+    assert other.get_meta("kinds_since") == "2026-11-29T00:00:00+00:00"
+    newer = IncidentBook(other, FakeClock()).record(match("/srv/new.mp4")).incident
+    assert newer.id > copied.id
+    other.close()
+
+
+def test_a_database_url_in_an_error_never_shows_its_password(tmp_path: Path) -> None:
+    env = {"ADMINBOT_DATABASE_URL": "mysql://bot:s3cret@db/x"}
+    with pytest.raises(ConfigError) as raised:
+        load_config(env, cwd=tmp_path)
+    assert "s3cret" not in str(raised.value)
+    assert redact_url("postgresql://bot:s3cret@db:5432/x") == "postgresql://bot:***@db:5432/x"
+
+
+def test_env_wins_for_the_database_url_and_the_host(tmp_path: Path) -> None:
+    (tmp_path / "adminbot.toml").write_text(
+        'database_url = "postgresql://file/x"\nhost_name = "from-file"\n', encoding="utf-8"
+    )
+    config = load_config({"ADMINBOT_HOST": "from-env"}, cwd=tmp_path)
+    assert (config.database_url, config.host_name) == ("postgresql://file/x", "from-env")
+    env = load_config({"ADMINBOT_DATABASE_URL": "postgresql://env/y"}, cwd=tmp_path)
+    assert (env.database_url, env.host_name) == ("postgresql://env/y", "from-file")
+    assert load_config({}, cwd=tmp_path / "none").database_url is None
+
+
+async def test_the_telegram_bot_on_postgresql_alerts_once_and_an_ignore_tap_works(
+    tmp_path: Path, fake_telegram: FakeTelegram, postgres: PgCluster
+) -> None:
+    config = make_config(
+        tmp_path, fake_telegram, ADMINBOT_DATABASE_URL=postgres.fresh(), ADMINBOT_HOST="dl-1"
+    )
+    log = pipeline_log(tmp_path)
+    async with running_bot(config) as (_, runtime):
+        assert isinstance(runtime.store, PgStore)
+        append(log, PERMISSION.format(path="/srv/descargas/v1.mp4"))
+        await fake_telegram.await_call("sendMessage", lambda c: "permisos" in c.params["text"])
+        alerts = [m for m in fake_telegram.messages(ADMIN) if "permisos" in m.raw_text]
+        assert len(alerts) == 1
+        ignore = dict(fake_telegram.buttons(ADMIN, alerts[0].message_id))["🙈 Ignore"]
+        fake_telegram.tap(ADMIN, ADMIN, alerts[0].message_id, ignore)
+        answer = await fake_telegram.await_call("answerCallbackQuery")
+        assert answer.params["text"] == "Ignored."
+        (incident,) = runtime.store.incidents(rule="permisos")
+        assert (incident.state, incident.host) == (IncidentState.IGNORED, "dl-1")
