@@ -30,10 +30,10 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 def test_schema_is_versioned_and_reopening_does_not_migrate_again(tmp_path: Path) -> None:
     first = Store(tmp_path / "s.sqlite3")
-    assert first.schema_version == len(MIGRATIONS) == 4
+    assert first.schema_version == len(MIGRATIONS) == 5
     first.close()
     again = Store(tmp_path / "s.sqlite3")
-    assert again.schema_version == 4
+    assert again.schema_version == 5
     again.close()
 
 

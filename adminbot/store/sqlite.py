@@ -99,6 +99,17 @@ MIGRATIONS: tuple[str, ...] = (
         learned INTEGER NOT NULL, samples TEXT NOT NULL, file TEXT NOT NULL);
     CREATE INDEX kinds_by_last_seen ON kinds (last_seen);
     """,
+    # channels (adminbot/store/channels.py): one outbox per Apprise channel
+    """
+    CREATE TABLE channel_outbox (
+        id INTEGER PRIMARY KEY, channel TEXT NOT NULL, incident_id INTEGER,
+        payload TEXT NOT NULL, created_at TEXT NOT NULL, state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '',
+        done_at TEXT);
+    CREATE INDEX channel_outbox_queue ON channel_outbox (channel, state, id);
+    CREATE TABLE channel_dead (
+        channel TEXT PRIMARY KEY, reason TEXT NOT NULL, at TEXT NOT NULL);
+    """,
 )
 
 
