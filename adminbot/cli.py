@@ -1,4 +1,4 @@
-"""The `adminbot` command: run, simulate, check-rules, learn, db."""
+"""The `adminbot` command: run, simulate, check-rules, learn, db, channels test."""
 
 from __future__ import annotations
 
@@ -90,6 +90,10 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("logfile", type=Path)
     check.add_argument("--json", action="store_true", help="print one JSON object")
     check.add_argument("--samples", type=int, default=3)
+    channels = commands.add_parser(
+        "channels", help="the [[channels]]: `channels test` sends each a test message"
+    )
+    channels.add_argument("action", choices=["test"])
     learn_ = commands.add_parser(
         "learn", help="record the kinds of error a log file holds, without alerting"
     )
@@ -138,6 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return learn(config, args)
         if args.command == "db":
             return db(config, args)
+        if args.command == "channels":
+            return channels_test(config)
         return check_rules(config, args)
     except ConfigError as exc:
         return _refuse(f"configuration error: {exc}")
@@ -209,6 +215,29 @@ def db(config: Config, args: argparse.Namespace) -> int:
     Store(args.path, host=config.host_name).close()  # its schema up to date, its rows this host's
     print(f"{args.path}: copied {import_sqlite(args.path, config.database_url)}")
     return 0
+
+
+def channels_test(config: Config) -> int:
+    """Send a test message to every configured channel; print one result line per channel."""
+    import asyncio
+
+    from adminbot.notify.channel_urls import shown
+    from adminbot.notify.channels import Verdict, apprise_send
+    from handlers.channel_views import renderer
+
+    if not config.channels:
+        print("no [[channels]] configured", file=sys.stderr)
+        return 1
+    text = renderer(config.language)(None)
+    failed = 0
+    for channel in config.channels:
+        verdict, detail = asyncio.run(
+            asyncio.wait_for(asyncio.to_thread(apprise_send, channel.url, text, 15.0), 20.0)
+        )
+        failed += verdict is not Verdict.SENT
+        outcome = "ok" if verdict is Verdict.SENT else f"{verdict.value}: {detail}"
+        print(f"channels[{channel.index}] {shown(channel.url)}: {outcome}")
+    return 1 if failed else 0
 
 
 def simulate(config: Config, args: argparse.Namespace) -> int:
@@ -284,7 +313,12 @@ async def serve(
         from handlers.app import TelegramFront  # the one place the core meets Telegram
 
         front = TelegramFront
-    service = build_service(config, front, edges or Edges(), child_argv=child_argv)
+    render = None
+    if config.channels:
+        from handlers.channel_views import renderer  # words only: no Telegram in it
+
+        render = renderer(config.language)
+    service = build_service(config, front, edges or Edges(), child_argv=child_argv, render=render)
     await service.run(stop or _stop_on_signals())
     return 0
 

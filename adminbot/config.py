@@ -16,6 +16,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -25,6 +26,7 @@ from adminbot.actions.docker import DockerError, check_container_name
 from adminbot.actions.operations import ActionSettings, group_id, template_problem, user_id
 from adminbot.errors import ConfigError
 from adminbot.models import Policy, Severity
+from adminbot.notify.channel_urls import url_problem
 from adminbot.rules.fields import KNOWN_FIELDS
 from adminbot.rules.loader import build_rulebook, rule_from_table
 from adminbot.rules.spec import RuleBook
@@ -139,6 +141,25 @@ class KindsConfig:
     """How long after the store is created new kinds of error are learnt, not alerted."""
 
 
+class ChannelWhen(StrEnum):
+    """When a channel is told: always, or only while Telegram delivery has been failing."""
+
+    ALWAYS = "always"
+    TELEGRAM_DOWN = "telegram_down"
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    """A `[[channels]]` entry: an Apprise URL and which alerts go there, when."""
+
+    index: int
+    url: str = field(repr=False)
+    min_severity: Severity = Severity.ERROR
+    when: ChannelWhen = ChannelWhen.ALWAYS
+    fallback_after: float = 120.0
+    digest: bool = False
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole configuration, validated; paths are absolute."""
@@ -173,6 +194,7 @@ class Config:
     """A PostgreSQL shared by several hosts; None keeps the local SQLite file."""
     host_name: str = ""
     """This host's name on its incidents (the machine's hostname unless set)."""
+    channels: tuple[ChannelConfig, ...] = ()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -298,6 +320,7 @@ def _build(top: Table, env: Mapping[str, str], cwd: Path, file: str) -> Config:
         heartbeat=_heartbeat(top.table("heartbeat")),
         database_url=_database_url(top, env),
         host_name=_host_name(top, env),
+        channels=_channels(top, env),
     )
 
 
@@ -760,3 +783,43 @@ def _host_name(top: Table, env: Mapping[str, str]) -> str:
             raise ConfigError(HOST_ENV, message)
         raise top.fail("host_name", message)
     return name
+
+
+def _channels(top: Table, env: Mapping[str, str]) -> tuple[ChannelConfig, ...]:
+    """`[[channels]]`: each URL (or the variable `url_env` names) must be one Apprise can use.
+
+    A mistake names the channel by its index, never by its URL: the URL holds secrets."""
+    channels = []
+    for index, item in enumerate(top.get("channels", list, [])):
+        if not isinstance(item, dict):
+            raise top.fail(f"channels[{index}]", "expected a table ([[channels]])")
+        table = Table(item, f"channels[{index}].", top.file)
+        url = _channel_url(table, env)
+        problem = url_problem(url)
+        if problem is not None:
+            raise table.fail("url", problem)
+        channels.append(
+            ChannelConfig(
+                index=index,
+                url=url,
+                min_severity=table.choice("min_severity", Severity, Severity.ERROR),
+                when=table.choice("when", ChannelWhen, ChannelWhen.ALWAYS),
+                fallback_after=_duration(table, "fallback_after", 120.0, zero=True),
+                digest=table.get("digest", bool, False),
+            )
+        )
+        table.reject_unknown()
+    return tuple(channels)
+
+
+def _channel_url(table: Table, env: Mapping[str, str]) -> str:
+    url = table.get("url", str, None)
+    name = table.get("url_env", str, None)
+    if (url is None) == (name is None):
+        raise table.fail("url", "set exactly one of url and url_env")
+    if name is not None:
+        url = env.get(name, "").strip()
+        if not url:
+            raise table.fail("url_env", f"the environment variable {name} is not set")
+    assert url is not None
+    return url.strip()

@@ -9,6 +9,27 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 EN: Mapping[str, str] = {
+    "channel.severity.info": "INFO",
+    "channel.severity.warning": "WARNING",
+    "channel.severity.error": "ERROR",
+    "channel.severity.critical": "CRITICAL",
+    "channel.title": "{severity} · {rule} on {host}",
+    "channel.host": "Host: {host}",
+    "channel.rule": "Type: {rule} (incident #{id})",
+    "channel.file": "File: {file}",
+    "channel.at": "First seen: {at}",
+    "channel.link": "Details: {link}",
+    "channel.act": "Act in Telegram: the buttons are there.",
+    "channel.test_title": "adminbot test message",
+    "channel.http": "the service answered HTTP {status}",
+    "channel.refused_url": "Apprise cannot use its URL",
+    "channel.test_body": "This channel receives adminbot's alerts.",
+    "channel.failed": (
+        "📵 <b>Alert channel #{index}</b> ({name}) failed for good and is no longer tried: {reason}"
+    ),
+    "status.channel_ok": "📨 Channel {name}: ok, {queued} queued",
+    "status.channel_failing": "📨 Channel {name}: failing since {since}, {queued} queued",
+    "status.channel_dead": "📵 Channel {name}: failed for good ({reason})",
     "severity.info": "ℹ️ INFO",
     "severity.warning": "🟡 WARNING",
     "severity.error": "🟠 ERROR",
@@ -316,6 +337,28 @@ EN: Mapping[str, str] = {
 }
 
 ES: Mapping[str, str] = {
+    "channel.severity.info": "INFORMACIÓN",
+    "channel.severity.warning": "AVISO",
+    "channel.severity.error": "FALLO",
+    "channel.severity.critical": "CRÍTICO",
+    "channel.title": "{severity} · {rule} en {host}",
+    "channel.host": "Servidor: {host}",
+    "channel.rule": "Tipo: {rule} (incidencia #{id})",
+    "channel.file": "Archivo: {file}",
+    "channel.at": "Visto por primera vez: {at}",
+    "channel.link": "Detalles: {link}",
+    "channel.act": "Actúa en Telegram: allí están los botones.",
+    "channel.test_title": "Mensaje de prueba de adminbot",
+    "channel.http": "el servicio respondió HTTP {status}",
+    "channel.refused_url": "Apprise no puede usar su URL",
+    "channel.test_body": "Este canal recibe los avisos de adminbot.",
+    "channel.failed": (
+        "📵 <b>Canal de avisos #{index}</b> ({name}) ha fallado definitivamente"
+        " y ya no se intenta: {reason}"
+    ),
+    "status.channel_ok": "📨 Canal {name}: bien, {queued} en cola",
+    "status.channel_failing": "📨 Canal {name}: falla desde {since}, {queued} en cola",
+    "status.channel_dead": "📵 Canal {name}: ha fallado definitivamente ({reason})",
     "severity.info": "ℹ️ INFO",
     "severity.warning": "🟡 AVISO",
     "severity.error": "🟠 ERROR",

@@ -20,13 +20,14 @@ from adminbot.checks.base import CheckResult, CheckState, human_bytes
 from adminbot.incidents.summary import Summary
 from adminbot.models import Incident, Severity
 from adminbot.notify import notices
+from adminbot.notify.channels import ChannelsStatus
 from adminbot.rules.fields import SHOWN_FIELDS
 from adminbot.store.damage import ResumeFrom
 from adminbot.store.kinds import Kind, KindState
 from adminbot.store.retention import StoreSize
 from adminbot.store.sqlite import AuditEntry, StormFacts
 from adminbot.supervise.child import PipelineStatus
-from handlers import words
+from handlers import channel_views, words
 from handlers.i18n import Catalog
 from handlers.taps import PageTap, Tap, Verb
 from handlers.words import duration, esc, plain_text
@@ -292,7 +293,7 @@ class StatusReport:
     open_by_rule: Mapping[str, int]
     mutes: Mapping[str, datetime]
     outbox_depth: int
-    extra: Sequence[PipelineStatus | QuarantineStats | StoreSize] = ()
+    extra: Sequence[PipelineStatus | QuarantineStats | StoreSize | ChannelsStatus] = ()
 
 
 def status(report: StatusReport, screen: Screen) -> str:
@@ -384,7 +385,11 @@ def _status_rest(report: StatusReport, screen: Screen) -> list[str]:
         lines.append(t("status.mutes"))
         for target, until in report.mutes.items():
             lines.append(t("status.mute_line", target=esc(target), until=screen.time(until)))
-    lines += [_extra(item, t) for item in report.extra]
+    for item in report.extra:
+        if isinstance(item, ChannelsStatus):
+            lines += [esc(line) for line in channel_views.status_lines(item, t)]
+        else:
+            lines.append(_extra(item, t))
     if report.outbox_depth:
         lines.append(t("status.outbox", count=report.outbox_depth))
     return lines
@@ -516,6 +521,11 @@ def notice(item: notices.Notice, screen: Screen, files: Sequence[str] = ()) -> V
             return t("store.full" if full else "store.writable", when=screen.time(at)), None
         case notices.LinesUnrecorded():
             return lines_unrecorded(item, screen), None
+        case notices.ChannelFailed(index=index, name=name, status=status):
+            reason = (
+                t("channel.refused_url") if status is None else t("channel.http", status=status)
+            )
+            return t("channel.failed", index=index, name=esc(name), reason=reason), None
         case notices.Unreadable(payload=payload):
             if payload.get("topic") == "summary" and isinstance(payload.get("text"), str):
                 return payload["text"], None  # queued by an older version, already rendered

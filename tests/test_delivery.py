@@ -131,11 +131,22 @@ async def test_a_permanent_failure_drops_the_row_and_goes_on(
 async def test_an_edit_telegram_calls_not_modified_counts_as_done(world: World) -> None:
     incident = world.incident("permisos", Severity.ERROR).incident
     await world.delivery.deliver_due()
+    world.incident("permisos", Severity.ERROR)  # a repeat: the count shown changes
     world.runtime.outbox.incident_changed(incident.id)
+    # Telegram may still call it unchanged (an edit from another copy got there first).
     world.bot.fail(EDIT, BadRequest("Message is not modified: specified new message content"))
     assert await world.delivery.deliver_due() == 1
     assert [r.method for r in world.bot.requests] == [SEND, EDIT]  # no second alert
     assert world.delivery.health() == (True, "2 sent, 0 queued")  # done, not dropped
+
+
+async def test_an_edit_that_changes_nothing_shown_is_not_sent(world: World) -> None:
+    incident = world.incident("permisos", Severity.ERROR).incident
+    await world.delivery.deliver_due()
+    world.runtime.outbox.incident_changed(incident.id)  # nothing about it changed
+    await world.delivery.deliver_due()
+    assert [r.method for r in world.bot.requests] == [SEND]
+    assert world.delivery.skipped_edits == 1
 
 
 async def test_html_telegram_cannot_parse_is_sent_again_as_plain_text(world: World) -> None:

@@ -62,6 +62,7 @@ EVERY_KIND: list[notices.Notice] = [
     notices.StoreFull(True, AT),
     notices.StoreFull(False, AT),
     notices.LinesUnrecorded("/var/log/bot.log", 1200, 300, 1041, 2340, ("permisos", "timeout")),
+    notices.ChannelFailed(1, "mailto://example.com/…", 401, AT),
 ]
 
 

@@ -32,6 +32,7 @@ class NoticeKind(StrEnum):
     STORE_RECOVERED = "store_recovered"
     STORE_FULL = "store_full"
     LINES_UNRECORDED = "lines_unrecorded"
+    CHANNEL_FAILED = "channel_failed"
     UNKNOWN = "unknown"
 
 
@@ -191,6 +192,20 @@ class LinesUnrecorded:
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelFailed:
+    """An alert channel failed for good (bad URL, refused credentials): no longer tried.
+
+    `name` is the channel's URL without its secrets; `status` the service's HTTP answer,
+    None when Apprise could not use the URL at all."""
+
+    index: int
+    name: str
+    status: int | None
+    at: datetime
+    kind = NoticeKind.CHANNEL_FAILED
+
+
+@dataclass(frozen=True, slots=True)
 class Unreadable:
     """A row this version cannot read (a bug, or a newer version wrote it): shown plainly."""
 
@@ -208,6 +223,7 @@ Notice = (
     | StoreRecovered
     | StoreFull
     | LinesUnrecorded
+    | ChannelFailed
     | Unreadable
 )
 
@@ -254,6 +270,14 @@ def to_payload(notice: Notice) -> dict[str, Any]:
                 "first_line": notice.first_line,
                 "last_line": notice.last_line,
                 "rules": list(notice.rules),
+            }
+        case ChannelFailed():
+            return {
+                "kind": notice.kind.value,
+                "index": notice.index,
+                "name": notice.name,
+                "status": notice.status,
+                "at": notice.at.isoformat(),
             }
         case Unreadable(payload=payload):
             return dict(payload)
@@ -332,6 +356,10 @@ def _read(kind: object, p: Mapping[str, Any]) -> Notice:
                 int(p["last_line"]),
                 tuple(str(r) for r in p.get("rules", ())),
             )
+        case NoticeKind.CHANNEL_FAILED:
+            at = datetime.fromisoformat(p["at"])
+            status = None if p.get("status") is None else int(p["status"])
+            return ChannelFailed(int(p["index"]), str(p["name"]), status, at)
     return Unreadable(dict(p))
 
 

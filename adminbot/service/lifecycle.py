@@ -24,6 +24,13 @@ from adminbot.actions.executor import prune_quarantine
 from adminbot.checks.fds import raise_open_files_limit
 from adminbot.config import Config
 from adminbot.errors import StartupError
+from adminbot.notify.channels import (
+    ChannelSender,
+    ChannelText,
+    Render,
+    Transport,
+    apprise_send,
+)
 from adminbot.notify.console import ConsoleAlerts
 from adminbot.notify.notices import MuteExpired, StoreRecovered
 from adminbot.notify.notices import SelfWatch as SelfWatchNotice
@@ -71,8 +78,13 @@ def build_service(
     *,
     child_argv: Sequence[str] = (),
     console: ConsoleAlerts | None = None,
+    render: Render | None = None,
+    transport: Transport = apprise_send,
 ) -> Service:
-    """Build the whole running program; call it on the event loop that will run it."""
+    """Build the whole running program; call it on the event loop that will run it.
+
+    `render` words the alerts of `[[channels]]` (handlers/ provides it: the core has no
+    words); it is needed only when channels are configured."""
     raise_open_files_limit()  # before the tailer sizes its pool of open logs
     runtime, queue = build_runtime(config, edges or Edges(), child_argv=child_argv, console=console)
     router = Router(queue, incident_sinks(runtime))
@@ -84,15 +96,30 @@ def build_service(
         stall_seconds=max(30.0, 5 * config.watch.backstop_seconds),
         delivery=built.health,
     )
+    if config.channels and render is None:
+        raise ValueError("[[channels]] are configured but no renderer was given")
+    sender = ChannelSender(
+        runtime.channels,
+        runtime.outbox,
+        render or _no_words,
+        telegram=built.health if config.telegram_enabled else lambda: None,
+        transport=transport,
+        backoff=runtime.periods.delivery_backoff,
+    )
     http = None
     if config.http.enabled:
-        http = HealthServer(config.http.host, config.http.port, selfwatch.parts, runtime.metrics)
+        parts = lambda: selfwatch.parts() | runtime.channels.parts()  # noqa: E731 - a tiny adapter
+        http = HealthServer(config.http.host, config.http.port, parts, runtime.metrics)
     uptime = None
     if config.heartbeat.url:
         store = runtime.store
         healthy = lambda: selfwatch.alive and store.writable(runtime.clock())  # noqa: E731 - a tiny adapter
         uptime = UptimePing(config.heartbeat.url, healthy)
-    return Service(runtime, router, built, selfwatch, http, uptime)
+    return Service(runtime, router, built, selfwatch, http, uptime, sender)
+
+
+def _no_words(_item: object) -> ChannelText:
+    raise AssertionError("no channel is configured, so nothing is rendered")
 
 
 class Service:
@@ -106,8 +133,10 @@ class Service:
         selfwatch: SelfWatch,
         http: HealthServer | None,
         uptime: UptimePing | None = None,
+        sender: ChannelSender | None = None,
     ) -> None:
         self.runtime = runtime
+        self.sender = sender
         self.router = router
         self.front = front
         self.selfwatch = selfwatch
@@ -163,6 +192,8 @@ class Service:
                 raise StartupError(f"[http] port: cannot listen on {where}: {_why(exc)}") from None
             logger.info("Health and metrics on http://%s:%s/", self.http.host, self.http.port)
         await self.front.start()
+        if self.sender is not None:
+            self.sender.start()
 
     async def stop(self) -> ChildExit | None:
         """Stop in reverse order; returns how the child ended."""
@@ -177,6 +208,8 @@ class Service:
         await asyncio.to_thread(runtime.monitor.stop)
         await self.router.stop()
         await runtime.remedies.wait_idle()
+        if self.sender is not None:
+            await self.sender.stop()
         if self.http is not None:
             await self.http.stop()
         await self.front.stop(ended)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -37,12 +38,14 @@ from adminbot.checks.health import HealthWatcher
 from adminbot.checks.process import ProcessCheck
 from adminbot.checks.staleness import StalenessCheck
 from adminbot.clock import Clock, utcnow
-from adminbot.config import Config, with_demo_remedies
+from adminbot.config import Config, RedactPattern, with_demo_remedies
 from adminbot.facts import Size
 from adminbot.incidents.book import IncidentBook, IncidentEvent
 from adminbot.incidents.intake import EventQueue, Intake
 from adminbot.kinds.miner import KindMiner
 from adminbot.models import Incident
+from adminbot.notify.channel_urls import secrets
+from adminbot.notify.channels import ChannelQueue, ChannelsStatus
 from adminbot.notify.console import ConsoleAlerts
 from adminbot.notify.eventlog import EventLog, redact_logging
 from adminbot.notify.notices import LinesUnrecorded
@@ -54,6 +57,7 @@ from adminbot.service.metrics import Metrics
 from adminbot.service.monitor import Monitor
 from adminbot.store.api import StoreApi
 from adminbot.store.backend import open_store
+from adminbot.store.channels import ChannelStore
 from adminbot.store.kinds import KindStore
 from adminbot.store.lock import DataDirLock
 from adminbot.store.retention import StoreSize
@@ -62,7 +66,7 @@ from adminbot.supervise.supervisor import RestartPolicy
 
 logger = logging.getLogger(__name__)
 
-StatusFacts = PipelineStatus | QuarantineStats | StoreSize
+StatusFacts = PipelineStatus | QuarantineStats | StoreSize | ChannelsStatus
 """Extra facts /status shows, worded by the views."""
 
 
@@ -118,6 +122,7 @@ class Runtime:
     console: ConsoleAlerts
     periods: Periods
     kinds: KindStore
+    channels: ChannelQueue
     docker: DockerClient | None = None
     child: PipelineChild | None = None
     lock: DataDirLock | None = None
@@ -130,6 +135,7 @@ class Runtime:
             lines.append(self.child.status_line)
         lines.append(lambda: quarantine_stats(self.config.quarantine_dir))
         lines.append(lambda: StoreSize(Size(self.store.size_bytes()), self.config.store.keep_days))
+        lines.append(self.channels.status)
         return lines
 
 
@@ -272,7 +278,7 @@ def build_runtime(
     book = IncidentBook(store, clock)
     book.recover_interrupted()
     queue = EventQueue(loop)
-    redactor = Redactor.configured(config.redact)
+    redactor = Redactor.configured((*config.redact, *channel_secrets(config)))
     redact_logging(redactor)
     intake = Intake(
         store,
@@ -342,6 +348,7 @@ def build_runtime(
         local_actions=local_actions,
         on_outcome=[console.outcome, _count_action(metrics)],
     )
+    channels = ChannelQueue(config.channels, ChannelStore(store), clock=clock)
     runtime = Runtime(
         config=config,
         clock=clock,
@@ -360,6 +367,7 @@ def build_runtime(
         console=console,
         periods=edges.periods,
         kinds=kinds,
+        channels=channels,
         docker=docker,
         child=child,
         lock=lock,
@@ -374,7 +382,14 @@ def incident_sinks(runtime: Runtime) -> list[Callable[[IncidentEvent], None]]:
         lambda event: metrics.rule_matched(event.match.rule),
         runtime.console,
         runtime.remedies.route,
+        runtime.channels.route,
     ]
+
+
+def channel_secrets(config: Config) -> list[RedactPattern]:
+    """The channel URLs' credentials, hidden wherever a line or a log is written."""
+    found = {s for channel in config.channels for s in secrets(channel.url)}
+    return [RedactPattern(re.escape(s)) for s in sorted(found, key=len, reverse=True)]
 
 
 def _count_action(metrics: Metrics) -> OutcomeListener:

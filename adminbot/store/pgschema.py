@@ -88,6 +88,17 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE incidents ADD COLUMN host TEXT NOT NULL DEFAULT '';
     CREATE INDEX incidents_by_host_key ON incidents (rule, key, host, id);
     """,
+    # One outbox per Apprise channel (adminbot/store/channels.py).
+    """
+    CREATE TABLE channel_outbox (
+        id BIGSERIAL PRIMARY KEY, channel TEXT NOT NULL, incident_id BIGINT,
+        payload TEXT NOT NULL, created_at TEXT NOT NULL, state TEXT NOT NULL,
+        attempts BIGINT NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '',
+        done_at TEXT);
+    CREATE INDEX channel_outbox_queue ON channel_outbox (channel, state, id);
+    CREATE TABLE channel_dead (
+        channel TEXT PRIMARY KEY, reason TEXT NOT NULL, at TEXT NOT NULL);
+    """,
 )
 
 

@@ -106,6 +106,17 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE incidents ADD COLUMN host TEXT NOT NULL DEFAULT '';
     CREATE INDEX incidents_by_host_key ON incidents (rule, key, host, id);
     """,
+    # channels (adminbot/store/channels.py): one outbox per Apprise channel
+    """
+    CREATE TABLE channel_outbox (
+        id INTEGER PRIMARY KEY, channel TEXT NOT NULL, incident_id INTEGER,
+        payload TEXT NOT NULL, created_at TEXT NOT NULL, state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '',
+        done_at TEXT);
+    CREATE INDEX channel_outbox_queue ON channel_outbox (channel, state, id);
+    CREATE TABLE channel_dead (
+        channel TEXT PRIMARY KEY, reason TEXT NOT NULL, at TEXT NOT NULL);
+    """,
 )
 
 
