@@ -15,7 +15,7 @@ from adminbot.checks.disk import disk_usage
 from adminbot.models import Incident
 from adminbot.notify.notices import Unreadable, notice_from_payload
 from adminbot.service.runtime import Runtime
-from handlers import views
+from handlers import buttons, views
 from handlers.i18n import Catalog
 
 logger = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ def alert(runtime: Runtime, incident: Incident, *, repeated: bool = False) -> vi
         no_fix=runtime.remedies.why_no_fix(incident),
         waiting_since=runtime.remedies.waiting.get(incident.id),
         repeated=repeated,
+        extra_rows=buttons.alert_rows(runtime, incident, words(runtime)),
     )
 
 

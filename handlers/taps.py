@@ -20,6 +20,9 @@ class Verb(StrEnum):
     RESOLVE = "res"
     MUTE = "mute"
     OPEN = "open"
+    CONTEXT = "ctx"
+    LOG = "log"
+    KIND_IGNORE = "kign"
 
 
 PAGE = "page"

@@ -124,6 +124,7 @@ def alert(
     no_fix: str | None = None,
     waiting_since: datetime | None = None,
     repeated: bool = False,
+    extra_rows: Sequence[Sequence[tuple[str, str]]] = (),
 ) -> View:
     """One incident as an alert message, with the buttons that still make sense; an
     alert without a fix button says why, and a fix held for the server says so.
@@ -157,6 +158,8 @@ def alert(
     sample = _sample(incident.sample, min(SAMPLE_CHARS, budget))
     text = f"{head}\n<pre>{esc(sample)}</pre>" if sample else head
     buttons = [] if incident.state.is_closed else _alert_buttons(incident, t, actions)
+    if buttons:  # evidence and decisions go above Ignore / Mute
+        buttons[-1:-1] = [list(row) for row in extra_rows]
     return text, keyboard(buttons)
 
 

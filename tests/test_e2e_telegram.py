@@ -77,6 +77,8 @@ async def test_error_line_becomes_one_alert_with_buttons_for_its_type(
         assert labels(fake_telegram, message.message_id) == [
             "🔑 Chown",
             "✅ Mark fixed",
+            "🔎 Context",
+            "📄 Log",
             "🙈 Ignore",
             "🔕 Mute 1 h",
         ]
@@ -344,7 +346,13 @@ async def test_spanish_configuration_speaks_spanish(
         assert "CRÍTICO" in alert.text
         assert "Estado: abierto" in alert.text
         labels = [text for text, _ in fake_telegram.buttons(ADMIN, alert.message_id)]
-        assert labels == ["✅ Arreglado", "🙈 Ignorar", "🔕 Silenciar 1 h"]
+        assert labels == [
+            "✅ Arreglado",
+            "🔎 Contexto",
+            "📄 Registro",
+            "🙈 Ignorar",
+            "🔕 Silenciar 1 h",
+        ]
         assert ("status", "Salud, archivos, disco e incidencias") in fake_telegram.commands()
 
 

@@ -23,7 +23,7 @@ from adminbot.kinds.mask import tokens
 from adminbot.kinds.redact import sample_of
 from adminbot.models import Match, Origin, Record, Severity, frozen_map
 from adminbot.rules.spec import RuleSpec
-from adminbot.store.kinds import KindStore, Sighting
+from adminbot.store.kinds import KindState, KindStore, Sighting
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +85,15 @@ class KindMiner:
         for kind in self._kinds.all():
             self._drain.restore(kind.template.split(" "))
             self._known.append(_Known(kind.id, kind.alerts, deque(maxlen=self._burst.count)))
+
+    def decide(self, kind_id: int, state: KindState) -> bool:
+        """The admin decided about a kind (a rule, "ignore it"): its lines alert no more."""
+        if not self._kinds.decide(kind_id, state):
+            return False
+        for known in self._known:
+            if known.id == kind_id:
+                known.alerts = False
+        return True
 
     def __len__(self) -> int:
         return len(self._known)

@@ -107,6 +107,16 @@ class KindStore:
                     ids.append(sighting.id)
         return ids
 
+    def get(self, kind_id: int) -> Kind | None:
+        found = self._select("WHERE id = ?", (kind_id,))
+        return found[0] if found else None
+
+    def decide(self, kind_id: int, state: KindState) -> bool:
+        """Record what the admin made of a kind; False if there is no such kind."""
+        with self._store.connection() as db:
+            cursor = db.execute("UPDATE kinds SET state = ? WHERE id = ?", (state.value, kind_id))
+            return cursor.rowcount > 0
+
     def escalate(self, rule: str, key: str, severity: Severity) -> bool:
         """Raise the live incident of (`rule`, `key`) to `severity` if it is below it."""
         lower = [s.value for s in Severity if s.rank < severity.rank]
