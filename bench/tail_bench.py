@@ -475,10 +475,16 @@ class Routing:
 
 
 async def follow_routed(
-    service: Service, intake: Stage, log: Path, progress: Path, args: argparse.Namespace
-) -> tuple[Live, Routing]:
-    """The live run (on a thread, so the event loop routes meanwhile) and the router's lag."""
+    service: Service,
+    stages: dict[str, Stage],
+    log: Path,
+    progress: Path,
+    args: argparse.Namespace,
+) -> tuple[Live, Routing, dict[str, Stage]]:
+    """The live run (on a thread, so the event loop routes meanwhile), the router's lag,
+    and the stages' timers as they stood when the last line was read."""
     monitor, router = service.runtime.monitor, service.router
+    intake = stages["intake"]
     behind = Sampler(lambda: intake.items, lambda: router.routed)
     behind.start()
     live = await asyncio.to_thread(
@@ -499,12 +505,13 @@ async def follow_routed(
         drain_limit=args.drain,
     )
     read_at = time.monotonic()
+    snapshot = {name: Stage(s.seconds, s.calls, s.items) for name, s in stages.items()}
     deadline = read_at + args.drain
     while router.routed < intake.items and time.monotonic() < deadline:  # noqa: ASYNC110 - counters, no event to wait on
         await asyncio.sleep(0.005)
     last_routed = time.monotonic() - read_at
     behind.finish()
-    return live, Routing(intake.items, behind.max_lag, last_routed)
+    return live, Routing(intake.items, behind.max_lag, last_routed), snapshot
 
 
 def full_pipeline(args: argparse.Namespace) -> int:
@@ -531,8 +538,7 @@ async def _full_pipeline(args: argparse.Namespace, quiet: TextIO) -> int:
         stages = time_stages(service)
         await service.start()
         try:
-            live, routing = await follow_routed(service, stages["intake"], log, progress, args)
-            snapshot = {name: Stage(s.seconds, s.calls, s.items) for name, s in stages.items()}
+            live, routing, snapshot = await follow_routed(service, stages, log, progress, args)
         finally:
             await service.stop()
         runtime.intake.events.close()
