@@ -1,24 +1,36 @@
 """How long from an error line in a log to the admin's Telegram alert? Run by hand.
 
-    .venv/bin/python bench/latency_bench.py                  # 200 incidents, one per 50 ms
-    .venv/bin/python bench/latency_bench.py --interval 0.02  # faster spacing
+    .venv/bin/python bench/latency_bench.py                  # 60 incidents, one per second
+    .venv/bin/python bench/latency_bench.py --unpaced --count 200 --interval 0.05
+                                                             # adminbot's own path, faster
     .venv/bin/python bench/latency_bench.py --burst          # all lines in one write()
     .venv/bin/python bench/latency_bench.py --polling        # watchdog's PollingObserver
     .venv/bin/python bench/latency_bench.py --trace          # where the time goes, per stage
 
-The real path, end to end: the PTB Application built as `tests.harness.running_bot`
-builds it (runtime, handlers, `post_init`, AIORateLimiter), the watchdog tailer on
-its default settings, the SQLite store in a temporary folder and the outbox
+The real path, end to end: the service built as `tests.harness.running_bot` builds
+it (`build_service` with the `TelegramFront`: PTB Application, handlers,
+AIORateLimiter; the router; test-speed `Periods`), the watchdog tailer on its default
+settings, the SQLite store in a temporary folder and the outbox
 delivery, talking to `tests.fake_telegram` on 127.0.0.1. A writer thread appends
 one permission error per incident, each on its own path so each opens a NEW
 incident; t0 is `time.monotonic()` right after the line is written and flushed,
 t1 is the fake's `Call.time` of the sendMessage whose text shows that path.
+The delivery keeps Telegram's pace deliberately (`handlers/pacing.py`: about one
+message a second to a private chat, bursts of 5), so the default spacing is one
+second: faster appends measure a queue at that pace, not the path. `--unpaced` lifts
+the pace (a wider bucket swapped into the running delivery, as --trace reaches in) to
+time adminbot's own path with closer spacing; the fake Bot API has no limits.
+Storms are off (`[alerts] storm_threshold = 0`, `--storm-threshold` sets it): 200 new
+incidents in a minute would otherwise fold into one storm message, which
+`bench/storm_delivery_bench.py` measures. Console alerts go to /dev/null.
 Target: p99 under 250 ms with spaced appends. `--burst` reports the time to
-deliver them all instead (PTB's rate limiter allows 30 messages/s).
+deliver them all instead (at the per-chat pace; with --unpaced, PTB's
+rate limiter allows 30 messages/s).
 
-`--trace` wraps a few seams (the monitor's router and listeners, the delivery
-loop's send and the rate limiter's callback) to time each stage, and samples the
-event loop's lag; it is for profiling and reaches into private attributes on purpose.
+`--trace` wraps the seams between stages (`Intake.submit` on the tailer thread, the
+router's sinks on the event loop after the commit, the delivery's send and the rate
+limiter's callback) to time each stage, and samples the event loop's lag; it is for
+profiling and reaches into built objects and private attributes on purpose.
 
 The fake sets TCP_NODELAY on its sockets (`disable_nagle_algorithm`): it writes an
 answer's headers and body separately, and with Nagle on each back-to-back request
@@ -30,28 +42,35 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import os
 import re
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # `tests` is not an installed package
 
-from telegram.ext import AIORateLimiter, Application  # noqa: E402
+from telegram.ext import AIORateLimiter  # noqa: E402
 
 from adminbot.config import Config, load_config  # noqa: E402
 from adminbot.incidents.book import IncidentEvent  # noqa: E402
-from adminbot.service.runtime import Runtime  # noqa: E402
+from adminbot.models import Checkpoint, Match  # noqa: E402
+from adminbot.notify.console import ConsoleAlerts  # noqa: E402
+from adminbot.service.lifecycle import Service, build_service  # noqa: E402
+from adminbot.service.runtime import Edges  # noqa: E402
 from adminbot.store.sqlite import OutboxItem  # noqa: E402
+from handlers.app import TelegramFront  # noqa: E402
+from handlers.pacing import Pace, Pacer  # noqa: E402
 from tests.fake_telegram import FakeTelegram  # noqa: E402
 from tests.fake_telegram import _Handler as _FakeHandler  # noqa: E402 - read, to print its Nagle
-from tests.harness import ADMIN, eventually, running_bot  # noqa: E402
+from tests.harness import ADMIN, FAST, eventually  # noqa: E402
 
 TARGET_P99_MS = 250.0
 LINE = (
@@ -65,8 +84,9 @@ PATH_NUMBER = re.compile(r"/srv/descargas/v(\d{5})\.mp4")
 class Trace:
     """Monotonic stage times per incident number, filled in by the `--trace` wrappers."""
 
-    routed: dict[int, float] = field(default_factory=dict)  # classified, inside the transaction
-    committed: dict[int, float] = field(default_factory=dict)  # transaction committed
+    submitted: dict[int, float] = field(default_factory=dict)  # classified, handed to the intake
+    committed: dict[int, float] = field(default_factory=dict)  # committed, event queued
+    routed: dict[int, float] = field(default_factory=dict)  # the router reached its sinks
     picked: dict[int, float] = field(default_factory=dict)  # the delivery loop started the send
     granted: dict[int, float] = field(default_factory=dict)  # the rate limiter let it through
     answered: dict[int, float] = field(default_factory=dict)  # PTB got the HTTP answer
@@ -87,14 +107,20 @@ def percentile(values: Sequence[float], p: float) -> float:
 
 
 def bench_config(
-    folder: Path, fake: FakeTelegram, *, polling: bool, poll_interval: float = 1.0
+    folder: Path,
+    fake: FakeTelegram,
+    *,
+    polling: bool,
+    poll_interval: float = 1.0,
+    storm_threshold: int = 0,
 ) -> Config:
-    """Default settings (no adminbot.toml) unless --polling, watching folder/pipeline/*.log."""
+    """Default settings but for storms (off unless asked: every incident gets its own alert,
+    whose latency is measured) and --polling, watching folder/pipeline/*.log."""
     (folder / "pipeline").mkdir()
+    toml = f"[alerts]\nstorm_threshold = {storm_threshold}\n"
     if polling:
-        (folder / "adminbot.toml").write_text(
-            f"[watch]\npolling = true\npoll_interval = {poll_interval}\n", encoding="utf-8"
-        )
+        toml += f"[watch]\npolling = true\npoll_interval = {poll_interval}\n"
+    (folder / "adminbot.toml").write_text(toml, encoding="utf-8")
     env = {
         "TELEGRAM_TOKEN": fake.token,
         "ADMIN_ID": str(ADMIN),
@@ -169,41 +195,66 @@ class _TracingLimiter(AIORateLimiter):
         return await super().process_request(timed, args, kwargs, endpoint, data, rate_limit_args)
 
 
-def instrument(application: Application, runtime: Runtime, trace: Trace) -> None:
+def instrument(service: Service, trace: Trace) -> None:
     """Wrap the seams between stages so each records when an incident passed it."""
-    monitor = runtime.monitor
-    route = monitor.router
+    intake = service.runtime.intake
+    submit = intake.submit
+
+    def submitted(
+        matches: Sequence[Match], checkpoint: Checkpoint | None = None, lines: int = 0
+    ) -> list[IncidentEvent]:
+        numbers = [number_in(match.key or match.record.text) for match in matches]
+        now = time.monotonic()
+        for n in numbers:
+            if n is not None:
+                trace.submitted.setdefault(n, now)
+        events = submit(matches, checkpoint, lines)
+        now = time.monotonic()
+        for event in events:
+            n = number_in(event.incident.key)
+            if n is not None:
+                trace.committed.setdefault(n, now)
+                trace.by_incident[event.incident.id] = n
+        return events
 
     def routed(event: IncidentEvent) -> None:
-        n = number_in(event.incident.key)
+        n = number_in(event.incident.key)  # the router may run before `submit` returns
         if n is not None:
-            trace.routed[n] = time.monotonic()
+            trace.routed.setdefault(n, time.monotonic())
             trace.by_incident[event.incident.id] = n
-        if route is not None:
-            route(event)
 
-    def committed(event: IncidentEvent) -> None:
-        n = number_in(event.incident.key)
-        if n is not None:
-            trace.committed[n] = time.monotonic()
-
-    monitor.router = routed
-    monitor.listeners.append(committed)
-
-    delivery = application.bot_data["delivery"]
+    router = service.router
+    router.sinks = (routed, *router.sinks)  # the router reads them for each event
+    _replace(intake, "submit", submitted)  # the monitor calls it through the instance
+    front = service.front
+    assert isinstance(front, TelegramFront)
+    delivery = front.delivery
     send = delivery._send
 
     async def picked(item: OutboxItem) -> None:
         n = trace.by_incident.get(item.incident_id or -1)
         if n is not None:
-            trace.picked[n] = time.monotonic()
+            trace.picked.setdefault(n, time.monotonic())
         await send(item)
 
-    delivery._send = picked  # the loop looks it up on each row
-    limiter = application.bot.rate_limiter
+    _replace(delivery, "_send", picked)  # the loop looks it up on each row
+    limiter = front.application.bot.rate_limiter
     if isinstance(limiter, AIORateLimiter):
         _TracingLimiter.trace = trace
         limiter.__class__ = _TracingLimiter
+
+
+def unpace(service: Service) -> None:
+    """Lift the per-chat pace of the running delivery: the path alone is timed."""
+    front = service.front
+    assert isinstance(front, TelegramFront)
+    wide = Pace(rate=1e6, burst=1e6)
+    _replace(front.delivery, "pacer", Pacer(private=wide, group=wide))
+
+
+def _replace(owner: object, attribute: str, wrapper: object) -> None:
+    """Shadow a method of one built object with a wrapper (an instance attribute)."""
+    setattr(owner, attribute, wrapper)
 
 
 async def sample_loop_lag(trace: Trace, stop: asyncio.Event) -> None:
@@ -230,23 +281,49 @@ class Result:
         return stage_ms(dict(enumerate(self.appended)), self.answered)
 
 
-async def run(args: argparse.Namespace) -> Result:
+@asynccontextmanager
+async def running_service(config: Config, console: TextIO) -> AsyncIterator[Service]:
+    """Start adminbot as `tests.harness.running_bot` does, but yield the whole service
+    (--trace wraps its router and its front's delivery); console alerts go to `console`."""
+    service = build_service(
+        config,
+        lambda runtime: TelegramFront(runtime, poll_timeout=1),
+        Edges(periods=FAST),
+        console=ConsoleAlerts(console, zone=config.zone),
+    )
+    await service.start()
+    try:
+        yield service
+    finally:
+        await service.stop()
+
+
+async def run(args: argparse.Namespace, console: TextIO) -> Result:
     lines = [LINE.format(n=n) for n in range(args.count)]
     trace = Trace() if args.trace else None
     with FakeTelegram() as fake, tempfile.TemporaryDirectory(prefix="latency-bench-") as tmp:
         folder = Path(tmp)
-        config = bench_config(folder, fake, polling=args.polling, poll_interval=args.poll_interval)
+        config = bench_config(
+            folder,
+            fake,
+            polling=args.polling,
+            poll_interval=args.poll_interval,
+            storm_threshold=args.storm_threshold,
+        )
         log = folder / "pipeline" / "pipeline.log"
         log.touch()
-        async with running_bot(config) as (application, runtime):
+        async with running_service(config, console) as service:
+            monitor = service.runtime.monitor
             # 1. Wait until the bot said hello and the tailer holds the file's end.
             await fake.await_call("sendMessage", timeout=10)
-            await eventually(lambda: any(f.path == str(log) for f in runtime.monitor.watched()))
+            await eventually(lambda: any(f.path == str(log) for f in monitor.watched()))
             await asyncio.sleep(0.3)
             stop = asyncio.Event()
             lag_task = None
+            if args.unpaced:
+                unpace(service)
             if trace is not None:
-                instrument(application, runtime, trace)
+                instrument(service, trace)
                 lag_task = asyncio.create_task(sample_loop_lag(trace, stop))
             # 2. Append from a thread, as the pipeline would from its own process.
             started = time.monotonic()
@@ -281,7 +358,10 @@ def report(args: argparse.Namespace, result: Result) -> None:
     mode = "burst (one write)" if args.burst else f"one line every {args.interval * 1000:g} ms"
     observer = "PollingObserver" if args.polling else "native (inotify)"
     nagle = "TCP_NODELAY" if _FakeHandler.disable_nagle_algorithm else "Nagle on"
-    print(f"observer {observer}; fake server with {nagle}; {args.count} new incidents, {mode}")
+    pace = "pace lifted" if args.unpaced else "Telegram's per-chat pace"
+    print(
+        f"observer {observer}; fake server with {nagle}; {pace}; {args.count} new incidents, {mode}"
+    )
     print(f"delivered {len(result.answered)}/{args.count} alerts in {result.wall:.2f}s")
     print(f"  {'ms':<32} {'median':>8} {'p90':>8} {'p99':>8} {'max':>8} {'n':>6}")
     latencies = result.latencies_ms()
@@ -289,9 +369,10 @@ def report(args: argparse.Namespace, result: Result) -> None:
     trace = result.trace
     if trace is not None:
         appended = dict(enumerate(result.appended))
-        print(row("  append -> classified", stage_ms(appended, trace.routed)))
-        print(row("  classified -> committed", stage_ms(trace.routed, trace.committed)))
-        print(row("  committed -> delivery send", stage_ms(trace.committed, trace.picked)))
+        print(row("  append -> classified", stage_ms(appended, trace.submitted)))
+        print(row("  classified -> committed", stage_ms(trace.submitted, trace.committed)))
+        print(row("  committed -> routed", stage_ms(trace.committed, trace.routed)))
+        print(row("  routed -> delivery send", stage_ms(trace.routed, trace.picked)))
         print(row("  send -> rate limiter grant", stage_ms(trace.picked, trace.granted)))
         print(row("  grant -> HTTP answer", stage_ms(trace.granted, trace.answered)))
         print(row("event-loop lag (5 ms timer)", [lag * 1000 for lag in trace.loop_lag]))
@@ -311,16 +392,23 @@ def report(args: argparse.Namespace, result: Result) -> None:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--count", type=int, default=200, help="new incidents (default 200)")
+    parser.add_argument("--count", type=int, default=60, help="new incidents (default 60)")
     parser.add_argument(
-        "--interval", type=float, default=0.05, help="seconds between appends (default 0.05)"
+        "--interval", type=float, default=1.0, help="seconds between appends (default 1.0)"
     )
+    parser.add_argument("--unpaced", action="store_true", help="lift the delivery's per-chat pace")
     parser.add_argument("--burst", action="store_true", help="append every line in one write")
     parser.add_argument("--polling", action="store_true", help="watchdog's PollingObserver")
     parser.add_argument(
         "--poll-interval", type=float, default=1.0, help="with --polling: [watch] poll_interval"
     )
     parser.add_argument("--trace", action="store_true", help="time each stage of the path")
+    parser.add_argument(
+        "--storm-threshold",
+        type=int,
+        default=0,
+        help="[alerts] storm_threshold (default 0: storms off, one alert per incident)",
+    )
     parser.add_argument(
         "--timeout", type=float, default=20.0, help="seconds to wait for the last alert"
     )
@@ -332,7 +420,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    report(args, asyncio.run(run(args)))
+    with open(os.devnull, "w", encoding="utf-8") as console:  # one console line per incident
+        result = asyncio.run(run(args, console))
+    report(args, result)
     return 0
 
 

@@ -9,15 +9,18 @@ Default: a started `Tailer` with a counting sink follows fixed-size synthetic
 lines. Printed: achieved lines/s, the worst lag, whether every line arrived
 exactly once and in order, the tailer's CPU and its catch-up reading speed.
 
-`--full`: the real pipeline follows the file instead, as production builds it:
-`build_runtime` on a `load_config` config (no Telegram token, data in the
-temporary folder), then `runtime.monitor.start()`, so every batch goes through
-the Classifier, the IncidentBook, the SQLite store and the event log. The writer
-appends `adminbot.simulate.sample_line` records from a seeded random.Random (2% of
-records are errors, a traceback is one record). Printed as well: incidents and
-matches recorded, where the tailer thread's time went (timers around the
-monitor's stages, which reach into private attributes on purpose), CPU per
-thread, and the pipeline's speed and findings on the same file as a backlog.
+`--full`: the real pipeline follows the file instead, as `adminbot run` builds it
+in console mode: `build_service` on a `load_config` config (no Telegram token, data
+in the temporary folder; console output to /dev/null), started on an event loop, so
+every batch goes through the Classifier, the kind miner and `Intake.submit` (the
+IncidentBook, the SQLite store and the event log), and every committed event through
+the router's sinks (metrics, console, remedies). The writer appends
+`adminbot.simulate.sample_line` records from a seeded random.Random (2% of records
+are errors by default, `--error-ratio 0.9` for a storm; a traceback is one record).
+Printed as well: incidents and matches recorded, where the tailer thread's and the
+event loop's time went (timers around those seams, which reach into built objects on
+purpose), how far the router fell behind, CPU per thread, and the pipeline's speed
+and findings on the same file as a backlog.
 
 Targets: 50,000 lines/s, RSS under 80 MB.
 """
@@ -25,6 +28,7 @@ Targets: 50,000 lines/s, RSS under 80 MB.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import random
 import subprocess
@@ -37,15 +41,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import psutil
 
 from adminbot.config import Config, load_config
 from adminbot.models import Checkpoint, Line
-from adminbot.service.monitor import Monitor
-from adminbot.service.runtime import Runtime, build_runtime
+from adminbot.notify.console import ConsoleAlerts
+from adminbot.service.console_mode import ConsoleFront
+from adminbot.service.lifecycle import Service, build_service
+from adminbot.service.router import Router
+from adminbot.service.runtime import Runtime, build_runtime, incident_sinks
 from adminbot.simulate import sample_line
+from adminbot.store.sqlite import Store
 from adminbot.tail.tailer import Tailer
 
 LINE_BYTES = 120
@@ -92,6 +100,7 @@ def run_writer(path: str, args: argparse.Namespace) -> None:
     because records of varying length do not let the file size tell it.
     """
     total = int(args.rate * args.seconds)
+    record: Callable[[int], bytes]
     if args.full:
         record = realistic_records(total, args.seed, args.error_ratio).__getitem__
     else:
@@ -193,10 +202,11 @@ class Live:
 def thread_cpu() -> dict[str, float]:
     """CPU seconds so far of each thread of this process, by thread name and class."""
     names = {t.native_id: f"{t.name} ({type(t).__name__})" for t in threading.enumerate()}
-    times: Counter[str] = Counter()
+    times: dict[str, float] = {}
     for t in psutil.Process().threads():
-        times[names.get(t.id, "other (C-level)")] += t.user_time + t.system_time
-    return dict(times)
+        name = names.get(t.id, "other (C-level)")
+        times[name] = times.get(name, 0.0) + t.user_time + t.system_time
+    return times
 
 
 def follow_live(
@@ -331,41 +341,73 @@ def pipeline_config(folder: Path, watch: Path, *, polling: bool, from_beginning:
     return load_config(env, cwd=folder)
 
 
+def quiet_console(config: Config, out: TextIO) -> ConsoleAlerts:
+    """Console alerts as production builds them, printed to `out` (the bench's output stays
+    readable; the formatting is still paid for)."""
+    return ConsoleAlerts(out, zone=config.zone, repeat_every=config.alerts.edit_throttle_seconds)
+
+
 @dataclass
 class Stage:
     seconds: float = 0.0
     calls: int = 0
+    items: int = 0  # what the calls returned, for the stages that return a list
 
 
-def time_stages(monitor: Monitor) -> dict[str, Stage]:
-    """Wrap the monitor's stages with wall-clock timers (instance attributes shadow methods).
+SINK_NAMES = ("metrics", "console", "remedies")
+"""The router's sinks, in `incident_sinks` order."""
 
-    handle_batch = classifier.feed + _commit; _commit = the SQLite transaction (per match:
-    book.record_batch and the remedies' routing; per batch: checkpoint, line count, COMMIT) +
-    _publish; _publish = event log + stats + listeners (metrics).
+
+def time_stages(service: Service) -> dict[str, Stage]:
+    """Wrap the pipeline's seams with wall-clock timers, before the service starts.
+
+    A profiler's reach into built objects, on purpose (instance attributes shadow
+    methods; the router reads its sinks for each event). On the tailer thread,
+    Monitor.handle_batch = classifier.feed + kinds.mine (errors no rule knows) +
+    Intake.submit; submit = redaction + one transaction (book.record_batch,
+    checkpoint, line count, COMMIT) + event log + queueing the events. After the
+    commit, on the event loop, the router hands each event to its sinks.
     """
-    names = ("classify", "commit", "book.record", "publish", "event log")
-    stages = {name: Stage() for name in names}
+    runtime = service.runtime
+    monitor, intake = runtime.monitor, runtime.intake
+    stages: dict[str, Stage] = {}
     targets: list[tuple[Any, str, str]] = [
         (monitor.classifier, "feed", "classify"),
-        (monitor, "_commit", "commit"),
-        (monitor.book, "record_batch", "book.record"),
-        (monitor, "_publish", "publish"),
-        (monitor.events, "match", "event log"),
+        (monitor.kinds, "mine", "kinds"),
+        (intake, "submit", "intake"),
+        (intake.book, "record_batch", "book.record"),
+        (intake.events, "match", "event log"),
     ]
     for owner, attribute, name in targets:
-        setattr(owner, attribute, _timed(getattr(owner, attribute), stages[name]))
+        stages[name] = Stage()
+        if owner is not None:
+            setattr(owner, attribute, _timed(getattr(owner, attribute), stages[name]))
+    router = service.router
+    names = SINK_NAMES if len(router.sinks) == len(SINK_NAMES) else _sink_names(router.sinks)
+    wrapped = []
+    for name, sink in zip(names, router.sinks, strict=True):
+        stages[f"sink {name}"] = Stage()
+        wrapped.append(_timed(sink, stages[f"sink {name}"]))
+    router.sinks = tuple(wrapped)
     return stages
+
+
+def _sink_names(sinks: Sequence[object]) -> tuple[str, ...]:
+    return tuple(getattr(sink, "__qualname__", type(sink).__name__) for sink in sinks)
 
 
 def _timed(function: Callable[..., Any], stage: Stage) -> Callable[..., Any]:
     def timed(*args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
+        result = None
         try:
-            return function(*args, **kwargs)
+            result = function(*args, **kwargs)
+            return result
         finally:
             stage.seconds += time.perf_counter() - started
             stage.calls += 1
+            if isinstance(result, list):
+                stage.items += len(result)
 
     return timed
 
@@ -381,34 +423,104 @@ class Recorded:
 
 
 def recorded(runtime: Runtime) -> Recorded:
-    """Read what the runtime recorded; call after monitor.stop() (the event log is closed)."""
-    monitor = runtime.monitor
-    event_files = monitor.config.data_dir.glob(monitor.config.event_log.name + "*")
+    """Read what the runtime recorded, once it has stopped (its store is opened again)."""
+    config = runtime.config
+    event_files = config.data_dir.glob(config.event_log.name + "*")
     event_lines = sum(path.read_bytes().count(b"\n") for path in event_files)
+    store = Store(config.store_path)
+    try:
+        incidents = store.incident_counts()
+    finally:
+        store.close()
     return Recorded(
-        lines=monitor.stats.lines,
-        matches=Counter(monitor.stats.matches),
-        incidents=runtime.store.incident_counts(),
+        lines=runtime.monitor.stats.lines,
+        matches=Counter(runtime.monitor.stats.matches),
+        incidents=incidents,
         event_lines=event_lines,
     )
 
 
-def pipeline_catch_up(folder: Path, source: Path) -> tuple[float, Recorded, float]:
-    """The real pipeline on the source log as a backlog: one poll() from offset 0.
+async def pipeline_catch_up(
+    folder: Path, source: Path, out: TextIO
+) -> tuple[float, Recorded, float]:
+    """The real pipeline on the source log as a backlog: one poll() from offset 0, then
+    the router's sinks for every committed event.
 
     Returns lines/s, what was recorded, and matches committed per second."""
     config = pipeline_config(folder, source, polling=False, from_beginning=True)
-    runtime = build_runtime(config)
+    runtime, queue = build_runtime(config, console=quiet_console(config, out))
+    router = Router(queue, incident_sinks(runtime))
     started = time.monotonic()
     runtime.monitor.tailer.poll()
+    router.route_pending()
     elapsed = time.monotonic() - started
     runtime.monitor.stop()
-    result = recorded(runtime)
+    router.route_pending()
+    await runtime.remedies.wait_idle()
+    runtime.intake.events.close()
     runtime.store.close()
+    if runtime.lock is not None:
+        runtime.lock.release()
+    result = recorded(runtime)
     return result.lines / elapsed, result, sum(result.matches.values()) / elapsed
 
 
+@dataclass
+class Routing:
+    """How the router kept up with the commits while live."""
+
+    events: int  # committed by the intake while live
+    max_behind: int  # most events committed but not yet routed
+    last_routed: float  # seconds after the last line was read until all were routed
+
+
+async def follow_routed(
+    service: Service,
+    stages: dict[str, Stage],
+    log: Path,
+    progress: Path,
+    args: argparse.Namespace,
+) -> tuple[Live, Routing, dict[str, Stage]]:
+    """The live run (on a thread, so the event loop routes meanwhile), the router's lag,
+    and the stages' timers as they stood when the last line was read."""
+    monitor, router = service.runtime.monitor, service.router
+    intake = stages["intake"]
+    behind = Sampler(lambda: intake.items, lambda: router.routed)
+    behind.start()
+    live = await asyncio.to_thread(
+        follow_live,
+        log,
+        args,
+        lambda: monitor.stats.lines,
+        writer_args=[
+            "--full",
+            "--seed",
+            str(args.seed),
+            "--error-ratio",
+            str(args.error_ratio),
+            "--progress",
+            str(progress),
+        ],
+        written=lambda: int.from_bytes(progress.read_bytes(), "little"),
+        drain_limit=args.drain,
+    )
+    read_at = time.monotonic()
+    snapshot = {name: Stage(s.seconds, s.calls, s.items) for name, s in stages.items()}
+    deadline = read_at + args.drain
+    while router.routed < intake.items and time.monotonic() < deadline:  # noqa: ASYNC110 - counters, no event to wait on
+        await asyncio.sleep(0.005)
+    last_routed = time.monotonic() - read_at
+    behind.finish()
+    return live, Routing(intake.items, behind.max_lag, last_routed), snapshot
+
+
 def full_pipeline(args: argparse.Namespace) -> int:
+    """The pipeline's console output goes to /dev/null, so the figures stay readable."""
+    with open(os.devnull, "w", encoding="utf-8") as quiet:
+        return asyncio.run(_full_pipeline(args, quiet))
+
+
+async def _full_pipeline(args: argparse.Namespace, quiet: TextIO) -> int:
     with tempfile.TemporaryDirectory(prefix="tail-bench-full-") as tmp:
         folder = Path(tmp)
         log = folder / "pipeline" / "pipeline.log"
@@ -417,45 +529,36 @@ def full_pipeline(args: argparse.Namespace) -> int:
         progress = folder / "progress"
         progress.write_bytes(bytes(8))
         config = pipeline_config(folder / "live", log, polling=args.polling, from_beginning=False)
-        runtime = build_runtime(config)
-        monitor = runtime.monitor
-        stages = time_stages(monitor)
-        monitor.start()
-        live = follow_live(
-            log,
-            args,
-            lambda: monitor.stats.lines,
-            writer_args=[
-                "--full",
-                "--seed",
-                str(args.seed),
-                "--error-ratio",
-                str(args.error_ratio),
-                "--progress",
-                str(progress),
-            ],
-            written=lambda: int.from_bytes(progress.read_bytes(), "little"),
-            drain_limit=args.drain,
+        service = build_service(
+            config,
+            lambda runtime: ConsoleFront(runtime, out=quiet),
+            console=quiet_console(config, quiet),
         )
-        batches = stages["classify"].calls
-        snapshot = {name: Stage(s.seconds, s.calls) for name, s in stages.items()}
-        monitor.stop()
+        runtime = service.runtime
+        stages = time_stages(service)
+        await service.start()
+        try:
+            live, routing, snapshot = await follow_routed(service, stages, log, progress, args)
+        finally:
+            await service.stop()
+        runtime.intake.events.close()
         live_recorded = recorded(runtime)
-        runtime.store.close()
         peak_rss = max(live.peak_rss, psutil.Process().memory_info().rss)
-        backlog_rate, backlog, backlog_matches = pipeline_catch_up(folder / "backlog", log)
+        backlog_rate, backlog, backlog_matches = await pipeline_catch_up(
+            folder / "backlog", log, quiet
+        )
         backlog_rss = psutil.Process().memory_info().rss
 
     print_live(live, "PollingObserver" if args.polling else "native (inotify)")
     print(
         f"delivered               {live.delivered:,} lines through Monitor.handle_batch "
-        f"({batches:,} batches)"
+        f"({snapshot['classify'].calls:,} batches)"
     )
-    print_stages(live, snapshot)
+    print_stages(live, snapshot, routing)
     print(
         f"pipeline catch-up       {backlog_rate:,.0f} lines/s "
-        f"(the same {live.written:,} lines as a backlog, one poll, no writer running; "
-        f"RSS after it {backlog_rss / 2**20:.1f} MB)"
+        f"(the same {live.written:,} lines as a backlog, one poll and the router's sinks, "
+        f"no writer running; RSS after it {backlog_rss / 2**20:.1f} MB)"
     )
     print(
         f"matches committed       {sum(live_recorded.matches.values()) / live.live_seconds:,.0f}/s "
@@ -469,27 +572,39 @@ def full_pipeline(args: argparse.Namespace) -> int:
         and live_recorded.incidents == backlog.incidents
     )
     print(f"same as backlog's run   {'yes' if same else 'NO'} (matches and incidents by rule)")
-    return 0 if met and same else 1
+    routed = routing.last_routed < args.drain
+    print(f"every event routed      {'yes' if routed else 'NO'}")
+    return 0 if met and same and routed else 1
 
 
-def print_stages(live: Live, stages: dict[str, Stage]) -> None:
-    """Where the tailer thread's time went while live, and CPU per thread."""
+def print_stages(live: Live, stages: dict[str, Stage], routing: Routing) -> None:
+    """Where the tailer thread's and the event loop's time went while live, CPU per thread."""
     seconds = live.live_seconds
-    classify, commit = stages["classify"].seconds, stages["commit"].seconds
-    publish, events = stages["publish"].seconds, stages["event log"].seconds
+    classify, kinds = stages["classify"].seconds, stages["kinds"].seconds
+    intake, events = stages["intake"].seconds, stages["event log"].seconds
     record = stages["book.record"]
-    sink = classify + commit
-    print(f"handle_batch wall time  {sink:.2f}s of {seconds:.2f}s live ({sink / seconds:.0%})")
+    batch = classify + kinds + intake
+    print(f"handle_batch wall time  {batch:.2f}s of {seconds:.2f}s live ({batch / seconds:.0%})")
     rows = [
         ("classify (Classifier.feed)", classify),
+        ("new kinds (KindMiner.mine)", kinds),
         (f"SQLite: {record.calls:,} book.record_batch", record.seconds),
-        ("SQLite: rest, COMMIT", commit - publish - record.seconds),
+        ("SQLite: rest, COMMIT", intake - record.seconds - events),
         ("event log", events),
-        ("stats + listeners", publish - events),
     ]
     for name, value in rows:
-        share = value / sink if sink else 0.0
-        print(f"  {name:<28} {value:6.2f}s {share:4.0%}")
+        share = value / batch if batch else 0.0
+        print(f"  {name:<34} {value:6.2f}s {share:4.0%}")
+    sinks = {name[5:]: s.seconds for name, s in stages.items() if name.startswith("sink ")}
+    routed = sum(sinks.values())
+    print(
+        f"router (event loop)     {routing.events:,} events, {routed:.2f}s in the sinks; "
+        f"at most {routing.max_behind:,} waiting, all routed "
+        f"{routing.last_routed * 1000:.0f} ms after the last line was read"
+    )
+    for name, value in sinks.items():
+        share = value / routed if routed else 0.0
+        print(f"  sink {name:<29} {value:6.2f}s {share:4.0%}")
     print("CPU seconds by thread")
     for name, cpu in sorted(live.thread_cpu.items(), key=lambda item: -item[1]):
         if cpu >= 0.05:
