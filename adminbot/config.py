@@ -79,6 +79,9 @@ class ActionConfig:
     quarantine_max_age_days: float = ActionSettings.quarantine_max_age_days
     restart_budget: int = 2
     restart_budget_minutes: float = 10.0
+    auto_fix_budget: int = 30
+    """Automatic fixes of one kind (retry, create folder…) per restart_budget_minutes: a
+    storm of distinct timeouts must not start thousands of downloads; past it, ask."""
     workdir: Path | None = None
     env_file: Path | None = None
     env_passthrough: tuple[str, ...] = ()
@@ -497,6 +500,7 @@ def _actions(table: Table, cwd: Path, rules: RuleBook) -> ActionConfig:
         bot_api_url=_url(table, "bot_api_url"),
         quarantine_max_age_days=_number(table, "quarantine_max_age_days", defaults),
         restart_budget=table.integer("restart_budget", defaults.restart_budget),
+        auto_fix_budget=table.integer("auto_fix_budget", defaults.auto_fix_budget),
         restart_budget_minutes=_number(table, "restart_budget_minutes", defaults, minimum=1),
         workdir=_resolve(workdir, cwd) if workdir else None,
         env_file=env_file,

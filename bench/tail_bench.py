@@ -51,7 +51,7 @@ from adminbot.notify.console import ConsoleAlerts
 from adminbot.service.console_mode import ConsoleFront
 from adminbot.service.lifecycle import Service, build_service
 from adminbot.service.router import Router
-from adminbot.service.runtime import Runtime, build_runtime, incident_sinks
+from adminbot.service.runtime import Runtime, build_runtime, incident_counters, incident_sinks
 from adminbot.simulate import sample_line
 from adminbot.store.sqlite import Store
 from adminbot.tail.tailer import Tailer
@@ -354,7 +354,7 @@ class Stage:
     items: int = 0  # what the calls returned, for the stages that return a list
 
 
-SINK_NAMES = ("metrics", "console", "remedies")
+SINK_NAMES = ("console", "remedies", "channels")
 """The router's sinks, in `incident_sinks` order."""
 
 
@@ -449,7 +449,7 @@ async def pipeline_catch_up(
     Returns lines/s, what was recorded, and matches committed per second."""
     config = pipeline_config(folder, source, polling=False, from_beginning=True)
     runtime, queue = build_runtime(config, console=quiet_console(config, out))
-    router = Router(queue, incident_sinks(runtime))
+    router = Router(queue, incident_sinks(runtime), incident_counters(runtime))
     started = time.monotonic()
     runtime.monitor.tailer.poll()
     router.route_pending()

@@ -485,3 +485,17 @@ async def test_a_retry_waiting_for_the_bot_api_server_says_so_then_runs(tmp_path
     assert result.status is RunStatus.DONE
     assert seen == [{incident.id: T0}]
     assert world.remedies.waiting == {}
+
+
+async def test_a_storm_of_distinct_timeouts_starts_no_more_retries_than_the_budget(
+    tmp_path: Path,
+) -> None:
+    machine = FakeMachine()
+    world = World(tmp_path, machine, budgets={K.RETRY: ActionBudget(2, 600)})
+    events = [world.record("timeout", f"/srv/media/{n}.mp4") for n in range(5)]
+    for event in events:
+        world.remedies.route(event)
+    await world.remedies.wait_idle()
+    assert len(machine.runs) == 2
+    skipped = [row for row in world.store.audit() if row.kind == "skipped"]
+    assert len(skipped) == 3  # each is told and handed to the admin

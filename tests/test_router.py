@@ -87,3 +87,27 @@ def test_a_lost_incident_of_a_muted_rule_stays_muted(tmp_path: Path) -> None:
     book.mute("permisos", timedelta(hours=1), "@ana")
     [event] = unrouted(store, book)
     assert event.muted
+
+
+def test_repeats_of_an_incident_in_one_drain_reach_the_acting_sinks_once_counters_all(
+    tmp_path: Path,
+) -> None:
+    """A storm of repeats is one routing per incident and drain, not thousands of writes;
+    the metrics still count every match."""
+    store = Store(tmp_path / "s.sqlite3")
+    book = IncidentBook(store, FakeClock())
+    queue = EventQueue()
+    acted: list[tuple[str, int]] = []
+    counted: list[int] = []
+    router = Router(
+        queue,
+        [lambda e: acted.append((e.kind.value, e.incident.count))],
+        [lambda e: counted.append(e.incident.id)],
+    )
+    a = [book.record(match("/srv/a.mp4")) for _ in range(3)]
+    b = [book.record(match("/srv/b.mp4")) for _ in range(2)]
+    queue.put([a[0], b[0], a[1], b[1], a[2]])
+    assert router.route_pending() == 5
+    assert len(counted) == 5
+    assert acted == [("opened", 1), ("opened", 1), ("repeated", 2), ("repeated", 3)]
+    store.close()

@@ -37,7 +37,13 @@ from adminbot.notify.notices import SelfWatch as SelfWatchNotice
 from adminbot.service import sdnotify
 from adminbot.service.httpapi import HealthServer
 from adminbot.service.router import Router, unrouted
-from adminbot.service.runtime import Edges, Runtime, build_runtime, incident_sinks
+from adminbot.service.runtime import (
+    Edges,
+    Runtime,
+    build_runtime,
+    incident_counters,
+    incident_sinks,
+)
 from adminbot.service.selfwatch import Part, SelfWatch
 from adminbot.service.uptime import UptimePing
 from adminbot.supervise.supervisor import ChildExit
@@ -87,7 +93,7 @@ def build_service(
     words); it is needed only when channels are configured."""
     raise_open_files_limit()  # before the tailer sizes its pool of open logs
     runtime, queue = build_runtime(config, edges or Edges(), child_argv=child_argv, console=console)
-    router = Router(queue, incident_sinks(runtime))
+    router = Router(queue, incident_sinks(runtime), incident_counters(runtime))
     built = front(runtime)
     config = runtime.config
     selfwatch = SelfWatch(

@@ -28,9 +28,12 @@ IDLE_SECONDS = 0.5
 class Router:
     """Drains the event queue into the sinks, oldest first."""
 
-    def __init__(self, queue: EventQueue, sinks: Sequence[Sink]) -> None:
+    def __init__(
+        self, queue: EventQueue, sinks: Sequence[Sink], counters: Sequence[Sink] = ()
+    ) -> None:
         self.queue = queue
         self.sinks = tuple(sinks)
+        self.counters = tuple(counters)
         self.routed = 0
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -48,9 +51,18 @@ class Router:
         self.route_pending()
 
     def route_pending(self) -> int:
-        """Route every queued event now; returns how many."""
+        """Route every queued event now; returns how many.
+
+        Counters hear every event; the sinks that act (alerts, fixes, the console) hear
+        each new incident and only the latest repeat of an incident in one drain: a
+        repeat carries the incident as it now stands, so the earlier ones add nothing
+        but work, which in a storm is thousands of writes a second.
+        """
         events = self.queue.drain()
         for event in events:
+            for counter in self.counters:
+                _call(counter, event)
+        for event in collapse(events):
             self._route(event)
         return len(events)
 
@@ -62,10 +74,24 @@ class Router:
     def _route(self, event: IncidentEvent) -> None:
         self.routed += 1
         for sink in self.sinks:
-            try:
-                sink(event)
-            except Exception:  # a broken sink must not stop the others
-                logger.exception("Incident sink %r failed on #%s", sink, event.incident.id)
+            _call(sink, event)
+
+
+def _call(sink: Sink, event: IncidentEvent) -> None:
+    try:
+        sink(event)
+    except Exception:  # a broken sink must not stop the others
+        logger.exception("Incident sink %r failed on #%s", sink, event.incident.id)
+
+
+def collapse(events: Sequence[IncidentEvent]) -> list[IncidentEvent]:
+    """Every OPENED event, and of the REPEATED ones only each incident's last, in order."""
+    last = {e.incident.id: i for i, e in enumerate(events) if e.kind is EventKind.REPEATED}
+    return [
+        event
+        for index, event in enumerate(events)
+        if event.kind is not EventKind.REPEATED or last[event.incident.id] == index
+    ]
 
 
 def unrouted(store: StoreApi, book: IncidentBook, limit: int = 1000) -> list[IncidentEvent]:

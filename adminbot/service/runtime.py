@@ -334,11 +334,7 @@ def build_runtime(
         outbox,
         actions,
         rules=config.rules,
-        budgets={
-            ActionKind.RESTART_CONTAINER: ActionBudget(
-                config.actions.restart_budget, config.actions.restart_budget_minutes * 60
-            )
-        },
+        budgets=action_budgets(config),
         events=intake.events,
         clock=clock,
         probe=probe,
@@ -375,15 +371,33 @@ def build_runtime(
     return runtime, queue
 
 
+def action_budgets(config: Config) -> dict[ActionKind, ActionBudget]:
+    """How many automatic runs of each fix a window allows before the admin is asked."""
+    actions = config.actions
+    window = actions.restart_budget_minutes * 60
+    budgets = {
+        kind: ActionBudget(actions.auto_fix_budget, window)
+        for kind in (
+            ActionKind.RETRY,
+            ActionKind.CLEAN_RETRY,
+            ActionKind.MKDIR,
+            ActionKind.CHOWN,
+            ActionKind.QUARANTINE,
+        )
+    }
+    budgets[ActionKind.RESTART_CONTAINER] = ActionBudget(actions.restart_budget, window)
+    return budgets
+
+
 def incident_sinks(runtime: Runtime) -> list[Callable[[IncidentEvent], None]]:
-    """What follows from each committed incident event, in order."""
+    """What follows from each committed incident event, in order (repeats collapsed)."""
+    return [runtime.console, runtime.remedies.route, runtime.channels.route]
+
+
+def incident_counters(runtime: Runtime) -> list[Callable[[IncidentEvent], None]]:
+    """What counts every single match."""
     metrics = runtime.metrics
-    return [
-        lambda event: metrics.rule_matched(event.match.rule),
-        runtime.console,
-        runtime.remedies.route,
-        runtime.channels.route,
-    ]
+    return [lambda event: metrics.rule_matched(event.match.rule)]
 
 
 def channel_secrets(config: Config) -> list[RedactPattern]:
