@@ -493,6 +493,37 @@ def lines_unrecorded(item: notices.LinesUnrecorded, screen: Screen) -> str:
     )
 
 
+def quiet_digest(held: Sequence[notices.HeldAlert], screen: Screen) -> str:
+    """The alerts held during quiet hours, one line each."""
+    t = screen.t
+    lines = [t("digest.title", count=len(held))]
+    for h in held:
+        icon = SEVERITY_ICONS.get(h.severity, "")  # type: ignore[call-overload]  # a StrEnum key equals its string
+        lines.append(
+            t(
+                "digest.line",
+                icon=icon,
+                id=h.id,
+                rule=esc(h.rule),
+                count=h.count,
+                when=screen.time(h.first_seen),
+            )
+        )
+    return _fit("\n".join(lines), MAX_CHARS)
+
+
+def reminder(item: notices.Reminder, screen: Screen) -> str:
+    """A critical incident still open and unacknowledged (sent as a reply to its alert)."""
+    return screen.t(
+        "remind.text",
+        id=item.incident_id,
+        rule=esc(item.rule),
+        count=item.count,
+        when=screen.time(item.opened),
+        age=duration(screen.now - item.opened, screen.t),
+    )
+
+
 def notice(item: notices.Notice, screen: Screen, files: Sequence[str] = ()) -> View:
     """Any notice as a message; a second channel only needs its own version of this."""
     t = screen.t
@@ -516,6 +547,10 @@ def notice(item: notices.Notice, screen: Screen, files: Sequence[str] = ()) -> V
             return t("store.full" if full else "store.writable", when=screen.time(at)), None
         case notices.LinesUnrecorded():
             return lines_unrecorded(item, screen), None
+        case notices.QuietDigest(held=held):
+            return quiet_digest(held, screen), None
+        case notices.Reminder():
+            return reminder(item, screen), None
         case notices.Unreadable(payload=payload):
             if payload.get("topic") == "summary" and isinstance(payload.get("text"), str):
                 return payload["text"], None  # queued by an older version, already rendered
