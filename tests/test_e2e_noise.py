@@ -24,6 +24,11 @@ PERMISSION = (
 DISK_FULL = "2026-11-29 10:00:02,000 ERROR descargas: OSError: [Errno 28] No space left on device"
 
 
+def shown(fake: FakeTelegram, chat: int, message_id: int) -> str:
+    """The text of one bot message as the user sees it now."""
+    return next(m.text for m in fake.messages(chat) if m.message_id == message_id)
+
+
 def window_around(moment: datetime) -> str:
     """Quiet hours from an hour before `moment` to an hour after, in UTC."""
     start, end = moment - timedelta(hours=1), moment + timedelta(hours=1)
@@ -66,3 +71,46 @@ async def test_digest_mode_sends_the_night_as_one_message_when_quiet_hours_end(
     assert len(digest) == 1
     assert digest[0].text.count("permisos") == 2
     assert delivered_alerts(fake_telegram, "ERROR · permisos") == []
+
+
+async def test_ack_shows_who_is_on_it_on_the_alert_and_in_errors(
+    tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    config = make_config(tmp_path, fake_telegram)
+    log = pipeline_log(tmp_path)
+    fake_telegram.add_user(ADMIN, first_name="Ana")
+    async with running_bot(config) as (_, runtime):
+        append(log, PERMISSION.format(path="/srv/a.mp4"))
+        (call,) = await eventually(lambda: delivered_alerts(fake_telegram, "ERROR · permisos"))
+        alert = call.response["result"]["message_id"]
+        (ack,) = [d for label, d in fake_telegram.buttons(ADMIN, alert) if "on it" in label]
+        fake_telegram.tap(ADMIN, ADMIN, alert, ack)
+        await eventually(lambda: "Ana is on it" in shown(fake_telegram, ADMIN, alert), timeout=10)
+        (incident,) = runtime.store.incidents()
+        assert incident.state.value == "acknowledged"
+        assert "on it" not in " ".join(b for b, _ in fake_telegram.buttons(ADMIN, alert))
+        fake_telegram.send_text(ADMIN, "/errors")
+        await eventually(lambda: "👤 Ana" in fake_telegram.last_message(ADMIN).text, timeout=10)
+
+
+async def test_a_viewer_gets_alerts_but_their_tap_on_a_fix_is_refused(
+    tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    viewer = 5151
+    config = make_config(tmp_path, fake_telegram, f"[access]\nviewers = [{viewer}]\n")
+    log = pipeline_log(tmp_path)
+    fake_telegram.add_user(viewer, first_name="Vera")
+    async with running_bot(config) as (_, runtime):
+        append(log, PERMISSION.format(path="/srv/a.mp4"))
+        await eventually(
+            lambda: [m for m in fake_telegram.messages(viewer) if "permisos" in m.text], timeout=10
+        )
+        alert = next(m for m in fake_telegram.messages(viewer) if "permisos" in m.text).message_id
+        (ack,) = [d for label, d in fake_telegram.buttons(viewer, alert) if "on it" in label]
+        query = fake_telegram.tap(viewer, viewer, alert, ack)
+        answer = await fake_telegram.await_call(
+            "answerCallbackQuery", lambda c: c.params.get("callback_query_id") == query
+        )
+        assert "Viewers cannot run fixes" in answer.params["text"]
+        (incident,) = runtime.store.incidents()
+        assert incident.state.value == "open"

@@ -75,6 +75,7 @@ async def test_error_line_becomes_one_alert_with_buttons_for_its_type(
         assert "bot.log" in message.text
         assert labels(fake_telegram, message.message_id) == [
             "🔑 Chown",
+            "👤 I'm on it",
             "✅ Mark fixed",
             "🙈 Ignore",
             "🔕 Mute 1 h",
@@ -343,7 +344,7 @@ async def test_spanish_configuration_speaks_spanish(
         assert "CRÍTICO" in alert.text
         assert "Estado: abierto" in alert.text
         labels = [text for text, _ in fake_telegram.buttons(ADMIN, alert.message_id)]
-        assert labels == ["✅ Arreglado", "🙈 Ignorar", "🔕 Silenciar 1 h"]
+        assert labels == ["👤 Me encargo", "✅ Arreglado", "🙈 Ignorar", "🔕 Silenciar 1 h"]
         assert ("status", "Salud, archivos, disco e incidencias") in fake_telegram.commands()
 
 
