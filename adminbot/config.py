@@ -27,6 +27,7 @@ from adminbot.actions.operations import ActionSettings, group_id, template_probl
 from adminbot.errors import ConfigError
 from adminbot.models import Policy, Severity
 from adminbot.notify.channel_urls import url_problem
+from adminbot.notify.quiet import QUIET_MODES, QuietHours
 from adminbot.rules.fields import KNOWN_FIELDS
 from adminbot.rules.loader import build_rulebook, rule_from_table
 from adminbot.rules.spec import RuleBook
@@ -61,6 +62,25 @@ class AlertConfig:
     edit_throttle_seconds: float = 15.0
     storm_threshold: int = 10
     """More new incidents of one rule in a minute than this are told as one storm; 0: never."""
+    quiet_hours: str | None = None
+    """A daily window such as "23:00-07:00" in `timezone` (it may cross midnight)."""
+    quiet_mode: str = "silent"
+    """During quiet hours non-critical alerts arrive without sound ("silent"), or are held
+    and sent as one message when they end ("digest")."""
+    remind_after: float = 900.0
+    """An open, unacknowledged critical incident is announced again this long after it opened."""
+    remind_every: float = 3600.0
+    """…and again this often, until acknowledged, resolved or muted."""
+
+
+@dataclass(frozen=True)
+class AccessConfig:
+    """Who besides the owners (`ADMIN_ID`) may use the bot, and for what."""
+
+    responders: frozenset[int] = frozenset()
+    """May tap fixes and acknowledge, like owners."""
+    viewers: frozenset[int] = frozenset()
+    """Get alerts and answers to commands; their taps on fixes are refused."""
 
 
 @dataclass(frozen=True)
@@ -198,6 +218,7 @@ class Config:
     host_name: str = ""
     """This host's name on its incidents (the machine's hostname unless set)."""
     channels: tuple[ChannelConfig, ...] = ()
+    access: AccessConfig = AccessConfig()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -209,8 +230,14 @@ class Config:
 
     @property
     def alert_chats(self) -> frozenset[int]:
-        """Where alerts go: the alert chat (`chat_id`) when set, else each admin's own chat."""
-        return frozenset({self.chat_id}) if self.chat_id is not None else self.admin_ids
+        """Where alerts go: the alert chat (`chat_id`) when set, else the private chat of
+        each owner, responder and viewer."""
+        return frozenset({self.chat_id}) if self.chat_id is not None else self.users
+
+    @property
+    def users(self) -> frozenset[int]:
+        """Everyone who may talk to the bot: owners, responders and viewers."""
+        return self.admin_ids | self.access.responders | self.access.viewers
 
     @property
     def event_log(self) -> Path:
@@ -324,6 +351,7 @@ def _build(top: Table, env: Mapping[str, str], cwd: Path, file: str) -> Config:
         database_url=_database_url(top, env),
         host_name=_host_name(top, env),
         channels=_channels(top, env),
+        access=_access(top.table("access")),
     )
 
 
@@ -477,9 +505,53 @@ def _alerts(table: Table) -> AlertConfig:
     config = AlertConfig(
         edit_throttle_seconds=_number(table, "edit_throttle_seconds", AlertConfig()),
         storm_threshold=table.integer("storm_threshold", AlertConfig.storm_threshold),
+        quiet_hours=_quiet_hours(table),
+        quiet_mode=_quiet_mode(table),
+        remind_after=_duration(table, "remind_after", AlertConfig.remind_after),
+        remind_every=_duration(table, "remind_every", AlertConfig.remind_every),
+    )
+    if config.remind_every <= 0 or config.remind_after <= 0:
+        name = "remind_every" if config.remind_every <= 0 else "remind_after"
+        raise table.fail(name, "must be longer than 0s")
+    table.reject_unknown()
+    return config
+
+
+def _quiet_hours(table: Table) -> str | None:
+    value = table.get("quiet_hours", str, None)
+    if value is None or not value.strip():
+        return None
+    try:
+        QuietHours.parse(value, "UTC")
+    except ValueError as exc:
+        raise table.fail("quiet_hours", str(exc)) from None
+    return value.strip()
+
+
+def _quiet_mode(table: Table) -> str:
+    value = table.get("quiet_mode", str, AlertConfig.quiet_mode)
+    if value not in QUIET_MODES:
+        raise table.fail("quiet_mode", f"must be one of {', '.join(QUIET_MODES)}, got {value!r}")
+    return value
+
+
+def _access(table: Table) -> AccessConfig:
+    config = AccessConfig(
+        responders=_user_ids(table, "responders"), viewers=_user_ids(table, "viewers")
     )
     table.reject_unknown()
     return config
+
+
+def _user_ids(table: Table, name: str) -> frozenset[int]:
+    """A list of numeric Telegram user ids."""
+    value = table.get(name, list, [])
+    for index, item in enumerate(value):
+        if isinstance(item, bool) or not isinstance(item, int) or item <= 0:
+            raise table.fail(
+                f"{name}[{index}]", f"expected a numeric Telegram user id, got {item!r}"
+            )
+    return frozenset(value)
 
 
 def _actions(table: Table, cwd: Path, rules: RuleBook) -> ActionConfig:

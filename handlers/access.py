@@ -1,4 +1,7 @@
-"""The one gate: only configured admins, in configured chats, reach any handler.
+"""The one gate: only configured users, in configured chats, reach any handler.
+
+Users are the owners (`ADMIN_ID`), the responders and the viewers (`[access]`); a
+viewer's tap on a button that changes an incident is refused by `may_act`.
 
 A configured chat is an admin's private chat with the bot, or the alert chat
 (`chat_id`). An admin writing from any other group gets nothing, like a stranger:
@@ -24,7 +27,7 @@ async def gate(update: Update, context: AdminContext) -> None:
     config = data.runtime.config
     user = update.effective_user
     chat = update.effective_chat
-    if user is not None and user.id in config.admin_ids:
+    if user is not None and user.id in config.users:
         if configured_chat(chat, user.id, config):
             return
         _refuse_once(data.strangers, chat.id if chat is not None else 0, "chat")
@@ -33,6 +36,11 @@ async def gate(update: Update, context: AdminContext) -> None:
     if update.callback_query is not None:
         await update.callback_query.answer()  # stops their spinner and tells them nothing
     raise ApplicationHandlerStop
+
+
+def may_act(user_id: int, config: Config) -> bool:
+    """Owners and responders may run fixes and change an incident; viewers only look."""
+    return user_id in config.admin_ids or user_id in config.access.responders
 
 
 def configured_chat(chat: Chat | None, user_id: int, config: Config) -> bool:

@@ -18,6 +18,7 @@ from adminbot.actions.remedies import RunStatus
 from adminbot.models import Incident, IncidentState
 from adminbot.service.runtime import Runtime
 from handlers import screens
+from handlers.access import may_act
 from handlers.commands import MAX_PAGE_SIZE, actor_of, errors_view, rule_names
 from handlers.context import AdminContext
 from handlers.i18n import Catalog
@@ -70,6 +71,19 @@ async def on_resolve(update: Update, context: AdminContext) -> None:
         query, _, incident = found
         settled = context.bot_data.runtime.remedies.resolve(incident.id, actor_of(update))
         await _settled(query, context.bot_data.words, settled, "tap.resolved")
+
+
+async def on_ack(update: Update, context: AdminContext) -> None:
+    """Someone takes the incident: the alert shows who, and reminders stop."""
+    found = await _open_incident(update, context, Verb.ACK)
+    if found is None:
+        return
+    query, _, incident = found
+    runtime = context.bot_data.runtime
+    acked = runtime.book.acknowledge(incident.id, actor_of(update))
+    if acked is not None:
+        runtime.outbox.incident_changed(incident.id)
+    await _settled(query, context.bot_data.words, acked, "tap.acked")
 
 
 async def on_mute(update: Update, context: AdminContext) -> None:
@@ -140,6 +154,11 @@ async def _open_incident(
     incident = _incident_for(runtime, tap, verb)
     if tap is None or incident is None:
         await query.answer(t("tap.invalid"), show_alert=True)
+        return None
+    user = update.effective_user
+    if user is None or not may_act(user.id, runtime.config):
+        logger.info("Refused %s on #%s by viewer %s", verb.value, incident.id, actor_of(update))
+        await query.answer(t("tap.viewer"), show_alert=True)
         return None
     if incident.state.is_closed:
         await query.answer(t("tap.closed", state=t(f"state.{incident.state.value}")))

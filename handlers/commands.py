@@ -27,7 +27,8 @@ def actor_of(update: Update) -> str:
     user = update.effective_user
     if user is None:
         return "unknown"
-    return f"@{user.username}" if user.username else f"id {user.id}"
+    name = f"@{user.username}" if user.username else user.first_name
+    return f"{name} · id {user.id}" if name else f"id {user.id}"
 
 
 async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
@@ -69,6 +70,7 @@ def errors_view(
     runtime: Runtime, rule: str | None, *, page: int, size: int = PAGE_SIZE
 ) -> views.View:
     found = runtime.store.incidents(rule=rule, limit=size + 1, offset=page * size)
+    owners = {i.id: who[0] for i in found[:size] if (who := screens.on_it(runtime, i)) is not None}
     return views.errors_page(
         found[:size],
         screens.screen(runtime),
@@ -76,6 +78,7 @@ def errors_view(
         has_more=len(found) > size,
         rule=rule,
         size=size,
+        owners=owners,
     )
 
 

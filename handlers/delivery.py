@@ -35,7 +35,8 @@ from telegram.error import (
     TimedOut,
 )
 
-from adminbot.notify.outbox import ALERT, MESSAGE, STORM, UPDATE
+from adminbot.notify.notices import NoticeKind
+from adminbot.notify.outbox import ALERT, MESSAGE, SILENT_FIELD, STORM, UPDATE
 from adminbot.service.runtime import Runtime
 from adminbot.store.sqlite import OutboxItem, SentRef
 from handlers import screens, views
@@ -266,7 +267,12 @@ class Delivery:
             view = screens.message(self.runtime, item.payload)
             if item.doubt:
                 view = views.possibly_repeated(view, screens.words(self.runtime))
-            await self._new_message(item.chat_id, view)
+            await self._new_message(
+                item.chat_id,
+                view,
+                silent=bool(item.payload.get(SILENT_FIELD)),
+                reply_to=self._replied(item),
+            )
             self._done(item)
         elif item.kind in (ALERT, UPDATE):
             await self._send_incident(item, item.chat_id)
@@ -291,7 +297,9 @@ class Delivery:
             return
         repeated = item.doubt > 0
         sent = await self._new_message(
-            chat, screens.alert(self.runtime, incident, repeated=repeated)
+            chat,
+            screens.alert(self.runtime, incident, repeated=repeated),
+            silent=bool(item.payload.get(SILENT_FIELD)) and item.kind == ALERT,
         )
         now = self.clock()
         self._done(
@@ -322,14 +330,28 @@ class Delivery:
             ),
         )
 
-    async def _new_message(self, chat: int, view: views.View) -> Message:
+    def _replied(self, item: OutboxItem) -> int | None:
+        """A reminder answers its incident's alert in that chat, when the alert is there."""
+        if item.chat_id is None or item.payload.get("kind") != NoticeKind.REMINDER.value:
+            return None
+        ref = self.store.alert_message(int(item.payload["incident"]), item.chat_id)
+        return None if ref is None else ref.message_id
+
+    async def _new_message(
+        self, chat: int, view: views.View, *, silent: bool = False, reply_to: int | None = None
+    ) -> Message:
         text, markup = view
+        extra: dict[str, Any] = {"disable_notification": True} if silent else {}
+        if reply_to is not None:
+            extra["reply_to_message_id"] = reply_to
+            extra["allow_sending_without_reply"] = True
         sent: Message = await _html_or_plain(
             self.bot.send_message,
             text,
             chat_id=chat,
             reply_markup=markup,
             read_timeout=SEND_READ_TIMEOUT,
+            **extra,
         )
         self._shown.remember(chat, sent.message_id, view)
         return sent

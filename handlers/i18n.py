@@ -190,6 +190,15 @@ EN: Mapping[str, str] = {
         "No saved positions were found: logs are read from their end, so lines written "
         "while adminbot was down are not read."
     ),
+    "btn.ack": "👤 I'm on it",
+    "tap.acked": "You are on it; reminders stop.",
+    "tap.viewer": "Viewers cannot run fixes or change incidents.",
+    "alert.on_it": "👤 {who} is on it · {when}",
+    "digest.title": "🌙 Quiet hours are over. {count} alert(s) held meanwhile:",
+    "digest.line": "{icon} #{id} <b>{rule}</b> ×{count} · since {when}",
+    "remind.text": (
+        "⏰ Still open and nobody is on it: #{id} <b>{rule}</b> ×{count}, since {when} ({age})."
+    ),
     "store.full": (
         "💾 <b>adminbot's data folder is full</b> ({when}): history is paused. Alerts and "
         "notices are sent from memory until it has room again."
@@ -536,6 +545,15 @@ ES: Mapping[str, str] = {
     "store.resume.unknown": (
         "No había posiciones guardadas: los logs se leen desde su final, así que no se "
         "leen las líneas escritas con adminbot parado."
+    ),
+    "btn.ack": "👤 Me encargo",
+    "tap.acked": "Te encargas tú; no habrá más recordatorios.",
+    "tap.viewer": "Los observadores no pueden lanzar arreglos ni cambiar incidencias.",
+    "alert.on_it": "👤 {who} se encarga · {when}",
+    "digest.title": "🌙 Terminaron las horas de silencio. {count} aviso(s) retenidos:",
+    "digest.line": "{icon} #{id} <b>{rule}</b> ×{count} · desde {when}",
+    "remind.text": (
+        "⏰ Sigue abierto y nadie lo atiende: #{id} <b>{rule}</b> ×{count}, desde {when} ({age})."
     ),
     "store.full": (
         "💾 <b>La carpeta de datos de adminbot está llena</b> ({when}): el historial está "

@@ -12,7 +12,7 @@ from typing import Any
 import psutil
 
 from adminbot.checks.disk import disk_usage
-from adminbot.models import Incident
+from adminbot.models import Incident, IncidentState
 from adminbot.notify.notices import Unreadable, notice_from_payload
 from adminbot.service.runtime import Runtime
 from handlers import buttons, views
@@ -44,7 +44,20 @@ def alert(runtime: Runtime, incident: Incident, *, repeated: bool = False) -> vi
         waiting_since=runtime.remedies.waiting.get(incident.id),
         repeated=repeated,
         extra_rows=buttons.alert_rows(runtime, incident, words(runtime)),
+        on_it=on_it(runtime, incident),
     )
+
+
+def on_it(runtime: Runtime, incident: Incident) -> tuple[str, datetime] | None:
+    """Who acknowledged the open incident, and when (the latest acknowledgement)."""
+    if not incident.is_open:
+        return None
+    acks = [
+        t
+        for t in runtime.store.transitions(incident.id)
+        if t.new_state is IncidentState.ACKNOWLEDGED
+    ]
+    return (acks[-1].actor, acks[-1].at) if acks else None
 
 
 def message(runtime: Runtime, payload: Mapping[str, Any]) -> views.View:

@@ -18,7 +18,7 @@ from adminbot.actions.outcome import notes_from_detail
 from adminbot.actions.quarantine import QuarantineStats
 from adminbot.checks.base import CheckResult, CheckState, human_bytes
 from adminbot.incidents.summary import Summary
-from adminbot.models import Incident, Severity
+from adminbot.models import Incident, IncidentState, Severity
 from adminbot.notify import notices
 from adminbot.notify.channels import ChannelsStatus
 from adminbot.rules.fields import SHOWN_FIELDS
@@ -125,6 +125,7 @@ def alert(
     waiting_since: datetime | None = None,
     repeated: bool = False,
     extra_rows: Sequence[Sequence[tuple[str, str]]] = (),
+    on_it: tuple[str, datetime] | None = None,
 ) -> View:
     """One incident as an alert message, with the buttons that still make sense; an
     alert without a fix button says why, and a fix held for the server says so.
@@ -140,6 +141,8 @@ def alert(
     lines = [title]
     if repeated:
         lines.append(t("delivery.repeated"))
+    if on_it is not None:
+        lines.append(t("alert.on_it", who=esc(display_name(on_it[0])), when=screen.time(on_it[1])))
     lines.append(f"{t('alert.file')}: <code>{inline(incident.source, SOURCE_CHARS)}</code>")
     for name, value in sorted(incident.fields.items()):
         if name in SHOWN_FIELDS:
@@ -194,15 +197,28 @@ def _alert_buttons(
     incident: Incident, t: Catalog, actions: Sequence[str]
 ) -> list[list[tuple[str, str]]]:
     fixes = [(t(f"btn.{kind}"), callback("act", incident, kind)) for kind in actions]
+    ack = (
+        [(t("btn.ack"), callback("ack", incident))] if incident.state is IncidentState.OPEN else []
+    )
     return [
         fixes[:2],
         fixes[2:],
-        [(t("btn.resolve"), callback("res", incident))],
+        [*ack, (t("btn.resolve"), callback("res", incident))],
         [(t("btn.ignore"), callback("ign", incident)), (t("btn.mute"), callback("mute", incident))],
     ]
 
 
-def incident_line(incident: Incident, screen: Screen) -> str:
+def display_name(actor: str) -> str:
+    """The name part of an audited actor ("Ana · id 42" → "Ana")."""
+    return actor.split(" · id ", 1)[0]
+
+
+def incident_line(incident: Incident, screen: Screen, owner: str | None = None) -> str:
+    line = _incident_line(incident, screen)
+    return f"{line} · 👤 {esc(display_name(owner))}" if owner else line
+
+
+def _incident_line(incident: Incident, screen: Screen) -> str:
     return screen.t(
         "errors.line",
         icon=SEVERITY_ICONS[incident.severity],
@@ -222,14 +238,15 @@ def errors_page(
     has_more: bool,
     rule: str | None,
     size: int = 10,
+    owners: Mapping[int, str] | None = None,
 ) -> View:
-    """A page of incidents, newest first, with buttons to open one and to page."""
+    """A page of incidents, newest first (who is on each), with buttons to open and page."""
     t = screen.t
     label = f"{esc(rule)} " if rule else ""
     if not incidents:
         return t("errors.none", filter=f" ({esc(rule)})" if rule else ""), None
     lines = [t("errors.title", filter=label, page=page + 1)]
-    lines += [incident_line(incident, screen) for incident in incidents]
+    lines += [incident_line(i, screen, (owners or {}).get(i.id)) for i in incidents]
     opens = [(f"#{i.id}", callback("open", i)) for i in incidents]
     rows = [opens[n : n + 5] for n in range(0, len(opens), 5)]
     targets = [(t("btn.prev"), page - 1)] if page > 0 else []
@@ -501,6 +518,37 @@ def lines_unrecorded(item: notices.LinesUnrecorded, screen: Screen) -> str:
     )
 
 
+def quiet_digest(held: Sequence[notices.HeldAlert], screen: Screen) -> str:
+    """The alerts held during quiet hours, one line each."""
+    t = screen.t
+    lines = [t("digest.title", count=len(held))]
+    for h in held:
+        icon = SEVERITY_ICONS.get(h.severity, "")  # type: ignore[call-overload]  # a StrEnum key equals its string
+        lines.append(
+            t(
+                "digest.line",
+                icon=icon,
+                id=h.id,
+                rule=esc(h.rule),
+                count=h.count,
+                when=screen.time(h.first_seen),
+            )
+        )
+    return _fit("\n".join(lines), MAX_CHARS)
+
+
+def reminder(item: notices.Reminder, screen: Screen) -> str:
+    """A critical incident still open and unacknowledged (sent as a reply to its alert)."""
+    return screen.t(
+        "remind.text",
+        id=item.incident_id,
+        rule=esc(item.rule),
+        count=item.count,
+        when=screen.time(item.opened),
+        age=duration(screen.now - item.opened, screen.t),
+    )
+
+
 def notice(item: notices.Notice, screen: Screen, files: Sequence[str] = ()) -> View:
     """Any notice as a message; a second channel only needs its own version of this."""
     t = screen.t
@@ -529,6 +577,10 @@ def notice(item: notices.Notice, screen: Screen, files: Sequence[str] = ()) -> V
                 t("channel.refused_url") if status is None else t("channel.http", status=status)
             )
             return t("channel.failed", index=index, name=esc(name), reason=reason), None
+        case notices.QuietDigest(held=held):
+            return quiet_digest(held, screen), None
+        case notices.Reminder():
+            return reminder(item, screen), None
         case notices.Unreadable(payload=payload):
             if payload.get("topic") == "summary" and isinstance(payload.get("text"), str):
                 return payload["text"], None  # queued by an older version, already rendered

@@ -91,7 +91,7 @@ async def test_ignore_settles_the_incident_once(world: World) -> None:
     assert world.bot.answers() == [(world.t("tap.ignored"), False), (again, False)]
     assert world.state(incident) is IncidentState.IGNORED
     moves = [(t.new_state, t.actor) for t in world.runtime.store.transitions(incident.id)][1:]
-    assert moves == [(IncidentState.IGNORED, "@ana")]
+    assert moves == [(IncidentState.IGNORED, "@ana · id 4242")]  # who, audited by name and id
 
 
 async def test_mark_fixed_resolves_the_incident_once(world: World) -> None:
@@ -102,7 +102,7 @@ async def test_mark_fixed_resolves_the_incident_once(world: World) -> None:
     again = world.t("tap.closed", state=world.t("state.resolved"))
     assert world.bot.answers() == [(world.t("tap.resolved"), False), (again, False)]
     moves = [(t.new_state, t.actor) for t in world.runtime.store.transitions(incident.id)][1:]
-    assert moves == [(IncidentState.RESOLVED, "@ana")]
+    assert moves == [(IncidentState.RESOLVED, "@ana · id 4242")]
 
 
 @pytest.mark.parametrize(

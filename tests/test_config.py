@@ -337,3 +337,34 @@ def test_a_wrong_kinds_warmup_names_the_key(tmp_path: Path, value: str) -> None:
     write(tmp_path, f"[kinds]\nwarmup = {value}\n")
     with pytest.raises(ConfigError, match=r"kinds\.warmup"):
         load_config({}, cwd=tmp_path)
+
+
+def test_quiet_hours_reminders_and_roles_are_read(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        '[alerts]\nquiet_hours = "23:00-07:00"\nquiet_mode = "digest"\n'
+        'remind_after = "10m"\nremind_every = "2h"\n'
+        "[access]\nresponders = [11]\nviewers = [12, 13]\n",
+    )
+    config = load_config({"ADMIN_ID": "10"}, cwd=tmp_path)
+    assert (config.alerts.quiet_hours, config.alerts.quiet_mode) == ("23:00-07:00", "digest")
+    assert (config.alerts.remind_after, config.alerts.remind_every) == (600.0, 7200.0)
+    assert config.alert_chats == {10, 11, 12, 13}
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ('[alerts]\nquiet_hours = "late"\n', "alerts.quiet_hours"),
+        ('[alerts]\nquiet_mode = "loud"\n', "alerts.quiet_mode"),
+        ("[alerts]\nremind_after = 15\n", "alerts.remind_after"),
+        ('[access]\nviewers = ["ana"]\n', "access.viewers[0]"),
+    ],
+)
+def test_a_wrong_quiet_reminder_or_role_value_names_its_key(
+    tmp_path: Path, text: str, key: str
+) -> None:
+    write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config({}, cwd=tmp_path)
+    assert caught.value.key == key

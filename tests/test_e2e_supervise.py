@@ -97,7 +97,7 @@ async def test_a_crashing_child_is_restarted_within_budget_then_the_admin_is_ask
             lambda: len([a for a in runtime.store.audit() if a.kind == "restart_process"]) == 4
         )
         admin_run = [a for a in runtime.store.audit() if a.kind == "restart_process"][-1]
-        assert admin_run.actor == "@user4242" and admin_run.ok
+        assert admin_run.actor == "@user4242 · id 4242" and admin_run.ok
 
 
 def test_sigterm_to_adminbot_stops_the_child_and_leaves_no_orphan(tmp_path: Path) -> None:

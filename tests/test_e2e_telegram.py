@@ -76,6 +76,7 @@ async def test_error_line_becomes_one_alert_with_buttons_for_its_type(
         assert "bot.log" in message.text
         assert labels(fake_telegram, message.message_id) == [
             "🔑 Chown",
+            "👤 I'm on it",
             "✅ Mark fixed",
             "🔎 Context",
             "📄 Log",
@@ -347,6 +348,7 @@ async def test_spanish_configuration_speaks_spanish(
         assert "Estado: abierto" in alert.text
         labels = [text for text, _ in fake_telegram.buttons(ADMIN, alert.message_id)]
         assert labels == [
+            "👤 Me encargo",
             "✅ Arreglado",
             "🔎 Contexto",
             "📄 Registro",

@@ -63,6 +63,8 @@ EVERY_KIND: list[notices.Notice] = [
     notices.StoreFull(False, AT),
     notices.LinesUnrecorded("/var/log/bot.log", 1200, 300, 1041, 2340, ("permisos", "timeout")),
     notices.ChannelFailed(1, "mailto://example.com/…", 401, AT),
+    notices.QuietDigest((notices.HeldAlert(3, "permisos", "error", 2, AT),)),
+    notices.Reminder(7, "disco_lleno", AT, 4),
 ]
 
 

@@ -123,7 +123,13 @@ def test_spanish_alert_is_in_spanish() -> None:
     assert "CRÍTICO" in shown
     assert "requiere atención ya" in shown
     assert "Estado: abierto" in shown
-    assert labels(markup) == ["🔁 Reintentar", "✅ Arreglado", "🙈 Ignorar", "🔕 Silenciar 1 h"]
+    assert labels(markup) == [
+        "🔁 Reintentar",
+        "👤 Me encargo",
+        "✅ Arreglado",
+        "🙈 Ignorar",
+        "🔕 Silenciar 1 h",
+    ]
 
 
 def test_alert_shows_the_log_file_path_and_file_id_but_not_other_fields() -> None:
@@ -265,6 +271,7 @@ def test_alert_offers_the_given_fixes_then_mark_fixed_ignore_and_mute() -> None:
     assert labels(markup) == [
         "🧹 Clean & retry",
         "🔁 Retry",
+        "👤 I'm on it",
         "✅ Mark fixed",
         "🙈 Ignore",
         "🔕 Mute 1 h",
@@ -274,7 +281,7 @@ def test_alert_offers_the_given_fixes_then_mark_fixed_ignore_and_mute() -> None:
 
 def test_alert_without_fixes_still_offers_mark_fixed_ignore_and_mute() -> None:
     _, markup = views.alert(incident(), screen(), [])
-    assert labels(markup) == ["✅ Mark fixed", "🙈 Ignore", "🔕 Mute 1 h"]
+    assert labels(markup) == ["👤 I'm on it", "✅ Mark fixed", "🙈 Ignore", "🔕 Mute 1 h"]
 
 
 @pytest.mark.parametrize("state", [IncidentState.RESOLVED, IncidentState.IGNORED])
@@ -289,7 +296,7 @@ def test_callback_data_is_short_and_never_carries_a_path() -> None:
     item = incident(id=10**12, fields={"path": path, "file_id": "F" * 300})
     _, markup = views.alert(item, screen(), [kind.value for kind in ActionKind])
     data = [d for _, d in buttons(markup)]
-    assert len(data) == len(ActionKind) + 3  # fixes, Mark fixed, Ignore, Mute
+    assert len(data) == len(ActionKind) + 4  # fixes, On it, Mark fixed, Ignore, Mute
     for value in data:
         assert len(value.encode()) <= MAX_CALLBACK_DATA_BYTES
         assert "/" not in value

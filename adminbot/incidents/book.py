@@ -92,6 +92,10 @@ class IncidentBook:
             return None
         return self.store.incident(incident_id)
 
+    def acknowledge(self, incident_id: int, actor: str) -> Incident | None:
+        """Someone is on it: reminders stop; None if it is closed or already acknowledged."""
+        return self.move(incident_id, S.ACKNOWLEDGED, actor, "acknowledged")
+
     def recover_interrupted(self) -> list[int]:
         """At start-up: a fix that was running when adminbot stopped is no longer running."""
         stuck = self.store.incidents(states=[S.FIXING], limit=1000)

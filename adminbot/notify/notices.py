@@ -33,6 +33,8 @@ class NoticeKind(StrEnum):
     STORE_FULL = "store_full"
     LINES_UNRECORDED = "lines_unrecorded"
     CHANNEL_FAILED = "channel_failed"
+    QUIET_DIGEST = "quiet_digest"
+    REMINDER = "reminder"
     UNKNOWN = "unknown"
 
 
@@ -206,6 +208,36 @@ class ChannelFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldAlert:
+    """An alert held during quiet hours, as the digest lists it."""
+
+    id: int
+    rule: str
+    severity: str
+    count: int
+    first_seen: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class QuietDigest:
+    """Quiet hours ended: the non-critical alerts held meanwhile, in one message."""
+
+    held: tuple[HeldAlert, ...]
+    kind = NoticeKind.QUIET_DIGEST
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """A critical incident is still open and nobody acknowledged it; sent as a reply."""
+
+    incident_id: int
+    rule: str
+    opened: datetime
+    count: int
+    kind = NoticeKind.REMINDER
+
+
+@dataclass(frozen=True, slots=True)
 class Unreadable:
     """A row this version cannot read (a bug, or a newer version wrote it): shown plainly."""
 
@@ -224,6 +256,8 @@ Notice = (
     | StoreFull
     | LinesUnrecorded
     | ChannelFailed
+    | QuietDigest
+    | Reminder
     | Unreadable
 )
 
@@ -278,6 +312,17 @@ def to_payload(notice: Notice) -> dict[str, Any]:
                 "name": notice.name,
                 "status": notice.status,
                 "at": notice.at.isoformat(),
+            }
+        case QuietDigest(held=held):
+            rows = [[h.id, h.rule, h.severity, h.count, h.first_seen.isoformat()] for h in held]
+            return {"kind": notice.kind.value, "held": rows}
+        case Reminder():
+            return {
+                "kind": notice.kind.value,
+                "incident": notice.incident_id,
+                "rule": notice.rule,
+                "opened": notice.opened.isoformat(),
+                "count": notice.count,
             }
         case Unreadable(payload=payload):
             return dict(payload)
@@ -360,6 +405,20 @@ def _read(kind: object, p: Mapping[str, Any]) -> Notice:
             at = datetime.fromisoformat(p["at"])
             status = None if p.get("status") is None else int(p["status"])
             return ChannelFailed(int(p["index"]), str(p["name"]), status, at)
+        case NoticeKind.QUIET_DIGEST:
+            return QuietDigest(
+                tuple(
+                    HeldAlert(int(i), str(r), str(s), int(c), datetime.fromisoformat(f))
+                    for i, r, s, c, f in p["held"]
+                )
+            )
+        case NoticeKind.REMINDER:
+            return Reminder(
+                int(p["incident"]),
+                str(p["rule"]),
+                datetime.fromisoformat(p["opened"]),
+                int(p["count"]),
+            )
     return Unreadable(dict(p))
 
 

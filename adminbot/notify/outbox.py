@@ -24,7 +24,16 @@ from adminbot.checks.base import CheckState
 from adminbot.clock import Clock, utcnow
 from adminbot.incidents.book import EventKind, IncidentEvent
 from adminbot.models import Incident, Severity
-from adminbot.notify.notices import CheckFlip, LinesUnrecorded, Notice, StoreFull, to_payload
+from adminbot.notify.notices import (
+    CheckFlip,
+    HeldAlert,
+    LinesUnrecorded,
+    Notice,
+    QuietDigest,
+    StoreFull,
+    to_payload,
+)
+from adminbot.notify.quiet import Hush, QuietPolicy
 from adminbot.notify.storms import StormWatch
 from adminbot.store.api import StoreApi
 from adminbot.store.damage import is_full
@@ -39,6 +48,10 @@ ALERT = "alert"
 UPDATE = "update"
 MESSAGE = "message"
 STORM = "storm"
+SILENT_FIELD = "silent"
+"""A row whose payload holds this is sent without sound (quiet hours)."""
+HELD_META = "quiet_held"
+"""Store meta key: the alerts held for the quiet-hours digest, kept across a restart."""
 
 
 class Priority(IntEnum):
@@ -101,6 +114,7 @@ class Outbox:
         storm_threshold: int = 0,
         storm_window: float = 60.0,
         memory_limit: int = MEMORY_LIMIT,
+        quiet: QuietPolicy | None = None,
     ) -> None:
         self.store = store
         self.chats = tuple(sorted(chats))
@@ -119,6 +133,9 @@ class Outbox:
         self._memory_ids = itertools.count(-1, -1)
         self._full = False
         self._unannounced: set[str] = set()  # checks whose trouble never reached the admin
+        self.quiet = quiet or QuietPolicy()
+        held = store.get_meta(HELD_META) if self.chats else None
+        self._held: list[int] = [int(i) for i in held.split(",") if i] if held else []
 
     def incident_event(self, event: IncidentEvent) -> None:
         """A new incident is alerted at once; repeats become one throttled edit."""
@@ -128,9 +145,12 @@ class Outbox:
         if event.kind is EventKind.OPENED:
             if self._in_storm(incident, opened=True):
                 return
+            payload = self._hushed(incident)
+            if payload is None:
+                return
             priority = alert_priority(incident.severity)
-            self._each_chat(ALERT, {}, incident_id=incident.id, priority=priority)
-        elif self._in_storm(incident, opened=False):
+            self._each_chat(ALERT, payload, incident_id=incident.id, priority=priority)
+        elif incident.id in self._held or self._in_storm(incident, opened=False):
             return
         else:
             self.incident_changed(incident.id, delay=self.throttle)
@@ -140,11 +160,16 @@ class Outbox:
         incident = self.store.incident(incident_id)
         if incident is not None and self._in_storm(incident, opened=False):
             return
+        payload = self._hushed(incident) if incident is not None else {}
+        if payload is None:
+            return
         priority = alert_priority(incident.severity) if incident else Priority.ERROR
-        self._each_chat(ALERT, {}, incident_id=incident_id, coalesce=True, priority=priority)
+        self._each_chat(ALERT, payload, incident_id=incident_id, coalesce=True, priority=priority)
 
     def incident_changed(self, incident_id: int, delay: timedelta | None = None) -> None:
         """Refresh the incident's alert message (state, count, action outcome)."""
+        if incident_id in self._held:
+            return  # told by the digest when quiet hours end
         self._each_chat(
             UPDATE,
             {},
@@ -154,7 +179,7 @@ class Outbox:
             priority=Priority.EDIT,
         )
 
-    def notice(self, notice: Notice) -> None:
+    def notice(self, notice: Notice, *, urgent: bool = False) -> None:
         """Queue a notice (check flips, mute expiry, start-up, summary) for every admin.
 
         A check's return to ok is not announced if its trouble never was (it could
@@ -164,7 +189,11 @@ class Outbox:
             self._unannounced.discard(notice.name)
             logger.warning("Check %s is ok again; its trouble was never told", notice.name)
             return
-        told = self._each_chat(MESSAGE, to_payload(notice), priority=Priority.NOTICE, notice=notice)
+        payload = to_payload(notice)
+        urgent = urgent or (isinstance(notice, CheckFlip) and notice.state is CheckState.CRITICAL)
+        if self.quiet.message(urgent, self.clock()) is Hush.SILENT:
+            payload[SILENT_FIELD] = True
+        told = self._each_chat(MESSAGE, payload, priority=Priority.NOTICE, notice=notice)
         if isinstance(notice, CheckFlip) and trouble:
             if told:
                 self._unannounced.discard(notice.name)
@@ -188,13 +217,39 @@ class Outbox:
         return tuple(self._storm_ids)
 
     def settle(self) -> None:
-        """Refresh storm messages that are due, and end the storms that calmed down."""
+        """Refresh storm messages that are due, end the storms that calmed down, and send
+        the quiet-hours digest once they are over."""
         now = self.clock()
+        if self._held and not self.quiet.quiet(now):
+            self._send_digest()
         for rule in list(self._storm_ids):
             if self.storms.calm(rule, now):
                 self._end_storm(rule, now)
             elif rule in self._storm_dirty and now >= self._storm_due.get(rule, now):
                 self._refresh_storm(rule, now)
+
+    def _hushed(self, incident: Incident) -> dict[str, Any] | None:
+        """The alert row's payload under quiet hours; None when it is held for the digest."""
+        hush = self.quiet.alert(incident.severity, self.clock())
+        if hush is Hush.HOLD and self.chats:
+            if incident.id not in self._held:
+                self._held.append(incident.id)
+                self.store.set_meta(HELD_META, ",".join(map(str, self._held)))
+            return None
+        return {SILENT_FIELD: True} if hush is Hush.SILENT else {}
+
+    def _send_digest(self) -> None:
+        """One message listing the alerts held during quiet hours (those still known)."""
+        found = [self.store.incident(i) for i in self._held]
+        held = tuple(
+            HeldAlert(i.id, i.rule, i.severity.value, i.count, i.first_seen)
+            for i in found
+            if i is not None
+        )
+        self._held = []
+        self.store.set_meta(HELD_META, "")
+        if held:
+            self.notice(QuietDigest(held))
 
     def _in_storm(self, incident: Incident, *, opened: bool) -> bool:
         """Whether this incident is told by its rule's storm message (starting one if due)."""

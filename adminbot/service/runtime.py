@@ -50,6 +50,7 @@ from adminbot.notify.console import ConsoleAlerts
 from adminbot.notify.eventlog import EventLog, redact_logging
 from adminbot.notify.notices import LinesUnrecorded
 from adminbot.notify.outbox import Doorbell, Outbox
+from adminbot.notify.quiet import QuietPolicy
 from adminbot.notify.redact import Redactor
 from adminbot.rules.builtin import NUEVO_TIPO, PROCESO_CAIDO
 from adminbot.rules.ruleset import ruleset_of
@@ -274,6 +275,7 @@ def build_runtime(
         on_enqueue=bell.ring,
         storm_threshold=config.alerts.storm_threshold,
         storm_window=edges.periods.storm_window,
+        quiet=QuietPolicy.of(config.alerts.quiet_hours, config.alerts.quiet_mode, config.timezone),
     )
     book = IncidentBook(store, clock)
     book.recover_interrupted()

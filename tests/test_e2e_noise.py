@@ -1,0 +1,116 @@
+"""End to end, against the fake Bot API: few messages, to the right person, at the right moment."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from tests.clocks import FakeClock
+from tests.fake_telegram import FakeTelegram
+from tests.harness import (
+    ADMIN,
+    append,
+    delivered_alerts,
+    eventually,
+    make_config,
+    pipeline_log,
+    running_bot,
+)
+
+PERMISSION = (
+    "2026-11-29 10:00:01,123 ERROR descargas: No se pudo guardar el video: "
+    "PermissionError: [Errno 13] Permission denied: '{path}'"
+)
+DISK_FULL = "2026-11-29 10:00:02,000 ERROR descargas: OSError: [Errno 28] No space left on device"
+
+
+def shown(fake: FakeTelegram, chat: int, message_id: int) -> str:
+    """The text of one bot message as the user sees it now."""
+    return next(m.text for m in fake.messages(chat) if m.message_id == message_id)
+
+
+def window_around(moment: datetime) -> str:
+    """Quiet hours from an hour before `moment` to an hour after, in UTC."""
+    start, end = moment - timedelta(hours=1), moment + timedelta(hours=1)
+    return f"{start:%H:%M}-{end:%H:%M}"
+
+
+async def test_in_quiet_hours_an_error_arrives_silently_and_a_critical_alert_rings(
+    tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    quiet = f'quiet_hours = "{window_around(datetime.now(UTC))}"\n'
+    config = make_config(tmp_path, fake_telegram, alerts=quiet)
+    log = pipeline_log(tmp_path)
+    async with running_bot(config):
+        append(log, PERMISSION.format(path="/srv/a.mp4"), DISK_FULL)
+        await eventually(
+            lambda: delivered_alerts(fake_telegram, "CRITICAL · disco_lleno"), timeout=10
+        )
+        await eventually(lambda: delivered_alerts(fake_telegram, "ERROR · permisos"), timeout=10)
+    (error,) = delivered_alerts(fake_telegram, "ERROR · permisos")
+    (critical,) = delivered_alerts(fake_telegram, "CRITICAL · disco_lleno")
+    assert error.params.get("disable_notification") is True
+    assert not critical.params.get("disable_notification")
+
+
+async def test_digest_mode_sends_the_night_as_one_message_when_quiet_hours_end(
+    tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    clock = FakeClock(datetime(2026, 11, 29, 23, 30, tzinfo=UTC))
+    alerts = 'quiet_hours = "23:00-07:00"\nquiet_mode = "digest"\n'
+    config = make_config(tmp_path, fake_telegram, alerts=alerts)
+    log = pipeline_log(tmp_path)
+    async with running_bot(config, clock=clock) as (_, runtime):
+        append(log, PERMISSION.format(path="/srv/a.mp4"), PERMISSION.format(path="/srv/b.mp4"))
+        await eventually(lambda: runtime.store.count_incidents() == 2, timeout=10)
+        clock.now = datetime(2026, 11, 30, 7, 1, tzinfo=UTC)
+        digest = await eventually(
+            lambda: [m for m in fake_telegram.messages(ADMIN) if "Quiet hours are over" in m.text],
+            timeout=10,
+        )
+    assert len(digest) == 1
+    assert digest[0].text.count("permisos") == 2
+    assert delivered_alerts(fake_telegram, "ERROR · permisos") == []
+
+
+async def test_ack_shows_who_is_on_it_on_the_alert_and_in_errors(
+    tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    config = make_config(tmp_path, fake_telegram)
+    log = pipeline_log(tmp_path)
+    fake_telegram.add_user(ADMIN, first_name="Ana")
+    async with running_bot(config) as (_, runtime):
+        append(log, PERMISSION.format(path="/srv/a.mp4"))
+        (call,) = await eventually(lambda: delivered_alerts(fake_telegram, "ERROR · permisos"))
+        alert = call.response["result"]["message_id"]
+        (ack,) = [d for label, d in fake_telegram.buttons(ADMIN, alert) if "on it" in label]
+        fake_telegram.tap(ADMIN, ADMIN, alert, ack)
+        await eventually(lambda: "Ana is on it" in shown(fake_telegram, ADMIN, alert), timeout=10)
+        (incident,) = runtime.store.incidents()
+        assert incident.state.value == "acknowledged"
+        assert "on it" not in " ".join(b for b, _ in fake_telegram.buttons(ADMIN, alert))
+        fake_telegram.send_text(ADMIN, "/errors")
+        await eventually(lambda: "👤 Ana" in fake_telegram.last_message(ADMIN).text, timeout=10)
+
+
+async def test_a_viewer_gets_alerts_but_their_tap_on_a_fix_is_refused(
+    tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    viewer = 5151
+    config = make_config(tmp_path, fake_telegram, f"[access]\nviewers = [{viewer}]\n")
+    log = pipeline_log(tmp_path)
+    fake_telegram.add_user(viewer, first_name="Vera")
+    async with running_bot(config) as (_, runtime):
+        append(log, PERMISSION.format(path="/srv/a.mp4"))
+        await eventually(
+            lambda: [m for m in fake_telegram.messages(viewer) if "permisos" in m.text], timeout=10
+        )
+        alert = next(m for m in fake_telegram.messages(viewer) if "permisos" in m.text).message_id
+        (ack,) = [d for label, d in fake_telegram.buttons(viewer, alert) if "on it" in label]
+        query = fake_telegram.tap(viewer, viewer, alert, ack)
+        answer = await fake_telegram.await_call(
+            "answerCallbackQuery", lambda c: c.params.get("callback_query_id") == query
+        )
+        assert "Viewers cannot run fixes" in answer.params["text"]
+        (incident,) = runtime.store.incidents()
+        assert incident.state.value == "open"
