@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from adminbot.checks.base import Check
+from adminbot.clock import Clock, utcnow
 from adminbot.config import Config, load_config
 from adminbot.service.lifecycle import build_service
 from adminbot.service.runtime import Edges, Periods, Runtime
@@ -88,13 +89,14 @@ async def running_bot(
     checks: Sequence[Check] | None = None,
     child_argv: Sequence[str] = (),
     periods: Periods | None = None,
+    clock: Clock = utcnow,
 ) -> AsyncIterator[tuple[AdminApplication, Runtime]]:
     """Build and start adminbot exactly as `adminbot run` does, with the Telegram front.
 
     Yields once the front has started (setMyCommands sent, the "started" notice queued)
     and the tailer follows every watched file that exists.
     """
-    edges = Edges(checks=checks, periods=periods or FAST)
+    edges = Edges(checks=checks, periods=periods or FAST, clock=clock)
     service = build_service(
         config, lambda runtime: TelegramFront(runtime, poll_timeout=1), edges, child_argv=child_argv
     )
