@@ -114,6 +114,8 @@ class CheckConfig:
     disk_crit_percent: float = 95.0
     disk_warn_free_mb: float | None = None
     disk_crit_free_mb: float | None = None
+    disk_forecast_hours: float = 6.0
+    """Warn when the disk-fill trend reaches disk_crit_percent within this long; 0 disables."""
     process_cmdline: str | None = None
     process_pid_file: Path | None = None
     max_log_silence_minutes: float | None = None
@@ -676,6 +678,7 @@ def _checks(table: Table, cwd: Path, env: Mapping[str, str]) -> CheckConfig:
         disk_crit_percent=_number(table, "disk_crit_percent", defaults, **percent),
         disk_warn_free_mb=table.number("disk_warn_free_mb", defaults.disk_warn_free_mb),
         disk_crit_free_mb=table.number("disk_crit_free_mb", defaults.disk_crit_free_mb),
+        disk_forecast_hours=_number(table, "disk_forecast_hours", defaults, minimum=0.0),
         process_cmdline=table.get("process_cmdline", str, None),
         process_pid_file=_resolve(pid_file, cwd) if pid_file else None,
         max_log_silence_minutes=table.number("max_log_silence_minutes", None, minimum=1),

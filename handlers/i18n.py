@@ -224,6 +224,12 @@ EN: Mapping[str, str] = {
     "status.pipeline_down": "Pipeline: not running ({restarts} restart(s))",
     "status.quarantine": "Quarantine: {files} file(s), {size}; newest <code>{newest}</code>",
     "status.store": "Store: {size}; closed incidents kept {days:g} days",
+    "predict.status_title": "<b>Forecast</b>",
+    "predict.disk": "at this rate <code>{folder}</code> is full in ~{eta} (filling {rate}/h)",
+    "predict.rate": "{rule} at {factor}× the usual rate ({per_hour} lines/h, usually {usual})",
+    "predict.eta_hm": "{hours} h {minutes} min",
+    "predict.eta_h": "{hours} h",
+    "predict.eta_m": "{minutes} min",
     "status.store_forever": "Store: {size}; closed incidents kept forever",
     "alert.report": "📊 {title} — {actor}, {when}",
     "disk.title": "Disk usage",
@@ -583,6 +589,14 @@ ES: Mapping[str, str] = {
         "Cuarentena: {files} archivo(s), {size}; el más reciente <code>{newest}</code>"
     ),
     "status.store": "Almacén: {size}; los incidentes cerrados se guardan {days:g} días",
+    "predict.status_title": "<b>Previsión</b>",
+    "predict.disk": ("a este ritmo <code>{folder}</code> se llena en ~{eta} (se llena a {rate}/h)"),
+    "predict.rate": (
+        "{rule} a {factor}× su ritmo habitual ({per_hour} líneas/h, lo habitual {usual})"
+    ),
+    "predict.eta_hm": "{hours} h {minutes} min",
+    "predict.eta_h": "{hours} h",
+    "predict.eta_m": "{minutes} min",
     "status.store_forever": "Almacén: {size}; los incidentes cerrados se guardan siempre",
     "alert.report": "📊 {title} — {actor}, {when}",
     "disk.title": "Uso del disco",

@@ -21,13 +21,14 @@ from adminbot.incidents.summary import Summary
 from adminbot.models import Incident, IncidentState, Severity
 from adminbot.notify import notices
 from adminbot.notify.channels import ChannelsStatus
+from adminbot.predict.watch import Outlook
 from adminbot.rules.fields import SHOWN_FIELDS
 from adminbot.store.damage import ResumeFrom
 from adminbot.store.kinds import Kind, KindState
 from adminbot.store.retention import StoreSize
 from adminbot.store.sqlite import AuditEntry, StormFacts
 from adminbot.supervise.child import PipelineStatus
-from handlers import channel_views, words
+from handlers import channel_views, predict_views, words
 from handlers.i18n import Catalog
 from handlers.taps import PageTap, Tap, Verb
 from handlers.words import duration, esc, plain_text
@@ -147,6 +148,7 @@ def alert(
     for name, value in sorted(incident.fields.items()):
         if name in SHOWN_FIELDS:
             lines.append(f"{esc(name)}: <code>{inline(value, 200)}</code>")
+    lines += predict_views.alert_lines(incident, t)
     first, last = screen.time(incident.first_seen), screen.time(incident.last_seen)
     lines.append(esc(t("alert.count", count=incident.count, first=first, last=last)))
     lines.append(f"{t('alert.state')}: <b>{esc(t(f'state.{incident.state.value}'))}</b>")
@@ -313,7 +315,7 @@ class StatusReport:
     open_by_rule: Mapping[str, int]
     mutes: Mapping[str, datetime]
     outbox_depth: int
-    extra: Sequence[PipelineStatus | QuarantineStats | StoreSize | ChannelsStatus] = ()
+    extra: Sequence[PipelineStatus | QuarantineStats | StoreSize | ChannelsStatus | Outlook] = ()
 
 
 def status(report: StatusReport, screen: Screen) -> str:
@@ -408,6 +410,8 @@ def _status_rest(report: StatusReport, screen: Screen) -> list[str]:
     for item in report.extra:
         if isinstance(item, ChannelsStatus):
             lines += [esc(line) for line in channel_views.status_lines(item, t)]
+        elif isinstance(item, Outlook):
+            lines += predict_views.status_lines(item, t)
         else:
             lines.append(_extra(item, t))
     if report.outbox_depth:

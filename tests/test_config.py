@@ -74,6 +74,7 @@ def test_admin_ids_accept_a_comma_separated_list(tmp_path: Path) -> None:
             "above",
         ),
         ("verificacion_periodica = true", "verificacion_periodica", "got a boolean"),
+        ("[checks]\ndisk_forecast_hours = -1", "checks.disk_forecast_hours", "at least 0"),
     ],
 )
 def test_wrong_value_names_file_key_and_reason(
@@ -136,7 +137,7 @@ def test_zero_is_honoured_where_a_setting_allows_it(tmp_path: Path) -> None:
     write(
         tmp_path,
         "[actions]\nquarantine_max_age_days = 0\nrestart_budget = 0\n"
-        "[checks]\ndisk_warn_percent = 0\ndisk_crit_percent = 0\n"
+        "[checks]\ndisk_warn_percent = 0\ndisk_crit_percent = 0\ndisk_forecast_hours = 0\n"
         "[alerts]\nedit_throttle_seconds = 0\n",
     )
     config = load_config({}, cwd=tmp_path)
@@ -144,6 +145,7 @@ def test_zero_is_honoured_where_a_setting_allows_it(tmp_path: Path) -> None:
     assert config.actions.restart_budget == 0
     assert config.checks.disk_warn_percent == 0.0
     assert config.checks.disk_crit_percent == 0.0
+    assert config.checks.disk_forecast_hours == 0.0  # the forecast is off
     assert config.alerts.edit_throttle_seconds == 0.0
 
 
@@ -154,6 +156,7 @@ def test_defaults_apply_only_to_settings_left_out(tmp_path: Path) -> None:
     assert config.actions.command_timeout == 120.0
     assert config.checks.disk_warn_percent == 85.0
     assert config.checks.disk_crit_percent == 95.0
+    assert config.checks.disk_forecast_hours == 6.0
 
 
 def test_the_old_unmatched_errors_setting_only_warns(

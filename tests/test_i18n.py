@@ -21,6 +21,9 @@ TREES = {path: ast.parse(path.read_text(encoding="utf-8")) for path in SOURCES}
 
 # Templates with no words in them, only icons, placeholders and tags: the same in both.
 LANGUAGE_NEUTRAL = {
+    "predict.eta_hm",  # "2 h 10 min" reads the same in both
+    "predict.eta_h",
+    "predict.eta_m",
     "severity.info",
     "severity.error",
     "alert.done",

@@ -33,6 +33,8 @@ def test_each_builtin_rule_carries_its_fixes_and_alert_habits() -> None:
         "timeout": (K.RETRY,),
         "proceso_caido": (K.RESTART_PROCESS,),
         "nuevo_tipo": (),
+        "disco_previsto": (),
+        "ritmo_inusual": (),
     }
     assert [n for n, s in book.items() if s.verify_first] == ["servidor_caido"]
     assert [n for n, s in book.items() if s.disk_report] == ["disco_lleno"]

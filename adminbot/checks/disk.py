@@ -110,7 +110,11 @@ class DiskCheck:
             )
         state, why, limit = self._classify(usage)
         found = facts(
-            path=str(self.path), percent=float(usage.percent), free=Size(usage.free), limit=limit
+            path=str(self.path),
+            percent=float(usage.percent),
+            free=Size(usage.free),
+            used=Size(usage.used),  # with `free`, the sample the disk-full forecast records
+            limit=limit,
         )
         details = (
             ("path", str(self.path)),

@@ -24,6 +24,8 @@ CHECK_SOURCE = "check:"
 CHECK_ACTOR = "check"
 
 FlipListener = Callable[[Flip], None]
+RoundListener = Callable[[Sequence[CheckResult]], None]
+"""Hears every round's results, changed or not (the disk-full forecast samples them)."""
 
 
 def raised_rule(check: Check) -> str | None:
@@ -44,6 +46,7 @@ class HealthWatcher:
         outbox: Outbox | None,
         *,
         on_flip: Sequence[FlipListener] = (),
+        on_round: Sequence[RoundListener] = (),
     ) -> None:
         self.checks = list(checks)
         self.tracker = tracker
@@ -51,6 +54,7 @@ class HealthWatcher:
         self.outbox = outbox
         self.rules = {check.name: rule for check in checks if (rule := raised_rule(check))}
         self.on_flip = tuple(on_flip)
+        self.on_round = tuple(on_round)
         self._down_since: dict[str, datetime] = {}
         self.rounds = 0
 
@@ -66,11 +70,14 @@ class HealthWatcher:
     async def tick(self) -> list[Flip]:
         """One round: run all checks concurrently, then handle each flip."""
         flips = []
-        for result in await run_checks(self.checks):
+        results = await run_checks(self.checks)
+        for result in results:
             flip = self.tracker.observe(result)
             if flip is not None:
                 flips.append(flip)
                 self._handle(flip)
+        for listener in self.on_round:
+            listener(results)
         self.rounds += 1
         return flips
 

@@ -20,6 +20,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from adminbot.clock import Clock, utcnow
 from adminbot.incidents.book import IncidentBook, IncidentEvent
@@ -41,6 +42,10 @@ from adminbot.store.damage import is_full
 logger = logging.getLogger(__name__)
 
 OPEN_STATES = tuple(state for state in IncidentState if not state.is_closed)
+
+
+Tally = Callable[[datetime, Sequence[str]], None]
+"""Counts the rules of a batch's log matches, inside the batch's transaction."""
 
 
 class IncidentNotRecorded(Exception):
@@ -123,6 +128,7 @@ class Intake:
         clock: Clock = utcnow,
         redactor: Redactor | None = None,
         on_unrecorded: Callable[[Unrecorded], None] | None = None,
+        tally: Tally | None = None,
     ) -> None:
         self.store = store
         self.book = book
@@ -131,6 +137,7 @@ class Intake:
         self.clock = clock
         self.redactor = redactor or Redactor()
         self.on_unrecorded = on_unrecorded
+        self.tally = tally
         self.unrecorded_records = 0
         self._lock = threading.Lock()
 
@@ -150,6 +157,7 @@ class Intake:
                     if checkpoint is not None:
                         self.store.save_checkpoint(checkpoint, now)
                     self.store.count_lines(now, lines)
+                    self._tally(now, recorded)
             except sqlite3.OperationalError as exc:
                 if not is_full(exc):
                     raise
@@ -175,12 +183,18 @@ class Intake:
                 if checkpoint is not None:
                     self.store.save_checkpoint(checkpoint, now)
                 self.store.count_lines(now, lines)
+                self._tally(now, recorded)
         except sqlite3.OperationalError as exc:
             if not is_full(exc):
                 raise
             where = checkpoint.path if checkpoint is not None else "a check"
             logger.warning("Store full: the position in %s is not saved; reading goes on", where)
         return recorded
+
+    def _tally(self, now: datetime, recorded: Sequence[IncidentEvent]) -> None:
+        """Count what log lines matched, per rule, for the usual-rate detector."""
+        if self.tally is not None:
+            self.tally(now, [e.match.rule for e in recorded if e.match.origin is Origin.LOG])
 
     def _record_halves(self, matches: Sequence[Match]) -> tuple[list[IncidentEvent], list[Match]]:
         """Record `matches` in ever smaller parts; return the events and what fit nowhere."""
@@ -236,10 +250,14 @@ class Intake:
             raise IncidentNotRecorded(f"{rule} incident from {source}: the store is full")
         return recorded[0]
 
-    def resolve_rule(self, rule: str, actor: str, note: str) -> list[Incident]:
-        """Every open incident of `rule` is over (the server it is about answers again)."""
+    def resolve_rule(
+        self, rule: str, actor: str, note: str, *, key: str | None = None
+    ) -> list[Incident]:
+        """Every open incident of `rule` (of its `key` only, if given) is over."""
         resolved = []
         for incident in self.store.incidents(rule=rule, states=list(OPEN_STATES)):
+            if key is not None and incident.key != key:
+                continue
             moved = self.book.move(incident.id, IncidentState.RESOLVED, actor, note)
             if moved is not None:
                 resolved.append(moved)

@@ -1,4 +1,5 @@
-"""The built-in rules, as data: the six seed error types, the dead child and the new kind.
+"""The built-in rules, as data: the six seed error types, the dead child, the new kind
+and the two predictions (a disk filling up, an unusual error rate).
 
 Kept apart from `ruleset.py` so the patterns can be read (and reviewed) on their
 own. Patterns are matched case-insensitively against one line at a time: the
@@ -226,10 +227,28 @@ NUEVO_TIPO = RuleSpec(
     description="An error no rule knows, of a kind not seen before on this host.",
 )
 
+DISCO_PREVISTO = RuleSpec(
+    name="disco_previsto",
+    pattern=None,  # raised by adminbot.predict.watch when the fill trend nears the limit
+    severity=Severity.WARNING,
+    policy=Policy.ALERT,
+    builtin=True,
+    description="At the last hour's rate, a watched folder's disk reaches its critical level soon.",
+)
+
+RITMO_INUSUAL = RuleSpec(
+    name="ritmo_inusual",
+    pattern=None,  # raised by adminbot.predict.watch; its key is the rule running hot
+    severity=Severity.WARNING,
+    policy=Policy.ALERT,
+    builtin=True,
+    description="A rule matches lines far faster than it usually does.",
+)
+
 # Order matters only when two rules match the same line: the more severe and
 # more specific first, timeouts last (a timeout is often a symptom of the others).
 SEEDS = (DISCO_LLENO, SERVIDOR_CAIDO, PERMISOS, RUTA_INEXISTENTE, CORRUPTO, TIMEOUT)
 """The six seed error types that log lines raise, in precedence order."""
 
-BUILTIN = (*SEEDS, PROCESO_CAIDO, NUEVO_TIPO)
+BUILTIN = (*SEEDS, PROCESO_CAIDO, NUEVO_TIPO, DISCO_PREVISTO, RITMO_INUSUAL)
 """Every built-in rule: the seeds, then the incident types only adminbot itself raises."""

@@ -52,6 +52,7 @@ from adminbot.notify.notices import LinesUnrecorded
 from adminbot.notify.outbox import Doorbell, Outbox
 from adminbot.notify.quiet import QuietPolicy
 from adminbot.notify.redact import Redactor
+from adminbot.predict.watch import Outlook, Predictions
 from adminbot.rules.builtin import NUEVO_TIPO, PROCESO_CAIDO
 from adminbot.rules.ruleset import ruleset_of
 from adminbot.service.metrics import Metrics
@@ -62,12 +63,13 @@ from adminbot.store.channels import ChannelStore
 from adminbot.store.kinds import KindStore
 from adminbot.store.lock import DataDirLock
 from adminbot.store.retention import StoreSize
+from adminbot.store.trends import TrendStore
 from adminbot.supervise.child import PipelineChild, PipelineStatus
 from adminbot.supervise.supervisor import RestartPolicy
 
 logger = logging.getLogger(__name__)
 
-StatusFacts = PipelineStatus | QuarantineStats | StoreSize | ChannelsStatus
+StatusFacts = PipelineStatus | QuarantineStats | StoreSize | ChannelsStatus | Outlook
 """Extra facts /status shows, worded by the views."""
 
 
@@ -124,6 +126,7 @@ class Runtime:
     periods: Periods
     kinds: KindStore
     channels: ChannelQueue
+    predictions: Predictions
     docker: DockerClient | None = None
     child: PipelineChild | None = None
     lock: DataDirLock | None = None
@@ -137,6 +140,7 @@ class Runtime:
         lines.append(lambda: quarantine_stats(self.config.quarantine_dir))
         lines.append(lambda: StoreSize(Size(self.store.size_bytes()), self.config.store.keep_days))
         lines.append(self.channels.status)
+        lines.append(self.predictions.outlook)
         return lines
 
 
@@ -282,6 +286,7 @@ def build_runtime(
     queue = EventQueue(loop)
     redactor = Redactor.configured((*config.redact, *channel_secrets(config)))
     redact_logging(redactor)
+    trends = TrendStore(store)
     intake = Intake(
         store,
         book,
@@ -290,6 +295,7 @@ def build_runtime(
         clock=clock,
         redactor=redactor,
         on_unrecorded=lambda lost: outbox.notice(LinesUnrecorded.of(lost)),
+        tally=trends.count_rules,
     )
     tracker = CheckTracker()
     metrics = Metrics(
@@ -327,7 +333,17 @@ def build_runtime(
     checks = tuple(
         edges.checks if edges.checks is not None else build_checks(config, monitor, docker, bot_api)
     )
-    health = HealthWatcher(checks, tracker, intake, outbox, on_flip=[console.flip])
+    predictions = Predictions(
+        trends,
+        intake,
+        outbox,
+        crit_percent=config.checks.disk_crit_percent,
+        horizon=timedelta(hours=config.checks.disk_forecast_hours),
+        clock=clock,
+    )
+    health = HealthWatcher(
+        checks, tracker, intake, outbox, on_flip=[console.flip], on_round=[predictions.round]
+    )
     child = _pipeline_child(config, intake, child_argv) if child_argv else None
     local_actions = {ActionKind.RESTART_PROCESS: child.restart} if child is not None else {}
     remedies = Remedies(
@@ -366,6 +382,7 @@ def build_runtime(
         periods=edges.periods,
         kinds=kinds,
         channels=channels,
+        predictions=predictions,
         docker=docker,
         child=child,
         lock=lock,

@@ -99,6 +99,18 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE channel_dead (
         channel TEXT PRIMARY KEY, reason TEXT NOT NULL, at TEXT NOT NULL);
     """,
+    # Trends (adminbot/store/trends.py): disk usage per round, rule matches per minute.
+    """
+    CREATE TABLE disk_samples (
+        id BIGSERIAL PRIMARY KEY, host TEXT NOT NULL, folder TEXT NOT NULL, at TEXT NOT NULL,
+        used BIGINT NOT NULL, total BIGINT NOT NULL);
+    CREATE INDEX disk_samples_by_folder ON disk_samples (host, folder, at);
+    CREATE INDEX disk_samples_by_at ON disk_samples (at);
+    CREATE TABLE rule_counts (
+        rule TEXT NOT NULL, minute TEXT NOT NULL, n BIGINT NOT NULL,
+        PRIMARY KEY (rule, minute));
+    CREATE INDEX rule_counts_by_minute ON rule_counts (minute);
+    """,
 )
 
 

@@ -2,7 +2,8 @@
 
 Without it, 100,000 distinct keys grew the store to 84 MB with no end. Closed
 incidents (resolved or ignored, with their occurrences, transitions and alert
-message ids), audit rows and delivered or failed outbox rows older than the cutoff
+message ids), audit rows, disk samples, per-minute rule counts and delivered or
+failed outbox rows older than the cutoff
 are deleted in one transaction; open incidents and pending messages never are. When
 most of the file is then free pages, it is vacuumed so the disk gets them back.
 """
@@ -49,9 +50,11 @@ class Pruned:
     incidents: int = 0
     audit: int = 0
     outbox: int = 0
+    samples: int = 0
+    """Disk samples and per-minute rule counts (adminbot/store/trends.py)."""
 
     def __bool__(self) -> bool:
-        return bool(self.incidents or self.audit or self.outbox)
+        return bool(self.incidents or self.audit or self.outbox or self.samples)
 
 
 def prune(store: Store, before: datetime, *, vacuum: bool = True) -> Pruned:
@@ -68,7 +71,9 @@ def prune(store: Store, before: datetime, *, vacuum: bool = True) -> Pruned:
             "AND coalesce(sent_at, created_at) < ?",
             (cutoff,),
         )
-    pruned = Pruned(incidents, audit, outbox)
+        samples = store._run("DELETE FROM disk_samples WHERE at < ?", (cutoff,))
+        samples += store._run("DELETE FROM rule_counts WHERE minute < ?", (cutoff,))
+    pruned = Pruned(incidents, audit, outbox, samples)
     if pruned and vacuum:
         _vacuum_if_mostly_free(store)
     return pruned
