@@ -117,6 +117,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE channel_dead (
         channel TEXT PRIMARY KEY, reason TEXT NOT NULL, at TEXT NOT NULL);
     """,
+    # Rules the admin made in the chat from a kind (adminbot/store/userrules.py).
+    """
+    CREATE TABLE user_rules (
+        name TEXT PRIMARY KEY, pattern TEXT NOT NULL, severity TEXT NOT NULL,
+        created_at TEXT NOT NULL, created_by TEXT NOT NULL);
+    """,
 )
 
 
