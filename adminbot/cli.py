@@ -98,6 +98,13 @@ def _parser() -> argparse.ArgumentParser:
         "learn", help="record the kinds of error a log file holds, without alerting"
     )
     learn_.add_argument("logfile", type=Path)
+    rules = commands.add_parser("rules", parents=[common], help="the rules: export")
+    rules_actions = rules.add_subparsers(dest="rules_command", required=True)
+    rules_actions.add_parser(
+        "export",
+        parents=[common],
+        help="print the rules of the TOML and those made in the chat as [[rules]] TOML",
+    )
     _db_parser(commands, common)
     return parser
 
@@ -142,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return learn(config, args)
         if args.command == "db":
             return db(config, args)
+        if args.command == "rules":
+            return rules_export(config)
         if args.command == "channels":
             return channels_test(config)
         return check_rules(config, args)
@@ -193,6 +202,31 @@ def learn(config: Config, args: argparse.Namespace) -> int:
         f"{args.logfile}: {learnt.lines:,} lines, {learnt.errors:,} errors no rule matched, "
         f"{learnt.new_kinds:,} new kind(s) learnt ({learnt.kinds:,} known)"
     )
+    return 0
+
+
+def rules_export(config: Config) -> int:
+    """Print the configuration's rules and those made in the chat as `[[rules]]` TOML."""
+    from adminbot.kinds.makerule import stored_specs
+    from adminbot.rules.export import Exported, export_toml, user_rules
+    from adminbot.store.backend import open_store
+    from adminbot.store.userrules import UserRuleStore
+
+    store = open_store(config.store_path, config.database_url, config.host_name)
+    try:
+        stored = UserRuleStore(store)
+        made = {rule.name: rule for rule in stored.all()}
+        chat = [
+            Exported(
+                spec,
+                f"made in the chat by {made[spec.name].created_by}, "
+                f"{made[spec.name].created_at:%Y-%m-%d %H:%M} UTC",
+            )
+            for spec in stored_specs(stored)
+        ]
+    finally:
+        store.close()
+    sys.stdout.write(export_toml(user_rules(config.rules, chat)))
     return 0
 
 

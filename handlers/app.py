@@ -29,7 +29,7 @@ from adminbot.notify.notices import Started, session_summary
 from adminbot.service.runtime import Runtime
 from adminbot.service.selfwatch import Part
 from adminbot.supervise.supervisor import ChildExit
-from handlers import access, callbacks, commands, evidence
+from handlers import access, callbacks, commands, evidence, makerule
 from handlers.context import AdminApplication, AdminContext, bot_data_for
 from handlers.delivery import Delivery
 from handlers.i18n import COMMANDS
@@ -72,7 +72,7 @@ def build_application(runtime: Runtime, *, poll_timeout: int = POLL_TIMEOUT) -> 
     application.add_handler(CallbackQueryHandler(callbacks.on_ack, pattern=pattern(Verb.ACK)))
     application.add_handler(CallbackQueryHandler(callbacks.on_open, pattern=pattern(Verb.OPEN)))
     application.add_handler(CallbackQueryHandler(callbacks.on_page, pattern=pattern(PAGE)))
-    for verb, handler in evidence.HANDLERS.items():
+    for verb, handler in (evidence.HANDLERS | makerule.HANDLERS).items():
         application.add_handler(CallbackQueryHandler(handler, pattern=pattern(verb)))
     application.add_handler(CallbackQueryHandler(callbacks.on_unknown))
     application.add_error_handler(_on_error)

@@ -24,7 +24,8 @@ def alert_rows(runtime: Runtime, incident: Incident, t: Catalog) -> Rows:
         context_button = (t("btn.context"), _data(Verb.CONTEXT, incident))
         rows.append([context_button, (t("btn.log"), _data(Verb.LOG, incident))])
     if incident.rule == NUEVO_TIPO.name and incident.key.isdigit():
-        rows.append([(t("btn.kind_ignore"), _data(Verb.KIND_IGNORE, incident))])
+        make = (t("btn.make_rule"), _data(Verb.MAKE_RULE, incident))
+        rows.append([make, (t("btn.kind_ignore"), _data(Verb.KIND_IGNORE, incident))])
     return rows
 
 

@@ -84,7 +84,7 @@ def errors_view(
 
 def rule_names(runtime: Runtime) -> list[str]:
     """Every incident type, the ones adminbot raises itself (proceso_caido) too."""
-    return list(runtime.config.rules)
+    return list(runtime.rules)
 
 
 async def cmd_summary(update: Update, context: AdminContext) -> None:

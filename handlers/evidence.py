@@ -87,7 +87,7 @@ async def on_log(update: Update, context: AdminContext) -> None:
 
 async def on_kind_ignore(update: Update, context: AdminContext) -> None:
     """The kind becomes ignored and its alert is closed as ignored."""
-    found = await _tapped(update, context, Verb.KIND_IGNORE)
+    found = await tapped(update, context, Verb.KIND_IGNORE)
     if found is None:
         return
     query, incident = found
@@ -108,7 +108,7 @@ async def _evidence(
     update: Update, context: AdminContext, verb: Verb, count: int
 ) -> tuple[Message, Incident, Excerpt] | None:
     """Read the excerpt a Context or Log tap asks for; answer the tap either way."""
-    found = await _tapped(update, context, verb)
+    found = await tapped(update, context, verb)
     if found is None:
         return None
     query, incident = found
@@ -139,9 +139,10 @@ async def _evidence(
     return query.message, incident, excerpt
 
 
-async def _tapped(
+async def tapped(
     update: Update, context: AdminContext, verb: Verb
 ) -> tuple[CallbackQuery, Incident] | None:
+    """The tapped incident, if the tap is well formed and carries the incident's token."""
     query = update.callback_query
     if query is None:
         return None

@@ -71,6 +71,30 @@ EN: Mapping[str, str] = {
     "btn.context": "🔎 Context",
     "btn.log": "📄 Log",
     "btn.kind_ignore": "🙈 Ignore this kind",
+    "btn.make_rule": "🧩 Make rule",
+    "btn.rule_confirm": "✅ Confirm the rule",
+    "rule.title": "🧩 <b>Rule proposed from kind #{kind}</b>",
+    "rule.name": "Name: <code>{name}</code>",
+    "rule.pattern": "Regex: <code>{pattern}</code>",
+    "rule.template": "Kind: <code>{template}</code>",
+    "rule.samples": "Matches {matched} of the kind's {samples} stored sample lines.",
+    "rule.lines": (
+        "Last 24 h: matches {matched} of the {lines} lines the store keeps of the "
+        "{incidents} incidents seen (up to the latest 20 lines of each)."
+    ),
+    "rule.own": "Catches this kind's alert: {list}.",
+    "rule.new_kinds": "Would also catch other new kinds: {list}.",
+    "rule.takes": (
+        "⚠️ Would take incidents of existing rules (a rule made here is tried first): {list}."
+    ),
+    "rule.takes_none": "Takes nothing from existing rules.",
+    "rule.confirm_hint": "Confirm to put it in force now; its lines are alerted as {name}.",
+    "rule.made": "✅ Rule <code>{name}</code> is in force, made by {actor}.",
+    "tap.rule_made": "Rule {name} is in force.",
+    "rule.refused.no_kind": "That kind is no longer known.",
+    "rule.refused.decided": "A rule was already made of this kind, or it was ignored.",
+    "rule.refused.undraftable": "No rule can be drafted from this kind: its template has no words.",
+    "rule.refused.stale": "This proposal is out of date: tap Make rule again.",
     "evidence.title": "<b>#{id} · {file}</b> lines {first}–{last}",
     "evidence.moved": "⚠️ Line {line} is no longer where it was (the file was rotated or cut).",
     "evidence.gone": "The file can no longer be read: {why}",
@@ -427,6 +451,33 @@ ES: Mapping[str, str] = {
     "btn.context": "🔎 Contexto",
     "btn.log": "📄 Registro",
     "btn.kind_ignore": "🙈 Ignorar este tipo",
+    "btn.make_rule": "🧩 Crear regla",
+    "btn.rule_confirm": "✅ Confirmar la regla",
+    "rule.title": "🧩 <b>Regla propuesta a partir del tipo #{kind}</b>",
+    "rule.name": "Nombre: <code>{name}</code>",
+    "rule.pattern": "Expresión regular: <code>{pattern}</code>",
+    "rule.template": "Tipo: <code>{template}</code>",
+    "rule.samples": "Coincide con {matched} de las {samples} líneas de muestra guardadas del tipo.",
+    "rule.lines": (
+        "Últimas 24 h: coincide con {matched} de las {lines} líneas que el almacén guarda de "
+        "los {incidents} incidentes vistos (hasta las 20 últimas de cada uno)."
+    ),
+    "rule.own": "Recoge la alerta de este tipo: {list}.",
+    "rule.new_kinds": "También recogería otros tipos nuevos: {list}.",
+    "rule.takes": (
+        "⚠️ Se quedaría con incidentes de reglas existentes "
+        "(una regla creada aquí se prueba primero): {list}."
+    ),
+    "rule.takes_none": "No quita nada a las reglas existentes.",
+    "rule.confirm_hint": "Confirma para activarla ya; sus líneas se alertan como {name}.",
+    "rule.made": "✅ La regla <code>{name}</code> está activa, creada por {actor}.",
+    "tap.rule_made": "La regla {name} está activa.",
+    "rule.refused.no_kind": "Ese tipo ya no se conoce.",
+    "rule.refused.decided": "Ya se creó una regla de este tipo, o se ignoró.",
+    "rule.refused.undraftable": (
+        "No se puede proponer una regla de este tipo: su plantilla no tiene palabras."
+    ),
+    "rule.refused.stale": "Esta propuesta está desfasada: pulsa Crear regla otra vez.",
     "evidence.title": "<b>#{id} · {file}</b> líneas {first}–{last}",
     "evidence.moved": "⚠️ La línea {line} ya no está donde estaba (el archivo rotó o se recortó).",
     "evidence.gone": "El archivo ya no se puede leer: {why}",

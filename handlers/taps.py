@@ -24,6 +24,8 @@ class Verb(StrEnum):
     CONTEXT = "ctx"
     LOG = "log"
     KIND_IGNORE = "kign"
+    MAKE_RULE = "mkr"
+    RULE_CONFIRM = "mkok"
 
 
 PAGE = "page"
@@ -34,7 +36,9 @@ def pattern(verb: str) -> re.Pattern[str]:
     return re.compile(rf"^{re.escape(verb)}:")
 
 
-_EXTRA = re.compile(r"[a-z_]{1,24}")
+_EXTRA = re.compile(r"[a-z0-9_]{1,24}")
+_WITH_EXTRA = frozenset({Verb.ACT, Verb.RULE_CONFIRM})
+"""Verbs whose tap carries an extra part: the action, the digest of the rule shown."""
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,16}")
 
 
@@ -64,7 +68,7 @@ class Tap:
         extra = parts[3] if len(parts) == 4 else ""
         if not _TOKEN.fullmatch(parts[2]) or (extra and not _EXTRA.fullmatch(extra)):
             return None
-        if (verb is Verb.ACT) != bool(extra):
+        if (verb in _WITH_EXTRA) != bool(extra):
             return None
         return cls(verb, int(parts[1]), parts[2], extra)
 

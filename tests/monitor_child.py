@@ -13,7 +13,7 @@ from adminbot.config import load_config
 from adminbot.incidents.book import IncidentBook
 from adminbot.incidents.intake import EventQueue, Intake
 from adminbot.notify.eventlog import EventLog
-from adminbot.rules.ruleset import ruleset_of
+from adminbot.rules.source import RuleSource
 from adminbot.service.monitor import Monitor
 from adminbot.store.sqlite import Store
 
@@ -25,7 +25,7 @@ def main(data_dir: str, pattern: str, mode: str, lines: int = 0) -> None:
     queue = EventQueue()
     events = EventLog(config.event_log)
     intake = Intake(store, IncidentBook(store), events, queue)
-    monitor = Monitor(config, store, intake, ruleset_of(config.rules))
+    monitor = Monitor(config, store, intake, RuleSource(config.rules))
     monitor.tailer.poll()
     if mode == "read":
         print("started", flush=True)

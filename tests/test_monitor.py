@@ -20,7 +20,7 @@ from adminbot.kinds.miner import KindMiner
 from adminbot.models import Checkpoint, Line
 from adminbot.notify.eventlog import EventLog
 from adminbot.rules.builtin import NUEVO_TIPO
-from adminbot.rules.ruleset import ruleset_of
+from adminbot.rules.source import RuleSource
 from adminbot.service.monitor import Monitor
 from adminbot.store.kinds import KindStore
 from adminbot.store.sqlite import Store
@@ -42,7 +42,7 @@ class World:
             self.config,
             self.store,
             intake,
-            ruleset_of(self.config.rules),
+            RuleSource(self.config.rules),
             clock=clock,
             on_lines=lambda path, n: self.counted.append((path, n)),
             kinds=KindMiner(KindStore(self.store), NUEVO_TIPO, warmup=timedelta(0), clock=clock)

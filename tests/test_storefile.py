@@ -19,7 +19,7 @@ from adminbot.errors import ConfigError, StoreError
 from adminbot.incidents.book import IncidentBook
 from adminbot.incidents.intake import EventQueue, Intake
 from adminbot.notify.eventlog import EventLog
-from adminbot.rules.ruleset import ruleset_of
+from adminbot.rules.source import RuleSource
 from adminbot.service.monitor import Monitor
 from adminbot.store.damage import DamageReason, ResumeFrom, move_aside
 from adminbot.store.positions import positions_path, read_positions
@@ -42,7 +42,7 @@ class Session:
         self.events = EventLog(config.event_log)
         book = IncidentBook(self.store)
         self.intake = Intake(self.store, book, self.events, EventQueue())
-        self.monitor = Monitor(config, self.store, self.intake, ruleset_of(config.rules))
+        self.monitor = Monitor(config, self.store, self.intake, RuleSource(config.rules))
         self.monitor.heartbeat()
 
     def read(self) -> int:

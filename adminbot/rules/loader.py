@@ -149,3 +149,11 @@ def build_rulebook(
         for spec in ordered
         if spec.name not in disabled
     )
+
+
+def with_user_rules(book: RuleBook, user: Sequence[RuleSpec]) -> RuleBook:
+    """The book with the rules the admin made in the chat, first (a drafted rule is
+    the most specific); a name the book already has keeps the book's rule."""
+    added = [spec for spec in user if spec.name not in book]
+    unique = list({spec.name: spec for spec in reversed(added)}.values())[::-1]
+    return RuleBook([*unique, *book.specs])

@@ -27,6 +27,7 @@ from adminbot.incidents.intake import Intake
 from adminbot.kinds.miner import KindMiner
 from adminbot.models import Checkpoint, Line, Match
 from adminbot.rules.ruleset import Classified, Classifier, ClassifierStats, RuleSet
+from adminbot.rules.source import RuleSource
 from adminbot.store.api import StoreApi
 from adminbot.tail.tailer import Tailer, WatchedFile
 
@@ -53,7 +54,7 @@ class Monitor:
         config: Config,
         store: StoreApi,
         intake: Intake,
-        ruleset: RuleSet,
+        rules: RuleSource,
         *,
         clock: Clock = utcnow,
         on_lines: Callable[[str, int], None] | None = None,
@@ -65,8 +66,8 @@ class Monitor:
         self.store = store
         self.intake = intake
         self.clock = clock
-        self.ruleset = ruleset
-        self.classifier = Classifier(ruleset)
+        self.rules = rules
+        self.classifier = Classifier(rules.ruleset)
         self._own_files = {config.event_log.name, config.monitor_log.name}
         self._lock = threading.Lock()  # the classifier is fed by the tailer and the timer
         self._held: dict[str, HeldStart] = {}  # by source: the record not emitted yet
@@ -106,6 +107,7 @@ class Monitor:
     def stop(self) -> None:
         self.tailer.stop()
         with self._lock:
+            self._sync_rules()
             self._release(self._mined(self.classifier.flush()))
         self.heartbeat()
 
@@ -120,6 +122,7 @@ class Monitor:
             self.store.save_checkpoint(checkpoint, self.clock())
             return
         with self._lock:
+            self._sync_rules()
             classified = self.classifier.feed(path, lines)
             saved = self._hold_back(path, lines, checkpoint)
             self.intake.submit(self._mined(classified), saved, len(lines))
@@ -129,7 +132,20 @@ class Monitor:
     def flush_stale(self, older_than: float = 1.0) -> None:
         """Emit records held back waiting for a traceback's end (called on a timer)."""
         with self._lock:
+            self._sync_rules()
             self._release(self._mined(self.classifier.flush_stale(older_than)))
+
+    @property
+    def ruleset(self) -> RuleSet:
+        """The compiled rules the classifier uses now."""
+        return self.classifier.ruleset
+
+    def _sync_rules(self) -> None:
+        """Classify with the rules in force: a rule made in the chat applies from the next batch
+        (called under the lock, so a batch is never classified half with the old rules)."""
+        current = self.rules.ruleset
+        if current is not self.classifier.ruleset:
+            self.classifier.ruleset = current
 
     def _hold_back(self, path: str, lines: Sequence[Line], checkpoint: Checkpoint) -> Checkpoint:
         """The checkpoint to save: never past the first line of a record not yet emitted."""

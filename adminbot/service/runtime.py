@@ -42,6 +42,7 @@ from adminbot.config import Config, RedactPattern, with_demo_remedies
 from adminbot.facts import Size
 from adminbot.incidents.book import IncidentBook, IncidentEvent
 from adminbot.incidents.intake import EventQueue, Intake
+from adminbot.kinds.makerule import RuleMaker, stored_specs
 from adminbot.kinds.miner import KindMiner
 from adminbot.models import Incident
 from adminbot.notify.channel_urls import secrets
@@ -54,7 +55,7 @@ from adminbot.notify.quiet import QuietPolicy
 from adminbot.notify.redact import Redactor
 from adminbot.predict.watch import Outlook, Predictions
 from adminbot.rules.builtin import NUEVO_TIPO, PROCESO_CAIDO
-from adminbot.rules.ruleset import ruleset_of
+from adminbot.rules.source import RuleSource
 from adminbot.service.metrics import Metrics
 from adminbot.service.monitor import Monitor
 from adminbot.store.api import StoreApi
@@ -64,6 +65,7 @@ from adminbot.store.kinds import KindStore
 from adminbot.store.lock import DataDirLock
 from adminbot.store.retention import StoreSize
 from adminbot.store.trends import TrendStore
+from adminbot.store.userrules import UserRuleStore
 from adminbot.supervise.child import PipelineChild, PipelineStatus
 from adminbot.supervise.supervisor import RestartPolicy
 
@@ -127,6 +129,9 @@ class Runtime:
     kinds: KindStore
     channels: ChannelQueue
     predictions: Predictions
+    rules: RuleSource
+    """The rules in force: the configuration's and those made in the chat."""
+    rule_maker: RuleMaker
     docker: DockerClient | None = None
     child: PipelineChild | None = None
     lock: DataDirLock | None = None
@@ -304,12 +309,14 @@ def build_runtime(
         check_states=lambda: {name: r.state.value for name, r in tracker.current().items()},
         store_bytes=store.size_bytes,
     )
-    ruleset = ruleset_of(config.rules)
+    user_rules = UserRuleStore(store)
+    rules = RuleSource(config.rules, stored_specs(user_rules))
     kinds = KindStore(store)
     miner = KindMiner(kinds, config.rules[NUEVO_TIPO.name], warmup=config.kinds.warmup, clock=clock)
     monitor = Monitor(
-        config, store, intake, ruleset, clock=clock, on_lines=metrics.lines_read, kinds=miner
+        config, store, intake, rules, clock=clock, on_lines=metrics.lines_read, kinds=miner
     )
+    rule_maker = RuleMaker(store, kinds, rules, user_rules, miner=miner, clock=clock)
     docker = edges.docker
     if docker is None and config.actions.container:
         docker = DockerClient(
@@ -351,7 +358,7 @@ def build_runtime(
         book,
         outbox,
         actions,
-        rules=config.rules,
+        rules=rules,
         budgets=action_budgets(config),
         events=intake.events,
         clock=clock,
@@ -383,6 +390,8 @@ def build_runtime(
         kinds=kinds,
         channels=channels,
         predictions=predictions,
+        rules=rules,
+        rule_maker=rule_maker,
         docker=docker,
         child=child,
         lock=lock,

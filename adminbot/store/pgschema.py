@@ -111,6 +111,12 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (rule, minute));
     CREATE INDEX rule_counts_by_minute ON rule_counts (minute);
     """,
+    # Rules the admin made in the chat from a kind (adminbot/store/userrules.py).
+    """
+    CREATE TABLE user_rules (
+        name TEXT PRIMARY KEY, pattern TEXT NOT NULL, severity TEXT NOT NULL,
+        created_at TEXT NOT NULL, created_by TEXT NOT NULL);
+    """,
 )
 
 
