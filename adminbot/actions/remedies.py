@@ -134,30 +134,31 @@ class Remedies:
     def offered(self, incident: Incident) -> list[ActionKind]:
         """The fixes whose buttons make sense for this incident with this configuration;
         a fallback (Quarantine) only when none of the rule's own fixes can run."""
-        spec = self.rules.get(incident.rule)
-        if spec is None or spec.policy is Policy.ALERT:
-            return []
-        fixes = [kind for kind in spec.fixes if self._can(kind, incident)]
-        return fixes or [kind for kind in spec.fallbacks if self._can(kind, incident)]
+        return self.assess(incident)[0]
 
     def why_no_fix(self, incident: Incident) -> str | None:
         """Why an incident whose rule has fixes gets none (shown on the alert), else None."""
-        spec = self.rules.get(incident.rule)
-        if spec is None or spec.policy is Policy.ALERT or not spec.fixes:
-            return None
-        if self.offered(incident) or self.actions is None:
-            return None
-        for kind in spec.fixes:
-            if kind not in self.local_actions:
-                why = self.actions.why_not(kind, incident.fields)
-                if why is not None:
-                    return why
-        return None
+        return self.assess(incident)[1]
 
-    def _can(self, kind: ActionKind, incident: Incident) -> bool:
+    def assess(self, incident: Incident) -> tuple[list[ActionKind], str | None]:
+        """The fixes offered and, when none is, why: each fix is planned once."""
+        spec = self.rules.get(incident.rule)
+        if spec is None or spec.policy is Policy.ALERT:
+            return [], None
+        refusals = {kind: self._why_not(kind, incident) for kind in spec.fixes}
+        fixes = [kind for kind, why in refusals.items() if why is None]
+        if fixes:
+            return fixes, None
+        fallbacks = [k for k in spec.fallbacks if self._why_not(k, incident) is None]
+        why = next((why for why in refusals.values() if why is not None), None)
+        return fallbacks, (why if self.actions is not None else None)
+
+    def _why_not(self, kind: ActionKind, incident: Incident) -> str | None:
         if kind in self.local_actions:
-            return True
-        return self.actions is not None and self.actions.available(kind, incident.fields)
+            return None
+        if self.actions is None:
+            return "no fixes are configured"
+        return self.actions.why_not(kind, incident.fields)
 
     def route(self, event: IncidentEvent) -> None:
         """Called on the event loop for every match, after its transaction committed.
@@ -172,11 +173,11 @@ class Remedies:
         fresh = opened and not event.muted
         # A mute silences messages, never a policy's automatic fix.
         if opened and self.policy(incident.rule) is Policy.AUTO:
-            kinds = self.offered(incident)
+            kinds, why = self.assess(incident)
             if kinds and self._schedule(self.run(incident.id, kinds[0], POLICY_ACTOR)):
                 return
-            why = self.why_no_fix(incident)
-            if why is not None:
+            storming = self.outbox is not None and incident.rule in self.outbox.storming
+            if why is not None and not storming:  # in a storm its message speaks for the rule
                 self._refused(incident, why)
         verify = (
             fresh

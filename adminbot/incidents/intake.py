@@ -162,8 +162,7 @@ class Intake:
                 if not is_full(exc):
                     raise
                 recorded = self._submit_in_parts(matches, checkpoint, lines)
-            for event in recorded:
-                self.events.match(event.match, event.incident.id, now)
+            self.events.matches([(e.match, e.incident.id) for e in recorded], now)
             self.queue.put(recorded)
         return recorded
 

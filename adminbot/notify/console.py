@@ -36,6 +36,8 @@ _SAMPLE_CHARS = 160
 
 def _printable(text: str) -> str:
     """Keep hostile log text from moving the cursor or changing the terminal's colours."""
+    if text.isprintable():  # the usual case, checked in C
+        return text
     return "".join(ch if ch.isprintable() else "?" for ch in text)
 
 
@@ -71,7 +73,7 @@ class ConsoleAlerts:
         what = "NEW" if event.kind is EventKind.OPENED else f"x{incident.count}"
         muted = " (muted)" if event.muted else ""
         where = f"{incident.source}:{event.match.record.line_no}"
-        sample = _printable(event.match.record.last_line.strip())[:_SAMPLE_CHARS]
+        sample = _printable(event.match.record.last_line.strip()[:_SAMPLE_CHARS])
         self.line(
             incident.severity,
             f"{incident.rule} #{incident.id} {what}{muted} {where} | {sample}",

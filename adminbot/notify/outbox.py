@@ -325,6 +325,8 @@ class Outbox:
         notice: Notice | None = None,
     ) -> bool:
         """Queue for every admin chat; False if it could be neither stored nor kept."""
+        if not self.chats:
+            return True  # nobody to tell (console mode): no write at all
         now = self.clock()
         try:
             with self.store.transaction():
