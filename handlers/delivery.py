@@ -9,6 +9,9 @@ says it may be a repeat. Transient failures (network, 5xx, 429, an answer that i
 not the Bot API's JSON) put the row back and pause the whole queue, so later alerts
 never overtake an earlier one of the same priority. Permanent failures are recorded,
 not retried forever.
+
+Over ~400 lines: one sender's whole exactly-once protocol (claim, send, mark, pause,
+re-send marking, skipped edits) is kept together so its order can be read at once.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Values are `str.format` templates. Callers pass already HTML-escaped values where the
 text goes out as HTML; the templates themselves hold only Telegram's HTML tags.
+
+Long because it is the catalog: data, in two languages.
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ while Telegram is down waits in the store instead of being lost. When the store
 cannot take a write (its disk is full), notices wait in a small memory lane that the
 sender drains first, so "disk critical" still reaches the admin; the first one says
 that history is paused.
+
+Over ~400 lines because queueing, priorities, storm mode and the memory lane all
+decide one thing, which row goes into the outbox and when; split them when a second
+queue policy arrives.
 """
 
 from __future__ import annotations

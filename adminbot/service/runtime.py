@@ -2,6 +2,9 @@
 
 The fronts (Telegram in handlers/, the console) take the `Runtime`; tests pass
 `Edges` with fakes at the outer edges (clock, command runner, Docker engine, checks).
+
+Over ~400 lines: the composition root reads top to bottom as the program's wiring;
+splitting it would hide the dependency order it exists to show.
 """
 
 from __future__ import annotations

@@ -4,6 +4,10 @@ One connection in WAL mode, shared by the tailer thread and the event loop behin
 lock; every statement is short, so the lock is never held for long. State changes
 that must happen once (claiming an outbox row, a button's action) use
 compare-and-set: `UPDATE ... WHERE id = ? AND state = ?` and a check of rowcount.
+
+Over ~400 lines: every query of the store is here on purpose, since the PostgreSQL
+backend reuses them through a translation layer (`adminbot.store.pgsql`); splitting
+them by aggregate (incidents, outbox, audit, mutes, storms) is the next step.
 """
 
 from __future__ import annotations

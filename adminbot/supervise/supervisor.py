@@ -8,6 +8,9 @@ holding files. Its stdout and stderr go, line by line, to a log file (see
 are classified like those of any other log. A crash (an exit we did not ask for)
 is reported to `on_exit`; what to do about it (restart now, later, or ask the
 admin) is the integrator's call, helped by `RestartPolicy`.
+
+Over ~400 lines: process groups, output piping and exit reports are one
+life cycle of one child; the pieces are private helpers of it.
 """
 
 from __future__ import annotations
