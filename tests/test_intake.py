@@ -105,3 +105,29 @@ def test_resolving_a_rule_closes_its_open_incidents_and_only_those(world: World)
     states = {i.rule: i.state for i in world.store.incidents(limit=10)}
     assert states == {"servidor_caido": IncidentState.RESOLVED, "permisos": IncidentState.OPEN}
     assert world.intake.resolve_rule("servidor_caido", "check", "again") == []
+
+
+async def test_a_full_queue_holds_the_tailer_until_the_router_catches_up(world: World) -> None:
+    """A storm slows the tailer (its checkpoint waits too) instead of growing memory."""
+    import asyncio
+    import threading
+
+    queue = EventQueue(asyncio.get_running_loop(), limit=2, hold_seconds=5.0)
+    await asyncio.sleep(0)  # the queue learns which thread is the loop's
+    events = [world.book.record(match(path=f"/srv/{n}.mp4")) for n in range(4)]
+    done = threading.Event()
+
+    def tailer() -> None:
+        queue.put(events)
+        queue.wait_for_room()
+        done.set()
+
+    thread = threading.Thread(target=tailer)
+    thread.start()
+    await asyncio.sleep(0.2)
+    assert not done.is_set()  # 4 waiting > 2: held
+    assert len(queue.drain()) == 4
+    await asyncio.to_thread(thread.join, 5)
+    assert done.is_set()
+    queue.put(events)
+    queue.wait_for_room()  # the loop's own thread is never held

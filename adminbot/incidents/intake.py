@@ -18,6 +18,7 @@ import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,6 +41,11 @@ from adminbot.store.api import StoreApi
 from adminbot.store.damage import is_full
 
 logger = logging.getLogger(__name__)
+
+QUEUE_LIMIT = 20_000
+"""Events waiting for the router before the tailer is held (a storm's few seconds)."""
+HOLD_SECONDS = 30.0
+"""The longest a tailer waits for room before going on anyway (never a deadlock)."""
 
 OPEN_STATES = tuple(state for state in IncidentState if not state.is_closed)
 
@@ -80,19 +86,57 @@ class Unrecorded:
 
 
 class EventQueue:
-    """Committed incident events, from any thread to the event loop, in commit order."""
+    """Committed incident events, from any thread to the event loop, in commit order.
 
-    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+    Bounded: a thread other than the loop's that finds `limit` events still waiting is
+    held (`wait_for_room`) until the router catches up, so a storm slows the tailer,
+    whose checkpoint then waits too, instead of growing memory without end.
+    """
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop | None = None,
+        *,
+        limit: int = QUEUE_LIMIT,
+        hold_seconds: float = HOLD_SECONDS,
+    ) -> None:
         self._items: queue.SimpleQueue[list[IncidentEvent]] = queue.SimpleQueue()
         self._loop = loop
         self._ready = asyncio.Event() if loop is not None else None
+        self._limit = limit
+        self._hold = hold_seconds
+        self._pending = 0
+        self._room = threading.Condition()
+        self._loop_thread: int | None = None
+        if loop is not None and _running_loop() is loop:
+            self._loop_thread = threading.get_ident()  # built on the loop, as the runtime is
+        elif loop is not None:
+            loop.call_soon_threadsafe(self._note_loop_thread)
+
+    def _note_loop_thread(self) -> None:
+        self._loop_thread = threading.get_ident()
 
     def put(self, events: list[IncidentEvent]) -> None:
         if not events:
             return
+        with self._room:
+            self._pending += len(events)
         self._items.put(events)
         if self._loop is not None and self._ready is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._ready.set)
+
+    def wait_for_room(self) -> None:
+        """Hold the calling thread while too many events wait (never the loop's own)."""
+        if self._loop is None or threading.get_ident() == self._loop_thread:
+            return
+        deadline = time.monotonic() + self._hold
+        with self._room:
+            while self._pending > self._limit and not self._loop.is_closed():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    logger.warning("%s events wait for the router; going on", self._pending)
+                    return
+                self._room.wait(min(left, 0.5))
 
     def drain(self) -> list[IncidentEvent]:
         """Everything queued so far, oldest first, without waiting."""
@@ -101,7 +145,12 @@ class EventQueue:
             try:
                 drained.extend(self._items.get_nowait())
             except queue.Empty:
-                return drained
+                break
+        if drained:
+            with self._room:
+                self._pending -= len(drained)
+                self._room.notify_all()
+        return drained
 
     async def wait(self, timeout: float) -> None:  # noqa: ASYNC109 - a wake-up with a bound
         """Until something is queued or `timeout` passes (on the loop given at build)."""
@@ -113,6 +162,13 @@ class EventQueue:
         except TimeoutError:
             return
         self._ready.clear()
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 class Intake:
@@ -164,6 +220,7 @@ class Intake:
                 recorded = self._submit_in_parts(matches, checkpoint, lines)
             self.events.matches([(e.match, e.incident.id) for e in recorded], now)
             self.queue.put(recorded)
+        self.queue.wait_for_room()  # outside the lock: the loop may need it meanwhile
         return recorded
 
     def _submit_in_parts(
