@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from tests.clocks import FakeClock
 from tests.fake_telegram import FakeTelegram
 from tests.harness import (
     ADMIN,
+    FAST,
     append,
     delivered_alerts,
     eventually,
@@ -114,3 +116,25 @@ async def test_a_viewer_gets_alerts_but_their_tap_on_a_fix_is_refused(
         assert "Viewers cannot run fixes" in answer.params["text"]
         (incident,) = runtime.store.incidents()
         assert incident.state.value == "open"
+
+
+async def test_a_critical_alert_nobody_takes_is_reminded_as_a_reply(
+    tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    clock = FakeClock(datetime(2026, 11, 29, 10, 0, tzinfo=UTC))
+    config = make_config(tmp_path, fake_telegram)
+    log = pipeline_log(tmp_path)
+    periods = replace(FAST, check=0.1)
+    async with running_bot(config, clock=clock, periods=periods):
+        append(log, DISK_FULL)
+        (alert,) = await eventually(
+            lambda: delivered_alerts(fake_telegram, "CRITICAL · disco_lleno"), timeout=10
+        )
+        clock.now += timedelta(minutes=16)
+        reminder = await fake_telegram.await_call(
+            "sendMessage", lambda c: "nobody is on it" in c.params["text"], timeout=10
+        )
+    replied = reminder.params.get("reply_to_message_id") or reminder.params.get(
+        "reply_parameters", {}
+    ).get("message_id")
+    assert int(replied) == alert.response["result"]["message_id"]

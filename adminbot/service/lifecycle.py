@@ -161,6 +161,7 @@ class Service:
             Job("prune", periods.prune, self.prune, min(60.0, periods.prune)),
             Job("retention", periods.prune, self.retention, min(60.0, periods.prune)),
             Job("uptime", check, self.ping, min(1.0, check)),
+            Job("remind", check, self.remind, check),
         ]
 
     async def start(self) -> None:
@@ -246,6 +247,10 @@ class Service:
     async def check(self) -> None:
         """The seed's verificación periódica."""
         await self.runtime.health.tick()
+
+    async def remind(self) -> None:
+        """Re-announce critical incidents nobody has taken."""
+        await asyncio.to_thread(self.runtime.reminders.remind)
 
     async def heartbeat(self) -> None:
         await asyncio.to_thread(self.runtime.monitor.heartbeat)

@@ -45,6 +45,7 @@ from adminbot.config import Config, RedactPattern, with_demo_remedies
 from adminbot.facts import Size
 from adminbot.incidents.book import IncidentBook, IncidentEvent
 from adminbot.incidents.intake import EventQueue, Intake
+from adminbot.incidents.reminders import Reminders
 from adminbot.kinds.makerule import RuleMaker, stored_specs
 from adminbot.kinds.miner import KindMiner
 from adminbot.models import Incident
@@ -132,6 +133,7 @@ class Runtime:
     kinds: KindStore
     channels: ChannelQueue
     predictions: Predictions
+    reminders: Reminders
     rules: RuleSource
     """The rules in force: the configuration's and those made in the chat."""
     rule_maker: RuleMaker
@@ -393,6 +395,14 @@ def build_runtime(
         kinds=kinds,
         channels=channels,
         predictions=predictions,
+        reminders=Reminders(
+            store,
+            book,
+            outbox,
+            after=config.alerts.remind_after,
+            every=config.alerts.remind_every,
+            clock=clock,
+        ),
         rules=rules,
         rule_maker=rule_maker,
         docker=docker,
