@@ -581,3 +581,20 @@ def test_shared_resource_outages_are_one_incident_whatever_each_line_names() -> 
         ("servidor_caido", "*"),
         ("servidor_caido", "*"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("[h264 @ 0x55d1c2a0] error while decoding MB 12 7, bytestream -5", True),
+        ("Fatal: cannot open the output file", True),
+        ("ValueError: bad header", True),
+        ("frame=  240 fps= 60 q=28.0 size=    1024kB time=00:00:08.00", False),
+        ("no errors found", False),
+    ],
+)
+def test_a_line_without_a_header_is_an_error_when_it_says_so(text: str, error: bool) -> None:
+    """A child's stderr (ffmpeg) has no log header: its own words decide whether an
+    error no rule knows reaches the kinds miner."""
+    record = Record(source="/log/stderr.log", line_no=1, text=text)
+    assert build_ruleset().is_error(record) is error

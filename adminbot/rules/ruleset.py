@@ -54,6 +54,8 @@ __all__ = [
 ]
 
 _ERROR_LEVELS = frozenset({"ERROR", "CRITICAL"})
+_BARE_ERROR = re.compile(r"\b(?:error|fatal)\b|\w(?:Error|Exception)\b", re.IGNORECASE)
+"""How a line with no log header says it is an error: `[h264 @ 0x…] error while decoding`."""
 
 
 Rule = RuleSpec
@@ -100,9 +102,10 @@ class RuleSet:
         return self._plan
 
     def is_error(self, record: Record) -> bool:
-        """ERROR/CRITICAL records and header-less tracebacks: what an admin must hear about."""
+        """ERROR/CRITICAL records, and header-less lines (a child's stderr: ffmpeg, a bare
+        traceback) that say they are an error: what an admin must hear about."""
         if record.level is None:
-            return TRACEBACK_START in record.text
+            return TRACEBACK_START in record.text or _BARE_ERROR.search(record.text) is not None
         return record.level in _ERROR_LEVELS
 
     def classify(self, record: Record, *, keys: bool = True) -> Match | None:
