@@ -69,6 +69,7 @@ def build_application(runtime: Runtime, *, poll_timeout: int = POLL_TIMEOUT) -> 
         CallbackQueryHandler(callbacks.on_resolve, pattern=pattern(Verb.RESOLVE))
     )
     application.add_handler(CallbackQueryHandler(callbacks.on_mute, pattern=pattern(Verb.MUTE)))
+    application.add_handler(CallbackQueryHandler(callbacks.on_unmute, pattern=pattern(Verb.UNMUTE)))
     application.add_handler(CallbackQueryHandler(callbacks.on_ack, pattern=pattern(Verb.ACK)))
     application.add_handler(CallbackQueryHandler(callbacks.on_open, pattern=pattern(Verb.OPEN)))
     application.add_handler(CallbackQueryHandler(callbacks.on_page, pattern=pattern(PAGE)))

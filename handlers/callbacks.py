@@ -15,6 +15,7 @@ from telegram.error import BadRequest
 
 from adminbot.actions.executor import ActionKind
 from adminbot.actions.remedies import RunStatus
+from adminbot.incidents.book import key_target
 from adminbot.models import Incident, IncidentState
 from adminbot.service.runtime import Runtime
 from handlers import screens
@@ -87,15 +88,29 @@ async def on_ack(update: Update, context: AdminContext) -> None:
 
 
 async def on_mute(update: Update, context: AdminContext) -> None:
-    """Mute the incident's type for an hour."""
+    """Mute this incident (its key, not its whole type) for an hour; fixes still run."""
     found = await _open_incident(update, context, Verb.MUTE)
     if found is None:
         return
     query, _, incident = found
     runtime = context.bot_data.runtime
-    until = runtime.book.mute(incident.rule, MUTE_FOR, actor_of(update))
+    target = key_target(incident.rule, incident.key)
+    until = runtime.book.mute(target, MUTE_FOR, actor_of(update))
     when = screens.screen(runtime).time(until)
-    await query.answer(context.bot_data.words("tap.muted", rule=incident.rule, until=when))
+    await query.answer(context.bot_data.words("tap.muted_key", until=when))
+    runtime.outbox.incident_changed(incident.id)  # the alert says until when, with Unmute
+
+
+async def on_unmute(update: Update, context: AdminContext) -> None:
+    """Lift this incident's own mute."""
+    found = await _open_incident(update, context, Verb.UNMUTE)
+    if found is None:
+        return
+    query, _, incident = found
+    runtime = context.bot_data.runtime
+    runtime.book.unmute(key_target(incident.rule, incident.key))
+    await query.answer(context.bot_data.words("tap.unmuted"))
+    runtime.outbox.incident_changed(incident.id)
 
 
 async def on_open(update: Update, context: AdminContext) -> None:

@@ -45,6 +45,7 @@ def alert(runtime: Runtime, incident: Incident, *, repeated: bool = False) -> vi
         repeated=repeated,
         extra_rows=buttons.alert_rows(runtime, incident, words(runtime)),
         on_it=on_it(runtime, incident),
+        muted_until=runtime.book.muted_until(incident.rule, incident.key),
     )
 
 

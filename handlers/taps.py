@@ -19,6 +19,7 @@ class Verb(StrEnum):
     IGNORE = "ign"
     RESOLVE = "res"
     MUTE = "mute"
+    UNMUTE = "unm"
     ACK = "ack"
     OPEN = "open"
     CONTEXT = "ctx"

@@ -20,6 +20,7 @@ from adminbot.actions.diskreport import DiskReport
 from adminbot.actions.outcome import notes_from_detail
 from adminbot.actions.quarantine import QuarantineStats
 from adminbot.checks.base import CheckResult, CheckState, human_bytes
+from adminbot.incidents.book import shown_target
 from adminbot.incidents.summary import Summary
 from adminbot.models import Incident, IncidentState, Severity
 from adminbot.notify import notices
@@ -130,6 +131,7 @@ def alert(
     repeated: bool = False,
     extra_rows: Sequence[Sequence[tuple[str, str]]] = (),
     on_it: tuple[str, datetime] | None = None,
+    muted_until: datetime | None = None,
 ) -> View:
     """One incident as an alert message, with the buttons that still make sense; an
     alert without a fix button says why, and a fix held for the server says so.
@@ -147,6 +149,8 @@ def alert(
         lines.append(t("delivery.repeated"))
     if on_it is not None:
         lines.append(t("alert.on_it", who=esc(display_name(on_it[0])), when=screen.time(on_it[1])))
+    if muted_until is not None and incident.is_open:
+        lines.append(esc(t("alert.muted", until=screen.time(muted_until))))
     lines.append(f"{t('alert.file')}: <code>{inline(incident.source, SOURCE_CHARS)}</code>")
     for name, value in sorted(incident.fields.items()):
         if name in SHOWN_FIELDS:
@@ -165,7 +169,7 @@ def alert(
     budget = MAX_CHARS - visible_len(head) - 10
     sample = _sample(incident.sample, min(SAMPLE_CHARS, budget))
     text = f"{head}\n<pre>{esc(sample)}</pre>" if sample else head
-    buttons = [] if incident.state.is_closed else _alert_buttons(incident, t, actions)
+    buttons = [] if incident.state.is_closed else _alert_buttons(incident, t, actions, muted_until)
     if buttons:  # evidence and decisions go above Ignore / Mute
         buttons[-1:-1] = [list(row) for row in extra_rows]
     return text, keyboard(buttons)
@@ -199,9 +203,14 @@ def _sample(text: str, limit: int) -> str:
 
 
 def _alert_buttons(
-    incident: Incident, t: Catalog, actions: Sequence[str]
+    incident: Incident, t: Catalog, actions: Sequence[str], muted_until: datetime | None = None
 ) -> list[list[tuple[str, str]]]:
     fixes = [(t(f"btn.{kind}"), callback("act", incident, kind)) for kind in actions]
+    mute = (
+        (t("btn.unmute"), callback("unm", incident))
+        if muted_until is not None
+        else (t("btn.mute"), callback("mute", incident))
+    )
     ack = (
         [(t("btn.ack"), callback("ack", incident))] if incident.state is IncidentState.OPEN else []
     )
@@ -209,7 +218,7 @@ def _alert_buttons(
         fixes[:2],
         fixes[2:],
         [*ack, (t("btn.resolve"), callback("res", incident))],
-        [(t("btn.ignore"), callback("ign", incident)), (t("btn.mute"), callback("mute", incident))],
+        [(t("btn.ignore"), callback("ign", incident)), mute],
     ]
 
 
@@ -566,7 +575,7 @@ def notice(item: notices.Notice, screen: Screen, files: Sequence[str] = ()) -> V
         case notices.Stopping():
             return t("stopping"), None
         case notices.MuteExpired(target=target):
-            return t("mute.expired", target=esc(target)), None
+            return t("mute.expired", target=esc(shown_target(target))), None
         case notices.CheckFlip(old=old):
             return check_flip(item.result(), old, screen), None
         case notices.SelfWatch(part=part, ok=ok, detail=detail):

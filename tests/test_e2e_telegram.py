@@ -431,3 +431,42 @@ async def test_an_edit_that_would_change_nothing_is_not_sent(
 def _says(text: str) -> Callable[[Call], bool]:
     """A sendMessage whose text holds `text` (bound now, not when the loop moves on)."""
     return lambda call: text in call.params["text"]
+
+
+async def test_mute_on_an_alert_silences_that_incident_only_and_unmute_brings_it_back(
+    tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    config = make_config(tmp_path, fake_telegram)
+    log = pipeline_log(tmp_path)
+    async with running_bot(config):
+        append(log, PERMISSION.format(path="/srv/media/a.mp4"))
+        await fake_telegram.await_call("sendMessage", lambda c: "a.mp4" in c.params["text"])
+        alert = next(m for m in fake_telegram.messages(ADMIN) if "a.mp4" in m.text)
+        mute = dict(fake_telegram.buttons(ADMIN, alert.message_id))["🔕 Mute 1 h"]
+        tap = fake_telegram.tap(ADMIN, ADMIN, alert.message_id, mute)
+        answer = await fake_telegram.await_call(
+            "answerCallbackQuery", lambda c: c.params["callback_query_id"] == tap
+        )
+        assert "muted until" in answer.params["text"] and "fixes still run" in answer.params["text"]
+        await fake_telegram.await_call(
+            "editMessageText", lambda c: "Muted until" in c.params["text"]
+        )
+        labels = [text for text, _ in fake_telegram.buttons(ADMIN, alert.message_id)]
+        assert "🔔 Unmute" in labels and "🔕 Mute 1 h" not in labels
+        edits = len(fake_telegram.calls("editMessageText"))
+        append(log, PERMISSION.format(path="/srv/media/a.mp4"))  # muted: no count edit
+        append(log, PERMISSION.format(path="/srv/media/b.mp4"))  # another key: alerted
+        await fake_telegram.await_call("sendMessage", lambda c: "b.mp4" in c.params["text"])
+        await queue_drained(fake_telegram, log)
+        assert len(fake_telegram.calls("editMessageText")) == edits
+        unmute = dict(fake_telegram.buttons(ADMIN, alert.message_id))["🔔 Unmute"]
+        fake_telegram.tap(ADMIN, ADMIN, alert.message_id, unmute)
+        await fake_telegram.await_call(
+            "editMessageText", lambda c: "Muted until" not in c.params["text"], since=0
+        )
+        await eventually(
+            lambda: (
+                "🔕 Mute 1 h"
+                in [text for text, _ in fake_telegram.buttons(ADMIN, alert.message_id)]
+            )
+        )

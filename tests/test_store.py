@@ -278,3 +278,21 @@ def test_a_batch_respects_resolved_ignored_and_muted(store: Store) -> None:
     book.mute("timeout", timedelta(hours=1), "admin:1")
     later = book.record_batch([match(), match(rule="timeout")])
     assert [(e.kind, e.muted) for e in later] == [("repeated", True), ("opened", True)]
+
+
+def test_a_key_mute_silences_that_incident_only_and_a_rule_mute_all_of_them(
+    tmp_path: Path,
+) -> None:
+    from adminbot.incidents.book import IncidentBook, key_target, shown_target
+    from tests.clocks import FakeClock
+
+    db = Store(tmp_path / "s.sqlite3")
+    book = IncidentBook(db, FakeClock())
+    book.mute(key_target("permisos", "/srv/a.mp4"), timedelta(hours=1), "@ana")
+    assert book.is_muted("permisos", key="/srv/a.mp4")
+    assert not book.is_muted("permisos", key="/srv/b.mp4")
+    assert book.muted_until("permisos", "/srv/a.mp4") is not None
+    book.mute("permisos", timedelta(hours=1), "@ana")
+    assert book.is_muted("permisos", key="/srv/b.mp4")
+    assert shown_target(key_target("permisos", "/srv/a.mp4")) == "permisos · /srv/a.mp4"
+    db.close()

@@ -356,7 +356,7 @@ class Remedies:
             self.outbox.incident_changed(incident_id)
             return
         incident = self.book.get(incident_id)
-        if incident is not None and self.book.is_muted(incident.rule):
+        if incident is not None and self.book.is_muted(incident.rule, key=incident.key):
             return
         self.outbox.alert(incident_id)
 

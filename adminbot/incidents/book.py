@@ -27,6 +27,17 @@ TRANSITIONS: Mapping[IncidentState, frozenset[IncidentState]] = {
 }
 
 MUTE_ALL = "all"
+KEY_MARK = "\u241f"  # ␟: a rule's name never holds it, so "rule␟key" names one incident's key
+
+
+def key_target(rule: str, key: str) -> str:
+    """The mute target of one incident's key (the Mute button), not its whole rule."""
+    return f"{rule}{KEY_MARK}{key}"
+
+
+def shown_target(target: str) -> str:
+    """A mute target as the admin reads it: `timeout` or `timeout · /srv/a.mp4`."""
+    return target.replace(KEY_MARK, " · ")
 
 
 class EventKind(StrEnum):
@@ -71,15 +82,12 @@ class IncidentBook:
         now = self.clock()
         recorded = self.store.record_matches(matches, now, new_token)
         mutes = self.store.mutes()
-        muted_rules = {
-            rule for rule in {m.rule for m in matches} if self._muted_by(mutes, rule, now)
-        }
         return [
             IncidentEvent(
                 EventKind.OPENED if r.created else EventKind.REPEATED,
                 r.incident,
                 match,
-                match.rule in muted_rules or r.incident.state == S.IGNORED,
+                self._muted_by(mutes, match.rule, now, match.key) or r.incident.state == S.IGNORED,
             )
             for match, r in zip(matches, recorded, strict=True)
         ]
@@ -112,13 +120,22 @@ class IncidentBook:
     def unmute(self, target: str | None = None) -> int:
         return self.store.clear_mutes(None if target in (None, MUTE_ALL) else target)
 
-    def is_muted(self, rule: str, now: datetime | None = None) -> bool:
+    def is_muted(self, rule: str, now: datetime | None = None, key: str | None = None) -> bool:
+        """Whether messages about `rule` (or about that incident `key`) are silenced."""
         now = now or self.clock()
-        return self._muted_by(self.store.mutes(), rule, now)
+        return self._muted_by(self.store.mutes(), rule, now, key)
+
+    def muted_until(self, rule: str, key: str) -> datetime | None:
+        """Until when that incident's key is muted by its own Mute button, if it is."""
+        until = self.store.mutes().get(key_target(rule, key))
+        return until if until is not None and until > self.clock() else None
 
     @staticmethod
-    def _muted_by(mutes: Mapping[str, datetime], rule: str, now: datetime) -> bool:
-        return any(mutes.get(target, now) > now for target in (rule, MUTE_ALL))
+    def _muted_by(
+        mutes: Mapping[str, datetime], rule: str, now: datetime, key: str | None = None
+    ) -> bool:
+        targets = (rule, MUTE_ALL) if key is None else (rule, MUTE_ALL, key_target(rule, key))
+        return any(mutes.get(target, now) > now for target in targets)
 
     def expire_mutes(self) -> list[str]:
         return self.store.expire_mutes(self.clock())

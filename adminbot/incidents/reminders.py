@@ -51,7 +51,7 @@ class Reminders:
             still_open.add(incident.id)
             last = self._last.get(incident.id)
             due = incident.first_seen + self.after if last is None else last + self.every
-            if now < due or self.book.is_muted(incident.rule, now):
+            if now < due or self.book.is_muted(incident.rule, now, incident.key):
                 continue
             self._last[incident.id] = now
             count = incident.count

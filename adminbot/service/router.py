@@ -112,6 +112,6 @@ def unrouted(store: StoreApi, book: IncidentBook, limit: int = 1000) -> list[Inc
         match = Match(
             incident.rule, incident.severity, record, frozen_map(incident.fields), incident.key
         )
-        muted = book.is_muted(incident.rule)
+        muted = book.is_muted(incident.rule, key=incident.key)
         events.append(IncidentEvent(EventKind.OPENED, incident, match, muted=muted))
     return sorted(events, key=lambda event: event.incident.id)
