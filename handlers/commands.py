@@ -15,6 +15,7 @@ from handlers.context import AdminContext
 from handlers.screens import words
 
 PAGE_SIZE = 10
+DEFAULT_MUTE = timedelta(hours=1)
 MAX_PAGE_SIZE = 30
 KINDS_SHOWN = 15
 
@@ -105,11 +106,12 @@ async def cmd_summary(update: Update, context: AdminContext) -> None:
 
 
 async def cmd_mute(update: Update, context: AdminContext) -> None:
-    """Silence pushes for one type or all for a while: /mute timeout 1h."""
+    """Silence pushes for one type or all for a while: /mute timeout 1h (an hour if
+    no duration is given)."""
     runtime = runtime_of(context)
     args = context.args or []
     names = rule_names(runtime)
-    period = parse_period(args[1]) if len(args) == 2 else None
+    period = parse_period(args[1]) if len(args) == 2 else DEFAULT_MUTE if len(args) == 1 else None
     if period is None or args[0] not in (*names, MUTE_ALL):
         await reply(update, words(runtime)("mute.usage", rules=views.esc(", ".join(names))))
         return

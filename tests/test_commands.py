@@ -74,8 +74,14 @@ async def test_mute_silences_a_type_until_the_time_it_answers(world: World) -> N
     assert not world.runtime.book.is_muted("permisos")
 
 
-@pytest.mark.parametrize("text", ["/mute timeout", "/mute timeout soon", "/mute nothing 1h"])
-async def test_mute_without_a_known_type_and_period_answers_the_usage(
+async def test_mute_without_a_duration_takes_an_hour(world: World) -> None:
+    reply = await world.say("/mute all", cmd_mute)
+    assert reply == world.t("mute.done", target="all", until=world.until(timedelta(hours=1)))
+    assert world.runtime.book.is_muted("permisos")
+
+
+@pytest.mark.parametrize("text", ["/mute", "/mute timeout soon", "/mute nothing 1h"])
+async def test_mute_without_a_known_type_or_with_a_bad_period_answers_the_usage(
     world: World, text: str
 ) -> None:
     usage = world.t("mute.usage", rules=views.esc(", ".join(rule_names(world.runtime))))
