@@ -140,3 +140,12 @@ def test_a_sample_is_the_first_and_last_line_of_a_record_cut_to_size() -> None:
     record = "ERROR x: failed\nTraceback (most recent call last):\n  File 'a'\nKeyError: 'k'"
     assert sample_of(record) == "ERROR x: failed … KeyError: 'k'"
     assert len(sample_of("E " + "x" * 2000, limit=100)) == 100
+
+
+def test_a_kinds_sample_gets_the_configured_redaction_too() -> None:
+    from adminbot.config import RedactPattern
+    from adminbot.notify.redact import Redactor
+
+    redactor = Redactor.configured([RedactPattern("hunter2", "***")])
+    sample = sample_of("ERROR login with hunter2 failed", redactor=redactor)
+    assert "hunter2" not in sample and "***" in sample

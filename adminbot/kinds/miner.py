@@ -22,6 +22,7 @@ from adminbot.kinds.drain import Drain, Placed
 from adminbot.kinds.mask import tokens
 from adminbot.kinds.redact import sample_of
 from adminbot.models import Match, Origin, Record, Severity, frozen_map
+from adminbot.notify.redact import Redactor
 from adminbot.rules.spec import RuleSpec
 from adminbot.store.kinds import KindState, KindStore, Sighting
 
@@ -66,8 +67,10 @@ class KindMiner:
         clock: Clock = utcnow,
         burst: Burst = Burst(),
         new_drain: Callable[[], Drain] = Drain,
+        redactor: Redactor | None = None,
     ) -> None:
         self._kinds = kinds
+        self._redactor = redactor
         self._rule = rule
         self._clock = clock
         self._burst = burst
@@ -145,7 +148,11 @@ class KindMiner:
 
     def _sighting(self, batch: _Batch, quiet: bool) -> Sighting:
         placed, records = batch.placed, batch.records
-        samples = tuple(dict.fromkeys(sample_of(r.text) for r in (records[0], records[-1])))
+        samples = tuple(
+            dict.fromkeys(
+                sample_of(r.text, redactor=self._redactor) for r in (records[0], records[-1])
+            )
+        )
         return Sighting(
             id=None if placed.created else self._known[placed.index].id,
             template=" ".join(placed.template),

@@ -1,17 +1,20 @@
 """Hide secrets in a log line before it is kept as a kind's sample.
 
 A sample outlives the log it came from (it sits in the store, and /kinds shows it),
-so anything shaped like a credential is replaced: bot tokens (also inside Bot API
-URLs), `token=`/`password=`/`api_key=` values and `Authorization` headers.
+and it is taken before the intake's redaction, so it gets that same redaction (bot
+tokens, the `[[redact]]` patterns: `adminbot.notify.redact`) and, on top, anything
+shaped like an assigned credential: `token=`/`password=`/`api_key=` values,
+`Authorization` headers and URL passwords.
 """
 
 from __future__ import annotations
 
 import re
 
+from adminbot.notify.redact import BOT_TOKEN, Redactor
+
 SAMPLE_CHARS = 500
 
-_BOT_TOKEN = re.compile(r"(?<!\d)\d{6,12}:[A-Za-z0-9_-]{30,}")  # also in /bot<token>/
 _ASSIGNED = re.compile(
     r"(?i)\b((?:access_|api_|auth_|bot_|refresh_)?(?:token|secret|password|passwd|pwd|api_?key)"
     r"[\"']?\s*[:=]\s*[\"']?)([^\s\"'&,;]+)"
@@ -20,19 +23,21 @@ _BEARER = re.compile(r"(?i)\b(authorization:?\s*(?:bearer|basic|token)?\s+)(\S+)
 _URL_PASSWORD = re.compile(r"(://[^/\s:@]+:)([^@/\s]+)(@)")
 
 
-def redact(text: str) -> str:
+def redact(text: str, redactor: Redactor | None = None) -> str:
     """`text` with every token-shaped or assigned secret replaced by `<redacted>`."""
-    text = _BOT_TOKEN.sub("<redacted>", text)
+    if redactor is not None:
+        text = redactor.text(text)
+    text = BOT_TOKEN.sub("<redacted>", text)
     text = _ASSIGNED.sub(r"\1<redacted>", text)
     text = _BEARER.sub(r"\1<redacted>", text)
     return _URL_PASSWORD.sub(r"\1<redacted>\3", text)
 
 
-def sample_of(record_text: str, limit: int = SAMPLE_CHARS) -> str:
+def sample_of(record_text: str, limit: int = SAMPLE_CHARS, redactor: Redactor | None = None) -> str:
     """One line standing for a record: its first line, and its last if it has more, redacted."""
     lines = [line for line in record_text.splitlines() if line.strip()]
     if not lines:
         return ""
     shown = lines[0] if len(lines) == 1 else f"{lines[0]} … {lines[-1].strip()}"
-    shown = redact(shown)
+    shown = redact(shown, redactor)
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"

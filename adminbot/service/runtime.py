@@ -317,7 +317,13 @@ def build_runtime(
     user_rules = UserRuleStore(store)
     rules = RuleSource(config.rules, stored_specs(user_rules))
     kinds = KindStore(store)
-    miner = KindMiner(kinds, config.rules[NUEVO_TIPO.name], warmup=config.kinds.warmup, clock=clock)
+    miner = KindMiner(
+        kinds,
+        config.rules[NUEVO_TIPO.name],
+        warmup=config.kinds.warmup,
+        clock=clock,
+        redactor=redactor,
+    )
     monitor = Monitor(
         config, store, intake, rules, clock=clock, on_lines=metrics.lines_read, kinds=miner
     )
