@@ -23,7 +23,7 @@ from handlers.access import may_act
 from handlers.commands import MAX_PAGE_SIZE, actor_of, errors_view, rule_names
 from handlers.context import AdminContext
 from handlers.i18n import Catalog
-from handlers.taps import PageTap, Tap, Verb
+from handlers.taps import PageTap, Tap, Verb, incident_of
 
 logger = logging.getLogger(__name__)
 
@@ -183,12 +183,7 @@ async def _open_incident(
 
 
 def _incident_for(runtime: Runtime, tap: Tap | None, verb: Verb) -> Incident | None:
-    if tap is None or tap.verb is not verb:
-        return None
-    incident = runtime.store.incident(tap.incident_id)
-    if incident is None or incident.token != tap.token:
-        return None
-    return incident
+    return incident_of(tap, verb, runtime.store.incident)
 
 
 async def _run_and_log(runtime: Runtime, incident_id: int, kind: ActionKind, actor: str) -> None:

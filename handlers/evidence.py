@@ -24,7 +24,7 @@ from handlers.buttons import latest_line
 from handlers.commands import actor_of
 from handlers.context import AdminContext
 from handlers.i18n import Catalog
-from handlers.taps import Tap, Verb
+from handlers.taps import Tap, Verb, incident_of
 from handlers.views import MAX_CHARS, cut, esc, visible_len
 
 logger = logging.getLogger(__name__)
@@ -146,11 +146,10 @@ async def tapped(
     query = update.callback_query
     if query is None:
         return None
-    tap = Tap.parse(query.data or "")
-    incident = None
-    if tap is not None and tap.verb is verb:
-        incident = context.bot_data.runtime.store.incident(tap.incident_id)
-    if tap is None or incident is None or incident.token != tap.token:
+    incident = incident_of(
+        Tap.parse(query.data or ""), verb, context.bot_data.runtime.store.incident
+    )
+    if incident is None:
         await query.answer(context.bot_data.words("tap.invalid"), show_alert=True)
         return None
     return query, incident

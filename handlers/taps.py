@@ -8,8 +8,11 @@ incident, so a forged or replayed tap for another incident is refused. A page ta
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+
+from adminbot.models import Incident
 
 MAX_DATA_BYTES = 64
 
@@ -94,3 +97,16 @@ class PageTap:
         if rule is not None and not re.fullmatch(r"[a-z0-9_]{1,64}", rule):
             return None
         return cls(int(parts[1]), int(parts[2]), rule)
+
+
+def incident_of(
+    tap: Tap | None, verb: Verb, lookup: Callable[[int], Incident | None]
+) -> Incident | None:
+    """The incident a tap of `verb` names, if it exists and the tap carries its token:
+    the one check every button handler makes before trusting a tap."""
+    if tap is None or tap.verb is not verb:
+        return None
+    incident = lookup(tap.incident_id)
+    if incident is None or incident.token != tap.token:
+        return None
+    return incident
