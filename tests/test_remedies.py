@@ -457,6 +457,8 @@ async def test_a_refused_automatic_fix_is_audited_and_the_alert_says_why(
     event = world.record("ruta_inexistente", "/srv/otra/x.mp4")
     world.remedies.route(event)
     await world.remedies.wait_idle()
+    assert world.store.audit(incident_id=event.incident.id) == []  # written once per drain
+    world.remedies.flush()
     [row] = world.store.audit(incident_id=event.incident.id)
     assert (row.actor, row.kind, row.ok) == (POLICY_ACTOR, "refused", False)
     assert "mkdir is not possible here" in row.summary

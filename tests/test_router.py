@@ -66,6 +66,21 @@ async def test_stopping_routes_what_is_still_queued(tmp_path: Path) -> None:
     store.close()
 
 
+async def test_settle_runs_once_after_each_drain_that_routed_something(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    book = IncidentBook(store, FakeClock())
+    heard: list[str] = []
+    queue = EventQueue(asyncio.get_running_loop())
+    router = Router(
+        queue, [lambda e: heard.append("event")], settle=[lambda: heard.append("settle")]
+    )
+    assert router.route_pending() == 0
+    queue.put([book.record(match(f"/srv/{n}.mp4")) for n in range(3)])
+    router.route_pending()
+    assert heard == ["event", "event", "event", "settle"]
+    store.close()
+
+
 def test_an_incident_recorded_but_never_followed_up_is_found_at_start(tmp_path: Path) -> None:
     clock = FakeClock()
     store = Store(tmp_path / "s.sqlite3")

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import partial
 from typing import Protocol
 
 from adminbot.actions.diskreport import DiskReport
@@ -125,6 +126,7 @@ class Remedies:
         self.local_actions = dict(local_actions or {})
         self.on_outcome = tuple(on_outcome)
         self._tasks: set[asyncio.Future[object]] = set()
+        self._refusals: list[Callable[[], object]] = []
 
     def policy(self, rule: str) -> Policy:
         """The rule's policy; an incident of a rule no longer configured is asked about."""
@@ -361,19 +363,39 @@ class Remedies:
         self.outbox.alert(incident_id)
 
     def _refused(self, incident: Incident, why: str) -> None:
-        """An automatic fix that cannot run for this incident: audited; the alert says why."""
+        """An automatic fix that cannot run for this incident: audited (at `flush`); the
+        alert says why."""
         kind = self.rules[incident.rule].fixes[0]
         refused = ActionOutcome(kind, False, note(ActionReason.REFUSED, why=why), kind.value)
-        self.store.add_audit(
-            incident_id=incident.id,
-            actor=POLICY_ACTOR,
-            kind=REFUSED_KIND,
-            operation=kind.value,
-            ok=False,
-            summary=refused.summary,
-            now=self.clock(),
-            detail=refused.detail(),
+        self._refusals.append(
+            partial(
+                self.store.add_audit,
+                incident_id=incident.id,
+                actor=POLICY_ACTOR,
+                kind=REFUSED_KIND,
+                operation=kind.value,
+                ok=False,
+                summary=refused.summary,
+                now=self.clock(),
+                detail=refused.detail(),
+            )
         )
+
+    def flush(self) -> None:
+        """Write the refusals `route` noted, in one transaction.
+
+        A storm of incidents whose automatic fix cannot run is thousands of refusals a
+        second; one commit each was most of the time the event loop spent on it.
+        """
+        writes, self._refusals = self._refusals, []
+        if not writes:
+            return
+        try:
+            with self.store.transaction():
+                for write in writes:
+                    write()
+        except Exception:  # the store failing must not stop the routing; these are notes
+            logger.exception("Could not audit %d refused automatic fixes", len(writes))
 
     def ignore(self, incident_id: int, actor: str) -> Incident | None:
         return self._settle(incident_id, IncidentState.IGNORED, actor)

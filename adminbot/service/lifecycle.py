@@ -93,7 +93,12 @@ def build_service(
     words); it is needed only when channels are configured."""
     raise_open_files_limit()  # before the tailer sizes its pool of open logs
     runtime, queue = build_runtime(config, edges or Edges(), child_argv=child_argv, console=console)
-    router = Router(queue, incident_sinks(runtime), incident_counters(runtime))
+    router = Router(
+        queue,
+        incident_sinks(runtime),
+        incident_counters(runtime),
+        settle=(runtime.remedies.flush,),
+    )
     built = front(runtime)
     config = runtime.config
     selfwatch = SelfWatch(

@@ -26,14 +26,20 @@ IDLE_SECONDS = 0.5
 
 
 class Router:
-    """Drains the event queue into the sinks, oldest first."""
+    """Drains the event queue into the sinks, oldest first; after each drain, `settle`
+    lets sinks write what they gathered over the whole drain at once."""
 
     def __init__(
-        self, queue: EventQueue, sinks: Sequence[Sink], counters: Sequence[Sink] = ()
+        self,
+        queue: EventQueue,
+        sinks: Sequence[Sink],
+        counters: Sequence[Sink] = (),
+        settle: Sequence[Callable[[], None]] = (),
     ) -> None:
         self.queue = queue
         self.sinks = tuple(sinks)
         self.counters = tuple(counters)
+        self.settle = tuple(settle)
         self.routed = 0
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -64,6 +70,9 @@ class Router:
                 _call(counter, event)
         for event in collapse(events):
             self._route(event)
+        if events:
+            for settle in self.settle:
+                settle()
         return len(events)
 
     async def _run(self) -> None:
