@@ -100,20 +100,20 @@ def test_a_kill_right_after_telegram_took_an_alert_repeats_it_once_marked(
         since = fake_telegram.mark()
         adminbot.start()
         fake_telegram.wait_for(
-            "sendMessage", lambda c: "adminbot is up" in c.params["text"], 30, since=since
+            "sendMessage", lambda c: "adminbot is up" in c.params["text"], 60, since=since
         )
         fake_telegram.hold_answers("sendMessage")
         append(log, LINE.format(n=n))
-        fake_telegram.wait_for("sendMessage", _copy_of(fake_telegram, n), 15)
+        fake_telegram.wait_for("sendMessage", _copy_of(fake_telegram, n), 45)
         adminbot.kill()
         fake_telegram.release_answers()
     since = fake_telegram.mark()
     adminbot.start()
     fake_telegram.wait_for(
-        "sendMessage", lambda c: "adminbot is up" in c.params["text"], 30, since=since
+        "sendMessage", lambda c: "adminbot is up" in c.params["text"], 60, since=since
     )
     append(log, LINE.format(n=9))
-    fake_telegram.wait_for("sendMessage", lambda c: "killed/v9.mp4" in c.params["text"], 15)
+    fake_telegram.wait_for("sendMessage", lambda c: "killed/v9.mp4" in c.params["text"], 45)
     for n in range(kills):
         sent = copies(fake_telegram, n)
         assert len(sent) == 2, f"alert {n} was sent {len(sent)} times"
