@@ -47,6 +47,7 @@ from adminbot.service.runtime import (
 from adminbot.service.selfwatch import Part, SelfWatch
 from adminbot.service.uptime import UptimePing
 from adminbot.supervise.supervisor import ChildExit
+from adminbot.web.build import dashboard
 
 logger = logging.getLogger(__name__)
 
@@ -113,9 +114,10 @@ def build_service(
         backoff=runtime.periods.delivery_backoff,
     )
     http = None
-    if config.http.enabled:
+    if config.http.enabled or config.web.enabled:
         parts = lambda: selfwatch.parts() | runtime.channels.parts()  # noqa: E731 - a tiny adapter
-        http = HealthServer(config.http.host, config.http.port, parts, runtime.metrics)
+        pages = dashboard(runtime) if config.web.enabled else None
+        http = HealthServer(config.http.host, config.http.port, parts, runtime.metrics, web=pages)
     uptime = None
     if config.heartbeat.url:
         store = runtime.store
