@@ -441,3 +441,22 @@ def test_web_is_off_by_default(tmp_path: Path) -> None:
 
     assert not config.web.enabled
     assert config.web.public_url is None
+
+
+async def test_rules_page_lists_rules_and_a_new_kind_can_be_ignored_from_it(site: Site) -> None:
+    from adminbot.store.kinds import KindState, Sighting
+
+    sighting = Sighting(None, "Download of <ID> failed <X>", 3, ("Download of 7 failed",), "/l")
+    [kind_id] = site.runtime.kinds.record([sighting], site.clock.now)
+    await site.login(RESPONDER)
+    token = await site.csrf()
+
+    page = await site.client.get("/rules")
+    answer = await site.client.post(f"/kinds/{kind_id}/ignore", data={"csrf": token})
+
+    assert "disco_lleno" in page.text
+    assert "Download of &lt;ID&gt; failed &lt;X&gt;" in page.text
+    assert f'action="/kinds/{kind_id}/ignore"' in page.text
+    assert answer.headers["location"] == "/rules?done=kind_ignored"
+    found = site.runtime.kinds.get(kind_id)
+    assert found is not None and found.state is KindState.IGNORED

@@ -136,7 +136,7 @@ async def test_an_expired_or_reused_link_is_refused_in_the_browser(
         assert no_session is not None and no_session.status == 401
 
 
-async def test_without_csrf_nothing_changes_and_a_viewer_sees_no_buttons(
+async def test_without_csrf_nothing_changes_a_viewer_sees_no_buttons_and_taps_show_live(
     tmp_path: Path, fake_telegram: FakeTelegram
 ) -> None:
     log = pipeline_log(tmp_path)
@@ -166,3 +166,13 @@ async def test_without_csrf_nothing_changes_and_a_viewer_sees_no_buttons(
         assert forged.status == 403
         found = runtime.store.incident(incident.id)
         assert found is not None and found.state.value == "open"
+
+        # the other way round: a tap in Telegram shows on the open page without a reload
+        alert = delivered_alerts(fake_telegram, "disco_lleno")[0]
+        alert_id = alert.response["result"]["message_id"]
+        await viewer.wait_for_selector(".live:not([hidden])", timeout=3000)
+        ack = dict(fake_telegram.buttons(ADMIN, alert_id))["👤 I'm on it"]
+        fake_telegram.tap(ADMIN, ADMIN, alert_id, ack)
+        await viewer.wait_for_selector(
+            "#incident-state[data-state='acknowledged']", timeout=LIVE_WITHIN * 1000 + 1000
+        )

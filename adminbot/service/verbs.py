@@ -17,7 +17,9 @@ from adminbot.actions.executor import ActionKind
 from adminbot.actions.remedies import RunStatus
 from adminbot.incidents.book import key_target
 from adminbot.models import Incident, IncidentState
+from adminbot.rules.builtin import NUEVO_TIPO
 from adminbot.service.runtime import Runtime
+from adminbot.store.kinds import KindState
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +76,18 @@ def unmute(runtime: Runtime, incident: Incident) -> None:
     """Lift this incident's own mute."""
     runtime.book.unmute(key_target(incident.rule, incident.key))
     runtime.outbox.incident_changed(incident.id)
+
+
+def ignore_kind(runtime: Runtime, kind_id: int, actor: str) -> bool:
+    """The kind of error becomes ignored, and its open "new kind" incident closes as ignored."""
+    miner = runtime.monitor.kinds
+    if miner is None or not miner.decide(kind_id, KindState.IGNORED):
+        return False
+    still_open = [state for state in IncidentState if not state.is_closed]
+    for incident in runtime.store.incidents(rule=NUEVO_TIPO.name, states=still_open, limit=500):
+        if incident.key == str(kind_id):
+            runtime.remedies.ignore(incident.id, actor)
+    return True
 
 
 def loop_spawn(tasks: set[asyncio.Task[None]]) -> Spawn:

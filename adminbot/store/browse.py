@@ -82,6 +82,10 @@ class Browse:
     def __init__(self, store: Store) -> None:
         self._store = store
 
+    @property
+    def store(self) -> Store:
+        return self._store
+
     def _rows(self, sql: str, args: list[Any] | tuple[Any, ...] = ()) -> list[Any]:
         with self._store.connection() as db:
             return list(db.execute(sql, args).fetchall())

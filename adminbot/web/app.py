@@ -24,8 +24,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from adminbot.actions.executor import ActionKind
+from adminbot.service import verbs
 from adminbot.service.runtime import Runtime
 from adminbot.store.browse import Browse, IncidentQuery
+from adminbot.store.trends import TrendStore
 from adminbot.web import views
 from adminbot.web.actions import Actions
 from adminbot.web.chart import svg
@@ -64,6 +66,7 @@ class Dashboard:
         self.here = here
         self.t = words(runtime.config.language)
         self.actions = Actions(runtime)
+        self.trends = TrendStore(browse.store)
         self.env = Environment(
             loader=PackageLoader("adminbot.web", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -85,6 +88,8 @@ class Dashboard:
                 Route("/incidents/{id:int}/act", self._post(self.act), methods=["POST"]),
                 Route("/audit", self._page(self.audit)),
                 Route("/mutes", self._page(self.mutes)),
+                Route("/rules", self._page(self.rules)),
+                Route("/kinds/{id:int}/ignore", self._post(self.ignore_kind), methods=["POST"]),
                 Route("/live/version", self._api(self.version)),
                 Route("/live/open", self._api(self.open_rows)),
                 Route("/live/incidents", self._api(self.incident_rows)),
@@ -222,6 +227,22 @@ class Dashboard:
     async def mutes(self, request: Request, session: Session) -> Response:
         mutes = sorted(self.runtime.store.mutes().items(), key=lambda item: item[1])
         return self._render("mutes.html", session, page="mutes", mutes=mutes)
+
+    async def rules(self, request: Request, session: Session) -> Response:
+        rows, kinds = views.rules(self.runtime, self.trends)
+        done = request.query_params.get("done")
+        return self._render(
+            "rules.html",
+            session,
+            page="rules",
+            rows=rows,
+            kinds=kinds,
+            done=done if done in ("kind_ignored", "busy") else None,
+        )
+
+    async def ignore_kind(self, request: Request, session: Session) -> Response:
+        ignored = verbs.ignore_kind(self.runtime, int(request.path_params["id"]), session.actor)
+        return RedirectResponse(f"/rules?done={'kind_ignored' if ignored else 'busy'}", 303)
 
     # -- live --------------------------------------------------------------------------
 

@@ -18,7 +18,9 @@ from adminbot.models import Incident, IncidentState
 from adminbot.notify.redact import Redactor
 from adminbot.service.runtime import Runtime
 from adminbot.store.browse import Browse, IncidentQuery, StateChange
+from adminbot.store.kinds import Kind
 from adminbot.store.sqlite import AuditEntry, Transition
+from adminbot.store.trends import TrendStore
 from adminbot.web.chart import Chart, hourly_chart
 
 OPEN_STATES = tuple(state for state in IncidentState if not state.is_closed)
@@ -128,3 +130,36 @@ def audit_page(browse: Browse, page: int) -> tuple[list[AuditEntry], list[StateC
     return browse.audit(limit=PAGE_SIZE, offset=offset), browse.changes(
         limit=PAGE_SIZE, offset=offset
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RuleRow:
+    name: str
+    severity: str
+    policy: str
+    fixes: tuple[str, ...]
+    day: int
+    week: int
+    description: str
+
+
+def rules(runtime: Runtime, trends: TrendStore) -> tuple[list[RuleRow], list[Kind]]:
+    """Every rule with its matches over 24 h and 7 d, and the newest kinds of error."""
+    now = runtime.clock()
+    day = trends.recent(now - timedelta(days=1))
+    week = trends.recent(now - timedelta(days=7))
+    rows = [
+        RuleRow(
+            spec.name,
+            spec.severity.value,
+            spec.policy.value,
+            tuple(kind.value for kind in spec.fixes),
+            day.get(spec.name, 0),
+            week.get(spec.name, 0),
+            spec.description,
+        )
+        for spec in sorted(
+            runtime.rules.values(), key=lambda spec: (-week.get(spec.name, 0), spec.name)
+        )
+    ]
+    return rows, runtime.kinds.newest(30)

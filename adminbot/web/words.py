@@ -112,6 +112,21 @@ EN: Mapping[str, str] = {
     "error.csrf": "The form has expired; reload the page.",
     "error.not_found": "Not found.",
     "live.on": "live",
+    "nav.rules": "Rules",
+    "rules.title": "Rules and their matches",
+    "rules.severity": "Severity",
+    "rules.policy": "Policy",
+    "rules.fixes": "Fixes",
+    "rules.day": "24 h",
+    "rules.week": "7 d",
+    "kinds.title": "Kinds of error no rule knows",
+    "kinds.template": "Template",
+    "kinds.none": "No new kind of error seen.",
+    "kinds.state.new": "new",
+    "kinds.state.ruled": "has a rule",
+    "kinds.state.ignored": "ignored",
+    "btn.kind_ignore": "Ignore this kind",
+    "done.kind_ignored": "This kind is ignored now.",
 }
 
 ES: Mapping[str, str] = {
@@ -218,6 +233,21 @@ ES: Mapping[str, str] = {
     "error.csrf": "El formulario ha caducado; recarga la página.",
     "error.not_found": "No encontrado.",
     "live.on": "en vivo",
+    "nav.rules": "Reglas",
+    "rules.title": "Reglas y sus coincidencias",
+    "rules.severity": "Gravedad",
+    "rules.policy": "Política",
+    "rules.fixes": "Arreglos",
+    "rules.day": "24 h",
+    "rules.week": "7 d",
+    "kinds.title": "Tipos de error que ninguna regla conoce",
+    "kinds.template": "Plantilla",
+    "kinds.none": "No se ha visto ningún tipo de error nuevo.",
+    "kinds.state.new": "nuevo",
+    "kinds.state.ruled": "tiene regla",
+    "kinds.state.ignored": "ignorado",
+    "btn.kind_ignore": "Ignorar este tipo",
+    "done.kind_ignored": "Este tipo queda ignorado.",
 }
 
 CATALOGS: Mapping[str, Mapping[str, str]] = {"en": EN, "es": ES}
