@@ -267,6 +267,10 @@ async def test_ack_and_mute_from_the_page_go_through_the_book(site: Site) -> Non
     mutes = await site.client.get("/mutes")
     assert incident.key in mutes.text
 
+    [target] = site.runtime.store.mutes()
+    await site.client.post("/mutes/lift", data={"target": target, "csrf": token})
+    assert site.runtime.store.mutes() == {}
+
 
 async def test_a_fix_not_offered_is_refused_and_changes_nothing(site: Site) -> None:
     incident = site.incident()
@@ -460,3 +464,19 @@ async def test_rules_page_lists_rules_and_a_new_kind_can_be_ignored_from_it(site
     assert answer.headers["location"] == "/rules?done=kind_ignored"
     found = site.runtime.kinds.get(kind_id)
     assert found is not None and found.state is KindState.IGNORED
+
+
+def test_a_time_range_is_read_in_the_admins_zone() -> None:
+    from zoneinfo import ZoneInfo
+
+    from adminbot.web.filters import parse_query
+
+    madrid = ZoneInfo("Europe/Madrid")
+    query, page = parse_query(
+        {"since": "2026-11-29T11:00", "until": "nonsense", "page": "x"}, madrid
+    )
+
+    assert query.since is not None
+    assert query.since.utcoffset() == timedelta(hours=1)
+    assert query.until is None
+    assert page == 0

@@ -88,6 +88,7 @@ class Dashboard:
                 Route("/incidents/{id:int}/act", self._post(self.act), methods=["POST"]),
                 Route("/audit", self._page(self.audit)),
                 Route("/mutes", self._page(self.mutes)),
+                Route("/mutes/lift", self._post(self.lift_mute), methods=["POST"]),
                 Route("/rules", self._page(self.rules)),
                 Route("/kinds/{id:int}/ignore", self._post(self.ignore_kind), methods=["POST"]),
                 Route("/live/version", self._api(self.version)),
@@ -183,7 +184,7 @@ class Dashboard:
         return self._render("overview.html", session, page="overview", view=facts)
 
     async def incidents(self, request: Request, session: Session) -> Response:
-        query, page = parse_query(request.query_params)
+        query, page = parse_query(request.query_params, self.runtime.config.zone)
         total = self.browse.count(query)
         rows = self.browse.incidents(query, limit=PAGE_SIZE, offset=page * PAGE_SIZE)
         return self._render(
@@ -228,6 +229,14 @@ class Dashboard:
         mutes = sorted(self.runtime.store.mutes().items(), key=lambda item: item[1])
         return self._render("mutes.html", session, page="mutes", mutes=mutes)
 
+    async def lift_mute(self, request: Request, session: Session) -> Response:
+        """Lift one mute, named exactly as listed (a target not muted lifts nothing)."""
+        target = str(request.state.form.get("target", ""))
+        if target and target in self.runtime.store.mutes():
+            self.runtime.book.unmute(target)
+            logger.info("Web unmute of %s by %s", target, session.actor)
+        return RedirectResponse("/mutes", 303)
+
     async def rules(self, request: Request, session: Session) -> Response:
         rows, kinds = views.rules(self.runtime, self.trends)
         done = request.query_params.get("done")
@@ -256,7 +265,7 @@ class Dashboard:
         return self._render("_rows.html", session, rows=rows)
 
     async def incident_rows(self, request: Request, session: Session) -> Response:
-        query, page = parse_query(request.query_params)
+        query, page = parse_query(request.query_params, self.runtime.config.zone)
         rows = self.browse.incidents(query, limit=PAGE_SIZE, offset=page * PAGE_SIZE)
         return self._render("_rows.html", session, rows=rows)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from adminbot.models import IncidentState
 from adminbot.store.browse import IncidentQuery
@@ -12,18 +12,18 @@ PAGE_SIZE = 50
 MAX_TEXT = 200
 
 
-def _moment(raw: str | None) -> datetime | None:
-    """A date or date-time from an <input type=datetime-local> (taken as UTC), else None."""
+def _moment(raw: str | None, zone: tzinfo) -> datetime | None:
+    """A date or date-time from an <input type=datetime-local>, in the admin's zone."""
     if not raw:
         return None
     try:
         moment = datetime.fromisoformat(raw)
     except ValueError:
         return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
 
 
-def parse_query(params: Mapping[str, str]) -> tuple[IncidentQuery, int]:
+def parse_query(params: Mapping[str, str], zone: tzinfo = UTC) -> tuple[IncidentQuery, int]:
     """The filters and the page number the address asks for."""
     state = params.get("state", "")
     states: tuple[IncidentState, ...] = ()
@@ -39,7 +39,7 @@ def parse_query(params: Mapping[str, str]) -> tuple[IncidentQuery, int]:
         rule=(params.get("rule") or None),
         host=(params.get("host") or None),
         text=text,
-        since=_moment(params.get("since")),
-        until=_moment(params.get("until")),
+        since=_moment(params.get("since"), zone),
+        until=_moment(params.get("until"), zone),
     )
     return query, page
