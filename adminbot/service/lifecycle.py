@@ -200,6 +200,9 @@ class Service:
                 where = f"{self.http.host}:{self.http.port}"
                 raise StartupError(f"[http] port: cannot listen on {where}: {_why(exc)}") from None
             logger.info("Health and metrics on http://%s:%s/", self.http.host, self.http.port)
+            if runtime.web_links is not None:
+                where = runtime.web_links.base_url
+                logger.info("Dashboard on %s: /dashboard in the chat sends a login link", where)
         await self.front.start()
         if self.sender is not None:
             self.sender.start()

@@ -16,7 +16,7 @@ import json
 import secrets
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 from typing import Protocol
 
@@ -185,7 +185,3 @@ class LoginLinks:
     @staticmethod
     def csrf_ok(session: Session, offered: str | None) -> bool:
         return offered is not None and hmac.compare_digest(session.csrf, offered)
-
-    @staticmethod
-    def expires_at(session: Session) -> datetime:
-        return datetime.fromtimestamp(session.expires).astimezone()
