@@ -144,6 +144,15 @@ class HttpConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    """The dashboard pages, served on the `[http]` listener when enabled."""
+
+    enabled: bool = False
+    public_url: str | None = None
+    """The address people open behind a reverse proxy; login links start with it."""
+
+
+@dataclass(frozen=True)
 class RedactPattern:
     """A `[[redact]]` entry: text matching `pattern` is replaced before it is kept or sent."""
 
@@ -224,6 +233,7 @@ class Config:
     """This host's name on its incidents (the machine's hostname unless set)."""
     channels: tuple[ChannelConfig, ...] = ()
     access: AccessConfig = AccessConfig()
+    web: WebConfig = WebConfig()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -357,6 +367,7 @@ def _build(top: Table, env: Mapping[str, str], cwd: Path, file: str) -> Config:
         host_name=_host_name(top, env),
         channels=_channels(top, env),
         access=_access(top.table("access")),
+        web=_web(top.table("web")),
     )
 
 
@@ -720,6 +731,18 @@ def _http(table: Table) -> HttpConfig:
         host=table.get("host", str, defaults.host),
         port=port,
     )
+    table.reject_unknown()
+    return config
+
+
+def _web(table: Table) -> WebConfig:
+    url = table.get("public_url", str, None)
+    if url is not None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise table.fail("public_url", "must be an http:// or https:// URL with a host")
+        url = url.rstrip("/")
+    config = WebConfig(enabled=table.get("enabled", bool, False), public_url=url)
     table.reject_unknown()
     return config
 

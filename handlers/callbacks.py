@@ -7,17 +7,16 @@ forged or replayed tap for another incident is refused.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from telegram import CallbackQuery, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from adminbot.actions.executor import ActionKind
-from adminbot.actions.remedies import RunStatus
-from adminbot.incidents.book import key_target
-from adminbot.models import Incident, IncidentState
+from adminbot.models import Incident
+from adminbot.service import verbs
 from adminbot.service.runtime import Runtime
+from adminbot.service.verbs import FixStart
 from handlers import screens
 from handlers.access import may_act
 from handlers.commands import MAX_PAGE_SIZE, actor_of, errors_view, rule_names
@@ -26,8 +25,6 @@ from handlers.i18n import Catalog
 from handlers.taps import PageTap, Tap, Verb, incident_of
 
 logger = logging.getLogger(__name__)
-
-MUTE_FOR = timedelta(hours=1)
 
 
 async def on_act(update: Update, context: AdminContext) -> None:
@@ -42,18 +39,14 @@ async def on_act(update: Update, context: AdminContext) -> None:
     except ValueError:
         await query.answer(t("tap.invalid"), show_alert=True)
         return
-    if kind not in runtime.remedies.offered(incident):
+    spawn = lambda work, name: context.application.create_task(work, update=None, name=name)  # noqa: E731 - a tiny adapter
+    started = verbs.start_fix(runtime, incident, kind, actor_of(update), spawn)
+    if started is FixStart.UNAVAILABLE:
         await query.answer(t("tap.unavailable"), show_alert=True)
-        return
-    if incident.state is IncidentState.FIXING:
+    elif started is FixStart.BUSY:
         await query.answer(t("tap.busy"))
-        return
-    await query.answer(t("tap.running", what=t(f"btn.{kind.value}")))
-    context.application.create_task(
-        _run_and_log(runtime, incident.id, kind, actor_of(update)),
-        update=None,
-        name=f"action-{incident.id}",
-    )
+    else:
+        await query.answer(t("tap.running", what=t(f"btn.{kind.value}")))
 
 
 async def on_ignore(update: Update, context: AdminContext) -> None:
@@ -80,10 +73,7 @@ async def on_ack(update: Update, context: AdminContext) -> None:
     if found is None:
         return
     query, _, incident = found
-    runtime = context.bot_data.runtime
-    acked = runtime.book.acknowledge(incident.id, actor_of(update))
-    if acked is not None:
-        runtime.outbox.incident_changed(incident.id)
+    acked = verbs.acknowledge(context.bot_data.runtime, incident.id, actor_of(update))
     await _settled(query, context.bot_data.words, acked, "tap.acked")
 
 
@@ -94,11 +84,9 @@ async def on_mute(update: Update, context: AdminContext) -> None:
         return
     query, _, incident = found
     runtime = context.bot_data.runtime
-    target = key_target(incident.rule, incident.key)
-    until = runtime.book.mute(target, MUTE_FOR, actor_of(update))
+    until = verbs.mute(runtime, incident, actor_of(update))
     when = screens.screen(runtime).time(until)
     await query.answer(context.bot_data.words("tap.muted_key", until=when))
-    runtime.outbox.incident_changed(incident.id)  # the alert says until when, with Unmute
 
 
 async def on_unmute(update: Update, context: AdminContext) -> None:
@@ -107,10 +95,8 @@ async def on_unmute(update: Update, context: AdminContext) -> None:
     if found is None:
         return
     query, _, incident = found
-    runtime = context.bot_data.runtime
-    runtime.book.unmute(key_target(incident.rule, incident.key))
+    verbs.unmute(context.bot_data.runtime, incident)
     await query.answer(context.bot_data.words("tap.unmuted"))
-    runtime.outbox.incident_changed(incident.id)
 
 
 async def on_open(update: Update, context: AdminContext) -> None:
@@ -184,13 +170,6 @@ async def _open_incident(
 
 def _incident_for(runtime: Runtime, tap: Tap | None, verb: Verb) -> Incident | None:
     return incident_of(tap, verb, runtime.store.incident)
-
-
-async def _run_and_log(runtime: Runtime, incident_id: int, kind: ActionKind, actor: str) -> None:
-    result = await runtime.remedies.run(incident_id, kind, actor)
-    if result.status is not RunStatus.DONE:
-        logger.info("Action %s on #%s by %s: %s", kind, incident_id, actor, result.status)
-        runtime.outbox.incident_changed(incident_id)
 
 
 async def _settled(query: CallbackQuery, t: Catalog, incident: Incident | None, key: str) -> None:

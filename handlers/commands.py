@@ -1,10 +1,11 @@
-"""Command handlers: /start, /help, /status, /errors, /summary, /mute, /unmute, /kinds."""
+"""Command handlers: one per command the bot answers, each a thin call into the core."""
 
 from __future__ import annotations
 
+import html
 from datetime import timedelta
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import Chat, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 
 from adminbot.incidents.book import MUTE_ALL
@@ -135,3 +136,16 @@ async def cmd_kinds(update: Update, context: AdminContext) -> None:
     kinds = runtime.kinds
     shown = kinds.newest(KINDS_SHOWN)
     await reply(update, views.kinds_page(shown, kinds.total(), screens.screen(runtime)))
+
+
+async def cmd_dashboard(update: Update, context: AdminContext) -> None:
+    """Send a one-time login link to the web dashboard, only in a private chat."""
+    runtime, t = runtime_of(context), context.bot_data.words
+    user, chat = update.effective_user, update.effective_chat
+    if runtime.web_links is None:
+        await reply(update, t("dashboard.off"))
+    elif user is None or chat is None or chat.type != Chat.PRIVATE:
+        await reply(update, t("dashboard.private"))
+    else:
+        url = runtime.web_links.mint(user.id)
+        await reply(update, t("dashboard.link", url=html.escape(url, quote=True)))

@@ -19,7 +19,7 @@ from adminbot.evidence.excerpt import Excerpt, NotWatched, around, leading_to, w
 from adminbot.models import Incident
 from adminbot.notify.redact import Redactor
 from adminbot.rules.builtin import NUEVO_TIPO
-from adminbot.store.kinds import KindState
+from adminbot.service import verbs
 from handlers.buttons import latest_line
 from handlers.commands import actor_of
 from handlers.context import AdminContext
@@ -92,15 +92,13 @@ async def on_kind_ignore(update: Update, context: AdminContext) -> None:
         return
     query, incident = found
     runtime, t = context.bot_data.runtime, context.bot_data.words
-    miner = runtime.monitor.kinds
-    if incident.rule != NUEVO_TIPO.name or miner is None or not incident.key.isdigit():
+    if incident.rule != NUEVO_TIPO.name or not incident.key.isdigit():
         await query.answer(t("tap.invalid"), show_alert=True)
         return
     kind_id = int(incident.key)
-    if not miner.decide(kind_id, KindState.IGNORED):
+    if not verbs.ignore_kind(runtime, kind_id, actor_of(update)):
         await query.answer(t("tap.invalid"), show_alert=True)
         return
-    runtime.remedies.ignore(incident.id, actor_of(update))
     await query.answer(t("tap.kind_ignored", kind=kind_id))
 
 

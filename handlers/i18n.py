@@ -389,6 +389,13 @@ EN: Mapping[str, str] = {
         "no line at all in {waited} of watching (limit {limit}), but the process is not "
         "running: see the process check"
     ),
+    # -- web dashboard (/dashboard) --
+    "dashboard.link": (
+        '🔗 <a href="{url}">Open the dashboard</a>\n'
+        "The link works once and for 10 minutes; do not forward it."
+    ),
+    "dashboard.off": "The dashboard is off: set <code>[web] enabled = true</code>.",
+    "dashboard.private": "Send /dashboard to me in a private chat: the link logs in as you.",
 }
 
 ES: Mapping[str, str] = {
@@ -803,6 +810,13 @@ ES: Mapping[str, str] = {
         "ninguna línea en {waited} de vigilancia (límite {limit}), y el proceso no está en "
         "marcha: mira la comprobación del proceso"
     ),
+    # -- web dashboard (/dashboard) --
+    "dashboard.link": (
+        '🔗 <a href="{url}">Abrir el panel</a>\n'
+        "El enlace sirve una vez y durante 10 minutos; no lo reenvíes."
+    ),
+    "dashboard.off": "El panel está apagado: pon <code>[web] enabled = true</code>.",
+    "dashboard.private": "Envíame /dashboard en un chat privado: el enlace entra como tú.",
 }
 
 CATALOGS: Mapping[str, Mapping[str, str]] = {"en": EN, "es": ES}
@@ -815,6 +829,7 @@ COMMANDS: Mapping[str, Mapping[str, str]] = {
         "mute": "Silence alerts: /mute <type|all> <1h>",
         "unmute": "Alerts back on",
         "kinds": "Kinds of error no rule knows",
+        "dashboard": "A one-time link to the web dashboard",
         "help": "What this bot does",
     },
     "es": {
@@ -824,6 +839,7 @@ COMMANDS: Mapping[str, Mapping[str, str]] = {
         "mute": "Silenciar: /mute <tipo|all> <1h>",
         "unmute": "Reactivar avisos",
         "kinds": "Tipos de error sin regla",
+        "dashboard": "Un enlace de un solo uso al panel web",
         "help": "Qué hace este bot",
     },
 }

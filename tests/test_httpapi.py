@@ -9,6 +9,7 @@ import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from email.message import Message
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -56,13 +57,13 @@ async def running() -> AsyncIterator[Running]:
         await server.stop()
 
 
-def _fetch(url: str) -> tuple[int, dict[str, str], bytes]:
-    """A real HTTP client; HTTP errors are answers too."""
+def _fetch(url: str) -> tuple[int, Message, bytes]:
+    """A real HTTP client; HTTP errors are answers too. Header names are case-insensitive."""
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, dict(response.headers.items()), response.read()
+            return response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers.items()), error.read()
+        return error.code, error.headers, error.read()
 
 
 async def _raw(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:

@@ -47,6 +47,7 @@ from adminbot.service.runtime import (
 from adminbot.service.selfwatch import Part, SelfWatch
 from adminbot.service.uptime import UptimePing
 from adminbot.supervise.supervisor import ChildExit
+from adminbot.web.build import dashboard
 
 logger = logging.getLogger(__name__)
 
@@ -118,9 +119,10 @@ def build_service(
         backoff=runtime.periods.delivery_backoff,
     )
     http = None
-    if config.http.enabled:
+    if config.http.enabled or config.web.enabled:
         parts = lambda: selfwatch.parts() | runtime.channels.parts()  # noqa: E731 - a tiny adapter
-        http = HealthServer(config.http.host, config.http.port, parts, runtime.metrics)
+        pages = dashboard(runtime) if config.web.enabled else None
+        http = HealthServer(config.http.host, config.http.port, parts, runtime.metrics, web=pages)
     uptime = None
     if config.heartbeat.url:
         store = runtime.store
@@ -203,6 +205,9 @@ class Service:
                 where = f"{self.http.host}:{self.http.port}"
                 raise StartupError(f"[http] port: cannot listen on {where}: {_why(exc)}") from None
             logger.info("Health and metrics on http://%s:%s/", self.http.host, self.http.port)
+            if runtime.web_links is not None:
+                where = runtime.web_links.base_url
+                logger.info("Dashboard on %s: /dashboard in the chat sends a login link", where)
         await self.front.start()
         if self.sender is not None:
             self.sender.start()

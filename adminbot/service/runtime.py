@@ -72,6 +72,7 @@ from adminbot.store.trends import TrendStore
 from adminbot.store.userrules import UserRuleStore
 from adminbot.supervise.child import PipelineChild, PipelineStatus
 from adminbot.supervise.supervisor import RestartPolicy
+from adminbot.web.links import LoginLinks
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +141,8 @@ class Runtime:
     docker: DockerClient | None = None
     child: PipelineChild | None = None
     lock: DataDirLock | None = None
+    web_links: LoginLinks | None = None
+    """Mints the dashboard's one-time login links (None unless `[web] enabled`)."""
 
     @property
     def status_lines(self) -> list[Callable[[], StatusFacts | None]]:
@@ -414,6 +417,7 @@ def build_runtime(
         docker=docker,
         child=child,
         lock=lock,
+        web_links=LoginLinks(store, config, clock) if config.web.enabled else None,
     )
     return runtime, queue
 

@@ -139,6 +139,10 @@ MIGRATIONS: tuple[str, ...] = (
         name TEXT PRIMARY KEY, pattern TEXT NOT NULL, severity TEXT NOT NULL,
         created_at TEXT NOT NULL, created_by TEXT NOT NULL);
     """,
+    # The dashboard counts open incidents per host (adminbot/store/browse.py).
+    """
+    CREATE INDEX incidents_by_host_state ON incidents (host, state);
+    """,
 )
 
 

@@ -1,0 +1,298 @@
+"""The dashboard's ASGI app: login by one-time link, pages, live partials and actions.
+
+Every page and partial needs a session cookie (`links.py`); a POST also needs the
+session's CSRF token and a role that may act. Actions go through
+`adminbot.service.verbs`, the same path as the Telegram buttons, so the alert in the
+chat is edited too. Mounted under the `[http]` listener by `web_app`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from importlib import resources
+from typing import Any
+from urllib.parse import urlencode
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from adminbot.actions.executor import ActionKind
+from adminbot.service import verbs
+from adminbot.service.runtime import Runtime
+from adminbot.store.browse import Browse, IncidentQuery
+from adminbot.store.trends import TrendStore
+from adminbot.web import views
+from adminbot.web.actions import Actions
+from adminbot.web.chart import svg
+from adminbot.web.filters import PAGE_SIZE, parse_query
+from adminbot.web.links import LoginLinks, Refusal, Session
+from adminbot.web.words import words
+
+logger = logging.getLogger(__name__)
+
+COOKIE = "adminbot_session"
+HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'"
+    ),
+}
+"""Every page: nothing cached, framed, leaked in a Referer, or loaded from elsewhere."""
+DONE_KEYS = frozenset(
+    {"started", "ignored", "resolved", "acked", "muted", "unmuted", "busy", "unavailable", "closed"}
+)
+
+Page = Callable[[Request, Session], Awaitable[Response]]
+
+
+class Dashboard:
+    """The pages over one runtime; `app` is what the HTTP listener mounts."""
+
+    def __init__(self, runtime: Runtime, links: LoginLinks, browse: Browse, here: str) -> None:
+        self.runtime = runtime
+        self.links = links
+        self.browse = browse
+        self.here = here
+        self.t = words(runtime.config.language)
+        self.actions = Actions(runtime)
+        self.trends = TrendStore(browse.store)
+        self.env = Environment(
+            loader=PackageLoader("adminbot.web", "templates"),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.globals.update(
+            t=self.t, when=self.when, language=runtime.config.language, chart_svg=svg
+        )
+        static = resources.files("adminbot.web") / "static"
+        self.app = Starlette(
+            routes=[
+                Route("/login", self.login),
+                Route("/logout", self.logout, methods=["POST"]),
+                Route("/", self._page(self.overview)),
+                Route("/dashboard", self._page(self.overview)),
+                Route("/incidents", self._page(self.incidents)),
+                Route("/incidents/{id:int}", self._page(self.incident)),
+                Route("/incidents/{id:int}/act", self._post(self.act), methods=["POST"]),
+                Route("/audit", self._page(self.audit)),
+                Route("/mutes", self._page(self.mutes)),
+                Route("/mutes/lift", self._post(self.lift_mute), methods=["POST"]),
+                Route("/rules", self._page(self.rules)),
+                Route("/kinds/{id:int}/ignore", self._post(self.ignore_kind), methods=["POST"]),
+                Route("/live/version", self._api(self.version)),
+                Route("/live/open", self._api(self.open_rows)),
+                Route("/live/incidents", self._api(self.incident_rows)),
+                Mount("/static", app=StaticFiles(directory=str(static))),
+            ]
+        )
+
+    async def close(self) -> None:
+        await self.actions.close()
+
+    def when(self, moment: datetime | None) -> str:
+        if moment is None:
+            return ""
+        return moment.astimezone(self.runtime.config.zone).strftime("%Y-%m-%d %H:%M:%S")
+
+    # -- guards ------------------------------------------------------------------------
+
+    def _session(self, request: Request) -> Session | None:
+        return self.links.session(request.cookies.get(COOKIE))
+
+    def _page(self, page: Page) -> Callable[[Request], Awaitable[Response]]:
+        async def guarded(request: Request) -> Response:
+            session = self._session(request)
+            if session is None:
+                return self._render("login.html", None, status=401, message="login.ask")
+            return await page(request, session)
+
+        return guarded
+
+    def _api(self, page: Page) -> Callable[[Request], Awaitable[Response]]:
+        async def guarded(request: Request) -> Response:
+            session = self._session(request)
+            if session is None:
+                return JSONResponse({"error": "no session"}, 401)
+            return await page(request, session)
+
+        return guarded
+
+    def _post(self, page: Page) -> Callable[[Request], Awaitable[Response]]:
+        async def guarded(request: Request) -> Response:
+            session = self._session(request)
+            if session is None:
+                return JSONResponse({"error": "no session"}, 401)
+            form = await request.form()
+            offered = form.get("csrf") or request.headers.get("x-csrf-token")
+            if not self.links.csrf_ok(session, offered if isinstance(offered, str) else None):
+                logger.info("Refused a web request without its CSRF token from %s", session.actor)
+                return self._render("error.html", session, status=403, message="error.csrf")
+            if not session.role.may_act:
+                logger.info("Refused a web action by viewer %s", session.actor)
+                return self._render("error.html", session, status=403, message="error.forbidden")
+            request.state.form = form
+            return await page(request, session)
+
+        return guarded
+
+    def _render(
+        self, template: str, session: Session | None, *, status: int = 200, **values: Any
+    ) -> HTMLResponse:
+        html = self.env.get_template(template).render(session=session, **values)
+        return HTMLResponse(html, status, headers=HEADERS)
+
+    # -- login -------------------------------------------------------------------------
+
+    async def login(self, request: Request) -> Response:
+        accepted = self.links.accept(request.query_params.get("t", ""))
+        if isinstance(accepted, Refusal):
+            logger.info("Refused a login link: %s", accepted.value)
+            return self._render("login.html", None, status=403, message=f"login.{accepted}")
+        logger.info("Web session opened for %s (%s)", accepted.user_id, accepted.role.value)
+        response = RedirectResponse("/", 303, headers={"Referrer-Policy": "no-referrer"})
+        response.set_cookie(
+            COOKIE,
+            self.links.cookie(accepted),
+            max_age=accepted.expires - int(self.runtime.clock().timestamp()),
+            httponly=True,
+            samesite="strict",
+            secure=self.links.secure,
+        )
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        response = RedirectResponse("/", 303)
+        response.delete_cookie(COOKIE, httponly=True, samesite="strict")
+        return response
+
+    # -- pages -------------------------------------------------------------------------
+
+    async def overview(self, request: Request, session: Session) -> Response:
+        facts = await asyncio.to_thread(views.overview, self.runtime, self.browse, self.here)
+        return self._render("overview.html", session, page="overview", view=facts)
+
+    async def incidents(self, request: Request, session: Session) -> Response:
+        query, page = parse_query(request.query_params, self.runtime.config.zone)
+        total = self.browse.count(query)
+        rows = self.browse.incidents(query, limit=PAGE_SIZE, offset=page * PAGE_SIZE)
+        return self._render(
+            "incidents.html",
+            session,
+            page="incidents",
+            rows=rows,
+            total=total,
+            number=page,
+            size=PAGE_SIZE,
+            query=query,
+            params=dict(request.query_params),
+            link=_link,
+            rules=self.browse.rules(),
+            hosts=self.browse.hosts(),
+        )
+
+    async def incident(self, request: Request, session: Session) -> Response:
+        incident = self.runtime.store.incident(int(request.path_params["id"]))
+        if incident is None:
+            return self._render("error.html", session, status=404, message="error.not_found")
+        done = request.query_params.get("done")
+        facts = await views.detail(self.runtime, incident)
+        return self._render(
+            "incident.html",
+            session,
+            page="incidents",
+            view=facts,
+            done=done if done in DONE_KEYS else None,
+            done_what=_kind_words(self.t, request.query_params.get("what")),
+            until=self.when(facts.muted_until),
+        )
+
+    async def audit(self, request: Request, session: Session) -> Response:
+        page = _page_number(request.query_params.get("page"))
+        entries, changes = views.audit_page(self.browse, page)
+        return self._render(
+            "audit.html", session, page="audit", entries=entries, changes=changes, number=page
+        )
+
+    async def mutes(self, request: Request, session: Session) -> Response:
+        mutes = sorted(self.runtime.store.mutes().items(), key=lambda item: item[1])
+        return self._render("mutes.html", session, page="mutes", mutes=mutes)
+
+    async def lift_mute(self, request: Request, session: Session) -> Response:
+        """Lift one mute, named exactly as listed (a target not muted lifts nothing)."""
+        target = str(request.state.form.get("target", ""))
+        if target and target in self.runtime.store.mutes():
+            self.runtime.book.unmute(target)
+            logger.info("Web unmute of %s by %s", target, session.actor)
+        return RedirectResponse("/mutes", 303)
+
+    async def rules(self, request: Request, session: Session) -> Response:
+        rows, kinds = views.rules(self.runtime, self.trends)
+        done = request.query_params.get("done")
+        return self._render(
+            "rules.html",
+            session,
+            page="rules",
+            rows=rows,
+            kinds=kinds,
+            done=done if done in ("kind_ignored", "busy") else None,
+        )
+
+    async def ignore_kind(self, request: Request, session: Session) -> Response:
+        ignored = verbs.ignore_kind(self.runtime, int(request.path_params["id"]), session.actor)
+        return RedirectResponse(f"/rules?done={'kind_ignored' if ignored else 'busy'}", 303)
+
+    # -- live --------------------------------------------------------------------------
+
+    async def version(self, request: Request, session: Session) -> Response:
+        return JSONResponse(
+            {"version": self.browse.version()}, headers={"Cache-Control": "no-store"}
+        )
+
+    async def open_rows(self, request: Request, session: Session) -> Response:
+        rows = self.browse.incidents(IncidentQuery(states=views.OPEN_STATES), limit=PAGE_SIZE)
+        return self._render("_rows.html", session, rows=rows)
+
+    async def incident_rows(self, request: Request, session: Session) -> Response:
+        query, page = parse_query(request.query_params, self.runtime.config.zone)
+        rows = self.browse.incidents(query, limit=PAGE_SIZE, offset=page * PAGE_SIZE)
+        return self._render("_rows.html", session, rows=rows)
+
+    # -- actions -----------------------------------------------------------------------
+
+    async def act(self, request: Request, session: Session) -> Response:
+        form = request.state.form
+        incident_id = int(request.path_params["id"])
+        done, what = self.actions.do(
+            incident_id, str(form.get("verb", "")), str(form.get("kind", "")), session.actor
+        )
+        if done is None:
+            return self._render("error.html", session, status=404, message="error.not_found")
+        query = urlencode({"done": done, "what": what} if what else {"done": done})
+        return RedirectResponse(f"/incidents/{incident_id}?{query}", 303)
+
+
+def _kind_words(t: Callable[..., str], kind: str | None) -> str:
+    """The fix named in the address, in words, only if it is one of ours (never echoed)."""
+    return t(f"btn.{kind}") if kind in {k.value for k in ActionKind} else ""
+
+
+def _page_number(raw: str | None) -> int:
+    return int(raw) if raw is not None and raw.isdigit() and len(raw) < 7 else 0
+
+
+def _link(params: dict[str, str], **changes: object) -> str:
+    """The incidents URL with `changes` applied to the current filters (values encoded)."""
+    merged = {**params, **{k: str(v) for k, v in changes.items()}}
+    return "/incidents?" + urlencode({k: v for k, v in merged.items() if v})

@@ -1,0 +1,18 @@
+"""Builds the dashboard for a runtime: the composition root calls `dashboard` when `[web]` is on."""
+
+from __future__ import annotations
+
+from adminbot.service.runtime import Runtime
+from adminbot.store.browse import Browse
+from adminbot.store.sqlite import Store
+from adminbot.web.app import Dashboard
+from adminbot.web.links import LoginLinks
+
+
+def dashboard(runtime: Runtime) -> Dashboard:
+    """The pages over `runtime`, sharing its login links with the bot's /dashboard command."""
+    store = runtime.store
+    if not isinstance(store, Store):
+        raise TypeError("the dashboard reads a Store (SQLite or PostgreSQL)")
+    links = runtime.web_links or LoginLinks(store, runtime.config, runtime.clock)
+    return Dashboard(runtime, links, Browse(store), store.host)
