@@ -70,7 +70,7 @@ EN: Mapping[str, str] = {
     "btn.restart_process": "♻️ Restart pipeline",
     "btn.resolve": "✅ Mark fixed",
     "btn.ignore": "🙈 Ignore",
-    "btn.mute": "🔕 Mute 1 h",
+    "btn.mute": "🔕 Mute…",
     "btn.unmute": "🔔 Unmute",
     "btn.context": "🔎 Context",
     "btn.log": "📄 Log",
@@ -389,6 +389,16 @@ EN: Mapping[str, str] = {
         "no line at all in {waited} of watching (limit {limit}), but the process is not "
         "running: see the process check"
     ),
+    # mute choices, /unmute list, crash loops, forum topics (issue 13)
+    "btn.mute_for": "🔕 {hours} h",
+    "btn.back": "↩️ Back",
+    "tap.mute_choose": "Mute this alert for how long?",
+    "unmute.title": "🔕 Active mutes (tap one to lift it):",
+    "unmute.line": "• {target} — until {until}",
+    "unmute.all_types": "all alerts",
+    "btn.unmute_one": "🔔 {target}",
+    "tap.unmuted_one": "{target}: alerts are back on.",
+    "tap.unmute_gone": "That mute has already ended.",
 }
 
 ES: Mapping[str, str] = {
@@ -454,7 +464,7 @@ ES: Mapping[str, str] = {
     "btn.restart_process": "♻️ Reiniciar pipeline",
     "btn.resolve": "✅ Arreglado",
     "btn.ignore": "🙈 Ignorar",
-    "btn.mute": "🔕 Silenciar 1 h",
+    "btn.mute": "🔕 Silenciar…",
     "btn.unmute": "🔔 Reactivar",
     "btn.context": "🔎 Contexto",
     "btn.log": "📄 Registro",
@@ -803,6 +813,16 @@ ES: Mapping[str, str] = {
         "ninguna línea en {waited} de vigilancia (límite {limit}), y el proceso no está en "
         "marcha: mira la comprobación del proceso"
     ),
+    # mute choices, /unmute list, crash loops, forum topics (issue 13)
+    "btn.mute_for": "🔕 {hours} h",
+    "btn.back": "↩️ Volver",
+    "tap.mute_choose": "¿Cuánto tiempo silenciar esta alerta?",
+    "unmute.title": "🔕 Silencios activos (toca uno para quitarlo):",
+    "unmute.line": "• {target} — hasta {until}",
+    "unmute.all_types": "todas las alertas",
+    "btn.unmute_one": "🔔 {target}",
+    "tap.unmuted_one": "{target}: vuelven los avisos.",
+    "tap.unmute_gone": "Ese silencio ya había terminado.",
 }
 
 CATALOGS: Mapping[str, Mapping[str, str]] = {"en": EN, "es": ES}

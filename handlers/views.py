@@ -20,7 +20,7 @@ from adminbot.actions.diskreport import DiskReport
 from adminbot.actions.outcome import notes_from_detail
 from adminbot.actions.quarantine import QuarantineStats
 from adminbot.checks.base import CheckResult, CheckState, human_bytes
-from adminbot.incidents.book import shown_target
+from adminbot.incidents.book import KEY_MARK, MUTE_ALL, shown_target
 from adminbot.incidents.summary import Summary
 from adminbot.models import Incident, IncidentState, Severity
 from adminbot.notify import notices
@@ -34,7 +34,7 @@ from adminbot.store.sqlite import AuditEntry, StormFacts
 from adminbot.supervise.child import PipelineStatus
 from handlers import channel_views, predict_views, words
 from handlers.i18n import Catalog
-from handlers.taps import PageTap, Tap, Verb
+from handlers.taps import MUTE_HOURS, MuteTap, PageTap, Tap, Verb
 from handlers.words import duration, esc, plain_text
 
 __all__ = ["duration", "esc"]  # the one formatter and the one escaper, used by callers
@@ -220,6 +220,47 @@ def _alert_buttons(
         [*ack, (t("btn.resolve"), callback("res", incident))],
         [(t("btn.ignore"), callback("ign", incident)), mute],
     ]
+
+
+def mute_choices(incident: Incident, t: Catalog) -> InlineKeyboardMarkup | None:
+    """What the Mute button turns the alert's keyboard into: how long, or back."""
+    hours = [(t("btn.mute_for", hours=h), callback("mute", incident, f"{h}h")) for h in MUTE_HOURS]
+    return keyboard([hours, [(t("btn.back"), callback("back", incident))]])
+
+
+MUTE_LABEL_CHARS = 28
+MUTES_SHOWN = 20
+
+
+def mute_name(target: str, t: Catalog) -> str:
+    """A mute target as the admin reads it (plain text): a type, one incident's key, or all."""
+    return t("unmute.all_types") if target == MUTE_ALL else shown_target(target)
+
+
+def _mute_label(target: str, t: Catalog) -> str:
+    """A mute's button label, short for a phone: a key keeps its end (the file name)."""
+    rule, mark, key = target.partition(KEY_MARK)
+    if not mark:
+        return cut(mute_name(target, t), MUTE_LABEL_CHARS)
+    room = max(MUTE_LABEL_CHARS - len(rule) - 3, 8)
+    tail = key if len(key) <= room else "…" + key[-(room - 1) :]
+    return f"{cut(rule, MUTE_LABEL_CHARS)} · {tail}"
+
+
+def mutes_page(mutes: Mapping[str, datetime], screen: Screen) -> View:
+    """The active mutes, each with its own button that lifts it."""
+    t = screen.t
+    if not mutes:
+        return t("unmute.none"), None
+    shown = list(mutes.items())[:MUTES_SHOWN]
+    lines = [t("unmute.title")]
+    rows: list[list[tuple[str, str]]] = []
+    for target, until in shown:
+        name = mute_name(target, t)
+        lines.append(t("unmute.line", target=inline(name, 200), until=screen.time(until)))
+        label = t("btn.unmute_one", target=_mute_label(target, t))
+        rows.append([(label, MuteTap.of(target).encode())])
+    return _fit("\n".join(lines)), keyboard(rows)
 
 
 def display_name(actor: str) -> str:
