@@ -38,8 +38,9 @@ from telegram.error import (
     TimedOut,
 )
 
+from adminbot.models import Incident
 from adminbot.notify.notices import NoticeKind
-from adminbot.notify.outbox import ALERT, MESSAGE, SILENT_FIELD, STORM, UPDATE
+from adminbot.notify.outbox import ALERT, CONTINUES_FIELD, MESSAGE, SILENT_FIELD, STORM, UPDATE
 from adminbot.service.runtime import Runtime
 from adminbot.store.sqlite import OutboxItem, SentRef
 from handlers import screens, views
@@ -290,10 +291,13 @@ class Delivery:
         if incident is None:
             raise PermanentFailure(f"incident {item.incident_id} is gone")
         ref = self.store.alert_message(incident.id, chat)
+        taken = None
+        if ref is None and item.payload.get(CONTINUES_FIELD):
+            ref = taken = self._continued(incident, chat)
         if ref is not None:
             view = screens.alert(self.runtime, incident, repeated=ref.repeated)
             if await self._edited(chat, ref, view):
-                self._done(item)
+                self._done(item, self._take_over(incident.id, chat, taken))
                 return
         elif item.kind == UPDATE and incident.state.is_closed:
             self._done(item)
@@ -310,6 +314,24 @@ class Delivery:
             lambda: self.store.save_alert_message(
                 incident.id, chat, sent.message_id, now, repeated=repeated
             ),
+        )
+
+    def _continued(self, incident: Incident, chat: int) -> SentRef | None:
+        """The alert message of the incident this one continues (a crash loop, a flapping
+        outage), which this one's alert takes over instead of pushing a new message."""
+        again = screens.recurrence_of(self.runtime, incident)
+        return None if again is None else self.store.alert_message(again.previous, chat)
+
+    def _take_over(
+        self, incident_id: int, chat: int, taken: SentRef | None
+    ) -> Callable[[], None] | None:
+        """Record the continued message as this incident's own, in the commit that marks
+        the row sent; nothing to record when it was already its own."""
+        if taken is None:
+            return None
+        now = self.clock()
+        return lambda: self.store.save_alert_message(
+            incident_id, chat, taken.message_id, now, repeated=taken.repeated
         )
 
     async def _send_storm(self, item: OutboxItem, chat: int) -> None:

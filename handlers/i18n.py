@@ -399,6 +399,10 @@ EN: Mapping[str, str] = {
     "btn.unmute_one": "🔔 {target}",
     "tap.unmuted_one": "{target}: alerts are back on.",
     "tap.unmute_gone": "That mute has already ended.",
+    "alert.loop_settled": "♻️ Restarted {count}× in {span}, running since {since}",
+    "alert.loop_open": "♻️ Crashed {count}× in {span}",
+    "alert.flap_settled": "🔁 Failed {count}× in {span}, fine again since {since}",
+    "alert.flap_open": "🔁 Failing again: {count}× in {span}",
 }
 
 ES: Mapping[str, str] = {
@@ -823,6 +827,10 @@ ES: Mapping[str, str] = {
     "btn.unmute_one": "🔔 {target}",
     "tap.unmuted_one": "{target}: vuelven los avisos.",
     "tap.unmute_gone": "Ese silencio ya había terminado.",
+    "alert.loop_settled": "♻️ Reiniciado {count}× en {span}, en marcha desde {since}",
+    "alert.loop_open": "♻️ Caído {count}× en {span}",
+    "alert.flap_settled": "🔁 Falló {count}× en {span}, bien de nuevo desde {since}",
+    "alert.flap_open": "🔁 Falla otra vez: {count}× en {span}",
 }
 
 CATALOGS: Mapping[str, Mapping[str, str]] = {"en": EN, "es": ES}

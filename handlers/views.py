@@ -21,11 +21,13 @@ from adminbot.actions.outcome import notes_from_detail
 from adminbot.actions.quarantine import QuarantineStats
 from adminbot.checks.base import CheckResult, CheckState, human_bytes
 from adminbot.incidents.book import KEY_MARK, MUTE_ALL, shown_target
+from adminbot.incidents.recurrence import Recurrence
 from adminbot.incidents.summary import Summary
 from adminbot.models import Incident, IncidentState, Severity
 from adminbot.notify import notices
 from adminbot.notify.channels import ChannelsStatus
 from adminbot.predict.watch import Outlook
+from adminbot.rules.builtin import PROCESO_CAIDO
 from adminbot.rules.fields import SHOWN_FIELDS
 from adminbot.store.damage import ResumeFrom
 from adminbot.store.kinds import Kind, KindState
@@ -132,6 +134,7 @@ def alert(
     extra_rows: Sequence[Sequence[tuple[str, str]]] = (),
     on_it: tuple[str, datetime] | None = None,
     muted_until: datetime | None = None,
+    recurrence: Recurrence | None = None,
 ) -> View:
     """One incident as an alert message, with the buttons that still make sense; an
     alert without a fix button says why, and a fix held for the server says so.
@@ -151,6 +154,8 @@ def alert(
         lines.append(t("alert.on_it", who=esc(display_name(on_it[0])), when=screen.time(on_it[1])))
     if muted_until is not None and incident.is_open:
         lines.append(esc(t("alert.muted", until=screen.time(muted_until))))
+    if recurrence is not None:
+        lines.append(esc(recurred(incident, recurrence, screen)))
     lines.append(f"{t('alert.file')}: <code>{inline(incident.source, SOURCE_CHARS)}</code>")
     for name, value in sorted(incident.fields.items()):
         if name in SHOWN_FIELDS:
@@ -173,6 +178,17 @@ def alert(
     if buttons:  # evidence and decisions go above Ignore / Mute
         buttons[-1:-1] = [list(row) for row in extra_rows]
     return text, keyboard(buttons)
+
+
+def recurred(incident: Incident, again: Recurrence, screen: Screen) -> str:
+    """How often this trouble came back in a row: a crash loop, or a check that flaps."""
+    t = screen.t
+    span = duration(again.last - again.since, t)
+    loop = "loop" if incident.rule == PROCESO_CAIDO.name else "flap"
+    if again.settled_at is not None and incident.state is IncidentState.RESOLVED:
+        since = screen.time(again.settled_at)
+        return t(f"alert.{loop}_settled", count=again.count, span=span, since=since)
+    return t(f"alert.{loop}_open", count=again.count, span=span)
 
 
 def _history(entry: AuditEntry, screen: Screen, who: str) -> list[str]:

@@ -15,7 +15,15 @@ from typing import Any, Protocol
 from adminbot.models import Checkpoint, Incident, IncidentState, Match
 from adminbot.store.damage import Recovery
 from adminbot.store.retention import Pruned
-from adminbot.store.sqlite import AuditEntry, OutboxItem, Recorded, SentRef, StormFacts, Transition
+from adminbot.store.sqlite import (
+    AuditEntry,
+    Closing,
+    OutboxItem,
+    Recorded,
+    SentRef,
+    StormFacts,
+    Transition,
+)
 
 
 class StoreApi(Protocol):
@@ -94,6 +102,8 @@ class StoreApi(Protocol):
         limit: int = 50,
         offset: int = 0,
     ) -> list[Incident]: ...
+
+    def closings(self, incident: Incident, limit: int) -> list[Closing]: ...
 
     def count_incidents(
         self,

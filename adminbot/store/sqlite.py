@@ -182,6 +182,16 @@ class SentRef:
 
 
 @dataclass(frozen=True, slots=True)
+class Closing:
+    """An incident of one rule and key, as a recurrence chain needs it."""
+
+    id: int
+    first_seen: datetime
+    closed_at: datetime | None
+    closed_by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class StormFacts:
     """A storm of new incidents of one rule, as its message shows it."""
 
@@ -635,6 +645,26 @@ class Store:
             (*args, limit, offset),
         )
         return [_incident(row) for row in rows]
+
+    def closings(self, incident: Incident, limit: int) -> list[Closing]:
+        """`incident` and the earlier incidents of its rule, key and host, newest first,
+        with when each opened and was closed (a crash loop, a flapping outage)."""
+        rows = self._all(
+            "SELECT id, first_seen, resolved_at, (SELECT actor FROM transitions t "
+            "WHERE t.incident_id = incidents.id ORDER BY t.id DESC LIMIT 1) AS closed_by "
+            "FROM incidents WHERE rule = ? AND key = ? AND host = ? AND id <= ? "
+            "ORDER BY id DESC LIMIT ?",
+            (incident.rule, incident.key, incident.host, incident.id, limit),
+        )
+        return [
+            Closing(
+                int(r["id"]),
+                datetime.fromisoformat(r["first_seen"]),
+                _dt(r["resolved_at"]),
+                r["closed_by"] or "" if r["resolved_at"] is not None else "",
+            )
+            for r in rows
+        ]
 
     def count_incidents(
         self,
