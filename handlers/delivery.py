@@ -45,6 +45,7 @@ from adminbot.service.runtime import Runtime
 from adminbot.store.sqlite import OutboxItem, SentRef
 from handlers import screens, views
 from handlers.pacing import Pacer
+from handlers.topics import Topics
 from handlers.words import plain_text
 
 logger = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ class Delivery:
         self._pace_wait: float | None = None
         self._task: asyncio.Task[None] | None = None
         self._shown = Shown()
+        self.topics = Topics(bot, runtime.config, runtime.store)
         self._stopping = False
 
     def health(self) -> tuple[bool, str]:
@@ -307,6 +309,7 @@ class Delivery:
             chat,
             screens.alert(self.runtime, incident, repeated=repeated),
             silent=bool(item.payload.get(SILENT_FIELD)) and item.kind == ALERT,
+            thread=await self.topics.thread(chat, incident.rule, incident.host),
         )
         now = self.clock()
         self._done(
@@ -347,7 +350,11 @@ class Delivery:
             self._done(item)
             return
         repeated = item.doubt > 0
-        sent = await self._new_message(chat, views.storm(facts, screen, repeated=repeated))
+        sent = await self._new_message(
+            chat,
+            views.storm(facts, screen, repeated=repeated),
+            thread=await self.topics.thread(chat, facts.rule),
+        )
         self._done(
             item,
             lambda: self.store.save_storm_message(
@@ -363,10 +370,18 @@ class Delivery:
         return None if ref is None else ref.message_id
 
     async def _new_message(
-        self, chat: int, view: views.View, *, silent: bool = False, reply_to: int | None = None
+        self,
+        chat: int,
+        view: views.View,
+        *,
+        silent: bool = False,
+        reply_to: int | None = None,
+        thread: int | None = None,
     ) -> Message:
         text, markup = view
         extra: dict[str, Any] = {"disable_notification": True} if silent else {}
+        if thread is not None:
+            extra["message_thread_id"] = thread
         if reply_to is not None:
             extra["reply_to_message_id"] = reply_to
             extra["allow_sending_without_reply"] = True

@@ -117,6 +117,12 @@ MIGRATIONS: tuple[str, ...] = (
         name TEXT PRIMARY KEY, pattern TEXT NOT NULL, severity TEXT NOT NULL,
         created_at TEXT NOT NULL, created_by TEXT NOT NULL);
     """,
+    # Forum topics of the alert chat (handlers/topics.py).
+    """
+    CREATE TABLE forum_topics (
+        chat_id BIGINT NOT NULL, name TEXT NOT NULL, thread_id BIGINT NOT NULL,
+        PRIMARY KEY (chat_id, name));
+    """,
 )
 
 

@@ -139,6 +139,13 @@ MIGRATIONS: tuple[str, ...] = (
         name TEXT PRIMARY KEY, pattern TEXT NOT NULL, severity TEXT NOT NULL,
         created_at TEXT NOT NULL, created_by TEXT NOT NULL);
     """,
+    # Forum topics of the alert chat, one per error type or host (handlers/topics.py);
+    # name '' with thread 0 says the chat is not a forum.
+    """
+    CREATE TABLE forum_topics (
+        chat_id INTEGER NOT NULL, name TEXT NOT NULL, thread_id INTEGER NOT NULL,
+        PRIMARY KEY (chat_id, name));
+    """,
 )
 
 
@@ -1089,6 +1096,23 @@ class Store:
     def size_bytes(self) -> int:
         """Bytes on disk (database and write-ahead log), for /status and /metrics."""
         return retention.size_bytes(self)
+
+    # -- forum topics ----------------------------------------------------------------
+
+    def topic_thread(self, chat_id: int, name: str) -> int | None:
+        """The thread of the chat's topic `name`, None if none was made yet."""
+        row = self._one(
+            "SELECT thread_id FROM forum_topics WHERE chat_id = ? AND name = ?", (chat_id, name)
+        )
+        return None if row is None else int(row["thread_id"])
+
+    def save_topic(self, chat_id: int, name: str, thread_id: int) -> None:
+        """Remember a topic's thread; the first one remembered for a name stays."""
+        self._run(
+            "INSERT INTO forum_topics (chat_id, name, thread_id) VALUES (?, ?, ?) "
+            "ON CONFLICT (chat_id, name) DO NOTHING",
+            (chat_id, name, thread_id),
+        )
 
     # -- mutes -----------------------------------------------------------------------
 
