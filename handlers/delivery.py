@@ -273,11 +273,13 @@ class Delivery:
             view = screens.message(self.runtime, item.payload)
             if item.doubt:
                 view = views.possibly_repeated(view, screens.words(self.runtime))
+            replied = self._replied(item)
             await self._new_message(
                 item.chat_id,
                 view,
                 silent=bool(item.payload.get(SILENT_FIELD)),
-                reply_to=self._replied(item),
+                reply_to=replied[0] if replied else None,
+                thread=await self.topics.thread(item.chat_id, *replied[1:]) if replied else None,
             )
             self._done(item)
         elif item.kind in (ALERT, UPDATE):
@@ -362,12 +364,16 @@ class Delivery:
             ),
         )
 
-    def _replied(self, item: OutboxItem) -> int | None:
-        """A reminder answers its incident's alert in that chat, when the alert is there."""
+    def _replied(self, item: OutboxItem) -> tuple[int, str, str] | None:
+        """A reminder answers its incident's alert in that chat, when the alert is there
+        (in the alert's forum topic): the alert's message id, the incident's type and host."""
         if item.chat_id is None or item.payload.get("kind") != NoticeKind.REMINDER.value:
             return None
-        ref = self.store.alert_message(int(item.payload["incident"]), item.chat_id)
-        return None if ref is None else ref.message_id
+        incident = self.store.incident(int(item.payload["incident"]))
+        ref = None if incident is None else self.store.alert_message(incident.id, item.chat_id)
+        if incident is None or ref is None:
+            return None
+        return ref.message_id, incident.rule, incident.host
 
     async def _new_message(
         self,

@@ -3,7 +3,8 @@
 `[alerts] topics = "type" | "host" | "none"`. The topic is created on first use with
 createForumTopic and its thread remembered in the store; later alerts of that type
 (or host) are sent into it. A chat that is not a forum answers 400: alerts then go to
-the chat itself, and that is remembered so it is not asked again.
+the chat itself, and that is remembered so it is not asked again; a forum where the bot
+may not make topics is asked again after a restart (once the right may be granted).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class Topics:
         self.chat_id = config.chat_id
         self.host = config.host_name
         self.store = store
+        self._refused: set[int] = set()
 
     def name(self, rule: str, host: str) -> str | None:
         """The topic an alert of `rule` from `host` belongs to, or None without topics."""
@@ -53,11 +55,16 @@ class Topics:
         known = self.store.topic_thread(chat, name)
         if known is not None:
             return known or None
+        if chat in self._refused:
+            return None
         try:
             topic = await self.bot.create_forum_topic(chat_id=chat, name=name)
         except BadRequest as exc:
-            logger.warning("Chat %s has no forum topics (%s); alerts go to the chat", chat, exc)
-            self.store.save_topic(chat, NOT_A_FORUM, 0)
+            logger.warning("No forum topic in chat %s (%s); alerts go to the chat", chat, exc)
+            if "forum" in exc.message.lower():
+                self.store.save_topic(chat, NOT_A_FORUM, 0)  # for good: it is no forum
+            else:
+                self._refused.add(chat)  # no right to make topics: ask again after a restart
             return None
         logger.info(
             "Created forum topic %r (thread %s) in chat %s", name, topic.message_thread_id, chat

@@ -475,7 +475,8 @@ def _status_rest(report: StatusReport, screen: Screen) -> list[str]:
     if report.mutes:
         lines.append(t("status.mutes"))
         for target, until in report.mutes.items():
-            lines.append(t("status.mute_line", target=esc(target), until=screen.time(until)))
+            name = inline(mute_name(target, t), 200)
+            lines.append(t("status.mute_line", target=name, until=screen.time(until)))
     for item in report.extra:
         if isinstance(item, ChannelsStatus):
             lines += [esc(line) for line in channel_views.status_lines(item, t)]

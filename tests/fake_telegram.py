@@ -298,6 +298,7 @@ class FakeTelegram:
         self._poll_generation = 0
         self._waiting_polls = 0
         self._forums: dict[int, dict[int, str]] = {}  # forum chat -> thread id -> topic name
+        self._no_topic_rights: set[int] = set()
         self._methods: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {
             name.lower(): (name, handler)
             for name, handler in {
@@ -596,12 +597,15 @@ class FakeTelegram:
         with self._cond:
             self._users[user_id] = user
 
-    def make_forum(self, chat_id: int) -> None:
-        """Turn the group `chat_id` into a forum supergroup, where topics can be created."""
+    def make_forum(self, chat_id: int, *, may_create_topics: bool = True) -> None:
+        """Turn the group `chat_id` into a forum supergroup, where the bot can create topics
+        unless it lacks the right to (`may_create_topics=False`)."""
         if chat_id >= 0:
             raise ValueError("only a group (negative id) can be a forum")
         with self._cond:
             self._forums.setdefault(chat_id, {})
+            if not may_create_topics:
+                self._no_topic_rights.add(chat_id)
 
     def topics(self, chat_id: int) -> dict[int, str]:
         """The topics created in a forum: thread id -> name."""
@@ -1014,6 +1018,8 @@ class FakeTelegram:
             raise ApiError(400, "Bad Request: TOPIC_NAME_INVALID")
         if chat["id"] not in self._forums:
             raise ApiError(400, "Bad Request: the chat is not a forum")
+        if chat["id"] in self._no_topic_rights:
+            raise ApiError(400, "Bad Request: not enough rights to create a topic")
         # A topic's thread id is the id of the service message that opened it.
         thread = self._next_message_id.get(chat["id"], 1)
         self._next_message_id[chat["id"]] = thread + 1

@@ -4,12 +4,16 @@ the alert group only configured users may act."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from handlers.topics import NOT_A_FORUM
+from tests.clocks import FakeClock
 from tests.fake_telegram import Call, FakeTelegram
 from tests.harness import (
     ADMIN,
+    FAST,
     STRANGER,
     append,
     eventually,
@@ -19,6 +23,7 @@ from tests.harness import (
 )
 
 GROUP = -777
+TOPICS = 'topics = "type"\n'
 PERMISSION = (
     "2026-11-29 10:00:01,123 ERROR descargas: No se pudo guardar el video: "
     "PermissionError: [Errno 13] Permission denied: '{path}'"
@@ -132,3 +137,45 @@ async def test_in_the_alert_group_a_member_who_is_not_configured_cannot_act(
         if c.method == "sendMessage" and "Watched files" in c.params["text"]
     ]
     assert replies == []  # the member's /status got nothing
+
+
+async def test_a_forum_where_the_bot_may_not_make_topics_gets_alerts_plainly_and_is_asked_again(
+    tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    fake_telegram.make_forum(GROUP, may_create_topics=False)
+    config = make_config(tmp_path, fake_telegram, f"chat_id = {GROUP}\n", alerts=TOPICS)
+    log = pipeline_log(tmp_path)
+    async with running_bot(config) as (_, runtime):
+        append(log, PERMISSION.format(path="/srv/a.mp4"))
+        await eventually(lambda: any("a.mp4" in m.text for m in fake_telegram.messages(GROUP)))
+        assert runtime.store.topic_thread(GROUP, NOT_A_FORUM) is None  # a right can be granted
+    async with running_bot(config):
+        append(log, DISK_FULL)
+        await eventually(
+            lambda: any("disco_lleno" in m.text for m in fake_telegram.messages(GROUP))
+        )
+    assert len(fake_telegram.calls("createForumTopic")) == 2  # once per run, not per alert
+    assert "message_thread_id" not in alert_of(fake_telegram, "a.mp4").params
+
+
+async def test_a_reminder_goes_into_its_alerts_topic_as_a_reply(
+    tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    fake_telegram.make_forum(GROUP)
+    clock = FakeClock(datetime(2026, 11, 29, 10, 0, tzinfo=UTC))
+    config = make_config(tmp_path, fake_telegram, f"chat_id = {GROUP}\n", alerts=TOPICS)
+    log = pipeline_log(tmp_path)
+    async with running_bot(config, clock=clock, periods=replace(FAST, check=0.1)):
+        append(log, DISK_FULL)
+        alert = await fake_telegram.await_call(
+            "sendMessage", lambda c: "CRITICAL · disco_lleno" in c.params["text"], timeout=10
+        )
+        clock.now += timedelta(minutes=16)
+        reminder = await fake_telegram.await_call(
+            "sendMessage", lambda c: "nobody is on it" in c.params["text"], timeout=10
+        )
+    assert reminder.params["message_thread_id"] == alert.params["message_thread_id"]
+    replied = reminder.params.get("reply_to_message_id") or reminder.params.get(
+        "reply_parameters", {}
+    ).get("message_id")
+    assert int(replied) == alert.response["result"]["message_id"]

@@ -679,3 +679,11 @@ def test_mute_choices_offer_three_durations_and_back_within_telegrams_data_limit
     assert markup is not None
     data = [b.callback_data for row in markup.inline_keyboard for b in row]
     assert all(isinstance(d, str) and len(d.encode()) <= MAX_CALLBACK_DATA_BYTES for d in data)
+
+
+def test_status_shows_an_incidents_mute_readably_and_all_in_words() -> None:
+    until = NOW + timedelta(hours=8)
+    mutes = {"permisos\u241fpath=/srv/a.mp4": until, "all": until}
+    text = views.status(report(mutes=mutes), screen())
+    assert "permisos · path=/srv/a.mp4" in text and "\u241f" not in text
+    assert "• all alerts until" in text
