@@ -298,6 +298,9 @@ class Delivery:
         taken = None
         if ref is None and item.payload.get(CONTINUES_FIELD):
             ref = taken = self._continued(incident, chat)
+        if ref is not None and taken is None and self._taken_over(incident.id, chat, ref):
+            self._done(item)  # a later incident of the loop shows in that message now
+            return
         if ref is not None:
             view = screens.alert(self.runtime, incident, repeated=ref.repeated)
             if await self._edited(chat, ref, view):
@@ -326,6 +329,10 @@ class Delivery:
         outage), which this one's alert takes over instead of pushing a new message."""
         again = screens.recurrence_of(self.runtime, incident)
         return None if again is None else self.store.alert_message(again.previous, chat)
+
+    def _taken_over(self, incident_id: int, chat: int, ref: SentRef) -> bool:
+        owner = self.store.alert_owner(chat, ref.message_id)
+        return owner is not None and owner > incident_id
 
     def _take_over(
         self, incident_id: int, chat: int, taken: SentRef | None

@@ -126,8 +126,8 @@ EN: Mapping[str, str] = {
         "/status — health, files, disk, open incidents\n"
         "/errors [type] [n] — recent incidents\n"
         "/summary [24h] — what happened\n"
-        "/mute &lt;type|all&gt; &lt;1h&gt; — stop alerts for a while\n"
-        "/unmute [type] — alerts back on\n"
+        "/mute &lt;type|all&gt; [1h] — stop alerts for a while (an hour by default)\n"
+        "/unmute [type|all] — alerts back on; alone, the mutes with a button each\n"
         "/kinds — kinds of error no rule knows"
     ),
     "status.title": "<b>Status</b> · up {uptime}",
@@ -177,7 +177,7 @@ EN: Mapping[str, str] = {
     "summary.resolution": "Median time to fix: {duration}",
     "summary.usage": "Usage: /summary [period], e.g. /summary 24h or /summary 7d",
     "mute.usage": (
-        "Usage: /mute &lt;type|all&gt; &lt;duration&gt;, e.g. /mute timeout 1h. Types: {rules}"
+        "Usage: /mute &lt;type|all&gt; [duration], e.g. /mute timeout 1h. Types: {rules}"
     ),
     "mute.done": "🔕 {target} muted until {until}. Still recorded.",
     "mute.expired": "🔔 Mute of {target} has expired.",
@@ -527,8 +527,8 @@ ES: Mapping[str, str] = {
         "/status — salud, archivos, disco, incidencias abiertas\n"
         "/errors [tipo] [n] — incidencias recientes\n"
         "/summary [24h] — qué ha pasado\n"
-        "/mute &lt;tipo|all&gt; &lt;1h&gt; — silenciar avisos un tiempo\n"
-        "/unmute [tipo] — reactivar avisos\n"
+        "/mute &lt;tipo|all&gt; [1h] — silenciar avisos un tiempo (una hora si no se dice)\n"
+        "/unmute [tipo|all] — reactivar avisos; solo, los silencios con un botón cada uno\n"
         "/kinds — tipos de error que ninguna regla conoce"
     ),
     "status.title": "<b>Estado</b> · activo {uptime}",
@@ -579,7 +579,7 @@ ES: Mapping[str, str] = {
     "summary.resolution": "Mediana hasta arreglo: {duration}",
     "summary.usage": "Uso: /summary [periodo], p. ej. /summary 24h o /summary 7d",
     "mute.usage": (
-        "Uso: /mute &lt;tipo|all&gt; &lt;duración&gt;, p. ej. /mute timeout 1h. Tipos: {rules}"
+        "Uso: /mute &lt;tipo|all&gt; [duración], p. ej. /mute timeout 1h. Tipos: {rules}"
     ),
     "mute.done": "🔕 {target} silenciado hasta {until}. Se sigue registrando.",
     "mute.expired": "🔔 Terminó el silencio de {target}.",
@@ -840,8 +840,8 @@ COMMANDS: Mapping[str, Mapping[str, str]] = {
         "status": "Health, files, disk and open incidents",
         "errors": "Recent incidents: /errors [type] [n]",
         "summary": "What happened: /summary [24h]",
-        "mute": "Silence alerts: /mute <type|all> <1h>",
-        "unmute": "Alerts back on",
+        "mute": "Silence alerts: /mute <type|all> [1h]",
+        "unmute": "Active mutes, each with a button to lift it",
         "kinds": "Kinds of error no rule knows",
         "help": "What this bot does",
     },
@@ -849,8 +849,8 @@ COMMANDS: Mapping[str, Mapping[str, str]] = {
         "status": "Salud, archivos, disco e incidencias",
         "errors": "Incidencias recientes: /errors [tipo] [n]",
         "summary": "Qué ha pasado: /summary [24h]",
-        "mute": "Silenciar: /mute <tipo|all> <1h>",
-        "unmute": "Reactivar avisos",
+        "mute": "Silenciar: /mute <tipo|all> [1h]",
+        "unmute": "Silencios activos, cada uno con su botón",
         "kinds": "Tipos de error sin regla",
         "help": "Qué hace este bot",
     },

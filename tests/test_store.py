@@ -331,3 +331,11 @@ def test_an_incident_a_person_closed_that_comes_back_is_news_not_a_recurrence(
     assert recurrence(store, second, timedelta(minutes=10)) is None
     other = book.record(match(key="/srv/b.mp4")).incident
     assert recurrence(store, other, timedelta(minutes=10)) is None
+
+
+def test_the_owner_of_an_alert_message_is_the_newest_incident_shown_in_it(store: Store) -> None:
+    store.save_alert_message(3, 5, 100, T0)
+    store.save_alert_message(4, 5, 100, T0)
+    store.save_alert_message(9, 6, 100, T0)  # another chat's message 100
+    assert store.alert_owner(5, 100) == 4
+    assert store.alert_owner(5, 101) is None

@@ -1001,6 +1001,15 @@ class Store:
         )
         return None if row is None else SentRef(int(row["message_id"]), bool(row["repeated"]))
 
+    def alert_owner(self, chat_id: int, message_id: int) -> int | None:
+        """The newest incident whose alert is that message (a recurrence takes one over)."""
+        row = self._one(
+            "SELECT MAX(incident_id) AS owner FROM alert_messages "
+            "WHERE chat_id = ? AND message_id = ?",
+            (chat_id, message_id),
+        )
+        return None if row is None or row["owner"] is None else int(row["owner"])
+
     def save_alert_message(
         self,
         incident_id: int,
