@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import psutil
@@ -283,7 +284,7 @@ def crashing_then_running(tmp_path: Path, crashes: int) -> list[str]:
 async def test_a_crash_loop_inside_the_restart_budget_is_one_message_edited_as_it_goes(
     tmp_path: Path, fake_telegram: FakeTelegram
 ) -> None:
-    toml = "backoff_delays = [0.1]\n[supervise]\nrestart_budget = 5\n"
+    toml = 'timezone = "Asia/Kolkata"\nbackoff_delays = [0.1]\n[supervise]\nrestart_budget = 5\n'
     config = make_config(tmp_path, fake_telegram, toml)
     argv = crashing_then_running(tmp_path, crashes=4)
     async with running_bot(config, child_argv=argv) as (_, runtime):
@@ -295,6 +296,10 @@ async def test_a_crash_loop_inside_the_restart_budget_is_one_message_edited_as_i
         assert [i.state.value for i in crashes] == ["resolved"] * 4
         text = _alert_text(fake_telegram, "proceso_caido")
         assert "running since" in text and "needs attention now" not in text
+        newest = max(crashes, key=lambda i: i.id)
+        restarted = runtime.store.transitions(newest.id)[-1].at
+        local = restarted.astimezone(ZoneInfo("Asia/Kolkata")).strftime("%H:%M")
+        assert local in text.split("running since", 1)[1]  # the admin's time zone (UTC+5:30)
     sent = [
         c for c in fake_telegram.calls("sendMessage") if "· proceso_caido</b>" in c.params["text"]
     ]
