@@ -74,6 +74,8 @@ class AlertConfig:
     """An open, unacknowledged critical incident is announced again this long after it opened."""
     remind_every: float = 3600.0
     """…and again this often, until acknowledged, resolved or muted."""
+    topics: str = "none"
+    """In a forum supergroup (`chat_id`), alerts go to a topic per error "type" or "host"."""
 
 
 @dataclass(frozen=True)
@@ -525,6 +527,7 @@ def _alerts(table: Table) -> AlertConfig:
         quiet_mode=_quiet_mode(table),
         remind_after=_duration(table, "remind_after", AlertConfig.remind_after),
         remind_every=_duration(table, "remind_every", AlertConfig.remind_every),
+        topics=_topics(table),
     )
     if config.remind_every <= 0 or config.remind_after <= 0:
         name = "remind_every" if config.remind_every <= 0 else "remind_after"
@@ -542,6 +545,16 @@ def _quiet_hours(table: Table) -> str | None:
     except ValueError as exc:
         raise table.fail("quiet_hours", str(exc)) from None
     return value.strip()
+
+
+TOPIC_MODES = ("type", "host", "none")
+
+
+def _topics(table: Table) -> str:
+    value = table.get("topics", str, AlertConfig.topics)
+    if value not in TOPIC_MODES:
+        raise table.fail("topics", f"must be one of {', '.join(TOPIC_MODES)}, got {value!r}")
+    return value
 
 
 def _quiet_mode(table: Table) -> str:

@@ -33,7 +33,7 @@ from handlers import access, callbacks, commands, evidence, makerule
 from handlers.context import AdminApplication, AdminContext, bot_data_for
 from handlers.delivery import Delivery
 from handlers.i18n import COMMANDS
-from handlers.taps import PAGE, Verb, pattern
+from handlers.taps import MUTE_LIST, PAGE, Verb, pattern
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +71,10 @@ def build_application(runtime: Runtime, *, poll_timeout: int = POLL_TIMEOUT) -> 
     )
     application.add_handler(CallbackQueryHandler(callbacks.on_mute, pattern=pattern(Verb.MUTE)))
     application.add_handler(CallbackQueryHandler(callbacks.on_unmute, pattern=pattern(Verb.UNMUTE)))
+    application.add_handler(CallbackQueryHandler(callbacks.on_back, pattern=pattern(Verb.BACK)))
+    application.add_handler(
+        CallbackQueryHandler(callbacks.on_unmute_listed, pattern=pattern(MUTE_LIST))
+    )
     application.add_handler(CallbackQueryHandler(callbacks.on_ack, pattern=pattern(Verb.ACK)))
     application.add_handler(CallbackQueryHandler(callbacks.on_open, pattern=pattern(Verb.OPEN)))
     application.add_handler(CallbackQueryHandler(callbacks.on_page, pattern=pattern(PAGE)))

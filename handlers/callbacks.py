@@ -7,8 +7,9 @@ forged or replayed tap for another incident is refused.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
-from telegram import CallbackQuery, Message, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
@@ -17,12 +18,13 @@ from adminbot.models import Incident
 from adminbot.service import verbs
 from adminbot.service.runtime import Runtime
 from adminbot.service.verbs import FixStart
-from handlers import screens
+from handlers import screens, views
 from handlers.access import may_act
-from handlers.commands import MAX_PAGE_SIZE, actor_of, errors_view, rule_names
+from handlers.commands import MAX_PAGE_SIZE, actor_of, errors_view, mutes_view, rule_names
 from handlers.context import AdminContext
 from handlers.i18n import Catalog
-from handlers.taps import PageTap, Tap, Verb, incident_of
+from handlers.taps import MuteTap, PageTap, Tap, Verb, incident_of, mute_hours
+from handlers.views import cut
 
 logger = logging.getLogger(__name__)
 
@@ -78,15 +80,40 @@ async def on_ack(update: Update, context: AdminContext) -> None:
 
 
 async def on_mute(update: Update, context: AdminContext) -> None:
-    """Mute this incident (its key, not its whole type) for an hour; fixes still run."""
+    """Mute this incident (its key, not its whole type): the first tap offers how long,
+    the second mutes; its fixes still run."""
     found = await _open_incident(update, context, Verb.MUTE)
     if found is None:
         return
-    query, _, incident = found
-    runtime = context.bot_data.runtime
-    until = verbs.mute(runtime, incident, actor_of(update))
+    query, tap, incident = found
+    runtime, t = context.bot_data.runtime, context.bot_data.words
+    hours = mute_hours(tap)
+    if hours is None:
+        await query.answer(t("tap.mute_choose"))
+        await _swap_keyboard(query, views.mute_choices(incident, t))
+        return
+    until = verbs.mute(runtime, incident, actor_of(update), timedelta(hours=hours))
     when = screens.screen(runtime).time(until)
-    await query.answer(context.bot_data.words("tap.muted_key", until=when))
+    await query.answer(t("tap.muted_key", until=when))
+
+
+async def on_back(update: Update, context: AdminContext) -> None:
+    """Put the alert's own buttons back (the admin chose not to mute after all)."""
+    found = await _open_incident(update, context, Verb.BACK)
+    if found is None:
+        return
+    query, _, incident = found
+    await query.answer()
+    await _swap_keyboard(query, screens.alert(context.bot_data.runtime, incident)[1])
+
+
+async def _swap_keyboard(query: CallbackQuery, markup: InlineKeyboardMarkup | None) -> None:
+    """Replace the tapped message's buttons only; its text stays as delivery left it."""
+    try:
+        await query.edit_message_reply_markup(reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            raise
 
 
 async def on_unmute(update: Update, context: AdminContext) -> None:
@@ -97,6 +124,38 @@ async def on_unmute(update: Update, context: AdminContext) -> None:
     query, _, incident = found
     verbs.unmute(context.bot_data.runtime, incident)
     await query.answer(context.bot_data.words("tap.unmuted"))
+
+
+async def on_unmute_listed(update: Update, context: AdminContext) -> None:
+    """Lift the one mute tapped in the /unmute list, then show the list as it is now."""
+    query = update.callback_query
+    if query is None:
+        return
+    runtime, t = context.bot_data.runtime, context.bot_data.words
+    tap = MuteTap.parse(query.data or "")
+    user = update.effective_user
+    if tap is None:
+        await query.answer(t("tap.invalid"), show_alert=True)
+        return
+    if user is None or not may_act(user.id, runtime.config):
+        logger.info("Refused an unmute by viewer %s", actor_of(update))
+        await query.answer(t("tap.viewer"), show_alert=True)
+        return
+    target = next((m for m in runtime.store.mutes() if tap.names(m)), None)
+    if target is None:
+        await query.answer(t("tap.unmute_gone"))
+    else:
+        runtime.book.lift(target)
+        logger.info("Mute of %r lifted by %s", target, actor_of(update))
+        await query.answer(t("tap.unmuted_one", target=cut(views.mute_name(target, t), 60)))
+        for incident_id in runtime.book.muted_incidents(target):
+            runtime.outbox.incident_changed(incident_id)  # its alert offers Mute again
+    text, markup = mutes_view(runtime)
+    try:
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            raise
 
 
 async def on_open(update: Update, context: AdminContext) -> None:

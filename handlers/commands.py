@@ -122,12 +122,23 @@ async def cmd_mute(update: Update, context: AdminContext) -> None:
 
 
 async def cmd_unmute(update: Update, context: AdminContext) -> None:
-    """Remove one mute or all: /unmute [type]."""
+    """Lift one mute or all: /unmute <type|all>; /unmute alone lists them, a button each."""
     runtime = runtime_of(context)
     args = context.args or []
-    removed = runtime.book.unmute(args[0] if args else None)
+    if not args:
+        text, markup = mutes_view(runtime)
+        await reply(update, text, markup)
+        return
+    removed = runtime.book.unmute(args[0])
     key = "unmute.done" if removed else "unmute.none"
     await reply(update, words(runtime)(key, count=removed))
+
+
+def mutes_view(runtime: Runtime) -> views.View:
+    """The mutes still in force, each with its Unmute button."""
+    now = runtime.clock()
+    live = {target: until for target, until in runtime.store.mutes().items() if until > now}
+    return views.mutes_page(live, screens.screen(runtime, now))
 
 
 async def cmd_kinds(update: Update, context: AdminContext) -> None:

@@ -38,12 +38,14 @@ from telegram.error import (
     TimedOut,
 )
 
+from adminbot.models import Incident
 from adminbot.notify.notices import NoticeKind
-from adminbot.notify.outbox import ALERT, MESSAGE, SILENT_FIELD, STORM, UPDATE
+from adminbot.notify.outbox import ALERT, CONTINUES_FIELD, MESSAGE, SILENT_FIELD, STORM, UPDATE
 from adminbot.service.runtime import Runtime
 from adminbot.store.sqlite import OutboxItem, SentRef
 from handlers import screens, views
 from handlers.pacing import Pacer
+from handlers.topics import Topics
 from handlers.words import plain_text
 
 logger = logging.getLogger(__name__)
@@ -91,6 +93,7 @@ class Delivery:
         self._pace_wait: float | None = None
         self._task: asyncio.Task[None] | None = None
         self._shown = Shown()
+        self.topics = Topics(bot, runtime.config, runtime.store)
         self._stopping = False
 
     def health(self) -> tuple[bool, str]:
@@ -270,11 +273,13 @@ class Delivery:
             view = screens.message(self.runtime, item.payload)
             if item.doubt:
                 view = views.possibly_repeated(view, screens.words(self.runtime))
+            replied = self._replied(item)
             await self._new_message(
                 item.chat_id,
                 view,
                 silent=bool(item.payload.get(SILENT_FIELD)),
-                reply_to=self._replied(item),
+                reply_to=replied[0] if replied else None,
+                thread=await self.topics.thread(item.chat_id, *replied[1:]) if replied else None,
             )
             self._done(item)
         elif item.kind in (ALERT, UPDATE):
@@ -290,10 +295,16 @@ class Delivery:
         if incident is None:
             raise PermanentFailure(f"incident {item.incident_id} is gone")
         ref = self.store.alert_message(incident.id, chat)
+        taken = None
+        if ref is None and item.payload.get(CONTINUES_FIELD):
+            ref = taken = self._continued(incident, chat)
+        if ref is not None and taken is None and self._taken_over(incident.id, chat, ref):
+            self._done(item)  # a later incident of the loop shows in that message now
+            return
         if ref is not None:
             view = screens.alert(self.runtime, incident, repeated=ref.repeated)
             if await self._edited(chat, ref, view):
-                self._done(item)
+                self._done(item, self._take_over(incident.id, chat, taken))
                 return
         elif item.kind == UPDATE and incident.state.is_closed:
             self._done(item)
@@ -303,6 +314,7 @@ class Delivery:
             chat,
             screens.alert(self.runtime, incident, repeated=repeated),
             silent=bool(item.payload.get(SILENT_FIELD)) and item.kind == ALERT,
+            thread=await self.topics.thread(chat, incident.rule, incident.host),
         )
         now = self.clock()
         self._done(
@@ -310,6 +322,28 @@ class Delivery:
             lambda: self.store.save_alert_message(
                 incident.id, chat, sent.message_id, now, repeated=repeated
             ),
+        )
+
+    def _continued(self, incident: Incident, chat: int) -> SentRef | None:
+        """The alert message of the incident this one continues (a crash loop, a flapping
+        outage), which this one's alert takes over instead of pushing a new message."""
+        again = screens.recurrence_of(self.runtime, incident)
+        return None if again is None else self.store.alert_message(again.previous, chat)
+
+    def _taken_over(self, incident_id: int, chat: int, ref: SentRef) -> bool:
+        owner = self.store.alert_owner(chat, ref.message_id)
+        return owner is not None and owner > incident_id
+
+    def _take_over(
+        self, incident_id: int, chat: int, taken: SentRef | None
+    ) -> Callable[[], None] | None:
+        """Record the continued message as this incident's own, in the commit that marks
+        the row sent; nothing to record when it was already its own."""
+        if taken is None:
+            return None
+        now = self.clock()
+        return lambda: self.store.save_alert_message(
+            incident_id, chat, taken.message_id, now, repeated=taken.repeated
         )
 
     async def _send_storm(self, item: OutboxItem, chat: int) -> None:
@@ -325,7 +359,11 @@ class Delivery:
             self._done(item)
             return
         repeated = item.doubt > 0
-        sent = await self._new_message(chat, views.storm(facts, screen, repeated=repeated))
+        sent = await self._new_message(
+            chat,
+            views.storm(facts, screen, repeated=repeated),
+            thread=await self.topics.thread(chat, facts.rule),
+        )
         self._done(
             item,
             lambda: self.store.save_storm_message(
@@ -333,18 +371,30 @@ class Delivery:
             ),
         )
 
-    def _replied(self, item: OutboxItem) -> int | None:
-        """A reminder answers its incident's alert in that chat, when the alert is there."""
+    def _replied(self, item: OutboxItem) -> tuple[int, str, str] | None:
+        """A reminder answers its incident's alert in that chat, when the alert is there
+        (in the alert's forum topic): the alert's message id, the incident's type and host."""
         if item.chat_id is None or item.payload.get("kind") != NoticeKind.REMINDER.value:
             return None
-        ref = self.store.alert_message(int(item.payload["incident"]), item.chat_id)
-        return None if ref is None else ref.message_id
+        incident = self.store.incident(int(item.payload["incident"]))
+        ref = None if incident is None else self.store.alert_message(incident.id, item.chat_id)
+        if incident is None or ref is None:
+            return None
+        return ref.message_id, incident.rule, incident.host
 
     async def _new_message(
-        self, chat: int, view: views.View, *, silent: bool = False, reply_to: int | None = None
+        self,
+        chat: int,
+        view: views.View,
+        *,
+        silent: bool = False,
+        reply_to: int | None = None,
+        thread: int | None = None,
     ) -> Message:
         text, markup = view
         extra: dict[str, Any] = {"disable_notification": True} if silent else {}
+        if thread is not None:
+            extra["message_thread_id"] = thread
         if reply_to is not None:
             extra["reply_to_message_id"] = reply_to
             extra["allow_sending_without_reply"] = True

@@ -70,7 +70,7 @@ EN: Mapping[str, str] = {
     "btn.restart_process": "♻️ Restart pipeline",
     "btn.resolve": "✅ Mark fixed",
     "btn.ignore": "🙈 Ignore",
-    "btn.mute": "🔕 Mute 1 h",
+    "btn.mute": "🔕 Mute…",
     "btn.unmute": "🔔 Unmute",
     "btn.context": "🔎 Context",
     "btn.log": "📄 Log",
@@ -126,8 +126,8 @@ EN: Mapping[str, str] = {
         "/status — health, files, disk, open incidents\n"
         "/errors [type] [n] — recent incidents\n"
         "/summary [24h] — what happened\n"
-        "/mute &lt;type|all&gt; &lt;1h&gt; — stop alerts for a while\n"
-        "/unmute [type] — alerts back on\n"
+        "/mute &lt;type|all&gt; [1h] — stop alerts for a while (an hour by default)\n"
+        "/unmute [type|all] — alerts back on; alone, the mutes with a button each\n"
         "/kinds — kinds of error no rule knows"
     ),
     "status.title": "<b>Status</b> · up {uptime}",
@@ -177,7 +177,7 @@ EN: Mapping[str, str] = {
     "summary.resolution": "Median time to fix: {duration}",
     "summary.usage": "Usage: /summary [period], e.g. /summary 24h or /summary 7d",
     "mute.usage": (
-        "Usage: /mute &lt;type|all&gt; &lt;duration&gt;, e.g. /mute timeout 1h. Types: {rules}"
+        "Usage: /mute &lt;type|all&gt; [duration], e.g. /mute timeout 1h. Types: {rules}"
     ),
     "mute.done": "🔕 {target} muted until {until}. Still recorded.",
     "mute.expired": "🔔 Mute of {target} has expired.",
@@ -396,6 +396,20 @@ EN: Mapping[str, str] = {
     ),
     "dashboard.off": "The dashboard is off: set <code>[web] enabled = true</code>.",
     "dashboard.private": "Send /dashboard to me in a private chat: the link logs in as you.",
+    # mute choices, /unmute list, crash loops, forum topics (issue 13)
+    "btn.mute_for": "🔕 {hours} h",
+    "btn.back": "↩️ Back",
+    "tap.mute_choose": "Mute this alert for how long?",
+    "unmute.title": "🔕 Active mutes (tap one to lift it):",
+    "unmute.line": "• {target} — until {until}",
+    "unmute.all_types": "all alerts",
+    "btn.unmute_one": "🔔 {target}",
+    "tap.unmuted_one": "{target}: alerts are back on.",
+    "tap.unmute_gone": "That mute has already ended.",
+    "alert.loop_settled": "♻️ Restarted {count}× in {span}, running since {since}",
+    "alert.loop_open": "♻️ Crashed {count}× in {span}",
+    "alert.flap_settled": "🔁 Failed {count}× in {span}, fine again since {since}",
+    "alert.flap_open": "🔁 Failing again: {count}× in {span}",
 }
 
 ES: Mapping[str, str] = {
@@ -461,7 +475,7 @@ ES: Mapping[str, str] = {
     "btn.restart_process": "♻️ Reiniciar pipeline",
     "btn.resolve": "✅ Arreglado",
     "btn.ignore": "🙈 Ignorar",
-    "btn.mute": "🔕 Silenciar 1 h",
+    "btn.mute": "🔕 Silenciar…",
     "btn.unmute": "🔔 Reactivar",
     "btn.context": "🔎 Contexto",
     "btn.log": "📄 Registro",
@@ -520,8 +534,8 @@ ES: Mapping[str, str] = {
         "/status — salud, archivos, disco, incidencias abiertas\n"
         "/errors [tipo] [n] — incidencias recientes\n"
         "/summary [24h] — qué ha pasado\n"
-        "/mute &lt;tipo|all&gt; &lt;1h&gt; — silenciar avisos un tiempo\n"
-        "/unmute [tipo] — reactivar avisos\n"
+        "/mute &lt;tipo|all&gt; [1h] — silenciar avisos un tiempo (una hora si no se dice)\n"
+        "/unmute [tipo|all] — reactivar avisos; solo, los silencios con un botón cada uno\n"
         "/kinds — tipos de error que ninguna regla conoce"
     ),
     "status.title": "<b>Estado</b> · activo {uptime}",
@@ -572,7 +586,7 @@ ES: Mapping[str, str] = {
     "summary.resolution": "Mediana hasta arreglo: {duration}",
     "summary.usage": "Uso: /summary [periodo], p. ej. /summary 24h o /summary 7d",
     "mute.usage": (
-        "Uso: /mute &lt;tipo|all&gt; &lt;duración&gt;, p. ej. /mute timeout 1h. Tipos: {rules}"
+        "Uso: /mute &lt;tipo|all&gt; [duración], p. ej. /mute timeout 1h. Tipos: {rules}"
     ),
     "mute.done": "🔕 {target} silenciado hasta {until}. Se sigue registrando.",
     "mute.expired": "🔔 Terminó el silencio de {target}.",
@@ -817,6 +831,20 @@ ES: Mapping[str, str] = {
     ),
     "dashboard.off": "El panel está apagado: pon <code>[web] enabled = true</code>.",
     "dashboard.private": "Envíame /dashboard en un chat privado: el enlace entra como tú.",
+    # mute choices, /unmute list, crash loops, forum topics (issue 13)
+    "btn.mute_for": "🔕 {hours} h",
+    "btn.back": "↩️ Volver",
+    "tap.mute_choose": "¿Cuánto tiempo silenciar esta alerta?",
+    "unmute.title": "🔕 Silencios activos (toca uno para quitarlo):",
+    "unmute.line": "• {target} — hasta {until}",
+    "unmute.all_types": "todas las alertas",
+    "btn.unmute_one": "🔔 {target}",
+    "tap.unmuted_one": "{target}: vuelven los avisos.",
+    "tap.unmute_gone": "Ese silencio ya había terminado.",
+    "alert.loop_settled": "♻️ Reiniciado {count}× en {span}, en marcha desde {since}",
+    "alert.loop_open": "♻️ Caído {count}× en {span}",
+    "alert.flap_settled": "🔁 Falló {count}× en {span}, bien de nuevo desde {since}",
+    "alert.flap_open": "🔁 Falla otra vez: {count}× en {span}",
 }
 
 CATALOGS: Mapping[str, Mapping[str, str]] = {"en": EN, "es": ES}
@@ -826,8 +854,8 @@ COMMANDS: Mapping[str, Mapping[str, str]] = {
         "status": "Health, files, disk and open incidents",
         "errors": "Recent incidents: /errors [type] [n]",
         "summary": "What happened: /summary [24h]",
-        "mute": "Silence alerts: /mute <type|all> <1h>",
-        "unmute": "Alerts back on",
+        "mute": "Silence alerts: /mute <type|all> [1h]",
+        "unmute": "Active mutes, each with a button to lift it",
         "kinds": "Kinds of error no rule knows",
         "dashboard": "A one-time link to the web dashboard",
         "help": "What this bot does",
@@ -836,8 +864,8 @@ COMMANDS: Mapping[str, Mapping[str, str]] = {
         "status": "Salud, archivos, disco e incidencias",
         "errors": "Incidencias recientes: /errors [tipo] [n]",
         "summary": "Qué ha pasado: /summary [24h]",
-        "mute": "Silenciar: /mute <tipo|all> <1h>",
-        "unmute": "Reactivar avisos",
+        "mute": "Silenciar: /mute <tipo|all> [1h]",
+        "unmute": "Silencios activos, cada uno con su botón",
         "kinds": "Tipos de error sin regla",
         "dashboard": "Un enlace de un solo uso al panel web",
         "help": "Qué hace este bot",

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import psutil
 
 from adminbot.checks.disk import disk_usage
+from adminbot.incidents.recurrence import Recurrence, recurrence
 from adminbot.models import Incident, IncidentState
 from adminbot.notify.notices import Unreadable, notice_from_payload
 from adminbot.service.runtime import Runtime
@@ -46,7 +47,14 @@ def alert(runtime: Runtime, incident: Incident, *, repeated: bool = False) -> vi
         extra_rows=buttons.alert_rows(runtime, incident, words(runtime)),
         on_it=on_it(runtime, incident),
         muted_until=runtime.book.muted_until(incident.rule, incident.key),
+        recurrence=recurrence_of(runtime, incident),
     )
+
+
+def recurrence_of(runtime: Runtime, incident: Incident) -> Recurrence | None:
+    """The crash loop or flapping outage this incident continues, within the restart window."""
+    window = timedelta(minutes=runtime.config.supervise.restart_budget_minutes)
+    return recurrence(runtime.store, incident, window)
 
 
 def on_it(runtime: Runtime, incident: Incident) -> tuple[str, datetime] | None:

@@ -7,6 +7,7 @@ incident, so a forged or replayed tap for another incident is refused. A page ta
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,9 +31,15 @@ class Verb(StrEnum):
     KIND_IGNORE = "kign"
     MAKE_RULE = "mkr"
     RULE_CONFIRM = "mkok"
+    BACK = "back"
+    """Back from a choice (the Mute durations) to the alert's own buttons."""
 
 
 PAGE = "page"
+MUTE_HOURS = (1, 8, 24)
+"""What the Mute button offers; a Mute tap's extra is one of these, as "8h"."""
+MUTE_LIST = "unmk"
+"""A tap on one mute of the /unmute list."""
 
 
 def pattern(verb: str) -> re.Pattern[str]:
@@ -43,6 +50,8 @@ def pattern(verb: str) -> re.Pattern[str]:
 _EXTRA = re.compile(r"[a-z0-9_]{1,24}")
 _WITH_EXTRA = frozenset({Verb.ACT, Verb.RULE_CONFIRM})
 """Verbs whose tap carries an extra part: the action, the digest of the rule shown."""
+_MAY_EXTRA = frozenset({Verb.MUTE})
+"""Verbs whose tap may carry one: Mute alone offers durations, Mute with one mutes."""
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,16}")
 
 
@@ -72,7 +81,7 @@ class Tap:
         extra = parts[3] if len(parts) == 4 else ""
         if not _TOKEN.fullmatch(parts[2]) or (extra and not _EXTRA.fullmatch(extra)):
             return None
-        if (verb in _WITH_EXTRA) != bool(extra):
+        if verb not in _MAY_EXTRA and (verb in _WITH_EXTRA) != bool(extra):
             return None
         return cls(verb, int(parts[1]), parts[2], extra)
 
@@ -97,6 +106,40 @@ class PageTap:
         if rule is not None and not re.fullmatch(r"[a-z0-9_]{1,64}", rule):
             return None
         return cls(int(parts[1]), int(parts[2]), rule)
+
+
+_DIGEST = re.compile(r"[0-9a-f]{12}")
+
+
+@dataclass(frozen=True)
+class MuteTap:
+    """A tap on one mute of the /unmute list: the target's digest, since a key mute's
+    target holds a path, which never goes into button data."""
+
+    digest: str
+
+    @classmethod
+    def of(cls, target: str) -> MuteTap:
+        return cls(hashlib.sha256(target.encode()).hexdigest()[:12])
+
+    def encode(self) -> str:
+        return f"{MUTE_LIST}:{self.digest}"
+
+    @classmethod
+    def parse(cls, data: str) -> MuteTap | None:
+        prefix, _, digest = data.partition(":")
+        return cls(digest) if prefix == MUTE_LIST and _DIGEST.fullmatch(digest) else None
+
+    def names(self, target: str) -> bool:
+        return MuteTap.of(target) == self
+
+
+def mute_hours(tap: Tap) -> int | None:
+    """The hours a Mute tap chose, or None for the tap that asks for the choice."""
+    hours = tap.extra.removesuffix("h")
+    if tap.verb is Verb.MUTE and hours.isdigit() and int(hours) in MUTE_HOURS:
+        return int(hours)
+    return None
 
 
 def incident_of(

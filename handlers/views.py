@@ -20,12 +20,14 @@ from adminbot.actions.diskreport import DiskReport
 from adminbot.actions.outcome import notes_from_detail
 from adminbot.actions.quarantine import QuarantineStats
 from adminbot.checks.base import CheckResult, CheckState, human_bytes
-from adminbot.incidents.book import shown_target
+from adminbot.incidents.book import KEY_MARK, MUTE_ALL, shown_target
+from adminbot.incidents.recurrence import Recurrence
 from adminbot.incidents.summary import Summary
 from adminbot.models import Incident, IncidentState, Severity
 from adminbot.notify import notices
 from adminbot.notify.channels import ChannelsStatus
 from adminbot.predict.watch import Outlook
+from adminbot.rules.builtin import PROCESO_CAIDO
 from adminbot.rules.fields import SHOWN_FIELDS
 from adminbot.store.damage import ResumeFrom
 from adminbot.store.kinds import Kind, KindState
@@ -34,7 +36,7 @@ from adminbot.store.sqlite import AuditEntry, StormFacts
 from adminbot.supervise.child import PipelineStatus
 from handlers import channel_views, predict_views, words
 from handlers.i18n import Catalog
-from handlers.taps import PageTap, Tap, Verb
+from handlers.taps import MUTE_HOURS, MuteTap, PageTap, Tap, Verb
 from handlers.words import duration, esc, plain_text
 
 __all__ = ["duration", "esc"]  # the one formatter and the one escaper, used by callers
@@ -132,6 +134,7 @@ def alert(
     extra_rows: Sequence[Sequence[tuple[str, str]]] = (),
     on_it: tuple[str, datetime] | None = None,
     muted_until: datetime | None = None,
+    recurrence: Recurrence | None = None,
 ) -> View:
     """One incident as an alert message, with the buttons that still make sense; an
     alert without a fix button says why, and a fix held for the server says so.
@@ -151,6 +154,8 @@ def alert(
         lines.append(t("alert.on_it", who=esc(display_name(on_it[0])), when=screen.time(on_it[1])))
     if muted_until is not None and incident.is_open:
         lines.append(esc(t("alert.muted", until=screen.time(muted_until))))
+    if recurrence is not None:
+        lines.append(esc(recurred(incident, recurrence, screen)))
     lines.append(f"{t('alert.file')}: <code>{inline(incident.source, SOURCE_CHARS)}</code>")
     for name, value in sorted(incident.fields.items()):
         if name in SHOWN_FIELDS:
@@ -173,6 +178,17 @@ def alert(
     if buttons:  # evidence and decisions go above Ignore / Mute
         buttons[-1:-1] = [list(row) for row in extra_rows]
     return text, keyboard(buttons)
+
+
+def recurred(incident: Incident, again: Recurrence, screen: Screen) -> str:
+    """How often this trouble came back in a row: a crash loop, or a check that flaps."""
+    t = screen.t
+    span = duration(again.last - again.since, t)
+    loop = "loop" if incident.rule == PROCESO_CAIDO.name else "flap"
+    if again.settled_at is not None and incident.state is IncidentState.RESOLVED:
+        since = screen.time(again.settled_at)
+        return t(f"alert.{loop}_settled", count=again.count, span=span, since=since)
+    return t(f"alert.{loop}_open", count=again.count, span=span)
 
 
 def _history(entry: AuditEntry, screen: Screen, who: str) -> list[str]:
@@ -220,6 +236,47 @@ def _alert_buttons(
         [*ack, (t("btn.resolve"), callback("res", incident))],
         [(t("btn.ignore"), callback("ign", incident)), mute],
     ]
+
+
+def mute_choices(incident: Incident, t: Catalog) -> InlineKeyboardMarkup | None:
+    """What the Mute button turns the alert's keyboard into: how long, or back."""
+    hours = [(t("btn.mute_for", hours=h), callback("mute", incident, f"{h}h")) for h in MUTE_HOURS]
+    return keyboard([hours, [(t("btn.back"), callback("back", incident))]])
+
+
+MUTE_LABEL_CHARS = 28
+MUTES_SHOWN = 20
+
+
+def mute_name(target: str, t: Catalog) -> str:
+    """A mute target as the admin reads it (plain text): a type, one incident's key, or all."""
+    return t("unmute.all_types") if target == MUTE_ALL else shown_target(target)
+
+
+def _mute_label(target: str, t: Catalog) -> str:
+    """A mute's button label, short for a phone: a key keeps its end (the file name)."""
+    rule, mark, key = target.partition(KEY_MARK)
+    if not mark:
+        return cut(mute_name(target, t), MUTE_LABEL_CHARS)
+    room = max(MUTE_LABEL_CHARS - len(rule) - 3, 8)
+    tail = key if len(key) <= room else "…" + key[-(room - 1) :]
+    return f"{cut(rule, MUTE_LABEL_CHARS)} · {tail}"
+
+
+def mutes_page(mutes: Mapping[str, datetime], screen: Screen) -> View:
+    """The active mutes, each with its own button that lifts it."""
+    t = screen.t
+    if not mutes:
+        return t("unmute.none"), None
+    shown = list(mutes.items())[:MUTES_SHOWN]
+    lines = [t("unmute.title")]
+    rows: list[list[tuple[str, str]]] = []
+    for target, until in shown:
+        name = mute_name(target, t)
+        lines.append(t("unmute.line", target=inline(name, 200), until=screen.time(until)))
+        label = t("btn.unmute_one", target=_mute_label(target, t))
+        rows.append([(label, MuteTap.of(target).encode())])
+    return _fit("\n".join(lines)), keyboard(rows)
 
 
 def display_name(actor: str) -> str:
@@ -418,7 +475,8 @@ def _status_rest(report: StatusReport, screen: Screen) -> list[str]:
     if report.mutes:
         lines.append(t("status.mutes"))
         for target, until in report.mutes.items():
-            lines.append(t("status.mute_line", target=esc(target), until=screen.time(until)))
+            name = inline(mute_name(target, t), 200)
+            lines.append(t("status.mute_line", target=name, until=screen.time(until)))
     for item in report.extra:
         if isinstance(item, ChannelsStatus):
             lines += [esc(line) for line in channel_views.status_lines(item, t)]

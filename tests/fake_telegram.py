@@ -297,6 +297,8 @@ class FakeTelegram:
         self._commands: dict[tuple[str, str], list[dict[str, str]]] = {}
         self._poll_generation = 0
         self._waiting_polls = 0
+        self._forums: dict[int, dict[int, str]] = {}  # forum chat -> thread id -> topic name
+        self._no_topic_rights: set[int] = set()
         self._methods: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {
             name.lower(): (name, handler)
             for name, handler in {
@@ -312,6 +314,7 @@ class FakeTelegram:
                 "getMyCommands": self._get_my_commands,
                 "deleteMyCommands": self._delete_my_commands,
                 "sendChatAction": self._send_chat_action,
+                "createForumTopic": self._create_forum_topic,
                 "close": self._true,
                 "logOut": self._true,
             }.items()
@@ -594,6 +597,21 @@ class FakeTelegram:
         with self._cond:
             self._users[user_id] = user
 
+    def make_forum(self, chat_id: int, *, may_create_topics: bool = True) -> None:
+        """Turn the group `chat_id` into a forum supergroup, where the bot can create topics
+        unless it lacks the right to (`may_create_topics=False`)."""
+        if chat_id >= 0:
+            raise ValueError("only a group (negative id) can be a forum")
+        with self._cond:
+            self._forums.setdefault(chat_id, {})
+            if not may_create_topics:
+                self._no_topic_rights.add(chat_id)
+
+    def topics(self, chat_id: int) -> dict[int, str]:
+        """The topics created in a forum: thread id -> name."""
+        with self._cond:
+            return dict(self._forums.get(chat_id, {}))
+
     def send_text(self, user_id: int, text: str, chat_id: int | None = None) -> int:
         """Deliver a message from the user (a command gets its bot_command entity).
 
@@ -657,6 +675,9 @@ class FakeTelegram:
 
     def _chat(self, chat_id: Any, *, user_id: int | None = None) -> dict[str, Any]:
         chat_id = _chat_id(chat_id)
+        if chat_id in self._forums:
+            title = f"Forum {-chat_id}"
+            return {"id": chat_id, "type": "supergroup", "title": title, "is_forum": True}
         if chat_id < 0:
             return {"id": chat_id, "type": "group", "title": f"Group {-chat_id}"}
         if user_id is not None and chat_id != user_id:
@@ -869,6 +890,7 @@ class FakeTelegram:
 
     def _send_message(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._chat(_required(params, "chat_id"))
+        self._check_thread(chat["id"], params)
         raw = params.get("text")
         if not isinstance(raw, str) or not raw.strip():
             raise ApiError(400, "Bad Request: message text is empty")
@@ -988,6 +1010,29 @@ class FakeTelegram:
     def _delete_my_commands(self, params: dict[str, Any]) -> bool:
         self._commands.pop(_menu_key(params), None)
         return True
+
+    def _create_forum_topic(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._chat(_required(params, "chat_id"))
+        name = params.get("name")
+        if not isinstance(name, str) or not 1 <= len(name) <= 128:
+            raise ApiError(400, "Bad Request: TOPIC_NAME_INVALID")
+        if chat["id"] not in self._forums:
+            raise ApiError(400, "Bad Request: the chat is not a forum")
+        if chat["id"] in self._no_topic_rights:
+            raise ApiError(400, "Bad Request: not enough rights to create a topic")
+        # A topic's thread id is the id of the service message that opened it.
+        thread = self._next_message_id.get(chat["id"], 1)
+        self._next_message_id[chat["id"]] = thread + 1
+        self._forums[chat["id"]][thread] = name
+        return {"message_thread_id": thread, "name": name, "icon_color": 7322096}
+
+    def _check_thread(self, chat_id: int, params: dict[str, Any]) -> None:
+        """A message into a topic needs a forum that has that topic."""
+        thread = params.get("message_thread_id")
+        if thread is None:
+            return
+        if int(thread) not in self._forums.get(chat_id, {}):
+            raise ApiError(400, "Bad Request: message thread not found")
 
     def _send_chat_action(self, params: dict[str, Any]) -> bool:
         self._chat(_required(params, "chat_id"))

@@ -371,3 +371,20 @@ def test_a_wrong_quiet_reminder_or_role_value_names_its_key(
     with pytest.raises(ConfigError) as caught:
         load_config({}, cwd=tmp_path)
     assert caught.value.key == key
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(None, "none"), ("type", "type"), ("host", "host")]
+)
+def test_forum_topics_are_off_by_default_and_read_per_type_or_host(
+    tmp_path: Path, value: str | None, expected: str
+) -> None:
+    write(tmp_path, f'[alerts]\ntopics = "{value}"\n' if value else "")
+    assert load_config({}, cwd=tmp_path).alerts.topics == expected
+
+
+def test_an_unknown_topics_mode_names_its_key(tmp_path: Path) -> None:
+    write(tmp_path, '[alerts]\ntopics = "rule"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config({}, cwd=tmp_path)
+    assert caught.value.key == "alerts.topics"

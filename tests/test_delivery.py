@@ -18,7 +18,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from adminbot.incidents.book import IncidentEvent
-from adminbot.models import Match, Record, Severity, frozen_map
+from adminbot.models import IncidentState, Match, Record, Severity, frozen_map
 from adminbot.notify.notices import MuteExpired
 from adminbot.notify.outbox import Outbox
 from adminbot.service.runtime import Runtime
@@ -173,3 +173,23 @@ async def test_notices_kept_in_memory_while_the_store_was_full_go_out_first(
     assert in_order(sent, "paused", "Mute of disco_lleno has expired", queued)
     assert runtime.outbox.peek_memory() is None
     full.close()
+
+
+async def test_a_recurrence_takes_over_its_alert_and_the_older_incident_no_longer_edits_it(
+    world: World,
+) -> None:
+    first = world.incident("permisos", Severity.ERROR).incident
+    await world.delivery.deliver_due()
+    assert len(world.bot.taken(SEND)) == 1
+    world.runtime.book.move(first.id, IncidentState.RESOLVED, "policy")
+    world.clock.advance(5)
+    again = world.incident("permisos", Severity.ERROR).incident
+    assert again.id != first.id
+    await world.delivery.deliver_due()
+    assert len(world.bot.taken(SEND)) == 1  # no second message: the first one is edited
+    [edit] = world.bot.taken(EDIT)
+    assert f"#{again.id}" in edit and "Failing again: 2×" in edit
+    world.runtime.outbox.incident_changed(first.id)
+    await world.delivery.deliver_due()
+    assert world.bot.taken(EDIT) == [edit]  # the older incident leaves the message alone
+    assert world.runtime.store.outbox_depth() == 0

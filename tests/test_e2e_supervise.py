@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import psutil
@@ -262,3 +263,75 @@ def test_sigterm_stops_the_group_of_a_restarted_child_too(tmp_path: Path) -> Non
     for pid in alive:
         os.kill(pid, signal.SIGKILL)
     assert alive == [], output
+
+
+def crashing_then_running(tmp_path: Path, crashes: int) -> list[str]:
+    """A child that exits 3 on its first `crashes` runs, then keeps running."""
+    runs = tmp_path / "runs"
+    code = (
+        "import pathlib, sys, time\n"
+        f"runs = pathlib.Path({str(runs)!r})\n"
+        "n = int(runs.read_text()) + 1 if runs.exists() else 1\n"
+        "runs.write_text(str(n))\n"
+        "print('2026-11-29 10:00:00,000 INFO main: arrancando', flush=True)\n"
+        f"if n <= {crashes}:\n"
+        "    sys.exit(3)\n"
+        "time.sleep(60)\n"
+    )
+    return child(tmp_path, code)
+
+
+async def test_a_crash_loop_inside_the_restart_budget_is_one_message_edited_as_it_goes(
+    tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    toml = 'timezone = "Asia/Kolkata"\nbackoff_delays = [0.1]\n[supervise]\nrestart_budget = 5\n'
+    config = make_config(tmp_path, fake_telegram, toml)
+    argv = crashing_then_running(tmp_path, crashes=4)
+    async with running_bot(config, child_argv=argv) as (_, runtime):
+        await eventually(
+            lambda: "Restarted 4×" in _alert_text(fake_telegram, "proceso_caido"), timeout=20
+        )
+        assert runtime.child is not None and runtime.child.supervisor.running
+        crashes = runtime.store.incidents(rule="proceso_caido")
+        assert [i.state.value for i in crashes] == ["resolved"] * 4
+        text = _alert_text(fake_telegram, "proceso_caido")
+        assert "running since" in text and "needs attention now" not in text
+        newest = max(crashes, key=lambda i: i.id)
+        restarted = runtime.store.transitions(newest.id)[-1].at
+        local = restarted.astimezone(ZoneInfo("Asia/Kolkata")).strftime("%H:%M")
+        assert local in text.split("running since", 1)[1]  # the admin's time zone (UTC+5:30)
+    sent = [
+        c for c in fake_telegram.calls("sendMessage") if "· proceso_caido</b>" in c.params["text"]
+    ]
+    assert len(sent) == 1
+    assert sent[0].params.get("disable_notification") is True  # fixed already: no ring
+    edits = [
+        c for c in fake_telegram.calls("editMessageText") if "proceso_caido" in c.params["text"]
+    ]
+    assert len(edits) >= 3
+
+
+async def test_a_crash_loop_past_the_restart_budget_rings_as_an_incident_needing_attention(
+    tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    toml = "backoff_delays = [0.1]\n[supervise]\nrestart_budget = 2\n"
+    config = make_config(tmp_path, fake_telegram, toml)
+    argv = crashing_then_running(tmp_path, crashes=10)
+    async with running_bot(config, child_argv=argv):
+        asked = await fake_telegram.await_call(
+            "sendMessage",
+            lambda c: "proceso_caido" in c.params["text"] and "budget" in c.params["text"],
+            timeout=15,
+        )
+    assert "needs attention now" in asked.params["text"] and "Crashed 3×" in asked.params["text"]
+    assert not asked.params.get("disable_notification")
+    sent = [
+        c for c in fake_telegram.calls("sendMessage") if "· proceso_caido</b>" in c.params["text"]
+    ]
+    assert len(sent) == 2  # the loop's one message, then the one that asks
+
+
+def _alert_text(fake: FakeTelegram, rule: str) -> str:
+    """The newest alert of `rule` as the admin sees it now ("" before there is one)."""
+    found = [m.text for m in fake.messages(ADMIN) if rule in m.text]
+    return found[-1] if found else ""

@@ -81,7 +81,7 @@ async def test_error_line_becomes_one_alert_with_buttons_for_its_type(
             "🔎 Context",
             "📄 Log",
             "🙈 Ignore",
-            "🔕 Mute 1 h",
+            "🔕 Mute…",
         ]
         assert fake_telegram.commands()  # setMyCommands registered the menu
 
@@ -145,7 +145,7 @@ async def test_commands_answer_for_the_admin(tmp_path: Path, fake_telegram: Fake
             ("/summary 24h", "disco_lleno: 1"),
             ("/mute timeout 1h", "muted until"),
             ("/status", "Muted"),
-            ("/unmute", "Alerts back on"),
+            ("/unmute all", "Alerts back on"),
             ("/mute nonsense 1h", "Usage"),
             ("/help", "/status"),
         ]:
@@ -353,7 +353,7 @@ async def test_spanish_configuration_speaks_spanish(
             "🔎 Contexto",
             "📄 Registro",
             "🙈 Ignorar",
-            "🔕 Silenciar 1 h",
+            "🔕 Silenciar…",
         ]
         assert ("status", "Salud, archivos, disco e incidencias") in fake_telegram.commands()
 
@@ -442,8 +442,11 @@ async def test_mute_on_an_alert_silences_that_incident_only_and_unmute_brings_it
         append(log, PERMISSION.format(path="/srv/media/a.mp4"))
         await fake_telegram.await_call("sendMessage", lambda c: "a.mp4" in c.params["text"])
         alert = next(m for m in fake_telegram.messages(ADMIN) if "a.mp4" in m.text)
-        mute = dict(fake_telegram.buttons(ADMIN, alert.message_id))["🔕 Mute 1 h"]
-        tap = fake_telegram.tap(ADMIN, ADMIN, alert.message_id, mute)
+        mute = dict(fake_telegram.buttons(ADMIN, alert.message_id))["🔕 Mute…"]
+        fake_telegram.tap(ADMIN, ADMIN, alert.message_id, mute)
+        await fake_telegram.await_call("editMessageReplyMarkup")
+        hour = dict(fake_telegram.buttons(ADMIN, alert.message_id))["🔕 1 h"]
+        tap = fake_telegram.tap(ADMIN, ADMIN, alert.message_id, hour)
         answer = await fake_telegram.await_call(
             "answerCallbackQuery", lambda c: c.params["callback_query_id"] == tap
         )
@@ -452,7 +455,7 @@ async def test_mute_on_an_alert_silences_that_incident_only_and_unmute_brings_it
             "editMessageText", lambda c: "Muted until" in c.params["text"]
         )
         labels = [text for text, _ in fake_telegram.buttons(ADMIN, alert.message_id)]
-        assert "🔔 Unmute" in labels and "🔕 Mute 1 h" not in labels
+        assert "🔔 Unmute" in labels and "🔕 Mute…" not in labels
         edits = len(fake_telegram.calls("editMessageText"))
         append(log, PERMISSION.format(path="/srv/media/a.mp4"))  # muted: no count edit
         append(log, PERMISSION.format(path="/srv/media/b.mp4"))  # another key: alerted
@@ -466,7 +469,6 @@ async def test_mute_on_an_alert_silences_that_incident_only_and_unmute_brings_it
         )
         await eventually(
             lambda: (
-                "🔕 Mute 1 h"
-                in [text for text, _ in fake_telegram.buttons(ADMIN, alert.message_id)]
+                "🔕 Mute…" in [text for text, _ in fake_telegram.buttons(ADMIN, alert.message_id)]
             )
         )

@@ -17,6 +17,7 @@ from adminbot.checks.base import CheckResult, CheckState, CheckTracker, Flip
 from adminbot.checks.health import HealthWatcher
 from adminbot.incidents.book import EventKind, IncidentBook
 from adminbot.incidents.intake import EventQueue, Intake
+from adminbot.incidents.recurrence import recurrence
 from adminbot.models import IncidentState, Match, Origin, Record, Severity
 from adminbot.notify.eventlog import EventLog
 from adminbot.notify.notices import NoticeKind
@@ -172,3 +173,35 @@ async def test_flip_listeners_hear_every_flip_and_nothing_else(world: World) -> 
         ("disk /srv", CheckState.OK, CheckState.WARNING),
         ("bot api", CheckState.CRITICAL, CheckState.OK),
     ]
+
+
+async def test_an_outage_that_flaps_is_one_alert_edited_not_a_notice_per_recovery(
+    world: World,
+) -> None:
+    await world.watcher.tick()
+    for _ in range(3):
+        world.api.state = CheckState.CRITICAL
+        await world.watcher.tick()
+        world.clock.advance(20)
+        world.api.state = CheckState.OK
+        await world.watcher.tick()
+        world.clock.advance(20)
+    outages = world.store.incidents(rule=SERVER_DOWN)
+    assert [i.state for i in outages] == [IncidentState.RESOLVED] * 3
+    recoveries = [n for n in world.queued(MESSAGE) if n["state"] == "ok"]
+    assert len(recoveries) == 1  # the first recovery is told; the flaps are the alert's
+    newest = max(outages, key=lambda i: i.id)
+    again = recurrence(world.store, newest, timedelta(minutes=10))
+    assert again is not None and again.count == 3
+
+
+async def test_an_outage_long_after_the_last_one_is_told_again(world: World) -> None:
+    await world.watcher.tick()
+    for _ in range(2):
+        world.api.state = CheckState.CRITICAL
+        await world.watcher.tick()
+        world.api.state = CheckState.OK
+        await world.watcher.tick()
+        world.clock.advance(3600)
+    recoveries = [n for n in world.queued(MESSAGE) if n["state"] == "ok"]
+    assert len(recoveries) == 2

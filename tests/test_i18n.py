@@ -47,6 +47,8 @@ LANGUAGE_NEUTRAL = {
     "action.reason.text",
     "action.reason.docker_error",
     "check.reason.note",
+    "btn.mute_for",  # "🔕 8 h"
+    "btn.unmute_one",  # "🔔 timeout"
 }
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from adminbot.incidents.book import IncidentBook, allowed_from
+from adminbot.incidents.recurrence import recurrence
 from adminbot.models import Checkpoint, IncidentState, Match, Record, Severity, frozen_map
 from adminbot.notify.outbox import ALERT, UPDATE, Outbox
 from adminbot.store.sqlite import MAX_OCCURRENCES, MIGRATIONS, Store
@@ -28,10 +29,10 @@ def store(any_store: Store) -> Store:
 
 def test_schema_is_versioned_and_reopening_does_not_migrate_again(tmp_path: Path) -> None:
     first = Store(tmp_path / "s.sqlite3")
-    assert first.schema_version == len(MIGRATIONS) == 9
+    assert first.schema_version == len(MIGRATIONS) == 10
     first.close()
     again = Store(tmp_path / "s.sqlite3")
-    assert again.schema_version == 9
+    assert again.schema_version == 10
     again.close()
 
 
@@ -296,3 +297,45 @@ def test_a_key_mute_silences_that_incident_only_and_a_rule_mute_all_of_them(
     assert book.is_muted("permisos", key="/srv/b.mp4")
     assert shown_target(key_target("permisos", "/srv/a.mp4")) == "permisos · /srv/a.mp4"
     db.close()
+
+
+def test_a_recurrence_chains_incidents_of_one_key_closed_automatically_within_the_window(
+    store: Store,
+) -> None:
+    clock = FakeClock()
+    book = IncidentBook(store, clock)
+    ids = []
+    for _ in range(3):
+        incident = book.record(match()).incident
+        ids.append(incident.id)
+        clock.advance(2)
+        book.move(incident.id, IncidentState.RESOLVED, "policy")
+        clock.advance(3)
+    latest = store.incident(ids[-1])
+    assert latest is not None
+    again = recurrence(store, latest, timedelta(minutes=10))
+    assert again is not None
+    assert (again.count, again.previous, again.since) == (3, ids[1], T0)
+    assert again.settled_at == T0 + timedelta(seconds=12)
+    assert recurrence(store, latest, timedelta(seconds=2)) is None  # 3 s apart: too late
+
+
+def test_an_incident_a_person_closed_that_comes_back_is_news_not_a_recurrence(
+    store: Store,
+) -> None:
+    book = IncidentBook(store, FakeClock())
+    first = book.record(match()).incident
+    book.move(first.id, IncidentState.RESOLVED, "@ana · id 42")
+    second = book.record(match()).incident
+    assert second.id != first.id
+    assert recurrence(store, second, timedelta(minutes=10)) is None
+    other = book.record(match(key="/srv/b.mp4")).incident
+    assert recurrence(store, other, timedelta(minutes=10)) is None
+
+
+def test_the_owner_of_an_alert_message_is_the_newest_incident_shown_in_it(store: Store) -> None:
+    store.save_alert_message(3, 5, 100, T0)
+    store.save_alert_message(4, 5, 100, T0)
+    store.save_alert_message(9, 6, 100, T0)  # another chat's message 100
+    assert store.alert_owner(5, 100) == 4
+    assert store.alert_owner(5, 101) is None

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.taps import MAX_DATA_BYTES, PageTap, Tap, Verb, pattern
+from handlers.taps import (
+    MAX_DATA_BYTES,
+    MUTE_LIST,
+    MuteTap,
+    PageTap,
+    Tap,
+    Verb,
+    mute_hours,
+    pattern,
+)
 
 
 @pytest.mark.parametrize(
@@ -60,3 +69,30 @@ def test_malformed_page_data_is_refused(data: str) -> None:
 def test_one_verbs_pattern_does_not_claim_anothers_taps() -> None:
     assert not pattern(Verb.MUTE).match(Tap(Verb.ACT, 1, "t", "retry").encode())
     assert not pattern(Verb.IGNORE).match(Tap(Verb.OPEN, 1, "t").encode())
+
+
+@pytest.mark.parametrize(("extra", "hours"), [("", None), ("1h", 1), ("8h", 8), ("24h", 24)])
+def test_a_mute_tap_carries_its_duration_or_none_to_ask_for_one(
+    extra: str, hours: int | None
+) -> None:
+    tap = Tap.parse(Tap(Verb.MUTE, 3, "tok", extra).encode())
+    assert tap is not None and mute_hours(tap) == hours
+
+
+def test_a_mute_tap_for_a_duration_not_offered_mutes_nothing() -> None:
+    tap = Tap.parse("mute:3:tok:99h")
+    assert tap is not None and mute_hours(tap) is None
+
+
+def test_an_unmute_list_tap_names_its_mute_by_digest_never_by_path() -> None:
+    target = "permisos\u241fpath=/srv/media/" + "x" * 300
+    data = MuteTap.of(target).encode()
+    assert "/srv" not in data and len(data.encode()) <= MAX_DATA_BYTES
+    parsed = MuteTap.parse(data)
+    assert parsed is not None and parsed.names(target) and not parsed.names("timeout")
+    assert not pattern(MUTE_LIST).match(Tap(Verb.UNMUTE, 1, "t").encode())
+
+
+@pytest.mark.parametrize("data", ["unmk:", "unmk:XYZ", "unmk:0123456789ab:x", "unm:0123456789ab"])
+def test_malformed_unmute_list_data_is_refused(data: str) -> None:
+    assert MuteTap.parse(data) is None

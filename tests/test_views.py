@@ -13,6 +13,7 @@ from telegram import InlineKeyboardMarkup
 from adminbot.actions.executor import ActionKind
 from adminbot.checks.base import CheckReason, CheckResult, CheckState
 from adminbot.facts import facts
+from adminbot.incidents.recurrence import Recurrence
 from adminbot.incidents.summary import Summary
 from adminbot.models import Incident, IncidentState, Severity, frozen_map
 from adminbot.store.kinds import Kind, KindState
@@ -128,7 +129,7 @@ def test_spanish_alert_is_in_spanish() -> None:
         "👤 Me encargo",
         "✅ Arreglado",
         "🙈 Ignorar",
-        "🔕 Silenciar 1 h",
+        "🔕 Silenciar…",
     ]
 
 
@@ -274,14 +275,14 @@ def test_alert_offers_the_given_fixes_then_mark_fixed_ignore_and_mute() -> None:
         "👤 I'm on it",
         "✅ Mark fixed",
         "🙈 Ignore",
-        "🔕 Mute 1 h",
+        "🔕 Mute…",
     ]
     assert buttons(markup)[0][1] == "act:7:Tk-9_aZq:clean_retry"
 
 
 def test_alert_without_fixes_still_offers_mark_fixed_ignore_and_mute() -> None:
     _, markup = views.alert(incident(), screen(), [])
-    assert labels(markup) == ["👤 I'm on it", "✅ Mark fixed", "🙈 Ignore", "🔕 Mute 1 h"]
+    assert labels(markup) == ["👤 I'm on it", "✅ Mark fixed", "🙈 Ignore", "🔕 Mute…"]
 
 
 @pytest.mark.parametrize("state", [IncidentState.RESOLVED, IncidentState.IGNORED])
@@ -645,3 +646,44 @@ def test_kinds_page_lists_template_counts_times_and_state_escaped() -> None:
 def test_kinds_page_in_spanish_and_when_nothing_is_known() -> None:
     assert "nuevo" in views.kinds_page([_kind(1)], 1, screen("es"))
     assert views.kinds_page([], 0, screen()) == "No error without a rule has been seen yet."
+
+
+def test_a_resolved_crash_loop_says_how_often_it_restarted_and_not_that_it_needs_attention() -> (
+    None
+):
+    crash = incident(rule="proceso_caido", severity=Severity.CRITICAL, state=IncidentState.RESOLVED)
+    again = Recurrence(
+        count=3,
+        since=NOW - timedelta(seconds=16),
+        last=NOW,
+        previous=6,
+        settled_at=NOW.replace(hour=9, minute=43, second=0),
+    )
+    text, markup = views.alert(crash, screen(), [], recurrence=again)
+    assert "Restarted 3× in 16s, running since 10:43:00" in text  # Madrid time
+    assert "needs attention now" not in text and markup is None
+
+
+def test_an_open_crash_loop_past_its_budget_still_needs_attention_and_says_how_often() -> None:
+    crash = incident(rule="proceso_caido", severity=Severity.CRITICAL)
+    again = Recurrence(
+        count=4, since=NOW - timedelta(seconds=20), last=NOW, previous=6, settled_at=None
+    )
+    text, _ = views.alert(crash, screen(), ["restart_process"], recurrence=again)
+    assert "needs attention now" in text and "Crashed 4× in 20s" in text
+
+
+def test_mute_choices_offer_three_durations_and_back_within_telegrams_data_limit() -> None:
+    markup = views.mute_choices(incident(), Catalog("es"))
+    assert labels(markup) == ["🔕 1 h", "🔕 8 h", "🔕 24 h", "↩️ Volver"]
+    assert markup is not None
+    data = [b.callback_data for row in markup.inline_keyboard for b in row]
+    assert all(isinstance(d, str) and len(d.encode()) <= MAX_CALLBACK_DATA_BYTES for d in data)
+
+
+def test_status_shows_an_incidents_mute_readably_and_all_in_words() -> None:
+    until = NOW + timedelta(hours=8)
+    mutes = {"permisos\u241fpath=/srv/a.mp4": until, "all": until}
+    text = views.status(report(mutes=mutes), screen())
+    assert "permisos · path=/srv/a.mp4" in text and "\u241f" not in text
+    assert "• all alerts until" in text

@@ -2,17 +2,20 @@
 
 A check whose failure is an incident the admin can fix (the local Bot API server or
 its container down) raises that incident, so the alert carries the Restart button;
-its recovery resolves the incident. Every other flip becomes a short notice.
+its recovery resolves the incident. Every other flip becomes a short notice, but an
+outage that flaps (back within `flap_window` of its last recovery) is told by its one
+alert, edited, not by a notice per recovery.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from adminbot.checks.base import Check, CheckResult, CheckState, CheckTracker, Flip, run_checks
 from adminbot.incidents.intake import Intake
+from adminbot.incidents.recurrence import recurrence
 from adminbot.models import Origin, Severity
 from adminbot.notify.notices import CheckFlip
 from adminbot.notify.outbox import Outbox
@@ -47,6 +50,7 @@ class HealthWatcher:
         *,
         on_flip: Sequence[FlipListener] = (),
         on_round: Sequence[RoundListener] = (),
+        flap_window: timedelta = timedelta(minutes=10),
     ) -> None:
         self.checks = list(checks)
         self.tracker = tracker
@@ -55,6 +59,7 @@ class HealthWatcher:
         self.rules = {check.name: rule for check in checks if (rule := raised_rule(check))}
         self.on_flip = tuple(on_flip)
         self.on_round = tuple(on_round)
+        self.flap_window = flap_window
         self._down_since: dict[str, datetime] = {}
         self.rounds = 0
 
@@ -106,15 +111,20 @@ class HealthWatcher:
                 key=WHOLE_RULE,  # the same incident as the log lines about this outage
             )
             return
-        if rule and flip.new is CheckState.OK:
-            self._resolve(rule, flip.check, result.summary)
+        if rule and flip.new is CheckState.OK and self._resolve(rule, flip.check, result.summary):
+            return  # a flapping outage: its one alert, edited, says it is back
         self._notice(result, flip.old)
 
-    def _resolve(self, rule: str, check: str, summary: str) -> None:
-        """The server answers again: every open incident of its rule is over."""
+    def _resolve(self, rule: str, check: str, summary: str) -> bool:
+        """The server answers again: every open incident of its rule is over. True when
+        this outage only continues one that ended a moment ago (it flaps)."""
+        flapping = False
         for incident in self.intake.resolve_rule(rule, CHECK_ACTOR, summary):
             if self.outbox is not None:
                 self.outbox.incident_changed(incident.id)
+            again = recurrence(self.intake.store, incident, self.flap_window)
+            flapping = flapping or again is not None
+        return flapping
 
     def _notice(self, result: CheckResult, old: CheckState | None) -> None:
         if self.outbox is None:

@@ -26,6 +26,7 @@ TRANSITIONS: Mapping[IncidentState, frozenset[IncidentState]] = {
     S.IGNORED: frozenset({S.OPEN}),
 }
 
+OPEN_STATES = (S.OPEN, S.ACKNOWLEDGED, S.FIXING)
 MUTE_ALL = "all"
 KEY_MARK = "\u241f"  # ␟: a rule's name never holds it, so "rule␟key" names one incident's key
 
@@ -119,6 +120,18 @@ class IncidentBook:
 
     def unmute(self, target: str | None = None) -> int:
         return self.store.clear_mutes(None if target in (None, MUTE_ALL) else target)
+
+    def lift(self, target: str) -> bool:
+        """End exactly this mute (`all` is one mute here, not every mute)."""
+        return self.store.clear_mutes(target) > 0
+
+    def muted_incidents(self, target: str) -> list[int]:
+        """The open incidents whose alert shows this key mute (none for a type mute)."""
+        rule, mark, key = target.partition(KEY_MARK)
+        if not mark:
+            return []
+        found = self.store.incidents(rule=rule, states=list(OPEN_STATES), limit=100)
+        return [i.id for i in found if i.key == key]
 
     def is_muted(self, rule: str, now: datetime | None = None, key: str | None = None) -> bool:
         """Whether messages about `rule` (or about that incident `key`) are silenced."""

@@ -54,6 +54,10 @@ MESSAGE = "message"
 STORM = "storm"
 SILENT_FIELD = "silent"
 """A row whose payload holds this is sent without sound (quiet hours)."""
+CONTINUES_FIELD = "continues"
+"""A row whose payload holds this may edit the alert of the incident it continues (the
+same rule and key closed a moment ago: a crash loop, a flapping outage) instead of
+pushing a new message; see `adminbot.incidents.recurrence`."""
 HELD_META = "quiet_held"
 """Store meta key: the alerts held for the quiet-hours digest, kept across a restart."""
 
@@ -153,6 +157,7 @@ class Outbox:
             if payload is None:
                 return
             priority = alert_priority(incident.severity)
+            payload[CONTINUES_FIELD] = True
             self._each_chat(ALERT, payload, incident_id=incident.id, priority=priority)
         elif incident.id in self._held or self._in_storm(incident, opened=False):
             return
@@ -160,13 +165,18 @@ class Outbox:
             self.incident_changed(incident.id, delay=self.throttle)
 
     def alert(self, incident_id: int) -> None:
-        """Send the incident's alert now (an auto fix that failed, or one over budget)."""
+        """Send the incident's alert now (an auto fix that failed, or one over budget).
+
+        One an automatic fix already settled needs nobody: it arrives without sound and
+        edits the alert of the incident it continues (the restart of a crash loop)."""
         incident = self.store.incident(incident_id)
         if incident is not None and self._in_storm(incident, opened=False):
             return
         payload = self._hushed(incident) if incident is not None else {}
         if payload is None:
             return
+        if incident is not None and incident.state.is_closed:
+            payload |= {SILENT_FIELD: True, CONTINUES_FIELD: True}
         priority = alert_priority(incident.severity) if incident else Priority.ERROR
         self._each_chat(ALERT, payload, incident_id=incident_id, coalesce=True, priority=priority)
 

@@ -363,7 +363,13 @@ def build_runtime(
         clock=clock,
     )
     health = HealthWatcher(
-        checks, tracker, intake, outbox, on_flip=[console.flip], on_round=[predictions.round]
+        checks,
+        tracker,
+        intake,
+        outbox,
+        on_flip=[console.flip],
+        on_round=[predictions.round],
+        flap_window=timedelta(minutes=config.supervise.restart_budget_minutes),
     )
     child = _pipeline_child(config, intake, child_argv) if child_argv else None
     local_actions = {ActionKind.RESTART_PROCESS: child.restart} if child is not None else {}

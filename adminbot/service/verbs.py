@@ -65,9 +65,11 @@ def acknowledge(runtime: Runtime, incident_id: int, actor: str) -> Incident | No
     return acked
 
 
-def mute(runtime: Runtime, incident: Incident, actor: str) -> datetime:
-    """Mute this incident (its key, not its whole type) for an hour; fixes still run."""
-    until = runtime.book.mute(key_target(incident.rule, incident.key), MUTE_FOR, actor)
+def mute(
+    runtime: Runtime, incident: Incident, actor: str, duration: timedelta = MUTE_FOR
+) -> datetime:
+    """Mute this incident (its key, not its whole type), an hour unless told; fixes still run."""
+    until = runtime.book.mute(key_target(incident.rule, incident.key), duration, actor)
     runtime.outbox.incident_changed(incident.id)  # the alert says until when, with Unmute
     return until
 

@@ -15,7 +15,15 @@ from typing import Any, Protocol
 from adminbot.models import Checkpoint, Incident, IncidentState, Match
 from adminbot.store.damage import Recovery
 from adminbot.store.retention import Pruned
-from adminbot.store.sqlite import AuditEntry, OutboxItem, Recorded, SentRef, StormFacts, Transition
+from adminbot.store.sqlite import (
+    AuditEntry,
+    Closing,
+    OutboxItem,
+    Recorded,
+    SentRef,
+    StormFacts,
+    Transition,
+)
 
 
 class StoreApi(Protocol):
@@ -94,6 +102,8 @@ class StoreApi(Protocol):
         limit: int = 50,
         offset: int = 0,
     ) -> list[Incident]: ...
+
+    def closings(self, incident: Incident, limit: int) -> list[Closing]: ...
 
     def count_incidents(
         self,
@@ -199,6 +209,8 @@ class StoreApi(Protocol):
 
     def alert_messages(self, incident_id: int) -> dict[int, int]: ...
 
+    def alert_owner(self, chat_id: int, message_id: int) -> int | None: ...
+
     def alert_message(self, incident_id: int, chat_id: int) -> SentRef | None:
         """The alert's message in `chat_id`, and whether it may repeat an earlier one."""
         ...
@@ -244,6 +256,10 @@ class StoreApi(Protocol):
     def clear_mutes(self, target: str | None = None) -> int: ...
 
     def mutes(self) -> dict[str, datetime]: ...
+
+    def topic_thread(self, chat_id: int, name: str) -> int | None: ...
+
+    def save_topic(self, chat_id: int, name: str, thread_id: int) -> None: ...
 
     def expire_mutes(self, now: datetime) -> list[str]:
         """Drop mutes that have run out and return their targets (the admin is told)."""

@@ -121,6 +121,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX incidents_by_host_state ON incidents (host, state);
     """,
+    # Forum topics of the alert chat (handlers/topics.py).
+    """
+    CREATE TABLE forum_topics (
+        chat_id BIGINT NOT NULL, name TEXT NOT NULL, thread_id BIGINT NOT NULL,
+        PRIMARY KEY (chat_id, name));
+    """,
 )
 
 

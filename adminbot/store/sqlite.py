@@ -143,6 +143,13 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX incidents_by_host_state ON incidents (host, state);
     """,
+    # Forum topics of the alert chat, one per error type or host (handlers/topics.py);
+    # name '' with thread 0 says the chat is not a forum.
+    """
+    CREATE TABLE forum_topics (
+        chat_id INTEGER NOT NULL, name TEXT NOT NULL, thread_id INTEGER NOT NULL,
+        PRIMARY KEY (chat_id, name));
+    """,
 )
 
 
@@ -183,6 +190,16 @@ class SentRef:
 
     message_id: int
     repeated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Closing:
+    """An incident of one rule and key, as a recurrence chain needs it."""
+
+    id: int
+    first_seen: datetime
+    closed_at: datetime | None
+    closed_by: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -640,6 +657,26 @@ class Store:
         )
         return [_incident(row) for row in rows]
 
+    def closings(self, incident: Incident, limit: int) -> list[Closing]:
+        """`incident` and the earlier incidents of its rule, key and host, newest first,
+        with when each opened and was closed (a crash loop, a flapping outage)."""
+        rows = self._all(
+            "SELECT id, first_seen, resolved_at, (SELECT actor FROM transitions t "
+            "WHERE t.incident_id = incidents.id ORDER BY t.id DESC LIMIT 1) AS closed_by "
+            "FROM incidents WHERE rule = ? AND key = ? AND host = ? AND id <= ? "
+            "ORDER BY id DESC LIMIT ?",
+            (incident.rule, incident.key, incident.host, incident.id, limit),
+        )
+        return [
+            Closing(
+                int(r["id"]),
+                datetime.fromisoformat(r["first_seen"]),
+                _dt(r["resolved_at"]),
+                r["closed_by"] or "" if r["resolved_at"] is not None else "",
+            )
+            for r in rows
+        ]
+
     def count_incidents(
         self,
         *,
@@ -968,6 +1005,15 @@ class Store:
         )
         return None if row is None else SentRef(int(row["message_id"]), bool(row["repeated"]))
 
+    def alert_owner(self, chat_id: int, message_id: int) -> int | None:
+        """The newest incident whose alert is that message (a recurrence takes one over)."""
+        row = self._one(
+            "SELECT MAX(incident_id) AS owner FROM alert_messages "
+            "WHERE chat_id = ? AND message_id = ?",
+            (chat_id, message_id),
+        )
+        return None if row is None or row["owner"] is None else int(row["owner"])
+
     def save_alert_message(
         self,
         incident_id: int,
@@ -1063,6 +1109,23 @@ class Store:
     def size_bytes(self) -> int:
         """Bytes on disk (database and write-ahead log), for /status and /metrics."""
         return retention.size_bytes(self)
+
+    # -- forum topics ----------------------------------------------------------------
+
+    def topic_thread(self, chat_id: int, name: str) -> int | None:
+        """The thread of the chat's topic `name`, None if none was made yet."""
+        row = self._one(
+            "SELECT thread_id FROM forum_topics WHERE chat_id = ? AND name = ?", (chat_id, name)
+        )
+        return None if row is None else int(row["thread_id"])
+
+    def save_topic(self, chat_id: int, name: str, thread_id: int) -> None:
+        """Remember a topic's thread; the first one remembered for a name stays."""
+        self._run(
+            "INSERT INTO forum_topics (chat_id, name, thread_id) VALUES (?, ?, ?) "
+            "ON CONFLICT (chat_id, name) DO NOTHING",
+            (chat_id, name, thread_id),
+        )
 
     # -- mutes -----------------------------------------------------------------------
 
