@@ -18,7 +18,7 @@ import tempfile
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import time, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from adminbot.actions.docker import DockerError, check_container_name
 from adminbot.actions.operations import ActionSettings, group_id, template_problem, user_id
+from adminbot.digest.schedule import parse_clock
 from adminbot.errors import ConfigError
 from adminbot.models import Policy, Severity
 from adminbot.notify.channel_urls import url_problem
@@ -74,6 +75,16 @@ class AlertConfig:
     """An open, unacknowledged critical incident is announced again this long after it opened."""
     remind_every: float = 3600.0
     """…and again this often, until acknowledged, resolved or muted."""
+
+
+@dataclass(frozen=True)
+class DigestConfig:
+    """`[digest]`: one message a day about the last 24 h, with a chart."""
+
+    at: time | None = None
+    """The time of day, in `timezone`, the digest is sent; None: no digest (the default)."""
+    chart: bool = True
+    """Send the chart (incidents per hour by type, disk usage per folder) as a photo."""
 
 
 @dataclass(frozen=True)
@@ -224,6 +235,7 @@ class Config:
     """This host's name on its incidents (the machine's hostname unless set)."""
     channels: tuple[ChannelConfig, ...] = ()
     access: AccessConfig = AccessConfig()
+    digest: DigestConfig = DigestConfig()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -357,6 +369,7 @@ def _build(top: Table, env: Mapping[str, str], cwd: Path, file: str) -> Config:
         host_name=_host_name(top, env),
         channels=_channels(top, env),
         access=_access(top.table("access")),
+        digest=_digest(top.table("digest")),
     )
 
 
@@ -538,6 +551,17 @@ def _quiet_mode(table: Table) -> str:
     if value not in QUIET_MODES:
         raise table.fail("quiet_mode", f"must be one of {', '.join(QUIET_MODES)}, got {value!r}")
     return value
+
+
+def _digest(table: Table) -> DigestConfig:
+    value = table.get("at", str, None)
+    try:
+        at = parse_clock(value) if value is not None and value.strip() else None
+    except ValueError as exc:
+        raise table.fail("at", str(exc)) from None
+    config = DigestConfig(at=at, chart=table.get("chart", bool, DigestConfig.chart))
+    table.reject_unknown()
+    return config
 
 
 def _access(table: Table) -> AccessConfig:
