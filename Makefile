@@ -28,6 +28,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/classify_bench.py
 	$(PY) bench/tail_bench.py
 	$(PY) bench/latency_bench.py
+	$(PY) bench/noise_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
