@@ -38,6 +38,7 @@ import re
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -67,7 +68,7 @@ ERROR_EVERY = 3.0
 SEED = 0
 PERIODS = Periods(check=0.1, tick=0.1, verify=0.2, delivery_backoff=0.05, drain=2.0)
 REMINDER = "nobody is on it"
-ALERT_TITLE = re.compile(r" · \w+</b> #\d+")
+ALERT_TITLE = re.compile(r" · (\w+)</b> #\d+")
 """An alert's first line: "<b>🟠 ERROR · timeout</b> #12"."""
 
 
@@ -81,6 +82,7 @@ class Figures:
     incidents: int
     edits: int
     seconds: float
+    by_rule: tuple[tuple[str, int], ...] = ()
 
 
 def traffic(seconds: float, root: str) -> list[tuple[float, str]]:
@@ -195,7 +197,9 @@ async def _settled(service: Service) -> None:
 def _count(fake: FakeTelegram, service: Service, seconds: float) -> Figures:
     sent = [c for c in fake.calls("sendMessage") if c.ok]
     reminders = [c for c in sent if REMINDER in c.params["text"]]
-    alerts = [c for c in sent if ALERT_TITLE.search(c.params["text"].split("\n", 1)[0])]
+    titles = [ALERT_TITLE.search(c.params["text"].split("\n", 1)[0]) for c in sent]
+    alerts = [c for c, title in zip(sent, titles, strict=True) if title]
+    by_rule = Counter(title[1] for title in titles if title)
     notices = [c for c in sent if c not in reminders and c not in alerts]
     return Figures(
         pushed=len(sent),
@@ -206,6 +210,7 @@ def _count(fake: FakeTelegram, service: Service, seconds: float) -> Figures:
         incidents=service.runtime.store.count_incidents(),
         edits=len([c for c in fake.calls("editMessageText") if c.ok]),
         seconds=seconds,
+        by_rule=tuple(by_rule.most_common()),
     )
 
 
@@ -218,6 +223,7 @@ def report(name: str, f: Figures) -> None:
         f"{f.incidents} distinct incidents ({per:.2f} per incident), {f.edits} edits; "
         f"target ≤ incidents + reminders {verdict} ({f.seconds:.0f} s)"
     )
+    print("  alerts by type: " + ", ".join(f"{rule} {n}" for rule, n in f.by_rule))
 
 
 def main() -> None:
