@@ -40,6 +40,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/tail_bench.py
 	$(PY) bench/latency_bench.py
 	$(PY) bench/web_bench.py
+	$(PY) bench/noise_bench.py
 
 # The README's pictures of the dashboard, taken by the browser test.
 screenshots: $(VENV)/.installed browser

@@ -18,7 +18,7 @@ import tempfile
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import time, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from adminbot.actions.docker import DockerError, check_container_name
 from adminbot.actions.operations import ActionSettings, group_id, template_problem, user_id
+from adminbot.digest.schedule import parse_clock
 from adminbot.errors import ConfigError
 from adminbot.models import Policy, Severity
 from adminbot.notify.channel_urls import url_problem
@@ -76,6 +77,16 @@ class AlertConfig:
     """…and again this often, until acknowledged, resolved or muted."""
     topics: str = "none"
     """In a forum supergroup (`chat_id`), alerts go to a topic per error "type" or "host"."""
+
+
+@dataclass(frozen=True)
+class DigestConfig:
+    """`[digest]`: one message a day about the last 24 h, with a chart."""
+
+    at: time | None = None
+    """The time of day, in `timezone`, the digest is sent; None: no digest (the default)."""
+    chart: bool = True
+    """Send the chart (incidents per hour by type, disk usage per folder) as a photo."""
 
 
 @dataclass(frozen=True)
@@ -236,6 +247,7 @@ class Config:
     channels: tuple[ChannelConfig, ...] = ()
     access: AccessConfig = AccessConfig()
     web: WebConfig = WebConfig()
+    digest: DigestConfig = DigestConfig()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -370,6 +382,7 @@ def _build(top: Table, env: Mapping[str, str], cwd: Path, file: str) -> Config:
         channels=_channels(top, env),
         access=_access(top.table("access")),
         web=_web(top.table("web")),
+        digest=_digest(top.table("digest")),
     )
 
 
@@ -562,6 +575,17 @@ def _quiet_mode(table: Table) -> str:
     if value not in QUIET_MODES:
         raise table.fail("quiet_mode", f"must be one of {', '.join(QUIET_MODES)}, got {value!r}")
     return value
+
+
+def _digest(table: Table) -> DigestConfig:
+    value = table.get("at", str, None)
+    try:
+        at = parse_clock(value) if value is not None and value.strip() else None
+    except ValueError as exc:
+        raise table.fail("at", str(exc)) from None
+    config = DigestConfig(at=at, chart=table.get("chart", bool, DigestConfig.chart))
+    table.reject_unknown()
+    return config
 
 
 def _access(table: Table) -> AccessConfig:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from telegram import Chat, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
@@ -11,7 +12,7 @@ from telegram.constants import ParseMode
 from adminbot.incidents.book import MUTE_ALL
 from adminbot.incidents.summary import build_summary, parse_period
 from adminbot.service.runtime import Runtime
-from handlers import screens, views
+from handlers import digest_views, screens, views
 from handlers.context import AdminContext
 from handlers.screens import words
 
@@ -19,6 +20,7 @@ PAGE_SIZE = 10
 DEFAULT_MUTE = timedelta(hours=1)
 MAX_PAGE_SIZE = 30
 KINDS_SHOWN = 15
+CHART = "chart"
 
 
 def runtime_of(context: AdminContext) -> Runtime:
@@ -90,20 +92,35 @@ def rule_names(runtime: Runtime) -> list[str]:
 
 
 async def cmd_summary(update: Update, context: AdminContext) -> None:
-    """Reply with a summary since start, or over a period: /summary 24h."""
+    """Reply with a summary since start, or over a period, and with `chart` the chart
+    of that window as a photo: /summary 24h chart."""
     runtime = runtime_of(context)
     now = runtime.clock()
-    args = context.args or []
-    if args:
-        period = parse_period(args[0])
-        if period is None:
-            await reply(update, words(runtime)("summary.usage"))
-            return
+    args = [arg.lower() for arg in context.args or []]
+    want_chart = CHART in args
+    rest = [arg for arg in args if arg != CHART]
+    period = parse_period(rest[0]) if len(rest) == 1 else None
+    if len(rest) > 1 or (rest and period is None):
+        await reply(update, words(runtime)("summary.usage"))
+        return
+    if period is not None:
         data = build_summary(runtime.store, now - period, now)
     else:
         lines = runtime.monitor.stats.lines
         data = build_summary(runtime.store, runtime.started_at, now, lines=lines)
     await reply(update, views.summary(data, screens.screen(runtime, now)))
+    if want_chart:
+        await reply_chart(update, runtime, data.since, now)
+
+
+async def reply_chart(update: Update, runtime: Runtime, since: datetime, until: datetime) -> None:
+    """Draw the window's chart off the event loop and send it as a photo."""
+    message = update.effective_message
+    if message is None:
+        return
+    png = await asyncio.to_thread(screens.chart_png, runtime, since, until)
+    caption = digest_views.chart_caption(since, until, screens.screen(runtime, until))
+    await message.reply_photo(png, caption=caption, parse_mode=ParseMode.HTML)
 
 
 async def cmd_mute(update: Update, context: AdminContext) -> None:

@@ -39,7 +39,7 @@ from telegram.error import (
 )
 
 from adminbot.models import Incident
-from adminbot.notify.notices import NoticeKind
+from adminbot.notify.notices import DigestChart, NoticeKind, notice_from_payload
 from adminbot.notify.outbox import ALERT, CONTINUES_FIELD, MESSAGE, SILENT_FIELD, STORM, UPDATE
 from adminbot.service.runtime import Runtime
 from adminbot.store.sqlite import OutboxItem, SentRef
@@ -269,7 +269,9 @@ class Delivery:
     async def _send(self, item: OutboxItem) -> None:
         if item.chat_id is None:
             raise PermanentFailure("no chat")
-        if item.kind == MESSAGE:
+        if item.kind == MESSAGE and item.payload.get("kind") == NoticeKind.DIGEST_CHART.value:
+            await self._send_chart(item, item.chat_id)
+        elif item.kind == MESSAGE:
             view = screens.message(self.runtime, item.payload)
             if item.doubt:
                 view = views.possibly_repeated(view, screens.words(self.runtime))
@@ -370,6 +372,24 @@ class Delivery:
                 storm_id, chat, sent.message_id, repeated=repeated
             ),
         )
+
+    async def _send_chart(self, item: OutboxItem, chat: int) -> None:
+        """A chart notice is a photo, drawn from the store now, its caption the notice's text."""
+        notice = notice_from_payload(item.payload)
+        if not isinstance(notice, DigestChart):
+            raise PermanentFailure(f"unreadable chart notice {dict(item.payload)!r}")
+        png = await asyncio.to_thread(screens.chart_png, self.runtime, notice.since, notice.until)
+        caption, _ = screens.message(self.runtime, item.payload)
+        await self.bot.send_photo(
+            chat,
+            png,
+            caption=caption,
+            parse_mode=ParseMode.HTML,
+            disable_notification=bool(item.payload.get(SILENT_FIELD)),
+            read_timeout=SEND_READ_TIMEOUT,
+            write_timeout=SEND_READ_TIMEOUT,
+        )
+        self._done(item)
 
     def _replied(self, item: OutboxItem) -> tuple[int, str, str] | None:
         """A reminder answers its incident's alert in that chat, when the alert is there

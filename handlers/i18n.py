@@ -125,7 +125,7 @@ EN: Mapping[str, str] = {
         "Watching: {files}\n\n"
         "/status — health, files, disk, open incidents\n"
         "/errors [type] [n] — recent incidents\n"
-        "/summary [24h] — what happened\n"
+        "/summary [24h] [chart] — what happened, with a chart\n"
         "/mute &lt;type|all&gt; [1h] — stop alerts for a while (an hour by default)\n"
         "/unmute [type|all] — alerts back on; alone, the mutes with a button each\n"
         "/kinds — kinds of error no rule knows"
@@ -175,7 +175,9 @@ EN: Mapping[str, str] = {
     "summary.top_line": "• #{id} {rule} ×{count}",
     "summary.open": "Still open: {open}",
     "summary.resolution": "Median time to fix: {duration}",
-    "summary.usage": "Usage: /summary [period], e.g. /summary 24h or /summary 7d",
+    "summary.usage": (
+        "Usage: /summary [period] [chart], e.g. /summary 24h, /summary 7d or /summary 24h chart"
+    ),
     "mute.usage": (
         "Usage: /mute &lt;type|all&gt; [duration], e.g. /mute timeout 1h. Types: {rules}"
     ),
@@ -410,6 +412,26 @@ EN: Mapping[str, str] = {
     "alert.loop_open": "♻️ Crashed {count}× in {span}",
     "alert.flap_settled": "🔁 Failed {count}× in {span}, fine again since {since}",
     "alert.flap_open": "🔁 Failing again: {count}× in {span}",
+    # daily digest and its chart ([digest], /summary … chart)
+    "daily.title": "📰 <b>Daily digest</b> · {since} → {until}",
+    "daily.quiet": "✅ A quiet day: no incident, no fix.",
+    "daily.incidents": "<b>{incidents} incident(s)</b> · {hits} matching line(s)",
+    "daily.by_rule": "By type: {items}",
+    "daily.by_host": "By host: {items}",
+    "daily.fixes": "🔧 <b>Fixes</b>: {run} run · {ok} ok · {failed} failed",
+    "daily.fix_line": "• {kind}: {ok} ok, {failed} failed",
+    "daily.open": "📌 <b>Still open</b>: {count} ({items})",
+    "daily.open_none": "📌 Nothing is open.",
+    "daily.open_line": "• #{id} {rule} ×{count} on {host}",
+    "daily.more": "…and {count} more",
+    "chart.caption": "📊 {since} → {until}: new incidents per hour by type; disk usage per folder",
+    "chart.incidents": "New incidents per hour, by type",
+    "chart.incidents_hours": "New incidents per {hours} h, by type",
+    "chart.disk": "Disk usage per folder (%)",
+    "chart.no_incidents": "No incidents in this period",
+    "chart.no_disk": "No disk readings in this period",
+    "chart.others": "other types",
+    "chart.time": "Time ({zone})",
 }
 
 ES: Mapping[str, str] = {
@@ -533,7 +555,7 @@ ES: Mapping[str, str] = {
         "Vigilando: {files}\n\n"
         "/status — salud, archivos, disco, incidencias abiertas\n"
         "/errors [tipo] [n] — incidencias recientes\n"
-        "/summary [24h] — qué ha pasado\n"
+        "/summary [24h] [chart] — qué ha pasado, con un gráfico\n"
         "/mute &lt;tipo|all&gt; [1h] — silenciar avisos un tiempo (una hora si no se dice)\n"
         "/unmute [tipo|all] — reactivar avisos; solo, los silencios con un botón cada uno\n"
         "/kinds — tipos de error que ninguna regla conoce"
@@ -584,7 +606,9 @@ ES: Mapping[str, str] = {
     "summary.top_line": "• #{id} {rule} ×{count}",
     "summary.open": "Siguen abiertas: {open}",
     "summary.resolution": "Mediana hasta arreglo: {duration}",
-    "summary.usage": "Uso: /summary [periodo], p. ej. /summary 24h o /summary 7d",
+    "summary.usage": (
+        "Uso: /summary [periodo] [chart], p. ej. /summary 24h, /summary 7d o /summary 24h chart"
+    ),
     "mute.usage": (
         "Uso: /mute &lt;tipo|all&gt; [duración], p. ej. /mute timeout 1h. Tipos: {rules}"
     ),
@@ -845,6 +869,28 @@ ES: Mapping[str, str] = {
     "alert.loop_open": "♻️ Caído {count}× en {span}",
     "alert.flap_settled": "🔁 Falló {count}× en {span}, bien de nuevo desde {since}",
     "alert.flap_open": "🔁 Falla otra vez: {count}× en {span}",
+    # daily digest and its chart ([digest], /summary … chart)
+    "daily.title": "📰 <b>Resumen del día</b> · {since} → {until}",
+    "daily.quiet": "✅ Un día tranquilo: ninguna incidencia, ningún arreglo.",
+    "daily.incidents": "<b>{incidents} incidencia(s)</b> · {hits} línea(s) coincidentes",
+    "daily.by_rule": "Por tipo: {items}",
+    "daily.by_host": "Por servidor: {items}",
+    "daily.fixes": "🔧 <b>Arreglos</b>: {run} ejecutados · {ok} bien · {failed} fallidos",
+    "daily.fix_line": "• {kind}: {ok} bien, {failed} fallidos",
+    "daily.open": "📌 <b>Siguen abiertas</b>: {count} ({items})",
+    "daily.open_none": "📌 No queda nada abierto.",
+    "daily.open_line": "• #{id} {rule} ×{count} en {host}",
+    "daily.more": "…y {count} más",
+    "chart.caption": (
+        "📊 {since} → {until}: incidencias nuevas por hora y tipo; uso de disco por carpeta"
+    ),
+    "chart.incidents": "Incidencias nuevas por hora, por tipo",
+    "chart.incidents_hours": "Incidencias nuevas cada {hours} h, por tipo",
+    "chart.disk": "Uso de disco por carpeta (%)",
+    "chart.no_incidents": "Ninguna incidencia en este periodo",
+    "chart.no_disk": "Ninguna lectura de disco en este periodo",
+    "chart.others": "otros tipos",
+    "chart.time": "Hora ({zone})",
 }
 
 CATALOGS: Mapping[str, Mapping[str, str]] = {"en": EN, "es": ES}
@@ -853,7 +899,7 @@ COMMANDS: Mapping[str, Mapping[str, str]] = {
     "en": {
         "status": "Health, files, disk and open incidents",
         "errors": "Recent incidents: /errors [type] [n]",
-        "summary": "What happened: /summary [24h]",
+        "summary": "What happened: /summary [24h] [chart]",
         "mute": "Silence alerts: /mute <type|all> [1h]",
         "unmute": "Active mutes, each with a button to lift it",
         "kinds": "Kinds of error no rule knows",
@@ -863,7 +909,7 @@ COMMANDS: Mapping[str, Mapping[str, str]] = {
     "es": {
         "status": "Salud, archivos, disco e incidencias",
         "errors": "Incidencias recientes: /errors [tipo] [n]",
-        "summary": "Qué ha pasado: /summary [24h]",
+        "summary": "Qué ha pasado: /summary [24h] [chart]",
         "mute": "Silenciar: /mute <tipo|all> [1h]",
         "unmute": "Silencios activos, cada uno con su botón",
         "kinds": "Tipos de error sin regla",

@@ -16,7 +16,7 @@ from adminbot.incidents.recurrence import Recurrence, recurrence
 from adminbot.models import Incident, IncidentState
 from adminbot.notify.notices import Unreadable, notice_from_payload
 from adminbot.service.runtime import Runtime
-from handlers import buttons, views
+from handlers import buttons, chart, views
 from handlers.i18n import Catalog
 
 logger = logging.getLogger(__name__)
@@ -75,6 +75,12 @@ def message(runtime: Runtime, payload: Mapping[str, Any]) -> views.View:
     if isinstance(item, Unreadable):
         logger.error("Unreadable notice in the outbox: %r", dict(payload))
     return views.notice(item, screen(runtime), _patterns(runtime))
+
+
+def chart_png(runtime: Runtime, since: datetime, until: datetime) -> bytes:
+    """The chart of a window, drawn from the store now (slow: call it off the loop)."""
+    data = runtime.digests.chart_data(since, until)
+    return chart.draw(data, words(runtime), runtime.config.zone)
 
 
 def _patterns(runtime: Runtime) -> tuple[str, ...]:

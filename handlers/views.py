@@ -34,7 +34,7 @@ from adminbot.store.kinds import Kind, KindState
 from adminbot.store.retention import StoreSize
 from adminbot.store.sqlite import AuditEntry, StormFacts
 from adminbot.supervise.child import PipelineStatus
-from handlers import channel_views, predict_views, words
+from handlers import channel_views, digest_views, predict_views, words
 from handlers.i18n import Catalog
 from handlers.taps import MUTE_HOURS, MuteTap, PageTap, Tap, Verb
 from handlers.words import duration, esc, plain_text
@@ -655,6 +655,10 @@ def notice(item: notices.Notice, screen: Screen, files: Sequence[str] = ()) -> V
             return quiet_digest(held, screen), None
         case notices.Reminder():
             return reminder(item, screen), None
+        case notices.DailyDigest(facts=found):
+            return _fit(digest_views.daily_digest(found, screen)), None
+        case notices.DigestChart(since=since, until=until):
+            return digest_views.chart_caption(since, until, screen), None
         case notices.Unreadable(payload=payload):
             if payload.get("topic") == "summary" and isinstance(payload.get("text"), str):
                 return payload["text"], None  # queued by an older version, already rendered

@@ -165,7 +165,7 @@ class SentMessage:
     """A bot message as the user sees it now (edits applied).
 
     `text` is the visible text (markup removed, entities decoded, or the caption of a
-    document); `raw_text` is what the bot sent; `reply_markup` is the inline keyboard
+    document or photo); `raw_text` is what the bot sent; `reply_markup` is the inline keyboard
     as rows of button dicts ({"text": ..., "callback_data": ...}).
     """
 
@@ -180,6 +180,7 @@ class SentMessage:
     edit_date: datetime | None = None
     edits: int = 0
     document: UploadedFile | str | None = None
+    photo: UploadedFile | str | None = None
 
 
 class ApiError(Exception):
@@ -236,6 +237,7 @@ class _Stored:
     edit_date: int | None = None
     edits: int = 0
     document: UploadedFile | str | None = None
+    photo: UploadedFile | str | None = None
 
 
 # -- the server ---------------------------------------------------------------------------
@@ -307,6 +309,7 @@ class FakeTelegram:
                 "getUpdates": self._get_updates,
                 "sendMessage": self._send_message,
                 "sendDocument": self._send_document,
+                "sendPhoto": self._send_photo,
                 "editMessageText": self._edit_message_text,
                 "editMessageReplyMarkup": self._edit_message_reply_markup,
                 "answerCallbackQuery": self._answer_callback_query,
@@ -714,15 +717,16 @@ class FakeTelegram:
         }
         if message.edit_date is not None:
             body["edit_date"] = message.edit_date
-        text_key, entities_key = (
-            ("caption", "caption_entities") if message.document else ("text", "entities")
-        )
+        media = message.document is not None or message.photo is not None
+        text_key, entities_key = ("caption", "caption_entities") if media else ("text", "entities")
         if message.text:
             body[text_key] = message.text
         if message.entities:
             body[entities_key] = message.entities
         if message.document is not None:
             body["document"] = _document_json(message.document, message.message_id)
+        if message.photo is not None:
+            body["photo"] = _photo_json(message.photo, message.message_id)
         if message.keyboard:
             body["reply_markup"] = {"inline_keyboard": message.keyboard}
         return json.loads(json.dumps(body))  # a deep copy the caller may keep
@@ -933,6 +937,32 @@ class FakeTelegram:
             entities=entities,
             keyboard=_inline_keyboard(params.get("reply_markup")),
             document=document,
+        )
+        return self._message_json(message)
+
+    def _send_photo(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._chat(_required(params, "chat_id"))
+        photo = _required(params, "photo")
+        if isinstance(photo, str) and photo.startswith("attach://"):
+            photo = params.get(photo.removeprefix("attach://"))
+        if not isinstance(photo, UploadedFile | str) or not photo:
+            raise ApiError(400, "Bad Request: there is no photo in the request")
+        if isinstance(photo, UploadedFile) and _image_size(photo.data) is None:
+            raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        raw = params.get("caption") or ""
+        text, entities, parse_mode = self._render(raw, params, "caption_entities")
+        if len(text) > MAX_CAPTION_LENGTH:
+            raise ApiError(400, "Bad Request: message caption is too long")
+        message = self._store(
+            chat,
+            self.bot_user,
+            from_bot=True,
+            text=text,
+            raw_text=raw,
+            parse_mode=parse_mode,
+            entities=entities,
+            keyboard=_inline_keyboard(params.get("reply_markup")),
+            photo=photo,
         )
         return self._message_json(message)
 
@@ -1271,6 +1301,36 @@ def _document_json(document: UploadedFile | str, message_id: int) -> dict[str, A
     }
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of a PNG (from its IHDR chunk) or a JPEG; None if it is neither,
+    which Telegram refuses to process as a photo."""
+    if data.startswith(PNG_SIGNATURE) and data[12:16] == b"IHDR" and len(data) >= 24:
+        width, height = struct.unpack(">II", data[16:24])
+        return width, height
+    if data.startswith(b"\xff\xd8\xff"):
+        return 0, 0  # a JPEG: its size is in a SOF segment the tests do not need
+    return None
+
+
+def _photo_json(photo: UploadedFile | str, message_id: int) -> list[dict[str, Any]]:
+    """The PhotoSize list Telegram answers: here one size, the uploaded image's own."""
+    if isinstance(photo, str):
+        return [{"file_id": photo, "file_unique_id": f"p{message_id}", "width": 0, "height": 0}]
+    width, height = _image_size(photo.data) or (0, 0)
+    return [
+        {
+            "file_id": f"AgACAgIAAxkBAAI{message_id:08d}",
+            "file_unique_id": f"AQAD{message_id:08d}",
+            "width": width,
+            "height": height,
+            "file_size": len(photo.data),
+        }
+    ]
+
+
 def _snapshot(message: _Stored) -> SentMessage:
     return SentMessage(
         chat_id=message.chat["id"],
@@ -1286,6 +1346,7 @@ def _snapshot(message: _Stored) -> SentMessage:
         ),
         edits=message.edits,
         document=message.document,
+        photo=message.photo,
     )
 
 

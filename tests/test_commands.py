@@ -100,6 +100,10 @@ async def test_summary_of_a_period_it_cannot_read_answers_the_usage(world: World
     assert await world.say("/summary yesterday", cmd_summary) == world.t("summary.usage")
 
 
+async def test_summary_with_more_than_a_period_and_chart_answers_the_usage(world: World) -> None:
+    assert await world.say("/summary 24h chart 7d", cmd_summary) == world.t("summary.usage")
+
+
 async def test_summary_of_a_period_answers_the_summary_since_its_start(world: World) -> None:
     reply = await world.say("/summary 24h", cmd_summary)
     assert reply.startswith("<b>Summary</b> since")

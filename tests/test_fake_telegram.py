@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import html
+import struct
 import threading
 import time
+import zlib
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
@@ -351,6 +353,49 @@ async def test_multipart_upload_arrives_byte_for_byte(fake_telegram: FakeTelegra
     assert stored.text == "last lines"
     assert isinstance(stored.document, UploadedFile) and stored.document.data == payload
     assert fake_telegram.calls("sendDocument")[0].params["chat_id"] == ADMIN
+
+
+def tiny_png(width: int, height: int) -> bytes:
+    """A valid grey PNG of the given size, made by hand (signature, IHDR, IDAT, IEND)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+async def test_a_photo_upload_keeps_its_bytes_and_caption_and_answers_its_size(
+    fake_telegram: FakeTelegram,
+) -> None:
+    png = tiny_png(30, 20)
+    async with make_bot(fake_telegram) as bot:
+        sent = await bot.send_photo(
+            ADMIN, png, caption="<b>chart</b> of 24 h", parse_mode="HTML", disable_notification=True
+        )
+    assert [(p.width, p.height) for p in sent.photo] == [(30, 20)]
+    assert sent.caption == "chart of 24 h"
+    stored = fake_telegram.last_message(ADMIN)
+    assert stored.text == "chart of 24 h"
+    assert isinstance(stored.photo, UploadedFile) and stored.photo.data == png
+    (call,) = fake_telegram.calls("sendPhoto")
+    assert call.params["chat_id"] == ADMIN and call.params["disable_notification"] is True
+
+
+async def test_a_photo_that_is_not_an_image_is_refused_as_telegram_does(
+    fake_telegram: FakeTelegram,
+) -> None:
+    async with make_bot(fake_telegram) as bot:
+        with pytest.raises(BadRequest, match="Image_process_failed"):
+            await bot.send_photo(ADMIN, b"not a picture at all", caption="x")
+    assert fake_telegram.messages(ADMIN) == []
 
 
 def test_raw_json_and_form_bodies_decode_the_same(fake_telegram: FakeTelegram) -> None:

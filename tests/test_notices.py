@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adminbot.checks.base import CheckReason, CheckState
+from adminbot.digest.facts import Count, DigestFacts, FixCount, OpenIncident
 from adminbot.facts import Size, facts
 from adminbot.notify import notices
 from adminbot.notify.notices import notice_from_payload, to_payload
@@ -65,6 +66,19 @@ EVERY_KIND: list[notices.Notice] = [
     notices.ChannelFailed(1, "mailto://example.com/…", 401, AT),
     notices.QuietDigest((notices.HeldAlert(3, "permisos", "error", 2, AT),)),
     notices.Reminder(7, "disco_lleno", AT, 4),
+    notices.DailyDigest(
+        DigestFacts(
+            since=AT - timedelta(hours=24),
+            until=AT,
+            by_rule=(Count("timeout", 3, 9),),
+            by_host=(Count("srv1", 3),),
+            fixes=(FixCount("retry", 2, 1),),
+            still_open=1,
+            open_by_rule=(Count("timeout", 1),),
+            top_open=(OpenIncident(5, "timeout", "srv1", 4),),
+        )
+    ),
+    notices.DigestChart(AT - timedelta(hours=24), AT),
 ]
 
 

@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from adminbot.checks.base import CheckReason, CheckResult, CheckState
+from adminbot.digest.facts import DigestFacts
 from adminbot.facts import Facts, facts, facts_from_json, facts_to_json
 from adminbot.incidents.intake import Unrecorded
 from adminbot.incidents.summary import Summary
@@ -38,6 +39,8 @@ class NoticeKind(StrEnum):
     CHANNEL_FAILED = "channel_failed"
     QUIET_DIGEST = "quiet_digest"
     REMINDER = "reminder"
+    DAILY_DIGEST = "daily_digest"
+    DIGEST_CHART = "digest_chart"
     UNKNOWN = "unknown"
 
 
@@ -241,6 +244,23 @@ class Reminder:
 
 
 @dataclass(frozen=True, slots=True)
+class DailyDigest:
+    """The day in one message: incidents by type and host, fixes run, what is still open."""
+
+    facts: DigestFacts
+    kind = NoticeKind.DAILY_DIGEST
+
+
+@dataclass(frozen=True, slots=True)
+class DigestChart:
+    """A chart of the window, sent as a photo; drawn from the store when it is sent."""
+
+    since: datetime
+    until: datetime
+    kind = NoticeKind.DIGEST_CHART
+
+
+@dataclass(frozen=True, slots=True)
 class Unreadable:
     """A row this version cannot read (a bug, or a newer version wrote it): shown plainly."""
 
@@ -261,6 +281,8 @@ Notice = (
     | ChannelFailed
     | QuietDigest
     | Reminder
+    | DailyDigest
+    | DigestChart
     | Unreadable
 )
 
@@ -327,6 +349,11 @@ def to_payload(notice: Notice) -> dict[str, Any]:
                 "opened": notice.opened.isoformat(),
                 "count": notice.count,
             }
+        case DailyDigest(facts=found):
+            return {"kind": notice.kind.value, **found.to_json()}
+        case DigestChart(since=since, until=until):
+            window = {"since": since.isoformat(), "until": until.isoformat()}
+            return {"kind": notice.kind.value, **window}
         case Unreadable(payload=payload):
             return dict(payload)
 
@@ -422,6 +449,11 @@ def _read(kind: object, p: Mapping[str, Any]) -> Notice:
                 datetime.fromisoformat(p["opened"]),
                 int(p["count"]),
             )
+        case NoticeKind.DAILY_DIGEST:
+            return DailyDigest(DigestFacts.from_json(p))
+        case NoticeKind.DIGEST_CHART:
+            since, until = datetime.fromisoformat(p["since"]), datetime.fromisoformat(p["until"])
+            return DigestChart(since, until)
     return Unreadable(dict(p))
 
 

@@ -143,13 +143,17 @@ class Predictions:
         self._rates: dict[str, Unusual] = {}
 
     def round(self, results: Sequence[CheckResult]) -> None:
-        """After a check round: the disk forecasts, then the rates."""
+        """After a check round: each disk's sample (and forecast), then the rates."""
         now = self.clock()
-        if self.horizon > timedelta(0):
-            for result in results:
-                sample = usage_sample(result, now)
-                if sample is not None:
-                    self.observe_disk(str(result.facts["path"]), sample)
+        for result in results:
+            sample = usage_sample(result, now)
+            if sample is None:
+                continue
+            folder = str(result.facts["path"])
+            if self.horizon > timedelta(0):
+                self.observe_disk(folder, sample)
+            else:  # no forecast, but the daily chart still draws the usage
+                self.trends.add_disk_sample(folder, sample)
         self.check_rates(now)
 
     def observe_disk(self, folder: str, sample: UsageSample) -> FillForecast | None:

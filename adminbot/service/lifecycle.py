@@ -161,7 +161,7 @@ class Service:
     def jobs(self) -> list[Job]:
         periods = self.runtime.periods
         check = periods.check or self.runtime.config.verificacion_periodica
-        return [
+        jobs = [
             Job("tick", periods.tick, self.tick, periods.tick),
             Job("check", check, self.check, min(1.0, check)),
             Job("heartbeat", periods.heartbeat, self.heartbeat, periods.heartbeat),
@@ -170,6 +170,9 @@ class Service:
             Job("uptime", check, self.ping, min(1.0, check)),
             Job("remind", check, self.remind, check),
         ]
+        if self.runtime.digests.enabled:
+            jobs.append(Job("digest", periods.tick, self.digest, 0.0))
+        return jobs
 
     async def start(self) -> None:
         """Start every part in order; if one cannot start, stop the ones already started."""
@@ -261,6 +264,10 @@ class Service:
     async def remind(self) -> None:
         """Re-announce critical incidents nobody has taken."""
         await asyncio.to_thread(self.runtime.reminders.remind)
+
+    async def digest(self) -> None:
+        """Queue the daily digest when its time has passed (once, also after downtime)."""
+        await asyncio.to_thread(self.runtime.digests.run)
 
     async def heartbeat(self) -> None:
         await asyncio.to_thread(self.runtime.monitor.heartbeat)

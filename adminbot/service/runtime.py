@@ -42,6 +42,8 @@ from adminbot.checks.process import ProcessCheck
 from adminbot.checks.staleness import StalenessCheck
 from adminbot.clock import Clock, utcnow
 from adminbot.config import Config, RedactPattern, with_demo_remedies
+from adminbot.digest.job import DailyDigests
+from adminbot.digest.schedule import DailyAt
 from adminbot.facts import Size
 from adminbot.incidents.book import IncidentBook, IncidentEvent
 from adminbot.incidents.intake import EventQueue, Intake
@@ -65,6 +67,7 @@ from adminbot.service.monitor import Monitor
 from adminbot.store.api import StoreApi
 from adminbot.store.backend import open_store
 from adminbot.store.channels import ChannelStore
+from adminbot.store.history import HistoryStore
 from adminbot.store.kinds import KindStore
 from adminbot.store.lock import DataDirLock
 from adminbot.store.retention import StoreSize
@@ -138,6 +141,8 @@ class Runtime:
     rules: RuleSource
     """The rules in force: the configuration's and those made in the chat."""
     rule_maker: RuleMaker
+    digests: DailyDigests
+    """The daily digest's schedule, and the facts and chart series of any window."""
     docker: DockerClient | None = None
     child: PipelineChild | None = None
     lock: DataDirLock | None = None
@@ -390,6 +395,15 @@ def build_runtime(
         on_outcome=[console.outcome, _count_action(metrics)],
     )
     channels = ChannelQueue(config.channels, ChannelStore(store), clock=clock)
+    at = config.digest.at
+    digests = DailyDigests(
+        store,
+        HistoryStore(store),
+        outbox,
+        schedule=DailyAt(at, config.zone) if at is not None else None,
+        chart=config.digest.chart,
+        clock=clock,
+    )
     runtime = Runtime(
         config=config,
         clock=clock,
@@ -420,6 +434,7 @@ def build_runtime(
         ),
         rules=rules,
         rule_maker=rule_maker,
+        digests=digests,
         docker=docker,
         child=child,
         lock=lock,
