@@ -128,6 +128,7 @@ EN: Mapping[str, str] = {
         "/summary [24h] — what happened\n"
         "/mute &lt;type|all&gt; &lt;1h&gt; — stop alerts for a while\n"
         "/unmute [type] — alerts back on\n"
+        "/maintenance [30m|off] — no alerts while you work\n"
         "/kinds — kinds of error no rule knows"
     ),
     "status.title": "<b>Status</b> · up {uptime}",
@@ -389,6 +390,36 @@ EN: Mapping[str, str] = {
         "no line at all in {waited} of watching (limit {limit}), but the process is not "
         "running: see the process check"
     ),
+    # -- noise control: maintenance windows, thresholds, [[ignore]] --------------------------
+    "noise.span.s": "{n} s",
+    "noise.span.min": "{n} min",
+    "noise.span.h": "{n} h",
+    "noise.span.d": "{n} d",
+    "threshold.reached": "⏱ Threshold reached: {count} in {window}",
+    "errors.ignored": "🙈 {count} line(s) ignored by [[ignore]] · last {age} ago",
+    "maintenance.usage": (
+        "Usage: /maintenance 30m [type=&lt;type&gt;] [host=&lt;name&gt;] to start one, "
+        "/maintenance to list them, /maintenance off to end them. Types: {rules}"
+    ),
+    "maintenance.refused": "Viewers cannot start or end maintenance.",
+    "maintenance.all_types": "all types",
+    "maintenance.on_hosts": "{types} on {hosts}",
+    "maintenance.started": (
+        "🛠 Maintenance until {until} for {scope}: incidents are recorded, "
+        "no alert, no automatic fix. One summary at the end."
+    ),
+    "maintenance.none": "No maintenance window is open.",
+    "maintenance.title": "🛠 <b>Maintenance</b> · {count} window(s) open",
+    "maintenance.line": "• {scope} until {until} ({left} left, scheduled)",
+    "maintenance.line_adhoc": "• {scope} until {until} ({left} left)",
+    "maintenance.ended": "🛠 Maintenance ended ({count} window(s)); the summary follows.",
+    "maintenance.not_ended": "No ad-hoc maintenance window was open (scheduled ones go on).",
+    "maintenance.over": "🛠 <b>Maintenance over</b> · {scope} · {since} → {until}",
+    "maintenance.nothing": "Nothing happened meanwhile.",
+    "maintenance.rule": "• <b>{rule}</b>: {opened} new incident(s), {repeats} repeat(s)",
+    "maintenance.keys": "<b>Top keys</b>",
+    "maintenance.key": "• {rule} <code>{value}</code> ×{hits}",
+    "maintenance.recorded": "Recorded in /errors; alerts and automatic fixes resume now.",
 }
 
 ES: Mapping[str, str] = {
@@ -515,6 +546,7 @@ ES: Mapping[str, str] = {
         "/summary [24h] — qué ha pasado\n"
         "/mute &lt;tipo|all&gt; &lt;1h&gt; — silenciar avisos un tiempo\n"
         "/unmute [tipo] — reactivar avisos\n"
+        "/maintenance [30m|off] — sin avisos mientras trabajas\n"
         "/kinds — tipos de error que ninguna regla conoce"
     ),
     "status.title": "<b>Estado</b> · activo {uptime}",
@@ -803,6 +835,40 @@ ES: Mapping[str, str] = {
         "ninguna línea en {waited} de vigilancia (límite {limit}), y el proceso no está en "
         "marcha: mira la comprobación del proceso"
     ),
+    # -- noise control: maintenance windows, thresholds, [[ignore]] --------------------------
+    "noise.span.s": "{n} s",
+    "noise.span.min": "{n} min",
+    "noise.span.h": "{n} h",
+    "noise.span.d": "{n} d",
+    "threshold.reached": "⏱ Umbral alcanzado: {count} en {window}",
+    "errors.ignored": "🙈 {count} línea(s) ignoradas por [[ignore]] · la última hace {age}",
+    "maintenance.usage": (
+        "Uso: /maintenance 30m [type=&lt;tipo&gt;] [host=&lt;nombre&gt;] para empezar, "
+        "/maintenance para verlas, /maintenance off para terminarlas. Tipos: {rules}"
+    ),
+    "maintenance.refused": "Los observadores no pueden empezar ni terminar mantenimientos.",
+    "maintenance.all_types": "todos los tipos",
+    "maintenance.on_hosts": "{types} en {hosts}",
+    "maintenance.started": (
+        "🛠 Mantenimiento hasta las {until} para {scope}: las incidencias se registran, "
+        "sin avisos ni arreglos automáticos. Un resumen al final."
+    ),
+    "maintenance.none": "No hay ninguna ventana de mantenimiento abierta.",
+    "maintenance.title": "🛠 <b>Mantenimiento</b> · {count} ventana(s) abiertas",
+    "maintenance.line": "• {scope} hasta las {until} (quedan {left}, programada)",
+    "maintenance.line_adhoc": "• {scope} hasta las {until} (quedan {left})",
+    "maintenance.ended": "🛠 Mantenimiento terminado ({count} ventana(s)); sigue el resumen.",
+    "maintenance.not_ended": (
+        "No había ningún mantenimiento manual abierto (los programados siguen)."
+    ),
+    "maintenance.over": "🛠 <b>Fin del mantenimiento</b> · {scope} · {since} → {until}",
+    "maintenance.nothing": "No ha pasado nada mientras tanto.",
+    "maintenance.rule": (
+        "• <b>{rule}</b>: {opened} incidencia(s) nueva(s), {repeats} repetición(es)"
+    ),
+    "maintenance.keys": "<b>Claves principales</b>",
+    "maintenance.key": "• {rule} <code>{value}</code> ×{hits}",
+    "maintenance.recorded": "Registrado en /errors; los avisos y arreglos automáticos vuelven ya.",
 }
 
 CATALOGS: Mapping[str, Mapping[str, str]] = {"en": EN, "es": ES}
@@ -814,6 +880,7 @@ COMMANDS: Mapping[str, Mapping[str, str]] = {
         "summary": "What happened: /summary [24h]",
         "mute": "Silence alerts: /mute <type|all> <1h>",
         "unmute": "Alerts back on",
+        "maintenance": "Maintenance: /maintenance [30m|off] [type=…] [host=…]",
         "kinds": "Kinds of error no rule knows",
         "help": "What this bot does",
     },
@@ -823,6 +890,7 @@ COMMANDS: Mapping[str, Mapping[str, str]] = {
         "summary": "Qué ha pasado: /summary [24h]",
         "mute": "Silenciar: /mute <tipo|all> <1h>",
         "unmute": "Reactivar avisos",
+        "maintenance": "Mantenimiento: /maintenance [30m|off] [type=…] [host=…]",
         "kinds": "Tipos de error sin regla",
         "help": "Qué hace este bot",
     },

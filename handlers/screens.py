@@ -15,7 +15,7 @@ from adminbot.checks.disk import disk_usage
 from adminbot.models import Incident, IncidentState
 from adminbot.notify.notices import Unreadable, notice_from_payload
 from adminbot.service.runtime import Runtime
-from handlers import buttons, views
+from handlers import buttons, noise_views, views
 from handlers.i18n import Catalog
 
 logger = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ def alert(runtime: Runtime, incident: Incident, *, repeated: bool = False) -> vi
         extra_rows=buttons.alert_rows(runtime, incident, words(runtime)),
         on_it=on_it(runtime, incident),
         muted_until=runtime.book.muted_until(incident.rule, incident.key),
+        notes=noise_views.alert_notes(runtime.rules.get(incident.rule), words(runtime)),
     )
 
 

@@ -132,12 +132,14 @@ def alert(
     extra_rows: Sequence[Sequence[tuple[str, str]]] = (),
     on_it: tuple[str, datetime] | None = None,
     muted_until: datetime | None = None,
+    notes: Sequence[str] = (),
 ) -> View:
     """One incident as an alert message, with the buttons that still make sense; an
     alert without a fix button says why, and a fix held for the server says so.
 
     `repeated`: this message may repeat one a crash or a timeout kept us from seeing
-    arrive, so it says so (and keeps saying so when edited)."""
+    arrive, so it says so (and keeps saying so when edited). `notes` are lines already
+    worded and escaped (a threshold reached)."""
     t = screen.t
     severity = t(f"severity.{incident.severity.value}")
     title = f"<b>{severity} · {esc(incident.rule)}</b> #{incident.id}"
@@ -151,6 +153,7 @@ def alert(
         lines.append(t("alert.on_it", who=esc(display_name(on_it[0])), when=screen.time(on_it[1])))
     if muted_until is not None and incident.is_open:
         lines.append(esc(t("alert.muted", until=screen.time(muted_until))))
+    lines += notes
     lines.append(f"{t('alert.file')}: <code>{inline(incident.source, SOURCE_CHARS)}</code>")
     for name, value in sorted(incident.fields.items()):
         if name in SHOWN_FIELDS:
@@ -597,6 +600,10 @@ def notice(item: notices.Notice, screen: Screen, files: Sequence[str] = ()) -> V
             return quiet_digest(held, screen), None
         case notices.Reminder():
             return reminder(item, screen), None
+        case notices.MaintenanceOver():
+            from handlers.noise_views import maintenance_over  # noise_views builds on this module
+
+            return maintenance_over(item, screen), None
         case notices.Unreadable(payload=payload):
             if payload.get("topic") == "summary" and isinstance(payload.get("text"), str):
                 return payload["text"], None  # queued by an older version, already rendered

@@ -65,6 +65,15 @@ EVERY_KIND: list[notices.Notice] = [
     notices.ChannelFailed(1, "mailto://example.com/…", 401, AT),
     notices.QuietDigest((notices.HeldAlert(3, "permisos", "error", 2, AT),)),
     notices.Reminder(7, "disco_lleno", AT, 4),
+    notices.MaintenanceOver(
+        "adhoc",
+        AT - timedelta(minutes=30),
+        AT,
+        ("timeout",),
+        ("web1",),
+        (notices.RuleTally("timeout", 2, 5),),
+        (notices.KeyTally("timeout", "file_id=abc", 4),),
+    ),
 ]
 
 

@@ -38,6 +38,7 @@ class NoticeKind(StrEnum):
     CHANNEL_FAILED = "channel_failed"
     QUIET_DIGEST = "quiet_digest"
     REMINDER = "reminder"
+    MAINTENANCE_OVER = "maintenance_over"
     UNKNOWN = "unknown"
 
 
@@ -241,6 +242,36 @@ class Reminder:
 
 
 @dataclass(frozen=True, slots=True)
+class RuleTally:
+    """What one rule did during a maintenance window: new incidents, matching lines."""
+
+    rule: str
+    opened: int
+    hits: int
+
+
+@dataclass(frozen=True, slots=True)
+class KeyTally:
+    rule: str
+    key: str
+    hits: int
+
+
+@dataclass(frozen=True, slots=True)
+class MaintenanceOver:
+    """A maintenance window ended: what the incidents it covered did meanwhile."""
+
+    origin: str
+    starts: datetime
+    ends: datetime
+    rules: tuple[str, ...]
+    hosts: tuple[str, ...]
+    by_rule: tuple[RuleTally, ...]
+    top: tuple[KeyTally, ...]
+    kind = NoticeKind.MAINTENANCE_OVER
+
+
+@dataclass(frozen=True, slots=True)
 class Unreadable:
     """A row this version cannot read (a bug, or a newer version wrote it): shown plainly."""
 
@@ -261,6 +292,7 @@ Notice = (
     | ChannelFailed
     | QuietDigest
     | Reminder
+    | MaintenanceOver
     | Unreadable
 )
 
@@ -326,6 +358,17 @@ def to_payload(notice: Notice) -> dict[str, Any]:
                 "rule": notice.rule,
                 "opened": notice.opened.isoformat(),
                 "count": notice.count,
+            }
+        case MaintenanceOver():
+            return {
+                "kind": notice.kind.value,
+                "origin": notice.origin,
+                "starts": notice.starts.isoformat(),
+                "ends": notice.ends.isoformat(),
+                "rules": list(notice.rules),
+                "hosts": list(notice.hosts),
+                "by_rule": [[r.rule, r.opened, r.hits] for r in notice.by_rule],
+                "top": [[k.rule, k.key, k.hits] for k in notice.top],
             }
         case Unreadable(payload=payload):
             return dict(payload)
@@ -421,6 +464,16 @@ def _read(kind: object, p: Mapping[str, Any]) -> Notice:
                 str(p["rule"]),
                 datetime.fromisoformat(p["opened"]),
                 int(p["count"]),
+            )
+        case NoticeKind.MAINTENANCE_OVER:
+            return MaintenanceOver(
+                str(p["origin"]),
+                datetime.fromisoformat(p["starts"]),
+                datetime.fromisoformat(p["ends"]),
+                tuple(str(r) for r in p["rules"]),
+                tuple(str(h) for h in p["hosts"]),
+                tuple(RuleTally(str(r), int(o), int(h)) for r, o, h in p["by_rule"]),
+                tuple(KeyTally(str(r), str(k), int(h)) for r, k, h in p["top"]),
             )
     return Unreadable(dict(p))
 

@@ -235,7 +235,8 @@ class Service:
         return ended
 
     async def tick(self) -> None:
-        """Release held-back traceback records, expire mutes, tell of a replaced store."""
+        """Release held-back traceback records, expire mutes, tell of a replaced store, and
+        sum up the maintenance windows that ended."""
         runtime = self.runtime
         self.selfwatch.job_fired()
         for recovery in runtime.store.take_recoveries():
@@ -243,6 +244,8 @@ class Service:
         await asyncio.to_thread(runtime.monitor.flush_stale)
         for target in runtime.book.expire_mutes():
             runtime.outbox.notice(MuteExpired(target))
+        for over in await asyncio.to_thread(runtime.noise.maintenance.close_due):
+            runtime.outbox.notice(over)
 
     async def check(self) -> None:
         """The seed's verificación periódica."""
