@@ -27,8 +27,6 @@ def span(delta: timedelta, t: Catalog) -> str:
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
         if seconds >= size and seconds % size == 0:
             return t(f"noise.span.{unit}", n=seconds // size)
-    if seconds % 60 == 0:
-        return t("noise.span.min", n=seconds // 60)
     return t("noise.span.s", n=seconds)
 
 

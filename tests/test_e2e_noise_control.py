@@ -148,3 +148,27 @@ async def test_spanish_maintenance_summary_is_spanish(
         (summary,) = await eventually(lambda: texts(fake_telegram, "Fin del mantenimiento"))
     assert "permisos: 1 incidencia(s) nueva(s), 0 repetición(es)" in summary
     assert "/srv/<b>.mp4 ×1" in summary
+
+
+async def test_a_scheduled_window_in_the_configured_zone_holds_alerts_and_sums_up_at_its_end(
+    tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    clock = FakeClock(datetime(2026, 12, 5, 22, 30, tzinfo=UTC))  # Saturday 23:30 in Madrid
+    toml = (
+        'timezone = "Europe/Madrid"\n'
+        '[[maintenance]]\ndays = ["sat"]\nfrom = "23:00"\nto = "00:30"\n'
+        'types = ["permisos"]\n'
+    )
+    config = make_config(tmp_path, fake_telegram, toml)
+    log = pipeline_log(tmp_path)
+    async with running_bot(config, clock=clock) as (_, runtime):
+        append(log, PERMISSION.format(path="/srv/a.mp4"), DISK_FULL)
+        await eventually(lambda: delivered_alerts(fake_telegram, "CRITICAL · disco_lleno"))
+        assert delivered_alerts(fake_telegram, "ERROR · permisos") == []
+        fake_telegram.send_text(ADMIN, "/maintenance")
+        listed = await eventually(lambda: texts(fake_telegram, "window(s) open"), timeout=10)
+        assert "permisos until 2026-12-06 00:30 (1h left, scheduled)" in listed[0]
+        clock.now = datetime(2026, 12, 5, 23, 31, tzinfo=UTC)  # Sunday 00:31 in Madrid
+        (summary,) = await eventually(lambda: texts(fake_telegram, "Maintenance over"), timeout=10)
+        assert "permisos: 1 new incident(s), 0 repeat(s)" in summary
+        assert runtime.noise.maintenance.active() == []

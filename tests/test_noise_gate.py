@@ -8,10 +8,13 @@ from datetime import UTC, datetime, timedelta
 from adminbot.incidents.book import EventKind, Hold, IncidentBook, IncidentEvent
 from adminbot.incidents.maintenance import Maintenance
 from adminbot.incidents.noise import NoiseGate
+from adminbot.incidents.reminders import Reminders
 from adminbot.incidents.schedule import Scope
 from adminbot.models import Match, Origin, Record, Severity, frozen_map
+from adminbot.notify.outbox import Outbox
 from adminbot.rules.ignore import IgnoreList, IgnorePattern
 from adminbot.rules.threshold import Threshold
+from adminbot.service.router import unrouted
 from adminbot.store.noise import NoiseStore
 from adminbot.store.sqlite import Store
 from tests.clocks import FakeClock
@@ -131,3 +134,36 @@ def test_an_incident_a_check_raises_is_never_ignored(any_store: Store) -> None:
     record = Record(source="check", line_no=0, text="disk full")
     match = Match("disco_lleno", Severity.CRITICAL, record, frozen_map(), "", Origin.CHECK)
     assert book.record(match).incident.rule == "disco_lleno"
+
+
+def test_a_held_incident_is_not_alerted_at_a_restart_nor_reminded(any_store: Store) -> None:
+    clock = FakeClock(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
+    book, maintenance = built(any_store, clock)
+    maintenance.start(timedelta(hours=2), Scope(), "Ana")
+    held = book.record(disk_full())
+    assert held.held is Hold.MAINTENANCE
+    ungated = IncidentBook(any_store, clock)
+    assert [e.incident.id for e in unrouted(any_store, ungated)] == [held.incident.id]
+    assert unrouted(any_store, book) == []
+    clock.advance(30 * 60)
+    outbox = Outbox(any_store, [42], clock=clock)
+    assert Reminders(any_store, ungated, outbox, after=60, every=60, clock=clock).remind()
+    assert Reminders(any_store, book, outbox, after=60, every=60, clock=clock).remind() == []
+
+
+def disk_full() -> Match:
+    record = Record(source="/log/bot.log", line_no=3, text="ERROR No space left on device")
+    return Match("disco_lleno", Severity.CRITICAL, record, frozen_map(), "")
+
+
+def test_retention_forgets_old_holds_and_summed_up_windows(any_store: Store) -> None:
+    clock = FakeClock(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
+    book, maintenance = built(any_store, clock)
+    maintenance.start(timedelta(minutes=30), Scope(), "Ana")
+    held = book.record(timeout("a"))
+    clock.advance(3600)
+    (_over,) = maintenance.close_due()
+    noise = NoiseStore(any_store)
+    assert noise.prune(clock.now - timedelta(days=1)) == 0
+    assert noise.prune(clock.now + timedelta(seconds=1)) == 2
+    assert not book.is_held(held.incident.id)

@@ -125,6 +125,10 @@ class NoiseGate:
     def is_held(self, incident_id: int) -> bool:
         return bool(self.store.held_among([incident_id]))
 
+    def prune(self, before: datetime) -> int:
+        """Summed-up windows and holds older than the store keeps anything."""
+        return self.store.prune(before)
+
     def ignored(self) -> Ignored:
         """How many matched lines `[[ignore]]` dropped, per rule."""
         return self.store.ignored()

@@ -278,6 +278,7 @@ class Service:
             return
         cutoff = runtime.clock() - timedelta(days=keep_days)
         pruned = await asyncio.to_thread(runtime.store.prune, cutoff)
+        await asyncio.to_thread(runtime.noise.prune, cutoff)
         if pruned:
             logger.info("Store retention (%g days): removed %s", keep_days, pruned)
 

@@ -166,6 +166,16 @@ class NoiseStore:
         with self._store.connection() as db:
             db.execute("DELETE FROM maintenance_hits WHERE window_id = ?", (window_id,))
 
+    def prune(self, before: datetime) -> int:
+        """Forget summed-up windows and holds older than `before` (the store's retention)."""
+        with self._store.transaction(), self._store.connection() as db:
+            windows = db.execute(
+                "DELETE FROM maintenance WHERE closed_at IS NOT NULL AND closed_at < ?",
+                (_ts(before),),
+            ).rowcount
+            holds = db.execute("DELETE FROM held_incidents WHERE at < ?", (_ts(before),)).rowcount
+        return int(windows) + int(holds)
+
     # -- held incidents ------------------------------------------------------------------
 
     def hold(self, incident_id: int, reason: str, now: datetime) -> None:
