@@ -121,3 +121,18 @@ def test_a_scheduled_window_is_summed_up_once_when_it_ends(tmp_path: Path) -> No
     assert over.origin == "scheduled" and over.hosts == ("web1",)
     assert over.ends == datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
     assert maintenance.close_due() == []
+
+
+def test_a_scheduled_window_lost_with_a_rolled_back_batch_is_begun_again(tmp_path: Path) -> None:
+    clock = FakeClock(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
+    store = Store(tmp_path / "s.sqlite3")
+    maintenance = Maintenance(
+        NoiseStore(store), [Scheduled(0, time(9, 0), time(12, 0))], clock=clock
+    )
+    with pytest.raises(RuntimeError), store.transaction():
+        assert len(maintenance.active()) == 1
+        raise RuntimeError("the batch could not commit")
+    assert maintenance.close_due() == []
+    clock.advance(2 * 3600)
+    (over,) = maintenance.close_due()
+    assert over.origin == "scheduled"

@@ -85,7 +85,7 @@ class Maintenance:
     def close_due(self) -> list[MaintenanceOver]:
         """The summaries of the windows that ended and were not summed up yet (once each)."""
         now = self.clock()
-        self._begin_scheduled(now)
+        self._begin_scheduled(now, recheck=True)
         over = []
         for row in self.store.due_windows(now):
             if not self.store.close_window(row.id, now):
@@ -106,16 +106,24 @@ class Maintenance:
             )
         return over
 
-    def _begin_scheduled(self, now: datetime) -> None:
-        """Give each scheduled occurrence under way its row, so it is summed up at its end."""
+    def _begin_scheduled(self, now: datetime, *, recheck: bool = False) -> None:
+        """Give each scheduled occurrence under way its row, so it is summed up at its end.
+
+        `recheck` (the periodic job) looks in the store again: a row written inside a
+        batch's transaction that was rolled back (a full disk) is written again."""
         for schedule in self.schedules:
             found = schedule.occurrence(now, self.zone)
-            if found is None or (schedule.index, found[0]) in self._begun:
+            if found is None:
+                continue
+            name = str(schedule.index)
+            if (schedule.index, found[0]) in self._begun and not (
+                recheck and not self.store.has_window(Origin.SCHEDULED.value, name, found[0])
+            ):
                 continue
             scope = schedule.scope
             self.store.add_window(
                 Origin.SCHEDULED.value,
-                str(schedule.index),
+                name,
                 sorted(scope.rules),
                 sorted(scope.hosts),
                 found[0],

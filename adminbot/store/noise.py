@@ -94,6 +94,14 @@ class NoiseStore:
             ).fetchone()
         return _window(row)
 
+    def has_window(self, origin: str, name: str, starts: datetime) -> bool:
+        with self._store.connection() as db:
+            row = db.execute(
+                "SELECT id FROM maintenance WHERE origin = ? AND name = ? AND starts_at = ?",
+                (origin, name, _ts(starts)),
+            ).fetchone()
+        return row is not None
+
     def open_windows(self, now: datetime) -> list[WindowRow]:
         with self._store.connection() as db:
             rows = db.execute(
