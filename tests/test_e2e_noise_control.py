@@ -27,6 +27,7 @@ PERMISSION = (
     "Permission denied: '{path}'"
 )
 DISK_FULL = "2026-11-29 10:00:02,000 ERROR descargas: OSError: [Errno 28] No space left on device"
+FILE_1, FILE_2 = "BAACAgEAAxkBAAI111", "BAACAgEAAxkBAAI222"
 RECORD_RUN = "import pathlib, sys; pathlib.Path(sys.argv[1]).write_text(sys.argv[2])"
 
 
@@ -52,8 +53,9 @@ async def test_maintenance_holds_alerts_and_automatic_fixes_then_sends_one_summa
     async with running_bot(config, clock=clock) as (_, runtime):
         fake_telegram.send_text(ADMIN, "/maintenance 30m type=timeout")
         await eventually(lambda: texts(fake_telegram, "Maintenance until"), timeout=10)
-        append(log, TIMEOUT.format(file_id="AAA"), TIMEOUT.format(file_id="AAA"))
-        append(log, TIMEOUT.format(file_id="BBB"), PERMISSION.format(path="/srv/a.mp4"))
+        first, second = TIMEOUT.format(file_id=FILE_1), TIMEOUT.format(file_id=FILE_2)
+        append(log, first, first)
+        append(log, second, PERMISSION.format(path="/srv/a.mp4"))
         await eventually(lambda: delivered_alerts(fake_telegram, "ERROR · permisos"), timeout=10)
         assert runtime.store.count_incidents(rule="timeout") == 2
         assert delivered_alerts(fake_telegram, "ERROR · timeout") == []
@@ -63,12 +65,12 @@ async def test_maintenance_holds_alerts_and_automatic_fixes_then_sends_one_summa
         clock.advance(31 * 60)
         (summary,) = await eventually(lambda: texts(fake_telegram, "Maintenance over"), timeout=10)
         assert "timeout: 2 new incident(s), 1 repeat(s)" in summary
-        assert "file_id=aaa ×2" in summary
-        append(log, PERMISSION.format(path="/srv/b.mp4"))
-        await eventually(lambda: len(delivered_alerts(fake_telegram, "ERROR · permisos")) == 2)
+        assert f"file_id={FILE_1} ×2" in summary
+        assert not ran.exists()
+        append(log, TIMEOUT.format(file_id="BAACAgEAAxkBAAI444"))  # after the window: fixed
+        await eventually(ran.exists, timeout=10)
+    assert ran.read_text() == "BAACAgEAAxkBAAI444"
     assert len(texts(fake_telegram, "Maintenance over")) == 1
-    assert delivered_alerts(fake_telegram, "ERROR · timeout") == []
-    assert not ran.exists()
 
 
 async def test_maintenance_off_ends_it_at_once_saying_nothing_happened(
@@ -172,3 +174,36 @@ async def test_a_scheduled_window_in_the_configured_zone_holds_alerts_and_sums_u
         (summary,) = await eventually(lambda: texts(fake_telegram, "Maintenance over"), timeout=10)
         assert "permisos: 1 new incident(s), 0 repeat(s)" in summary
         assert runtime.noise.maintenance.active() == []
+
+
+async def test_during_maintenance_a_fix_tapped_by_a_human_still_runs(
+    tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    ran = tmp_path / "retried.txt"
+    downloads = tmp_path / "descargas"
+    downloads.mkdir()
+    toml = (
+        "[actions]\n"
+        f'allowed_folders = ["{downloads}"]\n'
+        f'retry_command = ["{sys.executable}", "-c", "{RECORD_RUN}", "{ran}", "{{file_id}}"]\n'
+    )
+    config = make_config(tmp_path, fake_telegram, toml)
+    log = pipeline_log(tmp_path)
+    async with running_bot(config) as (_, runtime):
+        fake_telegram.send_text(ADMIN, "/maintenance 1h")
+        await eventually(lambda: texts(fake_telegram, "Maintenance until"), timeout=10)
+        append(log, TIMEOUT.format(file_id="BAACAgEAAxkBAAI333"))
+        await eventually(lambda: runtime.store.count_incidents(rule="timeout") == 1)
+        fake_telegram.send_text(ADMIN, "/errors")
+        page = await eventually(lambda: texts(fake_telegram, "Incidents"), timeout=10)
+        listing = next(m for m in fake_telegram.messages(ADMIN) if m.text == page[-1])
+        (open_data,) = [d for label, d in fake_telegram.buttons(ADMIN, listing.message_id)]
+        fake_telegram.tap(ADMIN, ADMIN, listing.message_id, open_data)
+        shown = await eventually(
+            lambda: [m for m in fake_telegram.messages(ADMIN) if "ERROR · timeout" in m.text],
+            timeout=10,
+        )
+        retry = dict(fake_telegram.buttons(ADMIN, shown[-1].message_id))["🔁 Retry"]
+        fake_telegram.tap(ADMIN, ADMIN, shown[-1].message_id, retry)
+        await eventually(ran.exists, timeout=10)
+    assert ran.read_text() == "BAACAgEAAxkBAAI333"
