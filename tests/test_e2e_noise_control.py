@@ -207,3 +207,30 @@ async def test_during_maintenance_a_fix_tapped_by_a_human_still_runs(
         fake_telegram.tap(ADMIN, ADMIN, shown[-1].message_id, retry)
         await eventually(ran.exists, timeout=10)
     assert ran.read_text() == "BAACAgEAAxkBAAI333"
+
+
+async def test_an_automatic_fix_waits_for_its_rules_threshold(
+    tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    ran = tmp_path / "retried.txt"
+    downloads = tmp_path / "descargas"
+    downloads.mkdir()
+    toml = (
+        '[thresholds]\ntimeout = "3/10m"\n'
+        "[actions]\n"
+        f'allowed_folders = ["{downloads}"]\n'
+        f'retry_command = ["{sys.executable}", "-c", "{RECORD_RUN}", "{ran}", "{{file_id}}"]\n'
+    )
+    config = make_config(tmp_path, fake_telegram, toml)
+    log = pipeline_log(tmp_path)
+    async with running_bot(config) as (_, runtime):
+        append(log, TIMEOUT.format(file_id=FILE_1), TIMEOUT.format(file_id=FILE_2))
+        await eventually(lambda: runtime.store.count_incidents(rule="timeout") == 2)
+        append(log, DISK_FULL)
+        await eventually(lambda: delivered_alerts(fake_telegram, "CRITICAL · disco_lleno"))
+        held = runtime.store.incidents(rule="timeout")
+        assert [i.state.value for i in held] == ["open", "open"]  # no fix started
+        assert not ran.exists()
+        append(log, TIMEOUT.format(file_id=FILE_2))
+        await eventually(ran.exists, timeout=10)
+    assert ran.read_text() == FILE_2
