@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from adminbot.notify.outbox import HELD_META
 from tests.clocks import FakeClock
 from tests.fake_telegram import FakeTelegram
 from tests.harness import (
@@ -65,6 +66,8 @@ async def test_digest_mode_sends_the_night_as_one_message_when_quiet_hours_end(
     async with running_bot(config, clock=clock) as (_, runtime):
         append(log, PERMISSION.format(path="/srv/a.mp4"), PERMISSION.format(path="/srv/b.mp4"))
         await eventually(lambda: runtime.store.count_incidents() == 2, timeout=10)
+        # held for the digest once routed (after the commit): only then may morning come
+        await eventually(lambda: len((runtime.store.get_meta(HELD_META) or "").split(",")) == 2)
         clock.now = datetime(2026, 11, 30, 7, 1, tzinfo=UTC)
         digest = await eventually(
             lambda: [m for m in fake_telegram.messages(ADMIN) if "Quiet hours are over" in m.text],
