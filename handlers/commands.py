@@ -48,10 +48,13 @@ async def cmd_help(update: Update, context: AdminContext) -> None:
 
 
 async def cmd_status(update: Update, context: AdminContext) -> None:
-    """Reply with uptime, files, disk, host load, checks, open incidents and mutes."""
+    """Reply with uptime, files, disk, host load, checks, open incidents, mutes and the
+    maintenance windows open now."""
     runtime = runtime_of(context)
     report = await screens.status_report(runtime)
-    await reply(update, views.status(report, screens.screen(runtime)))
+    screen = screens.screen(runtime)
+    windows = runtime.noise.maintenance.active()
+    await reply(update, noise_views.with_maintenance(views.status(report, screen), windows, screen))
 
 
 async def cmd_errors(update: Update, context: AdminContext) -> None:

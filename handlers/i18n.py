@@ -420,6 +420,7 @@ EN: Mapping[str, str] = {
     "maintenance.keys": "<b>Top keys</b>",
     "maintenance.key": "• {rule} <code>{value}</code> ×{hits}",
     "maintenance.recorded": "Recorded in /errors; alerts and automatic fixes resume now.",
+    "status.maintenance": "🛠 Maintenance until {until} for {scope}: no alerts, no automatic fixes",
 }
 
 ES: Mapping[str, str] = {
@@ -869,6 +870,9 @@ ES: Mapping[str, str] = {
     "maintenance.keys": "<b>Claves principales</b>",
     "maintenance.key": "• {rule} <code>{value}</code> ×{hits}",
     "maintenance.recorded": "Registrado en /errors; los avisos y arreglos automáticos vuelven ya.",
+    "status.maintenance": (
+        "🛠 Mantenimiento hasta las {until} para {scope}: sin avisos ni arreglos automáticos"
+    ),
 }
 
 CATALOGS: Mapping[str, Mapping[str, str]] = {"en": EN, "es": ES}

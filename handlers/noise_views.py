@@ -114,3 +114,20 @@ def with_ignored(text: str, ignored: Ignored, rule: str | None, screen: Screen) 
     )
     title, _, rest = text.partition("\n")
     return f"{title}\n{line}\n{rest}" if rest else f"{title}\n{line}"
+
+
+def with_maintenance(text: str, windows: Sequence[Window], screen: Screen) -> str:
+    """/status: the maintenance windows open now, right under its title."""
+    if not windows:
+        return text
+    t = screen.t
+    lines = [
+        t(
+            "status.maintenance",
+            scope=scope(tuple(w.scope.rules), tuple(w.scope.hosts), t),
+            until=screen.time(w.ends),
+        )
+        for w in windows
+    ]
+    title, _, rest = text.partition("\n")
+    return _fit("\n".join([title, *lines, rest]))

@@ -80,6 +80,9 @@ async def test_maintenance_off_ends_it_at_once_saying_nothing_happened(
     async with running_bot(config):
         fake_telegram.send_text(ADMIN, "/maintenance 2h")
         await eventually(lambda: texts(fake_telegram, "Maintenance until"), timeout=10)
+        fake_telegram.send_text(ADMIN, "/status")
+        status = await eventually(lambda: texts(fake_telegram, "Status"), timeout=10)
+        assert "🛠 Maintenance until" in status[-1]
         fake_telegram.send_text(ADMIN, "/maintenance off")
         (summary,) = await eventually(lambda: texts(fake_telegram, "Maintenance over"), timeout=10)
         assert "all types" in summary and "Nothing happened meanwhile" in summary

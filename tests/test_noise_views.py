@@ -79,3 +79,10 @@ def test_errors_shows_ignored_lines_under_its_title_for_the_rule_asked() -> None
     only = noise_views.with_ignored("No incidents.", ignored, "permisos", screen())
     assert "12 line(s)" in only
     assert noise_views.with_ignored("x", Ignored({}, None), None, screen()) == "x"
+
+
+def test_status_shows_open_windows_under_its_title() -> None:
+    window = Window(1, Origin.SCHEDULED, NOW, NOW + timedelta(hours=1), Scope(), "schedule")
+    text = noise_views.with_maintenance("<b>Status</b> · up 1h\n\nfiles", [window], screen())
+    assert text.split("\n")[1].startswith("🛠 Maintenance until 11:00:00 for all types")
+    assert noise_views.with_maintenance("<b>Status</b>", [], screen()) == "<b>Status</b>"
