@@ -167,3 +167,18 @@ def test_retention_forgets_old_holds_and_summed_up_windows(any_store: Store) -> 
     assert noise.prune(clock.now - timedelta(days=1)) == 0
     assert noise.prune(clock.now + timedelta(seconds=1)) == 2
     assert not book.is_held(held.incident.id)
+
+
+def test_a_storm_of_distinct_keys_in_one_batch_is_held_and_tallied_whole(
+    any_store: Store,
+) -> None:
+    clock = FakeClock(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
+    book, maintenance = built(any_store, clock)
+    maintenance.start(timedelta(minutes=30), Scope(), "Ana")
+    events = book.record_batch([timeout(f"k{n}") for n in range(1200)] + [timeout("k0")])
+    assert {e.held for e in events} == {Hold.MAINTENANCE}
+    assert book.record(timeout("k1199")).held is Hold.MAINTENANCE
+    clock.advance(31 * 60)
+    (over,) = maintenance.close_due()
+    assert [(r.opened, r.hits) for r in over.by_rule] == [(1200, 1202)]
+    assert over.top[0].key == "k0" and over.top[0].hits == 2

@@ -75,13 +75,14 @@ class NoiseGate:
         below = self._below_threshold(events, now)
         windows = self.maintenance.active(now)
         held = self.store.held_among(sorted({e.incident.id for e in events}))
+        tally: Counter[tuple[int, str, str, bool]] = Counter()
         judged = []
         for index, event in enumerate(events):
             incident = event.incident
             covering = [w for w in windows if w.scope.covers(incident.rule, incident.host)]
             opened = 1 if event.kind is EventKind.OPENED else 0
             for window in covering:
-                self.store.add_hits(window.id, incident.rule, incident.key, opened, 1)
+                tally[(window.id, incident.rule, incident.key, bool(opened))] += 1
             reason = Hold.MAINTENANCE if covering else Hold.THRESHOLD if index in below else None
             if reason is not None and (opened or incident.id in held):
                 if opened:
@@ -93,7 +94,18 @@ class NoiseGate:
                 judged.append(self._released(event))
             else:
                 judged.append(event)
+        self._tally(tally)
         return judged
+
+    def _tally(self, tally: Counter[tuple[int, str, str, bool]]) -> None:
+        """What the batch did under each window, one write per window, rule and key."""
+        sums: dict[tuple[int, str, str], list[int]] = {}
+        for (window_id, rule, key, opened), hits in tally.items():
+            total = sums.setdefault((window_id, rule, key), [0, 0])
+            total[0] += hits if opened else 0
+            total[1] += hits
+        for (window_id, rule, key), (new, hits) in sums.items():
+            self.store.add_hits(window_id, rule, key, new, hits)
 
     def _released(self, event: IncidentEvent) -> IncidentEvent:
         """Nothing holds the incident any more: told as new, unless a human already acted."""

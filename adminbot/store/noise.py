@@ -18,6 +18,9 @@ from datetime import UTC, datetime
 
 from adminbot.store.sqlite import Store
 
+CHUNK = 500
+"""Ids per `IN (...)` query, well under every backend's limit on parameters."""
+
 
 def _ts(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
@@ -195,15 +198,18 @@ class NoiseStore:
             )
 
     def held_among(self, incident_ids: Sequence[int]) -> set[int]:
-        if not incident_ids:
-            return set()
-        marks = ",".join("?" * len(incident_ids))
-        with self._store.connection() as db:
-            rows = db.execute(
-                f"SELECT incident_id FROM held_incidents WHERE incident_id IN ({marks})",  # noqa: S608 - placeholders only
-                tuple(incident_ids),
-            ).fetchall()
-        return {int(row[0]) for row in rows}
+        """Which of these incidents are held (asked in chunks: a storm's batch is long)."""
+        found: set[int] = set()
+        for start in range(0, len(incident_ids), CHUNK):
+            chunk = tuple(incident_ids[start : start + CHUNK])
+            marks = ",".join("?" * len(chunk))
+            with self._store.connection() as db:
+                rows = db.execute(
+                    f"SELECT incident_id FROM held_incidents WHERE incident_id IN ({marks})",  # noqa: S608 - placeholders only
+                    chunk,
+                ).fetchall()
+            found.update(int(row[0]) for row in rows)
+        return found
 
     def release(self, incident_id: int) -> bool:
         """No longer held (compare-and-set): True for the one caller who tells it."""
