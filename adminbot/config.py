@@ -27,14 +27,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from adminbot.actions.docker import DockerError, check_container_name
 from adminbot.actions.operations import ActionSettings, group_id, template_problem, user_id
-from adminbot.digest.schedule import parse_clock
 from adminbot.errors import ConfigError
+from adminbot.incidents.schedule import Scheduled, Scope, parse_clock, parse_days
 from adminbot.models import Policy, Severity
 from adminbot.notify.channel_urls import url_problem
 from adminbot.notify.quiet import QUIET_MODES, QuietHours
 from adminbot.rules.fields import KNOWN_FIELDS
+from adminbot.rules.ignore import IgnorePattern
 from adminbot.rules.loader import build_rulebook, rule_from_table
 from adminbot.rules.spec import RuleBook
+from adminbot.rules.threshold import Threshold
 from adminbot.store.dburl import redact_url
 from adminbot.store.files import private_dir
 from adminbot.tables import Table
@@ -248,6 +250,10 @@ class Config:
     access: AccessConfig = AccessConfig()
     web: WebConfig = WebConfig()
     digest: DigestConfig = DigestConfig()
+    maintenance: tuple[Scheduled, ...] = ()
+    """`[[maintenance]]`: scheduled windows in which incidents are recorded, not told."""
+    ignore: tuple[IgnorePattern, ...] = ()
+    """`[[ignore]]`: matched lines that are counted, never alerted."""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -383,6 +389,8 @@ def _build(top: Table, env: Mapping[str, str], cwd: Path, file: str) -> Config:
         access=_access(top.table("access")),
         web=_web(top.table("web")),
         digest=_digest(top.table("digest")),
+        maintenance=_maintenance(top, rules),
+        ignore=_ignore(top, rules),
     )
 
 
@@ -802,7 +810,8 @@ def _rules(top: Table) -> RuleBook:
     disabled = top.strings("disabled_rules")
     table = top.table("policies")
     policies = {name: table.choice(name, Policy, Policy.ASK) for name in list(table.data)}
-    return build_rulebook(custom, disabled, policies, file=top.file)
+    thresholds = _thresholds(top.table("thresholds"))
+    return build_rulebook(custom, disabled, policies, file=top.file, thresholds=thresholds)
 
 
 def _pipeline_token(table: Table, env: Mapping[str, str]) -> str | None:
@@ -965,3 +974,73 @@ def _channel_url(table: Table, env: Mapping[str, str]) -> str:
             raise table.fail("url_env", f"the environment variable {name} is not set")
     assert url is not None
     return url.strip()
+
+
+# -- noise control: [thresholds], [[maintenance]], [[ignore]] ----------------------------
+
+
+def _thresholds(table: Table) -> dict[str, Threshold]:
+    """`[thresholds] timeout = "5/10m"`; whether each name is a rule is checked with the book."""
+    found = {}
+    for name in list(table.data):
+        try:
+            found[name] = Threshold.parse(table.get(name, str, ""))
+        except ValueError as exc:
+            raise table.fail(name, str(exc)) from None
+    return found
+
+
+def _tables(top: Table, name: str) -> list[Table]:
+    """An array of tables such as `[[maintenance]]`, each named `name[i].` in errors."""
+    tables = []
+    for index, item in enumerate(top.get(name, list, [])):
+        if not isinstance(item, dict):
+            raise top.fail(f"{name}[{index}]", f"expected a table ([[{name}]])")
+        tables.append(Table(item, f"{name}[{index}].", top.file))
+    return tables
+
+
+def _rule_names(table: Table, name: str, rules: RuleBook) -> frozenset[str]:
+    names = table.strings(name)
+    for index, rule in enumerate(names):
+        if rule not in rules:
+            known = ", ".join(rules)
+            raise table.fail(f"{name}[{index}]", f"{rule!r} names no rule; rules: {known}")
+    return frozenset(names)
+
+
+def _maintenance(top: Table, rules: RuleBook) -> tuple[Scheduled, ...]:
+    scheduled = []
+    for index, table in enumerate(_tables(top, "maintenance")):
+        try:
+            days = parse_days(table.data["days"]) if "days" in table else frozenset(range(7))
+        except ValueError as exc:
+            raise table.fail("days", str(exc)) from None
+        table.used.add("days")
+        bounds = []
+        for name in ("from", "to"):
+            try:
+                bounds.append(parse_clock(table.required(name)))
+            except ValueError as exc:
+                raise table.fail(name, str(exc)) from None
+        if bounds[0] == bounds[1]:
+            raise table.fail("to", "must differ from `from` (the window would be empty)")
+        scope = Scope(_rule_names(table, "types", rules), frozenset(table.strings("hosts")))
+        scheduled.append(Scheduled(index, bounds[0], bounds[1], days, scope))
+        table.reject_unknown()
+    return tuple(scheduled)
+
+
+def _ignore(top: Table, rules: RuleBook) -> tuple[IgnorePattern, ...]:
+    patterns = []
+    for table in _tables(top, "ignore"):
+        pattern = table.required("pattern")
+        rule = table.get("rule", str, None)
+        if rule is not None and rule not in rules:
+            raise table.fail("rule", f"{rule!r} names no rule; rules: {', '.join(rules)}")
+        try:
+            patterns.append(IgnorePattern(pattern, rule, table.get("host", str, None)))
+        except re.error as exc:
+            raise table.fail("pattern", f"not a valid regular expression: {exc}") from None
+        table.reject_unknown()
+    return tuple(patterns)

@@ -64,6 +64,7 @@ def build_application(runtime: Runtime, *, poll_timeout: int = POLL_TIMEOUT) -> 
     application.add_handler(CommandHandler("unmute", commands.cmd_unmute))
     application.add_handler(CommandHandler("kinds", commands.cmd_kinds))
     application.add_handler(CommandHandler("dashboard", commands.cmd_dashboard))
+    application.add_handler(CommandHandler("maintenance", commands.cmd_maintenance))
     application.add_handler(CallbackQueryHandler(callbacks.on_act, pattern=pattern(Verb.ACT)))
     application.add_handler(CallbackQueryHandler(callbacks.on_ignore, pattern=pattern(Verb.IGNORE)))
     application.add_handler(

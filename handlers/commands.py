@@ -10,14 +10,17 @@ from telegram import Chat, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 
 from adminbot.incidents.book import MUTE_ALL
+from adminbot.incidents.schedule import Scope
 from adminbot.incidents.summary import build_summary, parse_period
 from adminbot.service.runtime import Runtime
-from handlers import digest_views, screens, views
+from handlers import digest_views, noise_views, screens, views
+from handlers.access import may_act
 from handlers.context import AdminContext
 from handlers.screens import words
 
 PAGE_SIZE = 10
 DEFAULT_MUTE = timedelta(hours=1)
+MAX_MAINTENANCE = timedelta(days=7)
 MAX_PAGE_SIZE = 30
 KINDS_SHOWN = 15
 CHART = "chart"
@@ -47,10 +50,13 @@ async def cmd_help(update: Update, context: AdminContext) -> None:
 
 
 async def cmd_status(update: Update, context: AdminContext) -> None:
-    """Reply with uptime, files, disk, host load, checks, open incidents and mutes."""
+    """Reply with uptime, files, disk, host load, checks, open incidents, mutes and the
+    maintenance windows open now."""
     runtime = runtime_of(context)
     report = await screens.status_report(runtime)
-    await reply(update, views.status(report, screens.screen(runtime)))
+    screen = screens.screen(runtime)
+    windows = runtime.noise.maintenance.active()
+    await reply(update, noise_views.with_maintenance(views.status(report, screen), windows, screen))
 
 
 async def cmd_errors(update: Update, context: AdminContext) -> None:
@@ -75,15 +81,17 @@ def errors_view(
 ) -> views.View:
     found = runtime.store.incidents(rule=rule, limit=size + 1, offset=page * size)
     owners = {i.id: who[0] for i in found[:size] if (who := screens.on_it(runtime, i)) is not None}
-    return views.errors_page(
+    screen = screens.screen(runtime)
+    text, markup = views.errors_page(
         found[:size],
-        screens.screen(runtime),
+        screen,
         page=page,
         has_more=len(found) > size,
         rule=rule,
         size=size,
         owners=owners,
     )
+    return noise_views.with_ignored(text, runtime.noise.ignored(), rule, screen), markup
 
 
 def rule_names(runtime: Runtime) -> list[str]:
@@ -177,3 +185,55 @@ async def cmd_dashboard(update: Update, context: AdminContext) -> None:
     else:
         url = runtime.web_links.mint(user.id)
         await reply(update, t("dashboard.link", url=html.escape(url, quote=True)))
+
+
+async def cmd_maintenance(update: Update, context: AdminContext) -> None:
+    """List open maintenance windows, start one (/maintenance 30m [type=x] [host=y]) or end
+    the ad-hoc ones (/maintenance off); viewers may only list."""
+    runtime = runtime_of(context)
+    t = words(runtime)
+    args = context.args or []
+    maintenance = runtime.noise.maintenance
+    if not args:
+        await reply(
+            update, noise_views.maintenance_list(maintenance.active(), screens.screen(runtime))
+        )
+        return
+    user = update.effective_user
+    if user is None or not may_act(user.id, runtime.config):
+        await reply(update, t("maintenance.refused"))
+        return
+    if args == ["off"]:
+        ended = maintenance.end_adhoc()
+        await reply(
+            update, t("maintenance.ended", count=ended) if ended else t("maintenance.not_ended")
+        )
+        for over in maintenance.close_due():
+            runtime.outbox.notice(over)
+        return
+    parsed = _maintenance_args(args, rule_names(runtime))
+    if parsed is None:
+        names = views.esc(", ".join(rule_names(runtime)))
+        await reply(update, t("maintenance.usage", rules=names))
+        return
+    period, scope = parsed
+    window = maintenance.start(min(period, MAX_MAINTENANCE), scope, actor_of(update))
+    await reply(update, noise_views.maintenance_started(window, screens.screen(runtime)))
+
+
+def _maintenance_args(args: list[str], rules: list[str]) -> tuple[timedelta, Scope] | None:
+    """ "30m type=timeout host=web1" → the duration and what it covers; None if malformed."""
+    period = parse_period(args[0])
+    types: set[str] = set()
+    hosts: set[str] = set()
+    for arg in args[1:]:
+        name, sep, value = arg.partition("=")
+        if not sep or not value:
+            return None
+        if name == "type" and value in rules:
+            types.add(value)
+        elif name == "host":
+            hosts.add(value)
+        else:
+            return None
+    return (period, Scope(frozenset(types), frozenset(hosts))) if period else None

@@ -128,6 +128,7 @@ EN: Mapping[str, str] = {
         "/summary [24h] [chart] — what happened, with a chart\n"
         "/mute &lt;type|all&gt; [1h] — stop alerts for a while (an hour by default)\n"
         "/unmute [type|all] — alerts back on; alone, the mutes with a button each\n"
+        "/maintenance [30m|off] — no alerts while you work\n"
         "/kinds — kinds of error no rule knows"
     ),
     "status.title": "<b>Status</b> · up {uptime}",
@@ -432,6 +433,37 @@ EN: Mapping[str, str] = {
     "chart.no_disk": "No disk readings in this period",
     "chart.others": "other types",
     "chart.time": "Time ({zone})",
+    # -- noise control: maintenance windows, thresholds, [[ignore]] --------------------------
+    "noise.span.s": "{n} s",
+    "noise.span.min": "{n} min",
+    "noise.span.h": "{n} h",
+    "noise.span.d": "{n} d",
+    "threshold.reached": "⏱ Threshold reached: {count} in {window}",
+    "errors.ignored": "🙈 {count} line(s) ignored by [[ignore]] · last {age} ago",
+    "maintenance.usage": (
+        "Usage: /maintenance 30m [type=&lt;type&gt;] [host=&lt;name&gt;] to start one, "
+        "/maintenance to list them, /maintenance off to end them. Types: {rules}"
+    ),
+    "maintenance.refused": "Viewers cannot start or end maintenance.",
+    "maintenance.all_types": "all types",
+    "maintenance.on_hosts": "{types} on {hosts}",
+    "maintenance.started": (
+        "🛠 Maintenance until {until} for {scope}: incidents are recorded, "
+        "no alert, no automatic fix. One summary at the end."
+    ),
+    "maintenance.none": "No maintenance window is open.",
+    "maintenance.title": "🛠 <b>Maintenance</b> · {count} window(s) open",
+    "maintenance.line": "• {scope} until {until} ({left} left, scheduled)",
+    "maintenance.line_adhoc": "• {scope} until {until} ({left} left)",
+    "maintenance.ended": "🛠 Maintenance ended ({count} window(s)); the summary follows.",
+    "maintenance.not_ended": "No ad-hoc maintenance window was open (scheduled ones go on).",
+    "maintenance.over": "🛠 <b>Maintenance over</b> · {scope} · {since} → {until}",
+    "maintenance.nothing": "Nothing happened meanwhile.",
+    "maintenance.rule": "• <b>{rule}</b>: {opened} new incident(s), {repeats} repeat(s)",
+    "maintenance.keys": "<b>Top keys</b>",
+    "maintenance.key": "• {rule} <code>{value}</code> ×{hits}",
+    "maintenance.recorded": "Recorded in /errors; alerts and automatic fixes resume now.",
+    "status.maintenance": "🛠 Maintenance until {until} for {scope}: no alerts, no automatic fixes",
 }
 
 ES: Mapping[str, str] = {
@@ -558,6 +590,7 @@ ES: Mapping[str, str] = {
         "/summary [24h] [chart] — qué ha pasado, con un gráfico\n"
         "/mute &lt;tipo|all&gt; [1h] — silenciar avisos un tiempo (una hora si no se dice)\n"
         "/unmute [tipo|all] — reactivar avisos; solo, los silencios con un botón cada uno\n"
+        "/maintenance [30m|off] — sin avisos mientras trabajas\n"
         "/kinds — tipos de error que ninguna regla conoce"
     ),
     "status.title": "<b>Estado</b> · activo {uptime}",
@@ -891,6 +924,43 @@ ES: Mapping[str, str] = {
     "chart.no_disk": "Ninguna lectura de disco en este periodo",
     "chart.others": "otros tipos",
     "chart.time": "Hora ({zone})",
+    # -- noise control: maintenance windows, thresholds, [[ignore]] --------------------------
+    "noise.span.s": "{n} s",
+    "noise.span.min": "{n} min",
+    "noise.span.h": "{n} h",
+    "noise.span.d": "{n} d",
+    "threshold.reached": "⏱ Umbral alcanzado: {count} en {window}",
+    "errors.ignored": "🙈 {count} línea(s) ignoradas por [[ignore]] · la última hace {age}",
+    "maintenance.usage": (
+        "Uso: /maintenance 30m [type=&lt;tipo&gt;] [host=&lt;nombre&gt;] para empezar, "
+        "/maintenance para verlas, /maintenance off para terminarlas. Tipos: {rules}"
+    ),
+    "maintenance.refused": "Los observadores no pueden empezar ni terminar mantenimientos.",
+    "maintenance.all_types": "todos los tipos",
+    "maintenance.on_hosts": "{types} en {hosts}",
+    "maintenance.started": (
+        "🛠 Mantenimiento hasta las {until} para {scope}: las incidencias se registran, "
+        "sin avisos ni arreglos automáticos. Un resumen al final."
+    ),
+    "maintenance.none": "No hay ninguna ventana de mantenimiento abierta.",
+    "maintenance.title": "🛠 <b>Mantenimiento</b> · {count} ventana(s) abiertas",
+    "maintenance.line": "• {scope} hasta las {until} (quedan {left}, programada)",
+    "maintenance.line_adhoc": "• {scope} hasta las {until} (quedan {left})",
+    "maintenance.ended": "🛠 Mantenimiento terminado ({count} ventana(s)); sigue el resumen.",
+    "maintenance.not_ended": (
+        "No había ningún mantenimiento manual abierto (los programados siguen)."
+    ),
+    "maintenance.over": "🛠 <b>Fin del mantenimiento</b> · {scope} · {since} → {until}",
+    "maintenance.nothing": "No ha pasado nada mientras tanto.",
+    "maintenance.rule": (
+        "• <b>{rule}</b>: {opened} incidencia(s) nueva(s), {repeats} repetición(es)"
+    ),
+    "maintenance.keys": "<b>Claves principales</b>",
+    "maintenance.key": "• {rule} <code>{value}</code> ×{hits}",
+    "maintenance.recorded": "Registrado en /errors; los avisos y arreglos automáticos vuelven ya.",
+    "status.maintenance": (
+        "🛠 Mantenimiento hasta las {until} para {scope}: sin avisos ni arreglos automáticos"
+    ),
 }
 
 CATALOGS: Mapping[str, Mapping[str, str]] = {"en": EN, "es": ES}
@@ -902,6 +972,7 @@ COMMANDS: Mapping[str, Mapping[str, str]] = {
         "summary": "What happened: /summary [24h] [chart]",
         "mute": "Silence alerts: /mute <type|all> [1h]",
         "unmute": "Active mutes, each with a button to lift it",
+        "maintenance": "Maintenance: /maintenance [30m|off] [type=…] [host=…]",
         "kinds": "Kinds of error no rule knows",
         "dashboard": "A one-time link to the web dashboard",
         "help": "What this bot does",
@@ -912,6 +983,7 @@ COMMANDS: Mapping[str, Mapping[str, str]] = {
         "summary": "Qué ha pasado: /summary [24h] [chart]",
         "mute": "Silenciar: /mute <tipo|all> [1h]",
         "unmute": "Silencios activos, cada uno con su botón",
+        "maintenance": "Mantenimiento: /maintenance [30m|off] [type=…] [host=…]",
         "kinds": "Tipos de error sin regla",
         "dashboard": "Un enlace de un solo uso al panel web",
         "help": "Qué hace este bot",

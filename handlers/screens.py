@@ -16,7 +16,7 @@ from adminbot.incidents.recurrence import Recurrence, recurrence
 from adminbot.models import Incident, IncidentState
 from adminbot.notify.notices import Unreadable, notice_from_payload
 from adminbot.service.runtime import Runtime
-from handlers import buttons, chart, views
+from handlers import buttons, chart, noise_views, views
 from handlers.i18n import Catalog
 
 logger = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ def alert(runtime: Runtime, incident: Incident, *, repeated: bool = False) -> vi
         on_it=on_it(runtime, incident),
         muted_until=runtime.book.muted_until(incident.rule, incident.key),
         recurrence=recurrence_of(runtime, incident),
+        notes=noise_views.alert_notes(runtime.rules.get(incident.rule), words(runtime)),
     )
 
 

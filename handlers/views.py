@@ -135,12 +135,14 @@ def alert(
     on_it: tuple[str, datetime] | None = None,
     muted_until: datetime | None = None,
     recurrence: Recurrence | None = None,
+    notes: Sequence[str] = (),
 ) -> View:
     """One incident as an alert message, with the buttons that still make sense; an
     alert without a fix button says why, and a fix held for the server says so.
 
     `repeated`: this message may repeat one a crash or a timeout kept us from seeing
-    arrive, so it says so (and keeps saying so when edited)."""
+    arrive, so it says so (and keeps saying so when edited). `notes` are lines already
+    worded and escaped (a threshold reached)."""
     t = screen.t
     severity = t(f"severity.{incident.severity.value}")
     title = f"<b>{severity} · {esc(incident.rule)}</b> #{incident.id}"
@@ -156,6 +158,7 @@ def alert(
         lines.append(esc(t("alert.muted", until=screen.time(muted_until))))
     if recurrence is not None:
         lines.append(esc(recurred(incident, recurrence, screen)))
+    lines += notes
     lines.append(f"{t('alert.file')}: <code>{inline(incident.source, SOURCE_CHARS)}</code>")
     for name, value in sorted(incident.fields.items()):
         if name in SHOWN_FIELDS:
@@ -659,6 +662,10 @@ def notice(item: notices.Notice, screen: Screen, files: Sequence[str] = ()) -> V
             return _fit(digest_views.daily_digest(found, screen)), None
         case notices.DigestChart(since=since, until=until):
             return digest_views.chart_caption(since, until, screen), None
+        case notices.MaintenanceOver():
+            from handlers.noise_views import maintenance_over  # noise_views builds on this module
+
+            return maintenance_over(item, screen), None
         case notices.Unreadable(payload=payload):
             if payload.get("topic") == "summary" and isinstance(payload.get("text"), str):
                 return payload["text"], None  # queued by an older version, already rendered

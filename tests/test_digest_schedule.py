@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from adminbot.digest.schedule import DailyAt, parse_clock
+from adminbot.digest.schedule import DailyAt
+from adminbot.incidents.schedule import parse_clock
 
 MADRID = ZoneInfo("Europe/Madrid")
 

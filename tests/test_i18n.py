@@ -24,6 +24,11 @@ LANGUAGE_NEUTRAL = {
     "predict.eta_hm",  # "2 h 10 min" reads the same in both
     "predict.eta_h",
     "predict.eta_m",
+    "noise.span.s",  # a threshold's window: "10 min" reads the same in both
+    "noise.span.min",
+    "noise.span.h",
+    "noise.span.d",
+    "maintenance.key",
     "severity.info",
     "severity.error",
     "alert.done",

@@ -79,6 +79,15 @@ EVERY_KIND: list[notices.Notice] = [
         )
     ),
     notices.DigestChart(AT - timedelta(hours=24), AT),
+    notices.MaintenanceOver(
+        "adhoc",
+        AT - timedelta(minutes=30),
+        AT,
+        ("timeout",),
+        ("web1",),
+        (notices.RuleTally("timeout", 2, 5),),
+        (notices.KeyTally("timeout", "file_id=abc", 4),),
+    ),
 ]
 
 

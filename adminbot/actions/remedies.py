@@ -165,10 +165,13 @@ class Remedies:
     def route(self, event: IncidentEvent) -> None:
         """Called on the event loop for every match, after its transaction committed.
 
-        A new incident under an `auto` policy gets its fix scheduled and no alert yet
+        A held event (maintenance, a threshold) does nothing more; a new incident under
+        an `auto` policy gets its fix scheduled and no alert yet
         (the outcome is reported instead); a Bot API outage seen in a log line is
         re-checked before anyone is asked; everything else goes to the outbox.
         """
+        if event.held is not None:
+            return  # a maintenance window or a threshold: recorded, neither told nor fixed
         incident = event.incident
         spec = self.rules.get(incident.rule)
         opened = event.kind is EventKind.OPENED

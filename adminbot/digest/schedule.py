@@ -7,21 +7,11 @@ hour later, and one it repeats (02:30 on the autumn night) comes once, the first
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-_CLOCK = re.compile(r"\s*([01]?\d|2[0-3]):([0-5]\d)\s*")
 DAY = timedelta(days=1)
-
-
-def parse_clock(text: str) -> time:
-    """ "09:00" → 09:00; anything else is refused, saying what is expected."""
-    found = _CLOCK.fullmatch(text)
-    if found is None:
-        raise ValueError(f'expected a time of day such as "09:00", got {text!r}')
-    return time(int(found[1]), int(found[2]))
 
 
 @dataclass(frozen=True, slots=True)

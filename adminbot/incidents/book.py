@@ -11,10 +11,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from adminbot.clock import Clock, utcnow
 from adminbot.models import Incident, IncidentState, Match
 from adminbot.store.api import StoreApi
+
+if TYPE_CHECKING:
+    from adminbot.incidents.noise import NoiseGate
 
 S = IncidentState
 
@@ -46,14 +50,25 @@ class EventKind(StrEnum):
     REPEATED = "repeated"
 
 
+class Hold(StrEnum):
+    """Why an incident is recorded but neither told nor fixed automatically (yet)."""
+
+    MAINTENANCE = "maintenance"
+    THRESHOLD = "threshold"
+
+
 @dataclass(frozen=True, slots=True)
 class IncidentEvent:
-    """What one match did to the incident book; notifiers decide what to say about it."""
+    """What one match did to the incident book; notifiers decide what to say about it.
+
+    `muted` silences messages only; `held` (a maintenance window, a threshold not
+    reached) also keeps the policy's automatic fix from running."""
 
     kind: EventKind
     incident: Incident
     match: Match
     muted: bool
+    held: Hold | None = None
 
 
 def new_token() -> str:
@@ -69,21 +84,29 @@ def allowed_from(new: IncidentState) -> tuple[IncidentState, ...]:
 class IncidentBook:
     """Turns matches into incidents and moves incidents between states."""
 
-    def __init__(self, store: StoreApi, clock: Clock = utcnow) -> None:
+    def __init__(
+        self, store: StoreApi, clock: Clock = utcnow, *, gate: NoiseGate | None = None
+    ) -> None:
         self.store = store
         self.clock = clock
+        self.gate = gate
 
     def record(self, match: Match) -> IncidentEvent:
         return self.record_batch([match])[0]
 
     def record_batch(self, matches: Sequence[Match]) -> list[IncidentEvent]:
-        """One event per match, in order; the store writes each incident once per batch."""
+        """One event per match, in order; the store writes each incident once per batch.
+
+        The noise gate (if any) first drops the matches `[[ignore]]` names, and then
+        holds back what a maintenance window or a threshold keeps quiet."""
+        now = self.clock()
+        if self.gate is not None:
+            matches = self.gate.admit(matches, now)
         if not matches:
             return []
-        now = self.clock()
         recorded = self.store.record_matches(matches, now, new_token)
         mutes = self.store.mutes()
-        return [
+        events = [
             IncidentEvent(
                 EventKind.OPENED if r.created else EventKind.REPEATED,
                 r.incident,
@@ -92,6 +115,11 @@ class IncidentBook:
             )
             for match, r in zip(matches, recorded, strict=True)
         ]
+        return self.gate.judge(events, now) if self.gate is not None else events
+
+    def is_held(self, incident_id: int) -> bool:
+        """Recorded but not told yet: no reminder, and no alert at a restart."""
+        return self.gate is not None and self.gate.is_held(incident_id)
 
     def move(
         self, incident_id: int, new: IncidentState, actor: str, note: str = ""

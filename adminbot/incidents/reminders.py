@@ -53,6 +53,8 @@ class Reminders:
             due = incident.first_seen + self.after if last is None else last + self.every
             if now < due or self.book.is_muted(incident.rule, now, incident.key):
                 continue
+            if self.book.is_held(incident.id):  # never told: nothing to remind of
+                continue
             self._last[incident.id] = now
             count = incident.count
             self.outbox.notice(Reminder(incident.id, incident.rule, incident.first_seen, count))

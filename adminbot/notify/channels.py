@@ -174,7 +174,7 @@ class ChannelQueue:
     def route(self, event: IncidentEvent) -> None:
         """A router sink: a new, unmuted incident goes to every channel it is severe enough for."""
         incident = event.incident
-        if event.kind is not EventKind.OPENED or event.muted:
+        if event.kind is not EventKind.OPENED or event.muted or event.held is not None:
             return
         alert = ChannelAlert(
             incident.id,

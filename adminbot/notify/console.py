@@ -71,7 +71,7 @@ class ConsoleAlerts:
                     return
             self._last_printed[incident.id] = now
         what = "NEW" if event.kind is EventKind.OPENED else f"x{incident.count}"
-        muted = " (muted)" if event.muted else ""
+        muted = f" ({event.held})" if event.held else " (muted)" if event.muted else ""
         where = f"{incident.source}:{event.match.record.line_no}"
         sample = _printable(event.match.record.last_line.strip()[:_SAMPLE_CHARS])
         self.line(

@@ -41,6 +41,7 @@ class NoticeKind(StrEnum):
     REMINDER = "reminder"
     DAILY_DIGEST = "daily_digest"
     DIGEST_CHART = "digest_chart"
+    MAINTENANCE_OVER = "maintenance_over"
     UNKNOWN = "unknown"
 
 
@@ -261,6 +262,36 @@ class DigestChart:
 
 
 @dataclass(frozen=True, slots=True)
+class RuleTally:
+    """What one rule did during a maintenance window: new incidents, matching lines."""
+
+    rule: str
+    opened: int
+    hits: int
+
+
+@dataclass(frozen=True, slots=True)
+class KeyTally:
+    rule: str
+    key: str
+    hits: int
+
+
+@dataclass(frozen=True, slots=True)
+class MaintenanceOver:
+    """A maintenance window ended: what the incidents it covered did meanwhile."""
+
+    origin: str
+    starts: datetime
+    ends: datetime
+    rules: tuple[str, ...]
+    hosts: tuple[str, ...]
+    by_rule: tuple[RuleTally, ...]
+    top: tuple[KeyTally, ...]
+    kind = NoticeKind.MAINTENANCE_OVER
+
+
+@dataclass(frozen=True, slots=True)
 class Unreadable:
     """A row this version cannot read (a bug, or a newer version wrote it): shown plainly."""
 
@@ -283,6 +314,7 @@ Notice = (
     | Reminder
     | DailyDigest
     | DigestChart
+    | MaintenanceOver
     | Unreadable
 )
 
@@ -354,6 +386,17 @@ def to_payload(notice: Notice) -> dict[str, Any]:
         case DigestChart(since=since, until=until):
             window = {"since": since.isoformat(), "until": until.isoformat()}
             return {"kind": notice.kind.value, **window}
+        case MaintenanceOver():
+            return {
+                "kind": notice.kind.value,
+                "origin": notice.origin,
+                "starts": notice.starts.isoformat(),
+                "ends": notice.ends.isoformat(),
+                "rules": list(notice.rules),
+                "hosts": list(notice.hosts),
+                "by_rule": [[r.rule, r.opened, r.hits] for r in notice.by_rule],
+                "top": [[k.rule, k.key, k.hits] for k in notice.top],
+            }
         case Unreadable(payload=payload):
             return dict(payload)
 
@@ -454,6 +497,16 @@ def _read(kind: object, p: Mapping[str, Any]) -> Notice:
         case NoticeKind.DIGEST_CHART:
             since, until = datetime.fromisoformat(p["since"]), datetime.fromisoformat(p["until"])
             return DigestChart(since, until)
+        case NoticeKind.MAINTENANCE_OVER:
+            return MaintenanceOver(
+                str(p["origin"]),
+                datetime.fromisoformat(p["starts"]),
+                datetime.fromisoformat(p["ends"]),
+                tuple(str(r) for r in p["rules"]),
+                tuple(str(h) for h in p["hosts"]),
+                tuple(RuleTally(str(r), int(o), int(h)) for r, o, h in p["by_rule"]),
+                tuple(KeyTally(str(r), str(k), int(h)) for r, k, h in p["top"]),
+            )
     return Unreadable(dict(p))
 
 

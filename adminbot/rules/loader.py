@@ -18,6 +18,7 @@ from adminbot.rules.builtin import BUILTIN
 from adminbot.rules.fields import KNOWN_FIELDS
 from adminbot.rules.records import LEVEL_RANK, normalise_level
 from adminbot.rules.spec import DEFAULT_MIN_LEVEL, RuleBook, RuleSpec
+from adminbot.rules.threshold import Threshold
 from adminbot.tables import Table
 
 MAX_PATTERN_LENGTH = 2000
@@ -32,6 +33,7 @@ TABLE_KEYS = (
     "policy",
     "description",
     "enabled",
+    "threshold",
 )
 
 # A new rule only tells the admin (alert) unless the config asks for more.
@@ -69,8 +71,19 @@ def rule_from_table(table: Mapping[str, object], index: int, file: str | None = 
         description=checked.get("description", str, inherited.description),
         builtin=False,
         keywords=(),  # derived from the new pattern
+        threshold=_threshold(checked, "threshold", inherited.threshold),
     )
     return spec
+
+
+def _threshold(table: Table, name: str, default: Threshold | None) -> Threshold | None:
+    """A rule's `threshold = "5/10m"`; absent keeps `default`."""
+    if name not in table:
+        return default
+    try:
+        return Threshold.parse(table.data[name])
+    except ValueError as exc:
+        raise table.fail(name, str(exc)) from None
 
 
 def _compile_pattern(table: Table, pattern: str) -> re.Pattern[str]:
@@ -119,11 +132,13 @@ def build_rulebook(
     policies: Mapping[str, Policy] | None = None,
     *,
     file: str | None = None,
+    thresholds: Mapping[str, Threshold] | None = None,
 ) -> RuleBook:
-    """Built-ins plus custom rules, minus `disabled`, with `policies` applied.
+    """Built-ins plus custom rules, minus `disabled`, with `policies` and `thresholds`
+    (`[thresholds]`) applied.
 
     A custom rule replaces the built-in of the same name in its place; new custom
-    rules go first. A disabled or policy name that names no rule is a mistake.
+    rules go first. A disabled, policy or threshold name that names no rule is a mistake.
     """
     by_name: dict[str, RuleSpec] = {}
     for index, spec in enumerate(custom):
@@ -143,7 +158,13 @@ def build_rulebook(
         if name not in names:
             why = f"names no rule; rules: {', '.join(names)}"
             raise ConfigError(f"policies.{name}", why, file)
+    for name in thresholds or {}:
+        if name not in names:
+            why = f"names no rule; rules: {', '.join(names)}"
+            raise ConfigError(f"thresholds.{name}", why, file)
     overrides = policies or {}
+    limits = thresholds or {}
+    ordered = [replace(s, threshold=limits[s.name]) if s.name in limits else s for s in ordered]
     return RuleBook(
         replace(spec, policy=overrides[spec.name]) if spec.name in overrides else spec
         for spec in ordered

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from adminbot.models import ActionKind, Policy, Severity
 from adminbot.rules.fields import derive_keywords
 from adminbot.rules.records import LEVEL_RANK, normalise_level
+from adminbot.rules.threshold import Threshold
 
 DEFAULT_MIN_LEVEL = "WARNING"
 
@@ -30,7 +31,8 @@ class RuleSpec:
     pattern when that is safe. `fixes` are offered in order, and the first is what an
     `auto` policy runs; `verify_first` re-checks before asking the admin,
     `disk_report` attaches disk usage to the alert, and `quiet_success` keeps a
-    successful automatic fix to the audit.
+    successful automatic fix to the audit. `threshold` (None: the first match) holds
+    alerts and automatic fixes until the rule matched that often in its window.
     """
 
     name: str
@@ -49,6 +51,7 @@ class RuleSpec:
     verify_first: bool = False
     disk_report: bool = False
     quiet_success: bool = False
+    threshold: Threshold | None = None
 
     def __post_init__(self) -> None:
         if self.min_level is not None:

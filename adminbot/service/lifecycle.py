@@ -248,7 +248,8 @@ class Service:
         return ended
 
     async def tick(self) -> None:
-        """Release held-back traceback records, expire mutes, tell of a replaced store."""
+        """Release held-back traceback records, expire mutes, tell of a replaced store, and
+        sum up the maintenance windows that ended."""
         runtime = self.runtime
         self.selfwatch.job_fired()
         for recovery in runtime.store.take_recoveries():
@@ -256,6 +257,8 @@ class Service:
         await asyncio.to_thread(runtime.monitor.flush_stale)
         for target in runtime.book.expire_mutes():
             runtime.outbox.notice(MuteExpired(target))
+        for over in await asyncio.to_thread(runtime.noise.maintenance.close_due):
+            runtime.outbox.notice(over)
 
     async def check(self) -> None:
         """The seed's verificación periódica."""
@@ -292,6 +295,7 @@ class Service:
             return
         cutoff = runtime.clock() - timedelta(days=keep_days)
         pruned = await asyncio.to_thread(runtime.store.prune, cutoff)
+        await asyncio.to_thread(runtime.noise.prune, cutoff)
         if pruned:
             logger.info("Store retention (%g days): removed %s", keep_days, pruned)
 

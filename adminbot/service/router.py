@@ -114,6 +114,7 @@ def unrouted(store: StoreApi, book: IncidentBook, limit: int = 1000) -> list[Inc
             or store.has_pending(incident.id, "update")
             or store.audit(incident_id=incident.id)
             or len(store.transitions(incident.id)) > 1
+            or book.is_held(incident.id)
         )
         if followed:
             continue

@@ -47,6 +47,8 @@ from adminbot.digest.schedule import DailyAt
 from adminbot.facts import Size
 from adminbot.incidents.book import IncidentBook, IncidentEvent
 from adminbot.incidents.intake import EventQueue, Intake
+from adminbot.incidents.maintenance import Maintenance
+from adminbot.incidents.noise import NoiseGate, thresholds_of
 from adminbot.incidents.reminders import Reminders
 from adminbot.kinds.makerule import RuleMaker, stored_specs
 from adminbot.kinds.miner import KindMiner
@@ -61,6 +63,7 @@ from adminbot.notify.quiet import QuietPolicy
 from adminbot.notify.redact import Redactor
 from adminbot.predict.watch import Outlook, Predictions
 from adminbot.rules.builtin import NUEVO_TIPO, PROCESO_CAIDO
+from adminbot.rules.ignore import IgnoreList
 from adminbot.rules.source import RuleSource
 from adminbot.service.metrics import Metrics
 from adminbot.service.monitor import Monitor
@@ -70,7 +73,9 @@ from adminbot.store.channels import ChannelStore
 from adminbot.store.history import HistoryStore
 from adminbot.store.kinds import KindStore
 from adminbot.store.lock import DataDirLock
+from adminbot.store.noise import NoiseStore
 from adminbot.store.retention import StoreSize
+from adminbot.store.sqlite import Store
 from adminbot.store.trends import TrendStore
 from adminbot.store.userrules import UserRuleStore
 from adminbot.supervise.child import PipelineChild, PipelineStatus
@@ -143,6 +148,8 @@ class Runtime:
     rule_maker: RuleMaker
     digests: DailyDigests
     """The daily digest's schedule, and the facts and chart series of any window."""
+    noise: NoiseGate
+    """Maintenance windows, thresholds and `[[ignore]]`: what is recorded but not told."""
     docker: DockerClient | None = None
     child: PipelineChild | None = None
     lock: DataDirLock | None = None
@@ -299,7 +306,8 @@ def build_runtime(
         storm_window=edges.periods.storm_window,
         quiet=QuietPolicy.of(config.alerts.quiet_hours, config.alerts.quiet_mode, config.timezone),
     )
-    book = IncidentBook(store, clock)
+    noise = noise_gate(config, store, clock)
+    book = IncidentBook(store, clock, gate=noise)
     book.recover_interrupted()
     queue = EventQueue(loop)
     redactor = Redactor.configured((*config.redact, *channel_secrets(config)))
@@ -435,12 +443,26 @@ def build_runtime(
         rules=rules,
         rule_maker=rule_maker,
         digests=digests,
+        noise=noise,
         docker=docker,
         child=child,
         lock=lock,
         web_links=LoginLinks(store, config, clock) if config.web.enabled else None,
     )
     return runtime, queue
+
+
+def noise_gate(config: Config, store: Store, clock: Clock) -> NoiseGate:
+    """Maintenance windows, thresholds and ignore patterns, on this host's store."""
+    noise = NoiseStore(store)
+    maintenance = Maintenance(noise, config.maintenance, config.zone, clock)
+    return NoiseGate(
+        noise,
+        store,
+        maintenance,
+        thresholds=thresholds_of(config.rules.specs),
+        ignore=IgnoreList(config.ignore, config.host_name),
+    )
 
 
 def action_budgets(config: Config) -> dict[ActionKind, ActionBudget]:

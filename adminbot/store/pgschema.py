@@ -127,6 +127,24 @@ MIGRATIONS: tuple[str, ...] = (
         chat_id BIGINT NOT NULL, name TEXT NOT NULL, thread_id BIGINT NOT NULL,
         PRIMARY KEY (chat_id, name));
     """,
+    # Noise control (adminbot/store/noise.py): maintenance windows and what they covered,
+    # incidents held back, matches of rules with a threshold, lines [[ignore]] dropped.
+    """
+    CREATE TABLE maintenance (
+        id BIGSERIAL PRIMARY KEY, origin TEXT NOT NULL, name TEXT NOT NULL, rules TEXT NOT NULL,
+        hosts TEXT NOT NULL, starts_at TEXT NOT NULL, ends_at TEXT NOT NULL,
+        started_by TEXT NOT NULL, closed_at TEXT, UNIQUE (origin, name, starts_at));
+    CREATE INDEX maintenance_open ON maintenance (closed_at, ends_at);
+    CREATE TABLE maintenance_hits (
+        window_id BIGINT NOT NULL, rule TEXT NOT NULL, key TEXT NOT NULL,
+        opened BIGINT NOT NULL, hits BIGINT NOT NULL, PRIMARY KEY (window_id, rule, key));
+    CREATE TABLE held_incidents (
+        incident_id BIGINT PRIMARY KEY, reason TEXT NOT NULL, at TEXT NOT NULL);
+    CREATE TABLE threshold_hits (
+        rule TEXT NOT NULL, host TEXT NOT NULL, at TEXT NOT NULL, n BIGINT NOT NULL);
+    CREATE INDEX threshold_hits_by_rule ON threshold_hits (rule, host, at);
+    CREATE TABLE ignored_lines (rule TEXT PRIMARY KEY, n BIGINT NOT NULL, last_at TEXT NOT NULL);
+    """,
 )
 
 

@@ -150,6 +150,24 @@ MIGRATIONS: tuple[str, ...] = (
         chat_id INTEGER NOT NULL, name TEXT NOT NULL, thread_id INTEGER NOT NULL,
         PRIMARY KEY (chat_id, name));
     """,
+    # Noise control (adminbot/store/noise.py): maintenance windows and what they covered,
+    # incidents held back, matches of rules with a threshold, lines [[ignore]] dropped.
+    """
+    CREATE TABLE maintenance (
+        id INTEGER PRIMARY KEY, origin TEXT NOT NULL, name TEXT NOT NULL, rules TEXT NOT NULL,
+        hosts TEXT NOT NULL, starts_at TEXT NOT NULL, ends_at TEXT NOT NULL,
+        started_by TEXT NOT NULL, closed_at TEXT, UNIQUE (origin, name, starts_at));
+    CREATE INDEX maintenance_open ON maintenance (closed_at, ends_at);
+    CREATE TABLE maintenance_hits (
+        window_id INTEGER NOT NULL, rule TEXT NOT NULL, key TEXT NOT NULL,
+        opened INTEGER NOT NULL, hits INTEGER NOT NULL, PRIMARY KEY (window_id, rule, key));
+    CREATE TABLE held_incidents (
+        incident_id INTEGER PRIMARY KEY, reason TEXT NOT NULL, at TEXT NOT NULL);
+    CREATE TABLE threshold_hits (
+        rule TEXT NOT NULL, host TEXT NOT NULL, at TEXT NOT NULL, n INTEGER NOT NULL);
+    CREATE INDEX threshold_hits_by_rule ON threshold_hits (rule, host, at);
+    CREATE TABLE ignored_lines (rule TEXT PRIMARY KEY, n INTEGER NOT NULL, last_at TEXT NOT NULL);
+    """,
 )
 
 
