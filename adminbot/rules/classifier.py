@@ -36,7 +36,9 @@ from adminbot.rules.records import (
     LEVEL_RANK,
     RecordAssembler,
     RecordParts,
+    header_level_and_message,
     header_prefixes,
+    header_tail,
     split_record,
 )
 
@@ -240,6 +242,34 @@ def _score(words: tuple[str, ...]) -> tuple[int, int]:
     return min(map(len, words)), -len(words)
 
 
+def required_sets(pattern: str) -> tuple[tuple[str, ...], ...]:
+    """Sets of plain strings such that every match of `pattern` (one top-level
+    alternative) contains one string of EACH set; the most selective set first."""
+    branches = _top_branches(pattern)
+    if len(branches) != 1:
+        literals = required_literals(pattern)
+        return (literals,) if literals else ()
+    found: list[tuple[str, ...]] = []
+    run: list[str] = []
+    for kind, text, required, once in branches[0]:
+        if kind == "lit" and required:
+            run.append(text)
+            if not once:
+                found.append(("".join(run),))
+                run = []
+            continue
+        if run:
+            found.append(("".join(run),))
+        run = []
+        if kind == "group" and required and (words := required_literals(text)):
+            found.append(words)
+    if run:
+        found.append(("".join(run),))
+    ranked = sorted(dict.fromkeys(found), key=_score, reverse=True)
+    # Short strings are in nearly every line: testing them costs more than it saves.
+    return tuple(ranked[:1] + [words for words in ranked[1:3] if _score(words)[0] >= 3])
+
+
 @dataclass(frozen=True, slots=True)
 class _FastRule:
     """One rule, compiled both ways: for lower-cased text and as written."""
@@ -248,8 +278,8 @@ class _FastRule:
     regex: re.Pattern[str]  # as written, IGNORECASE: the reference and the fields
     folded_keywords: tuple[str, ...]  # for the IGNORECASE path (casefold)
     keywords: tuple[str, ...]  # for the lower-cased path
-    # (strings one of which it needs, regex) per top-level alternative
-    branches: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] | None
+    # (sets of strings it needs one of each of, regex) per top-level alternative
+    branches: tuple[tuple[tuple[tuple[str, ...], ...], re.Pattern[str]], ...] | None
 
     @classmethod
     def of(cls, rule: Rule) -> _FastRule:
@@ -264,16 +294,19 @@ class _FastRule:
         )
 
 
-def _branches(pattern: str) -> tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] | None:
+def _branches(
+    pattern: str,
+) -> tuple[tuple[tuple[tuple[str, ...], ...], re.Pattern[str]], ...] | None:
     if not _lowerable(pattern):
         return None
     parts = _top_level_branches(pattern) or [pattern]
     if len(parts) > 1 and re.search(r"\\[1-9]", pattern):
         parts = [pattern]  # numbered backreferences would change meaning if split
     try:
-        return tuple((required_literals(part), re.compile(part)) for part in parts)
+        return tuple((required_sets(part), re.compile(part)) for part in parts)
     except re.error:
-        return ((required_literals(pattern), re.compile(pattern)),)
+        literals = required_literals(pattern)
+        return (((literals,) if literals else (), re.compile(pattern)),)
 
 
 class RuleMatcher:
@@ -287,6 +320,8 @@ class RuleMatcher:
         }
         # A storm repeats the same texts: the decision per (level, text), bounded.
         self._decided: dict[tuple[str | None, str], _FastRule | None] = {}
+        # The same for header lines alone, keyed by the line without its time.
+        self._headers: dict[tuple[int, str], bool] = {}
 
     def rules_at(self, level: str | None) -> tuple[Rule, ...]:
         return tuple(c.rule for c in self._by_level.get(level, ()))
@@ -299,19 +334,42 @@ class RuleMatcher:
         if record.level is None and not ERROR_EVIDENCE.search(record.text):
             return None  # a bare print that mentions "timeout" is not an error
         parts = split_record(record.text)
-        decided = self._decided
-        level = record.level
         for text in texts_in_order(parts):
-            key = (level, text)
-            if key in decided:
-                found = decided[key]
-            else:
-                if len(decided) >= _MAX_DECIDED:
-                    decided.clear()
-                found = decided[key] = _first_rule(candidates, text)
+            found = self._decide(record.level, candidates, text)
             if found is not None:
                 return found, text, parts
         return None
+
+    def header_matches(self, line: str) -> bool:
+        """Whether a header line alone, as a one-line record, matches a rule: what `find`
+        decides for it, without building the record."""
+        key = header_tail(line)
+        known = self._headers.get(key)
+        if known is None:
+            if len(self._headers) >= _MAX_DECIDED:
+                self._headers.clear()
+            known = self._headers[key] = self._header_decision(line)
+        return known
+
+    def _header_decision(self, line: str) -> bool:
+        found = header_level_and_message(line)
+        if found is None:
+            return True
+        level, message = found
+        candidates = self._by_level.get(level, ())
+        return bool(candidates) and self._decide(level, candidates, message) is not None
+
+    def _decide(
+        self, level: str | None, candidates: Sequence[_FastRule], text: str
+    ) -> _FastRule | None:
+        decided = self._decided
+        key = (level, text)
+        if key in decided:
+            return decided[key]
+        if len(decided) >= _MAX_DECIDED:
+            decided.clear()
+        found = decided[key] = _first_rule(candidates, text)
+        return found
 
 
 def _first_rule(candidates: Sequence[_FastRule], text: str) -> _FastRule | None:
@@ -327,9 +385,13 @@ def _first_rule(candidates: Sequence[_FastRule], text: str) -> _FastRule | None:
             if compiled.regex.search(text):
                 return compiled
             continue
-        for literals, regex in branches:
-            if (not literals or any(map(contains, literals))) and regex.search(low):
-                return compiled
+        for requirements, regex in branches:
+            for words in requirements:
+                if not any(map(contains, words)):
+                    break
+            else:
+                if regex.search(low):
+                    return compiled
     return None
 
 
@@ -359,32 +421,29 @@ class ScanPlan:
     """Finds the lines of a batch that may matter; the others are headers nobody needs.
 
     `scan` finds every line except headers at a level no rule looks at; its
-    group `gated` is set on headers at a level whose every rule has keywords:
-    those matter only if they hold one of `keywords`.
+    group `gated` is set on headers at a lower level some rules look at (DEBUG,
+    INFO, WARNING): such a header matters only if, alone as a one-line record, it
+    matches a rule (`matches`, the classifier's own decision, remembered per line
+    without its time). A gated header followed by more lines of its record is fed
+    anyway, with them.
     """
 
     scan: re.Pattern[str]
-    keywords: tuple[str, ...]
+    matches: Callable[[str], bool]
 
     @classmethod
     def of(cls, matcher: RuleMatcher) -> ScanPlan | None:
-        skipped, gated = [], []
+        skipped: list[str] = []
+        gated: list[str] = []
         for level in _SKIPPABLE_LEVELS:
-            rules = matcher.rules_at(level)
-            if not rules:
-                skipped.append(level)
-            elif all(rule.keywords for rule in rules):
-                gated.append(level)
-        if not skipped and not gated:
-            return None
-        words = {w.lower() for level in gated for r in matcher.rules_at(level) for w in r.keywords}
+            (gated if matcher.rules_at(level) else skipped).append(level)
         skip = f"(?!{header_prefixes(skipped)})" if skipped else ""
         gate = f"(?:(?={header_prefixes(gated)})(?P<gated>)|)" if gated else ""
-        return cls(re.compile(rf"\n{skip}{gate}"), tuple(sorted(words)))
+        return cls(re.compile(rf"\n{skip}{gate}"), matcher.header_matches)
 
     def candidates(self, block: str, texts: Sequence[str]) -> list[int]:
         """Indexes of `texts` (the lines of "\\n" + block) that need a look, in order."""
-        keywords = self.keywords
+        matches = self.matches
         indexes: list[int] = []
         newlines = 0
         last = 0
@@ -394,10 +453,8 @@ class ScanPlan:
             newlines += count("\n", last, position + 1)
             last = position + 1
             index = newlines - 1
-            if found.lastgroup == "gated":
-                low = lowered(texts[index])
-                if low is not None and not any(map(low.__contains__, keywords)):
-                    continue
+            if found.lastgroup == "gated" and not matches(texts[index]):
+                continue
             indexes.append(index)
         return indexes
 

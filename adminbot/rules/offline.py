@@ -149,6 +149,7 @@ def _texts(block: bytes) -> list[str]:
 
 ANNOTATION = "# expect:"
 """How the annotated sample logs in tests/samples state what a record must match."""
+_ANNOTATION_BYTES = ANNOTATION.encode()
 
 
 def _without_annotations(texts: list[str], report: _Report) -> list[str]:
@@ -200,7 +201,9 @@ def check_file(
     try:
         for block in read_blocks(path):
             lines += len(block.texts)
-            texts = _without_annotations(block.texts, report)
+            texts = block.texts
+            if _ANNOTATION_BYTES in block.data:
+                texts = _without_annotations(texts, report)
             report.add(classifier.feed_texts(name, texts, block.line_no + 1))
     except OSError as exc:
         reason = exc.strerror or str(exc)

@@ -180,6 +180,29 @@ def header_message(line: str) -> str | None:
     return _logger_and_message(line, *found)[1] if found is not None else None
 
 
+_LEADING_TS = re.compile(r"(\[?)" + _TS)
+
+
+def header_tail(line: str) -> tuple[int, str]:
+    """The line without its leading timestamp, and which prefix it had (0: none, 1: a
+    timestamp, 2: "[" and a timestamp). Lines with the same shape and tail have the
+    same level, logger and message: a header's timestamp is always followed by a
+    blank, " - " or "]", which no shorter reading of the timestamp leaves next."""
+    found = _LEADING_TS.match(line)
+    if found is None:
+        return 0, line
+    return (2 if found.group(1) else 1), line[found.end() :]
+
+
+def header_level_and_message(line: str) -> tuple[str, str] | None:
+    """The normalised level and the message of a header line (no time parsing)."""
+    found = _header_match(line)
+    if found is None:
+        return None
+    kind, match = found
+    return normalise_level(match["level"]), _logger_and_message(line, kind, match)[1]
+
+
 def _logger_and_message(line: str, kind: str, match: re.Match[str]) -> tuple[str | None, str]:
     rest_at = match.end()
     logger_name: str | None = match.groupdict().get("logger")
