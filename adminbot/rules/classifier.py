@@ -531,12 +531,17 @@ class Classifier:
         records = [record for line in lines for record in assembler.feed(line)]
         return self._classify(records + assembler.end_of_batch(), 0)
 
-    def feed_texts(self, source: str, texts: Sequence[str], first_line_no: int) -> Classified:
-        """Classify consecutive lines given as texts (no `Line` objects needed)."""
+    def feed_texts(
+        self, source: str, texts: Sequence[str], first_line_no: int, joined: str | None = None
+    ) -> Classified:
+        """Classify consecutive lines given as texts (no `Line` objects needed); `joined`
+        is "\\n".join(texts) when the caller has it already."""
         assembler = self._assembler(source)
         self.stats.lines += len(texts)
         plan = self._ruleset.scan_plan if self._fast else None
-        block = "\n" + "\n".join(texts) if plan is not None else ""
+        if joined is None and plan is not None:
+            joined = "\n".join(texts)
+        block = "\n" + joined if plan is not None and joined is not None else ""
         if plan is None or block.count("\n") != len(texts):
             records = [
                 record
