@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from adminbot.models import Line, Match, Record
-from adminbot.rules.classifier import Classifier, lowered, required_literals, required_sets
+from adminbot.rules.classifier import Classifier, lowered
+from adminbot.rules.literals import required_literals, required_sets
 from adminbot.rules.offline import read_line_batches
 from adminbot.rules.records import header_level_and_message, header_tail
 from adminbot.rules.reference import ReferenceClassifier, corpus
