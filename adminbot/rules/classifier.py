@@ -65,6 +65,7 @@ all: without a log level, only an exception, an errno or an error word says so."
 _UNSAFE_TEXT = re.compile(f"[{SPECIAL_FOLDS}]")  # a text holding one is matched the slow way
 _SKIPPABLE_LEVELS = ("DEBUG", "INFO", "WARNING")
 _MAX_DECIDED = 50_000
+_MAX_HEADERS = 20_000  # whole lines: fewer, so a long quiet run stays small
 _NEVER_SKIPPED = frozenset({"ERROR", "CRITICAL"})
 
 
@@ -152,7 +153,7 @@ class RuleMatcher:
         key = header_tail(line)
         known = self._headers.get(key)
         if known is None:
-            if len(self._headers) >= _MAX_DECIDED:
+            if len(self._headers) >= _MAX_HEADERS:
                 self._headers.clear()
             known = self._headers[key] = self._header_decision(line)
         return known
