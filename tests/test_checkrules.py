@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 
 from adminbot.models import Line
-from adminbot.rules.offline import MAX_LINE_BYTES, check_file, main, read_line_batches
+from adminbot.rules.offline import (
+    MAX_LINE_BYTES,
+    check_file,
+    main,
+    read_blocks,
+    read_line_batches,
+)
 from adminbot.rules.ruleset import Classifier, build_ruleset
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -159,6 +165,19 @@ def test_small_chunks_give_the_same_lines_as_one_big_read(tmp_path: Path) -> Non
     assert all(
         data[line.offset : line.end_offset].rstrip(b"\n").decode() == line.text for line in whole
     )
+
+
+@pytest.mark.parametrize("chunk_bytes", [64, 4096])
+def test_a_block_decoded_whole_keeps_its_text_joined_as_its_lines(
+    tmp_path: Path, chunk_bytes: int
+) -> None:
+    log = _stripped_samples(tmp_path)
+    with log.open("ab") as handle:
+        handle.write("línea con acentos, ſ y \u212a\n".encode() + b"bad \xff byte\n")
+    blocks = list(read_blocks(log, chunk_bytes=chunk_bytes))
+    assert any(block.joined is not None for block in blocks)
+    for block in blocks:
+        assert block.joined is None or block.joined == "\n".join(block.texts)
 
 
 def test_the_module_runs_as_a_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from adminbot.models import Line, Match, Record
-from adminbot.rules.classifier import Classifier, lowered, required_literals
+from adminbot.rules.classifier import Classifier, lowered
+from adminbot.rules.literals import required_literals, required_sets
 from adminbot.rules.offline import read_line_batches
+from adminbot.rules.records import header_level_and_message, header_tail
 from adminbot.rules.reference import ReferenceClassifier, corpus
 from adminbot.rules.ruleset import Rule, RuleSet, build_ruleset
 
@@ -138,3 +140,47 @@ def test_warning_lines_without_any_keyword_are_never_assembled() -> None:
     block = "\n" + "\n".join(texts)
     assert plan.candidates(block, texts) == [5]
     assert re.search("gated", plan.scan.pattern)
+
+
+def test_warning_lines_holding_keywords_but_matching_no_rule_are_never_assembled() -> None:
+    request = 'x: HTTP Request: POST http://127.0.0.1:8081/bot<token>/getFile "HTTP/1.1 200 OK"'
+    texts = [f"2026-11-29 10:00:0{n},000 WARNING {request}" for n in range(5)]
+    texts.append("2026-11-29 10:00:06,000 WARNING x: Bot API at :8081 is down")
+    texts.append("[2026-11-29 10:00:07,000] [WARNING] x: video_id=4 saved")
+    plan = build_ruleset().scan_plan
+    assert plan is not None
+    assert plan.candidates("\n" + "\n".join(texts), texts) == [5]
+
+
+def test_a_gated_header_with_a_traceback_is_assembled_with_it() -> None:
+    texts = [
+        "2026-11-29 10:00:00,000 WARNING x: retrying the upload",
+        "Traceback (most recent call last):",
+        '  File "/opt/bot/up.py", line 3, in up',
+        "PermissionError: [Errno 13] Permission denied: '/srv/a.mp4'",
+    ]
+    found = Classifier(build_ruleset()).feed("app.log", _batches(texts, 10)[0])
+    assert [(m.rule, m.record.line_no) for m in found.matches] == [("permisos", 1)]
+
+
+def test_header_lines_differing_only_in_their_time_say_the_same() -> None:
+    seen: dict[tuple[int, str], tuple[str, str] | None] = {}
+    for text in corpus(20_000, seed=5):
+        said = header_level_and_message(text)
+        assert seen.setdefault(header_tail(text), said) == said, text
+
+
+@pytest.mark.parametrize(
+    ("pattern", "sets"),
+    [
+        (r"disk\s+(?:is\s+)?full", (("disk",), ("full",))),
+        (r"(?:bot|:8081)[^\n]{0,160}?(?:refused|down)", (("down", "refused"), (":8081", "bot"))),
+        (r"timed?[ -]?out\b", (("time",), ("out",))),
+        (r"a|b", (("a", "b"),)),
+        (r"\w+", ()),
+    ],
+)
+def test_required_sets_each_hold_one_string_of_every_match(
+    pattern: str, sets: tuple[tuple[str, ...], ...]
+) -> None:
+    assert required_sets(pattern) == sets

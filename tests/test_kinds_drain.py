@@ -105,3 +105,24 @@ def test_tally_counts_templates_most_frequent_first() -> None:
         ("Forbidden: bot was blocked by user <NUM>", 3, 1),
         ("database is locked", 1, 9),
     ]
+
+
+def test_tally_of_a_storm_of_repeated_messages_equals_masking_each_record() -> None:
+    texts = [
+        "2026-11-29 10:00:0{n},000 ERROR x: Forbidden: bot was blocked by the user",
+        "[2026-11-29 10:00:0{n},000] [ERROR] db: database is locked",
+        "2026-11-29 10:00:0{n} job {n} failed",  # no header: the time is part of the message
+        "2026-11-29 10:00:01 job 1 failed",
+    ]
+    records = [
+        Record("f", 10 * n + i, text.format(n=n), "ERROR" if "ERROR" in text else None)
+        for n in range(1, 6)
+        for i, text in enumerate(texts)
+    ]
+    drain = Drain()
+    expected: dict[int, int] = {}
+    for record in records:
+        placed = drain.add(tokens(record.text))
+        if placed is not None:
+            expected[placed.index] = expected.get(placed.index, 0) + 1
+    assert sorted(k.count for k in tally(records)) == sorted(expected.values())

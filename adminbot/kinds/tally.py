@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from adminbot.kinds.drain import Drain
 from adminbot.kinds.mask import tokens
 from adminbot.models import Record
+from adminbot.rules.records import header_tail, is_header
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +25,15 @@ def tally(records: Iterable[Record], top: int = 10) -> list[KindCount]:
     drain = Drain()
     counts: list[int] = []
     first_lines: list[int] = []
+    # A storm repeats a few messages at different times: mask each one once.
+    masked: dict[tuple[int, str], tuple[str, ...]] = {}
     for record in records:
-        placed = drain.add(tokens(record.text))
+        text = record.text
+        key = header_tail(text) if is_header(text) else (0, text)
+        words = masked.get(key)
+        if words is None:
+            words = masked[key] = tokens(text)
+        placed = drain.add(words)
         if placed is None:
             continue
         if placed.created:

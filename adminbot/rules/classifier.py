@@ -4,21 +4,25 @@ Two things make it fast while giving exactly what the straightforward algorithm
 gives (`adminbot.rules.reference`, which a test compares record by record):
 
 1. A scan over the whole batch skips header lines nobody needs: INFO/DEBUG
-   headers no rule looks at, and WARNING headers (or any level whose rules all
-   have keywords) holding none of those rules' keywords. Only the other lines,
-   each with the line before it, are assembled into records.
+   headers no rule looks at, and headers at a level some rules look at below
+   ERROR (WARNING) that, alone as a one-line record, match no rule. The matcher
+   decides that from the line, once per line without its time (a pipeline
+   repeats its request lines). Only the other lines, each with the line before
+   it, are assembled into records; ERROR and CRITICAL headers never are skipped.
 2. Rules are matched on the lower-cased text, case-sensitively, one top-level
-   alternative at a time and only when that alternative's required literal is
-   in the text. This is what `re.IGNORECASE` would find whenever lower-casing
+   alternative at a time and only when the text holds one string of each set
+   that alternative requires (`required_sets`: both "disk" and "full" for a
+   disk-full pattern). This is what `re.IGNORECASE` would find whenever lower-casing
    is a one-to-one map of characters that `re` folds the same way (`_SAFE_TEXT`)
    and the pattern has no upper-case letters, flags or escapes that would
-   change meaning (`_lowerable`); anything else takes the `re.IGNORECASE` path.
+   change meaning (`literals.lowerable`); anything else takes the `re.IGNORECASE` path.
 
 Fields and the incident key are only extracted for records that matched, and
 not at all when the caller needs only rule and line (`check-rules --json`).
 
-Over ~400 lines: the scan plan and the literal-gated matcher are the two halves of
-one speed trick and are checked together against the reference classifier.
+Just over ~400 lines: the scan plan and the literal-gated matcher are the two halves
+of one speed trick and are checked together against the reference classifier; what
+a pattern requires is read in `adminbot.rules.literals`.
 """
 
 from __future__ import annotations
@@ -32,11 +36,14 @@ from typing import TYPE_CHECKING
 
 from adminbot.models import Line, Match, Record
 from adminbot.rules.fields import _top_level_branches
+from adminbot.rules.literals import SPECIAL_FOLDS, lowerable, required_literals, required_sets
 from adminbot.rules.records import (
     LEVEL_RANK,
     RecordAssembler,
     RecordParts,
+    header_level_and_message,
     header_prefixes,
+    header_tail,
     split_record,
 )
 
@@ -55,16 +62,10 @@ ERROR_EVIDENCE = re.compile(
 """What a header-less line (stdout/stderr of the pipeline) must show to be an error at
 all: without a log level, only an exception, an errno or an error word says so."""
 
-# Characters `re.IGNORECASE` folds together with others than their lower and upper
-# case (re's own table of extra cases), and the capital sigma, which `str.lower`
-# maps by context. A text holding one is matched the slow way.
-_SPECIAL_FOLDS = (
-    "µıſͅΐΰβεθικμπρςσφϐϑϕϖϰϱϵвдостъѣᲀᲁᲂᲃᲄᲅᲆᲇᲈṡẛιΐΰꙋﬅﬆΣ"
-    "\u212a\u212b"  # KELVIN SIGN, ANGSTROM SIGN
-)
-_UNSAFE_TEXT = re.compile(f"[{_SPECIAL_FOLDS}]")
+_UNSAFE_TEXT = re.compile(f"[{SPECIAL_FOLDS}]")  # a text holding one is matched the slow way
 _SKIPPABLE_LEVELS = ("DEBUG", "INFO", "WARNING")
 _MAX_DECIDED = 50_000
+_MAX_HEADERS = 20_000  # whole lines: fewer, so a long quiet run stays small
 _NEVER_SKIPPED = frozenset({"ERROR", "CRITICAL"})
 
 
@@ -76,170 +77,6 @@ def lowered(text: str) -> str | None:
     return low
 
 
-# --- rules compiled for lower-cased text --------------------------------------------
-
-_CLASS_ESCAPES = frozenset("dDsSwWbBAZntrfv")
-_QUANTIFIERS = frozenset("?*{")
-_COUNT = re.compile(r"\{([0-9]*)(?:,[0-9]*)?\}")
-
-
-def _lowerable(pattern: str) -> bool:
-    """True when `pattern` without IGNORECASE on lower-cased text finds what it finds
-    with IGNORECASE on the original: no upper-case or specially folded letter, no
-    inline flag, comment, conditional, or numeric or named character escape."""
-    index = 0
-    while index < len(pattern):
-        char = pattern[index]
-        if char == "\\":
-            following = pattern[index + 1 : index + 2]
-            if following.isalnum() and following not in _CLASS_ESCAPES:
-                return False  # \x41, \N{...}, \u, octal and backreferences
-            index += 2
-            continue
-        if char == "(" and pattern.startswith("(?", index):
-            marker = pattern[index + 2 : index + 3]
-            if marker == "P":
-                close = ">" if pattern.startswith("(?P<", index) else ")"
-                end = pattern.find(close, index)
-                if end < 0 or close == ")":
-                    return False  # (?P=name) backreference
-                index = end + 1
-                continue
-            if marker not in (":", "=", "!", "<"):
-                return False  # inline flags, comments, conditionals
-        if char != char.lower() or char in _SPECIAL_FOLDS:
-            return False
-        index += 1
-    return True
-
-
-# kind ("lit", "group" or "other"), its text, appears at least once, appears exactly once
-_Atom = tuple[str, str, bool, bool]
-
-
-def _top_branches(pattern: str) -> list[list[_Atom]]:
-    """The pattern's top-level alternatives, each as its sequence of atoms."""
-    branches: list[list[_Atom]] = [[]]
-    index = 0
-    while index < len(pattern):
-        char = pattern[index]
-        if char == "|":
-            branches.append([])
-            index += 1
-            continue
-        kind, text, index = _atom(pattern, index)
-        after, required = _quantifier(pattern, index)
-        branches[-1].append((kind, text, required, after == index))
-        index = after
-    return branches
-
-
-def _atom(pattern: str, index: int) -> tuple[str, str, int]:
-    """The atom starting at `index`: its kind, its text and where it ends."""
-    char = pattern[index]
-    if char == "\\":
-        escaped = pattern[index + 1 : index + 2]
-        return ("lit" if escaped and not escaped.isalnum() else "other"), escaped, index + 2
-    if char == "[":
-        return "other", "", _class_end(pattern, index)
-    if char == "(":
-        end = _group_end(pattern, index)
-        inner = pattern[index + 1 : end]
-        if inner.startswith("?P<"):
-            return "group", inner[inner.find(">") + 1 :], end + 1
-        if inner.startswith("?:"):
-            return "group", inner[2:], end + 1
-        return ("other", "", end + 1) if inner.startswith("?") else ("group", inner, end + 1)
-    if char in ".^$":
-        return "other", "", index + 1
-    return "lit", char, index + 1
-
-
-def _class_end(pattern: str, index: int) -> int:
-    """Index after the `]` closing the class opened at `index` (`[]...]` holds a `]`)."""
-    index += 1
-    index += 1 if pattern.startswith("^", index) else 0
-    index += 1 if pattern.startswith("]", index) else 0
-    while index < len(pattern) and pattern[index] != "]":
-        index += 2 if pattern[index] == "\\" else 1
-    return index + 1
-
-
-def _group_end(pattern: str, index: int) -> int:
-    """Index of the `)` closing the group opened at `index`."""
-    depth = 0
-    while index < len(pattern):
-        char = pattern[index]
-        if char == "\\":
-            index += 2
-            continue
-        if char == "[":
-            index = _class_end(pattern, index)
-            continue
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if depth == 0:
-            return index
-        index += 1
-    return index
-
-
-def _quantifier(pattern: str, index: int) -> tuple[int, bool]:
-    """Skip a quantifier after an atom; say whether the atom must still appear (the
-    index is unchanged when there is no quantifier)."""
-    char = pattern[index : index + 1]
-    required = True
-    if char and char in "?*+":
-        required = char == "+"
-        index += 1
-    elif char == "{" and (counted := _COUNT.match(pattern, index)):
-        required = counted.group(1) not in ("", "0")
-        index = counted.end()
-    else:
-        return index, True
-    if pattern[index : index + 1] in ("?", "+"):
-        index += 1  # lazy or possessive
-    return index, required
-
-
-def required_literals(pattern: str) -> tuple[str, ...]:
-    """Plain strings one of which every match of `pattern` contains; () if unsure."""
-    alternatives = [_required(atoms) for atoms in _top_branches(pattern)]
-    if not all(alternatives):
-        return ()
-    return tuple(sorted({word for words in alternatives for word in words}))
-
-
-def _required(atoms: Sequence[_Atom]) -> tuple[str, ...]:
-    """The best set of strings one of which a match of this sequence contains."""
-    best: tuple[str, ...] = ()
-    run: list[str] = []
-
-    def better(found: tuple[str, ...]) -> None:
-        nonlocal best
-        if found and (not best or _score(found) > _score(best)):
-            best = found
-
-    for kind, text, required, once in atoms:
-        if kind == "lit" and required:
-            run.append(text)
-            if once:
-                continue
-            # "ab+c" matches "abbc": a repeated letter ends the run
-            better(("".join(run),))
-            run = []
-            continue
-        better(("".join(run),) if run else ())
-        run = []
-        if kind == "group" and required:
-            better(required_literals(text))
-    better(("".join(run),) if run else ())
-    return best
-
-
-def _score(words: tuple[str, ...]) -> tuple[int, int]:
-    return min(map(len, words)), -len(words)
-
-
 @dataclass(frozen=True, slots=True)
 class _FastRule:
     """One rule, compiled both ways: for lower-cased text and as written."""
@@ -248,8 +85,8 @@ class _FastRule:
     regex: re.Pattern[str]  # as written, IGNORECASE: the reference and the fields
     folded_keywords: tuple[str, ...]  # for the IGNORECASE path (casefold)
     keywords: tuple[str, ...]  # for the lower-cased path
-    # (strings one of which it needs, regex) per top-level alternative
-    branches: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] | None
+    # (sets of strings it needs one of each of, regex) per top-level alternative
+    branches: tuple[tuple[tuple[tuple[str, ...], ...], re.Pattern[str]], ...] | None
 
     @classmethod
     def of(cls, rule: Rule) -> _FastRule:
@@ -264,16 +101,19 @@ class _FastRule:
         )
 
 
-def _branches(pattern: str) -> tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] | None:
-    if not _lowerable(pattern):
+def _branches(
+    pattern: str,
+) -> tuple[tuple[tuple[tuple[str, ...], ...], re.Pattern[str]], ...] | None:
+    if not lowerable(pattern):
         return None
     parts = _top_level_branches(pattern) or [pattern]
     if len(parts) > 1 and re.search(r"\\[1-9]", pattern):
         parts = [pattern]  # numbered backreferences would change meaning if split
     try:
-        return tuple((required_literals(part), re.compile(part)) for part in parts)
+        return tuple((required_sets(part), re.compile(part)) for part in parts)
     except re.error:
-        return ((required_literals(pattern), re.compile(pattern)),)
+        literals = required_literals(pattern)
+        return (((literals,) if literals else (), re.compile(pattern)),)
 
 
 class RuleMatcher:
@@ -287,6 +127,8 @@ class RuleMatcher:
         }
         # A storm repeats the same texts: the decision per (level, text), bounded.
         self._decided: dict[tuple[str | None, str], _FastRule | None] = {}
+        # The same for header lines alone, keyed by the line without its time.
+        self._headers: dict[tuple[int, str], bool] = {}
 
     def rules_at(self, level: str | None) -> tuple[Rule, ...]:
         return tuple(c.rule for c in self._by_level.get(level, ()))
@@ -299,19 +141,42 @@ class RuleMatcher:
         if record.level is None and not ERROR_EVIDENCE.search(record.text):
             return None  # a bare print that mentions "timeout" is not an error
         parts = split_record(record.text)
-        decided = self._decided
-        level = record.level
         for text in texts_in_order(parts):
-            key = (level, text)
-            if key in decided:
-                found = decided[key]
-            else:
-                if len(decided) >= _MAX_DECIDED:
-                    decided.clear()
-                found = decided[key] = _first_rule(candidates, text)
+            found = self._decide(record.level, candidates, text)
             if found is not None:
                 return found, text, parts
         return None
+
+    def header_matches(self, line: str) -> bool:
+        """Whether a header line alone, as a one-line record, matches a rule: what `find`
+        decides for it, without building the record."""
+        key = header_tail(line)
+        known = self._headers.get(key)
+        if known is None:
+            if len(self._headers) >= _MAX_HEADERS:
+                self._headers.clear()
+            known = self._headers[key] = self._header_decision(line)
+        return known
+
+    def _header_decision(self, line: str) -> bool:
+        found = header_level_and_message(line)
+        if found is None:
+            return True
+        level, message = found
+        candidates = self._by_level.get(level, ())
+        return bool(candidates) and self._decide(level, candidates, message) is not None
+
+    def _decide(
+        self, level: str | None, candidates: Sequence[_FastRule], text: str
+    ) -> _FastRule | None:
+        decided = self._decided
+        key = (level, text)
+        if key in decided:
+            return decided[key]
+        if len(decided) >= _MAX_DECIDED:
+            decided.clear()
+        found = decided[key] = _first_rule(candidates, text)
+        return found
 
 
 def _first_rule(candidates: Sequence[_FastRule], text: str) -> _FastRule | None:
@@ -327,9 +192,13 @@ def _first_rule(candidates: Sequence[_FastRule], text: str) -> _FastRule | None:
             if compiled.regex.search(text):
                 return compiled
             continue
-        for literals, regex in branches:
-            if (not literals or any(map(contains, literals))) and regex.search(low):
-                return compiled
+        for requirements, regex in branches:
+            for words in requirements:
+                if not any(map(contains, words)):
+                    break
+            else:
+                if regex.search(low):
+                    return compiled
     return None
 
 
@@ -359,32 +228,29 @@ class ScanPlan:
     """Finds the lines of a batch that may matter; the others are headers nobody needs.
 
     `scan` finds every line except headers at a level no rule looks at; its
-    group `gated` is set on headers at a level whose every rule has keywords:
-    those matter only if they hold one of `keywords`.
+    group `gated` is set on headers at a lower level some rules look at (DEBUG,
+    INFO, WARNING): such a header matters only if, alone as a one-line record, it
+    matches a rule (`matches`, the classifier's own decision, remembered per line
+    without its time). A gated header followed by more lines of its record is fed
+    anyway, with them.
     """
 
     scan: re.Pattern[str]
-    keywords: tuple[str, ...]
+    matches: Callable[[str], bool]
 
     @classmethod
     def of(cls, matcher: RuleMatcher) -> ScanPlan | None:
-        skipped, gated = [], []
+        skipped: list[str] = []
+        gated: list[str] = []
         for level in _SKIPPABLE_LEVELS:
-            rules = matcher.rules_at(level)
-            if not rules:
-                skipped.append(level)
-            elif all(rule.keywords for rule in rules):
-                gated.append(level)
-        if not skipped and not gated:
-            return None
-        words = {w.lower() for level in gated for r in matcher.rules_at(level) for w in r.keywords}
+            (gated if matcher.rules_at(level) else skipped).append(level)
         skip = f"(?!{header_prefixes(skipped)})" if skipped else ""
         gate = f"(?:(?={header_prefixes(gated)})(?P<gated>)|)" if gated else ""
-        return cls(re.compile(rf"\n{skip}{gate}"), tuple(sorted(words)))
+        return cls(re.compile(rf"\n{skip}{gate}"), matcher.header_matches)
 
     def candidates(self, block: str, texts: Sequence[str]) -> list[int]:
         """Indexes of `texts` (the lines of "\\n" + block) that need a look, in order."""
-        keywords = self.keywords
+        matches = self.matches
         indexes: list[int] = []
         newlines = 0
         last = 0
@@ -394,10 +260,8 @@ class ScanPlan:
             newlines += count("\n", last, position + 1)
             last = position + 1
             index = newlines - 1
-            if found.lastgroup == "gated":
-                low = lowered(texts[index])
-                if low is not None and not any(map(low.__contains__, keywords)):
-                    continue
+            if found.lastgroup == "gated" and not matches(texts[index]):
+                continue
             indexes.append(index)
         return indexes
 
@@ -474,12 +338,17 @@ class Classifier:
         records = [record for line in lines for record in assembler.feed(line)]
         return self._classify(records + assembler.end_of_batch(), 0)
 
-    def feed_texts(self, source: str, texts: Sequence[str], first_line_no: int) -> Classified:
-        """Classify consecutive lines given as texts (no `Line` objects needed)."""
+    def feed_texts(
+        self, source: str, texts: Sequence[str], first_line_no: int, joined: str | None = None
+    ) -> Classified:
+        """Classify consecutive lines given as texts (no `Line` objects needed); `joined`
+        is "\\n".join(texts) when the caller has it already."""
         assembler = self._assembler(source)
         self.stats.lines += len(texts)
         plan = self._ruleset.scan_plan if self._fast else None
-        block = "\n" + "\n".join(texts) if plan is not None else ""
+        if joined is None and plan is not None:
+            joined = "\n".join(texts)
+        block = "\n" + joined if plan is not None and joined is not None else ""
         if plan is None or block.count("\n") != len(texts):
             records = [
                 record

@@ -50,6 +50,7 @@ class TextBlock:
     data: bytes  # the lines, newlines between them but not after the last
     texts: list[str]
     ends_file: bool = False  # the last line has no newline (the end of the file)
+    joined: str | None = None  # "\n".join(texts), when decoding gave it for free
 
 
 def read_blocks(path: Path, *, chunk_bytes: int = CHUNK_BYTES) -> Iterator[TextBlock]:
@@ -71,14 +72,16 @@ def read_blocks(path: Path, *, chunk_bytes: int = CHUNK_BYTES) -> Iterator[TextB
                 partial = _cap_partial(data)
                 offset += len(data) - len(partial)
                 continue
-            texts = _texts(data[:cut])
+            texts, joined = _texts(data[:cut])
             if len(chunk) == chunk_bytes:
                 keep = last_record_start(texts)
                 for _ in range(len(texts) - keep):
                     cut = data.rfind(b"\n", 0, cut)
+                if joined is not None and keep < len(texts):
+                    joined = joined[: len(joined) - sum(len(t) + 1 for t in texts[keep:])]
                 del texts[keep:]
             partial = data[cut + 1 :]
-            yield TextBlock(line_no, offset, data[:cut], texts)
+            yield TextBlock(line_no, offset, data[:cut], texts, joined=joined)
             line_no += len(texts)
             offset += cut + 1
             if len(partial) > MAX_LINE_BYTES:
@@ -87,8 +90,8 @@ def read_blocks(path: Path, *, chunk_bytes: int = CHUNK_BYTES) -> Iterator[TextB
                 partial = capped
     cut = partial.rfind(b"\n")
     if cut >= 0:
-        texts = _texts(partial[:cut])
-        yield TextBlock(line_no, offset, partial[:cut], texts)
+        texts, joined = _texts(partial[:cut])
+        yield TextBlock(line_no, offset, partial[:cut], texts, joined=joined)
         line_no += len(texts)
         offset += cut + 1
         partial = partial[cut + 1 :]
@@ -135,20 +138,23 @@ def _cap_partial(data: bytes) -> bytes:
     return data[:MAX_LINE_BYTES] if len(data) > MAX_LINE_BYTES else data
 
 
-def _texts(block: bytes) -> list[str]:
-    """The decoded lines of `block` (complete lines without the last newline)."""
+def _texts(block: bytes) -> tuple[list[str], str | None]:
+    """The decoded lines of `block` (complete lines without the last newline), and
+    their text joined by newlines when it was decoded whole."""
     if b"\r" not in block:
         # One decode for the whole block: a newline byte never sits inside a UTF-8
         # sequence, so this equals decoding line by line. No line of at most
         # MAX_LINE_BYTES // 4 characters can be over MAX_LINE_BYTES bytes.
-        texts = block.decode("utf-8", errors="replace").split("\n")
+        joined = block.decode("utf-8", errors="replace")
+        texts = joined.split("\n")
         if max(map(len, texts)) <= MAX_LINE_BYTES // 4:
-            return texts
-    return [_decode(raw) for raw in block.split(b"\n")]
+            return texts, joined
+    return [_decode(raw) for raw in block.split(b"\n")], None
 
 
 ANNOTATION = "# expect:"
 """How the annotated sample logs in tests/samples state what a record must match."""
+_ANNOTATION_BYTES = ANNOTATION.encode()
 
 
 def _without_annotations(texts: list[str], report: _Report) -> list[str]:
@@ -200,8 +206,10 @@ def check_file(
     try:
         for block in read_blocks(path):
             lines += len(block.texts)
-            texts = _without_annotations(block.texts, report)
-            report.add(classifier.feed_texts(name, texts, block.line_no + 1))
+            texts, joined = block.texts, block.joined
+            if _ANNOTATION_BYTES in block.data:
+                texts, joined = _without_annotations(texts, report), None
+            report.add(classifier.feed_texts(name, texts, block.line_no + 1, joined))
     except OSError as exc:
         reason = exc.strerror or str(exc)
         print(f"adminbot check-rules: cannot read {path}: {reason}", file=err or sys.stderr)

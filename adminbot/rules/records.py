@@ -180,6 +180,29 @@ def header_message(line: str) -> str | None:
     return _logger_and_message(line, *found)[1] if found is not None else None
 
 
+_LEADING_TS = re.compile(r"(\[?)" + _TS)
+
+
+def header_tail(line: str) -> tuple[int, str]:
+    """The line without its leading timestamp, and which prefix it had (0: none, 1: a
+    timestamp, 2: "[" and a timestamp). Lines with the same shape and tail have the
+    same level, logger and message: a header's timestamp is always followed by a
+    blank, " - " or "]", which no shorter reading of the timestamp leaves next."""
+    found = _LEADING_TS.match(line)
+    if found is None:
+        return 0, line
+    return (2 if found.group(1) else 1), line[found.end() :]
+
+
+def header_level_and_message(line: str) -> tuple[str, str] | None:
+    """The normalised level and the message of a header line (no time parsing)."""
+    found = _header_match(line)
+    if found is None:
+        return None
+    kind, match = found
+    return normalise_level(match["level"]), _logger_and_message(line, kind, match)[1]
+
+
 def _logger_and_message(line: str, kind: str, match: re.Match[str]) -> tuple[str | None, str]:
     rest_at = match.end()
     logger_name: str | None = match.groupdict().get("logger")
@@ -348,7 +371,11 @@ class RecordAssembler:
 
     def feed_text(self, text: str, line_no: int) -> list[Record]:
         """Add one line given as its text and number (see `feed`)."""
-        found = _header_match(text)
+        return self._feed_parsed(text, line_no, _header_match(text))
+
+    def _feed_parsed(
+        self, text: str, line_no: int, found: tuple[str, re.Match[str]] | None
+    ) -> list[Record]:
         if found is not None:
             done = self._emit()
             _, match = found
@@ -398,7 +425,6 @@ class RecordAssembler:
         records: list[Record] = []
         skipped = 0
         done = 0  # texts[:done] are accounted for
-        feed = self.feed_text
         for start, end in _runs(candidates):
             first = start
             if start > done and _header_match(texts[start]) is None:
@@ -406,13 +432,33 @@ class RecordAssembler:
             if first > done:
                 records.extend(self.skip_headers(first - done))
                 skipped += first - done
-            for index in range(first, end + 1):
-                records.extend(feed(texts[index], first_line_no + index))
+            self._feed_run(texts, first, end, first_line_no, records)
             done = end + 1
         if done < len(texts):
             records.extend(self.skip_headers(len(texts) - done))
             skipped += len(texts) - done
         return records, skipped
+
+    def _feed_run(
+        self, texts: Sequence[str], first: int, last: int, first_line_no: int, records: list[Record]
+    ) -> None:
+        """Feed `texts[first..last]`, each header parsed once; a header line followed by
+        another header is a record of one line, made without assembling it."""
+        found = _header_match(texts[first])
+        for index in range(first, last + 1):
+            text = texts[index]
+            following = _header_match(texts[index + 1]) if index < last else None
+            if found is not None and following is not None:
+                if self._pending is not None:
+                    records.append(self._pending.to_record())
+                    self._pending = None
+                match = found[1]
+                level = normalise_level(match["level"])
+                stamp = parse_timestamp(match.groupdict().get("ts"))
+                records.append(Record(self.source, first_line_no + index, text, level, stamp))
+            else:
+                records.extend(self._feed_parsed(text, first_line_no + index, found))
+            found = following if index < last else None
 
     def end_of_batch(self) -> list[Record]:
         """Emit the pending record unless its traceback has not reached its last line."""
