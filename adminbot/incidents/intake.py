@@ -311,7 +311,9 @@ class Intake:
     ) -> list[Incident]:
         """Every open incident of `rule` (of its `key` only, if given) is over."""
         resolved = []
-        for incident in self.store.incidents(rule=rule, states=list(OPEN_STATES)):
+        for incident in self.store.incidents(
+            rule=rule, states=list(OPEN_STATES), host=self.store.host
+        ):
             if key is not None and incident.key != key:
                 continue
             moved = self.book.move(incident.id, IncidentState.RESOLVED, actor, note)

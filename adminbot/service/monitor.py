@@ -29,6 +29,7 @@ from adminbot.models import Checkpoint, Line, Match
 from adminbot.rules.ruleset import Classified, Classifier, ClassifierStats, RuleSet
 from adminbot.rules.source import RuleSource
 from adminbot.store.api import StoreApi
+from adminbot.store.sqlite import host_key
 from adminbot.tail.tailer import Tailer, WatchedFile
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class Monitor:
         self.intake = intake
         self.clock = clock
         self.rules = rules
+        self._alive_key = host_key(HEARTBEAT_KEY, store.host)  # each host's own
         self.classifier = Classifier(rules.ruleset)
         self._own_files = {config.event_log.name, config.monitor_log.name}
         self._lock = threading.Lock()  # the classifier is fed by the tailer and the timer
@@ -97,7 +99,7 @@ class Monitor:
         )
 
     def _resume_since(self) -> datetime | None:
-        alive = self.store.get_meta(HEARTBEAT_KEY)
+        alive = self.store.get_meta(self._alive_key)
         return datetime.fromisoformat(alive) if alive else self.store.last_checkpoint_at()
 
     def start(self) -> None:
@@ -114,7 +116,7 @@ class Monitor:
     def heartbeat(self) -> None:
         """Remember when we were last alive: files first seen after a restart that
         changed since then were written while we were down and are read in full."""
-        self.store.set_meta(HEARTBEAT_KEY, self.clock().isoformat())
+        self.store.set_meta(self._alive_key, self.clock().isoformat())
 
     def handle_batch(self, path: str, lines: list[Line], checkpoint: Checkpoint) -> None:
         """The tailer's sink: classify, then persist effects and checkpoint together."""

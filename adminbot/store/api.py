@@ -93,7 +93,10 @@ class StoreApi(Protocol):
         since: datetime | None = None,
         limit: int = 50,
         offset: int = 0,
-    ) -> list[Incident]: ...
+        host: str | None = None,
+    ) -> list[Incident]:
+        """Incidents, the latest first; `host` keeps one host's only."""
+        ...
 
     def count_incidents(
         self,
@@ -101,6 +104,7 @@ class StoreApi(Protocol):
         rule: str | None = None,
         states: Sequence[IncidentState] | None = None,
         since: datetime | None = None,
+        host: str | None = None,
     ) -> int: ...
 
     def incident_counts(self, since: datetime | None = None) -> dict[str, tuple[int, int]]:

@@ -117,6 +117,12 @@ MIGRATIONS: tuple[str, ...] = (
         name TEXT PRIMARY KEY, pattern TEXT NOT NULL, severity TEXT NOT NULL,
         created_at TEXT NOT NULL, created_by TEXT NOT NULL);
     """,
+    # agents: each host keeps its own tail positions (two hosts may tail the same path).
+    """
+    ALTER TABLE checkpoints ADD COLUMN host TEXT NOT NULL DEFAULT '';
+    ALTER TABLE checkpoints DROP CONSTRAINT checkpoints_pkey;
+    ALTER TABLE checkpoints ADD PRIMARY KEY (host, path);
+    """,
 )
 
 

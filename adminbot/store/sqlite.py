@@ -139,7 +139,28 @@ MIGRATIONS: tuple[str, ...] = (
         name TEXT PRIMARY KEY, pattern TEXT NOT NULL, severity TEXT NOT NULL,
         created_at TEXT NOT NULL, created_by TEXT NOT NULL);
     """,
+    # agents: each host keeps its own tail positions (two hosts may tail the same path);
+    # rows from before are this host's (`_adopt`). SQLite cannot change a primary key in
+    # place, so the table is rebuilt.
+    """
+    CREATE TABLE checkpoints_by_host (
+        path TEXT NOT NULL, device INTEGER NOT NULL, inode INTEGER NOT NULL,
+        fingerprint TEXT NOT NULL, fingerprint_len INTEGER NOT NULL,
+        offset INTEGER NOT NULL, line_no INTEGER NOT NULL, updated_at TEXT NOT NULL,
+        host TEXT NOT NULL DEFAULT '', PRIMARY KEY (host, path));
+    INSERT INTO checkpoints_by_host SELECT *, '' FROM checkpoints;
+    DROP TABLE checkpoints;
+    ALTER TABLE checkpoints_by_host RENAME TO checkpoints;
+    """,
 )
+
+HOST_META = ("last_alive", "quiet_held")
+"""Meta keys that are one host's state: stored as `key@host` (`host_key`)."""
+
+
+def host_key(key: str, host: str) -> str:
+    """The meta key of one host's own value (several hosts may share the store)."""
+    return f"{key}@{host}"
 
 
 def _ts(moment: datetime) -> str:
@@ -248,8 +269,22 @@ class Store:
         self._adopt()
 
     def _adopt(self) -> None:
-        """Incidents from before hosts were recorded are this host's (one host had them)."""
-        self._run("UPDATE incidents SET host = ? WHERE host = ''", (self.host,))
+        """Rows from before hosts were recorded are this host's (one host had them)."""
+        with self.transaction():
+            self._run("UPDATE incidents SET host = ? WHERE host = ''", (self.host,))
+            self._run(
+                "DELETE FROM checkpoints WHERE host = '' AND path IN "
+                "(SELECT path FROM checkpoints WHERE host = ?)",
+                (self.host,),
+            )
+            self._run("UPDATE checkpoints SET host = ? WHERE host = ''", (self.host,))
+            for key in HOST_META:
+                self._run(
+                    "UPDATE meta SET key = ? WHERE key = ? AND NOT EXISTS "
+                    "(SELECT 1 FROM meta WHERE key = ?)",
+                    (host_key(key, self.host), key, host_key(key, self.host)),
+                )
+                self._run("DELETE FROM meta WHERE key = ?", (key,))
 
     def close(self) -> None:
         with self._lock:
@@ -382,7 +417,8 @@ class Store:
     # -- checkpoints -----------------------------------------------------------------
 
     def load_checkpoints(self) -> dict[str, Checkpoint]:
-        rows = self._all("SELECT * FROM checkpoints")
+        """This host's tail positions, by path (other hosts' are theirs)."""
+        rows = self._all("SELECT * FROM checkpoints WHERE host = ?", (self.host,))
         return {
             row["path"]: Checkpoint(
                 path=row["path"],
@@ -397,12 +433,16 @@ class Store:
         }
 
     def last_checkpoint_at(self) -> datetime | None:
-        row = self._one("SELECT max(updated_at) AS at FROM checkpoints")
+        row = self._one(
+            "SELECT max(updated_at) AS at FROM checkpoints WHERE host = ?", (self.host,)
+        )
         return _dt(row["at"]) if row else None
 
     def save_checkpoint(self, checkpoint: Checkpoint, now: datetime) -> None:
         self._run(
-            "INSERT INTO checkpoints VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE "
+            "INSERT INTO checkpoints (path, device, inode, fingerprint, fingerprint_len, "
+            "offset, line_no, updated_at, host) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (host, path) DO UPDATE "
             "SET device = excluded.device, inode = excluded.inode, "
             "fingerprint = excluded.fingerprint, fingerprint_len = excluded.fingerprint_len, "
             "offset = excluded.offset, line_no = excluded.line_no, "
@@ -416,6 +456,7 @@ class Store:
                 checkpoint.offset,
                 checkpoint.line_no,
                 _ts(now),
+                self.host,
             ),
         )
         self._save_positions()
@@ -628,8 +669,10 @@ class Store:
         since: datetime | None = None,
         limit: int = 50,
         offset: int = 0,
+        host: str | None = None,
     ) -> list[Incident]:
-        clauses, args = _filters(rule, states, since)
+        """Incidents, the latest first; `host` keeps one host's only."""
+        clauses, args = _filters(rule, states, since, host)
         rows = self._all(
             f"SELECT * FROM incidents {clauses} ORDER BY last_seen DESC, id DESC LIMIT ? OFFSET ?",  # noqa: S608 - clauses are built from fixed text, values are bound
             (*args, limit, offset),
@@ -642,8 +685,9 @@ class Store:
         rule: str | None = None,
         states: Sequence[IncidentState] | None = None,
         since: datetime | None = None,
+        host: str | None = None,
     ) -> int:
-        clauses, args = _filters(rule, states, since)
+        clauses, args = _filters(rule, states, since, host)
         row = self._one(f"SELECT count(*) AS n FROM incidents {clauses}", args)  # noqa: S608 - as above
         return int(row["n"]) if row else 0
 
@@ -1087,10 +1131,16 @@ class Store:
 
 
 def _filters(
-    rule: str | None, states: Sequence[IncidentState] | None, since: datetime | None
+    rule: str | None,
+    states: Sequence[IncidentState] | None,
+    since: datetime | None,
+    host: str | None = None,
 ) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     args: list[Any] = []
+    if host is not None:
+        clauses.append("host = ?")
+        args.append(host)
     if rule is not None:
         clauses.append("rule = ?")
         args.append(rule)
