@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from adminbot.models import Checkpoint
+from adminbot.store.hosts import HostBeat, HostFile, HostStore
 from adminbot.store.postgres import PgStore
 from adminbot.store.sqlite import Store, host_key
 from tests.clocks import T0
@@ -61,3 +62,67 @@ def test_checkpoints_and_host_state_from_before_hosts_become_this_hosts(tmp_path
     assert store.get_meta(host_key("last_alive", "h1")) == "2026-11-30T10:00:00+00:00"
     assert store.get_meta("last_alive") is None
     store.close()
+
+
+def beat(name: str, **changes: object) -> HostBeat:
+    fields: dict[str, object] = {
+        "name": name,
+        "instance": f"{name}-1",
+        "pid": 42,
+        "version": "0.1.0",
+        "started_at": T0,
+        "files": (HostFile("/log/bot.log", 900, 12, T0, None),),
+        "checks": (("disk /srv", "ok"),),
+    }
+    fields.update(changes)
+    return HostBeat(**fields)  # type: ignore[arg-type]  # test data by keyword
+
+
+def test_a_heartbeat_upserts_the_hosts_row_with_its_files_and_checks(
+    two_hosts: tuple[Store, Store],
+) -> None:
+    a, b = two_hosts
+    hosts_a, hosts_b = HostStore(a), HostStore(b)
+    hosts_a.beat(beat("a"), T0)
+    hosts_b.beat(beat("b", checks=(("disk /srv", "critical"),)), T0)
+    hosts_b.beat(beat("b", instance="b-2", pid=43), T0)
+    rows = hosts_a.hosts(T0)
+    assert [r.name for r in rows] == ["a", "b"]
+    assert rows[1].beat == beat("b", instance="b-2", pid=43)
+    assert rows[0].beat.files[0].path == "/log/bot.log"
+    assert hosts_a.count() == 2
+
+
+def test_silence_is_measured_on_the_stores_clock(tmp_path: Path) -> None:
+    hosts = HostStore(Store(tmp_path / "s.sqlite3", host="a"))
+    hosts.beat(beat("a"), T0)
+    row = hosts.host("a", T0 + timedelta(seconds=90))
+    assert row is not None
+    assert row.silent_for == 90.0
+    assert row.heartbeat_at == T0
+
+
+def test_on_postgresql_the_heartbeat_takes_the_servers_clock_not_the_hosts(
+    postgres: PgCluster,
+) -> None:
+    store = PgStore(postgres.fresh(), host="a")
+    skewed = T0 - timedelta(days=400)  # a host whose clock is far off
+    stamped = HostStore(store).beat(beat("a"), skewed)
+    assert abs((stamped - store.store_now(skewed)).total_seconds()) < 60
+    row = HostStore(store).host("a", skewed)
+    assert row is not None and row.silent_for < 60
+    store.close()
+
+
+def test_a_second_copy_with_the_same_host_name_is_refused_until_the_first_ends(
+    postgres: PgCluster,
+) -> None:
+    url = postgres.fresh()
+    first, second, other = PgStore(url, host="b"), PgStore(url, host="b"), PgStore(url, host="c")
+    assert first.claim_host()
+    assert not second.claim_host()
+    assert other.claim_host()
+    first.close()
+    assert second.claim_host()
+    for store in (second, other):
+        store.close()

@@ -297,10 +297,13 @@ class Intake:
         source: str,
         key: str,
         fields: Mapping[str, str] | None = None,
+        host: str = "",
     ) -> IncidentEvent:
-        """An incident that no log line announced: a failed check, a dead child."""
+        """An incident that no log line announced: a failed check, a dead child.
+
+        `host`: the host it is about, when not this one (a silent host)."""
         record = Record(source=source, line_no=0, text=text, level=severity.value.upper())
-        match = Match(rule, severity, record, frozen_map(fields), key, origin)
+        match = Match(rule, severity, record, frozen_map(fields), key, origin, host)
         recorded = self.submit([match])
         if not recorded:
             raise IncidentNotRecorded(f"{rule} incident from {source}: the store is full")

@@ -24,6 +24,7 @@ from adminbot.actions.executor import prune_quarantine
 from adminbot.checks.fds import raise_open_files_limit
 from adminbot.config import Config
 from adminbot.errors import StartupError
+from adminbot.fleet.silence import runs_front_duties
 from adminbot.notify.channels import (
     ChannelSender,
     ChannelText,
@@ -94,7 +95,13 @@ def build_service(
     raise_open_files_limit()  # before the tailer sizes its pool of open logs
     runtime, queue = build_runtime(config, edges or Edges(), child_argv=child_argv, console=console)
     router = Router(queue, incident_sinks(runtime), incident_counters(runtime))
-    built = front(runtime)
+    try:
+        built = front(runtime)
+    except StartupError:  # a front that cannot work: leave the store and data dir free
+        runtime.store.close()
+        if runtime.lock is not None:
+            runtime.lock.release()
+        raise
     config = runtime.config
     selfwatch = SelfWatch(
         runtime.monitor,
@@ -162,6 +169,7 @@ class Service:
             Job("retention", periods.prune, self.retention, min(60.0, periods.prune)),
             Job("uptime", check, self.ping, min(1.0, check)),
             Job("remind", check, self.remind, check),
+            Job("host", check, self.beat_host, check),
         ]
 
     async def start(self) -> None:
@@ -178,6 +186,7 @@ class Service:
             self.router.queue.put([event])
         self.router.start()
         await asyncio.to_thread(runtime.monitor.start)
+        await asyncio.to_thread(runtime.agent.beat)  # the other hosts see this one at once
         self._tasks = [
             asyncio.create_task(self._run_jobs(), name="periodic-jobs"),
             asyncio.create_task(self._watch_self(), name="self-watch"),
@@ -249,8 +258,15 @@ class Service:
         await self.runtime.health.tick()
 
     async def remind(self) -> None:
-        """Re-announce critical incidents nobody has taken."""
-        await asyncio.to_thread(self.runtime.reminders.remind)
+        """Re-announce critical incidents nobody has taken (every host's: one process does)."""
+        if runs_front_duties(self.runtime.config):
+            await asyncio.to_thread(self.runtime.reminders.remind)
+
+    async def beat_host(self) -> None:
+        """This host's row in the hosts table; with front duties, the other hosts' silence."""
+        await asyncio.to_thread(self.runtime.agent.beat)
+        if self.runtime.silence is not None:
+            await asyncio.to_thread(self.runtime.silence.round)
 
     async def heartbeat(self) -> None:
         await asyncio.to_thread(self.runtime.monitor.heartbeat)

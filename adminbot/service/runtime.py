@@ -42,7 +42,10 @@ from adminbot.checks.process import ProcessCheck
 from adminbot.checks.staleness import StalenessCheck
 from adminbot.clock import Clock, utcnow
 from adminbot.config import Config, RedactPattern, with_demo_remedies
+from adminbot.errors import StartupError
 from adminbot.facts import Size
+from adminbot.fleet.agent import Agent, claim_host_name
+from adminbot.fleet.silence import SILENT_PERIODS, SilenceWatch, runs_front_duties
 from adminbot.incidents.book import IncidentBook, IncidentEvent
 from adminbot.incidents.intake import EventQueue, Intake
 from adminbot.incidents.reminders import Reminders
@@ -65,6 +68,7 @@ from adminbot.service.monitor import Monitor
 from adminbot.store.api import StoreApi
 from adminbot.store.backend import open_store
 from adminbot.store.channels import ChannelStore
+from adminbot.store.hosts import HostStore
 from adminbot.store.kinds import KindStore
 from adminbot.store.lock import DataDirLock
 from adminbot.store.retention import StoreSize
@@ -137,6 +141,12 @@ class Runtime:
     rules: RuleSource
     """The rules in force: the configuration's and those made in the chat."""
     rule_maker: RuleMaker
+    hosts: HostStore
+    """Every host sharing the store, as their heartbeats left them."""
+    agent: Agent
+    """This host's heartbeat row."""
+    silence: SilenceWatch | None
+    """The watch over the other hosts' heartbeats, in the process with front duties."""
     docker: DockerClient | None = None
     child: PipelineChild | None = None
     lock: DataDirLock | None = None
@@ -278,11 +288,17 @@ def build_runtime(
     settings = action_settings(config)
     lock = DataDirLock(config.data_dir)  # before the store: a second adminbot stops here
     store = open_store(config.store_path, config.database_url, config.host_name)
+    try:
+        claim_host_name(store)  # a second copy of this host's agent stops here
+    except StartupError:
+        lock.release()
+        raise
     store.recover_claims()
     bell = Doorbell(loop)
     outbox = Outbox(
         store,
-        config.alert_chats if config.telegram_enabled else (),
+        # an agent without the token queues its alerts for the front that has it
+        config.alert_chats if config.telegram_enabled or config.database_url else (),
         throttle_seconds=config.alerts.edit_throttle_seconds,
         min_severity=config.min_severity,
         clock=clock,
@@ -381,10 +397,33 @@ def build_runtime(
         on_outcome=[console.outcome, _count_action(metrics)],
     )
     channels = ChannelQueue(config.channels, ChannelStore(store), clock=clock)
+    hosts = HostStore(store)
+    started_at = clock()
+    agent = Agent(
+        store,
+        hosts,
+        watched=monitor.watched,
+        checks=lambda: {name: r.state.value for name, r in tracker.current().items()},
+        started_at=started_at,
+        clock=clock,
+    )
+    check_period = edges.periods.check or config.verificacion_periodica
+    silence = None
+    if runs_front_duties(config):
+        silence = SilenceWatch(
+            hosts,
+            intake,
+            book,
+            outbox,
+            own_host=store.host,
+            after=SILENT_PERIODS * check_period,
+            zone=config.zone,
+            clock=clock,
+        )
     runtime = Runtime(
         config=config,
         clock=clock,
-        started_at=clock(),
+        started_at=started_at,
         store=store,
         book=book,
         outbox=outbox,
@@ -411,6 +450,9 @@ def build_runtime(
         ),
         rules=rules,
         rule_maker=rule_maker,
+        hosts=hosts,
+        agent=agent,
+        silence=silence,
         docker=docker,
         child=child,
         lock=lock,

@@ -47,6 +47,14 @@ class StoreApi(Protocol):
 
     def set_meta(self, key: str, value: str) -> None: ...
 
+    def store_now(self, now: datetime) -> datetime:
+        """The time on the store's clock (the server's, when hosts share one)."""
+        ...
+
+    def claim_host(self) -> bool:
+        """Take this host's name for this process; False if another copy holds it."""
+        ...
+
     def writable(self, now: datetime) -> bool:
         """Whether a write commits now (a full disk or a read-only file say no)."""
         ...

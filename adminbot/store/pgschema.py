@@ -123,7 +123,16 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE checkpoints DROP CONSTRAINT checkpoints_pkey;
     ALTER TABLE checkpoints ADD PRIMARY KEY (host, path);
     """,
+    # agents (adminbot/store/hosts.py): one row per host, upserted at every heartbeat.
+    """
+    CREATE TABLE hosts (
+        name TEXT PRIMARY KEY, instance TEXT NOT NULL, pid BIGINT NOT NULL,
+        version TEXT NOT NULL, started_at TEXT NOT NULL, heartbeat_at TEXT NOT NULL,
+        files TEXT NOT NULL, checks TEXT NOT NULL);
+    """,
 )
+
+HOST_LOCK_CLASS = 0x61646D69  # "admi": the advisory-lock space of host names
 
 
 def schema_version(conn: psycopg.Connection[Any]) -> int:

@@ -19,7 +19,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 import psycopg
 
@@ -27,7 +27,7 @@ from adminbot.clock import Clock, utcnow
 from adminbot.store import retention
 from adminbot.store.damage import Recovery
 from adminbot.store.dburl import redact_url
-from adminbot.store.pgschema import migrate, schema_version
+from adminbot.store.pgschema import HOST_LOCK_CLASS, migrate, schema_version
 from adminbot.store.pgsql import PgConnection
 from adminbot.store.sqlite import Store, _ts
 
@@ -47,6 +47,8 @@ class PgStore(Store):
         self._lock = threading.RLock()
         self._after_commit: list[Callable[[], None]] = []
         self._writing = False
+        self._url = url
+        self._host_lock: psycopg.Connection[Any] | None = None
         if migrate_schema:
             migrate(url)
         self._pg = PgConnection(url)
@@ -60,7 +62,34 @@ class PgStore(Store):
         with self._lock:
             if not self._closed:
                 self._pg.close()
+                if self._host_lock is not None:
+                    self._host_lock.close()
                 self._closed = True
+
+    # -- hosts -------------------------------------------------------------------------
+
+    def store_now(self, now: datetime) -> datetime:
+        """The server's clock: every host's heartbeat is judged on this one clock."""
+        row = self._one("SELECT now() AS at")
+        return now if row is None else cast(datetime, row["at"])
+
+    def claim_host(self) -> bool:
+        """Hold an advisory lock on this host's name for the process's lifetime.
+
+        The lock lives on a connection of its own: the server drops it when that
+        session ends (the process exits or is killed), so a restarted agent takes it
+        again at once, while a second copy running beside the first is refused."""
+        if self._host_lock is not None and not self._host_lock.closed:
+            return True
+        conn = psycopg.connect(self._url, autocommit=True)
+        row = conn.execute(
+            "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (HOST_LOCK_CLASS, self.host)
+        ).fetchone()
+        if row is None or not row[0]:
+            conn.close()
+            return False
+        self._host_lock = conn
+        return True
 
     def take_recoveries(self) -> list[Recovery]:
         """PostgreSQL keeps its own files whole; there is no damaged file to replace."""

@@ -152,6 +152,13 @@ MIGRATIONS: tuple[str, ...] = (
     DROP TABLE checkpoints;
     ALTER TABLE checkpoints_by_host RENAME TO checkpoints;
     """,
+    # agents (adminbot/store/hosts.py): one row per host, upserted at every heartbeat.
+    """
+    CREATE TABLE hosts (
+        name TEXT PRIMARY KEY, instance TEXT NOT NULL, pid INTEGER NOT NULL,
+        version TEXT NOT NULL, started_at TEXT NOT NULL, heartbeat_at TEXT NOT NULL,
+        files TEXT NOT NULL, checks TEXT NOT NULL);
+    """,
 )
 
 HOST_META = ("last_alive", "quiet_held")
@@ -405,6 +412,16 @@ class Store:
         )
         self._save_positions()
 
+    def store_now(self, now: datetime) -> datetime:
+        """The time on the store's clock: one host's store keeps the injected one."""
+        return now
+
+    def claim_host(self) -> bool:
+        """Take this host's name for this process; False if another copy holds it.
+
+        One host's store is guarded by the data dir's lock (`DataDirLock`) already."""
+        return True
+
     def writable(self, now: datetime) -> bool:
         """Whether a write commits now (a full disk or a read-only file say no)."""
         try:
@@ -499,9 +516,9 @@ class Store:
         stay among the last MAX_OCCURRENCES are written. Each `Recorded` shows
         the incident as it was right after its match (count, sample).
         """
-        groups: dict[tuple[str, str], list[int]] = {}
+        groups: dict[tuple[str, str, str], list[int]] = {}
         for index, match in enumerate(matches):
-            groups.setdefault((match.rule, match.key), []).append(index)
+            groups.setdefault((match.rule, match.key, match.host), []).append(index)
         results: list[Recorded | None] = [None] * len(matches)
         with self.transaction():
             for indexes in groups.values():
@@ -525,10 +542,11 @@ class Store:
     ) -> tuple[Incident, bool]:
         """Matches of one (rule, key), in order: one INSERT or UPDATE, the kept occurrences."""
         first, last = group[0], group[-1]
+        host = first.host or self.host
         row = self._one(
             "SELECT * FROM incidents WHERE rule = ? AND key = ? AND host = ? AND state != ? "
             "ORDER BY id DESC LIMIT 1",
-            (first.rule, first.key, self.host, IncidentState.RESOLVED.value),
+            (first.rule, first.key, host, IncidentState.RESOLVED.value),
         )
         sample = last.record.text[:SAMPLE_CHARS]
         fields = json.dumps(dict(last.fields), ensure_ascii=False)
@@ -549,7 +567,7 @@ class Store:
                 sample=sample,
                 fields=frozen_map(json.loads(fields)),
                 token=opened,
-                host=self.host,
+                host=host,
             )
         else:
             self._run(
@@ -588,7 +606,7 @@ class Store:
                     last.record.text[:SAMPLE_CHARS],
                     json.dumps(dict(last.fields), ensure_ascii=False),
                     token,
-                    self.host,
+                    first.host or self.host,
                 ),
             )
             incident_id = int(cursor.lastrowid or 0)
