@@ -48,7 +48,15 @@ async def on_act(update: Update, context: AdminContext) -> None:
     if incident.state is IncidentState.FIXING:
         await query.answer(t("tap.busy"))
         return
-    await query.answer(t("tap.running", what=t(f"btn.{kind.value}")))
+    remote = runtime.remote.is_remote(incident)
+    if remote and not runtime.remote.reachable(incident.host):
+        await query.answer(t("tap.host_unreachable", host=incident.host), show_alert=True)
+        return
+    what = t(f"btn.{kind.value}")
+    if remote:
+        await query.answer(t("tap.queued_for_host", host=incident.host, what=what))
+    else:
+        await query.answer(t("tap.running", what=what))
     context.application.create_task(
         _run_and_log(runtime, incident.id, kind, actor_of(update)),
         update=None,

@@ -389,6 +389,10 @@ EN: Mapping[str, str] = {
         "no line at all in {waited} of watching (limit {limit}), but the process is not "
         "running: see the process check"
     ),
+    # agents: several hosts, one store (adminbot/fleet/)
+    "action.reason.remote_expired": "host {host} did not pick the fix up within {minutes} min",
+    "tap.host_unreachable": "Host {host} is not reachable: nothing was run.",
+    "tap.queued_for_host": "Sent to host {host}: {what}…",
 }
 
 ES: Mapping[str, str] = {
@@ -803,6 +807,10 @@ ES: Mapping[str, str] = {
         "ninguna línea en {waited} de vigilancia (límite {limit}), y el proceso no está en "
         "marcha: mira la comprobación del proceso"
     ),
+    # agents: several hosts, one store (adminbot/fleet/)
+    "action.reason.remote_expired": "el servidor {host} no recogió el arreglo en {minutes} min",
+    "tap.host_unreachable": "El servidor {host} no responde: no se ha ejecutado nada.",
+    "tap.queued_for_host": "Enviado al servidor {host}: {what}…",
 }
 
 CATALOGS: Mapping[str, Mapping[str, str]] = {"en": EN, "es": ES}

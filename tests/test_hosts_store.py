@@ -13,6 +13,7 @@ from adminbot.models import Checkpoint
 from adminbot.store.hosts import HostBeat, HostFile, HostStore
 from adminbot.store.postgres import PgStore
 from adminbot.store.sqlite import Store, host_key
+from adminbot.store.work import WorkState, WorkStore
 from tests.clocks import T0
 from tests.conftest import BACKENDS
 from tests.pg import PgCluster
@@ -126,3 +127,26 @@ def test_a_second_copy_with_the_same_host_name_is_refused_until_the_first_ends(
     assert second.claim_host()
     for store in (second, other):
         store.close()
+
+
+def test_a_queued_fix_is_claimed_once_and_a_claimed_one_never_expires(
+    two_hosts: tuple[Store, Store],
+) -> None:
+    a, b = two_hosts
+    front, agent = WorkStore(a), WorkStore(b)
+    first = front.request("b", 7, "chown", "admin:1", T0)
+    assert first is not None
+    assert front.request("b", 7, "chown", "admin:1", T0) is None  # the same fix waits already
+    second = front.request("b", 8, "mkdir", "admin:1", T0)
+    assert second is not None
+    assert [w.id for w in agent.pending("b")] == [first, second]
+    assert agent.pending("a") == []
+    assert agent.claim(first, "b:1")
+    assert not agent.claim(first, "b:2")
+    expired = front.expire(T0 + timedelta(minutes=5), T0 + timedelta(minutes=6))
+    assert [w.id for w in expired] == [second]
+    assert not agent.claim(second, "b:1")
+    agent.finish(first, T0)
+    done = front.item(first)
+    assert done is not None and (done.state, done.claimed_by) == (WorkState.DONE, "b:1")
+    assert front.request("b", 7, "chown", "admin:1", T0) is not None  # done: may be asked again

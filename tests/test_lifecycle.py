@@ -108,6 +108,7 @@ async def test_every_part_is_built_complete_and_the_console_front_has_no_deliver
         "uptime",
         "remind",
         "host",
+        "work",
     ]
     assert service.jobs[1].period == QUICK.check
     service.runtime.store.close()

@@ -170,6 +170,7 @@ class Service:
             Job("uptime", check, self.ping, min(1.0, check)),
             Job("remind", check, self.remind, check),
             Job("host", check, self.beat_host, check),
+            Job("work", periods.work_poll, self.poll_work, periods.work_poll),
         ]
 
     async def start(self) -> None:
@@ -267,6 +268,13 @@ class Service:
         await asyncio.to_thread(self.runtime.agent.beat)
         if self.runtime.silence is not None:
             await asyncio.to_thread(self.runtime.silence.round)
+            await asyncio.to_thread(self.runtime.remote.expire)
+
+    async def poll_work(self) -> None:
+        """Run the fixes the front queued for this host (none with one host's store)."""
+        runtime = self.runtime
+        if runtime.config.database_url is not None:
+            await runtime.remote.poll(runtime.remedies.run)
 
     async def heartbeat(self) -> None:
         await asyncio.to_thread(self.runtime.monitor.heartbeat)

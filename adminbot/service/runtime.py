@@ -46,6 +46,7 @@ from adminbot.errors import StartupError
 from adminbot.facts import Size
 from adminbot.fleet.agent import Agent, claim_host_name
 from adminbot.fleet.silence import SILENT_PERIODS, SilenceWatch, runs_front_duties
+from adminbot.fleet.work import EXPIRE_AFTER, RemoteFixes
 from adminbot.incidents.book import IncidentBook, IncidentEvent
 from adminbot.incidents.intake import EventQueue, Intake
 from adminbot.incidents.reminders import Reminders
@@ -74,6 +75,7 @@ from adminbot.store.lock import DataDirLock
 from adminbot.store.retention import StoreSize
 from adminbot.store.trends import TrendStore
 from adminbot.store.userrules import UserRuleStore
+from adminbot.store.work import WorkStore
 from adminbot.supervise.child import PipelineChild, PipelineStatus
 from adminbot.supervise.supervisor import RestartPolicy
 
@@ -101,6 +103,10 @@ class Periods:
     """How long a stopping front keeps delivering what is queued."""
     storm_window: float = 60.0
     """The window `[alerts] storm_threshold` counts new incidents in."""
+    work_poll: float = 1.0
+    """How often an agent looks for fixes the front queued for its host."""
+    work_expiry: float = EXPIRE_AFTER
+    """How long a fix queued for another host waits before it expires."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +153,8 @@ class Runtime:
     """This host's heartbeat row."""
     silence: SilenceWatch | None
     """The watch over the other hosts' heartbeats, in the process with front duties."""
+    remote: RemoteFixes
+    """Fixes for other hosts' incidents, queued for their agents; this host's, run."""
     docker: DockerClient | None = None
     child: PipelineChild | None = None
     lock: DataDirLock | None = None
@@ -380,6 +388,17 @@ def build_runtime(
     )
     child = _pipeline_child(config, intake, child_argv) if child_argv else None
     local_actions = {ActionKind.RESTART_PROCESS: child.restart} if child is not None else {}
+    hosts = HostStore(store)
+    check_period = edges.periods.check or config.verificacion_periodica
+    remote = RemoteFixes(
+        store,
+        WorkStore(store),
+        hosts,
+        outbox,
+        silent_after=SILENT_PERIODS * check_period,
+        expire_after=edges.periods.work_expiry,
+        clock=clock,
+    )
     remedies = Remedies(
         store,
         book,
@@ -395,9 +414,9 @@ def build_runtime(
         disk_report=lambda: disk_report(config.disk_paths),
         local_actions=local_actions,
         on_outcome=[console.outcome, _count_action(metrics)],
+        remote=remote,
     )
     channels = ChannelQueue(config.channels, ChannelStore(store), clock=clock)
-    hosts = HostStore(store)
     started_at = clock()
     agent = Agent(
         store,
@@ -407,7 +426,6 @@ def build_runtime(
         started_at=started_at,
         clock=clock,
     )
-    check_period = edges.periods.check or config.verificacion_periodica
     silence = None
     if runs_front_duties(config):
         silence = SilenceWatch(
@@ -453,6 +471,7 @@ def build_runtime(
         hosts=hosts,
         agent=agent,
         silence=silence,
+        remote=remote,
         docker=docker,
         child=child,
         lock=lock,

@@ -130,6 +130,15 @@ MIGRATIONS: tuple[str, ...] = (
         version TEXT NOT NULL, started_at TEXT NOT NULL, heartbeat_at TEXT NOT NULL,
         files TEXT NOT NULL, checks TEXT NOT NULL);
     """,
+    # agents (adminbot/store/work.py): a fix tapped on the front for another host's incident.
+    """
+    CREATE TABLE work (
+        id BIGSERIAL PRIMARY KEY, host TEXT NOT NULL, incident_id BIGINT NOT NULL,
+        action TEXT NOT NULL, actor TEXT NOT NULL, created_at TEXT NOT NULL,
+        state TEXT NOT NULL, claimed_by TEXT, done_at TEXT);
+    CREATE INDEX work_by_host ON work (host, state, id);
+    CREATE INDEX work_by_incident ON work (incident_id, state);
+    """,
 )
 
 HOST_LOCK_CLASS = 0x61646D69  # "admi": the advisory-lock space of host names

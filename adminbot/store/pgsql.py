@@ -20,7 +20,7 @@ from psycopg import pq
 from psycopg.rows import RowMaker
 
 ID_TABLES = frozenset(
-    {"incidents", "occurrences", "transitions", "audit", "outbox", "storms", "kinds"}
+    {"incidents", "occurrences", "transitions", "audit", "outbox", "storms", "kinds", "work"}
 )
 """Tables with a serial `id`: an INSERT into one returns it, for `lastrowid`."""
 

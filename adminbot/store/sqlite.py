@@ -159,6 +159,15 @@ MIGRATIONS: tuple[str, ...] = (
         version TEXT NOT NULL, started_at TEXT NOT NULL, heartbeat_at TEXT NOT NULL,
         files TEXT NOT NULL, checks TEXT NOT NULL);
     """,
+    # agents (adminbot/store/work.py): a fix tapped on the front for another host's incident.
+    """
+    CREATE TABLE work (
+        id INTEGER PRIMARY KEY, host TEXT NOT NULL, incident_id INTEGER NOT NULL,
+        action TEXT NOT NULL, actor TEXT NOT NULL, created_at TEXT NOT NULL,
+        state TEXT NOT NULL, claimed_by TEXT, done_at TEXT);
+    CREATE INDEX work_by_host ON work (host, state, id);
+    CREATE INDEX work_by_incident ON work (incident_id, state);
+    """,
 )
 
 HOST_META = ("last_alive", "quiet_held")
