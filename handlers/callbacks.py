@@ -151,7 +151,7 @@ async def on_page(update: Update, context: AdminContext) -> None:
         return
     await query.answer()
     size = max(1, min(tap.size, MAX_PAGE_SIZE))
-    text, markup = errors_view(runtime, tap.rule, page=tap.page, size=size)
+    text, markup = errors_view(runtime, tap.rule, page=tap.page, size=size, host=tap.host)
     try:
         await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
     except BadRequest as exc:

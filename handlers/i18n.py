@@ -393,6 +393,13 @@ EN: Mapping[str, str] = {
     "action.reason.remote_expired": "host {host} did not pick the fix up within {minutes} min",
     "tap.host_unreachable": "Host {host} is not reachable: nothing was run.",
     "tap.queued_for_host": "Sent to host {host}: {what}…",
+    "alert.host": "🖥 Host: <b>{host}</b>",
+    "status.hosts": "<b>Hosts</b>",
+    "status.host_line": "🟢 <b>{host}</b> · heartbeat {at} ({ago} ago) · v{version}",
+    "status.host_silent": "🔴 <b>{host}</b> · silent since {at} ({ago}) · v{version}",
+    "status.host_file": "   • <code>{path}</code> · {size} · {lines} lines",
+    "status.host_checks": "   checks: {checks}",
+    "summary.by_host": "🖥 host {host}: {incidents} ({hits}×)",
 }
 
 ES: Mapping[str, str] = {
@@ -811,6 +818,13 @@ ES: Mapping[str, str] = {
     "action.reason.remote_expired": "el servidor {host} no recogió el arreglo en {minutes} min",
     "tap.host_unreachable": "El servidor {host} no responde: no se ha ejecutado nada.",
     "tap.queued_for_host": "Enviado al servidor {host}: {what}…",
+    "alert.host": "🖥 Servidor: <b>{host}</b>",
+    "status.hosts": "<b>Servidores</b>",
+    "status.host_line": "🟢 <b>{host}</b> · latido {at} (hace {ago}) · v{version}",
+    "status.host_silent": "🔴 <b>{host}</b> · en silencio desde {at} ({ago}) · v{version}",
+    "status.host_file": "   • <code>{path}</code> · {size} · {lines} líneas",
+    "status.host_checks": "   comprobaciones: {checks}",
+    "summary.by_host": "🖥 servidor {host}: {incidents} ({hits}×)",
 }
 
 CATALOGS: Mapping[str, Mapping[str, str]] = {"en": EN, "es": ES}

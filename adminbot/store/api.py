@@ -119,6 +119,10 @@ class StoreApi(Protocol):
         """Per rule: (incidents, occurrences) whose last occurrence is at or after `since`."""
         ...
 
+    def host_counts(self, since: datetime | None = None) -> dict[str, tuple[int, int]]:
+        """Per host: (incidents, occurrences) whose last occurrence is at or after `since`."""
+        ...
+
     def open_counts(self) -> dict[str, int]: ...
 
     def state_counts(self) -> dict[tuple[str, str], int]:

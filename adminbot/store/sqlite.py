@@ -728,6 +728,16 @@ class Store:
         )
         return {row["rule"]: (int(row["n"]), int(row["hits"])) for row in rows}
 
+    def host_counts(self, since: datetime | None = None) -> dict[str, tuple[int, int]]:
+        """Per host: (incidents, occurrences) whose last occurrence is at or after `since`."""
+        clauses, args = _filters(None, None, since)
+        rows = self._all(
+            f"SELECT host, count(*) AS n, sum(count) AS hits FROM incidents {clauses} "  # noqa: S608 - as above
+            "GROUP BY host",
+            args,
+        )
+        return {row["host"]: (int(row["n"]), int(row["hits"])) for row in rows}
+
     def open_counts(self) -> dict[str, int]:
         open_states = [s.value for s in IncidentState if not s.is_closed]
         marks = ",".join("?" * len(open_states))
