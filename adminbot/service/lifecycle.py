@@ -47,6 +47,7 @@ from adminbot.service.runtime import (
 )
 from adminbot.service.selfwatch import Part, SelfWatch
 from adminbot.service.uptime import UptimePing
+from adminbot.store.errors import StoreUnreachable
 from adminbot.supervise.supervisor import ChildExit
 
 logger = logging.getLogger(__name__)
@@ -108,6 +109,7 @@ def build_service(
         runtime.store,
         stall_seconds=max(30.0, 5 * config.watch.backstop_seconds),
         delivery=built.health,
+        reachable=store_part(runtime) if config.database_url is not None else None,
     )
     if config.channels and render is None:
         raise ValueError("[[channels]] are configured but no renderer was given")
@@ -129,6 +131,17 @@ def build_service(
         healthy = lambda: selfwatch.alive and store.writable(runtime.clock())  # noqa: E731 - a tiny adapter
         uptime = UptimePing(config.heartbeat.url, healthy)
     return Service(runtime, router, built, selfwatch, http, uptime, sender)
+
+
+def store_part(runtime: Runtime) -> Callable[[], Part]:
+    """/healthz's `store` part for a shared database: failing while it takes no write."""
+
+    def part() -> Part:
+        if runtime.store.writable(runtime.clock()):
+            return True, f"{runtime.store.path} takes writes"
+        return False, f"{runtime.store.path} is unreachable; tailing waits at its checkpoints"
+
+    return part
 
 
 def _no_words(_item: object) -> ChannelText:
@@ -336,7 +349,10 @@ class Service:
         while True:
             await asyncio.sleep(period)
             for part, ok, detail in await asyncio.to_thread(watch.changes):
-                self.runtime.outbox.notice(SelfWatchNotice(part, ok, detail))
+                try:
+                    self.runtime.outbox.notice(SelfWatchNotice(part, ok, detail))
+                except StoreUnreachable:  # the store itself is the part that fails
+                    logger.warning("Self-check %s not told: the store is unreachable", part)
             if interval and watch.alive:
                 sdnotify.watchdog_ping()
 
@@ -349,5 +365,7 @@ def _why(exc: OSError) -> str:
 async def _logged(job: Job) -> None:
     try:
         await job.work()
+    except StoreUnreachable as exc:  # said once per job run, without a traceback
+        logger.warning("Periodic job %s waits for the store: %s", job.name, exc)
     except Exception:  # one failing job must not stop the others
         logger.exception("Periodic job %s failed", job.name)

@@ -27,8 +27,9 @@ from adminbot.clock import Clock, utcnow
 from adminbot.store import retention
 from adminbot.store.damage import Recovery
 from adminbot.store.dburl import redact_url
+from adminbot.store.errors import StoreUnreachable
 from adminbot.store.pgschema import HOST_LOCK_CLASS, migrate, schema_version
-from adminbot.store.pgsql import PgConnection
+from adminbot.store.pgsql import CONNECT_TIMEOUT, PgConnection
 from adminbot.store.sqlite import Store, _ts
 
 logger = logging.getLogger(__name__)
@@ -79,12 +80,19 @@ class PgStore(Store):
         The lock lives on a connection of its own: the server drops it when that
         session ends (the process exits or is killed), so a restarted agent takes it
         again at once, while a second copy running beside the first is refused."""
-        if self._host_lock is not None and not self._host_lock.closed:
+        held = self._host_lock
+        if held is not None and not (held.closed or held.broken):
             return True
-        conn = psycopg.connect(self._url, autocommit=True)
-        row = conn.execute(
-            "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (HOST_LOCK_CLASS, self.host)
-        ).fetchone()
+        if held is not None:
+            held.close()  # the server restarted: the lock went with the session
+            self._host_lock = None
+        try:
+            conn = psycopg.connect(self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+            row = conn.execute(
+                "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (HOST_LOCK_CLASS, self.host)
+            ).fetchone()
+        except psycopg.OperationalError as exc:
+            raise StoreUnreachable(str(exc)) from exc
         if row is None or not row[0]:
             conn.close()
             return False
@@ -102,8 +110,11 @@ class PgStore(Store):
         try:
             if self._pg.in_transaction:
                 self._pg.execute("ROLLBACK")
-        except psycopg.Error as exc:
+        except (psycopg.Error, sqlite3.Error) as exc:
             logger.debug("Rollback after a failed transaction: %s", exc)
+
+    def _recover(self, exc: BaseException) -> None:
+        """PostgreSQL has no damaged file to swap: a lost server is waited for instead."""
 
     @property
     def schema_version(self) -> int:
@@ -116,7 +127,7 @@ class PgStore(Store):
         """Whether a write commits now (a server that is down or read-only says no)."""
         try:
             self.set_meta("alive_at", _ts(now))
-        except psycopg.Error as exc:
+        except (psycopg.Error, sqlite3.Error) as exc:
             logger.warning("The store is not writable: %s", exc)
             return False
         return True
