@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from adminbot.models import Checkpoint
+from adminbot.incidents.book import IncidentBook
+from adminbot.models import Checkpoint, Match, Record, Severity, frozen_map
 from adminbot.store.hosts import HostBeat, HostFile, HostStore
 from adminbot.store.postgres import PgStore
 from adminbot.store.sqlite import Store, host_key
 from adminbot.store.work import WorkState, WorkStore
-from tests.clocks import T0
+from tests.clocks import T0, FakeClock
 from tests.conftest import BACKENDS
 from tests.pg import PgCluster
 
@@ -124,7 +125,7 @@ def test_a_second_copy_with_the_same_host_name_is_refused_until_the_first_ends(
     assert not second.claim_host()
     assert other.claim_host()
     first.close()
-    assert second.claim_host()
+    assert second.claim_host(wait=5.0)  # once the server has ended the first's session
     for store in (second, other):
         store.close()
 
@@ -150,3 +151,17 @@ def test_a_queued_fix_is_claimed_once_and_a_claimed_one_never_expires(
     done = front.item(first)
     assert done is not None and (done.state, done.claimed_by) == (WorkState.DONE, "b:1")
     assert front.request("b", 7, "chown", "admin:1", T0) is not None  # done: may be asked again
+
+
+def test_incidents_are_counted_per_host_and_listed_for_one_host(
+    two_hosts: tuple[Store, Store],
+) -> None:
+    a, b = two_hosts
+    for store, keys in ((a, ["/x"]), (b, ["/y", "/z", "/z"])):
+        book = IncidentBook(store, FakeClock())
+        for key in keys:
+            record = Record(source="/log/bot.log", line_no=1, text=f"ERROR denied {key}")
+            book.record(Match("permisos", Severity.ERROR, record, frozen_map({"path": key}), key))
+    assert a.host_counts() == {"a": (1, 1), "b": (2, 3)}
+    assert {i.key for i in a.incidents(host="b")} == {"/y", "/z"}
+    assert a.count_incidents(host="a") == 1

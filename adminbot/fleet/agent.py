@@ -22,9 +22,13 @@ from adminbot.tail.tailer import WatchedFile
 logger = logging.getLogger(__name__)
 
 
+CLAIM_WAIT = 5.0
+"""Seconds a starting agent waits for the session of a copy that just died to end."""
+
+
 def claim_host_name(store: StoreApi) -> None:
     """Refuse to start a second copy of this host's agent on the same store."""
-    if not store.claim_host():
+    if not store.claim_host(wait=CLAIM_WAIT):
         store.close()
         raise StartupError(
             f"another adminbot already runs as host {store.host!r} on {store.path}; "

@@ -51,8 +51,9 @@ class StoreApi(Protocol):
         """The time on the store's clock (the server's, when hosts share one)."""
         ...
 
-    def claim_host(self) -> bool:
-        """Take this host's name for this process; False if another copy holds it."""
+    def claim_host(self, wait: float = 0.0) -> bool:
+        """Take this host's name for this process; False if another copy holds it
+        (after trying for `wait` seconds)."""
         ...
 
     def writable(self, now: datetime) -> bool:

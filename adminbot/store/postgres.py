@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
@@ -33,6 +34,12 @@ from adminbot.store.pgsql import CONNECT_TIMEOUT, PgConnection
 from adminbot.store.sqlite import Store, _ts
 
 logger = logging.getLogger(__name__)
+
+
+def _try_lock(conn: psycopg.Connection[Any], host: str) -> bool:
+    sql = "SELECT pg_try_advisory_lock(%s, hashtext(%s))"
+    row = conn.execute(sql, (HOST_LOCK_CLASS, host)).fetchone()
+    return bool(row and row[0])
 
 
 class PgStore(Store):
@@ -74,28 +81,29 @@ class PgStore(Store):
         row = self._one("SELECT now() AS at")
         return now if row is None else cast(datetime, row["at"])
 
-    def claim_host(self) -> bool:
+    def claim_host(self, wait: float = 0.0) -> bool:
         """Hold an advisory lock on this host's name for the process's lifetime.
 
         The lock lives on a connection of its own: the server drops it when that
         session ends (the process exits or is killed), so a restarted agent takes it
-        again at once, while a second copy running beside the first is refused."""
+        again, while a second copy running beside the first is refused. `wait`: how
+        long to keep trying, for the session of a process that just died to end."""
         held = self._host_lock
         if held is not None and not (held.closed or held.broken):
             return True
         if held is not None:
             held.close()  # the server restarted: the lock went with the session
             self._host_lock = None
+        deadline = time.monotonic() + wait
         try:
             conn = psycopg.connect(self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
-            row = conn.execute(
-                "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (HOST_LOCK_CLASS, self.host)
-            ).fetchone()
+            while not _try_lock(conn, self.host):
+                if time.monotonic() >= deadline:
+                    conn.close()
+                    return False
+                time.sleep(0.2)
         except psycopg.OperationalError as exc:
             raise StoreUnreachable(str(exc)) from exc
-        if row is None or not row[0]:
-            conn.close()
-            return False
         self._host_lock = conn
         return True
 

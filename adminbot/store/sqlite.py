@@ -425,7 +425,7 @@ class Store:
         """The time on the store's clock: one host's store keeps the injected one."""
         return now
 
-    def claim_host(self) -> bool:
+    def claim_host(self, wait: float = 0.0) -> bool:
         """Take this host's name for this process; False if another copy holds it.
 
         One host's store is guarded by the data dir's lock (`DataDirLock`) already."""
