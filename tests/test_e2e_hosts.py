@@ -20,6 +20,7 @@ import pytest
 from adminbot.clock import utcnow
 from adminbot.store.hosts import HostRow, HostStore
 from adminbot.store.postgres import PgStore
+from adminbot.store.work import WorkStore
 from tests.fake_telegram import Call, FakeTelegram, SentMessage
 from tests.harness import ADMIN, append
 from tests.pg import PgCluster
@@ -208,3 +209,19 @@ def test_an_agent_killed_and_restarted_loses_and_repeats_nothing_and_its_silence
     for path in paths:
         sent = [c for c in fleet.fake.calls("sendMessage") if path in c.params["text"]]
         assert len(sent) == 1, f"{path} was alerted {len(sent)} times"
+
+
+def test_a_tap_for_a_silent_host_is_answered_not_reachable_and_nothing_runs(
+    fleet: Fleet,
+) -> None:
+    fleet.start()
+    append(fleet.b.log, LINE.format(n=1, path="/srv/b/gone.mp4"))
+    fleet.fake.wait_for("sendMessage", mentions("gone.mp4"), 20)
+    [alert] = fleet.alerts("gone.mp4")
+    fleet.b.kill()
+    fleet.fake.wait_for("sendMessage", mentions("host b silent since"), 20)
+    chown = dict(fleet.fake.buttons(ADMIN, alert.message_id))["🔑 Chown"]
+    fleet.fake.tap(ADMIN, ADMIN, alert.message_id, chown)
+    answer = fleet.fake.wait_for("answerCallbackQuery", lambda c: True, 10)
+    assert answer.params["text"] == "Host b is not reachable: nothing was run."
+    assert WorkStore(fleet.viewer).pending("b") == []
