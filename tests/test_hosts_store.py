@@ -14,6 +14,7 @@ from adminbot.models import Checkpoint, Match, Record, Severity, frozen_map
 from adminbot.store.hosts import HostBeat, HostFile, HostStore
 from adminbot.store.postgres import PgStore
 from adminbot.store.sqlite import Store, host_key
+from adminbot.store.trends import TrendStore
 from adminbot.store.work import WorkState, WorkStore
 from tests.clocks import T0, FakeClock
 from tests.conftest import BACKENDS
@@ -165,3 +166,14 @@ def test_incidents_are_counted_per_host_and_listed_for_one_host(
     assert a.host_counts() == {"a": (1, 1), "b": (2, 3)}
     assert {i.key for i in a.incidents(host="b")} == {"/y", "/z"}
     assert a.count_incidents(host="a") == 1
+
+
+def test_each_host_counts_its_own_rule_rate(two_hosts: tuple[Store, Store]) -> None:
+    a, b = two_hosts
+    TrendStore(a).count_rules(T0, ["permisos"] * 3)
+    TrendStore(b).count_rules(T0, ["permisos"] * 500)  # a storm on b is not a's
+    assert TrendStore(a).recent(T0 - timedelta(minutes=1)) == {"permisos": 3}
+    assert TrendStore(b).recent(T0 - timedelta(minutes=1)) == {"permisos": 500}
+    assert TrendStore(a).hourly("permisos", T0, T0 + timedelta(hours=1)) == [3]
+    assert TrendStore(a).counting_since(T0) == T0
+    assert TrendStore(b).counting_since(T0 + timedelta(hours=2)) == T0 + timedelta(hours=2)

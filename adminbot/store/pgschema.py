@@ -139,6 +139,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX work_by_host ON work (host, state, id);
     CREATE INDEX work_by_incident ON work (incident_id, state);
     """,
+    # agents: each host's usual error rate is its own (adminbot/store/trends.py).
+    """
+    ALTER TABLE rule_counts ADD COLUMN host TEXT NOT NULL DEFAULT '';
+    ALTER TABLE rule_counts DROP CONSTRAINT rule_counts_pkey;
+    ALTER TABLE rule_counts ADD PRIMARY KEY (host, rule, minute);
+    """,
 )
 
 HOST_LOCK_CLASS = 0x61646D69  # "admi": the advisory-lock space of host names

@@ -168,9 +168,20 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX work_by_host ON work (host, state, id);
     CREATE INDEX work_by_incident ON work (incident_id, state);
     """,
+    # agents: each host's usual error rate is its own (adminbot/store/trends.py); rows
+    # from before are this host's (`_adopt`).
+    """
+    CREATE TABLE rule_counts_by_host (
+        rule TEXT NOT NULL, minute TEXT NOT NULL, n INTEGER NOT NULL,
+        host TEXT NOT NULL DEFAULT '', PRIMARY KEY (host, rule, minute));
+    INSERT INTO rule_counts_by_host SELECT *, '' FROM rule_counts;
+    DROP TABLE rule_counts;
+    ALTER TABLE rule_counts_by_host RENAME TO rule_counts;
+    CREATE INDEX rule_counts_by_minute ON rule_counts (minute);
+    """,
 )
 
-HOST_META = ("last_alive", "quiet_held")
+HOST_META = ("last_alive", "quiet_held", "rule_counts_since")
 """Meta keys that are one host's state: stored as `key@host` (`host_key`)."""
 
 
@@ -294,6 +305,7 @@ class Store:
                 (self.host,),
             )
             self._run("UPDATE checkpoints SET host = ? WHERE host = ''", (self.host,))
+            self._run("UPDATE rule_counts SET host = ? WHERE host = ''", (self.host,))
             for key in HOST_META:
                 self._run(
                     "UPDATE meta SET key = ? WHERE key = ? AND NOT EXISTS "
