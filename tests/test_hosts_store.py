@@ -177,3 +177,20 @@ def test_each_host_counts_its_own_rule_rate(two_hosts: tuple[Store, Store]) -> N
     assert TrendStore(a).hourly("permisos", T0, T0 + timedelta(hours=1)) == [3]
     assert TrendStore(a).counting_since(T0) == T0
     assert TrendStore(b).counting_since(T0 + timedelta(hours=2)) == T0 + timedelta(hours=2)
+
+
+def test_a_storm_is_one_hosts_and_counts_only_its_incidents(
+    two_hosts: tuple[Store, Store],
+) -> None:
+    a, b = two_hosts
+    for store, keys in ((a, ["/a1"]), (b, ["/b1", "/b2"])):
+        book = IncidentBook(store, FakeClock())
+        for key in keys:
+            record = Record(source="/log/bot.log", line_no=1, text=f"ERROR denied {key}")
+            book.record(Match("permisos", Severity.ERROR, record, frozen_map({"path": key}), key))
+    storm = b.open_storm("permisos", T0 - timedelta(minutes=1))
+    assert a.open_storms() == {}
+    assert b.open_storms() == {"permisos": storm}
+    facts = a.storm(storm)  # as the front renders it, whichever host it runs on
+    assert facts is not None and facts.incidents == 2
+    assert {key for key, _ in facts.top_keys} == {"/b1", "/b2"}

@@ -28,10 +28,10 @@ def store(any_store: Store) -> Store:
 
 def test_schema_is_versioned_and_reopening_does_not_migrate_again(tmp_path: Path) -> None:
     first = Store(tmp_path / "s.sqlite3")
-    assert first.schema_version == len(MIGRATIONS) == 12
+    assert first.schema_version == len(MIGRATIONS) == 13
     first.close()
     again = Store(tmp_path / "s.sqlite3")
-    assert again.schema_version == 12
+    assert again.schema_version == 13
     again.close()
 
 

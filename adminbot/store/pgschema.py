@@ -145,6 +145,8 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE rule_counts DROP CONSTRAINT rule_counts_pkey;
     ALTER TABLE rule_counts ADD PRIMARY KEY (host, rule, minute);
     """,
+    # agents: a storm is one host's (its message counts that host's incidents).
+    "ALTER TABLE storms ADD COLUMN host TEXT NOT NULL DEFAULT ''",
 )
 
 HOST_LOCK_CLASS = 0x61646D69  # "admi": the advisory-lock space of host names

@@ -179,6 +179,8 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE rule_counts_by_host RENAME TO rule_counts;
     CREATE INDEX rule_counts_by_minute ON rule_counts (minute);
     """,
+    # agents: a storm is one host's (its message counts that host's incidents).
+    "ALTER TABLE storms ADD COLUMN host TEXT NOT NULL DEFAULT ''",
 )
 
 HOST_META = ("last_alive", "quiet_held", "rule_counts_since")
@@ -306,6 +308,7 @@ class Store:
             )
             self._run("UPDATE checkpoints SET host = ? WHERE host = ''", (self.host,))
             self._run("UPDATE rule_counts SET host = ? WHERE host = ''", (self.host,))
+            self._run("UPDATE storms SET host = ? WHERE host = ''", (self.host,))
             for key in HOST_META:
                 self._run(
                     "UPDATE meta SET key = ? WHERE key = ? AND NOT EXISTS "
@@ -1018,11 +1021,11 @@ class Store:
         return back
 
     def absorb_alerts(self, rule: str) -> int:
-        """Pending alerts of `rule` that a storm message now stands for; they are not sent."""
+        """This host's pending alerts of `rule` that its storm message now stands for."""
         return self._run(
             "UPDATE outbox SET state = 'absorbed' WHERE state = 'pending' AND kind = 'alert' "
-            "AND incident_id IN (SELECT id FROM incidents WHERE rule = ?)",
-            (rule,),
+            "AND incident_id IN (SELECT id FROM incidents WHERE rule = ? AND host = ?)",
+            (rule, self.host),
         )
 
     def has_pending(self, incident_id: int, kind: str = "alert") -> bool:
@@ -1078,7 +1081,8 @@ class Store:
     def open_storm(self, rule: str, started_at: datetime) -> int:
         with self._lock:
             cursor = self._db.execute(
-                "INSERT INTO storms (rule, started_at) VALUES (?, ?)", (rule, _ts(started_at))
+                "INSERT INTO storms (rule, started_at, host) VALUES (?, ?, ?)",
+                (rule, _ts(started_at), self.host),
             )
             return int(cursor.lastrowid or 0)
 
@@ -1088,8 +1092,11 @@ class Store:
         )
 
     def open_storms(self) -> dict[str, int]:
-        """Storms still going on, by rule (a restart picks them up)."""
-        rows = self._all("SELECT id, rule FROM storms WHERE ended_at IS NULL ORDER BY id")
+        """This host's storms still going on, by rule (a restart picks them up)."""
+        rows = self._all(
+            "SELECT id, rule FROM storms WHERE ended_at IS NULL AND host = ? ORDER BY id",
+            (self.host,),
+        )
         return {str(r["rule"]): int(r["id"]) for r in rows}
 
     def storm(self, storm_id: int, top: int = 5) -> StormFacts | None:
@@ -1097,21 +1104,23 @@ class Store:
         row = self._one("SELECT * FROM storms WHERE id = ?", (storm_id,))
         if row is None:
             return None
-        args = (row["rule"], row["started_at"], row["ended_at"], row["ended_at"])
+        args = (
+            row["rule"], row["host"], row["started_at"], row["ended_at"], row["ended_at"]
+        )  # fmt: skip
+        within = "rule = ? AND host = ? AND first_seen >= ? AND (? IS NULL OR first_seen <= ?)"
         totals = self._one(
-            "SELECT count(*) AS n, coalesce(sum(count), 0) AS hits, max(last_seen) AS last "
-            "FROM incidents WHERE rule = ? AND first_seen >= ? "
-            "AND (? IS NULL OR first_seen <= ?)",
+            "SELECT count(*) AS n, coalesce(sum(count), 0) AS hits, max(last_seen) AS last "  # noqa: S608 - fixed text, values are bound
+            f"FROM incidents WHERE {within}",
             args,
         )
         keys = self._all(
-            "SELECT key, count FROM incidents WHERE rule = ? AND first_seen >= ? "
-            "AND (? IS NULL OR first_seen <= ?) ORDER BY count DESC, id DESC LIMIT ?",
+            f"SELECT key, count FROM incidents WHERE {within} "  # noqa: S608 - as above
+            "ORDER BY count DESC, id DESC LIMIT ?",
             (*args, top),
         )
         files = self._all(
-            "SELECT source, count(*) AS n FROM incidents WHERE rule = ? AND first_seen >= ? "
-            "AND (? IS NULL OR first_seen <= ?) GROUP BY source ORDER BY n DESC, source LIMIT ?",
+            f"SELECT source, count(*) AS n FROM incidents WHERE {within} "  # noqa: S608 - as above
+            "GROUP BY source ORDER BY n DESC, source LIMIT ?",
             (*args, top),
         )
         assert totals is not None
