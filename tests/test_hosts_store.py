@@ -194,3 +194,15 @@ def test_a_storm_is_one_hosts_and_counts_only_its_incidents(
     facts = a.storm(storm)  # as the front renders it, whichever host it runs on
     assert facts is not None and facts.incidents == 2
     assert {key for key, _ in facts.top_keys} == {"/b1", "/b2"}
+
+
+def test_a_fix_cut_off_by_a_crash_is_over_at_start_and_may_be_asked_again(
+    two_hosts: tuple[Store, Store],
+) -> None:
+    a, b = two_hosts
+    front, agent = WorkStore(a), WorkStore(b)
+    first = front.request("b", 7, "chown", "admin:1", T0)
+    assert first is not None and agent.claim(first, "b:1")
+    assert front.request("b", 7, "chown", "admin:1", T0) is None
+    assert agent.interrupted("b", T0) == 1  # b starts again after a crash
+    assert front.request("b", 7, "chown", "admin:1", T0) is not None

@@ -125,6 +125,11 @@ class RemoteFixes:
             detail=refused.detail(),
         )
 
+    def recover_interrupted(self) -> int:
+        """At start: this host's fixes cut off by a crash are over (their incident was
+        moved back to open by the book, so the admin may ask again)."""
+        return self.work.interrupted(self.store.host, self.clock())
+
     def expire(self) -> list[WorkItem]:
         """Fixes nobody picked up in time: expired, audited, and said on their alerts."""
         now = self.clock()

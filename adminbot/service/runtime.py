@@ -400,6 +400,7 @@ def build_runtime(
         expire_after=edges.periods.work_expiry,
         clock=clock,
     )
+    remote.recover_interrupted()
     remedies = Remedies(
         store,
         book,

@@ -93,6 +93,15 @@ class WorkStore:
                 (_ts(now), item_id),
             )
 
+    def interrupted(self, host: str, now: datetime) -> int:
+        """At an agent's start: fixes it was running when it stopped are over (not run again,
+        and no longer in the way of the same fix asked anew)."""
+        with self._store.connection() as db:
+            return db.execute(
+                "UPDATE work SET state = 'done', done_at = ? WHERE host = ? AND state = 'running'",
+                (_ts(now), host),
+            ).rowcount
+
     def expire(self, before: datetime, now: datetime) -> list[WorkItem]:
         """Fixes still pending that were asked before `before`: expired, and returned."""
         with self._store.connection() as db:
