@@ -337,7 +337,8 @@ async def serve(
     stop: asyncio.Event | None = None,
     edges: Edges | None = None,
 ) -> int:
-    """Run until SIGINT/SIGTERM (or `stop`): Telegram if a token is set, else the console."""
+    """Run until SIGINT/SIGTERM (or `stop`): Telegram if a token is set, else a headless
+    agent when hosts share a database, else the console."""
     from adminbot.service.console_mode import ConsoleFront
     from adminbot.service.lifecycle import FrontFactory, build_service
     from adminbot.service.runtime import Edges
@@ -347,6 +348,10 @@ async def serve(
         from handlers.app import TelegramFront  # the one place the core meets Telegram
 
         front = TelegramFront
+    elif config.database_url is not None:
+        from adminbot.fleet.headless import AgentFront
+
+        front = AgentFront
     render = None
     if config.channels:
         from handlers.channel_views import renderer  # words only: no Telegram in it

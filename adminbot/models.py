@@ -129,6 +129,8 @@ class Match:
     fields: Mapping[str, str] = field(default_factory=frozen_map)
     key: str = ""
     origin: Origin = Origin.LOG
+    host: str = ""
+    """The host the incident is about, when not the recording one ("host b silent")."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,9 @@ def alert_rows(runtime: Runtime, incident: Incident, t: Catalog) -> Rows:
     if incident.state.is_closed:
         return []
     rows: Rows = []
-    if latest_line(runtime, incident) is not None:
+    # Another host's log is on that host: this one's file of the same name would lie.
+    local = not runtime.remote.is_remote(incident)
+    if local and latest_line(runtime, incident) is not None:
         context_button = (t("btn.context"), _data(Verb.CONTEXT, incident))
         rows.append([context_button, (t("btn.log"), _data(Verb.LOG, incident))])
     if incident.rule == NUEVO_TIPO.name and incident.key.isdigit():

@@ -47,6 +47,11 @@ async def on_act(update: Update, context: AdminContext) -> None:
         await query.answer(t("tap.unavailable"), show_alert=True)
     elif started is FixStart.BUSY:
         await query.answer(t("tap.busy"))
+    elif started is FixStart.UNREACHABLE:
+        await query.answer(t("tap.host_unreachable", host=incident.host), show_alert=True)
+    elif started is FixStart.QUEUED:
+        what = t(f"btn.{kind.value}")
+        await query.answer(t("tap.queued_for_host", host=incident.host, what=what))
     else:
         await query.answer(t("tap.running", what=t(f"btn.{kind.value}")))
 
@@ -188,7 +193,7 @@ async def on_page(update: Update, context: AdminContext) -> None:
         return
     await query.answer()
     size = max(1, min(tap.size, MAX_PAGE_SIZE))
-    text, markup = errors_view(runtime, tap.rule, page=tap.page, size=size)
+    text, markup = errors_view(runtime, tap.rule, page=tap.page, size=size, host=tap.host)
     try:
         await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
     except BadRequest as exc:

@@ -17,7 +17,10 @@ from handlers import digest_views, noise_views, screens, views
 from handlers.access import may_act
 from handlers.context import AdminContext
 from handlers.screens import words
+from handlers.taps import HOST_NAME
 
+HOST_ARG = "host="
+"""`/errors host=b`: one host's incidents."""
 PAGE_SIZE = 10
 DEFAULT_MUTE = timedelta(hours=1)
 MAX_MAINTENANCE = timedelta(days=7)
@@ -62,24 +65,31 @@ async def cmd_status(update: Update, context: AdminContext) -> None:
 async def cmd_errors(update: Update, context: AdminContext) -> None:
     """Reply with the newest incidents, optionally of one type: /errors [type] [n]."""
     runtime = runtime_of(context)
-    rule, size = None, PAGE_SIZE
+    rule, size, host = None, PAGE_SIZE, None
     for arg in context.args or []:
         if arg.isdigit():
             size = max(1, min(int(arg), MAX_PAGE_SIZE))
         elif arg in rule_names(runtime):
             rule = arg
+        elif arg.startswith(HOST_ARG) and HOST_NAME.fullmatch(arg.removeprefix(HOST_ARG)):
+            host = arg.removeprefix(HOST_ARG)
         else:
             names = ", ".join(rule_names(runtime))
             await reply(update, words(runtime)("errors.usage", rules=views.esc(names)))
             return
-    text, markup = errors_view(runtime, rule, page=0, size=size)
+    text, markup = errors_view(runtime, rule, page=0, size=size, host=host)
     await reply(update, text, markup)
 
 
 def errors_view(
-    runtime: Runtime, rule: str | None, *, page: int, size: int = PAGE_SIZE
+    runtime: Runtime,
+    rule: str | None,
+    *,
+    page: int,
+    size: int = PAGE_SIZE,
+    host: str | None = None,
 ) -> views.View:
-    found = runtime.store.incidents(rule=rule, limit=size + 1, offset=page * size)
+    found = runtime.store.incidents(rule=rule, limit=size + 1, offset=page * size, host=host)
     owners = {i.id: who[0] for i in found[:size] if (who := screens.on_it(runtime, i)) is not None}
     screen = screens.screen(runtime)
     text, markup = views.errors_page(
@@ -90,6 +100,7 @@ def errors_view(
         rule=rule,
         size=size,
         owners=owners,
+        host=host,
     )
     return noise_views.with_ignored(text, runtime.noise.ignored(), rule, screen), markup
 

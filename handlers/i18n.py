@@ -464,6 +464,17 @@ EN: Mapping[str, str] = {
     "maintenance.key": "• {rule} <code>{value}</code> ×{hits}",
     "maintenance.recorded": "Recorded in /errors; alerts and automatic fixes resume now.",
     "status.maintenance": "🛠 Maintenance until {until} for {scope}: no alerts, no automatic fixes",
+    # agents: several hosts, one store (adminbot/fleet/)
+    "action.reason.remote_expired": "host {host} did not pick the fix up within {minutes} min",
+    "tap.host_unreachable": "Host {host} is not reachable: nothing was run.",
+    "tap.queued_for_host": "Sent to host {host}: {what}…",
+    "alert.host": "🖥 Host: <b>{host}</b>",
+    "status.hosts": "<b>Hosts</b>",
+    "status.host_line": "🟢 <b>{host}</b> · heartbeat {at} ({ago} ago) · v{version}",
+    "status.host_silent": "🔴 <b>{host}</b> · silent since {at} ({ago}) · v{version}",
+    "status.host_file": "   • <code>{path}</code> · {size} · {lines} lines",
+    "status.host_checks": "   checks: {checks}",
+    "summary.by_host": "🖥 host {host}: {incidents} ({hits}×)",
 }
 
 ES: Mapping[str, str] = {
@@ -961,6 +972,17 @@ ES: Mapping[str, str] = {
     "status.maintenance": (
         "🛠 Mantenimiento hasta las {until} para {scope}: sin avisos ni arreglos automáticos"
     ),
+    # agents: several hosts, one store (adminbot/fleet/)
+    "action.reason.remote_expired": "el servidor {host} no recogió el arreglo en {minutes} min",
+    "tap.host_unreachable": "El servidor {host} no responde: no se ha ejecutado nada.",
+    "tap.queued_for_host": "Enviado al servidor {host}: {what}…",
+    "alert.host": "🖥 Servidor: <b>{host}</b>",
+    "status.hosts": "<b>Servidores</b>",
+    "status.host_line": "🟢 <b>{host}</b> · latido {at} (hace {ago}) · v{version}",
+    "status.host_silent": "🔴 <b>{host}</b> · en silencio desde {at} ({ago}) · v{version}",
+    "status.host_file": "   • <code>{path}</code> · {size} · {lines} líneas",
+    "status.host_checks": "   comprobaciones: {checks}",
+    "summary.by_host": "🖥 servidor {host}: {incidents} ({hits}×)",
 }
 
 CATALOGS: Mapping[str, Mapping[str, str]] = {"en": EN, "es": ES}

@@ -16,6 +16,7 @@ from adminbot.incidents.recurrence import Recurrence, recurrence
 from adminbot.models import Incident, IncidentState
 from adminbot.notify.notices import Unreadable, notice_from_payload
 from adminbot.service.runtime import Runtime
+from adminbot.store.hosts import HostRow
 from handlers import buttons, chart, noise_views, views
 from handlers.i18n import Catalog
 
@@ -28,7 +29,8 @@ def words(runtime: Runtime) -> Catalog:
 
 
 def screen(runtime: Runtime, now: datetime | None = None) -> views.Screen:
-    return views.Screen(words(runtime), runtime.config.zone, now or runtime.clock())
+    hosts = runtime.hosts.count() if runtime.config.database_url is not None else 1
+    return views.Screen(words(runtime), runtime.config.zone, now or runtime.clock(), hosts)
 
 
 def alert(runtime: Runtime, incident: Incident, *, repeated: bool = False) -> views.View:
@@ -112,7 +114,16 @@ async def status_report(runtime: Runtime) -> views.StatusReport:
         mutes=runtime.store.mutes(),
         outbox_depth=runtime.store.outbox_depth(),
         extra=[item for item in (source() for source in runtime.status_lines) if item],
+        hosts=await asyncio.to_thread(_hosts, runtime),
+        silent_after=runtime.remote.silent_after,
     )
+
+
+def _hosts(runtime: Runtime) -> list[HostRow]:
+    """Every host sharing the store (none to list with one host's SQLite store)."""
+    if runtime.config.database_url is None:
+        return []
+    return runtime.hosts.hosts(runtime.clock())
 
 
 def _files_now(runtime: Runtime) -> list[views.FileLine]:

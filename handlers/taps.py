@@ -86,6 +86,10 @@ class Tap:
         return cls(verb, int(parts[1]), parts[2], extra)
 
 
+HOST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+"""A host name as /errors host= and its page buttons accept it."""
+
+
 @dataclass(frozen=True)
 class PageTap:
     """A tap on a page button of /errors."""
@@ -93,19 +97,27 @@ class PageTap:
     page: int
     size: int
     rule: str | None
+    host: str | None = None
+    """`/errors host=b`: one host's incidents (several hosts share the store)."""
 
     def encode(self) -> str:
-        return f"{PAGE}:{self.page}:{self.size}:{self.rule or '*'}"
+        data = f"{PAGE}:{self.page}:{self.size}:{self.rule or '*'}"
+        return f"{data}:{self.host}" if self.host else data
 
     @classmethod
     def parse(cls, data: str) -> PageTap | None:
         parts = data.split(":")
-        if len(parts) != 4 or parts[0] != PAGE or not (parts[1].isdigit() and parts[2].isdigit()):
+        if len(parts) not in (4, 5) or parts[0] != PAGE:
+            return None
+        if not (parts[1].isdigit() and parts[2].isdigit()):
             return None
         rule = None if parts[3] == "*" else parts[3]
         if rule is not None and not re.fullmatch(r"[a-z0-9_]{1,64}", rule):
             return None
-        return cls(int(parts[1]), int(parts[2]), rule)
+        host = parts[4] if len(parts) == 5 else None
+        if host is not None and not HOST_NAME.fullmatch(host):
+            return None
+        return cls(int(parts[1]), int(parts[2]), rule, host)
 
 
 _DIGEST = re.compile(r"[0-9a-f]{12}")

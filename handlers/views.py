@@ -30,11 +30,12 @@ from adminbot.predict.watch import Outlook
 from adminbot.rules.builtin import PROCESO_CAIDO
 from adminbot.rules.fields import SHOWN_FIELDS
 from adminbot.store.damage import ResumeFrom
+from adminbot.store.hosts import HostRow
 from adminbot.store.kinds import Kind, KindState
 from adminbot.store.retention import StoreSize
 from adminbot.store.sqlite import AuditEntry, StormFacts
 from adminbot.supervise.child import PipelineStatus
-from handlers import channel_views, digest_views, predict_views, words
+from handlers import channel_views, digest_views, host_views, predict_views, words
 from handlers.i18n import Catalog
 from handlers.taps import MUTE_HOURS, MuteTap, PageTap, Tap, Verb
 from handlers.words import duration, esc, plain_text
@@ -70,6 +71,8 @@ class Screen:
     t: Catalog
     zone: ZoneInfo
     now: datetime
+    hosts: int = 1
+    """How many hosts share the store: with more than one, messages name the host."""
 
     def time(self, moment: datetime) -> str:
         local = moment.astimezone(self.zone)
@@ -149,7 +152,7 @@ def alert(
     if incident.is_open:
         critical = incident.severity is Severity.CRITICAL
         title += f" — {esc(t('critical_note') if critical else t('recoverable'))}"
-    lines = [title]
+    lines = [title, *host_views.alert_lines(incident, screen.hosts, t)]
     if repeated:
         lines.append(t("delivery.repeated"))
     if on_it is not None:
@@ -293,6 +296,10 @@ def incident_line(incident: Incident, screen: Screen, owner: str | None = None) 
 
 
 def _incident_line(incident: Incident, screen: Screen) -> str:
+    return _incident_words(incident, screen) + host_views.line_suffix(incident, screen.hosts)
+
+
+def _incident_words(incident: Incident, screen: Screen) -> str:
     return screen.t(
         "errors.line",
         icon=SEVERITY_ICONS[incident.severity],
@@ -313,19 +320,21 @@ def errors_page(
     rule: str | None,
     size: int = 10,
     owners: Mapping[int, str] | None = None,
+    host: str | None = None,
 ) -> View:
     """A page of incidents, newest first (who is on each), with buttons to open and page."""
     t = screen.t
-    label = f"{esc(rule)} " if rule else ""
+    shown = " ".join(part for part in (rule, host and f"host={host}") if part)
+    label = f"{esc(shown)} " if shown else ""
     if not incidents:
-        return t("errors.none", filter=f" ({esc(rule)})" if rule else ""), None
+        return t("errors.none", filter=f" ({esc(shown)})" if shown else ""), None
     lines = [t("errors.title", filter=label, page=page + 1)]
     lines += [incident_line(i, screen, (owners or {}).get(i.id)) for i in incidents]
     opens = [(f"#{i.id}", callback("open", i)) for i in incidents]
     rows = [opens[n : n + 5] for n in range(0, len(opens), 5)]
     targets = [(t("btn.prev"), page - 1)] if page > 0 else []
     targets += [(t("btn.next"), page + 1)] if has_more else []
-    paging = [(label, PageTap(n, size, rule).encode()) for label, n in targets]
+    paging = [(label, PageTap(n, size, rule, host).encode()) for label, n in targets]
     # A button whose data Telegram would refuse would take the whole message with it;
     # only a rule name near the 64-character maximum gets here (rules.NAME_RE).
     paging = [(label, data) for label, data in paging if len(data.encode()) <= MAX_CALLBACK_BYTES]
@@ -388,6 +397,9 @@ class StatusReport:
     mutes: Mapping[str, datetime]
     outbox_depth: int
     extra: Sequence[PipelineStatus | QuarantineStats | StoreSize | ChannelsStatus | Outlook] = ()
+    hosts: Sequence[HostRow] = ()
+    """Every host sharing the store (listed when there is more than one)."""
+    silent_after: float = 0.0
 
 
 def status(report: StatusReport, screen: Screen) -> str:
@@ -438,7 +450,7 @@ def _fit_files(files: list[str], room: int, t: Catalog) -> list[str]:
 def _status_rest(report: StatusReport, screen: Screen) -> list[str]:
     """Everything /status shows after the watched files."""
     t = screen.t
-    lines: list[str] = []
+    lines = host_views.status_lines(report.hosts, report.silent_after, t, screen.time)
     if report.disks:
         lines.append(t("status.disk"))
         for disk in report.disks:
@@ -530,6 +542,8 @@ def summary(
     lines.append(t("summary.incidents", incidents=data.incidents, occurrences=data.occurrences))
     for rule, (count, hits) in by_rule:
         lines.append(t("summary.by_rule", rule=esc(rule), incidents=count, hits=hits))
+    if isinstance(data, Summary):
+        lines += host_views.summary_lines(data.by_host, t)
     lines.append(
         t("summary.actions", run=data.actions_run, ok=data.actions_ok, failed=data.actions_failed)
     )

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psycopg
 from pgserver import get_server  # type: ignore[attr-defined]  # not re-exported by name
+from pgserver._commands import pg_ctl  # type: ignore[attr-defined]  # untyped helper module
 
 from adminbot.store.pgschema import migrate
 
@@ -50,6 +51,16 @@ class PgCluster:
 
     def stop(self) -> None:
         self._server.cleanup()
+
+    @contextmanager
+    def outage(self) -> Iterator[None]:
+        """The server is stopped (its sessions cut off) for the block, then started again."""
+        server = self._server
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
+        try:
+            yield
+        finally:
+            server.ensure_postgres_running()
 
 
 @contextmanager

@@ -107,6 +107,8 @@ async def test_every_part_is_built_complete_and_the_console_front_has_no_deliver
         "retention",
         "uptime",
         "remind",
+        "host",
+        "work",
     ]
     assert service.jobs[1].period == QUICK.check
     service.runtime.store.close()

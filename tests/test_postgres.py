@@ -16,12 +16,15 @@ from adminbot.config import load_config
 from adminbot.errors import ConfigError
 from adminbot.incidents.book import IncidentBook
 from adminbot.models import IncidentState, Match, Record, Severity, frozen_map
+from adminbot.predict.diskfill import UsageSample
 from adminbot.store.dburl import redact_url
 from adminbot.store.pgschema import MIGRATIONS, migrate
 from adminbot.store.pgsql import translate
 from adminbot.store.postgres import PgStore
 from adminbot.store.sqlite import MIGRATIONS as SQLITE_MIGRATIONS
 from adminbot.store.sqlite import Store
+from adminbot.store.trends import TrendStore
+from adminbot.store.userrules import UserRule, UserRuleStore
 from tests.clocks import FakeClock
 from tests.fake_telegram import FakeTelegram
 from tests.harness import ADMIN, append, make_config, pipeline_log, running_bot
@@ -106,6 +109,10 @@ def test_import_sqlite_copies_a_hosts_history_next_to_what_is_there(
     )  # fmt: skip
     local.set_mute("timeout", clock() + timedelta(hours=1), "admin:1")
     local.set_meta("kinds_since", "2026-11-29T00:00:00+00:00")
+    UserRuleStore(local).add(UserRule("mi_regla", "boom", Severity.ERROR, clock(), "admin:1"))
+    trends = TrendStore(local)
+    trends.add_disk_sample("/srv", UsageSample(clock(), 50, 100))
+    trends.count_rules(clock(), ["permisos", "permisos"])
     local.close()
     env = {"ADMINBOT_DATABASE_URL": url, "ADMINBOT_HOST": "local", "ADMINBOT_CONFIG": ""}
     os.environ.update(env)
@@ -121,6 +128,12 @@ def test_import_sqlite_copies_a_hosts_history_next_to_what_is_there(
     assert [a.summary for a in other.audit(incident_id=copied.id)] == ["done"]
     assert "timeout" in other.mutes()
     assert other.get_meta("kinds_since") == "2026-11-29T00:00:00+00:00"
+    assert [r.name for r in UserRuleStore(other).all()] == ["mi_regla"]
+    as_local = PgStore(url, host="local")
+    local_trends = TrendStore(as_local)
+    assert [s.used for s in local_trends.disk_samples("/srv", clock() - timedelta(1))] == [50]
+    assert local_trends.recent(clock() - timedelta(hours=1)) == {"permisos": 2}
+    as_local.close()
     newer = IncidentBook(other, FakeClock()).record(match("/srv/new.mp4")).incident
     assert newer.id > copied.id
     other.close()

@@ -35,6 +35,7 @@ def test_each_builtin_rule_carries_its_fixes_and_alert_habits() -> None:
         "nuevo_tipo": (),
         "disco_previsto": (),
         "ritmo_inusual": (),
+        "host_silencioso": (),
     }
     assert [n for n, s in book.items() if s.verify_first] == ["servidor_caido"]
     assert [n for n, s in book.items() if s.disk_report] == ["disco_lleno"]

@@ -23,7 +23,7 @@ from adminbot.rules.source import RuleSource
 from adminbot.service.monitor import Monitor
 from adminbot.store.damage import DamageReason, ResumeFrom, move_aside
 from adminbot.store.positions import positions_path, read_positions
-from adminbot.store.sqlite import Store
+from adminbot.store.sqlite import Store, host_key
 
 
 def error_line(n: int) -> str:
@@ -239,7 +239,7 @@ def test_the_positions_copy_follows_the_committed_checkpoints(tmp_path: Path) ->
     assert saved is not None
     [checkpoint] = saved.checkpoints
     assert checkpoint.line_no == 3
-    assert "last_alive" in saved.meta
+    assert host_key("last_alive", config.host_name) in saved.meta
 
 
 def test_a_damaged_file_error_outside_a_write_also_replaces_the_store(tmp_path: Path) -> None:

@@ -47,6 +47,7 @@ class ActionReason(StrEnum):
     CHILD_BUDGET_USED_UP = "child_budget_used_up"
     CHILD_STOPPING = "child_stopping"
     CHILD_RESTARTED = "child_restarted"
+    REMOTE_EXPIRED = "remote_expired"
 
 
 class Problem(StrEnum):
@@ -93,6 +94,7 @@ ENGLISH: Mapping[ActionReason, str] = {
     ),
     ActionReason.CHILD_STOPPING: "not restarted: adminbot is stopping",
     ActionReason.CHILD_RESTARTED: "restarted, pid {pid}",
+    ActionReason.REMOTE_EXPIRED: "host {host} did not pick the fix up within {minutes} min",
 }
 
 PROBLEM_ENGLISH: Mapping[Problem, str] = {

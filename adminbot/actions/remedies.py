@@ -51,6 +51,14 @@ class ActionsLike(Protocol):
     async def run(self, kind: ActionKind, fields: Mapping[str, str]) -> ActionOutcome: ...
 
 
+class RemoteFix(Protocol):
+    """Runs another host's fixes on that host (adminbot.fleet.work.RemoteFixes)."""
+
+    def is_remote(self, incident: Incident) -> bool: ...
+
+    async def request(self, incident: Incident, kind: ActionKind, actor: str) -> RunResult: ...
+
+
 LocalAction = Callable[[str], Awaitable[ActionOutcome]]
 OutcomeListener = Callable[[Incident, ActionOutcome, str], None]
 """A fix adminbot does to itself (restart its child), given the actor; not an Actions kind."""
@@ -76,6 +84,10 @@ class RunStatus(StrEnum):
     CLOSED = "closed"
     UNAVAILABLE = "unavailable"
     OVER_BUDGET = "over_budget"
+    QUEUED = "queued"
+    """Another host's incident: its agent runs the fix (adminbot.fleet.work)."""
+    UNREACHABLE = "unreachable"
+    """Another host's incident, and that host's agent does not heartbeat: nothing runs."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +118,7 @@ class Remedies:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         local_actions: Mapping[ActionKind, LocalAction] | None = None,
         on_outcome: Sequence[OutcomeListener] = (),
+        remote: RemoteFix | None = None,
     ) -> None:
         self.store = store
         self.book = book
@@ -125,6 +138,7 @@ class Remedies:
         self.sleep = sleep
         self.local_actions = dict(local_actions or {})
         self.on_outcome = tuple(on_outcome)
+        self.remote = remote
         self._tasks: set[asyncio.Future[object]] = set()
         self._refusals: list[Callable[[], object]] = []
 
@@ -147,6 +161,8 @@ class Remedies:
         spec = self.rules.get(incident.rule)
         if spec is None or spec.policy is Policy.ALERT:
             return [], None
+        if self.remote is not None and self.remote.is_remote(incident):
+            return list(spec.fixes), None  # its own host knows its folders and containers
         refusals = {kind: self._why_not(kind, incident) for kind in spec.fixes}
         fixes = [kind for kind, why in refusals.items() if why is None]
         if fixes:
@@ -271,6 +287,10 @@ class Remedies:
         incident = self.book.get(incident_id)
         if incident is None or incident.state.is_closed:
             return RunResult(RunStatus.CLOSED)
+        if self.remote is not None and self.remote.is_remote(incident):
+            if kind not in self.offered(incident):
+                return RunResult(RunStatus.UNAVAILABLE)
+            return await self.remote.request(incident, kind, actor)
         if kind not in self.offered(incident):
             return RunResult(RunStatus.UNAVAILABLE)
         if self.book.move(incident_id, IncidentState.FIXING, actor, kind.value) is None:

@@ -135,7 +135,7 @@ class IncidentBook:
 
     def recover_interrupted(self) -> list[int]:
         """At start-up: a fix that was running when adminbot stopped is no longer running."""
-        stuck = self.store.incidents(states=[S.FIXING], limit=1000)
+        stuck = self.store.incidents(states=[S.FIXING], limit=1000, host=self.store.host)
         return [i.id for i in stuck if self.move(i.id, S.OPEN, "monitor", "interrupted by restart")]
 
     def get(self, incident_id: int) -> Incident | None:

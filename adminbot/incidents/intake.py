@@ -297,10 +297,13 @@ class Intake:
         source: str,
         key: str,
         fields: Mapping[str, str] | None = None,
+        host: str = "",
     ) -> IncidentEvent:
-        """An incident that no log line announced: a failed check, a dead child."""
+        """An incident that no log line announced: a failed check, a dead child.
+
+        `host`: the host it is about, when not this one (a silent host)."""
         record = Record(source=source, line_no=0, text=text, level=severity.value.upper())
-        match = Match(rule, severity, record, frozen_map(fields), key, origin)
+        match = Match(rule, severity, record, frozen_map(fields), key, origin, host)
         recorded = self.submit([match])
         if not recorded:
             raise IncidentNotRecorded(f"{rule} incident from {source}: the store is full")
@@ -311,7 +314,9 @@ class Intake:
     ) -> list[Incident]:
         """Every open incident of `rule` (of its `key` only, if given) is over."""
         resolved = []
-        for incident in self.store.incidents(rule=rule, states=list(OPEN_STATES)):
+        for incident in self.store.incidents(
+            rule=rule, states=list(OPEN_STATES), host=self.store.host
+        ):
             if key is not None and incident.key != key:
                 continue
             moved = self.book.move(incident.id, IncidentState.RESOLVED, actor, note)

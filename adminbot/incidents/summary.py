@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from adminbot.models import ActionKind, Incident, IncidentState
@@ -37,6 +37,8 @@ class Summary:
     still_open: int
     resolved: int
     median_resolution: timedelta | None
+    by_host: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Per host: (incidents, occurrences), when several hosts share the store."""
 
     @property
     def incidents(self) -> int:
@@ -68,4 +70,5 @@ def build_summary(
         still_open=store.count_incidents(states=OPEN_STATES),
         resolved=len(seconds),
         median_resolution=timedelta(seconds=statistics.median(seconds)) if seconds else None,
+        by_host=store.host_counts(since),
     )

@@ -41,7 +41,7 @@ from adminbot.notify.quiet import Hush, QuietPolicy
 from adminbot.notify.storms import StormWatch
 from adminbot.store.api import StoreApi
 from adminbot.store.damage import is_full
-from adminbot.store.sqlite import OutboxItem
+from adminbot.store.sqlite import OutboxItem, host_key
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +142,8 @@ class Outbox:
         self._full = False
         self._unannounced: set[str] = set()  # checks whose trouble never reached the admin
         self.quiet = quiet or QuietPolicy()
-        held = store.get_meta(HELD_META) if self.chats else None
+        self._held_key = host_key(HELD_META, store.host)  # each host holds its own alerts
+        held = store.get_meta(self._held_key) if self.chats else None
         self._held: list[int] = [int(i) for i in held.split(",") if i] if held else []
 
     def incident_event(self, event: IncidentEvent) -> None:
@@ -248,7 +249,7 @@ class Outbox:
         if hush is Hush.HOLD and self.chats:
             if incident.id not in self._held:
                 self._held.append(incident.id)
-                self.store.set_meta(HELD_META, ",".join(map(str, self._held)))
+                self.store.set_meta(self._held_key, ",".join(map(str, self._held)))
             return None
         return {SILENT_FIELD: True} if hush is Hush.SILENT else {}
 
@@ -261,7 +262,7 @@ class Outbox:
             if i is not None
         )
         self._held = []
-        self.store.set_meta(HELD_META, "")
+        self.store.set_meta(self._held_key, "")
         if held:
             self.notice(QuietDigest(held))
 

@@ -87,7 +87,10 @@ class Standing:
         if self._raised is None:
             states = list(OPEN_STATES)
             self._raised = {
-                i.key for i in self.intake.store.incidents(rule=self.rule, states=states)
+                i.key
+                for i in self.intake.store.incidents(
+                    rule=self.rule, states=states, host=self.intake.store.host
+                )
             }
         return self._raised
 

@@ -245,10 +245,26 @@ RITMO_INUSUAL = RuleSpec(
     description="A rule matches lines far faster than it usually does.",
 )
 
+HOST_SILENCIOSO = RuleSpec(
+    name="host_silencioso",
+    pattern=None,  # raised by adminbot.fleet.silence for a host whose heartbeat stopped
+    severity=Severity.CRITICAL,
+    policy=Policy.ALERT,
+    builtin=True,
+    description="A host sharing the store has not sent its heartbeat for 3 check periods.",
+)
+
 # Order matters only when two rules match the same line: the more severe and
 # more specific first, timeouts last (a timeout is often a symptom of the others).
 SEEDS = (DISCO_LLENO, SERVIDOR_CAIDO, PERMISOS, RUTA_INEXISTENTE, CORRUPTO, TIMEOUT)
 """The six seed error types that log lines raise, in precedence order."""
 
-BUILTIN = (*SEEDS, PROCESO_CAIDO, NUEVO_TIPO, DISCO_PREVISTO, RITMO_INUSUAL)
+BUILTIN = (
+    *SEEDS,
+    PROCESO_CAIDO,
+    NUEVO_TIPO,
+    DISCO_PREVISTO,
+    RITMO_INUSUAL,
+    HOST_SILENCIOSO,
+)
 """Every built-in rule: the seeds, then the incident types only adminbot itself raises."""

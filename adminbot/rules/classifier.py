@@ -27,6 +27,7 @@ a pattern requires is read in `adminbot.rules.literals`.
 
 from __future__ import annotations
 
+import copy
 import re
 import time
 from collections import Counter
@@ -361,6 +362,18 @@ class Classifier:
             records, skipped = assembler.feed_text_candidates(texts, first_line_no, candidates)
         records.extend(assembler.end_of_batch())
         return self._classify(records, skipped)
+
+    def snapshot(self, source: str) -> RecordAssembler | None:
+        """A copy of what `source` holds back, to undo a batch the store did not take."""
+        assembler = self._assemblers.get(source)
+        return None if assembler is None else copy.deepcopy(assembler)
+
+    def restore(self, source: str, snapshot: RecordAssembler | None) -> None:
+        """Hold back again what `snapshot` held: the same lines will be fed once more."""
+        if snapshot is None:
+            self._assemblers.pop(source, None)
+        else:
+            self._assemblers[source] = snapshot
 
     def held_line(self, source: str) -> int | None:
         """Line number where the record held back for `source` starts (its position must

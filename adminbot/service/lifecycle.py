@@ -24,6 +24,7 @@ from adminbot.actions.executor import prune_quarantine
 from adminbot.checks.fds import raise_open_files_limit
 from adminbot.config import Config
 from adminbot.errors import StartupError
+from adminbot.fleet.silence import runs_front_duties
 from adminbot.notify.channels import (
     ChannelSender,
     ChannelText,
@@ -46,6 +47,7 @@ from adminbot.service.runtime import (
 )
 from adminbot.service.selfwatch import Part, SelfWatch
 from adminbot.service.uptime import UptimePing
+from adminbot.store.errors import StoreUnreachable
 from adminbot.supervise.supervisor import ChildExit
 from adminbot.web.build import dashboard
 
@@ -100,13 +102,20 @@ def build_service(
         incident_counters(runtime),
         settle=(runtime.remedies.flush,),
     )
-    built = front(runtime)
+    try:
+        built = front(runtime)
+    except StartupError:  # a front that cannot work: leave the store and data dir free
+        runtime.store.close()
+        if runtime.lock is not None:
+            runtime.lock.release()
+        raise
     config = runtime.config
     selfwatch = SelfWatch(
         runtime.monitor,
         runtime.store,
         stall_seconds=max(30.0, 5 * config.watch.backstop_seconds),
         delivery=built.health,
+        reachable=store_part(runtime) if config.database_url is not None else None,
     )
     if config.channels and render is None:
         raise ValueError("[[channels]] are configured but no renderer was given")
@@ -129,6 +138,17 @@ def build_service(
         healthy = lambda: selfwatch.alive and store.writable(runtime.clock())  # noqa: E731 - a tiny adapter
         uptime = UptimePing(config.heartbeat.url, healthy)
     return Service(runtime, router, built, selfwatch, http, uptime, sender)
+
+
+def store_part(runtime: Runtime) -> Callable[[], Part]:
+    """/healthz's `store` part for a shared database: failing while it takes no write."""
+
+    def part() -> Part:
+        if runtime.store.writable(runtime.clock()):
+            return True, f"{runtime.store.path} takes writes"
+        return False, f"{runtime.store.path} is unreachable; tailing waits at its checkpoints"
+
+    return part
 
 
 def _no_words(_item: object) -> ChannelText:
@@ -169,6 +189,8 @@ class Service:
             Job("retention", periods.prune, self.retention, min(60.0, periods.prune)),
             Job("uptime", check, self.ping, min(1.0, check)),
             Job("remind", check, self.remind, check),
+            Job("host", check, self.beat_host, check),
+            Job("work", periods.work_poll, self.poll_work, periods.work_poll),
         ]
         if self.runtime.digests.enabled:
             jobs.append(Job("digest", periods.tick, self.digest, 0.0))
@@ -188,6 +210,7 @@ class Service:
             self.router.queue.put([event])
         self.router.start()
         await asyncio.to_thread(runtime.monitor.start)
+        await asyncio.to_thread(runtime.agent.beat)  # the other hosts see this one at once
         self._tasks = [
             asyncio.create_task(self._run_jobs(), name="periodic-jobs"),
             asyncio.create_task(self._watch_self(), name="self-watch"),
@@ -265,8 +288,22 @@ class Service:
         await self.runtime.health.tick()
 
     async def remind(self) -> None:
-        """Re-announce critical incidents nobody has taken."""
-        await asyncio.to_thread(self.runtime.reminders.remind)
+        """Re-announce critical incidents nobody has taken (every host's: one process does)."""
+        if runs_front_duties(self.runtime.config):
+            await asyncio.to_thread(self.runtime.reminders.remind)
+
+    async def beat_host(self) -> None:
+        """This host's row in the hosts table; with front duties, the other hosts' silence."""
+        await asyncio.to_thread(self.runtime.agent.beat)
+        if self.runtime.silence is not None:
+            await asyncio.to_thread(self.runtime.silence.round)
+            await asyncio.to_thread(self.runtime.remote.expire)
+
+    async def poll_work(self) -> None:
+        """Run the fixes the front queued for this host (none with one host's store)."""
+        runtime = self.runtime
+        if runtime.config.database_url is not None:
+            await runtime.remote.poll(runtime.remedies.run)
 
     async def digest(self) -> None:
         """Queue the daily digest when its time has passed (once, also after downtime)."""
@@ -333,7 +370,10 @@ class Service:
         while True:
             await asyncio.sleep(period)
             for part, ok, detail in await asyncio.to_thread(watch.changes):
-                self.runtime.outbox.notice(SelfWatchNotice(part, ok, detail))
+                try:
+                    self.runtime.outbox.notice(SelfWatchNotice(part, ok, detail))
+                except StoreUnreachable:  # the store itself is the part that fails
+                    logger.warning("Self-check %s not told: the store is unreachable", part)
             if interval and watch.alive:
                 sdnotify.watchdog_ping()
 
@@ -346,5 +386,7 @@ def _why(exc: OSError) -> str:
 async def _logged(job: Job) -> None:
     try:
         await job.work()
+    except StoreUnreachable as exc:  # said once per job run, without a traceback
+        logger.warning("Periodic job %s waits for the store: %s", job.name, exc)
     except Exception:  # one failing job must not stop the others
         logger.exception("Periodic job %s failed", job.name)

@@ -29,6 +29,8 @@ from adminbot.models import Checkpoint, Line, Match
 from adminbot.rules.ruleset import Classified, Classifier, ClassifierStats, RuleSet
 from adminbot.rules.source import RuleSource
 from adminbot.store.api import StoreApi
+from adminbot.store.errors import StoreUnreachable
+from adminbot.store.sqlite import host_key
 from adminbot.tail.tailer import Tailer, WatchedFile
 
 logger = logging.getLogger(__name__)
@@ -67,11 +69,13 @@ class Monitor:
         self.intake = intake
         self.clock = clock
         self.rules = rules
+        self._alive_key = host_key(HEARTBEAT_KEY, store.host)  # each host's own
         self.classifier = Classifier(rules.ruleset)
         self._own_files = {config.event_log.name, config.monitor_log.name}
         self._lock = threading.Lock()  # the classifier is fed by the tailer and the timer
         self._held: dict[str, HeldStart] = {}  # by source: the record not emitted yet
         self._ahead: dict[str, Checkpoint] = {}  # by source: the real position, not yet saved
+        self._in_doubt: set[str] = set()  # sources whose last batch met a lost store
         self.tailer = self._build_tailer()
 
     @property
@@ -97,7 +101,7 @@ class Monitor:
         )
 
     def _resume_since(self) -> datetime | None:
-        alive = self.store.get_meta(HEARTBEAT_KEY)
+        alive = self.store.get_meta(self._alive_key)
         return datetime.fromisoformat(alive) if alive else self.store.last_checkpoint_at()
 
     def start(self) -> None:
@@ -114,7 +118,7 @@ class Monitor:
     def heartbeat(self) -> None:
         """Remember when we were last alive: files first seen after a restart that
         changed since then were written while we were down and are read in full."""
-        self.store.set_meta(HEARTBEAT_KEY, self.clock().isoformat())
+        self.store.set_meta(self._alive_key, self.clock().isoformat())
 
     def handle_batch(self, path: str, lines: list[Line], checkpoint: Checkpoint) -> None:
         """The tailer's sink: classify, then persist effects and checkpoint together."""
@@ -122,12 +126,40 @@ class Monitor:
             self.store.save_checkpoint(checkpoint, self.clock())
             return
         with self._lock:
+            if path in self._in_doubt and self._stored_already(path, checkpoint):
+                self._in_doubt.discard(path)
+                self.classifier.feed(path, lines)  # its effects are stored: only move on
+                return
             self._sync_rules()
-            classified = self.classifier.feed(path, lines)
-            saved = self._hold_back(path, lines, checkpoint)
-            self.intake.submit(self._mined(classified), saved, len(lines))
+            before = self.classifier.snapshot(path)
+            try:
+                classified = self.classifier.feed(path, lines)
+                saved = self._hold_back(path, lines, checkpoint)
+                self.intake.submit(self._mined(classified), saved, len(lines))
+            except StoreUnreachable:
+                # The tailer offers these lines again once the store is back: the
+                # classifier must see them as if for the first time.
+                self.classifier.restore(path, before)
+                self._in_doubt.add(path)
+                raise
+            self._in_doubt.discard(path)
         if self.on_lines is not None:
             self.on_lines(path, len(lines))
+
+    def _stored_already(self, path: str, checkpoint: Checkpoint) -> bool:
+        """Whether a batch whose commit was cut off by a lost connection did commit:
+        the stored position is already at its end (then it must not be stored twice)."""
+        stored = self.store.load_checkpoints().get(path)
+        if stored is None or (stored.device, stored.inode) != (checkpoint.device, checkpoint.inode):
+            return False
+        if stored.offset >= checkpoint.offset:
+            logger.info(
+                "%s: the batch up to byte %s was stored before the store was lost",
+                path,
+                checkpoint.offset,
+            )
+            return True
+        return False
 
     def flush_stale(self, older_than: float = 1.0) -> None:
         """Emit records held back waiting for a traceback's end (called on a timer)."""

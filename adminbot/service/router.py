@@ -107,7 +107,7 @@ def unrouted(store: StoreApi, book: IncidentBook, limit: int = 1000) -> list[Inc
     """Open incidents that nothing followed up: adminbot stopped between recording
     them and routing them. Routing them again at start-up alerts or fixes them once."""
     events = []
-    for incident in store.incidents(states=[IncidentState.OPEN], limit=limit):
+    for incident in store.incidents(states=[IncidentState.OPEN], limit=limit, host=store.host):
         followed = (
             store.alert_messages(incident.id)
             or store.has_pending(incident.id)

@@ -44,7 +44,11 @@ from adminbot.clock import Clock, utcnow
 from adminbot.config import Config, RedactPattern, with_demo_remedies
 from adminbot.digest.job import DailyDigests
 from adminbot.digest.schedule import DailyAt
+from adminbot.errors import StartupError
 from adminbot.facts import Size
+from adminbot.fleet.agent import Agent, claim_host_name
+from adminbot.fleet.silence import SILENT_PERIODS, SilenceWatch, runs_front_duties
+from adminbot.fleet.work import EXPIRE_AFTER, RemoteFixes
 from adminbot.incidents.book import IncidentBook, IncidentEvent
 from adminbot.incidents.intake import EventQueue, Intake
 from adminbot.incidents.maintenance import Maintenance
@@ -71,6 +75,7 @@ from adminbot.store.api import StoreApi
 from adminbot.store.backend import open_store
 from adminbot.store.channels import ChannelStore
 from adminbot.store.history import HistoryStore
+from adminbot.store.hosts import HostStore
 from adminbot.store.kinds import KindStore
 from adminbot.store.lock import DataDirLock
 from adminbot.store.noise import NoiseStore
@@ -78,6 +83,7 @@ from adminbot.store.retention import StoreSize
 from adminbot.store.sqlite import Store
 from adminbot.store.trends import TrendStore
 from adminbot.store.userrules import UserRuleStore
+from adminbot.store.work import WorkStore
 from adminbot.supervise.child import PipelineChild, PipelineStatus
 from adminbot.supervise.supervisor import RestartPolicy
 from adminbot.web.links import LoginLinks
@@ -106,6 +112,10 @@ class Periods:
     """How long a stopping front keeps delivering what is queued."""
     storm_window: float = 60.0
     """The window `[alerts] storm_threshold` counts new incidents in."""
+    work_poll: float = 1.0
+    """How often an agent looks for fixes the front queued for its host."""
+    work_expiry: float = EXPIRE_AFTER
+    """How long a fix queued for another host waits before it expires."""
 
 
 @dataclass(frozen=True)
@@ -150,6 +160,14 @@ class Runtime:
     """The daily digest's schedule, and the facts and chart series of any window."""
     noise: NoiseGate
     """Maintenance windows, thresholds and `[[ignore]]`: what is recorded but not told."""
+    hosts: HostStore
+    """Every host sharing the store, as their heartbeats left them."""
+    agent: Agent
+    """This host's heartbeat row."""
+    silence: SilenceWatch | None
+    """The watch over the other hosts' heartbeats, in the process with front duties."""
+    remote: RemoteFixes
+    """Fixes for other hosts' incidents, queued for their agents; this host's, run."""
     docker: DockerClient | None = None
     child: PipelineChild | None = None
     lock: DataDirLock | None = None
@@ -293,11 +311,18 @@ def build_runtime(
     settings = action_settings(config)
     lock = DataDirLock(config.data_dir)  # before the store: a second adminbot stops here
     store = open_store(config.store_path, config.database_url, config.host_name)
-    store.recover_claims()
+    try:
+        claim_host_name(store)  # a second copy of this host's agent stops here
+    except StartupError:
+        lock.release()
+        raise
+    if runs_front_duties(config):  # an agent starting must not touch the front's rows in flight
+        store.recover_claims()
     bell = Doorbell(loop)
     outbox = Outbox(
         store,
-        config.alert_chats if config.telegram_enabled else (),
+        # an agent without the token queues its alerts for the front that has it
+        config.alert_chats if config.telegram_enabled or config.database_url else (),
         throttle_seconds=config.alerts.edit_throttle_seconds,
         min_severity=config.min_severity,
         clock=clock,
@@ -386,6 +411,18 @@ def build_runtime(
     )
     child = _pipeline_child(config, intake, child_argv) if child_argv else None
     local_actions = {ActionKind.RESTART_PROCESS: child.restart} if child is not None else {}
+    hosts = HostStore(store)
+    check_period = edges.periods.check or config.verificacion_periodica
+    remote = RemoteFixes(
+        store,
+        WorkStore(store),
+        hosts,
+        outbox,
+        silent_after=SILENT_PERIODS * check_period,
+        expire_after=edges.periods.work_expiry,
+        clock=clock,
+    )
+    remote.recover_interrupted()
     remedies = Remedies(
         store,
         book,
@@ -401,6 +438,7 @@ def build_runtime(
         disk_report=lambda: disk_report(config.disk_paths),
         local_actions=local_actions,
         on_outcome=[console.outcome, _count_action(metrics)],
+        remote=remote,
     )
     channels = ChannelQueue(config.channels, ChannelStore(store), clock=clock)
     at = config.digest.at
@@ -412,10 +450,31 @@ def build_runtime(
         chart=config.digest.chart,
         clock=clock,
     )
+    started_at = clock()
+    agent = Agent(
+        store,
+        hosts,
+        watched=monitor.watched,
+        checks=lambda: {name: r.state.value for name, r in tracker.current().items()},
+        started_at=started_at,
+        clock=clock,
+    )
+    silence = None
+    if runs_front_duties(config):
+        silence = SilenceWatch(
+            hosts,
+            intake,
+            book,
+            outbox,
+            own_host=store.host,
+            after=SILENT_PERIODS * check_period,
+            zone=config.zone,
+            clock=clock,
+        )
     runtime = Runtime(
         config=config,
         clock=clock,
-        started_at=clock(),
+        started_at=started_at,
         store=store,
         book=book,
         outbox=outbox,
@@ -444,6 +503,10 @@ def build_runtime(
         rule_maker=rule_maker,
         digests=digests,
         noise=noise,
+        hosts=hosts,
+        agent=agent,
+        silence=silence,
+        remote=remote,
         docker=docker,
         child=child,
         lock=lock,

@@ -7,6 +7,7 @@ only fed while the tailer and the jobs are alive (so a wedged adminbot is restar
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from adminbot.store.api import StoreApi
+from adminbot.store.errors import StoreUnreachable
 from adminbot.tail.tailer import WatchedFile
 
 logger = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ class SelfWatch:
         jobs_late_seconds: float = 30.0,
         delivery: Callable[[], Part | None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        reachable: Callable[[], Part] | None = None,
     ) -> None:
         self.monitor = monitor
         self.store = store
@@ -54,6 +57,8 @@ class SelfWatch:
         self.jobs_late_seconds = jobs_late_seconds
         self.delivery = delivery
         self.monotonic = monotonic
+        self.reachable = reachable
+        self._offsets: dict[str, int] = {}
         self.last_job_at = monotonic()
         self._progress: dict[str, _Progress] = {}
         self._reported: dict[str, bool] = {}
@@ -64,6 +69,8 @@ class SelfWatch:
 
     def parts(self) -> dict[str, Part]:
         parts = {"tailer": self._tailer(), "jobs": self._jobs()}
+        if self.reachable is not None:
+            parts["store"] = self.reachable()
         delivery = self.delivery() if self.delivery is not None else None
         if delivery is not None:
             parts["delivery"] = delivery
@@ -91,7 +98,10 @@ class SelfWatch:
         if not self.monitor.tailer_alive():
             return False, "the tailer thread is not running"
         now = self.monotonic()
-        offsets = {path: cp.offset for path, cp in self.store.load_checkpoints().items()}
+        # unreachable: the store part says so; the tailer waits at its last known positions
+        with contextlib.suppress(StoreUnreachable):
+            self._offsets = {p: cp.offset for p, cp in self.store.load_checkpoints().items()}
+        offsets = self._offsets
         for watched in self.monitor.watched():
             offset = offsets.get(watched.path, 0)
             progress = self._progress.get(watched.path)

@@ -33,8 +33,12 @@ class FixStart(StrEnum):
     """Why a fix did or did not start."""
 
     STARTED = "started"
+    QUEUED = "queued"
+    """Another host's incident: its agent will run the fix."""
     UNAVAILABLE = "unavailable"
     BUSY = "busy"
+    UNREACHABLE = "unreachable"
+    """Another host's incident, and that host does not heartbeat: nothing runs."""
 
 
 def start_fix(
@@ -45,8 +49,11 @@ def start_fix(
         return FixStart.UNAVAILABLE
     if incident.state is IncidentState.FIXING:
         return FixStart.BUSY
+    remote = runtime.remote.is_remote(incident)
+    if remote and not runtime.remote.reachable(incident.host):
+        return FixStart.UNREACHABLE
     spawn(run_fix(runtime, incident.id, kind, actor), f"action-{incident.id}")
-    return FixStart.STARTED
+    return FixStart.QUEUED if remote else FixStart.STARTED
 
 
 async def run_fix(runtime: Runtime, incident_id: int, kind: ActionKind, actor: str) -> None:

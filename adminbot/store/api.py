@@ -55,6 +55,15 @@ class StoreApi(Protocol):
 
     def set_meta(self, key: str, value: str) -> None: ...
 
+    def store_now(self, now: datetime) -> datetime:
+        """The time on the store's clock (the server's, when hosts share one)."""
+        ...
+
+    def claim_host(self, wait: float = 0.0) -> bool:
+        """Take this host's name for this process; False if another copy holds it
+        (after trying for `wait` seconds)."""
+        ...
+
     def writable(self, now: datetime) -> bool:
         """Whether a write commits now (a full disk or a read-only file say no)."""
         ...
@@ -101,7 +110,10 @@ class StoreApi(Protocol):
         since: datetime | None = None,
         limit: int = 50,
         offset: int = 0,
-    ) -> list[Incident]: ...
+        host: str | None = None,
+    ) -> list[Incident]:
+        """Incidents, the latest first; `host` keeps one host's only."""
+        ...
 
     def closings(self, incident: Incident, limit: int) -> list[Closing]: ...
 
@@ -111,10 +123,15 @@ class StoreApi(Protocol):
         rule: str | None = None,
         states: Sequence[IncidentState] | None = None,
         since: datetime | None = None,
+        host: str | None = None,
     ) -> int: ...
 
     def incident_counts(self, since: datetime | None = None) -> dict[str, tuple[int, int]]:
         """Per rule: (incidents, occurrences) whose last occurrence is at or after `since`."""
+        ...
+
+    def host_counts(self, since: datetime | None = None) -> dict[str, tuple[int, int]]:
+        """Per host: (incidents, occurrences) whose last occurrence is at or after `since`."""
         ...
 
     def open_counts(self) -> dict[str, int]: ...

@@ -3,8 +3,9 @@
 Incidents keep their history (occurrences, transitions, audit rows) but not their ids:
 other hosts may already have incidents with the same numbers, so every imported id
 is moved past the highest one there, and the rows that point at an incident follow
-it. Kinds move the same way. Keyed rows (meta, checkpoints, mutes, line counts) that
-the database already has are kept as they are. The outbox, storms and sent-message
+it. Kinds move the same way, disk samples get new ids. Keyed rows (meta, checkpoints,
+mutes, line and rule counts, rules made in the chat) that the database already has are
+kept as they are. The outbox, storms and sent-message
 ids are not copied: they are about messages in flight on the host that had them.
 One transaction: an import that fails leaves the database as it was.
 """
@@ -21,8 +22,10 @@ import psycopg
 
 from adminbot.store.pgschema import migrate
 
-_KEYED = ("meta", "checkpoints", "mutes", "line_counts")
+_KEYED = ("meta", "checkpoints", "mutes", "line_counts", "user_rules", "rule_counts")
 _INCIDENT_ROWS = ("occurrences", "transitions", "audit")
+_SERIES = ("disk_samples",)
+"""Rows with an id of their own that nothing points at: copied under new ids."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,8 @@ def import_sqlite(path: Path, url: str) -> Imported:
             for table in _INCIDENT_ROWS:
                 rows[table] = _copy(source, target, table, {"incident_id": shift}, drop=("id",))
             rows["kinds"] = _copy(source, target, "kinds", {"id": kind_shift})
+            for table in _SERIES:
+                rows[table] = _copy(source, target, table, {}, drop=("id",))
             for table in _KEYED:
                 rows[table] = _copy(source, target, table, {}, keyed=True)
             for table in ("incidents", "kinds"):

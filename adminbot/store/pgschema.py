@@ -145,7 +145,39 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX threshold_hits_by_rule ON threshold_hits (rule, host, at);
     CREATE TABLE ignored_lines (rule TEXT PRIMARY KEY, n BIGINT NOT NULL, last_at TEXT NOT NULL);
     """,
+    # agents: each host keeps its own tail positions (two hosts may tail the same path).
+    """
+    ALTER TABLE checkpoints ADD COLUMN host TEXT NOT NULL DEFAULT '';
+    ALTER TABLE checkpoints DROP CONSTRAINT checkpoints_pkey;
+    ALTER TABLE checkpoints ADD PRIMARY KEY (host, path);
+    """,
+    # agents (adminbot/store/hosts.py): one row per host, upserted at every heartbeat.
+    """
+    CREATE TABLE hosts (
+        name TEXT PRIMARY KEY, instance TEXT NOT NULL, pid BIGINT NOT NULL,
+        version TEXT NOT NULL, started_at TEXT NOT NULL, heartbeat_at TEXT NOT NULL,
+        files TEXT NOT NULL, checks TEXT NOT NULL);
+    """,
+    # agents (adminbot/store/work.py): a fix tapped on the front for another host's incident.
+    """
+    CREATE TABLE work (
+        id BIGSERIAL PRIMARY KEY, host TEXT NOT NULL, incident_id BIGINT NOT NULL,
+        action TEXT NOT NULL, actor TEXT NOT NULL, created_at TEXT NOT NULL,
+        state TEXT NOT NULL, claimed_by TEXT, done_at TEXT);
+    CREATE INDEX work_by_host ON work (host, state, id);
+    CREATE INDEX work_by_incident ON work (incident_id, state);
+    """,
+    # agents: each host's usual error rate is its own (adminbot/store/trends.py).
+    """
+    ALTER TABLE rule_counts ADD COLUMN host TEXT NOT NULL DEFAULT '';
+    ALTER TABLE rule_counts DROP CONSTRAINT rule_counts_pkey;
+    ALTER TABLE rule_counts ADD PRIMARY KEY (host, rule, minute);
+    """,
+    # agents: a storm is one host's (its message counts that host's incidents).
+    "ALTER TABLE storms ADD COLUMN host TEXT NOT NULL DEFAULT ''",
 )
+
+HOST_LOCK_CLASS = 0x61646D69  # "admi": the advisory-lock space of host names
 
 
 def schema_version(conn: psycopg.Connection[Any]) -> int:

@@ -10,6 +10,7 @@ postgres.py; `translate` is tested on every rewrite it makes.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
@@ -19,8 +20,12 @@ import psycopg
 from psycopg import pq
 from psycopg.rows import RowMaker
 
+from adminbot.store.errors import StoreUnreachable
+
+logger = logging.getLogger(__name__)
+
 ID_TABLES = frozenset(
-    {"incidents", "occurrences", "transitions", "audit", "outbox", "storms", "kinds"}
+    {"incidents", "occurrences", "transitions", "audit", "outbox", "storms", "kinds", "work"}
 )
 """Tables with a serial `id`: an INSERT into one returns it, for `lastrowid`."""
 
@@ -35,6 +40,12 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^BEGIN IMMEDIATE$"), "BEGIN"),
 )
 _INSERT = re.compile(r"^\s*INSERT INTO (\w+)", re.IGNORECASE)
+CONNECT_TIMEOUT = 5
+"""Seconds a (re)connection may take: an agent must not hang on a server that is gone."""
+
+
+def _reason(exc: psycopg.Error) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 @lru_cache(maxsize=512)
@@ -78,19 +89,23 @@ def _pg_rows(cursor: psycopg.Cursor[Any]) -> RowMaker[PgRow]:
 class PgCursor:
     """What one statement left: its rows, how many rows it changed, the new id."""
 
-    def __init__(self, cursor: psycopg.Cursor[PgRow], returns_id: bool) -> None:
+    def __init__(self, cursor: psycopg.Cursor[PgRow] | None, returns_id: bool) -> None:
         self._cursor = cursor
-        self.rowcount = cursor.rowcount
+        self.rowcount = -1 if cursor is None else cursor.rowcount
         self.lastrowid: int | None = None
-        if returns_id:
+        if returns_id and cursor is not None:
             found = cursor.fetchone()
             self.lastrowid = None if found is None else int(found[0])
 
     def fetchone(self) -> PgRow | None:
-        return self._cursor.fetchone() if self._cursor.description else None
+        if self._cursor is None or not self._cursor.description:
+            return None
+        return self._cursor.fetchone()
 
     def fetchall(self) -> list[PgRow]:
-        return self._cursor.fetchall() if self._cursor.description else []
+        if self._cursor is None or not self._cursor.description:
+            return []
+        return self._cursor.fetchall()
 
     def __iter__(self) -> Iterator[PgRow]:
         return iter(self.fetchall())
@@ -101,27 +116,79 @@ class PgConnection:
 
     Values are bound on the client (`ClientCursor`), as SQLite binds them: the server
     never has to guess the type of a parameter like `? IS NULL`.
+
+    A lost connection is opened again at the next statement, once the server is back;
+    meanwhile every statement raises `StoreUnreachable`. A transaction whose
+    connection was lost is never continued on a new one (its first writes are gone):
+    its statements fail until the store rolls it back.
     """
 
-    def __init__(self, url: str) -> None:
-        self.raw = psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor)
+    def __init__(self, url: str, *, connect_timeout: int = CONNECT_TIMEOUT) -> None:
+        self._url = url
+        self._timeout = connect_timeout
+        self._began = False
+        self.raw = self._connect()
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(
+            self._url,
+            autocommit=True,
+            cursor_factory=psycopg.ClientCursor,
+            connect_timeout=self._timeout,
+        )
+
+    @property
+    def lost(self) -> bool:
+        return self.raw.closed or self.raw.broken
 
     @property
     def in_transaction(self) -> bool:
+        if self.lost:
+            return self._began
         return self.raw.info.transaction_status != pq.TransactionStatus.IDLE
+
+    def _ready(self, text: str) -> bool:
+        """Reconnect if the connection was lost; False for a ROLLBACK with nothing to undo."""
+        if not self.lost:
+            return True
+        if self._began:
+            if text == "ROLLBACK":
+                self._began = False
+                return False
+            raise StoreUnreachable("the connection to PostgreSQL was lost in a transaction")
+        try:
+            self.raw = self._connect()
+        except psycopg.OperationalError as exc:
+            raise StoreUnreachable(_reason(exc)) from exc
+        logger.warning("Connected to PostgreSQL again")
+        return True
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> PgCursor:
         text, returns_id = translate(sql)
+        if not self._ready(text):
+            return PgCursor(None, False)
         cursor = self.raw.cursor(row_factory=_pg_rows)
-        cursor.execute(text, tuple(args))
+        try:
+            cursor.execute(text, tuple(args))
+        except psycopg.OperationalError as exc:
+            raise StoreUnreachable(_reason(exc)) from exc
+        finally:
+            if text == "BEGIN":
+                self._began = True
+            elif text in ("COMMIT", "ROLLBACK"):
+                self._began = False
         return PgCursor(cursor, returns_id)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         text, _ = translate(sql)
         if text.endswith(" RETURNING id"):
             text = text.removesuffix(" RETURNING id")
-        with self.raw.cursor() as cursor:
-            cursor.executemany(text, [tuple(r) for r in rows])
+        self._ready(text)
+        try:
+            with self.raw.cursor() as cursor:
+                cursor.executemany(text, [tuple(r) for r in rows])
+        except psycopg.OperationalError as exc:
+            raise StoreUnreachable(_reason(exc)) from exc
 
     def close(self) -> None:
         self.raw.close()

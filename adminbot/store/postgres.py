@@ -17,9 +17,10 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 import psycopg
 
@@ -27,11 +28,18 @@ from adminbot.clock import Clock, utcnow
 from adminbot.store import retention
 from adminbot.store.damage import Recovery
 from adminbot.store.dburl import redact_url
-from adminbot.store.pgschema import migrate, schema_version
-from adminbot.store.pgsql import PgConnection
+from adminbot.store.errors import StoreUnreachable
+from adminbot.store.pgschema import HOST_LOCK_CLASS, migrate, schema_version
+from adminbot.store.pgsql import CONNECT_TIMEOUT, PgConnection
 from adminbot.store.sqlite import Store, _ts
 
 logger = logging.getLogger(__name__)
+
+
+def _try_lock(conn: psycopg.Connection[Any], host: str) -> bool:
+    sql = "SELECT pg_try_advisory_lock(%s, hashtext(%s))"
+    row = conn.execute(sql, (HOST_LOCK_CLASS, host)).fetchone()
+    return bool(row and row[0])
 
 
 class PgStore(Store):
@@ -47,6 +55,8 @@ class PgStore(Store):
         self._lock = threading.RLock()
         self._after_commit: list[Callable[[], None]] = []
         self._writing = False
+        self._url = url
+        self._host_lock: psycopg.Connection[Any] | None = None
         if migrate_schema:
             migrate(url)
         self._pg = PgConnection(url)
@@ -60,7 +70,42 @@ class PgStore(Store):
         with self._lock:
             if not self._closed:
                 self._pg.close()
+                if self._host_lock is not None:
+                    self._host_lock.close()
                 self._closed = True
+
+    # -- hosts -------------------------------------------------------------------------
+
+    def store_now(self, now: datetime) -> datetime:
+        """The server's clock: every host's heartbeat is judged on this one clock."""
+        row = self._one("SELECT now() AS at")
+        return now if row is None else cast(datetime, row["at"])
+
+    def claim_host(self, wait: float = 0.0) -> bool:
+        """Hold an advisory lock on this host's name for the process's lifetime.
+
+        The lock lives on a connection of its own: the server drops it when that
+        session ends (the process exits or is killed), so a restarted agent takes it
+        again, while a second copy running beside the first is refused. `wait`: how
+        long to keep trying, for the session of a process that just died to end."""
+        held = self._host_lock
+        if held is not None and not (held.closed or held.broken):
+            return True
+        if held is not None:
+            held.close()  # the server restarted: the lock went with the session
+            self._host_lock = None
+        deadline = time.monotonic() + wait
+        try:
+            conn = psycopg.connect(self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+            while not _try_lock(conn, self.host):
+                if time.monotonic() >= deadline:
+                    conn.close()
+                    return False
+                time.sleep(0.2)
+        except psycopg.OperationalError as exc:
+            raise StoreUnreachable(str(exc)) from exc
+        self._host_lock = conn
+        return True
 
     def take_recoveries(self) -> list[Recovery]:
         """PostgreSQL keeps its own files whole; there is no damaged file to replace."""
@@ -73,8 +118,11 @@ class PgStore(Store):
         try:
             if self._pg.in_transaction:
                 self._pg.execute("ROLLBACK")
-        except psycopg.Error as exc:
+        except (psycopg.Error, sqlite3.Error) as exc:
             logger.debug("Rollback after a failed transaction: %s", exc)
+
+    def _recover(self, exc: BaseException) -> None:
+        """PostgreSQL has no damaged file to swap: a lost server is waited for instead."""
 
     @property
     def schema_version(self) -> int:
@@ -87,7 +135,7 @@ class PgStore(Store):
         """Whether a write commits now (a server that is down or read-only says no)."""
         try:
             self.set_meta("alive_at", _ts(now))
-        except psycopg.Error as exc:
+        except (psycopg.Error, sqlite3.Error) as exc:
             logger.warning("The store is not writable: %s", exc)
             return False
         return True

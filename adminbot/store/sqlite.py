@@ -168,7 +168,57 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX threshold_hits_by_rule ON threshold_hits (rule, host, at);
     CREATE TABLE ignored_lines (rule TEXT PRIMARY KEY, n INTEGER NOT NULL, last_at TEXT NOT NULL);
     """,
+    # agents: each host keeps its own tail positions (two hosts may tail the same path);
+    # rows from before are this host's (`_adopt`). SQLite cannot change a primary key in
+    # place, so the table is rebuilt.
+    """
+    CREATE TABLE checkpoints_by_host (
+        path TEXT NOT NULL, device INTEGER NOT NULL, inode INTEGER NOT NULL,
+        fingerprint TEXT NOT NULL, fingerprint_len INTEGER NOT NULL,
+        offset INTEGER NOT NULL, line_no INTEGER NOT NULL, updated_at TEXT NOT NULL,
+        host TEXT NOT NULL DEFAULT '', PRIMARY KEY (host, path));
+    INSERT INTO checkpoints_by_host SELECT *, '' FROM checkpoints;
+    DROP TABLE checkpoints;
+    ALTER TABLE checkpoints_by_host RENAME TO checkpoints;
+    """,
+    # agents (adminbot/store/hosts.py): one row per host, upserted at every heartbeat.
+    """
+    CREATE TABLE hosts (
+        name TEXT PRIMARY KEY, instance TEXT NOT NULL, pid INTEGER NOT NULL,
+        version TEXT NOT NULL, started_at TEXT NOT NULL, heartbeat_at TEXT NOT NULL,
+        files TEXT NOT NULL, checks TEXT NOT NULL);
+    """,
+    # agents (adminbot/store/work.py): a fix tapped on the front for another host's incident.
+    """
+    CREATE TABLE work (
+        id INTEGER PRIMARY KEY, host TEXT NOT NULL, incident_id INTEGER NOT NULL,
+        action TEXT NOT NULL, actor TEXT NOT NULL, created_at TEXT NOT NULL,
+        state TEXT NOT NULL, claimed_by TEXT, done_at TEXT);
+    CREATE INDEX work_by_host ON work (host, state, id);
+    CREATE INDEX work_by_incident ON work (incident_id, state);
+    """,
+    # agents: each host's usual error rate is its own (adminbot/store/trends.py); rows
+    # from before are this host's (`_adopt`).
+    """
+    CREATE TABLE rule_counts_by_host (
+        rule TEXT NOT NULL, minute TEXT NOT NULL, n INTEGER NOT NULL,
+        host TEXT NOT NULL DEFAULT '', PRIMARY KEY (host, rule, minute));
+    INSERT INTO rule_counts_by_host SELECT *, '' FROM rule_counts;
+    DROP TABLE rule_counts;
+    ALTER TABLE rule_counts_by_host RENAME TO rule_counts;
+    CREATE INDEX rule_counts_by_minute ON rule_counts (minute);
+    """,
+    # agents: a storm is one host's (its message counts that host's incidents).
+    "ALTER TABLE storms ADD COLUMN host TEXT NOT NULL DEFAULT ''",
 )
+
+HOST_META = ("last_alive", "quiet_held", "rule_counts_since")
+"""Meta keys that are one host's state: stored as `key@host` (`host_key`)."""
+
+
+def host_key(key: str, host: str) -> str:
+    """The meta key of one host's own value (several hosts may share the store)."""
+    return f"{key}@{host}"
 
 
 def _ts(moment: datetime) -> str:
@@ -287,8 +337,24 @@ class Store:
         self._adopt()
 
     def _adopt(self) -> None:
-        """Incidents from before hosts were recorded are this host's (one host had them)."""
-        self._run("UPDATE incidents SET host = ? WHERE host = ''", (self.host,))
+        """Rows from before hosts were recorded are this host's (one host had them)."""
+        with self.transaction():
+            self._run("UPDATE incidents SET host = ? WHERE host = ''", (self.host,))
+            self._run(
+                "DELETE FROM checkpoints WHERE host = '' AND path IN "
+                "(SELECT path FROM checkpoints WHERE host = ?)",
+                (self.host,),
+            )
+            self._run("UPDATE checkpoints SET host = ? WHERE host = ''", (self.host,))
+            self._run("UPDATE rule_counts SET host = ? WHERE host = ''", (self.host,))
+            self._run("UPDATE storms SET host = ? WHERE host = ''", (self.host,))
+            for key in HOST_META:
+                self._run(
+                    "UPDATE meta SET key = ? WHERE key = ? AND NOT EXISTS "
+                    "(SELECT 1 FROM meta WHERE key = ?)",
+                    (host_key(key, self.host), key, host_key(key, self.host)),
+                )
+                self._run("DELETE FROM meta WHERE key = ?", (key,))
 
     def close(self) -> None:
         with self._lock:
@@ -409,6 +475,16 @@ class Store:
         )
         self._save_positions()
 
+    def store_now(self, now: datetime) -> datetime:
+        """The time on the store's clock: one host's store keeps the injected one."""
+        return now
+
+    def claim_host(self, wait: float = 0.0) -> bool:
+        """Take this host's name for this process; False if another copy holds it.
+
+        One host's store is guarded by the data dir's lock (`DataDirLock`) already."""
+        return True
+
     def writable(self, now: datetime) -> bool:
         """Whether a write commits now (a full disk or a read-only file say no)."""
         try:
@@ -421,7 +497,8 @@ class Store:
     # -- checkpoints -----------------------------------------------------------------
 
     def load_checkpoints(self) -> dict[str, Checkpoint]:
-        rows = self._all("SELECT * FROM checkpoints")
+        """This host's tail positions, by path (other hosts' are theirs)."""
+        rows = self._all("SELECT * FROM checkpoints WHERE host = ?", (self.host,))
         return {
             row["path"]: Checkpoint(
                 path=row["path"],
@@ -436,12 +513,16 @@ class Store:
         }
 
     def last_checkpoint_at(self) -> datetime | None:
-        row = self._one("SELECT max(updated_at) AS at FROM checkpoints")
+        row = self._one(
+            "SELECT max(updated_at) AS at FROM checkpoints WHERE host = ?", (self.host,)
+        )
         return _dt(row["at"]) if row else None
 
     def save_checkpoint(self, checkpoint: Checkpoint, now: datetime) -> None:
         self._run(
-            "INSERT INTO checkpoints VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE "
+            "INSERT INTO checkpoints (path, device, inode, fingerprint, fingerprint_len, "
+            "offset, line_no, updated_at, host) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (host, path) DO UPDATE "
             "SET device = excluded.device, inode = excluded.inode, "
             "fingerprint = excluded.fingerprint, fingerprint_len = excluded.fingerprint_len, "
             "offset = excluded.offset, line_no = excluded.line_no, "
@@ -455,6 +536,7 @@ class Store:
                 checkpoint.offset,
                 checkpoint.line_no,
                 _ts(now),
+                self.host,
             ),
         )
         self._save_positions()
@@ -497,9 +579,9 @@ class Store:
         stay among the last MAX_OCCURRENCES are written. Each `Recorded` shows
         the incident as it was right after its match (count, sample).
         """
-        groups: dict[tuple[str, str], list[int]] = {}
+        groups: dict[tuple[str, str, str], list[int]] = {}
         for index, match in enumerate(matches):
-            groups.setdefault((match.rule, match.key), []).append(index)
+            groups.setdefault((match.rule, match.key, match.host), []).append(index)
         results: list[Recorded | None] = [None] * len(matches)
         with self.transaction():
             for indexes in groups.values():
@@ -523,10 +605,11 @@ class Store:
     ) -> tuple[Incident, bool]:
         """Matches of one (rule, key), in order: one INSERT or UPDATE, the kept occurrences."""
         first, last = group[0], group[-1]
+        host = first.host or self.host
         row = self._one(
             "SELECT * FROM incidents WHERE rule = ? AND key = ? AND host = ? AND state != ? "
             "ORDER BY id DESC LIMIT 1",
-            (first.rule, first.key, self.host, IncidentState.RESOLVED.value),
+            (first.rule, first.key, host, IncidentState.RESOLVED.value),
         )
         sample = last.record.text[:SAMPLE_CHARS]
         fields = json.dumps(dict(last.fields), ensure_ascii=False)
@@ -547,7 +630,7 @@ class Store:
                 sample=sample,
                 fields=frozen_map(json.loads(fields)),
                 token=opened,
-                host=self.host,
+                host=host,
             )
         else:
             self._run(
@@ -586,7 +669,7 @@ class Store:
                     last.record.text[:SAMPLE_CHARS],
                     json.dumps(dict(last.fields), ensure_ascii=False),
                     token,
-                    self.host,
+                    first.host or self.host,
                 ),
             )
             incident_id = int(cursor.lastrowid or 0)
@@ -667,8 +750,10 @@ class Store:
         since: datetime | None = None,
         limit: int = 50,
         offset: int = 0,
+        host: str | None = None,
     ) -> list[Incident]:
-        clauses, args = _filters(rule, states, since)
+        """Incidents, the latest first; `host` keeps one host's only."""
+        clauses, args = _filters(rule, states, since, host)
         rows = self._all(
             f"SELECT * FROM incidents {clauses} ORDER BY last_seen DESC, id DESC LIMIT ? OFFSET ?",  # noqa: S608 - clauses are built from fixed text, values are bound
             (*args, limit, offset),
@@ -701,8 +786,9 @@ class Store:
         rule: str | None = None,
         states: Sequence[IncidentState] | None = None,
         since: datetime | None = None,
+        host: str | None = None,
     ) -> int:
-        clauses, args = _filters(rule, states, since)
+        clauses, args = _filters(rule, states, since, host)
         row = self._one(f"SELECT count(*) AS n FROM incidents {clauses}", args)  # noqa: S608 - as above
         return int(row["n"]) if row else 0
 
@@ -715,6 +801,16 @@ class Store:
             args,
         )
         return {row["rule"]: (int(row["n"]), int(row["hits"])) for row in rows}
+
+    def host_counts(self, since: datetime | None = None) -> dict[str, tuple[int, int]]:
+        """Per host: (incidents, occurrences) whose last occurrence is at or after `since`."""
+        clauses, args = _filters(None, None, since)
+        rows = self._all(
+            f"SELECT host, count(*) AS n, sum(count) AS hits FROM incidents {clauses} "  # noqa: S608 - as above
+            "GROUP BY host",
+            args,
+        )
+        return {row["host"]: (int(row["n"]), int(row["hits"])) for row in rows}
 
     def open_counts(self) -> dict[str, int]:
         open_states = [s.value for s in IncidentState if not s.is_closed]
@@ -984,11 +1080,11 @@ class Store:
         return back
 
     def absorb_alerts(self, rule: str) -> int:
-        """Pending alerts of `rule` that a storm message now stands for; they are not sent."""
+        """This host's pending alerts of `rule` that its storm message now stands for."""
         return self._run(
             "UPDATE outbox SET state = 'absorbed' WHERE state = 'pending' AND kind = 'alert' "
-            "AND incident_id IN (SELECT id FROM incidents WHERE rule = ?)",
-            (rule,),
+            "AND incident_id IN (SELECT id FROM incidents WHERE rule = ? AND host = ?)",
+            (rule, self.host),
         )
 
     def has_pending(self, incident_id: int, kind: str = "alert") -> bool:
@@ -1053,7 +1149,8 @@ class Store:
     def open_storm(self, rule: str, started_at: datetime) -> int:
         with self._lock:
             cursor = self._db.execute(
-                "INSERT INTO storms (rule, started_at) VALUES (?, ?)", (rule, _ts(started_at))
+                "INSERT INTO storms (rule, started_at, host) VALUES (?, ?, ?)",
+                (rule, _ts(started_at), self.host),
             )
             return int(cursor.lastrowid or 0)
 
@@ -1063,8 +1160,11 @@ class Store:
         )
 
     def open_storms(self) -> dict[str, int]:
-        """Storms still going on, by rule (a restart picks them up)."""
-        rows = self._all("SELECT id, rule FROM storms WHERE ended_at IS NULL ORDER BY id")
+        """This host's storms still going on, by rule (a restart picks them up)."""
+        rows = self._all(
+            "SELECT id, rule FROM storms WHERE ended_at IS NULL AND host = ? ORDER BY id",
+            (self.host,),
+        )
         return {str(r["rule"]): int(r["id"]) for r in rows}
 
     def storm(self, storm_id: int, top: int = 5) -> StormFacts | None:
@@ -1072,21 +1172,23 @@ class Store:
         row = self._one("SELECT * FROM storms WHERE id = ?", (storm_id,))
         if row is None:
             return None
-        args = (row["rule"], row["started_at"], row["ended_at"], row["ended_at"])
+        args = (
+            row["rule"], row["host"], row["started_at"], row["ended_at"], row["ended_at"]
+        )  # fmt: skip
+        within = "rule = ? AND host = ? AND first_seen >= ? AND (? IS NULL OR first_seen <= ?)"
         totals = self._one(
-            "SELECT count(*) AS n, coalesce(sum(count), 0) AS hits, max(last_seen) AS last "
-            "FROM incidents WHERE rule = ? AND first_seen >= ? "
-            "AND (? IS NULL OR first_seen <= ?)",
+            "SELECT count(*) AS n, coalesce(sum(count), 0) AS hits, max(last_seen) AS last "  # noqa: S608 - fixed text, values are bound
+            f"FROM incidents WHERE {within}",
             args,
         )
         keys = self._all(
-            "SELECT key, count FROM incidents WHERE rule = ? AND first_seen >= ? "
-            "AND (? IS NULL OR first_seen <= ?) ORDER BY count DESC, id DESC LIMIT ?",
+            f"SELECT key, count FROM incidents WHERE {within} "  # noqa: S608 - as above
+            "ORDER BY count DESC, id DESC LIMIT ?",
             (*args, top),
         )
         files = self._all(
-            "SELECT source, count(*) AS n FROM incidents WHERE rule = ? AND first_seen >= ? "
-            "AND (? IS NULL OR first_seen <= ?) GROUP BY source ORDER BY n DESC, source LIMIT ?",
+            f"SELECT source, count(*) AS n FROM incidents WHERE {within} "  # noqa: S608 - as above
+            "GROUP BY source ORDER BY n DESC, source LIMIT ?",
             (*args, top),
         )
         assert totals is not None
@@ -1172,10 +1274,16 @@ class Store:
 
 
 def _filters(
-    rule: str | None, states: Sequence[IncidentState] | None, since: datetime | None
+    rule: str | None,
+    states: Sequence[IncidentState] | None,
+    since: datetime | None,
+    host: str | None = None,
 ) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     args: list[Any] = []
+    if host is not None:
+        clauses.append("host = ?")
+        args.append(host)
     if rule is not None:
         clauses.append("rule = ?")
         args.append(rule)

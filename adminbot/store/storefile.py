@@ -217,7 +217,8 @@ def _seed(db: sqlite3.Connection, saved: Positions) -> None:
             "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", list(saved.meta.items())
         )
         db.executemany(
-            "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO checkpoints (path, device, inode, fingerprint, "
+            "fingerprint_len, offset, line_no, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     c.path,

@@ -14,10 +14,10 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from adminbot.predict.diskfill import UsageSample
-from adminbot.store.sqlite import Store
+from adminbot.store.sqlite import Store, host_key
 
 SINCE_KEY = "rule_counts_since"
-"""Meta key: when this store began counting matches per rule (history counts from there)."""
+"""Meta key (one per host): when this host began counting matches per rule."""
 
 
 def _ts(moment: datetime) -> str:
@@ -72,25 +72,27 @@ class TrendStore:
         with self._store.connection() as db:
             for rule, n in sorted(counts.items()):
                 db.execute(
-                    "INSERT INTO rule_counts (rule, minute, n) VALUES (?, ?, ?) "
-                    "ON CONFLICT (rule, minute) DO UPDATE SET n = rule_counts.n + excluded.n",
-                    (rule, minute, n),
+                    "INSERT INTO rule_counts (rule, minute, n, host) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (host, rule, minute) DO UPDATE SET n = rule_counts.n + excluded.n",
+                    (rule, minute, n, self._store.host),
                 )
 
     def counting_since(self, now: datetime) -> datetime:
         """When counting began on this store; `now` if it begins now."""
-        found = self._store.get_meta(SINCE_KEY)
+        key = host_key(SINCE_KEY, self._store.host)
+        found = self._store.get_meta(key)
         if found is not None:
             return datetime.fromisoformat(found)
-        self._store.set_meta(SINCE_KEY, _ts(now))
+        self._store.set_meta(key, _ts(now))
         return now
 
     def recent(self, since: datetime) -> dict[str, int]:
-        """Matches per rule in the minutes that began at or after `since`."""
+        """This host's matches per rule in the minutes that began at or after `since`."""
         with self._store.connection() as db:
             rows = db.execute(
-                "SELECT rule, sum(n) AS n FROM rule_counts WHERE minute >= ? GROUP BY rule",
-                (_ts(since),),
+                "SELECT rule, sum(n) AS n FROM rule_counts WHERE host = ? AND minute >= ? "
+                "GROUP BY rule",
+                (self._store.host, _ts(since)),
             ).fetchall()
         return {row["rule"]: int(row["n"]) for row in rows}
 
@@ -100,8 +102,9 @@ class TrendStore:
         first, last = _hour(start), _hour(end)
         with self._store.connection() as db:
             rows = db.execute(
-                "SELECT minute, n FROM rule_counts WHERE rule = ? AND minute >= ? AND minute < ?",
-                (rule, _ts(first), _ts(last)),
+                "SELECT minute, n FROM rule_counts WHERE host = ? AND rule = ? AND minute >= ? "
+                "AND minute < ?",
+                (self._store.host, rule, _ts(first), _ts(last)),
             ).fetchall()
         by_hour: Mapping[datetime, int] = _sum_by_hour(
             (datetime.fromisoformat(row["minute"]), int(row["n"])) for row in rows

@@ -43,7 +43,8 @@ class Actions:
             except ValueError:
                 return "unavailable", ""
             started = verbs.start_fix(runtime, incident, action, actor, self._spawn)
-            return started.value, action.value if started is FixStart.STARTED else ""
+            shown = started in (FixStart.STARTED, FixStart.QUEUED)
+            return started.value, action.value if shown else ""
         if verb == "mute":
             verbs.mute(runtime, incident, actor)
             return "muted", ""

@@ -1,0 +1,105 @@
+"""PostgreSQL stopped and started again: the store reconnects, the tailer waits and catches up."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from adminbot.config import Config
+from adminbot.service.console_mode import ConsoleFront
+from adminbot.service.lifecycle import build_service
+from adminbot.service.runtime import Edges, Periods
+from adminbot.store.errors import StoreUnreachable
+from adminbot.store.postgres import PgStore
+from tests.harness import ADMIN, append, eventually
+from tests.pg import PgCluster, pg_cluster
+from tests.test_fleet_agent import agent_config
+
+QUICK = Periods(tick=0.05, check=0.1, heartbeat=0.1, self_watch=0.05)
+
+
+@pytest.fixture(scope="module")
+def own_postgres() -> Iterator[PgCluster]:
+    """A server of this module's own: stopping it must not touch the other tests'."""
+    with pg_cluster() as cluster:
+        yield cluster
+
+
+def test_the_store_reconnects_once_the_server_is_back(own_postgres: PgCluster) -> None:
+    store = PgStore(own_postgres.fresh(), host="a")
+    store.set_meta("k", "1")
+    with own_postgres.outage():
+        with pytest.raises(StoreUnreachable):
+            store.get_meta("k")
+        with pytest.raises(StoreUnreachable), store.transaction():
+            store.set_meta("k", "2")
+    assert store.get_meta("k") == "1"
+    store.set_meta("k", "3")
+    assert store.get_meta("k") == "3"
+    store.close()
+
+
+def error_line(n: int) -> str:
+    return (
+        f"2026-11-30 10:00:{n % 60:02d},000 ERROR x: PermissionError: [Errno 13] "
+        f"Permission denied: '/srv/b/file{n}.mp4'"
+    )
+
+
+def agent(tmp_path: Path, url: str) -> Config:
+    config = agent_config(tmp_path, url, "b")
+    http = replace(config.http, enabled=True, host="127.0.0.1", port=0)
+    return replace(config, admin_ids=frozenset({ADMIN}), http=http)
+
+
+async def test_lines_written_while_the_server_is_down_are_recorded_once_when_it_is_back(
+    tmp_path: Path, own_postgres: PgCluster
+) -> None:
+    url = own_postgres.fresh()
+    service = build_service(agent(tmp_path, url), ConsoleFront, Edges(periods=QUICK))
+    log = tmp_path / "b" / "pipeline" / "bot.log"
+    viewer = PgStore(url, host="viewer")
+    await service.start()
+    try:
+        append(log, *(error_line(n) for n in range(5)))
+        await eventually(lambda: len(viewer.incidents(limit=100)) == 5)
+        with own_postgres.outage():
+            append(log, *(error_line(n) for n in range(5, 12)))
+            await eventually(lambda: not service.selfwatch.parts()["store"][0], timeout=10)
+            assert service.http is not None
+            status, body = await healthz(service.http.port)
+            assert status == 503 and "store" in json.loads(body)["failing"]
+            append(log, *(error_line(n) for n in range(12, 15)))
+            await asyncio.sleep(1.0)  # the tailer tries, fails, and waits at its checkpoint
+        await eventually(lambda: count(viewer) == 15, timeout=20)
+        await eventually(lambda: service.selfwatch.parts()["store"][0], timeout=10)
+        assert (await healthz(service.http.port))[0] == 200
+    finally:
+        await service.stop()
+    keys = sorted(i.fields["path"] for i in viewer.incidents(limit=100))
+    assert keys == sorted(f"/srv/b/file{n}.mp4" for n in range(15))
+    assert all(i.count == 1 for i in viewer.incidents(limit=100))  # nothing doubled
+    viewer.close()
+
+
+def count(viewer: PgStore) -> int:
+    """Incidents seen by another process, whose own connection the outage cut too."""
+    try:
+        return len(viewer.incidents(limit=100))
+    except StoreUnreachable:
+        return -1
+
+
+async def healthz(port: int) -> tuple[int, str]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    await writer.drain()
+    raw = (await reader.read()).decode()
+    writer.close()
+    head, _, body = raw.partition("\r\n\r\n")
+    return int(head.split(" ")[1]), body
