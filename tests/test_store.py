@@ -28,10 +28,10 @@ def store(any_store: Store) -> Store:
 
 def test_schema_is_versioned_and_reopening_does_not_migrate_again(tmp_path: Path) -> None:
     first = Store(tmp_path / "s.sqlite3")
-    assert first.schema_version == len(MIGRATIONS) == 8
+    assert first.schema_version == len(MIGRATIONS) == 9
     first.close()
     again = Store(tmp_path / "s.sqlite3")
-    assert again.schema_version == 8
+    assert again.schema_version == 9
     again.close()
 
 

@@ -117,6 +117,16 @@ MIGRATIONS: tuple[str, ...] = (
         name TEXT PRIMARY KEY, pattern TEXT NOT NULL, severity TEXT NOT NULL,
         created_at TEXT NOT NULL, created_by TEXT NOT NULL);
     """,
+    # One front at a time (adminbot/store/leases.py); `db_now()` is the server's clock,
+    # so hosts whose clocks disagree still agree on when a lease expires.
+    """
+    CREATE TABLE leases (
+        role TEXT PRIMARY KEY, holder TEXT NOT NULL, epoch BIGINT NOT NULL,
+        expires_at DOUBLE PRECISION NOT NULL);
+    ALTER TABLE outbox ADD COLUMN claim_epoch BIGINT;
+    CREATE FUNCTION db_now() RETURNS DOUBLE PRECISION LANGUAGE SQL VOLATILE
+        AS $$ SELECT extract(epoch FROM clock_timestamp())::double precision $$;
+    """,
 )
 
 
