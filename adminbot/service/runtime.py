@@ -278,7 +278,6 @@ def build_runtime(
     settings = action_settings(config)
     lock = DataDirLock(config.data_dir)  # before the store: a second adminbot stops here
     store = open_store(config.store_path, config.database_url, config.host_name)
-    store.recover_claims()
     bell = Doorbell(loop)
     outbox = Outbox(
         store,
