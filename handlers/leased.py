@@ -63,7 +63,8 @@ class LeasedRequest(HTTPXRequest):
         self._poll_ends_at = -math.inf
 
     def poll_left(self) -> float:
-        """Seconds until Telegram has surely ended the last long poll sent (a cancelled one too)."""
+        """Seconds until Telegram has surely ended our long polls: 0 once one was answered
+        (a poll ends any earlier one), else until a cancelled one times out there."""
         return max(0.0, self._poll_ends_at - self._monotonic())
 
     async def do_request(
@@ -82,9 +83,12 @@ class LeasedRequest(HTTPXRequest):
                 await self._until_poll_fits(_poll_seconds(request_data))
             elif not self._lease.held:
                 raise NotTheFront(f"{api_method} not sent: this instance is not the front")
-        return await super().do_request(
+        answer = await super().do_request(
             url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
         )
+        if self._long_polls:
+            self._poll_ends_at = -math.inf
+        return answer
 
     async def _until_poll_fits(self, seconds: float) -> None:
         """Wait for the lease to outlast the poll (a renewal is due); refuse once it is lost."""

@@ -14,6 +14,7 @@ from adminbot.store.fence import Fence
 from handlers.leased import LeasedRequest, NotTheFront, fitted_poll_timeout
 from tests.clocks import FakeMonotonic
 from tests.fake_telegram import FakeTelegram
+from tests.harness import eventually
 
 
 class Role:
@@ -107,7 +108,7 @@ async def test_a_long_poll_is_not_sent_once_the_lease_is_lost(
     assert fake_telegram.calls("getUpdates") == []
 
 
-async def test_a_poll_sent_is_remembered_until_telegram_has_surely_ended_it(
+async def test_a_cancelled_poll_is_remembered_until_telegram_has_surely_ended_it(
     fake_telegram: FakeTelegram,
 ) -> None:
     clock = FakeMonotonic()
@@ -115,14 +116,29 @@ async def test_a_poll_sent_is_remembered_until_telegram_has_surely_ended_it(
         Role(left=100.0), connection_pool_size=1, long_polls=True, monotonic=clock
     )
     await request.initialize()
+    five_seconds = RequestData([RequestParameter.from_input("timeout", 5)])
     try:
         assert request.poll_left() == 0.0
-        await request.do_request(_url(fake_telegram, "getUpdates"), "POST")
-        assert request.poll_left() == 1.0  # a 0 s poll, plus the margin
-        clock.advance(2.0)
+        poll = asyncio.create_task(
+            request.do_request(_url(fake_telegram, "getUpdates"), "POST", five_seconds)
+        )
+        await eventually(lambda: fake_telegram.polling)
+        poll.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await poll
+        assert request.poll_left() == 6.0  # the poll, plus the margin
+        clock.advance(6.0)
         assert request.poll_left() == 0.0
     finally:
         await request.shutdown()
+
+
+async def test_an_answered_poll_leaves_none_open(
+    fake_telegram: FakeTelegram, opened: list[LeasedRequest]
+) -> None:
+    request = await _request(opened, Role(left=100.0), long_polls=True)
+    await request.do_request(_url(fake_telegram, "getUpdates"), "POST")
+    assert request.poll_left() == 0.0
 
 
 def test_a_long_poll_is_shortened_to_fit_between_renewals() -> None:
