@@ -2,9 +2,9 @@
 
 Every request but `getMe` (a standby checks its token too) is refused while the lease
 is not held, so a front that wakes from a freeze with its lease gone sends nothing:
-no alert, no edit, no callback answer, no poll. A `getUpdates` long poll is sent only
-when the lease outlasts it by `POLL_MARGIN`, so Telegram has ended it before any
-other instance may start polling: never two pollers on one token.
+no alert, no edit, no callback answer, no poll. A `getUpdates` long poll waits until
+the lease outlasts it by `POLL_MARGIN`, so Telegram has ended it before any other
+instance may start polling: never two pollers on one token.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from http import HTTPStatus
 
 from telegram._utils.types import ODVInput  # the type of do_request's timeouts, not re-exported
 from telegram.error import NetworkError
@@ -27,6 +28,7 @@ POLL_MARGIN = 1.0
 """Seconds a long poll's answer is given to come back before the lease ends."""
 WAIT_STEP = 0.1
 FREE_METHODS = frozenset({"getMe"})
+NO_UPDATES = b'{"ok": true, "result": []}'
 
 
 class NotTheFront(NetworkError):
@@ -80,7 +82,12 @@ class LeasedRequest(HTTPXRequest):
         api_method = url.rsplit("/", 1)[-1]
         if api_method not in FREE_METHODS:
             if self._long_polls:
-                await self._until_poll_fits(_poll_seconds(request_data))
+                seconds = _poll_seconds(request_data)
+                if seconds == 0 and not self._lease.held:
+                    # The updater's closing confirmation, from a front deposed meanwhile: not
+                    # sent, so the next front gets those updates again (they were not acted on).
+                    return HTTPStatus.OK, NO_UPDATES
+                await self._until_poll_fits(seconds)
             elif not self._lease.held:
                 raise NotTheFront(f"{api_method} not sent: this instance is not the front")
         answer = await super().do_request(
@@ -91,11 +98,10 @@ class LeasedRequest(HTTPXRequest):
         return answer
 
     async def _until_poll_fits(self, seconds: float) -> None:
-        """Wait for the lease to outlast the poll (a renewal is due); refuse once it is lost."""
+        """Wait until the lease outlasts the poll: a renewal is due, or this standby becomes
+        the front again; the updater cancels the wait when it stops polling."""
         needed = seconds + POLL_MARGIN
-        while self._lease.remaining() < needed:
-            if not self._lease.held:
-                raise NotTheFront("getUpdates not sent: this instance is not the front")
+        while self._lease.remaining() < needed:  # noqa: ASYNC110 - time left moves with the clock, no event tells it
             await asyncio.sleep(WAIT_STEP)
         self._poll_ends_at = max(self._poll_ends_at, self._monotonic() + needed)
 

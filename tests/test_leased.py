@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 from collections.abc import AsyncIterator
 
@@ -95,7 +96,7 @@ async def test_a_long_poll_waits_until_the_lease_outlasts_it(
     assert len(fake_telegram.calls("getUpdates")) == 1
 
 
-async def test_a_long_poll_is_not_sent_once_the_lease_is_lost(
+async def test_a_long_poll_is_not_sent_while_the_lease_is_lost(
     fake_telegram: FakeTelegram, opened: list[LeasedRequest]
 ) -> None:
     role = Role(left=0.5)
@@ -103,8 +104,20 @@ async def test_a_long_poll_is_not_sent_once_the_lease_is_lost(
     poll = asyncio.create_task(request.do_request(_url(fake_telegram, "getUpdates"), "POST"))
     await asyncio.sleep(0.3)
     role.left = 0.0
-    with pytest.raises(NotTheFront):
+    await asyncio.sleep(0.3)
+    assert not poll.done()  # it waits for the role; the updater cancels it when it stops
+    poll.cancel()
+    with pytest.raises(asyncio.CancelledError):
         await poll
+    assert fake_telegram.calls("getUpdates") == []
+
+
+async def test_a_deposed_fronts_closing_confirmation_is_not_sent(
+    fake_telegram: FakeTelegram, opened: list[LeasedRequest]
+) -> None:
+    request = await _request(opened, Role(left=0.0), long_polls=True)
+    status, body = await request.do_request(_url(fake_telegram, "getUpdates"), "POST")
+    assert (status, json.loads(body)) == (200, {"ok": True, "result": []})
     assert fake_telegram.calls("getUpdates") == []
 
 
