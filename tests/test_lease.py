@@ -219,3 +219,27 @@ async def test_one_host_needs_no_lease_and_several_renew_every_third_of_it(
     lease = front_lease(store, shared, on_gained=gained, on_lost=lost)
     assert isinstance(lease, FrontLease)
     assert (lease.ttl, lease.renew_every) == (6.0, 2.0)
+
+
+async def test_a_front_that_cannot_start_hands_the_role_back(
+    leases: LeaseStore, time: Time
+) -> None:
+    events: list[str] = []
+
+    async def gained(_fence: Fence | None) -> None:
+        events.append("gained")
+        raise RuntimeError("our bug")
+
+    async def lost() -> None:
+        events.append("lost")
+
+    lease = FrontLease(
+        lambda held: leases.take("a", 15.0, held),
+        leases.give_up,
+        on_gained=gained,
+        on_lost=lost,
+        monotonic=time.mono,
+    )
+    await lease.step()
+    assert not lease.held and events == ["gained", "lost"]
+    assert leases.take("b", 15.0, None) == Fence("b", 2)  # free for another at once

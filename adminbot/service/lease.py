@@ -155,7 +155,10 @@ class FrontLease:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.renew_every)
-            await self.step()
+            try:
+                await self.step()
+            except Exception:  # a failing callback must not end the renewals for the run
+                logger.exception("The front lease round failed; trying again")
 
     async def step(self) -> None:
         """One round: 1. a deadline passed while we were away loses the role; 2. take or
@@ -180,7 +183,12 @@ class FrontLease:
             self._fence = fence
             self.gained += 1
             logger.warning("This instance is now the front (term %s)", fence.epoch)
-            await self._on_gained(fence)
+            try:
+                await self._on_gained(fence)
+            except Exception:  # a front that cannot start must not sit on the role
+                logger.exception("Could not start as the front; handing the role back")
+                await self._lose("starting as the front failed")
+                await self._off_loop(lambda: self._give_up(fence, 0.0))
 
     async def _off_loop(self, call: Callable[[], _T]) -> _T:
         return await asyncio.get_running_loop().run_in_executor(self._thread, call)
