@@ -246,6 +246,9 @@ class Config:
     """A PostgreSQL shared by several hosts; None keeps the local SQLite file."""
     host_name: str = ""
     """This host's name on its incidents (the machine's hostname unless set)."""
+    front_lease_seconds: float = 15.0
+    """Several hosts: how long the front's lease lasts unrenewed; it is renewed every
+    third of that, so a dead or frozen front is replaced within 4/3 of it."""
     channels: tuple[ChannelConfig, ...] = ()
     access: AccessConfig = AccessConfig()
     web: WebConfig = WebConfig()
@@ -385,6 +388,9 @@ def _build(top: Table, env: Mapping[str, str], cwd: Path, file: str) -> Config:
         heartbeat=_heartbeat(top.table("heartbeat")),
         database_url=_database_url(top, env),
         host_name=_host_name(top, env),
+        front_lease_seconds=_number(
+            top, "front_lease_seconds", defaults, minimum=3.0, maximum=20.0
+        ),
         channels=_channels(top, env),
         access=_access(top.table("access")),
         web=_web(top.table("web")),

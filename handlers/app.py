@@ -10,13 +10,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable, Coroutine
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from telegram import BotCommand, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
@@ -26,14 +29,20 @@ from telegram.ext import (
 from adminbot.errors import ConfigError
 from adminbot.incidents.summary import build_summary
 from adminbot.notify.notices import Started, session_summary
+from adminbot.service.lease import Lease, front_lease
 from adminbot.service.runtime import Runtime
 from adminbot.service.selfwatch import Part
+from adminbot.store.fence import Fence
 from adminbot.supervise.supervisor import ChildExit
 from handlers import access, callbacks, commands, evidence, makerule
 from handlers.context import AdminApplication, AdminContext, bot_data_for
 from handlers.delivery import Delivery
 from handlers.i18n import COMMANDS
+from handlers.leased import LeasedRequest, fitted_poll_timeout
 from handlers.taps import MUTE_LIST, PAGE, Verb, pattern
+
+if TYPE_CHECKING:
+    from adminbot.store.postgres import OutboxListener
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +50,15 @@ POLL_TIMEOUT = 10
 MAX_CONNECT_PAUSE = 60.0
 
 
-def build_application(runtime: Runtime, *, poll_timeout: int = POLL_TIMEOUT) -> AdminApplication:
-    """An Application pointed at the configured Bot API, with every handler registered."""
+def build_application(
+    runtime: Runtime,
+    lease: Lease,
+    *,
+    poll_timeout: int = POLL_TIMEOUT,
+    polls: LeasedRequest | None = None,
+) -> AdminApplication:
+    """An Application pointed at the configured Bot API, with every handler registered;
+    it sends only while `lease` is held (`polls` carries its long polls)."""
     config = runtime.config
     assert config.token, "Telegram mode needs TELEGRAM_TOKEN"
     context_types = ContextTypes(bot_data=bot_data_for(runtime))
@@ -52,9 +68,11 @@ def build_application(runtime: Runtime, *, poll_timeout: int = POLL_TIMEOUT) -> 
         .base_url(config.api_base_url)
         .context_types(context_types)
         .rate_limiter(AIORateLimiter(max_retries=0))
-        .get_updates_read_timeout(poll_timeout + 5)
+        .request(LeasedRequest(lease, connection_pool_size=256))
+        .get_updates_request(polls or long_polls(lease, poll_timeout))
         .build()
     )
+    application.add_handler(TypeHandler(Update, _front_only(lease)), group=-2)
     application.add_handler(TypeHandler(Update, access.gate), group=-1)
     application.add_handler(CommandHandler(["start", "help"], commands.cmd_help))
     application.add_handler(CommandHandler("status", commands.cmd_status))
@@ -87,27 +105,48 @@ def build_application(runtime: Runtime, *, poll_timeout: int = POLL_TIMEOUT) -> 
 
 
 class TelegramFront:
-    """Polls Telegram for commands and taps, and drains the outbox to the admins."""
+    """Polls Telegram for commands and taps, and drains the outbox to the admins.
+
+    On several hosts only the holder of the front lease polls and sends
+    (adminbot.service.lease); the others connect, then stand by until it is theirs."""
 
     def __init__(self, runtime: Runtime, *, poll_timeout: int = POLL_TIMEOUT) -> None:
         self.runtime = runtime
-        self.poll_timeout = poll_timeout
-        self.application = build_application(runtime, poll_timeout=poll_timeout)
+        config = runtime.config
+        self.lease = front_lease(runtime.store, config, on_gained=self._gained, on_lost=self._lost)
+        shared = config.database_url is not None
+        self.poll_timeout = fitted_poll_timeout(
+            poll_timeout, config.front_lease_seconds if shared else None
+        )
+        self.polls = long_polls(self.lease, self.poll_timeout)
+        self.application = build_application(
+            runtime, self.lease, poll_timeout=self.poll_timeout, polls=self.polls
+        )
         self.delivery = Delivery(
             self.application.bot,
             runtime,
             on_delivered=runtime.metrics.delivered,
             backoff=runtime.periods.delivery_backoff,
+            lease=self.lease,
         )
+        self.listener = _listener(runtime)
         self.unreachable_since: datetime | None = None
         self.last_error = ""
         self._connector: asyncio.Task[None] | None = None
+        self._commands: asyncio.Task[None] | None = None
         self._started = False
+        self._stopping = False
+
+    def on_duty(self) -> bool:
+        """While this instance holds the front lease (always, on a single host's SQLite)."""
+        return self.lease.held
 
     def health(self) -> Part | None:
         if self.unreachable_since is not None:
             since = self.unreachable_since.isoformat(timespec="seconds")
             return False, f"Telegram unreachable since {since}: {self.last_error}"
+        if not self.lease.held:
+            return True, "standing by: another instance is the front"
         return self.delivery.health()
 
     async def start(self) -> None:
@@ -155,22 +194,48 @@ class TelegramFront:
             delay = min(delay * 2, MAX_CONNECT_PAUSE)
 
     async def _begin(self) -> None:
-        """Connected: register the commands, say hello, deliver, poll."""
-        application = self.application
-        await self._set_commands()
+        """Connected: say hello, then poll and deliver whenever this instance is the front."""
         self.runtime.outbox.notice(Started())
+        await self.application.start()
+        await self.lease.start()
+
+    async def _gained(self, fence: Fence | None) -> None:
+        """The front role is ours: take back what earlier fronts left in flight (re-sent
+        once, marked possibly repeated), register the commands, deliver, poll."""
+        if self._stopping:  # the role is handed over again in a moment
+            return
+        recovered = await asyncio.to_thread(self.runtime.store.recover_claims, fence)
+        if recovered:
+            logger.warning("%s message(s) in flight at the last front's end go again", recovered)
+        if fence is None:
+            await self._set_commands()
+        else:  # in the background: a slow answer must not hold up the lease's renewals
+            self._commands = asyncio.create_task(self._set_commands(), name="set-commands")
         self.delivery.start()
-        await application.start()
-        assert application.updater is not None
-        await application.updater.start_polling(
+        if self.listener is not None:
+            self.listener.start()
+        updater = self.application.updater
+        assert updater is not None
+        await updater.start_polling(
             timeout=self.poll_timeout,
             poll_interval=0.0,
             allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY],
             drop_pending_updates=False,
         )
 
+    async def _lost(self) -> None:
+        """Another instance is (or may now be) the front: stop polling and sending at once."""
+        await self.delivery.halt()
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self.listener is not None:
+            await asyncio.to_thread(self.listener.stop)
+
     async def stop(self, ended: ChildExit | None) -> None:
-        """Stop polling, queue the session summary, deliver what we can, shut down."""
+        """Stop polling, queue the session summary, deliver what we can, hand the front
+        role over, shut down."""
+        self._stopping = True
         if self._connector is not None:
             self._connector.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -188,8 +253,13 @@ class TelegramFront:
         lines = runtime.monitor.stats.lines
         data = build_summary(runtime.store, runtime.started_at, now, lines=lines)
         runtime.outbox.notice(session_summary(data, ended))
-        if self.unreachable_since is None:
+        if self.unreachable_since is None and self.lease.held:
             await self.delivery.stop(drain_seconds=self.runtime.periods.drain)
+        else:
+            await self.delivery.halt()
+        if self.listener is not None:
+            await asyncio.to_thread(self.listener.stop)
+        await self.lease.stop(after=self.polls.poll_left())
         await application.shutdown()
 
     async def _set_commands(self) -> None:
@@ -199,6 +269,34 @@ class TelegramFront:
             await self.application.bot.set_my_commands(listed)
         except TelegramError as exc:
             logger.warning("Could not register the command list: %s", exc)
+
+
+def _listener(runtime: Runtime) -> OutboxListener | None:
+    """On a shared database, messages queued by other hosts wake delivery at once."""
+    url = runtime.config.database_url
+    if url is None:
+        return None
+    from adminbot.store.postgres import OutboxListener  # only shared stores load the driver
+
+    return OutboxListener(url, runtime.bell.ring)
+
+
+def long_polls(lease: Lease, poll_timeout: int) -> LeasedRequest:
+    """The connection getUpdates goes through: one, read a little past the poll's end."""
+    return LeasedRequest(
+        lease, connection_pool_size=1, read_timeout=poll_timeout + 5, long_polls=True
+    )
+
+
+def _front_only(lease: Lease) -> Callable[[Update, AdminContext], Coroutine[Any, Any, None]]:
+    """Updates that reach an instance no longer the front (a poll answered as it froze)
+    are left to the front, which gets them again: Telegram has not seen them confirmed."""
+
+    async def gate(_update: Update, _context: AdminContext) -> None:
+        if not lease.held:
+            raise ApplicationHandlerStop
+
+    return gate
 
 
 async def _on_error(update: object, context: AdminContext) -> None:

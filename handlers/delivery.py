@@ -41,7 +41,9 @@ from telegram.error import (
 from adminbot.models import Incident
 from adminbot.notify.notices import DigestChart, NoticeKind, notice_from_payload
 from adminbot.notify.outbox import ALERT, CONTINUES_FIELD, MESSAGE, SILENT_FIELD, STORM, UPDATE
+from adminbot.service.lease import Lease
 from adminbot.service.runtime import Runtime
+from adminbot.store.fence import Fence
 from adminbot.store.sqlite import OutboxItem, SentRef
 from handlers import screens, views
 from handlers.pacing import Pacer
@@ -63,6 +65,10 @@ class PermanentFailure(Exception):
     """This row can never be delivered as it is (our bug, or the admin blocked the bot)."""
 
 
+class LeaseLost(Exception):
+    """The row was taken back by a new front while this one sent it; it stops sending."""
+
+
 class Delivery:
     """The single consumer of the outbox."""
 
@@ -74,8 +80,10 @@ class Delivery:
         on_delivered: Callable[[float], None] | None = None,
         backoff: float = 1.0,
         pacer: Pacer | None = None,
+        lease: Lease | None = None,
     ) -> None:
         self.bot = bot
+        self.lease = lease
         self.runtime = runtime
         self.store = runtime.store
         self.clock = runtime.clock
@@ -95,6 +103,7 @@ class Delivery:
         self._shown = Shown()
         self.topics = Topics(bot, runtime.config, runtime.store)
         self._stopping = False
+        self._fence: Fence | None = None
 
     def health(self) -> tuple[bool, str]:
         """For /healthz: failing while the last attempt to reach Telegram failed."""
@@ -103,7 +112,26 @@ class Delivery:
         return False, f"{self.failures} failed attempt(s): {self.last_error}"
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="outbox-delivery")
+
+    def _held(self) -> bool:
+        """Whether this instance is the front now; its fence goes with each outbox write."""
+        if self.lease is None:
+            return True
+        self._fence = self.lease.fence()
+        return self.lease.held
+
+    async def halt(self) -> None:
+        """Stop at once, delivering nothing more: another instance is the front now.
+
+        A send cut short leaves its row claimed in this term; the next front re-sends
+        it, marked as possibly repeated."""
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
 
     async def stop(self, drain_seconds: float = 5.0) -> None:
         """Stop the loop, then try to deliver what is left for a short while."""
@@ -112,7 +140,7 @@ class Delivery:
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
         deadline = time.monotonic() + drain_seconds
-        while self.store.outbox_depth() and time.monotonic() < deadline:
+        while self.store.outbox_depth() and time.monotonic() < deadline and self._held():
             await self.deliver_due(ignore_schedule=True)
             if self.store.outbox_depth():
                 pause = min(0.2, self._pace_wait or 0.2, max(0.0, deadline - time.monotonic()))
@@ -146,12 +174,16 @@ class Delivery:
         if self.paused_until is not None and now < self.paused_until and not ignore_schedule:
             return 0
         self.paused_until = None
-        if not await self._deliver_memory():
+        if not self._held() or not await self._deliver_memory():
             return 0
         self.runtime.outbox.settle()
         sent = 0
         while (item := self._pick(ignore_schedule)) is not None:
-            if not self.store.claim(item.id):
+            if (self._stopping and not ignore_schedule) or not self._held():
+                break
+            if not self.store.claim(item.id, self._fence):
+                if self.lease is not None and self.lease.fence() is None:
+                    break
                 continue
             if item.chat_id is not None:
                 self.pacer.take(item.chat_id)
@@ -201,6 +233,9 @@ class Delivery:
             self.metrics.alert_resent()
         try:
             await self._send(item)
+        except LeaseLost:
+            logger.warning("Outbox row %s was taken back by a new front; stopping", item.id)
+            return False
         except RetryAfter as exc:
             seconds = _seconds(exc.retry_after)
             self._transient(item, seconds, f"429 retry after {seconds:g}s", "rate_limited")
@@ -213,7 +248,7 @@ class Delivery:
                 self._transient(item, MAX_PAUSE, "invalid token", "invalid_token")
                 return False
             logger.error("Dropping outbox row %s (%s): %s", item.id, item.kind, exc)
-            self.store.mark_failed(item.id, str(exc))
+            self.store.mark_failed(item.id, str(exc), self._fence)
             return True
         except TimedOut as exc:
             unsure = _maybe_delivered(exc)
@@ -226,13 +261,13 @@ class Delivery:
         except TelegramError as exc:
             if not _not_the_bot_api(exc):
                 logger.error("Dropping outbox row %s (%s): %s", item.id, item.kind, exc)
-                self.store.mark_failed(item.id, str(exc))
+                self.store.mark_failed(item.id, str(exc), self._fence)
                 return True
             self._transient(item, self._pause(), f"unreadable answer: {exc}", "unreadable")
             return False
         except Exception as exc:  # our bug must not strand the row in 'sending' for the run
             logger.exception("Outbox row %s (%s) could not be sent", item.id, item.kind)
-            self.store.mark_failed(item.id, f"{type(exc).__name__}: {exc}")
+            self.store.mark_failed(item.id, f"{type(exc).__name__}: {exc}", self._fence)
             return True
         latency = (self.clock() - item.created_at).total_seconds()
         self.latencies.append(latency)
@@ -254,7 +289,7 @@ class Delivery:
         self.failures += 1
         self.last_error = why
         self.paused_until = now + timedelta(seconds=seconds)
-        self.store.release(item.id, now, why, unsure=unsure)
+        self.store.release(item.id, now, why, unsure=unsure, fence=self._fence)
         self.metrics.delivery_failed(reason)
         logger.warning("Telegram unavailable (%s); alerts wait %.1fs", why, seconds)
 
@@ -262,9 +297,11 @@ class Delivery:
         """Telegram answered: record the message and mark the row sent in one commit,
         before anything else runs, so a crash after the answer cannot send it again."""
         with self.store.transaction():
+            marked = self.store.mark_sent(item.id, self.clock(), self._fence)
+            if not marked and self._fence is not None and item.id > 0:  # memory lane: no row
+                raise LeaseLost(item.id)
             if record is not None:
                 record()
-            self.store.mark_sent(item.id, self.clock())
 
     async def _send(self, item: OutboxItem) -> None:
         if item.chat_id is None:

@@ -113,7 +113,8 @@ _BUTTON_ACTIONS = frozenset(
     ]
 )
 _COMMAND = re.compile(r"[a-z0-9_]{1,32}")
-_PATH = re.compile(r"/bot(?P<token>[^/]*)/(?P<method>[A-Za-z]\w*)")
+# An optional first segment (`/<via>/bot<token>/...`) tells several clients of one token apart.
+_PATH = re.compile(r"(?:/(?P<via>[\w-]+))?/bot(?P<token>[^/]*)/(?P<method>[A-Za-z]\w*)")
 _TOKEN_SHAPE = re.compile(r"\d+:[\w-]+")
 _DEFAULT_DESCRIPTIONS = {
     400: "Bad Request",
@@ -153,6 +154,10 @@ class Call:
     time: float
     status: int
     response: Any = None
+    via: str = ""
+    """The client, when its base URL names one (`base_url_for`)."""
+    started: float = 0.0
+    """When the request arrived (`time` is when it was answered): a long poll spans both."""
 
     @property
     def ok(self) -> bool:
@@ -333,6 +338,10 @@ class FakeTelegram:
     def base_url(self) -> str:
         """What to pass to `ApplicationBuilder().base_url(...)`; PTB appends the token."""
         return f"http://127.0.0.1:{self._port}/bot"
+
+    def base_url_for(self, via: str) -> str:
+        """A base URL whose requests are recorded with `via`, for several clients of one token."""
+        return f"http://127.0.0.1:{self._port}/{via}/bot"
 
     @property
     def running(self) -> bool:
@@ -746,6 +755,8 @@ class FakeTelegram:
         """Answer one request: 1. read and decode, 2. injected failures, 3. token, 4. method."""
         url = urlsplit(handler.path)
         match = _PATH.fullmatch(url.path)
+        started = time.monotonic()
+        via = (match["via"] if match else None) or ""
         raw_method = match["method"] if match else url.path
         method = self._methods.get(raw_method.lower(), (raw_method, None))[0]
         params: dict[str, Any] = {}
@@ -769,7 +780,7 @@ class FakeTelegram:
         except _ProxyFailure as failure:
             status = failure.status
             if status == 0:
-                self._record(method, params, 0, None)
+                self._record(method, params, 0, None, via, started)
                 _drop(handler)
                 return
             body, content_type = _nginx_page(status), "text/html"
@@ -780,7 +791,7 @@ class FakeTelegram:
             response = ApiError(500, f"Internal Server Error: fake bug: {error!r}").payload()
         if response is not None:
             body = json.dumps(response).encode()
-        self._record(method, params, status, response)
+        self._record(method, params, status, response, via, started)
         self._hold(method)
         logger.debug("fake telegram %s -> %s", method, status)
         try:
@@ -792,10 +803,20 @@ class FakeTelegram:
         except OSError:
             handler.close_connection = True  # the client gave up (e.g. a cancelled poll)
 
-    def _record(self, method: str, params: dict[str, Any], status: int, response: Any) -> None:
+    def _record(
+        self,
+        method: str,
+        params: dict[str, Any],
+        status: int,
+        response: Any,
+        via: str = "",
+        started: float = 0.0,
+    ) -> None:
         with self._cond:
             seq = len(self._calls)
-            self._calls.append(Call(seq, method, params, time.monotonic(), status, response))
+            now = time.monotonic()
+            call = Call(seq, method, params, now, status, response, via, started or now)
+            self._calls.append(call)
             self._cond.notify_all()
 
     def _inject(self, method: str) -> None:

@@ -21,7 +21,9 @@ from adminbot.incidents.book import IncidentEvent
 from adminbot.models import IncidentState, Match, Record, Severity, frozen_map
 from adminbot.notify.notices import MuteExpired
 from adminbot.notify.outbox import Outbox
+from adminbot.service.lease import FrontLease
 from adminbot.service.runtime import Runtime
+from adminbot.store.leases import LeaseStore
 from adminbot.store.sqlite import Store
 from handlers.delivery import Delivery
 from handlers.pacing import Pace, Pacer
@@ -193,3 +195,35 @@ async def test_a_recurrence_takes_over_its_alert_and_the_older_incident_no_longe
     await world.delivery.deliver_due()
     assert world.bot.taken(EDIT) == [edit]  # the older incident leaves the message alone
     assert world.runtime.store.outbox_depth() == 0
+
+
+async def test_a_front_whose_lease_ran_out_claims_and_sends_nothing(world: World) -> None:
+    mono = FakeMonotonic()
+    leases = LeaseStore(world.runtime.store)
+
+    async def told(*_args: object) -> None:
+        return None
+
+    lease = FrontLease(
+        lambda held: leases.take("a", 15.0, held),
+        leases.give_up,
+        on_gained=told,
+        on_lost=told,
+        monotonic=mono,
+    )
+    await lease.step()
+    delivery = Delivery(
+        world.bot.as_bot(),
+        world.runtime,
+        pacer=Pacer(private=UNPACED, clock=FakeMonotonic()),
+        lease=lease,
+    )
+    first = world.notice("timeout")
+    assert await delivery.deliver_due() == 1
+    world.clock.advance(15.0)  # frozen past the lease: no renewal came
+    mono.advance(15.0)
+    world.notice("permisos")
+    assert await delivery.deliver_due() == 0
+    assert in_order(world.bot.taken(), first)
+    [waiting] = world.runtime.store.due(world.clock())
+    assert waiting.attempts == 0  # not even claimed: the next front sends it

@@ -33,6 +33,10 @@ class AgentFront:
     def health(self) -> Part | None:
         return None
 
+    def on_duty(self) -> bool:
+        """Never: the fleet-wide work belongs to the front."""
+        return False
+
     async def start(self) -> None:
         store = self.runtime.store
         logger.info("Agent %s on %s: alerts go out through the front", store.host, store.path)

@@ -1,7 +1,7 @@
 """A host whose agent stops heartbeating is an incident: "host b silent since 10:42".
 
-One process watches: the one with the Telegram front (`runs_front_duties`; the
-front's election moves this under the lease holder). A host is silent when its
+One process watches: the front that holds the lease (`Front.on_duty`); only a
+process that may become the front builds a watch (`runs_front_duties`). A host is silent when its
 last heartbeat, on the store's clock, is older than `after` (3 check periods); the
 critical incident is grouped per host and resolved when the host beats again.
 """
@@ -30,10 +30,8 @@ SOURCE = "host:"
 
 
 def runs_front_duties(config: Config) -> bool:
-    """Whether this process does the work one process does for every host.
-
-    Until the front is elected, that is the process with the Telegram token (or the
-    only host, on SQLite)."""
+    """Whether this process may do the work one process does for every host: the one
+    with the Telegram token (the lease then says which of them does), or the only host."""
     return config.telegram_enabled or config.database_url is None
 
 

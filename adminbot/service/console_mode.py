@@ -40,6 +40,10 @@ class ConsoleFront:
     def health(self) -> Part | None:
         return None
 
+    def on_duty(self) -> bool:
+        """The terminal front is the only process (console mode has no shared store)."""
+        return True
+
     async def start(self) -> None:
         config = self.runtime.config
         if config.demo:

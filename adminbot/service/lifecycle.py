@@ -24,7 +24,6 @@ from adminbot.actions.executor import prune_quarantine
 from adminbot.checks.fds import raise_open_files_limit
 from adminbot.config import Config
 from adminbot.errors import StartupError
-from adminbot.fleet.silence import runs_front_duties
 from adminbot.notify.channels import (
     ChannelSender,
     ChannelText,
@@ -59,6 +58,10 @@ class Front(Protocol):
 
     def health(self) -> Part | None:
         """How delivery to the admin is going, for /healthz; None when it cannot fail."""
+
+    def on_duty(self) -> bool:
+        """Whether this process now does what one process does for every host sharing
+        the store (reminders, other hosts' silence, expiring their queued fixes)."""
 
     async def start(self) -> None:
         """Begin talking to the admin; must not wait for a remote service to answer."""
@@ -289,13 +292,13 @@ class Service:
 
     async def remind(self) -> None:
         """Re-announce critical incidents nobody has taken (every host's: one process does)."""
-        if runs_front_duties(self.runtime.config):
+        if self.front.on_duty():
             await asyncio.to_thread(self.runtime.reminders.remind)
 
     async def beat_host(self) -> None:
         """This host's row in the hosts table; with front duties, the other hosts' silence."""
         await asyncio.to_thread(self.runtime.agent.beat)
-        if self.runtime.silence is not None:
+        if self.runtime.silence is not None and self.front.on_duty():
             await asyncio.to_thread(self.runtime.silence.round)
             await asyncio.to_thread(self.runtime.remote.expire)
 

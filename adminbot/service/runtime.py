@@ -316,8 +316,6 @@ def build_runtime(
     except StartupError:
         lock.release()
         raise
-    if runs_front_duties(config):  # an agent starting must not touch the front's rows in flight
-        store.recover_claims()
     bell = Doorbell(loop)
     outbox = Outbox(
         store,

@@ -7,6 +7,7 @@ satisfy it; the core and the fronts type against `StoreApi`. A method added to
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -14,6 +15,7 @@ from typing import Any, Protocol
 
 from adminbot.models import Checkpoint, Incident, IncidentState, Match
 from adminbot.store.damage import Recovery
+from adminbot.store.fence import Fence
 from adminbot.store.retention import Pruned
 from adminbot.store.sqlite import (
     AuditEntry,
@@ -45,6 +47,10 @@ class StoreApi(Protocol):
 
     def transaction(self) -> AbstractContextManager[None]:
         """Group writes atomically; nested use joins the outer transaction."""
+        ...
+
+    def connection(self) -> AbstractContextManager[sqlite3.Connection]:
+        """The connection, under the store's lock, for the store package's other modules."""
         ...
 
     def after_commit(self, callback: Callable[[], None]) -> None:
@@ -192,26 +198,34 @@ class StoreApi(Protocol):
         """When the next pending row falls due (only those due later than `after`, if given)."""
         ...
 
-    def claim(self, item_id: int) -> bool:
-        """Take a pending row for sending; False if another sender took it first."""
+    def claim(self, item_id: int, fence: Fence | None = None) -> bool:
+        """Take a pending row for sending; False if another sender took it first, or the
+        `fence`'s lease is no longer current."""
         ...
 
-    def mark_sent(self, item_id: int, now: datetime) -> None:
-        """Telegram took it; call it in the commit that records the message id, if any."""
+    def mark_sent(self, item_id: int, now: datetime, fence: Fence | None = None) -> bool:
+        """Telegram took it; False when the row is no longer this claim."""
         ...
 
     def release(
-        self, item_id: int, not_before: datetime, error: str, *, unsure: bool = False
+        self,
+        item_id: int,
+        not_before: datetime,
+        error: str,
+        *,
+        unsure: bool = False,
+        fence: Fence | None = None,
     ) -> None:
         """Give a claimed row back after a transient failure, to be tried again later."""
         ...
 
-    def mark_failed(self, item_id: int, error: str) -> None:
+    def mark_failed(self, item_id: int, error: str, fence: Fence | None = None) -> None:
         """A permanent failure (the message can never be delivered as it is)."""
         ...
 
-    def recover_claims(self) -> int:
-        """At start-up, rows a crash left in flight are sent again, at most once each."""
+    def recover_claims(self, fence: Fence | None = None) -> int:
+        """Rows left in flight (by a crash, or by earlier terms than `fence`) are sent
+        again, at most once each."""
         ...
 
     def absorb_alerts(self, rule: str) -> int:

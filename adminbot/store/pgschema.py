@@ -175,6 +175,16 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # agents: a storm is one host's (its message counts that host's incidents).
     "ALTER TABLE storms ADD COLUMN host TEXT NOT NULL DEFAULT ''",
+    # One front at a time (adminbot/store/leases.py); `db_now()` is the server's clock,
+    # so hosts whose clocks disagree still agree on when a lease expires.
+    """
+    CREATE TABLE leases (
+        role TEXT PRIMARY KEY, holder TEXT NOT NULL, epoch BIGINT NOT NULL,
+        expires_at DOUBLE PRECISION NOT NULL);
+    ALTER TABLE outbox ADD COLUMN claim_epoch BIGINT;
+    CREATE FUNCTION db_now() RETURNS DOUBLE PRECISION LANGUAGE SQL VOLATILE
+        AS $$ SELECT extract(epoch FROM clock_timestamp())::double precision $$;
+    """,
 )
 
 HOST_LOCK_CLASS = 0x61646D69  # "admi": the advisory-lock space of host names

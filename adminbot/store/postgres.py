@@ -18,7 +18,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, cast
 
@@ -34,6 +34,9 @@ from adminbot.store.pgsql import CONNECT_TIMEOUT, PgConnection
 from adminbot.store.sqlite import Store, _ts
 
 logger = logging.getLogger(__name__)
+
+OUTBOX_CHANNEL = "adminbot_outbox"
+"""The NOTIFY channel that says a message was queued."""
 
 
 def _try_lock(conn: psycopg.Connection[Any], host: str) -> bool:
@@ -140,6 +143,38 @@ class PgStore(Store):
             return False
         return True
 
+    # -- outbox ------------------------------------------------------------------------
+
+    def enqueue(
+        self,
+        kind: str,
+        payload: Mapping[str, Any],
+        now: datetime,
+        *,
+        chat_id: int | None = None,
+        incident_id: int | None = None,
+        not_before: datetime | None = None,
+        coalesce: bool = False,
+        priority: int = 2,
+        storm_id: int | None = None,
+    ) -> int | None:
+        """Queue as on SQLite, and wake the front on whatever host it runs (PostgreSQL
+        delivers the NOTIFY at COMMIT, so the front never looks before the row is there)."""
+        with self.transaction():
+            queued = super().enqueue(
+                kind,
+                payload,
+                now,
+                chat_id=chat_id,
+                incident_id=incident_id,
+                not_before=not_before,
+                coalesce=coalesce,
+                priority=priority,
+                storm_id=storm_id,
+            )
+            self._run(f"NOTIFY {OUTBOX_CHANNEL}")
+        return queued
+
     # -- retention ---------------------------------------------------------------------
 
     def prune(self, before: datetime) -> retention.Pruned:
@@ -150,3 +185,44 @@ class PgStore(Store):
         """The database's size on the server, for /status and /metrics."""
         row = self._one("SELECT pg_database_size(current_database()) AS n")
         return int(row["n"]) if row else 0
+
+
+class OutboxListener:
+    """Wakes this host's front as soon as any host queues a message, on a connection and
+    a thread of its own. NOTIFY has no replay (one sent while nobody listens is gone),
+    so the front still looks at the outbox every second; this only makes it sooner."""
+
+    def __init__(self, url: str, wake: Callable[[], None], *, retry: float = 5.0) -> None:
+        self._url = url
+        self._wake = wake
+        self._retry = retry
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.listening = threading.Event()
+
+    def start(self) -> None:
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="outbox-listener", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop within a second (the wait between checks of the stop flag)."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+            self._thread = None
+        self.listening.clear()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                with psycopg.connect(self._url, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {OUTBOX_CHANNEL}")
+                    self.listening.set()
+                    while not self._stopping.is_set():
+                        for _ in conn.notifies(timeout=1.0):
+                            self._wake()
+            except psycopg.Error as exc:
+                self.listening.clear()
+                logger.warning("Not listening for queued messages (%s); polling only", exc)
+                self._stopping.wait(self._retry)

@@ -28,6 +28,7 @@ from adminbot.clock import Clock, utcnow
 from adminbot.models import Checkpoint, Incident, IncidentState, Match, Severity, frozen_map
 from adminbot.store import retention
 from adminbot.store.damage import Recovery, is_damage
+from adminbot.store.fence import Fence
 from adminbot.store.storefile import StoreFile
 
 logger = logging.getLogger(__name__)
@@ -210,6 +211,14 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # agents: a storm is one host's (its message counts that host's incidents).
     "ALTER TABLE storms ADD COLUMN host TEXT NOT NULL DEFAULT ''",
+    # One front at a time (adminbot/store/leases.py): the lease, and the epoch each
+    # outbox claim was made under, so a deposed front's late writes match nothing.
+    """
+    CREATE TABLE leases (
+        role TEXT PRIMARY KEY, holder TEXT NOT NULL, epoch INTEGER NOT NULL,
+        expires_at REAL NOT NULL);
+    ALTER TABLE outbox ADD COLUMN claim_epoch INTEGER;
+    """,
 )
 
 HOST_META = ("last_alive", "quiet_held", "rule_counts_since")
@@ -1018,27 +1027,52 @@ class Store:
             )
         return _dt(row["at"]) if row else None
 
-    def claim(self, item_id: int) -> bool:
-        """Take a pending row for sending; False if another sender took it first."""
+    def claim(self, item_id: int, fence: Fence | None = None) -> bool:
+        """Take a pending row for sending; False if another sender took it first.
+
+        With a `fence` (several hosts), only while that lease is current on the
+        database's clock: a front that lost its lease claims nothing."""
+        if fence is None:
+            return (
+                self._run(
+                    "UPDATE outbox SET state = 'sending', attempts = attempts + 1, "
+                    "claim_epoch = NULL WHERE id = ? AND state = 'pending'",
+                    (item_id,),
+                )
+                == 1
+            )
         return (
             self._run(
-                "UPDATE outbox SET state = 'sending', attempts = attempts + 1 "
-                "WHERE id = ? AND state = 'pending'",
-                (item_id,),
+                "UPDATE outbox SET state = 'sending', attempts = attempts + 1, claim_epoch = ? "
+                "WHERE id = ? AND state = 'pending' AND EXISTS (SELECT 1 FROM leases "
+                "WHERE role = ? AND holder = ? AND epoch = ? AND expires_at > db_now())",
+                (fence.epoch, item_id, fence.role, fence.holder, fence.epoch),
             )
             == 1
         )
 
-    def mark_sent(self, item_id: int, now: datetime) -> None:
-        """Telegram took it; call it in the commit that records the message id, if any."""
-        self._run(
-            "UPDATE outbox SET state = 'sent', sent_at = ?, last_error = NULL "
-            "WHERE id = ? AND state = 'sending'",
-            (_ts(now), item_id),
+    def mark_sent(self, item_id: int, now: datetime, fence: Fence | None = None) -> bool:
+        """Telegram took it; call it in the commit that records the message id, if any.
+
+        False when the row is no longer this claim (a new front took it back after this
+        one lost its lease): that front re-sends it, marked as possibly repeated."""
+        return (
+            self._run(
+                "UPDATE outbox SET state = 'sent', sent_at = ?, last_error = NULL "
+                "WHERE id = ? AND state = 'sending' AND claim_epoch IS ?",
+                (_ts(now), item_id, _epoch(fence)),
+            )
+            == 1
         )
 
     def release(
-        self, item_id: int, not_before: datetime, error: str, *, unsure: bool = False
+        self,
+        item_id: int,
+        not_before: datetime,
+        error: str,
+        *,
+        unsure: bool = False,
+        fence: Fence | None = None,
     ) -> None:
         """Give a claimed row back after a transient failure, to be tried again later.
 
@@ -1046,32 +1080,38 @@ class Store:
         may repeat it and says so."""
         self._run(
             "UPDATE outbox SET state = 'pending', not_before = ?, last_error = ?, "
-            "doubt = doubt + ? WHERE id = ? AND state = 'sending'",
-            (_ts(not_before), error[:500], int(unsure), item_id),
+            "doubt = doubt + ? WHERE id = ? AND state = 'sending' AND claim_epoch IS ?",
+            (_ts(not_before), error[:500], int(unsure), item_id, _epoch(fence)),
         )
 
-    def mark_failed(self, item_id: int, error: str) -> None:
+    def mark_failed(self, item_id: int, error: str, fence: Fence | None = None) -> None:
         """A permanent failure (the message can never be delivered as it is)."""
         self._run(
             "UPDATE outbox SET state = 'failed', last_error = ? "
-            "WHERE id = ? AND state IN ('pending', 'sending')",
-            (error[:500], item_id),
+            "WHERE id = ? AND state IN ('pending', 'sending') "
+            "AND (? IS NULL OR (state = 'sending' AND claim_epoch = ?))",
+            (error[:500], item_id, _epoch(fence), _epoch(fence)),
         )
 
-    def recover_claims(self) -> int:
-        """At start-up, rows a crash left in flight are sent again, at most once each.
+    def recover_claims(self, fence: Fence | None = None) -> int:
+        """Rows a crash left in flight are sent again, at most once each.
 
-        Telegram may have taken them before the crash, so the re-send is marked as
-        possibly repeated; a row in flight at a second crash is not sent a third time."""
+        At start-up on one host; on several, by a front that has just taken the lease,
+        for the claims of earlier terms (`fence`). Telegram may have taken them before
+        the crash, so the re-send is marked as possibly repeated; a row in flight at a
+        second crash is not sent a third time."""
+        mine = 0 if fence is None else fence.epoch  # epochs start at 1
         with self.transaction():
             given_up = self._run(
                 "UPDATE outbox SET state = 'failed', "
                 "last_error = 'in flight at two crashes; not sent again' "
-                "WHERE state = 'sending' AND recovered > 0"
+                "WHERE state = 'sending' AND recovered > 0 AND NOT (claim_epoch IS ?)",
+                (mine,),
             )
             back = self._run(
                 "UPDATE outbox SET state = 'pending', recovered = recovered + 1, "
-                "doubt = doubt + 1 WHERE state = 'sending'"
+                "doubt = doubt + 1 WHERE state = 'sending' AND NOT (claim_epoch IS ?)",
+                (mine,),
             )
         if given_up:
             logger.warning(
@@ -1312,6 +1352,10 @@ def _incident(row: sqlite3.Row) -> Incident:
         token=row["token"],
         host=row["host"],
     )
+
+
+def _epoch(fence: Fence | None) -> int | None:
+    return None if fence is None else fence.epoch
 
 
 def _outbox(row: sqlite3.Row) -> OutboxItem:

@@ -63,6 +63,8 @@ class StoreFile:
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         try:
             db.row_factory = sqlite3.Row
+            # PostgreSQL's db_now() is the server's clock; one host's store uses its own.
+            db.create_function("db_now", 0, lambda: self._clock().timestamp())
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=ON")
