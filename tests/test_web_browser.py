@@ -15,6 +15,8 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from adminbot.store.logins import UsedLogins
+from adminbot.store.sqlite import Store
 from adminbot.web.links import LoginLinks
 from adminbot.web.words import EN
 from tests.browser import chromium
@@ -115,8 +117,12 @@ async def test_an_expired_or_reused_link_is_refused_in_the_browser(
 ) -> None:
     async with running_bot(_config(tmp_path, fake_telegram)) as (_, runtime), chromium() as browser:
         link = await _link(fake_telegram, ADMIN)
+        assert isinstance(runtime.store, Store)
         old = LoginLinks(
-            runtime.store, runtime.config, lambda: runtime.clock() - timedelta(minutes=11)
+            runtime.store,
+            runtime.config,
+            UsedLogins(runtime.store),
+            lambda: runtime.clock() - timedelta(minutes=11),
         )
         expired = old.mint(ADMIN)
         first = await browser.new_page()

@@ -145,6 +145,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX threshold_hits_by_rule ON threshold_hits (rule, host, at);
     CREATE TABLE ignored_lines (rule TEXT PRIMARY KEY, n BIGINT NOT NULL, last_at TEXT NOT NULL);
     """,
+    # Dashboard login links already used (adminbot/store/logins.py).
+    """
+    CREATE TABLE used_logins (nonce TEXT PRIMARY KEY, expires BIGINT NOT NULL);
+    """,
 )
 
 

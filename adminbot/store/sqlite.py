@@ -168,6 +168,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX threshold_hits_by_rule ON threshold_hits (rule, host, at);
     CREATE TABLE ignored_lines (rule TEXT PRIMARY KEY, n INTEGER NOT NULL, last_at TEXT NOT NULL);
     """,
+    # Dashboard login links already used, until they would expire (adminbot/store/logins.py):
+    # a link opens one session, even across a restart.
+    """
+    CREATE TABLE used_logins (nonce TEXT PRIMARY KEY, expires INTEGER NOT NULL);
+    """,
 )
 
 
