@@ -25,10 +25,6 @@ from starlette.staticfiles import StaticFiles
 
 from adminbot.actions.executor import ActionKind
 from adminbot.incidents.maintenance import Origin
-from adminbot.kinds.draft import Preview
-from adminbot.kinds.makerule import Edit
-from adminbot.kinds.makerule import Refusal as RuleRefusal
-from adminbot.models import Severity
 from adminbot.service import upkeep, verbs
 from adminbot.service.runtime import Runtime
 from adminbot.store.browse import Browse, IncidentQuery
@@ -37,6 +33,7 @@ from adminbot.web import forms, views
 from adminbot.web.actions import Actions
 from adminbot.web.chart import svg
 from adminbot.web.filters import PAGE_SIZE, parse_query
+from adminbot.web.kinds import KindPages
 from adminbot.web.links import LoginLinks, Refusal, Session
 from adminbot.web.words import words
 
@@ -92,6 +89,7 @@ class Dashboard:
             mute_hours=verbs.MUTE_HOURS,
         )
         static = resources.files("adminbot.web") / "static"
+        kinds = KindPages(runtime, self._render)
         self.app = Starlette(
             routes=[
                 Route("/login", self.login),
@@ -107,9 +105,9 @@ class Dashboard:
                 Route("/maintenance/start", self._post(self.start_window), methods=["POST"]),
                 Route("/maintenance/end", self._post(self.end_windows), methods=["POST"]),
                 Route("/rules", self._page(self.rules)),
-                Route("/kinds/{id:int}/ignore", self._post(self.ignore_kind), methods=["POST"]),
-                Route("/kinds/{id:int}/rule", self._page(self.rule_form)),
-                Route("/kinds/{id:int}/rule", self._post(self.make_rule), methods=["POST"]),
+                Route("/kinds/{id:int}/ignore", self._post(kinds.ignore), methods=["POST"]),
+                Route("/kinds/{id:int}/rule", self._page(kinds.rule_form)),
+                Route("/kinds/{id:int}/rule", self._post(kinds.make_rule), methods=["POST"]),
                 Route("/live/version", self._api(self.version)),
                 Route("/live/open", self._api(self.open_rows)),
                 Route("/live/incidents", self._api(self.incident_rows)),
@@ -291,64 +289,6 @@ class Dashboard:
             rows=rows,
             kinds=kinds,
             done=done if done in ("kind_ignored", "rule_made", "busy") else None,
-        )
-
-    async def ignore_kind(self, request: Request, session: Session) -> Response:
-        ignored = verbs.ignore_kind(self.runtime, int(request.path_params["id"]), session.actor)
-        return RedirectResponse(f"/rules?done={'kind_ignored' if ignored else 'busy'}", 303)
-
-    async def rule_form(self, request: Request, session: Session) -> Response:
-        """The rule drafted from a kind and what it would match, ready to edit."""
-        if not session.role.may_act:
-            return self._render("error.html", session, status=403, message="error.forbidden")
-        kind_id = int(request.path_params["id"])
-        drafted = self.runtime.rule_maker.draft(kind_id)
-        proposal = drafted.proposal
-        edit = Edit(
-            proposal.name if proposal else "",
-            proposal.pattern if proposal else "",
-            self.runtime.rule_maker.severity,
-        )
-        refusal = None if drafted.refusal is RuleRefusal.UNDRAFTABLE else drafted.refusal
-        return self._rule_page(session, kind_id, edit, drafted.preview, refusal, "")
-
-    async def make_rule(self, request: Request, session: Session) -> Response:
-        """Check an edited rule (a dry run) or make it, through the same maker as the chat."""
-        kind_id = int(request.path_params["id"])
-        edit = forms.rule_edit(request.state.form, self.runtime.rule_maker.severity)
-        if request.state.form.get("do") == "make":
-            made = verbs.make_rule(self.runtime, kind_id, edit, session.actor)
-            if made.spec is not None:
-                return RedirectResponse("/rules?done=rule_made", 303)
-            return self._rule_page(session, kind_id, edit, None, made.refusal, made.detail)
-        checked = await asyncio.to_thread(self.runtime.rule_maker.check, kind_id, edit)
-        return self._rule_page(
-            session, kind_id, edit, checked.preview, checked.refusal, checked.detail
-        )
-
-    def _rule_page(
-        self,
-        session: Session,
-        kind_id: int,
-        edit: Edit,
-        preview: Preview | None,
-        refusal: RuleRefusal | None,
-        detail: str,
-    ) -> Response:
-        kind = self.runtime.kinds.get(kind_id)
-        if kind is None:
-            return self._render("error.html", session, status=404, message="error.not_found")
-        return self._render(
-            "makerule.html",
-            session,
-            status=400 if refusal is not None else 200,
-            page="rules",
-            kind=kind,
-            edit=edit,
-            preview=preview,
-            refusal=refusal.value if refusal is not None else None,
-            detail=detail,
-            severities=list(Severity),
         )
 
     # -- live --------------------------------------------------------------------------
