@@ -28,7 +28,7 @@ def maintenance(
     form: Mapping[str, object], rules: Collection[str]
 ) -> tuple[timedelta, Scope] | None:
     """A window's duration ("30m", "2h", "1d") and scope: one known type and/or one host."""
-    period = parse_period(_field(form, "duration", 8))  # a longer number overflows
+    period = parse_period(_field(form, "duration", 8))
     rule = _field(form, "type", 64)
     host = _field(form, "host", MAX_HOST)
     if period is None or (rule and rule not in rules) or any(c.isspace() for c in host):
