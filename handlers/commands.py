@@ -13,6 +13,7 @@ from adminbot.incidents.book import MUTE_ALL
 from adminbot.incidents.schedule import Scope
 from adminbot.incidents.summary import build_summary, parse_period
 from adminbot.service.runtime import Runtime
+from adminbot.service.upkeep import end_maintenance, start_maintenance
 from handlers import digest_views, noise_views, screens, views
 from handlers.access import may_act
 from handlers.context import AdminContext
@@ -23,7 +24,6 @@ HOST_ARG = "host="
 """`/errors host=b`: one host's incidents."""
 PAGE_SIZE = 10
 DEFAULT_MUTE = timedelta(hours=1)
-MAX_MAINTENANCE = timedelta(days=7)
 MAX_PAGE_SIZE = 30
 KINDS_SHOWN = 15
 CHART = "chart"
@@ -215,12 +215,10 @@ async def cmd_maintenance(update: Update, context: AdminContext) -> None:
         await reply(update, t("maintenance.refused"))
         return
     if args == ["off"]:
-        ended = maintenance.end_adhoc()
+        ended = end_maintenance(runtime, actor_of(update))
         await reply(
             update, t("maintenance.ended", count=ended) if ended else t("maintenance.not_ended")
         )
-        for over in maintenance.close_due():
-            runtime.outbox.notice(over)
         return
     parsed = _maintenance_args(args, rule_names(runtime))
     if parsed is None:
@@ -228,7 +226,7 @@ async def cmd_maintenance(update: Update, context: AdminContext) -> None:
         await reply(update, t("maintenance.usage", rules=names))
         return
     period, scope = parsed
-    window = maintenance.start(min(period, MAX_MAINTENANCE), scope, actor_of(update))
+    window = start_maintenance(runtime, period, scope, actor_of(update))
     await reply(update, noise_views.maintenance_started(window, screens.screen(runtime)))
 
 

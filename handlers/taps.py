@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from adminbot.models import Incident
+from adminbot.service.verbs import MUTE_HOURS as MUTE_HOURS  # the choices on an alert
 
 MAX_DATA_BYTES = 64
 
@@ -36,7 +37,6 @@ class Verb(StrEnum):
 
 
 PAGE = "page"
-MUTE_HOURS = (1, 8, 24)
 """What the Mute button offers; a Mute tap's extra is one of these, as "8h"."""
 MUTE_LIST = "unmk"
 """A tap on one mute of the /unmute list."""

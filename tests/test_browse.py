@@ -46,18 +46,6 @@ def test_filters_combine_and_newest_comes_first(any_store: Store) -> None:
     assert browse.changes(limit=5)[0].new_state is IncidentState.IGNORED
 
 
-def test_new_incidents_are_counted_per_hour_and_rule(any_store: Store) -> None:
-    for n, minutes in enumerate((5, 10, 70)):
-        when = T0 + timedelta(minutes=minutes)
-        any_store.record_match(_match("a", f"/k{n}", "x"), when, f"t{n}")
-    browse = Browse(any_store)
-
-    counts = browse.new_per_hour(T0)
-
-    hour = T0.replace(minute=0, second=0, microsecond=0)
-    assert counts == {(hour, "a"): 2, (hour + timedelta(hours=1), "a"): 1}
-
-
 def test_the_version_changes_with_a_repeat_and_with_a_state_change(any_store: Store) -> None:
     first = any_store.record_match(_match("a", "/k", "x"), T0, "t1").incident
     browse = Browse(any_store)

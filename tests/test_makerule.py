@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from adminbot.kinds.makerule import Refusal, RuleMaker
+from adminbot.kinds.makerule import Edit, Refusal, RuleMaker
 from adminbot.kinds.miner import KindMiner
 from adminbot.models import Record, Severity
 from adminbot.rules.builtin import NUEVO_TIPO
@@ -105,5 +105,39 @@ def test_a_forged_or_stale_digest_makes_nothing(store: Store) -> None:
     kind_id = KindStore(store).all()[0].id
     assert maker.confirm(kind_id, "0" * 12, "@admin").refusal is Refusal.STALE
     assert maker.confirm(kind_id + 1, "0" * 12, "@admin").refusal is Refusal.NO_KIND
+    assert UserRuleStore(store).all() == []
+    assert _state(store, kind_id) is KindState.NEW
+
+
+def test_checking_an_edited_rule_stores_nothing_and_making_it_keeps_the_edits(
+    store: Store,
+) -> None:
+    maker, source, miner = _maker(store, FakeClock())
+    miner.mine([Record("/l", n, TOO_BIG.format(n=n), "ERROR") for n in (1, 2)])
+    kind_id = KindStore(store).all()[0].id
+    edit = Edit("too_big", r"File is too big \(\d+ MB\)", Severity.WARNING)
+
+    checked = maker.check(kind_id, edit)
+    stored_after_check = UserRuleStore(store).all()
+    made = maker.make(kind_id, edit, "@admin")
+
+    assert checked.preview is not None and checked.preview.samples_matched == 2
+    assert stored_after_check == []
+    assert made.spec is not None and source["too_big"].severity is Severity.WARNING
+    assert source["too_big"].pattern == edit.pattern
+    assert _state(store, kind_id) is KindState.RULED
+    assert maker.make(kind_id, edit, "@admin").refusal is Refusal.DECIDED
+
+
+def test_an_edited_pattern_that_misses_a_sample_of_its_kind_names_the_sample(
+    store: Store,
+) -> None:
+    maker, _, miner = _maker(store, FakeClock())
+    miner.mine([Record("/l", n, TOO_BIG.format(n=n), "ERROR") for n in (1, 2)])
+    kind_id = KindStore(store).all()[0].id
+
+    made = maker.make(kind_id, Edit("too_big", r"too big \(1 MB\)", Severity.ERROR), "@admin")
+
+    assert made.refusal is Refusal.MISSES_SAMPLE and "(2 MB)" in made.detail
     assert UserRuleStore(store).all() == []
     assert _state(store, kind_id) is KindState.NEW

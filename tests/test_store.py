@@ -29,10 +29,10 @@ def store(any_store: Store) -> Store:
 
 def test_schema_is_versioned_and_reopening_does_not_migrate_again(tmp_path: Path) -> None:
     first = Store(tmp_path / "s.sqlite3")
-    assert first.schema_version == len(MIGRATIONS) == 17
+    assert first.schema_version == len(MIGRATIONS) == 18
     first.close()
     again = Store(tmp_path / "s.sqlite3")
-    assert again.schema_version == 17
+    assert again.schema_version == 18
     again.close()
 
 

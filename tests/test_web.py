@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,97 +16,20 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from adminbot.config import load_config
-from adminbot.models import Incident, IncidentState, Match, Record, Severity, frozen_map
+from adminbot.models import IncidentState
 from adminbot.notify.outbox import UPDATE
-from adminbot.service.httpapi import HealthServer
 from adminbot.service.runtime import Edges, Runtime, build_runtime
-from adminbot.web.app import COOKIE, Dashboard
+from adminbot.web.app import COOKIE
 from adminbot.web.build import dashboard
+from adminbot.web.links import Refusal
 from adminbot.web.words import EN, ES
-from tests.clocks import FakeClock
-
-OWNER = 4242
-RESPONDER = 5151
-VIEWER = 6161
-STRANGER = 7777
-BASE = "http://127.0.0.1:9321"
-
-
-@dataclass
-class Site:
-    runtime: Runtime
-    clock: FakeClock
-    pages: Dashboard
-    client: httpx.AsyncClient
-
-    def incident(self, rule: str = "permisos", text: str = "", path: str = "") -> Incident:
-        path = path or f"/srv/{rule}.mp4"
-        record = Record("/log/bot.log", 1, text or f"ERROR {rule} {path}")
-        match = Match(rule, Severity.ERROR, record, frozen_map({"path": path}), path)
-        [event] = self.runtime.intake.submit([match])
-        return event.incident
-
-    def state(self, incident: Incident) -> IncidentState:
-        found = self.runtime.store.incident(incident.id)
-        assert found is not None
-        return found.state
-
-    def all_sent(self) -> None:
-        """Telegram took everything queued so far (the alert is out; an edit is what follows)."""
-        store = self.runtime.store
-        for number, item in enumerate(store.due(self.clock.now + timedelta(days=1), limit=100)):
-            assert store.claim(item.id)
-            store.mark_sent(item.id, self.clock.now)
-            if item.incident_id is not None and item.chat_id is not None:
-                store.save_alert_message(
-                    item.incident_id, item.chat_id, 100 + number, self.clock.now
-                )
-
-    async def login(self, user_id: int = OWNER) -> httpx.Response:
-        assert self.runtime.web_links is not None
-        link = self.runtime.web_links.mint(user_id)
-        parts = urlsplit(link)
-        return await self.client.get(f"{parts.path}?{parts.query}")
-
-    async def csrf(self) -> str:
-        page = await self.client.get("/")
-        found = re.search(r'<meta name="csrf" content="([^"]+)">', page.text)
-        assert found is not None
-        return found.group(1)
-
-
-def _config(tmp_path: Path, web: str = "enabled = true"):
-    (tmp_path / "adminbot.toml").write_text(
-        f"[web]\n{web}\n[access]\nresponders = [{RESPONDER}]\nviewers = [{VIEWER}]\n",
-        encoding="utf-8",
-    )
-    env = {
-        "TELEGRAM_TOKEN": "123456:fake-token-for-tests",
-        "ADMIN_ID": str(OWNER),
-        "ADMINBOT_WATCH": str(tmp_path / "pipeline" / "*.log"),
-        "ADMINBOT_DATA_DIR": str(tmp_path / "data"),
-    }
-    return load_config(env, cwd=tmp_path)
+from tests.web_site import BASE, OWNER, RESPONDER, STRANGER, VIEWER, Site, open_site, web_config
 
 
 @pytest.fixture
 async def site(tmp_path: Path) -> AsyncIterator[Site]:
-    clock = FakeClock()
-    runtime, _ = build_runtime(_config(tmp_path), Edges(clock=clock, checks=[]))
-    pages = dashboard(runtime)
-    server = HealthServer("127.0.0.1", 0, lambda: {"store": (True, "ok")}, None, web=pages)
-    transport = httpx.ASGITransport(app=server.app)
-    client = httpx.AsyncClient(transport=transport, base_url=BASE)
-    try:
-        yield Site(runtime, clock, pages, client)
-    finally:
-        await client.aclose()
-        await pages.close()
-        runtime.intake.events.close()
-        runtime.store.close()
-        if runtime.lock is not None:
-            runtime.lock.release()
+    async with open_site(tmp_path) as opened:
+        yield opened
 
 
 async def test_a_login_link_sets_a_strict_http_only_cookie_and_opens_the_overview(
@@ -164,6 +87,46 @@ async def test_a_link_opens_one_session_only(site: Site) -> None:
 
     assert again.status_code == 403
     assert EN["login.used"] in again.text
+
+
+async def test_a_used_link_stays_used_after_a_restart(tmp_path: Path) -> None:
+    config = web_config(tmp_path)
+    first, _ = build_runtime(config, Edges(checks=[]))
+    assert first.web_links is not None
+    link = first.web_links.mint(OWNER)
+    assert not isinstance(first.web_links.accept(_token(link)), Refusal)
+    _close(first)
+
+    again, _ = build_runtime(config, Edges(checks=[]))
+    try:
+        assert again.web_links is not None
+        assert again.web_links.accept(_token(link)) is Refusal.USED
+        assert not isinstance(again.web_links.accept(_token(again.web_links.mint(OWNER))), Refusal)
+    finally:
+        _close(again)
+
+
+def test_used_links_are_forgotten_once_they_would_have_expired(tmp_path: Path) -> None:
+    from adminbot.store.logins import UsedLogins
+    from adminbot.store.sqlite import Store
+
+    used = UsedLogins(Store(tmp_path / "s.sqlite3"))
+
+    assert used.claim("a", expires=100, now=50)
+    assert not used.claim("a", expires=100, now=60)
+    assert used.claim("b", expires=300, now=100)
+    assert used.count() == 1
+
+
+def _token(link: str) -> str:
+    return urlsplit(link).query.removeprefix("t=")
+
+
+def _close(runtime: Runtime) -> None:
+    runtime.intake.events.close()
+    runtime.store.close()
+    if runtime.lock is not None:
+        runtime.lock.release()
 
 
 async def test_a_tampered_link_is_refused(site: Site) -> None:
@@ -353,7 +316,7 @@ async def test_audit_page_lists_state_changes_with_who(site: Site) -> None:
 
 
 async def test_pages_speak_spanish_when_configured(tmp_path: Path) -> None:
-    config = replace(_config(tmp_path), language="es")
+    config = replace(web_config(tmp_path), language="es")
     runtime, _ = build_runtime(config, Edges(checks=[]))
     pages = dashboard(runtime)
     transport = httpx.ASGITransport(app=pages.app)
@@ -374,8 +337,8 @@ async def test_pages_speak_spanish_when_configured(tmp_path: Path) -> None:
 def test_the_secure_flag_follows_an_https_public_url(tmp_path: Path) -> None:
     from adminbot.web.links import LoginLinks
 
-    config = _config(tmp_path, 'enabled = true\npublic_url = "https://ops.example.org/"')
-    links = LoginLinks(_Meta(), config)
+    config = web_config(tmp_path, 'enabled = true\npublic_url = "https://ops.example.org/"')
+    links = LoginLinks(_Meta(), config, _Meta())
 
     assert links.secure
     assert links.mint(OWNER).startswith("https://ops.example.org/login?t=")
@@ -396,6 +359,9 @@ class _Meta:
     def set_meta(self, key: str, value: str) -> None:
         self.values[key] = value
 
+    def claim(self, nonce: str, expires: int, now: float) -> bool:
+        return self.values.setdefault(nonce, str(expires)) == str(expires)
+
 
 def _ids(html: str) -> list[int]:
     return [int(n) for n in re.findall(r'<tr data-id="(\d+)"', html)]
@@ -415,13 +381,16 @@ async def test_pages_forbid_framing_foreign_scripts_and_referrers(site: Site) ->
 def test_the_chart_stacks_rules_per_hour_with_the_busiest_hour_full_height() -> None:
     from datetime import UTC, datetime
 
+    from adminbot.store.history import HourlyCounts
     from adminbot.web.chart import HEIGHT, hourly_chart, svg
 
-    now = datetime(2026, 11, 30, 12, 30, tzinfo=UTC)
-    hour = now.replace(minute=0)
-    counts = {(hour, "a"): 3, (hour, "b<x>"): 1, (hour.replace(hour=5), "a"): 2}
+    start = datetime(2026, 11, 29, 13, 0, tzinfo=UTC)
+    a = [0] * 24
+    a[5], a[23] = 2, 3
+    b = [0] * 23 + [1]
+    counts = HourlyCounts(start, 24, {"a": tuple(a), "b<x>": tuple(b)})
 
-    chart = hourly_chart(counts, now)
+    chart = hourly_chart(counts)
     drawn = svg(chart, "label")
 
     assert chart.peak == 4
@@ -434,14 +403,14 @@ def test_a_public_url_that_is_not_http_names_its_key(tmp_path: Path) -> None:
     from adminbot.errors import ConfigError
 
     with pytest.raises(ConfigError) as caught:
-        _config(tmp_path, 'enabled = true\npublic_url = "ftp://ops.example.org"')
+        web_config(tmp_path, 'enabled = true\npublic_url = "ftp://ops.example.org"')
 
     assert caught.value.key == "web.public_url"
     assert "http:// or https://" in caught.value.message
 
 
 def test_web_is_off_by_default(tmp_path: Path) -> None:
-    config = _config(tmp_path, "")
+    config = web_config(tmp_path, "")
 
     assert not config.web.enabled
     assert config.web.public_url is None

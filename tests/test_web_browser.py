@@ -15,6 +15,8 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from adminbot.store.logins import UsedLogins
+from adminbot.store.sqlite import Store
 from adminbot.web.links import LoginLinks
 from adminbot.web.words import EN
 from tests.browser import chromium
@@ -115,8 +117,12 @@ async def test_an_expired_or_reused_link_is_refused_in_the_browser(
 ) -> None:
     async with running_bot(_config(tmp_path, fake_telegram)) as (_, runtime), chromium() as browser:
         link = await _link(fake_telegram, ADMIN)
+        assert isinstance(runtime.store, Store)
         old = LoginLinks(
-            runtime.store, runtime.config, lambda: runtime.clock() - timedelta(minutes=11)
+            runtime.store,
+            runtime.config,
+            UsedLogins(runtime.store),
+            lambda: runtime.clock() - timedelta(minutes=11),
         )
         expired = old.mint(ADMIN)
         first = await browser.new_page()
@@ -136,7 +142,7 @@ async def test_an_expired_or_reused_link_is_refused_in_the_browser(
         assert no_session is not None and no_session.status == 401
 
 
-async def test_without_csrf_nothing_changes_a_viewer_sees_no_buttons_and_taps_show_live(
+async def test_no_csrf_changes_nothing_viewers_see_no_buttons_taps_show_live_maintenance_starts(
     tmp_path: Path, fake_telegram: FakeTelegram
 ) -> None:
     log = pipeline_log(tmp_path)
@@ -176,3 +182,20 @@ async def test_without_csrf_nothing_changes_a_viewer_sees_no_buttons_and_taps_sh
         await viewer.wait_for_selector(
             "#incident-state[data-state='acknowledged']", timeout=LIVE_WITHIN * 1000 + 1000
         )
+
+        await viewer.goto(f"{base}/mutes")
+        assert await viewer.locator("#maintenance-form").count() == 0
+        await owner.goto(f"{base}/mutes")
+        await owner.fill("#maintenance-form input[name=duration]", "2h")
+        await owner.select_option("#maintenance-form select[name=type]", "disco_lleno")
+        await owner.click("#maintenance-start")
+        await owner.wait_for_selector("tr[data-origin='adhoc']")
+        assert await owner.inner_text("#done") == EN["done.maintenance_started"]
+        [window] = runtime.noise.maintenance.active()
+        assert window.scope.rules == {"disco_lleno"}
+        mark = fake_telegram.mark()
+        fake_telegram.send_text(ADMIN, "/maintenance")
+        listed = await fake_telegram.await_call(
+            "sendMessage", lambda c: "Maintenance" in c.params["text"], since=mark
+        )
+        assert "disco_lleno" in listed.params["text"]

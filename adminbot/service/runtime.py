@@ -78,6 +78,7 @@ from adminbot.store.history import HistoryStore
 from adminbot.store.hosts import HostStore
 from adminbot.store.kinds import KindStore
 from adminbot.store.lock import DataDirLock
+from adminbot.store.logins import UsedLogins
 from adminbot.store.noise import NoiseStore
 from adminbot.store.retention import StoreSize
 from adminbot.store.sqlite import Store
@@ -508,7 +509,9 @@ def build_runtime(
         docker=docker,
         child=child,
         lock=lock,
-        web_links=LoginLinks(store, config, clock) if config.web.enabled else None,
+        web_links=LoginLinks(store, config, UsedLogins(store), clock)
+        if config.web.enabled
+        else None,
     )
     return runtime, queue
 

@@ -16,6 +16,7 @@ from enum import StrEnum
 from adminbot.actions.executor import ActionKind
 from adminbot.actions.remedies import RunStatus
 from adminbot.incidents.book import key_target
+from adminbot.kinds.makerule import Edit, Made
 from adminbot.models import Incident, IncidentState
 from adminbot.rules.builtin import NUEVO_TIPO
 from adminbot.service.runtime import Runtime
@@ -24,6 +25,8 @@ from adminbot.store.kinds import KindState
 logger = logging.getLogger(__name__)
 
 MUTE_FOR = timedelta(hours=1)
+MUTE_HOURS = (1, 8, 24)
+"""The mutes a person may pick from an alert or the page."""
 
 Spawn = Callable[[Coroutine[object, object, None], str], object]
 """Starts a fix on its own task (the front's task set, so it is awaited at shutdown)."""
@@ -92,11 +95,25 @@ def ignore_kind(runtime: Runtime, kind_id: int, actor: str) -> bool:
     miner = runtime.monitor.kinds
     if miner is None or not miner.decide(kind_id, KindState.IGNORED):
         return False
-    still_open = [state for state in IncidentState if not state.is_closed]
-    for incident in runtime.store.incidents(rule=NUEVO_TIPO.name, states=still_open, limit=500):
-        if incident.key == str(kind_id):
-            runtime.remedies.ignore(incident.id, actor)
+    for incident_id in _kind_alerts(runtime, kind_id):
+        runtime.remedies.ignore(incident_id, actor)
     return True
+
+
+def make_rule(runtime: Runtime, kind_id: int, edit: Edit, actor: str) -> Made:
+    """Make a rule of a kind as edited; the kind's open "new kind" incident is resolved by it."""
+    made = runtime.rule_maker.make(kind_id, edit, actor)
+    if made.spec is not None:
+        for incident_id in _kind_alerts(runtime, kind_id):
+            runtime.remedies.resolve(incident_id, actor)
+    return made
+
+
+def _kind_alerts(runtime: Runtime, kind_id: int) -> list[int]:
+    """The still-open "new kind" incidents of one kind."""
+    still_open = [state for state in IncidentState if not state.is_closed]
+    found = runtime.store.incidents(rule=NUEVO_TIPO.name, states=still_open, limit=500)
+    return [incident.id for incident in found if incident.key == str(kind_id)]
 
 
 def loop_spawn(tasks: set[asyncio.Task[None]]) -> Spawn:

@@ -8,7 +8,7 @@ text typed into the search box matches literally.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from adminbot.models import Incident, IncidentState
@@ -72,10 +72,6 @@ def _where(query: IncidentQuery) -> tuple[str, list[Any]]:
     return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), args
 
 
-def _hour(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
 class Browse:
     """Read-only views of the store for the pages, through the store's connection."""
 
@@ -121,19 +117,6 @@ class Browse:
     def rules(self) -> list[str]:
         rows = self._rows("SELECT DISTINCT rule FROM incidents ORDER BY rule")
         return [row["rule"] for row in rows]
-
-    def new_per_hour(self, since: datetime) -> dict[tuple[datetime, str], int]:
-        """Incidents first seen in each hour since `since`, per rule (the chart's bars)."""
-        # first_seen <= last_seen, so the last_seen index narrows the scan first
-        rows = self._rows(
-            "SELECT first_seen, rule FROM incidents WHERE last_seen >= ? AND first_seen >= ?",
-            [_ts(since), _ts(since)],
-        )
-        counts: dict[tuple[datetime, str], int] = {}
-        for row in rows:
-            slot = (_hour(datetime.fromisoformat(row["first_seen"])), row["rule"])
-            counts[slot] = counts.get(slot, 0) + 1
-        return counts
 
     def audit(self, *, limit: int, offset: int = 0, fixes_only: bool = False) -> list[AuditEntry]:
         """Newest first."""

@@ -185,6 +185,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE FUNCTION db_now() RETURNS DOUBLE PRECISION LANGUAGE SQL VOLATILE
         AS $$ SELECT extract(epoch FROM clock_timestamp())::double precision $$;
     """,
+    # Dashboard login links already used (adminbot/store/logins.py).
+    """
+    CREATE TABLE used_logins (nonce TEXT PRIMARY KEY, expires BIGINT NOT NULL);
+    """,
 )
 
 HOST_LOCK_CLASS = 0x61646D69  # "admi": the advisory-lock space of host names

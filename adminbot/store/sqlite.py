@@ -219,6 +219,11 @@ MIGRATIONS: tuple[str, ...] = (
         expires_at REAL NOT NULL);
     ALTER TABLE outbox ADD COLUMN claim_epoch INTEGER;
     """,
+    # Dashboard login links already used, until they would expire (adminbot/store/logins.py):
+    # a link opens one session, even across a restart.
+    """
+    CREATE TABLE used_logins (nonce TEXT PRIMARY KEY, expires INTEGER NOT NULL);
+    """,
 )
 
 HOST_META = ("last_alive", "quiet_held", "rule_counts_since")

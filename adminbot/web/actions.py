@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from adminbot.actions.executor import ActionKind
 from adminbot.service import verbs
@@ -23,9 +24,16 @@ class Actions:
         self._tasks: set[asyncio.Task[None]] = set()
         self._spawn = verbs.loop_spawn(self._tasks)
 
-    def do(self, incident_id: int, verb: str, kind: str, actor: str) -> tuple[str | None, str]:
+    def do(
+        self,
+        incident_id: int,
+        verb: str,
+        kind: str,
+        actor: str,
+        mute_for: timedelta | None = verbs.MUTE_FOR,
+    ) -> tuple[str | None, str]:
         """Apply `verb`; returns what happened (a `done.*` key, None when there is no such
-        incident) and the fix started, if one was."""
+        incident) and the fix started, if one was. `mute_for` None: not a duration offered."""
         runtime = self.runtime
         incident = runtime.store.incident(incident_id)
         if incident is None or verb not in VERBS:
@@ -46,7 +54,9 @@ class Actions:
             shown = started in (FixStart.STARTED, FixStart.QUEUED)
             return started.value, action.value if shown else ""
         if verb == "mute":
-            verbs.mute(runtime, incident, actor)
+            if mute_for is None:
+                return "bad_mute", ""
+            verbs.mute(runtime, incident, actor, mute_for)
             return "muted", ""
         if verb == "ack":
             settled = verbs.acknowledge(runtime, incident.id, actor)

@@ -24,14 +24,16 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from adminbot.actions.executor import ActionKind
-from adminbot.service import verbs
+from adminbot.incidents.maintenance import Origin
+from adminbot.service import upkeep, verbs
 from adminbot.service.runtime import Runtime
 from adminbot.store.browse import Browse, IncidentQuery
 from adminbot.store.trends import TrendStore
-from adminbot.web import views
+from adminbot.web import forms, views
 from adminbot.web.actions import Actions
 from adminbot.web.chart import svg
 from adminbot.web.filters import PAGE_SIZE, parse_query
+from adminbot.web.kinds import KindPages
 from adminbot.web.links import LoginLinks, Refusal, Session
 from adminbot.web.words import words
 
@@ -50,7 +52,13 @@ HEADERS = {
 }
 """Every page: nothing cached, framed, leaked in a Referer, or loaded from elsewhere."""
 DONE_KEYS = frozenset(
-    {"started", "ignored", "resolved", "acked", "muted", "unmuted", "busy", "unavailable", "closed"}
+    {
+        *("started", "ignored", "resolved", "acked", "muted", "unmuted", "busy"),
+        *("unavailable", "closed", "bad_mute"),
+    }
+)
+MUTES_DONE = frozenset(
+    {"maintenance_started", "maintenance_ended", "maintenance_none", "maintenance_bad"}
 )
 
 Page = Callable[[Request, Session], Awaitable[Response]]
@@ -74,9 +82,14 @@ class Dashboard:
             lstrip_blocks=True,
         )
         self.env.globals.update(
-            t=self.t, when=self.when, language=runtime.config.language, chart_svg=svg
+            t=self.t,
+            when=self.when,
+            language=runtime.config.language,
+            chart_svg=svg,
+            mute_hours=verbs.MUTE_HOURS,
         )
         static = resources.files("adminbot.web") / "static"
+        kinds = KindPages(runtime, self._render)
         self.app = Starlette(
             routes=[
                 Route("/login", self.login),
@@ -89,8 +102,12 @@ class Dashboard:
                 Route("/audit", self._page(self.audit)),
                 Route("/mutes", self._page(self.mutes)),
                 Route("/mutes/lift", self._post(self.lift_mute), methods=["POST"]),
+                Route("/maintenance/start", self._post(self.start_window), methods=["POST"]),
+                Route("/maintenance/end", self._post(self.end_windows), methods=["POST"]),
                 Route("/rules", self._page(self.rules)),
-                Route("/kinds/{id:int}/ignore", self._post(self.ignore_kind), methods=["POST"]),
+                Route("/kinds/{id:int}/ignore", self._post(kinds.ignore), methods=["POST"]),
+                Route("/kinds/{id:int}/rule", self._page(kinds.rule_form)),
+                Route("/kinds/{id:int}/rule", self._post(kinds.make_rule), methods=["POST"]),
                 Route("/live/version", self._api(self.version)),
                 Route("/live/open", self._api(self.open_rows)),
                 Route("/live/incidents", self._api(self.incident_rows)),
@@ -226,8 +243,33 @@ class Dashboard:
         )
 
     async def mutes(self, request: Request, session: Session) -> Response:
+        """The mutes and the maintenance windows open now, with the forms to change them."""
         mutes = sorted(self.runtime.store.mutes().items(), key=lambda item: item[1])
-        return self._render("mutes.html", session, page="mutes", mutes=mutes)
+        windows = self.runtime.noise.maintenance.active()
+        done = request.query_params.get("done")
+        return self._render(
+            "mutes.html",
+            session,
+            page="mutes",
+            mutes=mutes,
+            windows=windows,
+            adhoc=any(w.origin is Origin.ADHOC for w in windows),
+            rules=sorted(self.runtime.rules),
+            done=done if done in MUTES_DONE else None,
+        )
+
+    async def start_window(self, request: Request, session: Session) -> Response:
+        """Start an ad-hoc maintenance window, as `/maintenance 2h type=x host=y` does."""
+        asked = forms.maintenance(request.state.form, self.runtime.rules)
+        if asked is None:
+            return RedirectResponse("/mutes?done=maintenance_bad", 303)
+        upkeep.start_maintenance(self.runtime, *asked, session.actor)
+        return RedirectResponse("/mutes?done=maintenance_started", 303)
+
+    async def end_windows(self, request: Request, session: Session) -> Response:
+        """End the ad-hoc windows, as `/maintenance off` does."""
+        ended = upkeep.end_maintenance(self.runtime, session.actor)
+        return RedirectResponse(f"/mutes?done=maintenance_{'ended' if ended else 'none'}", 303)
 
     async def lift_mute(self, request: Request, session: Session) -> Response:
         """Lift one mute, named exactly as listed (a target not muted lifts nothing)."""
@@ -246,12 +288,8 @@ class Dashboard:
             page="rules",
             rows=rows,
             kinds=kinds,
-            done=done if done in ("kind_ignored", "busy") else None,
+            done=done if done in ("kind_ignored", "rule_made", "busy") else None,
         )
-
-    async def ignore_kind(self, request: Request, session: Session) -> Response:
-        ignored = verbs.ignore_kind(self.runtime, int(request.path_params["id"]), session.actor)
-        return RedirectResponse(f"/rules?done={'kind_ignored' if ignored else 'busy'}", 303)
 
     # -- live --------------------------------------------------------------------------
 
@@ -275,7 +313,11 @@ class Dashboard:
         form = request.state.form
         incident_id = int(request.path_params["id"])
         done, what = self.actions.do(
-            incident_id, str(form.get("verb", "")), str(form.get("kind", "")), session.actor
+            incident_id,
+            str(form.get("verb", "")),
+            str(form.get("kind", "")),
+            session.actor,
+            forms.mute_for(form),
         )
         if done is None:
             return self._render("error.html", session, status=404, message="error.not_found")

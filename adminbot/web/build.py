@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from adminbot.service.runtime import Runtime
 from adminbot.store.browse import Browse
+from adminbot.store.logins import UsedLogins
 from adminbot.store.sqlite import Store
 from adminbot.web.app import Dashboard
 from adminbot.web.links import LoginLinks
@@ -14,5 +15,5 @@ def dashboard(runtime: Runtime) -> Dashboard:
     store = runtime.store
     if not isinstance(store, Store):
         raise TypeError("the dashboard reads a Store (SQLite or PostgreSQL)")
-    links = runtime.web_links or LoginLinks(store, runtime.config, runtime.clock)
+    links = runtime.web_links or LoginLinks(store, runtime.config, UsedLogins(store), runtime.clock)
     return Dashboard(runtime, links, Browse(store), store.host)

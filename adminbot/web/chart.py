@@ -6,11 +6,12 @@ needs no script library and no internet.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, tzinfo
 
 from markupsafe import Markup, escape
+
+from adminbot.store.history import HourlyCounts
 
 HOURS = 24
 WIDTH = 720
@@ -47,30 +48,22 @@ class Chart:
     peak: int
 
 
-def hour_of(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def hourly_chart(
-    counts: Mapping[tuple[datetime, str], int], now: datetime, zone: tzinfo = UTC
-) -> Chart:
-    """Bars for the HOURS hours up to `now`, one colour per rule, tallest hour full height."""
-    last = hour_of(now)
-    hours = [last - timedelta(hours=HOURS - 1 - i) for i in range(HOURS)]
-    rules = sorted({rule for (_, rule) in counts})
+def hourly_chart(counts: HourlyCounts, zone: tzinfo = UTC) -> Chart:
+    """One bar per hour of `counts`, one colour per rule, the busiest hour full height."""
+    rules = sorted(counts.by_rule)
     colors = {rule: PALETTE[i % len(PALETTE)] for i, rule in enumerate(rules)}
-    totals = [sum(n for (h, _), n in counts.items() if h == hour) for hour in hours]
+    totals = [sum(series[i] for series in counts.by_rule.values()) for i in range(counts.hours)]
     peak = max(totals, default=0)
-    slot = WIDTH / HOURS
+    slot = WIDTH / counts.hours
     bars: list[Bar] = []
     labels: list[tuple[float, str]] = []
-    for index, hour in enumerate(hours):
+    for index in range(counts.hours):
         base = float(HEIGHT)
-        local = hour.astimezone(zone)
+        local = counts.hour(index).astimezone(zone)
         if index % 3 == 0:
             labels.append((index * slot + slot / 2, local.strftime("%H:00")))
         for rule in rules:
-            n = counts.get((hour, rule), 0)
+            n = counts.by_rule[rule][index]
             if not n or not peak:
                 continue
             height = HEIGHT * n / peak

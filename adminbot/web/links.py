@@ -1,8 +1,9 @@
 """Login without passwords: one-time links sent by the bot, and the session cookie they set.
 
 A link carries the user id, an expiry and a random nonce, signed with the store's web
-secret (HMAC-SHA256), so it cannot be forged or stretched; the nonce is remembered
-until the link would have expired, so a link opens one session only. The session
+secret (HMAC-SHA256), so it cannot be forged or stretched; the nonce is kept in the
+store until the link would have expired, so a link opens one session only, even
+across a restart. The session
 cookie is signed the same way and holds the user id, role, expiry and CSRF token;
 the role is checked against the configuration on every request.
 """
@@ -14,7 +15,6 @@ import hashlib
 import hmac
 import json
 import secrets
-import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -32,6 +32,12 @@ class Meta(Protocol):
     def get_meta(self, key: str) -> str | None: ...
 
     def set_meta(self, key: str, value: str) -> None: ...
+
+
+class Claims(Protocol):
+    """Where used links are remembered (`adminbot.store.logins.UsedLogins`)."""
+
+    def claim(self, nonce: str, expires: int, now: float) -> bool: ...
 
 
 class Role(StrEnum):
@@ -92,12 +98,11 @@ def _unb64(text: str) -> bytes:
 class LoginLinks:
     """Mints and accepts login links, and signs and reads session cookies."""
 
-    def __init__(self, store: Meta, config: Config, clock: Clock = utcnow) -> None:
+    def __init__(self, store: Meta, config: Config, used: Claims, clock: Clock = utcnow) -> None:
         self._store = store
         self._config = config
+        self._used = used
         self._clock = clock
-        self._used: dict[str, float] = {}
-        self._lock = threading.Lock()
         self._secret: bytes | None = None
 
     @property
@@ -151,11 +156,8 @@ class LoginLinks:
         now = self._clock().timestamp()
         if now >= expires:
             return Refusal.EXPIRED
-        with self._lock:
-            self._used = {n: exp for n, exp in self._used.items() if exp > now}
-            if nonce in self._used:
-                return Refusal.USED
-            self._used[nonce] = expires
+        if not self._used.claim(nonce, expires, now):
+            return Refusal.USED
         role = role_of(user_id, self._config)
         if role is None:
             return Refusal.NOT_ALLOWED

@@ -18,10 +18,11 @@ from adminbot.models import Incident, IncidentState
 from adminbot.notify.redact import Redactor
 from adminbot.service.runtime import Runtime
 from adminbot.store.browse import Browse, IncidentQuery, StateChange
+from adminbot.store.history import HOUR, HistoryStore, hour_of
 from adminbot.store.kinds import Kind
 from adminbot.store.sqlite import AuditEntry, Transition
 from adminbot.store.trends import TrendStore
-from adminbot.web.chart import Chart, hourly_chart
+from adminbot.web.chart import HOURS, Chart, hourly_chart
 
 OPEN_STATES = tuple(state for state in IncidentState if not state.is_closed)
 CONTEXT_LINES = 10
@@ -86,11 +87,12 @@ def overview(runtime: Runtime, browse: Browse, here: str) -> Overview:
     )
     hosts = [HostRow(here, per_host.pop(here, 0), checks)]
     hosts.extend(HostRow(name, count, ()) for name, count in sorted(per_host.items()))
-    counts = browse.new_per_hour(now - timedelta(hours=24))
+    last = hour_of(now)
+    counts = HistoryStore(browse.store).incidents_per_hour(last - (HOURS - 1) * HOUR, last + HOUR)
     return Overview(
         hosts=tuple(hosts),
         open=tuple(open_now),
-        chart=hourly_chart(counts, now, runtime.config.zone),
+        chart=hourly_chart(counts, runtime.config.zone),
         fixes=tuple(browse.audit(limit=10, fixes_only=True)),
     )
 
