@@ -4,7 +4,8 @@ A check whose failure is an incident the admin can fix (the local Bot API server
 its container down) raises that incident, so the alert carries the Restart button;
 its recovery resolves the incident. Every other flip becomes a short notice, but an
 outage that flaps (back within `flap_window` of its last recovery) is told by its one
-alert, edited, not by a notice per recovery.
+alert, edited, not by a notice per recovery; and an outage nobody was told of (a
+maintenance window held its incident) ends without a word: the window's summary has it.
 """
 
 from __future__ import annotations
@@ -112,19 +113,24 @@ class HealthWatcher:
             )
             return
         if rule and flip.new is CheckState.OK and self._resolve(rule, flip.check, result.summary):
-            return  # a flapping outage: its one alert, edited, says it is back
+            return  # its alert, edited, says it is back, or it was never told
         self._notice(result, flip.old)
 
     def _resolve(self, rule: str, check: str, summary: str) -> bool:
         """The server answers again: every open incident of its rule is over. True when
-        this outage only continues one that ended a moment ago (it flaps)."""
-        flapping = False
-        for incident in self.intake.resolve_rule(rule, CHECK_ACTOR, summary):
+        the recovery needs no notice: this outage only continues one that ended a moment
+        ago (it flaps), or every incident it ends was held back, never alerted."""
+        flapping, told = False, 0
+        resolved = self.intake.resolve_rule(rule, CHECK_ACTOR, summary)
+        for incident in resolved:
+            if self.intake.book.is_held(incident.id):
+                continue  # no alert to edit
+            told += 1
             if self.outbox is not None:
                 self.outbox.incident_changed(incident.id)
             again = recurrence(self.intake.store, incident, self.flap_window)
             flapping = flapping or again is not None
-        return flapping
+        return flapping or (bool(resolved) and not told)
 
     def _notice(self, result: CheckResult, old: CheckState | None) -> None:
         if self.outbox is None:
