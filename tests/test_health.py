@@ -15,7 +15,7 @@ import pytest
 
 from adminbot.checks.base import CheckResult, CheckState, CheckTracker, Flip
 from adminbot.checks.health import HealthWatcher
-from adminbot.incidents.book import EventKind, IncidentBook
+from adminbot.incidents.book import EventKind, Hold, IncidentBook
 from adminbot.incidents.intake import EventQueue, Intake
 from adminbot.incidents.maintenance import Maintenance
 from adminbot.incidents.noise import NoiseGate
@@ -230,3 +230,24 @@ async def test_an_outage_maintenance_held_ends_without_a_recovery_notice(world: 
     world.clock.advance(30 * 60)
     [over] = world.maintenance.close_due()
     assert [(t.rule, t.opened) for t in over.by_rule] == [(SERVER_DOWN, 1)]  # it has the outage
+
+
+async def test_an_outage_that_outlives_its_maintenance_window_is_alerted_then(
+    world: World,
+) -> None:
+    await world.watcher.tick()
+    world.maintenance.start(timedelta(minutes=30), Scope(frozenset({SERVER_DOWN})), "Ana")
+    world.api.state = CheckState.CRITICAL
+    await world.watcher.tick()
+    [outage] = world.open_outages()
+    assert [e.held for e in world.queue.drain()] == [Hold.MAINTENANCE]
+    world.clock.advance(20 * 60)
+    await world.watcher.tick()
+    assert world.queue.drain() == []  # still inside the window: nothing more
+    world.clock.advance(11 * 60)
+    await world.watcher.tick()
+    [event] = world.queue.drain()
+    assert (event.kind, event.held, event.incident.id) == (EventKind.OPENED, None, outage)
+    assert not world.book.is_held(outage)
+    await world.watcher.tick()
+    assert world.queue.drain() == []  # told once
