@@ -74,7 +74,7 @@ class AlertConfig:
     """During quiet hours non-critical alerts arrive without sound ("silent"), or are held
     and sent as one message when they end ("digest")."""
     remind_after: float = 900.0
-    """An open, unacknowledged critical incident is announced again this long after it opened."""
+    """An open, unacknowledged critical incident is announced again this long after its alert."""
     remind_every: float = 3600.0
     """…and again this often, until acknowledged, resolved or muted."""
     topics: str = "none"

@@ -6,6 +6,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from adminbot.notify.outbox import HELD_META
 from adminbot.store.sqlite import host_key
 from tests.clocks import FakeClock
@@ -130,11 +132,12 @@ async def test_a_critical_alert_nobody_takes_is_reminded_as_a_reply(
     config = make_config(tmp_path, fake_telegram)
     log = pipeline_log(tmp_path)
     periods = replace(FAST, check=0.1)
-    async with running_bot(config, clock=clock, periods=periods):
+    async with running_bot(config, clock=clock, periods=periods) as (_, runtime):
         append(log, DISK_FULL)
         (alert,) = await eventually(
             lambda: delivered_alerts(fake_telegram, "CRITICAL · disco_lleno"), timeout=10
         )
+        await eventually(lambda: runtime.store.alerted_at(1))  # reminders count from here
         clock.now += timedelta(minutes=16)
         reminder = await fake_telegram.await_call(
             "sendMessage", lambda c: "nobody is on it" in c.params["text"], timeout=10
@@ -143,3 +146,25 @@ async def test_a_critical_alert_nobody_takes_is_reminded_as_a_reply(
         "reply_parameters", {}
     ).get("message_id")
     assert int(replied) == alert.response["result"]["message_id"]
+
+
+@pytest.mark.parametrize("mode", ["silent", "digest"])
+async def test_a_reminder_rings_in_quiet_hours_whatever_the_quiet_mode(
+    tmp_path: Path, fake_telegram: FakeTelegram, mode: str
+) -> None:
+    clock = FakeClock(datetime(2026, 11, 29, 23, 30, tzinfo=UTC))
+    alerts = f'quiet_hours = "23:00-07:00"\nquiet_mode = "{mode}"\n'
+    config = make_config(tmp_path, fake_telegram, alerts=alerts)
+    log = pipeline_log(tmp_path)
+    async with running_bot(config, clock=clock, periods=replace(FAST, check=0.1)) as (_, runtime):
+        append(log, DISK_FULL)
+        (alert,) = await eventually(
+            lambda: delivered_alerts(fake_telegram, "CRITICAL · disco_lleno"), timeout=10
+        )
+        await eventually(lambda: runtime.store.alerted_at(1))
+        clock.now += timedelta(minutes=16)
+        reminder = await fake_telegram.await_call(
+            "sendMessage", lambda c: "nobody is on it" in c.params["text"], timeout=10
+        )
+    assert not alert.params.get("disable_notification")
+    assert not reminder.params.get("disable_notification")

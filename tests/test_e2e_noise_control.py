@@ -6,13 +6,17 @@ checked after a marker alert sent later has arrived (delivery keeps the order)."
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from adminbot.checks.base import CheckResult, CheckState
+from adminbot.clock import utcnow
 from tests.clocks import FakeClock
 from tests.fake_telegram import FakeTelegram
 from tests.harness import (
     ADMIN,
+    FAST,
     append,
     delivered_alerts,
     eventually,
@@ -239,3 +243,40 @@ async def test_an_automatic_fix_waits_for_its_rules_threshold(
         append(log, TIMEOUT.format(file_id=FILE_2))
         await eventually(ran.exists, timeout=10)
     assert ran.read_text() == FILE_2
+
+
+class BotApiServer:
+    """A probe of the Bot API server whose answer the test sets."""
+
+    name = "bot api"
+    raises = "servidor_caido"
+
+    def __init__(self) -> None:
+        self.state = CheckState.OK
+
+    async def run(self) -> CheckResult:
+        return CheckResult.note(self.name, self.state, f"server is {self.state}", utcnow())
+
+
+async def test_an_outage_inside_a_window_is_only_in_its_summary_and_one_beyond_it_is_alerted(
+    tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    clock = FakeClock(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
+    server = BotApiServer()
+    config = make_config(tmp_path, fake_telegram)
+    periods = replace(FAST, check=0.05)
+    async with running_bot(config, checks=[server], clock=clock, periods=periods) as (_, runtime):
+        fake_telegram.send_text(ADMIN, "/maintenance 30m type=servidor_caido")
+        await eventually(lambda: texts(fake_telegram, "Maintenance until"), timeout=10)
+        server.state = CheckState.CRITICAL
+        await eventually(lambda: runtime.store.count_incidents() == 1, timeout=10)
+        server.state = CheckState.OK
+        await eventually(lambda: not runtime.store.incidents()[0].is_open, timeout=10)
+        server.state = CheckState.CRITICAL
+        await eventually(lambda: runtime.store.count_incidents() == 2, timeout=10)
+        clock.advance(31 * 60)
+        (summary,) = await eventually(lambda: texts(fake_telegram, "Maintenance over"), timeout=10)
+        await eventually(lambda: delivered_alerts(fake_telegram, "CRITICAL · servidor_caido"))
+    assert "servidor_caido: 2 new incident(s)" in summary
+    assert texts(fake_telegram, "recovered") == []  # the first outage ended inside the window
+    assert len(delivered_alerts(fake_telegram, "CRITICAL · servidor_caido")) == 1

@@ -165,11 +165,12 @@ async def test_a_reminder_goes_into_its_alerts_topic_as_a_reply(
     clock = FakeClock(datetime(2026, 11, 29, 10, 0, tzinfo=UTC))
     config = make_config(tmp_path, fake_telegram, f"chat_id = {GROUP}\n", alerts=TOPICS)
     log = pipeline_log(tmp_path)
-    async with running_bot(config, clock=clock, periods=replace(FAST, check=0.1)):
+    async with running_bot(config, clock=clock, periods=replace(FAST, check=0.1)) as (_, runtime):
         append(log, DISK_FULL)
         alert = await fake_telegram.await_call(
             "sendMessage", lambda c: "CRITICAL · disco_lleno" in c.params["text"], timeout=10
         )
+        await eventually(lambda: runtime.store.alerted_at(1))  # reminders count from here
         clock.now += timedelta(minutes=16)
         reminder = await fake_telegram.await_call(
             "sendMessage", lambda c: "nobody is on it" in c.params["text"], timeout=10

@@ -15,13 +15,17 @@ import pytest
 
 from adminbot.checks.base import CheckResult, CheckState, CheckTracker, Flip
 from adminbot.checks.health import HealthWatcher
-from adminbot.incidents.book import EventKind, IncidentBook
+from adminbot.incidents.book import EventKind, Hold, IncidentBook
 from adminbot.incidents.intake import EventQueue, Intake
+from adminbot.incidents.maintenance import Maintenance
+from adminbot.incidents.noise import NoiseGate
 from adminbot.incidents.recurrence import recurrence
+from adminbot.incidents.schedule import Scope
 from adminbot.models import IncidentState, Match, Origin, Record, Severity
 from adminbot.notify.eventlog import EventLog
 from adminbot.notify.notices import NoticeKind
 from adminbot.notify.outbox import MESSAGE, UPDATE, Outbox
+from adminbot.store.noise import NoiseStore
 from adminbot.store.sqlite import Store
 from tests.clocks import T0, FakeClock
 
@@ -49,7 +53,10 @@ class World:
     def __init__(self, tmp_path: Path) -> None:
         self.clock = FakeClock()
         self.store = Store(tmp_path / "s.sqlite3")
-        self.book = IncidentBook(self.store, self.clock)
+        noise = NoiseStore(self.store)
+        self.maintenance = Maintenance(noise, clock=self.clock)
+        gate = NoiseGate(noise, self.store, self.maintenance)
+        self.book = IncidentBook(self.store, self.clock, gate=gate)
         self.queue = EventQueue()
         self.events = EventLog(tmp_path / "events.json")
         self.intake = Intake(self.store, self.book, self.events, self.queue, clock=self.clock)
@@ -205,3 +212,42 @@ async def test_an_outage_long_after_the_last_one_is_told_again(world: World) -> 
         world.clock.advance(3600)
     recoveries = [n for n in world.queued(MESSAGE) if n["state"] == "ok"]
     assert len(recoveries) == 2
+
+
+async def test_an_outage_maintenance_held_ends_without_a_recovery_notice(world: World) -> None:
+    await world.watcher.tick()
+    world.maintenance.start(timedelta(minutes=30), Scope(frozenset({SERVER_DOWN})), "Ana")
+    world.api.state = CheckState.CRITICAL
+    await world.watcher.tick()
+    [outage] = world.open_outages()
+    assert world.book.is_held(outage)
+    world.clock.advance(60)
+    world.api.state = CheckState.OK
+    await world.watcher.tick()
+    assert world.open_outages() == []
+    assert world.queued(MESSAGE) == []
+    assert world.queued(UPDATE) == []  # no alert to edit either
+    world.clock.advance(30 * 60)
+    [over] = world.maintenance.close_due()
+    assert [(t.rule, t.opened) for t in over.by_rule] == [(SERVER_DOWN, 1)]  # it has the outage
+
+
+async def test_an_outage_that_outlives_its_maintenance_window_is_alerted_then(
+    world: World,
+) -> None:
+    await world.watcher.tick()
+    world.maintenance.start(timedelta(minutes=30), Scope(frozenset({SERVER_DOWN})), "Ana")
+    world.api.state = CheckState.CRITICAL
+    await world.watcher.tick()
+    [outage] = world.open_outages()
+    assert [e.held for e in world.queue.drain()] == [Hold.MAINTENANCE]
+    world.clock.advance(20 * 60)
+    await world.watcher.tick()
+    assert world.queue.drain() == []  # still inside the window: nothing more
+    world.clock.advance(11 * 60)
+    await world.watcher.tick()
+    [event] = world.queue.drain()
+    assert (event.kind, event.held, event.incident.id) == (EventKind.OPENED, None, outage)
+    assert not world.book.is_held(outage)
+    await world.watcher.tick()
+    assert world.queue.drain() == []  # told once

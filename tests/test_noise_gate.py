@@ -182,3 +182,28 @@ def test_a_storm_of_distinct_keys_in_one_batch_is_held_and_tallied_whole(
     (over,) = maintenance.close_due()
     assert [(r.opened, r.hits) for r in over.by_rule] == [(1200, 1202)]
     assert over.top[0].key == "k0" and over.top[0].hits == 2
+
+
+def test_a_held_incident_is_first_reminded_after_its_alert_not_its_first_sighting(
+    any_store: Store,
+) -> None:
+    clock = FakeClock(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
+    book, maintenance = built(any_store, clock)
+    maintenance.start(timedelta(minutes=30), Scope(), "Ana")
+    assert book.record(disk_full()).held is Hold.MAINTENANCE
+    outbox = Outbox(any_store, [42], clock=clock)
+    reminders = Reminders(any_store, book, outbox, after=15 * 60, every=3600, clock=clock)
+    clock.advance(40 * 60)
+    told = book.record(disk_full())  # the window is over: this match alerts it
+    assert (told.kind, told.held) == (EventKind.OPENED, None)
+    outbox.incident_event(told)
+    assert reminders.remind() == []  # its alert is still queued: nobody got it yet
+    (alert,) = any_store.due(clock(), limit=10)
+    assert any_store.claim(alert.id)
+    with any_store.transaction():
+        any_store.save_alert_message(told.incident.id, 42, 7, clock())
+        any_store.mark_sent(alert.id, clock())
+    clock.advance(14 * 60)
+    assert reminders.remind() == []
+    clock.advance(60)
+    assert reminders.remind() == [told.incident.id]

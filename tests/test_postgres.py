@@ -4,8 +4,9 @@ host's SQLite history, and the whole bot running on it."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -17,7 +18,10 @@ from adminbot.errors import ConfigError
 from adminbot.incidents.book import IncidentBook
 from adminbot.models import IncidentState, Match, Record, Severity, frozen_map
 from adminbot.predict.diskfill import UsageSample
+from adminbot.store.channels import ChannelStore
 from adminbot.store.dburl import redact_url
+from adminbot.store.noise import NoiseStore
+from adminbot.store.pgimport import COPIED, NOT_COPIED, import_sqlite
 from adminbot.store.pgschema import MIGRATIONS, migrate
 from adminbot.store.pgsql import translate
 from adminbot.store.postgres import PgStore
@@ -136,6 +140,92 @@ def test_import_sqlite_copies_a_hosts_history_next_to_what_is_there(
     as_local.close()
     newer = IncidentBook(other, FakeClock()).record(match("/srv/new.mp4")).incident
     assert newer.id > copied.id
+    other.close()
+
+
+def test_every_table_of_the_store_is_either_imported_or_said_not_to_be(tmp_path: Path) -> None:
+    Store(tmp_path / "s.sqlite3").close()
+    with sqlite3.connect(tmp_path / "s.sqlite3") as db:
+        rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    assert {name for (name,) in rows} == COPIED | NOT_COPIED
+    assert not COPIED & NOT_COPIED
+
+
+def test_import_sqlite_copies_every_table_that_holds_state(
+    postgres: PgCluster, tmp_path: Path
+) -> None:
+    url = postgres.fresh()
+    other = PgStore(url, host="other")
+    IncidentBook(other, FakeClock()).record(match("/srv/other.mp4"))
+    other_noise = NoiseStore(other)
+    clock = FakeClock()
+    nightly: tuple[str, str, list[str], list[str], datetime, datetime, str] = (
+        "scheduled", "0", [], [], clock(), clock() + timedelta(hours=1), "schedule",
+    )  # fmt: skip
+    theirs = other_noise.add_window(*nightly)
+    other_noise.add_hits(theirs.id, "timeout", "a", 1, 2)
+    TrendStore(other).count_rules(clock(), ["timeout"])
+    local = Store(tmp_path / "s.sqlite3", host="local")
+    incident = IncidentBook(local, clock).record(match()).incident
+    noise = NoiseStore(local)
+    ours = noise.add_window(*nightly)
+    adhoc = noise.add_window("adhoc", "Ana", ["timeout"], [], clock(), clock(), "Ana")
+    noise.add_hits(ours.id, "timeout", "a", 1, 3)
+    noise.add_hits(adhoc.id, "permisos", "/srv/a.mp4", 1, 1)
+    noise.hold(incident.id, "maintenance", clock())
+    noise.add_threshold_hits("timeout", clock(), 4, clock() - timedelta(minutes=10))
+    noise.count_ignored({"timeout": 5}, clock())
+    local.save_topic(-100, "permisos", 17)
+    trends = TrendStore(local)
+    trends.add_disk_sample("/srv", UsageSample(clock(), 10, 100))
+    trends.count_rules(clock(), ["timeout"])
+    user_rule = UserRule("mi_regla", "boom", Severity.ERROR, clock(), "admin:1")
+    assert UserRuleStore(local).add(user_rule)
+    ChannelStore(local).mark_dead("ntfy", "gone", clock())
+    ChannelStore(local).enqueue("ntfy", 1, {"text": "in flight"}, clock())
+    with local.connection() as raw:
+        raw.execute(
+            "INSERT INTO kinds (template, first_seen, last_seen, count, state, learned, "
+            "samples, file) VALUES ('boom <*>', ?, ?, 1, 'new', 0, '[]', 'bot.log')",
+            (clock().isoformat(), clock().isoformat()),
+        )
+        raw.execute(
+            "INSERT INTO checkpoints VALUES ('/log/bot.log', 1, 2, 'ab', 2, 10, 3, ?, 'local')",
+            (clock().isoformat(),),
+        )
+    local.count_lines(clock(), 7)
+    local.add_audit(
+        incident_id=incident.id, actor="admin:1", kind="chown", operation="chown",
+        ok=True, summary="done", now=clock(),
+    )  # fmt: skip
+    local.set_mute("timeout", clock() + timedelta(hours=1), "admin:1")
+    local.set_meta("kinds_since", clock().isoformat())
+    local.close()
+    assert import_sqlite(tmp_path / "s.sqlite3", url).rows["maintenance"] == 2
+    (copied,) = [i for i in other.incidents() if i.host == "local"]
+    with psycopg.connect(url) as db:
+
+        def rows(sql: str) -> list[tuple[object, ...]]:
+            return db.execute(sql.encode()).fetchall()
+
+        for table in sorted(COPIED):
+            assert rows(f"SELECT count(*) FROM {table}") != [(0,)], table
+        assert rows("SELECT incident_id FROM held_incidents") == [(copied.id,)]
+        windows = rows("SELECT id, origin FROM maintenance ORDER BY id")
+        assert [origin for _, origin in windows] == ["scheduled", "adhoc"]  # one nightly window
+        tally = "SELECT window_id, rule, opened, hits FROM maintenance_hits ORDER BY window_id"
+        assert rows(tally) == [
+            (theirs.id, "timeout", 2, 5),  # both hosts' tallies of the one window add up
+            (windows[1][0], "permisos", 1, 1),
+        ]
+        # each host's usual rate is its own: the counts stay apart
+        assert rows("SELECT host, n FROM rule_counts ORDER BY host") == [("local", 1), ("other", 1)]
+        assert rows("SELECT n FROM ignored_lines") == [(5,)]
+        assert rows("SELECT thread_id FROM forum_topics") == [(17,)]
+        assert rows("SELECT host, folder, used FROM disk_samples") == [("local", "/srv", 10)]
+        for table in sorted(NOT_COPIED):
+            assert rows(f"SELECT count(*) FROM {table}") == [(0,)], table
+    assert NoiseStore(other).held_among([copied.id]) == {copied.id}
     other.close()
 
 

@@ -4,7 +4,10 @@ A check whose failure is an incident the admin can fix (the local Bot API server
 its container down) raises that incident, so the alert carries the Restart button;
 its recovery resolves the incident. Every other flip becomes a short notice, but an
 outage that flaps (back within `flap_window` of its last recovery) is told by its one
-alert, edited, not by a notice per recovery.
+alert, edited, not by a notice per recovery. An outage a maintenance window held is
+raised again each round it is still down once no window covers it, which alerts it (a
+held incident is told at its next match); one that ends while held ends without a word:
+the window's summary has it.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from adminbot.checks.base import Check, CheckResult, CheckState, CheckTracker, Flip, run_checks
+from adminbot.incidents.book import Hold
 from adminbot.incidents.intake import Intake
 from adminbot.incidents.recurrence import recurrence
-from adminbot.models import Origin, Severity
+from adminbot.models import IncidentState, Origin, Severity
 from adminbot.notify.notices import CheckFlip
 from adminbot.notify.outbox import Outbox
 from adminbot.rules.fields import WHOLE_RULE
@@ -81,6 +85,8 @@ class HealthWatcher:
             if flip is not None:
                 flips.append(flip)
                 self._handle(flip)
+            elif result.state is CheckState.CRITICAL and result.name in self.rules:
+                self._still_down(result)
         for listener in self.on_round:
             listener(results)
         self.rounds += 1
@@ -102,29 +108,52 @@ class HealthWatcher:
             listener(flip)
         rule = self.rules.get(flip.check)
         if rule and flip.new is CheckState.CRITICAL:
-            self.intake.raise_incident(
-                Origin.CHECK,
-                rule,
-                Severity.CRITICAL,
-                f"{flip.check}: {result.summary}",
-                source=f"{CHECK_SOURCE}{flip.check}",
-                key=WHOLE_RULE,  # the same incident as the log lines about this outage
-            )
+            self._raise(rule, result)
             return
         if rule and flip.new is CheckState.OK and self._resolve(rule, flip.check, result.summary):
-            return  # a flapping outage: its one alert, edited, says it is back
+            return  # its alert, edited, says it is back, or it was never told
         self._notice(result, flip.old)
+
+    def _raise(self, rule: str, result: CheckResult) -> None:
+        self.intake.raise_incident(
+            Origin.CHECK,
+            rule,
+            Severity.CRITICAL,
+            f"{result.name}: {result.summary}",
+            source=f"{CHECK_SOURCE}{result.name}",
+            key=WHOLE_RULE,  # the same incident as the log lines about this outage
+        )
+
+    def _still_down(self, result: CheckResult) -> None:
+        """A held outage that outlived its maintenance window: raised again, so it is
+        alerted now (no log line may come to do it)."""
+        rule, store = self.rules[result.name], self.intake.store
+        book = self.intake.book
+        held = [
+            i
+            for i in store.incidents(rule=rule, states=[IncidentState.OPEN])
+            if i.key == WHOLE_RULE
+            and i.host == store.host
+            and book.held_for(i.id) is Hold.MAINTENANCE
+        ]
+        if held and not book.in_maintenance(rule, store.host):
+            self._raise(rule, result)
 
     def _resolve(self, rule: str, check: str, summary: str) -> bool:
         """The server answers again: every open incident of its rule is over. True when
-        this outage only continues one that ended a moment ago (it flaps)."""
-        flapping = False
-        for incident in self.intake.resolve_rule(rule, CHECK_ACTOR, summary):
+        the recovery needs no notice: this outage only continues one that ended a moment
+        ago (it flaps), or every incident it ends was held back, never alerted."""
+        flapping, told = False, 0
+        resolved = self.intake.resolve_rule(rule, CHECK_ACTOR, summary)
+        for incident in resolved:
+            if self.intake.book.is_held(incident.id):
+                continue  # no alert to edit
+            told += 1
             if self.outbox is not None:
                 self.outbox.incident_changed(incident.id)
             again = recurrence(self.intake.store, incident, self.flap_window)
             flapping = flapping or again is not None
-        return flapping
+        return flapping or (bool(resolved) and not told)
 
     def _notice(self, result: CheckResult, old: CheckState | None) -> None:
         if self.outbox is None:

@@ -121,6 +121,14 @@ class IncidentBook:
         """Recorded but not told yet: no reminder, and no alert at a restart."""
         return self.gate is not None and self.gate.is_held(incident_id)
 
+    def held_for(self, incident_id: int) -> Hold | None:
+        """Why the incident is recorded but not told yet, if it is."""
+        return None if self.gate is None else self.gate.held_for(incident_id)
+
+    def in_maintenance(self, rule: str, host: str) -> bool:
+        """Whether a maintenance window covers `rule` on `host` now."""
+        return self.gate is not None and self.gate.in_maintenance(rule, host, self.clock())
+
     def move(
         self, incident_id: int, new: IncidentState, actor: str, note: str = ""
     ) -> Incident | None:

@@ -137,6 +137,13 @@ class NoiseGate:
     def is_held(self, incident_id: int) -> bool:
         return bool(self.store.held_among([incident_id]))
 
+    def held_for(self, incident_id: int) -> Hold | None:
+        reason = self.store.hold_reason(incident_id)
+        return None if reason is None else Hold(reason)
+
+    def in_maintenance(self, rule: str, host: str, now: datetime) -> bool:
+        return bool(self.maintenance.covering(rule, host, now))
+
     def prune(self, before: datetime) -> int:
         """Summed-up windows and holds older than the store keeps anything."""
         return self.store.prune(before)

@@ -1,8 +1,11 @@
 """Reminders: a critical incident nobody has taken is announced again, as a reply.
 
-After `after` seconds open and unacknowledged, then every `every` seconds, until it is
-acknowledged, resolved, ignored or its rule muted. Which incidents were reminded when is
-kept in memory: after a restart an old one is reminded once at the next round.
+After `after` seconds from its alert, then every `every` seconds, until it is
+acknowledged, resolved, ignored or its rule muted. The first is counted from the alert's
+delivery, not from the first sighting: an incident a maintenance window or a threshold
+held is alerted later, and its reminder follows that. A reminder rings even in quiet
+hours, as critical alerts do. Which incidents were reminded when is kept in memory:
+after a restart an old one is reminded once at the next round.
 """
 
 from __future__ import annotations
@@ -55,10 +58,22 @@ class Reminders:
                 continue
             if self.book.is_held(incident.id):  # never told: nothing to remind of
                 continue
+            if last is None and not self._first_due(incident.id, now):
+                continue
             self._last[incident.id] = now
             count = incident.count
-            self.outbox.notice(Reminder(incident.id, incident.rule, incident.first_seen, count))
+            reminder = Reminder(incident.id, incident.rule, incident.first_seen, count)
+            self.outbox.notice(reminder, urgent=True)  # critical: rings in quiet hours too
             reminded.append(incident.id)
         for gone in set(self._last) - still_open:
             del self._last[gone]  # acknowledged, closed: a later reopening starts afresh
         return reminded
+
+    def _first_due(self, incident_id: int, now: datetime) -> bool:
+        """Whether `after` has passed since the admin got the alert; an alert still queued
+        was not got yet. Without an alert message (a storm told it, nobody to tell) the
+        first sighting counts, as it did."""
+        if self.store.has_pending(incident_id):
+            return False
+        alerted = self.store.alerted_at(incident_id)
+        return alerted is None or now >= alerted + self.after

@@ -240,6 +240,10 @@ class StoreApi(Protocol):
 
     def alert_messages(self, incident_id: int) -> dict[int, int]: ...
 
+    def alerted_at(self, incident_id: int) -> datetime | None:
+        """When the incident's alert first reached a chat (None: it reached none)."""
+        ...
+
     def alert_owner(self, chat_id: int, message_id: int) -> int | None: ...
 
     def alert_message(self, incident_id: int, chat_id: int) -> SentRef | None:

@@ -211,6 +211,14 @@ class NoiseStore:
             found.update(int(row[0]) for row in rows)
         return found
 
+    def hold_reason(self, incident_id: int) -> str | None:
+        """Why the incident is held, None if it is not."""
+        with self._store.connection() as db:
+            row = db.execute(
+                "SELECT reason FROM held_incidents WHERE incident_id = ?", (incident_id,)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
     def release(self, incident_id: int) -> bool:
         """No longer held (compare-and-set): True for the one caller who tells it."""
         with self._store.connection() as db:

@@ -1164,6 +1164,14 @@ class Store:
         )
         return None if row is None else SentRef(int(row["message_id"]), bool(row["repeated"]))
 
+    def alerted_at(self, incident_id: int) -> datetime | None:
+        """When the incident's alert first reached a chat (None: it reached none)."""
+        row = self._one(
+            "SELECT min(updated_at) AS at FROM alert_messages WHERE incident_id = ?",
+            (incident_id,),
+        )
+        return _dt(row["at"]) if row else None
+
     def alert_owner(self, chat_id: int, message_id: int) -> int | None:
         """The newest incident whose alert is that message (a recurrence takes one over)."""
         row = self._one(
