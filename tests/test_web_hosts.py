@@ -135,7 +135,7 @@ async def test_the_overview_shows_every_host_with_its_checks_disks_and_a_silent_
     for name, state in B_CHECKS:
         assert re.search(rf'<tr class="check-{state}">\s*<td>{name}</td>', b), name
     assert 'value="72.0"' in b and "72%" in b  # the newest reading, not the one before
-    assert f"{human_bytes(72 * GB)} used of {human_bytes(100 * GB)}" in b
+    assert f"{human_bytes(72 * GB)} used of {human_bytes(100 * GB)}<" in b
     assert "host-silent" in c and silent in c and "v0.9.0" in c
     assert 'value="25.0"' in c  # a silent host's last known disk
     assert EN["overview.open_count"].format(n=0) in c

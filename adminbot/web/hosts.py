@@ -33,7 +33,6 @@ class Reading:
 
     used: str
     total: str
-    at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +84,7 @@ def remote_checks(
         if sample is None or sample.total <= 0:
             rows.append(CheckRow(name, state, "", None))
             continue
-        reading = Reading(human_bytes(sample.used), human_bytes(sample.total), sample.at)
+        reading = Reading(human_bytes(sample.used), human_bytes(sample.total))
         rows.append(CheckRow(name, state, "", 100.0 * sample.used / sample.total, reading))
     return tuple(rows)
 

@@ -177,7 +177,7 @@ EN: Mapping[str, str] = {
     # every host on the overview
     "overview.heartbeat": "last heartbeat {at} · v{version}",
     "overview.silent": "silent",
-    "overview.disk_reading": "{used} used of {total} at {at}",
+    "overview.disk_reading": "{used} used of {total}",
 }
 
 ES: Mapping[str, str] = {
@@ -349,7 +349,7 @@ ES: Mapping[str, str] = {
     # every host on the overview
     "overview.heartbeat": "último latido {at} · v{version}",
     "overview.silent": "en silencio",
-    "overview.disk_reading": "{used} usados de {total} a las {at}",
+    "overview.disk_reading": "{used} usados de {total}",
 }
 
 CATALOGS: Mapping[str, Mapping[str, str]] = {"en": EN, "es": ES}
