@@ -165,3 +165,17 @@ async def test_one_host_alone_shows_no_heartbeat_line(tmp_path: Path) -> None:
     assert 'class="beat"' not in page
     assert EN["overview.silent"] not in page
     assert EN["overview.no_checks"] in page
+
+
+async def test_a_hosts_name_version_and_checks_are_escaped(tmp_path: Path) -> None:
+    async with open_site(tmp_path, env={"ADMINBOT_HOST": "a"}) as site:
+        fleet = Fleet(site, lambda name: Store(site.runtime.config.store_path, host=name))
+        fleet.agent('<b>x"</b>', (("<i>check</i>", "ok"),), "<script>1</script>")
+        await site.login()
+
+        page = (await site.client.get("/")).text
+        fleet.close()
+
+    assert "<b>x" not in page and "<i>check" not in page and "<script>1" not in page
+    assert "&lt;b&gt;x&#34;&lt;/b&gt;" in page
+    assert 'href="/incidents?host=%3Cb%3Ex%22%3C%2Fb%3E"' in page
