@@ -42,7 +42,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/web_bench.py
 	$(PY) bench/noise_bench.py
 
-# The README's pictures of the dashboard, taken by the browser test.
+# The README's pictures of the dashboard (overview, hosts, an incident), taken by the browser tests.
 screenshots: $(VENV)/.installed browser
 	ADMINBOT_SCREENSHOTS=docs $(PY) -m pytest -q tests/test_web_browser.py -k overview
 

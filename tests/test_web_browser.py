@@ -15,13 +15,26 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from adminbot.clock import utcnow
+from adminbot.models import Origin, Severity
+from adminbot.predict.diskfill import UsageSample
+from adminbot.store.hosts import HostBeat, HostStore
 from adminbot.store.logins import UsedLogins
 from adminbot.store.sqlite import Store
+from adminbot.store.trends import TrendStore
 from adminbot.web.links import LoginLinks
 from adminbot.web.words import EN
 from tests.browser import chromium
 from tests.fake_telegram import FakeTelegram
-from tests.harness import ADMIN, append, delivered_alerts, make_config, pipeline_log, running_bot
+from tests.harness import (
+    ADMIN,
+    append,
+    delivered_alerts,
+    eventually,
+    make_config,
+    pipeline_log,
+    running_bot,
+)
 
 VIEWER = 6161
 DISK_FULL = "2026-11-29 10:00:02,000 ERROR descargas: OSError: [Errno 28] No space left on device"
@@ -71,6 +84,7 @@ async def test_dashboard_link_opens_the_overview_shows_errors_live_and_ignore_ed
         await fake_telegram.await_call("sendMessage", lambda c: "permisos" in c.params["text"])
         link = await _link(fake_telegram, ADMIN)
         page = await browser.new_page(viewport={"width": 1200, "height": 900})
+        await eventually(lambda: runtime.tracker.current())  # the picture shows the checks
 
         await page.goto(link)
         assert (await page.inner_text("h2 >> nth=1")).startswith(EN["overview.open"])
@@ -199,3 +213,61 @@ async def test_no_csrf_changes_nothing_viewers_see_no_buttons_taps_show_live_mai
             "sendMessage", lambda c: "Maintenance" in c.params["text"], since=mark
         )
         assert "disco_lleno" in listed.params["text"]
+
+
+def _other_host(
+    path: Path, name: str, checks: tuple[tuple[str, str], ...], disk: tuple[str, float], ago: float
+) -> None:
+    """Host `name`'s row and disk reading, as its agent writes them, last beating `ago` s ago."""
+    store = Store(path, host=name)
+    try:
+        at = utcnow() - timedelta(seconds=ago)
+        HostStore(store).beat(HostBeat(name, f"{name}-1", 7, "0.9.1", at, checks=checks), at)
+        folder, percent = disk
+        total = 2 * 1000**4
+        TrendStore(store).add_disk_sample(folder, UsageSample(at, int(total * percent), total))
+    finally:
+        store.close()
+
+
+async def test_the_overview_shows_the_other_hosts_and_marks_a_silent_one_in_the_browser(
+    tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    async with running_bot(_config(tmp_path, fake_telegram)) as (_, runtime), chromium() as browser:
+        await eventually(lambda: runtime.tracker.current())
+        checks = (("bot api", "ok"), ("container", "ok"), ("disk /srv/media", "warning"))
+        _other_host(
+            runtime.config.store_path,
+            "encoder-2",
+            (*checks, ("pipeline", "ok")),
+            ("/srv/media", 0.88),
+            ago=5,
+        )
+        _other_host(
+            runtime.config.store_path,
+            "encoder-3",
+            (*checks[:2], ("disk /srv/media", "ok"), ("pipeline", "critical")),
+            ("/srv/media", 0.41),
+            ago=15 * 60,
+        )
+        runtime.intake.raise_incident(
+            Origin.CHECK,
+            "disco_lleno",
+            Severity.WARNING,
+            "disk /srv/media 88% used",
+            source="check:disk /srv/media",
+            key="/srv/media",
+            host="encoder-2",
+        )
+        page = await browser.new_page(viewport={"width": 1200, "height": 900})
+
+        await page.goto(await _link(fake_telegram, ADMIN))
+
+        hosts = await page.locator(".host").evaluate_all("cards => cards.map(c => c.dataset.host)")
+        assert hosts[1:] == ["encoder-2", "encoder-3"]
+        assert await page.get_attribute("[data-host='encoder-2'] meter", "value") == "88.0"
+        assert await page.locator("[data-host='encoder-2'] .silent").count() == 0
+        assert await page.inner_text("[data-host='encoder-2'] small") == "1 open"
+        assert await page.inner_text("[data-host='encoder-3'] .silent") == EN["overview.silent"]
+        assert await page.locator("[data-host='encoder-3'] tr.check-critical").count() == 1
+        await page.screenshot(path=str(_shot_dir(tmp_path) / "web-hosts.png"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -70,25 +70,35 @@ class Site:
         return found.group(1)
 
 
-def web_config(tmp_path: Path, web: str = "enabled = true", extra: str = "") -> Config:
+def web_config(
+    tmp_path: Path,
+    web: str = "enabled = true",
+    extra: str = "",
+    env: Mapping[str, str] | None = None,
+    top: str = "",
+) -> Config:
     (tmp_path / "adminbot.toml").write_text(
-        f"[web]\n{web}\n[access]\nresponders = [{RESPONDER}]\nviewers = [{VIEWER}]\n{extra}",
+        f"{top}\n[web]\n{web}\n[access]\nresponders = [{RESPONDER}]\nviewers = [{VIEWER}]\n{extra}",
         encoding="utf-8",
     )
-    env = {
+    base = {
         "TELEGRAM_TOKEN": "123456:fake-token-for-tests",
         "ADMIN_ID": str(OWNER),
         "ADMINBOT_WATCH": str(tmp_path / "pipeline" / "*.log"),
         "ADMINBOT_DATA_DIR": str(tmp_path / "data"),
     }
-    return load_config(env, cwd=tmp_path)
+    return load_config(base | dict(env or {}), cwd=tmp_path)
 
 
 @asynccontextmanager
-async def open_site(tmp_path: Path, extra: str = "") -> AsyncIterator[Site]:
-    """The pages as the HTTP listener serves them, and a client with no session yet."""
+async def open_site(
+    tmp_path: Path, extra: str = "", env: Mapping[str, str] | None = None, top: str = ""
+) -> AsyncIterator[Site]:
+    """The pages as the HTTP listener serves them, and a client with no session yet
+    (`env`: more of the environment, such as a PostgreSQL store's URL; `top`: top-level
+    settings of the configuration file)."""
     clock = FakeClock()
-    config = web_config(tmp_path, extra=extra)
+    config = web_config(tmp_path, extra=extra, env=env, top=top)
     runtime, _ = build_runtime(config, Edges(clock=clock, checks=[]))
     pages = dashboard(runtime)
     server = HealthServer("127.0.0.1", 0, lambda: {"store": (True, "ok")}, None, web=pages)

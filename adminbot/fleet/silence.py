@@ -35,6 +35,12 @@ def runs_front_duties(config: Config) -> bool:
     return config.telegram_enabled or config.database_url is None
 
 
+def is_silent(row: HostRow, after: float) -> bool:
+    """The one rule for a host being down: its last heartbeat, on the store's clock, is
+    older than `after` seconds (3 check periods)."""
+    return row.silent_for > after
+
+
 def silent_text(host: str, since: datetime, zone: ZoneInfo) -> str:
     return f"host {host} silent since {since.astimezone(zone):%H:%M}"
 
@@ -64,7 +70,7 @@ class SilenceWatch:
         self.clock = clock
 
     def silent(self, row: HostRow) -> bool:
-        return row.silent_for > self.after
+        return is_silent(row, self.after)
 
     def round(self) -> list[str]:
         """Raise for hosts gone silent, resolve for hosts back; returns the silent ones."""

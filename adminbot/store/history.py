@@ -90,13 +90,16 @@ class HistoryStore:
             ).fetchall()
         return {row["host"]: int(row["n"]) for row in sorted(rows, key=lambda r: r["host"])}
 
-    def disk_usage(self, since: datetime, until: datetime) -> dict[str, tuple[UsageSample, ...]]:
-        """This host's disk readings per folder from `since` to before `until`, oldest first."""
+    def disk_usage(
+        self, since: datetime, until: datetime, *, host: str | None = None
+    ) -> dict[str, tuple[UsageSample, ...]]:
+        """A host's disk readings per folder from `since` to before `until`, oldest first
+        (this host's unless `host` names another sharing the store)."""
         with self._store.connection() as db:
             rows = db.execute(
                 "SELECT folder, at, used, total FROM disk_samples "
                 "WHERE host = ? AND at >= ? AND at < ? ORDER BY folder, at",
-                (self._store.host, _ts(since), _ts(until)),
+                (host or self._store.host, _ts(since), _ts(until)),
             ).fetchall()
         found: dict[str, list[UsageSample]] = {}
         for row in rows:

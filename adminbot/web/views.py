@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from adminbot.actions.executor import ActionKind
-from adminbot.checks.base import CheckResult
 from adminbot.evidence.excerpt import Excerpt, NotWatched, around, watched_path
-from adminbot.facts import plain
 from adminbot.models import Incident, IncidentState
 from adminbot.notify.redact import Redactor
 from adminbot.service.runtime import Runtime
@@ -23,6 +21,7 @@ from adminbot.store.kinds import Kind
 from adminbot.store.sqlite import AuditEntry, Transition
 from adminbot.store.trends import TrendStore
 from adminbot.web.chart import HOURS, Chart, hourly_chart
+from adminbot.web.hosts import HostCard, host_cards
 
 OPEN_STATES = tuple(state for state in IncidentState if not state.is_closed)
 CONTEXT_LINES = 10
@@ -30,23 +29,8 @@ PAGE_SIZE = 50
 
 
 @dataclass(frozen=True, slots=True)
-class CheckRow:
-    name: str
-    state: str
-    detail: str
-    percent: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class HostRow:
-    name: str
-    open: int
-    checks: tuple[CheckRow, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class Overview:
-    hosts: tuple[HostRow, ...]
+    hosts: tuple[HostCard, ...]
     open: tuple[Incident, ...]
     chart: Chart
     fixes: tuple[AuditEntry, ...]
@@ -63,34 +47,16 @@ class Detail:
     muted_until: datetime | None
 
 
-def check_row(result: CheckResult) -> CheckRow:
-    percent = result.facts.get("percent")
-    detail = ", ".join(
-        f"{name} {plain(value)}" for name, value in result.facts.items() if name != "percent"
-    )
-    return CheckRow(
-        result.name,
-        result.state.value,
-        detail,
-        float(percent) if isinstance(percent, int | float) else None,
-    )
-
-
 def overview(runtime: Runtime, browse: Browse, here: str) -> Overview:
     """Hosts and their checks, what is open, the last 24 h, and the latest fixes."""
     now = runtime.clock()
     open_now = browse.incidents(IncidentQuery(states=OPEN_STATES), limit=PAGE_SIZE)
-    per_host = browse.open_per_host(OPEN_STATES)
-    checks = tuple(
-        check_row(result)
-        for _, result in sorted(runtime.tracker.current().items(), key=lambda item: item[0])
-    )
-    hosts = [HostRow(here, per_host.pop(here, 0), checks)]
-    hosts.extend(HostRow(name, count, ()) for name, count in sorted(per_host.items()))
+    history = HistoryStore(browse.store)
+    hosts = host_cards(runtime, history, browse.open_per_host(OPEN_STATES), here)
     last = hour_of(now)
-    counts = HistoryStore(browse.store).incidents_per_hour(last - (HOURS - 1) * HOUR, last + HOUR)
+    counts = history.incidents_per_hour(last - (HOURS - 1) * HOUR, last + HOUR)
     return Overview(
-        hosts=tuple(hosts),
+        hosts=hosts,
         open=tuple(open_now),
         chart=hourly_chart(counts, runtime.config.zone),
         fixes=tuple(browse.audit(limit=10, fixes_only=True)),

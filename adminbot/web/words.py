@@ -174,6 +174,10 @@ EN: Mapping[str, str] = {
     "rule.refused.bad_pattern": "The pattern is not valid: {detail}",
     "rule.refused.misses_sample": "The pattern misses a sample of the kind: {detail}",
     "done.rule_made": "The rule is made and in force.",
+    # every host on the overview
+    "overview.heartbeat": "last heartbeat {at} · v{version}",
+    "overview.silent": "silent",
+    "overview.disk_reading": "{used} used of {total}",
 }
 
 ES: Mapping[str, str] = {
@@ -342,6 +346,10 @@ ES: Mapping[str, str] = {
     "rule.refused.bad_pattern": "El patrón no es válido: {detail}",
     "rule.refused.misses_sample": "El patrón no coincide con una muestra del tipo: {detail}",
     "done.rule_made": "La regla está creada y en vigor.",
+    # every host on the overview
+    "overview.heartbeat": "último latido {at} · v{version}",
+    "overview.silent": "en silencio",
+    "overview.disk_reading": "{used} usados de {total}",
 }
 
 CATALOGS: Mapping[str, Mapping[str, str]] = {"en": EN, "es": ES}
