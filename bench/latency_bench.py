@@ -6,6 +6,7 @@
     .venv/bin/python bench/latency_bench.py --burst          # all lines in one write()
     .venv/bin/python bench/latency_bench.py --polling        # watchdog's PollingObserver
     .venv/bin/python bench/latency_bench.py --trace          # where the time goes, per stage
+    .venv/bin/python bench/latency_bench.py --postgres       # through a shared PostgreSQL
 
 The real path, end to end: the service built as `tests.harness.running_bot` builds
 it (`build_service` with the `TelegramFront`: PTB Application, handlers,
@@ -35,6 +36,24 @@ profiling and reaches into built objects and private attributes on purpose.
 The fake sets TCP_NODELAY on its sockets (`disable_nagle_algorithm`): it writes an
 answer's headers and body separately, and with Nagle on each back-to-back request
 would wait ~40 ms for the client's delayed ACK, a cost of the fake, not of adminbot.
+
+`--postgres` measures the same path through the database, as real processes: each
+host is `python -m adminbot run` with its own host name, data dir, log folder and
+default periods, started as `tests/test_e2e_hosts.py` starts them, against a
+throw-away PostgreSQL (`tests.pg.pg_cluster`, a fresh migrated database per shape)
+and a fresh fake Bot API. The server is put back to PostgreSQL's durable defaults
+(`fsync`, `synchronous_commit`, `full_page_writes` on, which the tests turn off): each
+commit waits for the disk, as a real deployment's does. Separate processes, because
+hosts are: an in-process pair would share one event loop and one GIL. Three shapes,
+one after the other (`--shape` picks some):
+`sqlite`, one process with the token on its own SQLite (the control: the default
+mode's path, but as a process of its own); `single`, one process with the token on
+PostgreSQL; `fleet`, lines appended to the log of headless agent b (no token) and
+the alert sent by front a (the token, the lease) after the agent's outbox row
+wakes it through NOTIFY. Before timing, a warm-up line per shape waits for its
+own alert, so the front holds the lease and the tailer holds the log's end.
+Target: p99 under 50 ms through the database for incidents 1 s apart (the SQLite
+control keeps the default mode's 250 ms).
 """
 
 from __future__ import annotations
@@ -44,6 +63,7 @@ import asyncio
 import math
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -57,6 +77,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # `tests` is not an installed package
 
+import psycopg  # noqa: E402
 from telegram.ext import AIORateLimiter  # noqa: E402
 
 from adminbot.config import Config, load_config  # noqa: E402
@@ -68,11 +89,18 @@ from adminbot.service.runtime import Edges  # noqa: E402
 from adminbot.store.sqlite import OutboxItem  # noqa: E402
 from handlers.app import TelegramFront  # noqa: E402
 from handlers.pacing import Pace, Pacer  # noqa: E402
-from tests.fake_telegram import FakeTelegram  # noqa: E402
+from tests.fake_telegram import Call, FakeTelegram  # noqa: E402
 from tests.fake_telegram import _Handler as _FakeHandler  # noqa: E402 - read, to print its Nagle
 from tests.harness import ADMIN, FAST, eventually  # noqa: E402
+from tests.pg import pg_cluster  # noqa: E402
 
 TARGET_P99_MS = 250.0
+TARGET_DATABASE_P99_MS = 50.0
+SHAPES = {
+    "sqlite": "one host, SQLite, as a process",
+    "single": "one host, PostgreSQL",
+    "fleet": "agent b -> front a, PostgreSQL",
+}
 LINE = (
     "2026-11-29 10:00:01,123 ERROR descargas: PermissionError: [Errno 13] "
     "Permission denied: '/srv/descargas/v{n:05d}.mp4'"
@@ -341,6 +369,159 @@ async def run(args: argparse.Namespace, console: TextIO) -> Result:
     return Result(appended, answered, trace, wall)
 
 
+# -- --postgres: hosts as processes, through the database -----------------------------------
+
+
+class Host:
+    """`python -m adminbot run` as host `name` in a folder of its own, watching its log."""
+
+    def __init__(
+        self,
+        root: Path,
+        name: str,
+        fake: FakeTelegram,
+        *,
+        url: str | None,
+        front: bool,
+        storm_threshold: int,
+    ) -> None:
+        self.folder = root / name
+        (self.folder / "pipeline").mkdir(parents=True)
+        self.log = self.folder / "pipeline" / "bot.log"
+        self.log.touch()
+        config = self.folder / "adminbot.toml"
+        config.write_text(f"[alerts]\nstorm_threshold = {storm_threshold}\n", encoding="utf-8")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ADMINBOT_", "TELEGRAM"))}
+        env |= {
+            "ADMIN_ID": str(ADMIN),
+            "ADMINBOT_HOST": name,
+            "ADMINBOT_WATCH": str(self.log),
+            "ADMINBOT_DATA_DIR": str(self.folder / "data"),
+            "ADMINBOT_CONFIG": str(config),
+            "PYTHONPATH": str(ROOT),
+        }
+        if url is not None:
+            env["ADMINBOT_DATABASE_URL"] = url
+        if front:
+            env |= {"TELEGRAM_TOKEN": fake.token, "TELEGRAM_API_BASE_URL": fake.base_url}
+        self.output_path = self.folder / "adminbot.out"
+        self.output = self.output_path.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "adminbot", "run"],
+            cwd=self.folder,
+            env=env,
+            stdout=self.output,
+            stderr=subprocess.STDOUT,
+        )
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.output.close()
+
+    def tail(self, lines: int = 15) -> str:
+        return "\n".join(self.output_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _mentions(text: str) -> Callable[[Call], bool]:
+    return lambda call: text in str(call.params.get("text", ""))
+
+
+def warm_up(log: Path, fake: FakeTelegram, timeout: float = 90.0) -> None:
+    """Append a line of its own until its alert arrives: the front is on duty and the
+    tailer holds the log's end (a first start skips what a log held before its first pass)."""
+    deadline = time.monotonic() + timeout
+    attempt = 0
+    while time.monotonic() < deadline:
+        path = f"/srv/descargas/warm-up-{attempt}.mp4"
+        with log.open("a", encoding="utf-8") as handle:
+            handle.write(LINE.replace("v{n:05d}.mp4", f"warm-up-{attempt}.mp4") + "\n")
+        try:
+            fake.wait_for("sendMessage", _mentions(path), 3.0)
+        except AssertionError:
+            attempt += 1
+            continue
+        time.sleep(2.0)  # the pace's bucket refills: the timed alerts do not queue behind
+        return
+    raise SystemExit(f"no alert for a warm-up line within {timeout:g}s")
+
+
+def measure_shape(shape: str, root: Path, url: str | None, args: argparse.Namespace) -> Result:
+    """Start the shape's hosts, warm up, append one line per incident, collect the alerts."""
+    lines = [LINE.format(n=n) for n in range(args.count)]
+    with FakeTelegram() as fake:
+        front = Host(root, "a", fake, url=url, front=True, storm_threshold=args.storm_threshold)
+        hosts = [front]
+        try:
+            if shape == "fleet":
+                hosts.append(
+                    Host(
+                        root, "b", fake, url=url, front=False, storm_threshold=args.storm_threshold
+                    )
+                )
+            log = hosts[-1].log
+            warm_up(log, fake)
+            started = time.monotonic()
+            appended = write_lines(log, lines, args.interval, args.burst)
+            deadline = time.monotonic() + args.timeout
+            answered = delivered(fake)
+            while len(answered) < args.count and time.monotonic() < deadline:
+                time.sleep(0.05)
+                answered = delivered(fake)
+            wall = time.monotonic() - started
+            if shape == "fleet":
+                texts = [str(c.params.get("text", "")) for c in fake.calls("sendMessage")]
+                timed = [t for t in texts if number_in(t) is not None]
+                named = sum("Host: <b>b</b>" in t for t in timed)
+                print(f"fleet: {named} of {len(timed)} timed alerts name host b")
+        except BaseException:
+            for host in hosts:
+                print(
+                    f"-- {host.output_path.parent.name}'s output:\n{host.tail()}", file=sys.stderr
+                )
+            raise
+        finally:
+            for host in reversed(hosts):
+                host.stop()
+    return Result(appended, answered, None, wall)
+
+
+def durable(admin_url: str) -> None:
+    """Undo the tests' shortcut: commits wait for the disk again, as in production."""
+    settings = ("fsync", "synchronous_commit", "full_page_writes")
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        for setting in settings:
+            conn.execute(f"ALTER SYSTEM SET {setting} = on".encode())
+        conn.execute("SELECT pg_reload_conf()")
+    deadline = time.monotonic() + 10
+    while True:  # the server applies a reload a moment later; new sessions see it then
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            rows = {s: conn.execute(f"SHOW {s}".encode()).fetchone() for s in settings}
+        shown = {s: row[0] if row else None for s, row in rows.items()}
+        if all(value == "on" for value in shown.values()):
+            print("PostgreSQL durable: " + ", ".join(f"{s} on" for s in settings))
+            return
+        if time.monotonic() > deadline:
+            raise SystemExit(f"PostgreSQL kept {shown}")
+        time.sleep(0.1)
+
+
+def run_shapes(args: argparse.Namespace) -> list[tuple[str, Result]]:
+    """Each asked shape in turn, against one throw-away PostgreSQL (a fresh database each)."""
+    results: list[tuple[str, Result]] = []
+    with pg_cluster() as cluster:
+        durable(cluster.admin_url)
+        for shape in args.shape:
+            with tempfile.TemporaryDirectory(prefix=f"latency-{shape}-") as tmp:
+                url = None if shape == "sqlite" else cluster.fresh()
+                results.append((shape, measure_shape(shape, Path(tmp), url, args)))
+    return results
+
+
 def stage_ms(start: dict[int, float], end: dict[int, float]) -> list[float]:
     """Milliseconds from `start` to `end` for every incident that passed both."""
     return [(end[n] - start[n]) * 1000 for n in end if n in start]
@@ -390,6 +571,25 @@ def report(args: argparse.Namespace, result: Result) -> None:
     print(f"p99 < {TARGET_P99_MS:g} ms target: {verdict}{extra}")
 
 
+def report_shapes(args: argparse.Namespace, results: Sequence[tuple[str, Result]]) -> None:
+    mode = "burst (one write)" if args.burst else f"one line every {args.interval * 1000:g} ms"
+    print(
+        f"hosts as processes, fake server with TCP_NODELAY, Telegram's per-chat pace; "
+        f"{args.count} new incidents, {mode}"
+    )
+    print(f"  {'ms':<32} {'median':>8} {'p90':>8} {'p99':>8} {'max':>8} {'n':>6}")
+    for shape, result in results:
+        print(row(SHAPES[shape], result.latencies_ms()))
+    for shape, result in results:
+        latencies = result.latencies_ms()
+        missing = args.count - len(result.answered)
+        target = TARGET_P99_MS if shape == "sqlite" else TARGET_DATABASE_P99_MS
+        met = not missing and bool(latencies) and percentile(latencies, 99) < target
+        extra = f" ({missing} alerts never arrived)" if missing else ""
+        verdict = "MET" if met else "NOT met"
+        print(f"{SHAPES[shape]}: p99 < {target:g} ms target: {verdict}{extra}")
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--count", type=int, default=60, help="new incidents (default 60)")
@@ -412,14 +612,31 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--timeout", type=float, default=20.0, help="seconds to wait for the last alert"
     )
+    parser.add_argument(
+        "--postgres", action="store_true", help="hosts as processes, through PostgreSQL"
+    )
+    parser.add_argument(
+        "--shape",
+        action="append",
+        choices=sorted(SHAPES),
+        help="with --postgres, repeatable: sqlite, single, fleet (default: all three)",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.count <= 99_999 or args.interval < 0:
         parser.error("--count must be 1..99999 and --interval >= 0")
+    if args.postgres and (args.unpaced or args.trace or args.polling):
+        parser.error("--postgres times the processes as they run: no --unpaced, --trace, --polling")
+    if args.shape and not args.postgres:
+        parser.error("--shape goes with --postgres")
+    args.shape = args.shape or list(SHAPES)
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.postgres:
+        report_shapes(args, run_shapes(args))
+        return 0
     with open(os.devnull, "w", encoding="utf-8") as console:  # one console line per incident
         result = asyncio.run(run(args, console))
     report(args, result)
