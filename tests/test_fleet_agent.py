@@ -21,7 +21,7 @@ from tests.clocks import T0
 from tests.harness import ADMIN, append, eventually
 from tests.pg import PgCluster
 
-QUICK = Periods(tick=0.05, check=0.05, heartbeat=0.05, self_watch=0.05)
+QUICK = Periods(tick=0.05, check=0.05, heartbeat=0.05, self_watch=0.05, host_claim_wait=0.3)
 
 
 def agent_config(tmp_path: Path, url: str, host: str) -> Config:

@@ -26,9 +26,9 @@ CLAIM_WAIT = 5.0
 """Seconds a starting agent waits for the session of a copy that just died to end."""
 
 
-def claim_host_name(store: StoreApi) -> None:
+def claim_host_name(store: StoreApi, wait: float = CLAIM_WAIT) -> None:
     """Refuse to start a second copy of this host's agent on the same store."""
-    if not store.claim_host(wait=CLAIM_WAIT):
+    if not store.claim_host(wait=wait):
         store.close()
         raise StartupError(
             f"another adminbot already runs as host {store.host!r} on {store.path}; "

@@ -46,7 +46,7 @@ from adminbot.digest.job import DailyDigests
 from adminbot.digest.schedule import DailyAt
 from adminbot.errors import StartupError
 from adminbot.facts import Size
-from adminbot.fleet.agent import Agent, claim_host_name
+from adminbot.fleet.agent import CLAIM_WAIT, Agent, claim_host_name
 from adminbot.fleet.silence import SILENT_PERIODS, SilenceWatch, runs_front_duties
 from adminbot.fleet.work import EXPIRE_AFTER, RemoteFixes
 from adminbot.incidents.book import IncidentBook, IncidentEvent
@@ -117,6 +117,8 @@ class Periods:
     """How often an agent looks for fixes the front queued for its host."""
     work_expiry: float = EXPIRE_AFTER
     """How long a fix queued for another host waits before it expires."""
+    host_claim_wait: float = CLAIM_WAIT
+    """How long a starting agent waits for a just-killed copy's session to end."""
 
 
 @dataclass(frozen=True)
@@ -313,7 +315,8 @@ def build_runtime(
     lock = DataDirLock(config.data_dir)  # before the store: a second adminbot stops here
     store = open_store(config.store_path, config.database_url, config.host_name)
     try:
-        claim_host_name(store)  # a second copy of this host's agent stops here
+        # a second copy of this host's agent stops here
+        claim_host_name(store, wait=edges.periods.host_claim_wait)
     except StartupError:
         lock.release()
         raise
