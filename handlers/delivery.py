@@ -43,6 +43,7 @@ from adminbot.notify.notices import DigestChart, NoticeKind, notice_from_payload
 from adminbot.notify.outbox import ALERT, CONTINUES_FIELD, MESSAGE, SILENT_FIELD, STORM, UPDATE
 from adminbot.service.lease import Lease
 from adminbot.service.runtime import Runtime
+from adminbot.store.errors import StoreUnreachable
 from adminbot.store.fence import Fence
 from adminbot.store.sqlite import OutboxItem, SentRef
 from handlers import screens, views
@@ -104,11 +105,16 @@ class Delivery:
         self.topics = Topics(bot, runtime.config, runtime.store)
         self._stopping = False
         self._fence: Fence | None = None
+        self._unsettled: Callable[[], None] | None = None
 
     def health(self) -> tuple[bool, str]:
         """For /healthz: failing while the last attempt to reach Telegram failed."""
         if self.failures == 0:
-            return True, f"{self.sent} sent, {self.store.outbox_depth()} queued"
+            try:
+                queued = str(self.store.outbox_depth())
+            except StoreUnreachable:  # the store's own part fails /healthz meanwhile
+                queued = "unknown while the store is unreachable"
+            return True, f"{self.sent} sent, {queued} queued"
         return False, f"{self.failures} failed attempt(s): {self.last_error}"
 
     def start(self) -> None:
@@ -150,6 +156,8 @@ class Delivery:
         while not self._stopping:
             try:
                 await self.deliver_due()
+            except StoreUnreachable as exc:
+                logger.warning("Outbox delivery waits for the store: %s", exc)
             except Exception:  # the loop must survive our own bugs; the row stays queued
                 logger.exception("Outbox delivery failed unexpectedly")
             await self._sleep()
@@ -162,7 +170,10 @@ class Delivery:
         else:
             if self._pace_wait is not None:
                 wait = min(wait, self._pace_wait)
-            next_at = self.store.next_due_at(after=now)
+            try:
+                next_at = self.store.next_due_at(after=now)
+            except StoreUnreachable:  # looked at again after the idle wait
+                next_at = None
             if next_at is not None:
                 wait = min(wait, max(0.0, (next_at - now).total_seconds()))
         await self.bell.wait(wait)
@@ -176,6 +187,7 @@ class Delivery:
         self.paused_until = None
         if not self._held() or not await self._deliver_memory():
             return 0
+        self._settle()
         self.runtime.outbox.settle()
         sent = 0
         while (item := self._pick(ignore_schedule)) is not None:
@@ -191,6 +203,18 @@ class Delivery:
                 break
             sent += 1
         return sent
+
+    def _settle(self) -> None:
+        """The store write a lost server cut off, made now that it answers: a sent row
+        marked sent, an unsent one given back."""
+        settle = self._unsettled
+        if settle is None:
+            return
+        try:
+            settle()
+        except LeaseLost as exc:
+            logger.warning("Outbox row %s was taken back by a new front meanwhile", exc)
+        self._unsettled = None
 
     async def _deliver_memory(self) -> bool:
         """Notices the full store could not queue go first, straight from memory."""
@@ -265,6 +289,13 @@ class Delivery:
                 return True
             self._transient(item, self._pause(), f"unreadable answer: {exc}", "unreadable")
             return False
+        except StoreUnreachable as exc:  # neither sent nor failed: settled once it is back
+            if self._unsettled is None:
+                why = f"store unreachable: {exc}"
+                self._unsettled = lambda: self.store.release(
+                    item.id, self.clock(), why, fence=self._fence
+                )
+            raise
         except Exception as exc:  # our bug must not strand the row in 'sending' for the run
             logger.exception("Outbox row %s (%s) could not be sent", item.id, item.kind)
             self.store.mark_failed(item.id, f"{type(exc).__name__}: {exc}", self._fence)
@@ -295,13 +326,18 @@ class Delivery:
 
     def _done(self, item: OutboxItem, record: Callable[[], None] | None = None) -> None:
         """Telegram answered: record the message and mark the row sent in one commit,
-        before anything else runs, so a crash after the answer cannot send it again."""
-        with self.store.transaction():
-            marked = self.store.mark_sent(item.id, self.clock(), self._fence)
-            if not marked and self._fence is not None and item.id > 0:  # memory lane: no row
-                raise LeaseLost(item.id)
-            if record is not None:
-                record()
+        before anything else runs, so a crash after the answer cannot send it again; a
+        server lost meanwhile gets the same commit once it is back."""
+        try:
+            with self.store.transaction():
+                marked = self.store.mark_sent(item.id, self.clock(), self._fence)
+                if not marked and self._fence is not None and item.id > 0:  # memory: no row
+                    raise LeaseLost(item.id)
+                if record is not None:
+                    record()
+        except StoreUnreachable:
+            self._unsettled = lambda: self._done(item, record)
+            raise
 
     async def _send(self, item: OutboxItem) -> None:
         if item.chat_id is None:

@@ -23,6 +23,7 @@ from adminbot.notify.notices import MuteExpired
 from adminbot.notify.outbox import Outbox
 from adminbot.service.lease import FrontLease
 from adminbot.service.runtime import Runtime
+from adminbot.store.errors import StoreUnreachable
 from adminbot.store.leases import LeaseStore
 from adminbot.store.sqlite import Store
 from handlers.delivery import Delivery
@@ -227,3 +228,34 @@ async def test_a_front_whose_lease_ran_out_claims_and_sends_nothing(world: World
     assert in_order(world.bot.taken(), first)
     [waiting] = world.runtime.store.due(world.clock())
     assert waiting.attempts == 0  # not even claimed: the next front sends it
+
+
+def unreachable(*_args: Any, **_kwargs: Any) -> Any:
+    raise StoreUnreachable("connection is bad: the server went away")
+
+
+async def test_a_message_sent_as_the_store_went_away_is_marked_sent_once_it_is_back(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = world.notice("timeout")
+    with monkeypatch.context() as patch:
+        patch.setattr(world.runtime.store, "mark_sent", unreachable)
+        with pytest.raises(StoreUnreachable):
+            await world.delivery.deliver_due()
+    assert await world.delivery.deliver_due() == 0  # marked sent, not sent again
+    assert in_order(world.bot.taken(), text)
+    assert world.runtime.store.outbox_depth() == 0
+
+
+async def test_an_alert_the_store_went_away_before_is_sent_once_it_is_back(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.incident("permisos", Severity.ERROR)
+    with monkeypatch.context() as patch:
+        patch.setattr(world.runtime.store, "alert_message", unreachable)
+        with pytest.raises(StoreUnreachable):
+            await world.delivery.deliver_due()
+    assert world.bot.requests == []
+    assert await world.delivery.deliver_due() == 1  # given back, not dropped as failed
+    assert in_order(world.bot.taken(), "ERROR · permisos")
+    assert "Possibly repeated" not in world.bot.taken()[0]
