@@ -91,6 +91,30 @@ async def test_lines_written_while_the_server_is_down_are_recorded_once_when_it_
     viewer.close()
 
 
+async def test_stopping_while_the_server_is_down_ends_cleanly_and_loses_no_line(
+    tmp_path: Path, own_postgres: PgCluster
+) -> None:
+    config = agent(tmp_path, own_postgres.fresh())
+    log = tmp_path / "b" / "pipeline" / "bot.log"
+    service = build_service(config, ConsoleFront, Edges(periods=QUICK))
+    await service.start()
+    append(log, error_line(0))
+    viewer = PgStore(config.database_url or "", host="viewer")
+    await eventually(lambda: count(viewer) == 1)
+    with own_postgres.outage():
+        append(log, error_line(1))
+        await eventually(lambda: not service.selfwatch.parts()["store"][0], timeout=10)
+        await service.stop()  # SIGTERM during an outage: no traceback, the data dir is free
+    again = build_service(config, ConsoleFront, Edges(periods=QUICK))
+    await again.start()
+    try:
+        await eventually(lambda: count(viewer) == 2, timeout=20)  # line 1 read again
+    finally:
+        await again.stop()
+    assert all(i.count == 1 for i in viewer.incidents(limit=100))
+    viewer.close()
+
+
 def count(viewer: PgStore) -> int:
     """Incidents seen by another process, whose own connection the outage cut too."""
     try:

@@ -251,14 +251,14 @@ class Service:
                 await task
         runtime = self.runtime
         ended = await runtime.child.stop() if runtime.child is not None else None
-        await asyncio.to_thread(runtime.monitor.stop)
+        await _unless_store_down("flush the last records", asyncio.to_thread(runtime.monitor.stop))
         await self.router.stop()
         await runtime.remedies.wait_idle()
         if self.sender is not None:
             await self.sender.stop()
         if self.http is not None:
             await self.http.stop()
-        await self.front.stop(ended)
+        await _unless_store_down("say goodbye", self.front.stop(ended))
         runtime.store.close()
         if runtime.lock is not None:
             runtime.lock.release()
@@ -393,3 +393,12 @@ async def _logged(job: Job) -> None:
         logger.warning("Periodic job %s waits for the store: %s", job.name, exc)
     except Exception:  # one failing job must not stop the others
         logger.exception("Periodic job %s failed", job.name)
+
+
+async def _unless_store_down(what: str, step: Awaitable[None]) -> None:
+    """A shutdown step that needs the store: with the database unreachable it is skipped
+    (its lines stay after the last checkpoint and are read again), the rest still runs."""
+    try:
+        await step
+    except StoreUnreachable as exc:
+        logger.warning("Stopping without being able to %s: %s", what, exc)
