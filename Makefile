@@ -25,11 +25,20 @@ browser:
 			|| echo "*** could not install chromium: the browser tests will not run ***"; \
 	else echo "*** chromium is missing and cannot be installed here: the browser tests will not run ***"; fi
 
+# The `fleet` tests (several adminbot processes, PostgreSQL stopped on purpose) spend
+# their time waiting on leases and outages: they run beside the rest, their report last.
+FLEET_LOG := .pytest_cache/fleet.log
+
 test: $(VENV)/.installed browser
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) -m pytest -q
+	@mkdir -p .pytest_cache
+	@$(PY) -m pytest -q -m fleet > $(FLEET_LOG) 2>&1 & fleet=$$!; \
+	$(PY) -m pytest -q -m "not fleet"; rest=$$?; \
+	wait $$fleet; fleet_status=$$?; \
+	echo "--- fleet tests (ran alongside) ---"; cat $(FLEET_LOG); \
+	test $$rest -eq 0 && test $$fleet_status -eq 0
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check --fix .

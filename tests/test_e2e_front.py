@@ -24,6 +24,8 @@ from tests.fake_telegram import Call, FakeTelegram
 from tests.harness import ADMIN, append
 from tests.pg import PgCluster
 
+pytestmark = pytest.mark.fleet
+
 ROOT = Path(__file__).resolve().parent.parent
 LEASE = 5.0
 """The front lease in these tests: renewed every 5/3 s; a takeover within LEASE * 4/3."""

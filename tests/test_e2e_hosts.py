@@ -25,6 +25,8 @@ from tests.fake_telegram import Call, FakeTelegram, SentMessage
 from tests.harness import ADMIN, append
 from tests.pg import PgCluster
 
+pytestmark = pytest.mark.fleet
+
 ROOT = Path(__file__).resolve().parent.parent
 LINE = (
     "2026-11-30 10:00:0{n},000 ERROR descargas: PermissionError: [Errno 13] "

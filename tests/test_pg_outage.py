@@ -24,6 +24,8 @@ from tests.harness import ADMIN, FAST, append, eventually, make_config, pipeline
 from tests.pg import PgCluster, pg_cluster
 from tests.test_fleet_agent import agent_config
 
+pytestmark = pytest.mark.fleet
+
 QUICK = Periods(tick=0.05, check=0.1, heartbeat=0.1, self_watch=0.05)
 
 

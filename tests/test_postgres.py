@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from adminbot.errors import ConfigError
 from adminbot.incidents.book import IncidentBook
 from adminbot.models import IncidentState, Match, Record, Severity, frozen_map
 from adminbot.predict.diskfill import UsageSample
+from adminbot.store import pgsql
 from adminbot.store.channels import ChannelStore
 from adminbot.store.dburl import redact_url
 from adminbot.store.noise import NoiseStore
@@ -267,3 +269,22 @@ async def test_the_telegram_bot_on_postgresql_alerts_once_and_an_ignore_tap_work
         assert answer.params["text"] == "Ignored."
         (incident,) = runtime.store.incidents(rule="permisos")
         assert (incident.state, incident.host) == (IncidentState.IGNORED, "dl-1")
+
+
+def test_a_process_frozen_inside_a_transaction_does_not_hold_the_others_back(
+    postgres: PgCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGSTOP inside a transaction, seen from the server: a session idle in it. The
+    server ends that session, so another host's write to the same row goes through."""
+    monkeypatch.setattr(pgsql, "IDLE_IN_TRANSACTION_MS", 300)  # 5 s in production
+    url = postgres.fresh()
+    frozen, other = PgStore(url, host="a"), PgStore(url, host="b")
+    frozen.set_meta("lease", "a")
+    frozen._pg.execute("BEGIN")
+    frozen._pg.execute("UPDATE meta SET value = 'a, frozen' WHERE key = 'lease'")
+    started = time.monotonic()
+    other.set_meta("lease", "b")  # waits on the frozen row lock until the server cuts it
+    assert time.monotonic() - started < 5
+    assert other.get_meta("lease") == "b"
+    frozen.close()
+    other.close()

@@ -43,6 +43,12 @@ _INSERT = re.compile(r"^\s*INSERT INTO (\w+)", re.IGNORECASE)
 CONNECT_TIMEOUT = 5
 """Seconds a (re)connection may take: an agent must not hang on a server that is gone."""
 
+IDLE_IN_TRANSACTION_MS = 5000
+"""The server ends a session that sits in a transaction this long. A process frozen
+inside one (a paused VM, SIGSTOP) would otherwise hold its row locks for good, and the
+other hosts' writes to those rows (the front lease, an outbox claim) would wait behind
+it; ours last milliseconds, so only a frozen or dead process is ever cut off."""
+
 
 def _reason(exc: psycopg.Error) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
@@ -135,6 +141,7 @@ class PgConnection:
             autocommit=True,
             cursor_factory=psycopg.ClientCursor,
             connect_timeout=self._timeout,
+            options=f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}",
         )
 
     @property
