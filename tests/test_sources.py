@@ -7,8 +7,10 @@ watchdog observer (inotify and polling) and wait for a line to arrive.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -36,6 +38,7 @@ class Recorder:
         self.checkpoints: dict[str, Checkpoint] = {}
         self.calls = 0
         self.failures_left = 0
+        self.failure: Exception = RuntimeError("database is locked")
         self.threads: set[str] = set()
 
     def __call__(self, path: str, lines: list[Line], checkpoint: Checkpoint) -> None:
@@ -43,7 +46,7 @@ class Recorder:
         self.threads.add(threading.current_thread().name)
         if self.failures_left:
             self.failures_left -= 1
-            raise RuntimeError("database is locked")
+            raise self.failure
         self.lines.extend(lines)
         self.checkpoints[checkpoint.path] = checkpoint  # keyed like the store
 
@@ -682,6 +685,30 @@ def test_sink_failure_does_not_advance_the_position(
     assert rec.texts() == ["one", "two"]
     assert tailer.poll() == 0
     assert rec.texts() == ["one", "two"]
+
+
+def test_a_store_that_cannot_write_is_told_once_and_its_return_once(
+    tmp_path: Path, make_tailer: MakeTailer, caplog: pytest.LogCaptureFixture
+) -> None:
+    log = tmp_path / "bot.log"
+    log.write_text("")
+    rec = Recorder()
+    tailer = make_tailer([str(log)], rec)
+    tailer.poll()
+    append(log, "one\n")
+    rec.failures_left = 5
+    rec.failure = sqlite3.OperationalError("the connection to PostgreSQL was lost")
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="adminbot.tail.tracking"):
+        for _ in range(5):
+            assert tailer.poll() == 0
+        assert tailer.poll() == 1
+    ours = [r for r in caplog.records if r.name == "adminbot.tail.tracking"]
+    said = [(r.levelno, r.getMessage()) for r in ours if r.levelno >= logging.INFO]
+    assert [level for level, _ in said] == [logging.WARNING, logging.INFO]
+    assert "cannot store" in said[0][1] and "stored again" in said[1][1]
+    assert not any(r.exc_info for r in ours)  # an outage is not a bug: no traceback
+    assert rec.texts() == ["one"]
 
 
 def test_sink_failure_while_finishing_a_rotated_file_loses_nothing(

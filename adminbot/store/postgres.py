@@ -216,7 +216,9 @@ class OutboxListener:
     def _run(self) -> None:
         while not self._stopping.is_set():
             try:
-                with psycopg.connect(self._url, autocommit=True) as conn:
+                with psycopg.connect(
+                    self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT
+                ) as conn:
                     conn.execute(f"LISTEN {OUTBOX_CHANNEL}")
                     self.listening.set()
                     while not self._stopping.is_set():

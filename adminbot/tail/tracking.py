@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -93,6 +94,7 @@ class TrackedPath:
         self._drained_size = -1
         self._unsaved = False  # current's position not yet handed to the sink
         self._drain_unsaved = False  # draining's position not yet saved under its own key
+        self._refused = False  # the sink's store refused the last batch (told once)
         # Closed while idle: (device, inode, offset read up to, mtime) to notice news by.
         self._parked: tuple[int, int, int, int] | None = None
 
@@ -319,6 +321,15 @@ class TrackedPath:
         """Call the sink; commit the position only if it stored the batch."""
         try:
             self._settings.sink(self.path, lines, checkpoint)
+        except sqlite3.OperationalError as exc:
+            # The store cannot write now (a full disk, PostgreSQL down): told once, not on
+            # every retry; the lines wait at the checkpoint.
+            log = logger.debug if self._refused else logger.warning
+            log("cannot store %s (%s); its lines wait and are read again", self.path, exc)
+            self._refused = True
+            follower.rollback()
+            out.refused = True
+            return False
         except Exception:
             # The sink is the store: whatever failed there, these lines must not be lost.
             logger.exception(
@@ -327,5 +338,8 @@ class TrackedPath:
             follower.rollback()
             out.refused = True
             return False
+        if self._refused:
+            logger.info("%s is stored again", self.path)
+            self._refused = False
         follower.commit(checkpoint)
         return True
