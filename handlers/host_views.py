@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from adminbot.facts import human_bytes
+from adminbot.fleet.silence import is_silent
 from adminbot.models import Incident
 from adminbot.store.hosts import HostRow
 from handlers.i18n import Catalog
@@ -43,7 +44,7 @@ def status_lines(
         return []
     lines = [t("status.hosts")]
     for row in rows:
-        silent = row.silent_for > silent_after
+        silent = is_silent(row, silent_after)
         lines.append(
             t(
                 "status.host_silent" if silent else "status.host_line",

@@ -9,10 +9,7 @@ front's lease is shortened to a few seconds so a takeover is quick.
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,10 +20,10 @@ import pytest
 from tests.fake_telegram import Call, FakeTelegram
 from tests.harness import ADMIN, append
 from tests.pg import PgCluster
+from tests.process import AdminbotProcess, process_env
 
 pytestmark = pytest.mark.fleet
 
-ROOT = Path(__file__).resolve().parent.parent
 LEASE = 5.0
 """The front lease in these tests: renewed every 5/3 s; a takeover within LEASE * 4/3."""
 LINE = (
@@ -38,7 +35,7 @@ WAIT = 90.0
 """Generous: a loaded 2-core machine runs two adminbots, PostgreSQL and the tests."""
 
 
-class Instance:
+class Instance(AdminbotProcess):
     """One adminbot process with its own folder, sharing the token and the database."""
 
     def __init__(self, root: Path, name: str, fake: FakeTelegram, database_url: str) -> None:
@@ -55,52 +52,15 @@ class Instance:
             "[alerts]\nedit_throttle_seconds = 0.5\nstorm_threshold = 1000\n",
             encoding="utf-8",
         )
-        self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("ADMINBOT_", "TELEGRAM"))},
+        env = {
             "TELEGRAM_TOKEN": fake.token,
             "ADMIN_ID": str(ADMIN),
             "TELEGRAM_API_BASE_URL": fake.base_url_for(name),
             "ADMINBOT_WATCH": str(folder / "pipeline" / "*.log"),
             "ADMINBOT_DATA_DIR": str(folder / "data"),
             "ADMINBOT_CONFIG": str(config),
-            "PYTHONPATH": str(ROOT),
         }
-        self.cwd = folder
-        self.output_path = folder / "adminbot.out"
-        self.output = self.output_path.open("ab")
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "adminbot", "run"],
-            cwd=self.cwd,
-            env=self.env,
-            stdout=self.output,
-            stderr=subprocess.STDOUT,
-        )
-
-    def signal(self, number: signal.Signals) -> None:
-        assert self.process is not None
-        self.process.send_signal(number)
-
-    def kill(self) -> None:
-        self.signal(signal.SIGKILL)
-        assert self.process is not None
-        self.process.wait(timeout=30)
-
-    def said(self, text: str) -> bool:
-        return text in self.output_path.read_text(encoding="utf-8", errors="replace")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGCONT)
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=30)
-        self.output.close()
+        super().__init__(folder, process_env(env))
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ stands in for Telegram; a real PostgreSQL is the store they share.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -24,10 +23,10 @@ from adminbot.store.work import WorkStore
 from tests.fake_telegram import Call, FakeTelegram, SentMessage
 from tests.harness import ADMIN, append
 from tests.pg import PgCluster
+from tests.process import AdminbotProcess, process_env
 
 pytestmark = pytest.mark.fleet
 
-ROOT = Path(__file__).resolve().parent.parent
 LINE = (
     "2026-11-30 10:00:0{n},000 ERROR descargas: PermissionError: [Errno 13] "
     "Permission denied: '{path}'"
@@ -35,7 +34,7 @@ LINE = (
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="chown to another uid needs root")
 
 
-class Host:
+class Host(AdminbotProcess):
     """`python -m adminbot run` as host `name`, in its own folder; restartable."""
 
     def __init__(self, root: Path, name: str, url: str, fake: FakeTelegram, *, front: bool):
@@ -53,43 +52,17 @@ class Host:
             "[alerts]\nedit_throttle_seconds = 0.5\nstorm_threshold = 100\n",
             encoding="utf-8",
         )
-        self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("ADMINBOT_", "TELEGRAM"))},
+        env = {
             "ADMIN_ID": str(ADMIN),
             "ADMINBOT_DATABASE_URL": url,
             "ADMINBOT_HOST": name,
             "ADMINBOT_WATCH": str(self.log.parent / "*.log"),
             "ADMINBOT_DATA_DIR": str(self.folder / "data"),
             "ADMINBOT_CONFIG": str(self.folder / "adminbot.toml"),
-            "PYTHONPATH": str(ROOT),
         }
         if front:
-            self.env |= {"TELEGRAM_TOKEN": fake.token, "TELEGRAM_API_BASE_URL": fake.base_url}
-        self.output = (self.folder / "adminbot.out").open("ab")
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "adminbot", "run"],
-            cwd=self.folder,
-            env=self.env,
-            stdout=self.output,
-            stderr=subprocess.STDOUT,
-        )
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        self.output.close()
+            env |= {"TELEGRAM_TOKEN": fake.token, "TELEGRAM_API_BASE_URL": fake.base_url}
+        super().__init__(self.folder, process_env(env))
 
     def video(self, name: str) -> Path:
         """A download owned by uid 12345 (a wrong owner Chown fixes)."""

@@ -8,10 +8,6 @@ restart the alert is sent again at most once, saying it may be a repeat.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,8 +15,8 @@ import pytest
 
 from tests.fake_telegram import Call, FakeTelegram
 from tests.harness import ADMIN, append, pipeline_log
+from tests.process import AdminbotProcess, process_env
 
-ROOT = Path(__file__).resolve().parent.parent
 LINE = (
     "2026-11-29 10:00:0{n},000 ERROR descargas: PermissionError: [Errno 13] "
     "Permission denied: '/srv/descargas/killed/v{n}.mp4'"
@@ -28,7 +24,7 @@ LINE = (
 REPEATED = "Possibly repeated"
 
 
-class Adminbot:
+class Adminbot(AdminbotProcess):
     """`python -m adminbot run` in tmp_path, talking to the fake; restartable."""
 
     def __init__(self, tmp_path: Path, fake: FakeTelegram) -> None:
@@ -36,42 +32,19 @@ class Adminbot:
             "[watch]\nbackstop_seconds = 0.5\n[alerts]\nedit_throttle_seconds = 0.5\n",
             encoding="utf-8",
         )
-        self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("ADMINBOT_", "TELEGRAM"))},
-            "TELEGRAM_TOKEN": fake.token,
-            "ADMIN_ID": str(ADMIN),
-            "TELEGRAM_API_BASE_URL": fake.base_url,
-            "ADMINBOT_WATCH": str(tmp_path / "pipeline" / "*.log"),
-            "ADMINBOT_DATA_DIR": str(tmp_path / "data"),
-            "ADMINBOT_CONFIG": str(tmp_path / "adminbot.toml"),
-            "PYTHONPATH": str(ROOT),
-        }
-        self.cwd = tmp_path
-        self.output = (tmp_path / "adminbot.out").open("ab")
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "adminbot", "run"],
-            cwd=self.cwd,
-            env=self.env,
-            stdout=self.output,
-            stderr=subprocess.STDOUT,
+        super().__init__(
+            tmp_path,
+            process_env(
+                {
+                    "TELEGRAM_TOKEN": fake.token,
+                    "ADMIN_ID": str(ADMIN),
+                    "TELEGRAM_API_BASE_URL": fake.base_url,
+                    "ADMINBOT_WATCH": str(tmp_path / "pipeline" / "*.log"),
+                    "ADMINBOT_DATA_DIR": str(tmp_path / "data"),
+                    "ADMINBOT_CONFIG": str(tmp_path / "adminbot.toml"),
+                }
+            ),
         )
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        self.output.close()
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from adminbot.actions.executor import ActionKind, ActionOutcome
 from adminbot.actions.outcome import ActionReason, note
 from adminbot.actions.remedies import RunResult, RunStatus
 from adminbot.clock import Clock, utcnow
+from adminbot.fleet.silence import is_silent
 from adminbot.models import Incident
 from adminbot.notify.outbox import Outbox
 from adminbot.store.api import StoreApi
@@ -69,7 +70,7 @@ class RemoteFixes:
     def reachable(self, host: str) -> bool:
         """Whether `host`'s agent heartbeats (on the store's clock) recently enough."""
         row = self.hosts.host(host, self.clock())
-        return row is not None and row.silent_for <= self.silent_after
+        return row is not None and not is_silent(row, self.silent_after)
 
     async def request(self, incident: Incident, kind: ActionKind, actor: str) -> RunResult:
         """Queue `kind` for the incident's host; nothing runs here."""

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from adminbot.models import Incident, IncidentState
-from adminbot.store.sqlite import AuditEntry, Store, _incident, _ts
+from adminbot.store.sqlite import AuditEntry, Store, _audit_entry, _incident, _ts
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,22 +125,7 @@ class Browse:
             f"SELECT * FROM audit {where} ORDER BY id DESC LIMIT ? OFFSET ?",  # noqa: S608 - fixed clause
             [limit, offset],
         )
-        return [
-            AuditEntry(
-                id=r["id"],
-                incident_id=r["incident_id"],
-                at=datetime.fromisoformat(r["at"]),
-                actor=r["actor"],
-                kind=r["kind"],
-                operation=r["operation"],
-                exit_code=r["exit_code"],
-                output_tail=r["output_tail"] or "",
-                duration=r["duration"] or 0.0,
-                ok=bool(r["ok"]),
-                summary=r["summary"],
-            )
-            for r in rows
-        ]
+        return [_audit_entry(r) for r in rows]
 
     def changes(self, *, limit: int, offset: int = 0) -> list[StateChange]:
         """The latest state changes of every incident, newest first."""

@@ -928,23 +928,7 @@ class Store:
             args.append(incident_id)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._all(f"SELECT * FROM audit {where} ORDER BY id", args)  # noqa: S608 - fixed clauses
-        return [
-            AuditEntry(
-                id=r["id"],
-                incident_id=r["incident_id"],
-                at=datetime.fromisoformat(r["at"]),
-                actor=r["actor"],
-                kind=r["kind"],
-                operation=r["operation"],
-                exit_code=r["exit_code"],
-                output_tail=r["output_tail"] or "",
-                duration=r["duration"] or 0.0,
-                ok=bool(r["ok"]),
-                summary=r["summary"],
-                detail=json.loads(r["detail"]) if r["detail"] else None,
-            )
-            for r in rows
-        ]
+        return [_audit_entry(r) for r in rows]
 
     # -- outbox ----------------------------------------------------------------------
 
@@ -1383,4 +1367,22 @@ def _outbox(row: sqlite3.Row) -> OutboxItem:
         priority=row["priority"],
         storm_id=row["storm_id"],
         doubt=row["doubt"],
+    )
+
+
+def _audit_entry(r: Any) -> AuditEntry:
+    """One `audit` row as read back."""
+    return AuditEntry(
+        id=r["id"],
+        incident_id=r["incident_id"],
+        at=datetime.fromisoformat(r["at"]),
+        actor=r["actor"],
+        kind=r["kind"],
+        operation=r["operation"],
+        exit_code=r["exit_code"],
+        output_tail=r["output_tail"] or "",
+        duration=r["duration"] or 0.0,
+        ok=bool(r["ok"]),
+        summary=r["summary"],
+        detail=json.loads(r["detail"]) if r["detail"] else None,
     )
