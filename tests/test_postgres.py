@@ -97,6 +97,26 @@ def test_hosts_sharing_the_store_keep_their_own_incidents(postgres: PgCluster) -
     two.close()
 
 
+def test_a_storm_batch_on_postgresql_opens_and_bumps_the_right_incidents(
+    postgres: PgCluster,
+) -> None:
+    store = PgStore(postgres.fresh(), host="one")
+    book = IncidentBook(store, FakeClock())
+    book.record_batch([match(f"/srv/{n}.mp4") for n in range(0, 600, 3)])
+    events = book.record_batch([match(f"/srv/{n % 600}.mp4") for n in range(1200)])
+    by_key = {e.incident.key: e.incident for e in events}
+    assert len(by_key) == 600
+    assert {key: i.count for key, i in by_key.items()} == {
+        f"/srv/{n}.mp4": 3 if n % 3 == 0 else 2 for n in range(600)
+    }
+    stored = {i.key: i for i in store.incidents(limit=1000)}
+    assert {key: (i.id, i.count) for key, i in stored.items()} == {
+        key: (i.id, i.count) for key, i in by_key.items()
+    }
+    assert [e.kind for e in events[:3]] == ["repeated", "opened", "opened"]
+    store.close()
+
+
 def test_import_sqlite_copies_a_hosts_history_next_to_what_is_there(
     postgres: PgCluster, tmp_path: Path
 ) -> None:

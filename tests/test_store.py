@@ -29,10 +29,10 @@ def store(any_store: Store) -> Store:
 
 def test_schema_is_versioned_and_reopening_does_not_migrate_again(tmp_path: Path) -> None:
     first = Store(tmp_path / "s.sqlite3")
-    assert first.schema_version == len(MIGRATIONS) == 18
+    assert first.schema_version == len(MIGRATIONS) == 19
     first.close()
     again = Store(tmp_path / "s.sqlite3")
-    assert again.schema_version == 18
+    assert again.schema_version == 19
     again.close()
 
 
@@ -266,6 +266,40 @@ def test_a_batch_is_the_same_as_recording_its_matches_one_by_one(tmp_path: Path)
                 "SELECT incident_id, line_no FROM occurrences ORDER BY incident_id, line_no"
             ).fetchall()
         dumps.append((incidents, kept))
+    assert dumps[0] == dumps[1]
+
+
+def test_a_storm_batch_of_many_keys_is_the_same_as_one_by_one(tmp_path: Path) -> None:
+    """Past the statement chunks (256 keys): new keys, repeats, keys open from before."""
+    before = [match(key=f"/srv/{n}.mp4", line_no=n) for n in range(0, 900, 7)]
+    keys = [f"/srv/{n % 700}.mp4" for n in range(1, 1100)]
+    batch = [match(key=key, line_no=n) for n, key in enumerate(keys, start=1000)]
+    one, many = Store(tmp_path / "one.sqlite3"), Store(tmp_path / "many.sqlite3")
+    IncidentBook(one, FakeClock()).record_batch(before)
+    IncidentBook(many, FakeClock()).record_batch(before)
+    singles = [IncidentBook(one, FakeClock()).record(m) for m in batch]
+    batched = IncidentBook(many, FakeClock()).record_batch(batch)
+    assert [(e.kind, e.incident.key, e.incident.count, e.incident.sample) for e in batched] == [
+        (e.kind, e.incident.key, e.incident.count, e.incident.sample) for e in singles
+    ]
+    assert all(e.incident.id > 0 for e in batched)
+    for store_ in (one, many):
+        store_.close()
+    dumps = []
+    for name in ("one", "many"):
+        with sqlite3.connect(tmp_path / f"{name}.sqlite3") as raw:
+            incidents = raw.execute(
+                "SELECT rule, key, state, count, source, sample, fields FROM incidents ORDER BY key"
+            ).fetchall()
+            kept = raw.execute(
+                "SELECT i.key, o.line_no FROM occurrences o JOIN incidents i "
+                "ON i.id = o.incident_id ORDER BY i.key, o.line_no"
+            ).fetchall()
+            opened = raw.execute(
+                "SELECT i.key, t.new_state FROM transitions t JOIN incidents i "
+                "ON i.id = t.incident_id ORDER BY i.key"
+            ).fetchall()
+        dumps.append((incidents, kept, opened))
     assert dumps[0] == dumps[1]
 
 

@@ -189,6 +189,8 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE used_logins (nonce TEXT PRIMARY KEY, expires BIGINT NOT NULL);
     """,
+    # incidents_by_host_key serves every lookup by rule and key (see sqlite.py).
+    "DROP INDEX incidents_by_key",
 )
 
 HOST_LOCK_CLASS = 0x61646D69  # "admi": the advisory-lock space of host names

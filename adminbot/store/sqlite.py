@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from adminbot.clock import Clock, utcnow
 from adminbot.models import Checkpoint, Incident, IncidentState, Match, Severity, frozen_map
@@ -224,6 +224,9 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE used_logins (nonce TEXT PRIMARY KEY, expires INTEGER NOT NULL);
     """,
+    # incidents_by_host_key (rule, key, host, id) serves every lookup by rule and key;
+    # the older index only cost each new incident (a storm opens thousands a second).
+    "DROP INDEX incidents_by_key",
 )
 
 HOST_META = ("last_alive", "quiet_held", "rule_counts_since")
@@ -590,127 +593,147 @@ class Store:
         Matches of one incident cost one write however many there are (a storm
         repeats the same few): its count grows by their number, its sample,
         source and fields are the last one's, and only the occurrences that
-        stay among the last MAX_OCCURRENCES are written. Each `Recorded` shows
-        the incident as it was right after its match (count, sample).
+        stay among the last MAX_OCCURRENCES are written. A storm of distinct
+        incidents costs a few statements per batch, not several per incident:
+        the live incidents are read, the new ones inserted, the repeats updated
+        and the occurrences and transitions written, each for the whole batch.
+        Each `Recorded` shows the incident as it was right after its match.
         """
         groups: dict[tuple[str, str, str], list[int]] = {}
         for index, match in enumerate(matches):
-            groups.setdefault((match.rule, match.key, match.host), []).append(index)
+            triple = (match.rule, match.key, match.host or self.host)
+            groups.setdefault(triple, []).append(index)
+        seen = _ts(now)
+        seen_at = datetime.fromisoformat(seen)
         results: list[Recorded | None] = [None] * len(matches)
         with self.transaction():
-            for indexes in groups.values():
+            live = self._live_incidents(groups)
+            fresh = [triple for triple in groups if triple not in live]
+            opened = self._open_incidents(fresh, groups, matches, seen, seen_at, token)
+            self._update_incidents(live, groups, matches, seen, seen_at)
+            kept: list[tuple[Any, ...]] = []
+            trim: list[tuple[int, int, int]] = []
+            for triple, indexes in groups.items():
+                incident = opened.get(triple) or live[triple]
                 group = [matches[i] for i in indexes]
-                incident, created = self._record_group(group, now, token)
-                base = incident.count - len(group)
-                for n, (index, match) in enumerate(zip(indexes, group, strict=True), start=1):
-                    record = match.record
-                    snapshot = replace(
-                        incident,
-                        count=base + n,
-                        sample=record.text[:SAMPLE_CHARS],
-                        source=record.source,
-                        fields=match.fields,
-                    )
-                    results[index] = Recorded(snapshot, created and n == 1)
-        return [r for r in results if r is not None]
-
-    def _record_group(
-        self, group: Sequence[Match], now: datetime, token: Callable[[], str]
-    ) -> tuple[Incident, bool]:
-        """Matches of one (rule, key), in order: one INSERT or UPDATE, the kept occurrences."""
-        first, last = group[0], group[-1]
-        host = first.host or self.host
-        row = self._one(
-            "SELECT * FROM incidents WHERE rule = ? AND key = ? AND host = ? AND state != ? "
-            "ORDER BY id DESC LIMIT 1",
-            (first.rule, first.key, host, IncidentState.RESOLVED.value),
-        )
-        sample = last.record.text[:SAMPLE_CHARS]
-        fields = json.dumps(dict(last.fields), ensure_ascii=False)
-        seen = _ts(now)
-        if row is None:
-            opened = token()
-            incident_id = self._insert_incident(first, last, now, opened, len(group))
-            incident = Incident(
-                id=incident_id,
-                rule=first.rule,
-                severity=first.severity,
-                key=first.key,
-                state=IncidentState.OPEN,
-                count=len(group),
-                first_seen=datetime.fromisoformat(seen),
-                last_seen=datetime.fromisoformat(seen),
-                source=last.record.source,
-                sample=sample,
-                fields=frozen_map(json.loads(fields)),
-                token=opened,
-                host=host,
-            )
-        else:
-            self._run(
-                "UPDATE incidents SET count = count + ?, last_seen = ?, sample = ?, "
-                "source = ?, fields = ? WHERE id = ?",
-                (len(group), seen, sample, last.record.source, fields, row["id"]),
-            )
-            incident = replace(
-                _incident(row),
-                count=row["count"] + len(group),
-                last_seen=datetime.fromisoformat(seen),
-                sample=sample,
-                source=last.record.source,
-                fields=frozen_map(json.loads(fields)),
-            )
-        self._add_occurrences(incident.id, group[-MAX_OCCURRENCES:], now, trim=row is not None)
-        return incident, row is None
-
-    def _insert_incident(
-        self, first: Match, last: Match, now: datetime, token: str, count: int
-    ) -> int:
-        """Open an incident as `first` (rule, severity, key) showing `last` (sample, fields)."""
-        with self._lock:
-            cursor = self._db.execute(
-                "INSERT INTO incidents (rule, severity, key, state, count, first_seen, last_seen, "
-                "source, sample, fields, token, host) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    first.rule,
-                    first.severity.value,
-                    first.key,
-                    IncidentState.OPEN.value,
-                    count,
-                    _ts(now),
-                    _ts(now),
-                    last.record.source,
-                    last.record.text[:SAMPLE_CHARS],
-                    json.dumps(dict(last.fields), ensure_ascii=False),
-                    token,
-                    first.host or self.host,
-                ),
-            )
-            incident_id = int(cursor.lastrowid or 0)
-        self._add_transition(incident_id, None, IncidentState.OPEN, "monitor", "", now)
-        return incident_id
-
-    def _add_occurrences(
-        self, incident_id: int, matches: Sequence[Match], now: datetime, *, trim: bool
-    ) -> None:
-        """Insert occurrences; with `trim`, drop those beyond the newest MAX_OCCURRENCES."""
-        seen_at = _ts(now)
-        rows = [
-            (incident_id, seen_at, m.record.source, m.record.line_no, m.record.text[:SAMPLE_CHARS])
-            for m in matches
-        ]
-        with self._lock:
-            self._db.executemany(
+                kept.extend(_occurrence(incident.id, seen, m) for m in group[-MAX_OCCURRENCES:])
+                if triple in live and incident.count > MAX_OCCURRENCES:
+                    trim.append((incident.id, incident.id, MAX_OCCURRENCES))
+                _snapshots(incident, indexes, group, triple in opened, results)
+            self._many(
                 "INSERT INTO occurrences (incident_id, seen_at, source, line_no, text) "
                 "VALUES (?, ?, ?, ?, ?)",
-                rows,
+                kept,
             )
-        if trim:
-            self._run(
+            self._many(
                 "DELETE FROM occurrences WHERE incident_id = ? AND id NOT IN "
                 "(SELECT id FROM occurrences WHERE incident_id = ? ORDER BY id DESC LIMIT ?)",
-                (incident_id, incident_id, MAX_OCCURRENCES),
+                trim,
             )
+        return [r for r in results if r is not None]
+
+    def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            with self._lock, self._guard():
+                self._db.executemany(sql, rows)
+
+    def _live_incidents(
+        self, groups: Mapping[tuple[str, str, str], object]
+    ) -> dict[tuple[str, str, str], Incident]:
+        """The newest incident not resolved of each (rule, key, host), read in chunks."""
+        wanted: dict[tuple[str, str], list[str]] = {}
+        for rule, key, host in groups:
+            wanted.setdefault((rule, host), []).append(key)
+        found: dict[tuple[str, str, str], Incident] = {}
+        for (rule, host), keys in wanted.items():
+            for chunk in _chunks(keys):
+                marks = ", ".join("?" * len(chunk))
+                rows = self._all(
+                    _LIVE_INCIDENTS.format(marks=marks),
+                    (rule, host, IncidentState.RESOLVED.value, *chunk),
+                )
+                for row in rows:  # by id: the newest of a key is kept
+                    found[(rule, row["key"], host)] = _incident(row)
+        return found
+
+    def _open_incidents(
+        self,
+        fresh: Sequence[tuple[str, str, str]],
+        groups: Mapping[tuple[str, str, str], list[int]],
+        matches: Sequence[Match],
+        seen: str,
+        seen_at: datetime,
+        token: Callable[[], str],
+    ) -> dict[tuple[str, str, str], Incident]:
+        """Insert the batch's new incidents, a multi-row INSERT per chunk; each as its
+        first match (rule, severity, key) showing its last (sample, source, fields)."""
+        opened: dict[tuple[str, str, str], Incident] = {}
+        for chunk in _chunks(fresh):
+            rows = []
+            for rule, key, host in chunk:
+                indexes = groups[(rule, key, host)]
+                first, last = matches[indexes[0]], matches[indexes[-1]]
+                rows.append(
+                    (rule, first.severity, key, len(indexes), last, token(), host),
+                )
+            marks = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+            values = [value for row in rows for value in _incident_row(*row, seen)]
+            ids = {
+                (found["rule"], found["key"], found["host"]): int(found["id"])
+                for found in self._all(_OPEN_INCIDENTS.format(marks=marks), values)
+            }
+            for rule, severity, key, count, last, opened_token, host in rows:
+                opened[(rule, key, host)] = Incident(
+                    id=ids[(rule, key, host)],
+                    rule=rule,
+                    severity=severity,
+                    key=key,
+                    state=IncidentState.OPEN,
+                    count=count,
+                    first_seen=seen_at,
+                    last_seen=seen_at,
+                    source=last.record.source,
+                    sample=last.record.text[:SAMPLE_CHARS],
+                    fields=frozen_map(last.fields),
+                    token=opened_token,
+                    host=host,
+                )
+        self._many(
+            "INSERT INTO transitions (incident_id, at, old_state, new_state, actor, note) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(i.id, seen, None, IncidentState.OPEN.value, "monitor", "") for i in opened.values()],
+        )
+        return opened
+
+    def _update_incidents(
+        self,
+        live: dict[tuple[str, str, str], Incident],
+        groups: Mapping[tuple[str, str, str], list[int]],
+        matches: Sequence[Match],
+        seen: str,
+        seen_at: datetime,
+    ) -> None:
+        """Bump the batch's repeated incidents (in `live`, replaced by their new state)."""
+        updates = []
+        for triple, incident in live.items():
+            indexes = groups[triple]
+            last = matches[indexes[-1]]
+            sample = last.record.text[:SAMPLE_CHARS]
+            fields = json.dumps(dict(last.fields), ensure_ascii=False)
+            updates.append((len(indexes), seen, sample, last.record.source, fields, incident.id))
+            live[triple] = replace(
+                incident,
+                count=incident.count + len(indexes),
+                last_seen=seen_at,
+                sample=sample,
+                source=last.record.source,
+                fields=frozen_map(last.fields),
+            )
+        self._many(
+            "UPDATE incidents SET count = count + ?, last_seen = ?, sample = ?, "
+            "source = ?, fields = ? WHERE id = ?",
+            updates,
+        )
 
     def _add_transition(
         self,
@@ -1331,6 +1354,84 @@ def _filters(
         clauses.append("last_seen >= ?")
         args.append(_ts(since))
     return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), args
+
+
+_CHUNK = 256
+# Statements with one placeholder group per item; only placeholders are formatted in.
+_LIVE_INCIDENTS = (
+    "SELECT * FROM incidents WHERE rule = ? AND host = ? AND state != ? "
+    "AND key IN ({marks}) ORDER BY id"
+)
+_OPEN_INCIDENTS = (
+    "INSERT INTO incidents (rule, severity, key, state, count, first_seen, last_seen, "
+    "source, sample, fields, token, host) VALUES {marks} RETURNING id, rule, key, host"
+)
+_T = TypeVar("_T")
+
+
+def _chunks(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
+    """`items` in pieces of at most _CHUNK, each a power of two long, so a statement
+    with one placeholder group per item has a handful of texts (statement caches)."""
+    start = 0
+    while start < len(items):
+        size = min(_CHUNK, 1 << ((len(items) - start).bit_length() - 1))
+        yield items[start : start + size]
+        start += size
+
+
+def _incident_row(
+    rule: str,
+    severity: Severity,
+    key: str,
+    count: int,
+    last: Match,
+    token: str,
+    host: str,
+    seen: str,
+) -> tuple[Any, ...]:
+    """The columns of a new incident opened by a batch, shown as its last match."""
+    return (
+        rule,
+        severity.value,
+        key,
+        IncidentState.OPEN.value,
+        count,
+        seen,
+        seen,
+        last.record.source,
+        last.record.text[:SAMPLE_CHARS],
+        json.dumps(dict(last.fields), ensure_ascii=False),
+        token,
+        host,
+    )
+
+
+def _occurrence(incident_id: int, seen: str, match: Match) -> tuple[Any, ...]:
+    record = match.record
+    return (incident_id, seen, record.source, record.line_no, record.text[:SAMPLE_CHARS])
+
+
+def _snapshots(
+    incident: Incident,
+    indexes: Sequence[int],
+    group: Sequence[Match],
+    created: bool,
+    results: list[Recorded | None],
+) -> None:
+    """Each match's `Recorded`: the incident as it was right after that match."""
+    base = incident.count - len(group)
+    for n, (index, match) in enumerate(zip(indexes, group, strict=True), start=1):
+        snapshot = incident
+        if n < len(group):
+            record = match.record
+            snapshot = replace(
+                incident,
+                count=base + n,
+                sample=record.text[:SAMPLE_CHARS],
+                source=record.source,
+                fields=match.fields,
+            )
+        results[index] = Recorded(snapshot, created and n == 1)
 
 
 def _incident(row: sqlite3.Row) -> Incident:
