@@ -93,6 +93,16 @@ class Checkpoint:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordParts:
+    """A record cut into the texts rules look at, in the order they decide."""
+
+    exception: str | None  # the final 'XxxError: ...' line of its traceback
+    message: str  # the first line's message (header removed)
+    others: tuple[str, ...]  # remaining lines, top to bottom, without frames and code
+    has_traceback: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Record:
     """One log record: a line plus its continuation lines (a traceback, indented text)."""
 
@@ -101,6 +111,9 @@ class Record:
     text: str
     level: str | None = None
     logged_at: datetime | None = None
+    parts: RecordParts | None = field(default=None, compare=False, repr=False)
+    """The record's parts when whoever assembled it knew them (`rules.records.split_record`
+    gives the same), so a storm's records are not cut up twice."""
 
     @property
     def first_line(self) -> str:

@@ -353,3 +353,32 @@ def test_feed_candidates_equals_feeding_every_line() -> None:
     low = [r for r in every if r.level in ("DEBUG", "INFO") and "\n" not in r.text]
     assert len(sparse) + skipped == len(every)
     assert [r for r in every if r not in low] == [r for r in sparse if r not in low]
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 5_000])
+def test_the_parts_an_assembler_gathers_are_what_split_record_finds(batch_size: int) -> None:
+    """The classifier uses the parts gathered while lines arrive instead of cutting the
+    record again; on a randomized corpus and every sample log they must be the same."""
+    from adminbot.rules.classifier import Classifier
+    from adminbot.rules.reference import corpus
+    from adminbot.rules.ruleset import build_ruleset
+
+    logs = [corpus(12_000, seed=batch_size)]
+    logs += [p.read_text(encoding="utf-8").split("\n") for p in sorted(SAMPLES.glob("*.log"))]
+    compared = 0
+    for texts in logs:
+        lines = [Line("a.log", n, text, 0, 0) for n, text in enumerate(texts, start=1)]
+        assembler = RecordAssembler("a.log")
+        records = [r for line in lines for r in assembler.feed(line)] + assembler.flush()
+        # the classifier's fast path makes one-line records itself
+        classifier = Classifier(build_ruleset(), fast=True)
+        for start in range(0, len(lines), batch_size):
+            found = classifier.feed("a.log", lines[start : start + batch_size])
+            records += [m.record for m in found.matches] + found.unmatched_errors
+        flushed = classifier.flush()
+        records += [m.record for m in flushed.matches] + flushed.unmatched_errors
+        for record in records:
+            if record.parts is not None:
+                assert record.parts == split_record(record.text), record.text
+                compared += 1
+    assert compared > 10_000

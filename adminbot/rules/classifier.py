@@ -35,13 +35,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from adminbot.models import Line, Match, Record
+from adminbot.models import Line, Match, Record, RecordParts
 from adminbot.rules.fields import _top_level_branches
 from adminbot.rules.literals import SPECIAL_FOLDS, lowerable, required_literals, required_sets
 from adminbot.rules.records import (
     LEVEL_RANK,
     RecordAssembler,
-    RecordParts,
     header_level_and_message,
     header_prefixes,
     header_tail,
@@ -141,7 +140,7 @@ class RuleMatcher:
             return None
         if record.level is None and not ERROR_EVIDENCE.search(record.text):
             return None  # a bare print that mentions "timeout" is not an error
-        parts = split_record(record.text)
+        parts = record.parts or split_record(record.text)
         for text in texts_in_order(parts):
             found = self._decide(record.level, candidates, text)
             if found is not None:

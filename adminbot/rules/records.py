@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from operator import attrgetter
 
-from adminbot.models import Line, Record
+from adminbot.models import Line, Record, RecordParts
 
 logger = logging.getLogger(__name__)
 
@@ -308,8 +308,13 @@ class _Pending:
     # A traceback joins a header line (logger.exception) or a line announcing it
     # ("Exception in thread X:"), not an unrelated stderr line before it.
     takes_traceback: bool
+    message: str  # as split_record reads it from the first line
+    has_traceback: bool
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=MAX_RECORD_LINES // 2))
     omitted: int = 0
+    # Exception and continuation lines in order (True: an exception line): the parts
+    # split_record would find, gathered while the lines arrive.
+    notes: list[tuple[bool, str]] = field(default_factory=list)
 
     def joins(self, kind: LineKind) -> bool:
         """A new traceback joins only where it is announced; after a finished one it
@@ -325,6 +330,10 @@ class _Pending:
             if len(self.tail) == self.tail.maxlen:
                 self.omitted += 1
             self.tail.append(text)
+        if kind is LineKind.EXCEPTION or kind is LineKind.CONTINUATION:
+            self.notes.append((kind is LineKind.EXCEPTION, text))
+        elif kind is LineKind.TRACEBACK:
+            self.has_traceback = True
         if kind is not LineKind.BLANK:
             self.last_kind = kind
 
@@ -339,7 +348,24 @@ class _Pending:
             lines = [*lines, *gap, *self.tail]
         while lines and (not lines[-1] or lines[-1].isspace()):
             lines = lines[:-1]
-        return Record(self.source, self.line_no, "\n".join(lines), self.level, self.logged_at)
+        text = "\n".join(lines)
+        parts = None if self.tail else self._parts()  # a shortened record is split anew
+        return Record(self.source, self.line_no, text, self.level, self.logged_at, parts)
+
+    def _parts(self) -> RecordParts:
+        notes = self.notes
+        if not notes:
+            return RecordParts(None, self.message, (), self.has_traceback)
+        if len(notes) == 1 and notes[0][0]:
+            return RecordParts(notes[0][1].strip(), self.message, (), self.has_traceback)
+        final = next((i for i in range(len(notes) - 1, -1, -1) if notes[i][0]), None)
+        others = (text.strip() for i, (_, text) in enumerate(notes) if i != final)
+        return RecordParts(
+            exception=notes[final][1].strip() if final is not None else None,
+            message=self.message,
+            others=tuple(text for text in others if text),
+            has_traceback=self.has_traceback,
+        )
 
 
 class RecordAssembler:
@@ -378,8 +404,10 @@ class RecordAssembler:
     ) -> list[Record]:
         if found is not None:
             done = self._emit()
-            _, match = found
-            self._start(text, line_no, normalise_level(match["level"]), match.groupdict().get("ts"))
+            form, match = found
+            level = normalise_level(match["level"])
+            message = _logger_and_message(text, form, match)[1]
+            self._start(text, line_no, level, match.groupdict().get("ts"), message)
             return done
         pending = self._pending
         if pending is not None:
@@ -389,7 +417,7 @@ class RecordAssembler:
                 return []
         done = self._emit()
         if text and not text.isspace():
-            self._start(text, line_no, None, None)
+            self._start(text, line_no, None, None, text.strip())
         return done
 
     def skip_headers(self, count: int) -> list[Record]:
@@ -452,10 +480,12 @@ class RecordAssembler:
                 if self._pending is not None:
                     records.append(self._pending.to_record())
                     self._pending = None
-                match = found[1]
+                form, match = found
                 level = normalise_level(match["level"])
                 stamp = parse_timestamp(match.groupdict().get("ts"))
-                records.append(Record(self.source, first_line_no + index, text, level, stamp))
+                parts = RecordParts(None, _logger_and_message(text, form, match)[1], (), False)
+                number = first_line_no + index
+                records.append(Record(self.source, number, text, level, stamp, parts))
             else:
                 records.extend(self._feed_parsed(text, first_line_no + index, found))
             found = following if index < last else None
@@ -482,16 +512,21 @@ class RecordAssembler:
         """Emit whatever is pending (shutdown, file rotated or removed)."""
         return self._emit()
 
-    def _start(self, text: str, line_no: int, level: str | None, stamp: str | None) -> None:
+    def _start(
+        self, text: str, line_no: int, level: str | None, stamp: str | None, message: str
+    ) -> None:
+        first = LineKind.HEAD if level else _first_kind(text)
         self._pending = _Pending(
             source=self.source,
             line_no=line_no,
             level=level,
             logged_at=parse_timestamp(stamp),
             lines=[text],
-            last_kind=LineKind.HEAD if level else _first_kind(text),
+            last_kind=first,
             takes_traceback=bool(level) or text.rstrip().endswith(":"),
             touched=self._monotonic(),
+            message=message,
+            has_traceback=first is LineKind.TRACEBACK,
         )
 
     def _emit(self) -> list[Record]:
@@ -544,16 +579,6 @@ def _runs(indexes: Sequence[int]) -> list[tuple[int, int]]:
         else:
             runs.append((index, index))
     return runs
-
-
-@dataclass(frozen=True, slots=True)
-class RecordParts:
-    """A record cut into the texts rules look at, in the order they decide."""
-
-    exception: str | None  # the final 'XxxError: ...' line of its traceback
-    message: str  # the first line's message (header removed)
-    others: tuple[str, ...]  # remaining lines, top to bottom, without frames and code
-    has_traceback: bool
 
 
 def split_record(text: str) -> RecordParts:

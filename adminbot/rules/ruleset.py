@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 
-from adminbot.models import Match, Record, frozen_map
+from adminbot.models import Match, Record, RecordParts, frozen_map
 from adminbot.rules.builtin import SEEDS
 from adminbot.rules.classifier import (
     ERROR_EVIDENCE,
@@ -33,7 +33,7 @@ from adminbot.rules.classifier import (
 )
 from adminbot.rules.fields import extract_fields, incident_key
 from adminbot.rules.loader import NAME_RE, build_rulebook, rule_from_table
-from adminbot.rules.records import TRACEBACK_START, RecordParts
+from adminbot.rules.records import TRACEBACK_START
 from adminbot.rules.spec import DEFAULT_MIN_LEVEL, RuleBook, RuleSpec
 
 # The classifier stage lives in `classifier`, rule loading in `loader`; these names
