@@ -11,11 +11,12 @@ import pytest
 from adminbot.models import Line
 from adminbot.rules.records import (
     MAX_RECORD_LINES,
+    HeaderFilter,
     RecordAssembler,
     assemble,
-    candidate_lines,
+    header_level_and_message,
+    normalise_level,
     parse_header,
-    skippable_header_scan,
     split_record,
 )
 from tests.clocks import FakeMonotonic
@@ -309,46 +310,38 @@ def _mutations(text: str, rng: random.Random) -> list[str]:
     return out
 
 
-def test_every_line_the_scan_skips_is_an_info_or_debug_header() -> None:
-    """The fast path's safety: a skipped line must parse as a low-level header."""
-    scan = skippable_header_scan({"DEBUG", "INFO"})
-    assert scan is not None
+def test_every_line_the_block_scan_skips_is_an_info_or_debug_header() -> None:
+    """The fast path's safety: a skipped line must parse as a low-level header, a line
+    found as a header must parse as the same header, any other as no header at all."""
+    needs = HeaderFilter.of({"DEBUG", "INFO"}, (), lambda _: True)
     rng = random.Random(11)
-    texts = [m for text in _sample_texts() for m in _mutations(text, rng)]
-    lines = _lines(*texts)
-    candidates = set(candidate_lines(lines, scan) or [])
-    skipped = [text for i, text in enumerate(texts) if i not in candidates]
+    texts = [m for text in _sample_texts() for m in _mutations(text, rng) if "\n" not in m]
+    block = "\n" + "\n".join(texts)
+    starts = {position: n for n, position in enumerate(_newlines(block))}
+    found = {starts[m.start()]: m for m in needs.scan.finditer(block)}
+    skipped = [text for i, text in enumerate(texts) if i not in found]
     assert len(skipped) > 200
     for text in skipped:
         header = parse_header(text)
         assert header is not None and header.level in ("DEBUG", "INFO"), text
-    for i in candidates:
-        header = parse_header(texts[i])
-        assert header is None or header.level not in ("DEBUG", "INFO"), texts[i]
+    for i, match in found.items():
+        said = header_level_and_message(texts[i])
+        if match.lastgroup == "other":
+            assert said is None, texts[i]
+        else:
+            level_group, _ = needs.groups[match.lastgroup or ""]
+            message = texts[i][match.end() - match.start() - 1 :].strip()
+            assert said == (normalise_level(match[level_group]), message), texts[i]
 
 
-def test_no_scan_when_no_level_may_be_skipped() -> None:
-    assert skippable_header_scan(set()) is None
-
-
-def test_candidate_lines_refuses_texts_holding_a_newline() -> None:
-    scan = skippable_header_scan({"INFO"})
-    assert scan is not None
-    assert candidate_lines(_lines("a\nb", "c"), scan) is None
-    assert candidate_lines([], scan) == []
-
-
-def test_feed_candidates_equals_feeding_every_line() -> None:
+def test_feed_block_equals_feeding_every_line() -> None:
     texts = _sample_texts()
-    scan = skippable_header_scan({"DEBUG", "INFO"})
-    assert scan is not None
     lines = _lines(*texts)
     slow = RecordAssembler("app.log")
     every = [r for line in lines for r in slow.feed(line)] + slow.end_of_batch()
     fast = RecordAssembler("app.log")
-    candidates = candidate_lines(lines, scan)
-    assert candidates is not None
-    sparse, skipped = fast.feed_candidates(lines, candidates)
+    needs = HeaderFilter.of({"DEBUG", "INFO"}, (), lambda _: True)
+    sparse, skipped = fast.feed_block("\n" + "\n".join(texts), texts, 1, needs)
     sparse += fast.end_of_batch()
     low = [r for r in every if r.level in ("DEBUG", "INFO") and "\n" not in r.text]
     assert len(sparse) + skipped == len(every)
@@ -382,3 +375,45 @@ def test_the_parts_an_assembler_gathers_are_what_split_record_finds(batch_size: 
                 assert record.parts == split_record(record.text), record.text
                 compared += 1
     assert compared > 10_000
+
+
+def test_a_block_finds_the_headers_each_line_would_say_it_has() -> None:
+    """BLOCK_HEADERS (one pass over a batch) and _header_match (one line) must agree on
+    which lines are headers, their level and their message: the fast path trusts it."""
+    from adminbot.rules.reference import corpus
+
+    edge = [
+        "2026-11-29 10:00:01,123 ERROR descargas:",
+        "2026-11-29 10:00:01,123 ERROR descargas: ",
+        "2026-11-29 10:00:01 ERROR",
+        "[2026-11-29 10:00:01,123] [ERROR] [worker",
+        "[2026-11-29 10:00:01,123] [ERROR]",
+        "2026-11-29 10:00:01,123 | ERROR | x - msg",
+        "2026-11-29 10:00:01,123 - telegram.ext - ERROR -",
+        "ERROR:root:",
+        "ERRORS:root:no",
+        "2026-11-29 10:00:01,123\tWARN\tname:\tmsg",
+        "  2026-11-29 10:00:01,123 ERROR indented",
+    ]
+    texts = edge + corpus(20_000, seed=11)
+    for path in sorted(SAMPLES.glob("*.log")):
+        texts += path.read_text(encoding="utf-8").split("\n")
+    block = "\n" + "\n".join(texts)
+    assert block.count("\n") == len(texts)
+    needs = HeaderFilter.of((), (), lambda _: True)
+    found = {}
+    starts = {position: n for n, position in enumerate(_newlines(block))}
+    for match in needs.scan.finditer(block):
+        if match.lastgroup == "other":
+            continue
+        index = starts[match.start()]
+        level_group, _ = needs.groups[match.lastgroup or ""]
+        message = texts[index][match.end() - match.start() - 1 :].strip()
+        found[index] = (normalise_level(match[level_group]), message)
+    said = {i: header_level_and_message(text) for i, text in enumerate(texts)}
+    assert found == {i: pair for i, pair in said.items() if pair is not None}
+    assert len(found) > 5_000
+
+
+def _newlines(block: str) -> list[int]:
+    return [n for n, char in enumerate(block) if char == "\n"]

@@ -3,26 +3,29 @@
 Two things make it fast while giving exactly what the straightforward algorithm
 gives (`adminbot.rules.reference`, which a test compares record by record):
 
-1. A scan over the whole batch skips header lines nobody needs: INFO/DEBUG
-   headers no rule looks at, and headers at a level some rules look at below
-   ERROR (WARNING) that, alone as a one-line record, match no rule. The matcher
-   decides that from the line, once per line without its time (a pipeline
-   repeats its request lines). Only the other lines, each with the line before
-   it, are assembled into records; ERROR and CRITICAL headers never are skipped.
+1. One regex pass over the whole batch (`records.block_scan`) finds the lines that
+   matter and parses the header lines among them: it never even finds INFO/DEBUG
+   headers no rule looks at, and headers at a level some rules look at below ERROR
+   (WARNING) are skipped when, alone as a one-line record, they match no rule (the
+   matcher decides that once per line without its time: a pipeline repeats its
+   request lines). A header followed by a header is a one-line record at once;
+   only tracebacks and stderr lines go through the line-by-line assembler.
 2. Rules are matched on the lower-cased text, case-sensitively, one top-level
    alternative at a time and only when the text holds one string of each set
    that alternative requires (`required_sets`: both "disk" and "full" for a
-   disk-full pattern). This is what `re.IGNORECASE` would find whenever lower-casing
-   is a one-to-one map of characters that `re` folds the same way (`_SAFE_TEXT`)
-   and the pattern has no upper-case letters, flags or escapes that would
-   change meaning (`literals.lowerable`); anything else takes the `re.IGNORECASE` path.
+   disk-full pattern); which of those strings a text holds is found in one pass
+   (`gate.LiteralGate`). This is what `re.IGNORECASE` would find whenever
+   lower-casing is a one-to-one map of characters that `re` folds the same way
+   (`lowered`) and the pattern has no upper-case letters, flags or escapes that
+   would change meaning (`literals.lowerable`); anything else takes the
+   `re.IGNORECASE` path.
 
 Fields and the incident key are only extracted for records that matched, and
 not at all when the caller needs only rule and line (`check-rules --json`).
 
-Just over ~400 lines: the scan plan and the literal-gated matcher are the two halves
-of one speed trick and are checked together against the reference classifier; what
-a pattern requires is read in `adminbot.rules.literals`.
+Just over ~400 lines: the header filter and the literal-gated matcher are the two
+halves of one speed trick and are checked together against the reference
+classifier; what a pattern requires is read in `adminbot.rules.literals`.
 """
 
 from __future__ import annotations
@@ -37,12 +40,13 @@ from typing import TYPE_CHECKING
 
 from adminbot.models import Line, Match, Record, RecordParts
 from adminbot.rules.fields import _top_level_branches
+from adminbot.rules.gate import LiteralGate
 from adminbot.rules.literals import SPECIAL_FOLDS, lowerable, required_literals, required_sets
 from adminbot.rules.records import (
     LEVEL_RANK,
+    HeaderFilter,
     RecordAssembler,
     header_level_and_message,
-    header_prefixes,
     header_tail,
     split_record,
 )
@@ -77,6 +81,11 @@ def lowered(text: str) -> str | None:
     return low
 
 
+Branches = tuple[tuple[tuple[int, ...], re.Pattern[str]], ...]
+"""Per top-level alternative of a pattern: the masks of the sets of strings it needs one
+of each of (a `LiteralGate`'s bits), and its regex for lower-cased text."""
+
+
 @dataclass(frozen=True, slots=True)
 class _FastRule:
     """One rule, compiled both ways: for lower-cased text and as written."""
@@ -84,21 +93,39 @@ class _FastRule:
     rule: Rule
     regex: re.Pattern[str]  # as written, IGNORECASE: the reference and the fields
     folded_keywords: tuple[str, ...]  # for the IGNORECASE path (casefold)
-    keywords: tuple[str, ...]  # for the lower-cased path
-    # (sets of strings it needs one of each of, regex) per top-level alternative
-    branches: tuple[tuple[tuple[tuple[str, ...], ...], re.Pattern[str]], ...] | None
+    keyword_mask: int  # for the lower-cased path: one of its keywords (0: no gate)
+    branches: Branches | None  # None: the pattern is only matched as written
 
     @classmethod
-    def of(cls, rule: Rule) -> _FastRule:
+    def of(cls, rule: Rule, gate: LiteralGate) -> _FastRule:
         if rule.pattern is None:
             raise ValueError(f"rule {rule.name!r} has no pattern to classify with")
+        branches = _branches(rule.pattern)
         return cls(
             rule,
             re.compile(rule.pattern, re.IGNORECASE),
             tuple(word.casefold() for word in rule.keywords),
-            tuple(word.lower() for word in rule.keywords),
-            _branches(rule.pattern),
+            gate.mask(_lowered_keywords(rule)),
+            None
+            if branches is None
+            else tuple(
+                (tuple(m for m in map(gate.mask, sets) if m), regex) for sets, regex in branches
+            ),
         )
+
+
+def _lowered_keywords(rule: Rule) -> tuple[str, ...]:
+    return tuple(word.lower() for word in rule.keywords)
+
+
+def _literals(rules: Sequence[Rule]) -> list[str]:
+    """Every string a gate of the lower-cased path looks for."""
+    found: list[str] = []
+    for rule in rules:
+        found += _lowered_keywords(rule)
+        for sets, _ in _branches(rule.pattern or "") or ():
+            found += [word for words in sets for word in words]
+    return found
 
 
 def _branches(
@@ -120,7 +147,8 @@ class RuleMatcher:
     """Which rule, if any, a record matches; the first in precedence order."""
 
     def __init__(self, rules: Sequence[Rule]) -> None:
-        compiled = [_FastRule.of(rule) for rule in rules]
+        self._gate = LiteralGate(_literals(rules))
+        compiled = [_FastRule.of(rule, self._gate) for rule in rules]
         self._by_level = {
             level: tuple(c for c in compiled if c.rule.accepts_level(level))
             for level in (None, *LEVEL_RANK)
@@ -175,26 +203,26 @@ class RuleMatcher:
             return decided[key]
         if len(decided) >= _MAX_DECIDED:
             decided.clear()
-        found = decided[key] = _first_rule(candidates, text)
+        found = decided[key] = _first_rule(candidates, text, self._gate)
         return found
 
 
-def _first_rule(candidates: Sequence[_FastRule], text: str) -> _FastRule | None:
+def _first_rule(candidates: Sequence[_FastRule], text: str, gate: LiteralGate) -> _FastRule | None:
     low = lowered(text)
     if low is None:
         return _first_rule_ignoring_case(candidates, text)
-    contains = low.__contains__
+    present = gate.present(low)
     for compiled in candidates:
-        if compiled.keywords and not any(map(contains, compiled.keywords)):
+        if compiled.keyword_mask and not present & compiled.keyword_mask:
             continue
         branches = compiled.branches
         if branches is None:
             if compiled.regex.search(text):
                 return compiled
             continue
-        for requirements, regex in branches:
-            for words in requirements:
-                if not any(map(contains, words)):
+        for masks, regex in branches:
+            for mask in masks:
+                if not present & mask:
                     break
             else:
                 if regex.search(low):
@@ -223,47 +251,16 @@ def texts_in_order(parts: RecordParts) -> list[str]:
 # --- which lines of a batch need a look ------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class ScanPlan:
-    """Finds the lines of a batch that may matter; the others are headers nobody needs.
-
-    `scan` finds every line except headers at a level no rule looks at; its
-    group `gated` is set on headers at a lower level some rules look at (DEBUG,
-    INFO, WARNING): such a header matters only if, alone as a one-line record, it
-    matches a rule (`matches`, the classifier's own decision, remembered per line
-    without its time). A gated header followed by more lines of its record is fed
-    anyway, with them.
-    """
-
-    scan: re.Pattern[str]
-    matches: Callable[[str], bool]
-
-    @classmethod
-    def of(cls, matcher: RuleMatcher) -> ScanPlan | None:
-        skipped: list[str] = []
-        gated: list[str] = []
-        for level in _SKIPPABLE_LEVELS:
-            (gated if matcher.rules_at(level) else skipped).append(level)
-        skip = f"(?!{header_prefixes(skipped)})" if skipped else ""
-        gate = f"(?:(?={header_prefixes(gated)})(?P<gated>)|)" if gated else ""
-        return cls(re.compile(rf"\n{skip}{gate}"), matcher.header_matches)
-
-    def candidates(self, block: str, texts: Sequence[str]) -> list[int]:
-        """Indexes of `texts` (the lines of "\\n" + block) that need a look, in order."""
-        matches = self.matches
-        indexes: list[int] = []
-        newlines = 0
-        last = 0
-        count = block.count
-        for found in self.scan.finditer(block):
-            position = found.start()
-            newlines += count("\n", last, position + 1)
-            last = position + 1
-            index = newlines - 1
-            if found.lastgroup == "gated" and not matches(texts[index]):
-                continue
-            indexes.append(index)
-        return indexes
+def header_filter(matcher: RuleMatcher) -> HeaderFilter:
+    """Which header lines a batch may skip: DEBUG/INFO/WARNING headers at a level no
+    rule looks at, and at a level some rules look at, those that alone as a one-line
+    record match no rule (the matcher's own decision, remembered per line without its
+    time). ERROR and CRITICAL headers are always records."""
+    skip: list[str] = []
+    gated: list[str] = []
+    for level in _SKIPPABLE_LEVELS:
+        (gated if matcher.rules_at(level) else skip).append(level)
+    return HeaderFilter.of(skip, gated, matcher.header_matches)
 
 
 # --- the stage ------------------------------------------------------------------------
@@ -291,10 +288,10 @@ class ClassifierStats:
 class Classifier:
     """Lines in, matches out: one per process, one record assembler per source.
 
-    Only the lines the ruleset's `ScanPlan` finds (each with the line before it)
-    go through the record assembler and the rules; skipped lines still count as
-    records. `fast=False` feeds every line, which a test compares. With
-    `keys=False` matches carry no fields and no key (only rule and record).
+    Only the lines the ruleset's `HeaderFilter` keeps go through the record
+    assembler and the rules; skipped lines still count as records. `fast=False`
+    feeds every line, which a test compares. With `keys=False` matches carry no
+    fields and no key (only rule and record).
     """
 
     def __init__(
@@ -345,11 +342,11 @@ class Classifier:
         is "\\n".join(texts) when the caller has it already."""
         assembler = self._assembler(source)
         self.stats.lines += len(texts)
-        plan = self._ruleset.scan_plan if self._fast else None
-        if joined is None and plan is not None:
+        needs = self._ruleset.header_filter if self._fast else None
+        if joined is None and needs is not None:
             joined = "\n".join(texts)
-        block = "\n" + joined if plan is not None and joined is not None else ""
-        if plan is None or block.count("\n") != len(texts):
+        block = "\n" + joined if needs is not None and joined is not None else ""
+        if needs is None or block.count("\n") != len(texts):
             records = [
                 record
                 for number, text in enumerate(texts, start=first_line_no)
@@ -357,8 +354,7 @@ class Classifier:
             ]
             skipped = 0
         else:
-            candidates = plan.candidates(block, texts)
-            records, skipped = assembler.feed_text_candidates(texts, first_line_no, candidates)
+            records, skipped = assembler.feed_block(block, texts, first_line_no, needs)
         records.extend(assembler.end_of_batch())
         return self._classify(records, skipped)
 

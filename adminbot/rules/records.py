@@ -26,7 +26,6 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
-from operator import attrgetter
 
 from adminbot.models import Line, Record, RecordParts
 
@@ -50,7 +49,6 @@ _ATTACHED = re.compile(r"(?:DETAIL|HINT|CONTEXT|QUERY|WHERE|LINE \d+):|future: <
 # A record that grows beyond this keeps its head and its tail (the final
 # exception line matters most) and notes how many lines were left out.
 MAX_RECORD_LINES = 400
-_TEXT = attrgetter("text")
 
 # [0-9], not \d: only ASCII digits, and sre checks a small set faster than a category.
 _TS = (
@@ -62,14 +60,13 @@ _LOGGER_NAME = r"[A-Za-z_][\w.-]*"
 _LEVEL_END = r"(?=[\s\]|:-]|$)"
 
 
-def _formats(levels: str, named: bool) -> dict[str, str]:
+def _formats(levels: str, named: bool, suffix: str = "") -> dict[str, str]:
     """Anchored header prefixes, each up to and including the level word.
 
-    Built twice from the same pieces: with named groups and every level for
-    `parse_header`, and without groups and with only the levels the prefilter may
-    skip (`skippable_header_scan`), so both always agree on what a header is.
+    Built twice from the same pieces: for one line (`parse_header`) and for a whole
+    block (`BLOCK_HEADERS`), so both always agree on what a header is.
     """
-    ts, tails = _pieces(levels, named)
+    ts, tails = _pieces(levels, named, suffix)
     return {
         "plain": ts + tails["plain"],
         "ptb": ts + tails["ptb"],
@@ -78,11 +75,12 @@ def _formats(levels: str, named: bool) -> dict[str, str]:
     }
 
 
-def _pieces(levels: str, named: bool) -> tuple[str, dict[str, str]]:
-    """The timestamp and what follows it in each format (see `_formats`)."""
+def _pieces(levels: str, named: bool, suffix: str = "") -> tuple[str, dict[str, str]]:
+    """The timestamp and what follows it in each format (see `_formats`); `suffix` is
+    added to the group names (one regex holding every format needs distinct names)."""
 
     def group(name: str, body: str) -> str:
-        return f"(?P<{name}>{body})" if named else f"(?:{body})"
+        return f"(?P<{name}{suffix}>{body})" if named else f"(?:{body})"
 
     level = group("level", levels) + _LEVEL_END
     return group("ts", _TS), {
@@ -105,6 +103,67 @@ _PARSE = {
 _PLAIN_REST = re.compile(rf"\]?:?[ \t]*(?:\|[ \t]*(?P<lg2>\S+) - |(?P<lg>{_LOGGER_NAME}):\s)?")
 _BRACKET_REST = re.compile(rf"[ \t]*(?:\[(?P<lg>[^\]]*)\][ \t]*|(?P<lg2>{_LOGGER_NAME}):\s)?")
 _PTB_REST = re.compile(r" - ")
+
+# The same rests inside a block of lines: what stopped at the end of the line stops at
+# its newline (`\s` and `[^\]]` would run into the next line).
+_BLOCK_RESTS = {
+    "plain": rf"\]?:?[ \t]*(?:\|[ \t]*\S+ - |{_LOGGER_NAME}:[^\S\n])?",
+    "ptb": r"(?: - )?",
+    "bracket": rf"[ \t]*(?:\[[^\]\n]*\][ \t]*|{_LOGGER_NAME}:[^\S\n])?",
+    "basic": "",
+}
+
+
+def block_scan(skip: Collection[str]) -> re.Pattern[str]:
+    """Finds every line of a "\\n"-prefixed block but the header lines at a `skip` level:
+    a header line from its newline to its message, in a group named after its format
+    (the formats in `_header_match`'s order), any other line as the empty group `other`.
+
+    A line at a `skip` level is refused first, by one look at its start; the timestamp
+    is read once for the two formats that start with it (only one reading of it can be
+    followed by the blank both need)."""
+    levels = "|".join(w for w in _LEVEL_WORDS if normalise_level(w) not in skip)
+
+    def piece(kind: str, stamp: str) -> tuple[str, str]:
+        """(the timestamp, the format's tail and rest), groups suffixed by the format."""
+        tails = _pieces(levels, named=True, suffix="_" + kind)[1]
+        return _pieces(levels, named=True, suffix=stamp)[0], tails[kind] + _BLOCK_RESTS[kind]
+
+    ts, plain = piece("plain", "_dated")
+    _, ptb = piece("ptb", "_dated")
+    bracket_ts, bracket = piece("bracket", "_bracket")
+    _, basic = piece("basic", "")
+    dated = f"{ts}(?:(?P<plain>{plain})|(?P<ptb>{ptb}))"
+    bracket = rf"(?P<bracket>\[{bracket_ts}{bracket})"
+    basic = f"(?P<basic>{basic})"
+    refuse = f"(?!{header_prefixes(skip)})" if skip else ""
+    return re.compile(rf"\n{refuse}(?:{dated}|{bracket}|{basic}|(?P<other>))")
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderFilter:
+    """Which header lines nobody needs as records (the classifier's rules decide).
+
+    A header at a `skip` level is never needed (`scan` does not even find it); at a
+    `gated` level only if, alone as a one-line record, it matches a rule (`matches`).
+    Either is fed all the same when more lines of its record follow it."""
+
+    scan: re.Pattern[str]  # block_scan(skip)
+    gated: frozenset[str]
+    matches: Callable[[str], bool]
+    groups: dict[str, tuple[int, int | None]]  # per format: its level's group, its time's
+
+    @classmethod
+    def of(
+        cls, skip: Collection[str], gated: Collection[str], matches: Callable[[str], bool]
+    ) -> HeaderFilter:
+        scan = block_scan(skip)
+        stamps = {"plain": "ts_dated", "ptb": "ts_dated", "bracket": "ts_bracket"}
+        groups = {
+            kind: (scan.groupindex[f"level_{kind}"], scan.groupindex.get(stamps.get(kind, "")))
+            for kind in _BLOCK_RESTS
+        }
+        return cls(scan, frozenset(gated), matches, groups)
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,18 +288,6 @@ def header_prefixes(levels: Collection[str]) -> str:
     dated = f"{ts}(?:{tails['plain']}|{tails['ptb']})"
     bracketed = rf"\[{ts}{tails['bracket']}"
     return f"{dated}|{bracketed}|{tails['basic']}"
-
-
-def skippable_header_scan(levels: Collection[str]) -> re.Pattern[str] | None:
-    """A regex that finds every line of a "\\n"-prefixed block EXCEPT header lines at
-    one of `levels` (e.g. INFO/DEBUG). The classifier's fast path skips those.
-
-    Every line it does not find is guaranteed to be a header line (it starts a new
-    record) whose normalised level is in `levels`. Returns None if nothing may be skipped.
-    """
-    if not any(normalise_level(w) in levels for w in _LEVEL_WORDS):
-        return None
-    return re.compile(rf"\n(?!{header_prefixes(levels)})")
 
 
 class LineKind(Enum):
@@ -420,75 +467,85 @@ class RecordAssembler:
             self._start(text, line_no, None, None, text.strip())
         return done
 
-    def skip_headers(self, count: int) -> list[Record]:
-        """Account for `count` header lines nobody needs as records (the classifier's
-        fast path): they complete the pending record and leave nothing pending.
-
-        The caller guarantees the line after them is a header too, or the batch ends.
-        """
-        return self._emit() if count > 0 else []
-
-    def feed_candidates(
-        self, lines: Sequence[Line], candidates: Sequence[int]
+    def feed_block(
+        self, block: str, texts: Sequence[str], first_line_no: int, needs: HeaderFilter
     ) -> tuple[list[Record], int]:
-        """Feed only `lines[i]` for i in `candidates` (sorted), each run with the line
-        before it; return the records completed and how many lines were skipped.
+        """Feed consecutive lines, given as their texts and as "\\n" + "\\n".join(texts);
+        return the records completed and how many header lines were skipped as records
+        nobody needs (`needs`). What comes out is what feeding every line gives, but for
+        the skipped records.
 
-        Every other line must be a header whose record nobody needs (see
-        `candidate_lines`): it completes the pending record and is a one-line
-        record itself, so skipped lines count as records. A run that starts with
-        a continuation line is fed with the header before it, which it belongs to.
+        One pass over the block (`needs.scan`) finds every line but the headers at a level
+        no rule looks at, and parses the header lines it finds; a header followed by
+        another is a one-line record made at once. Only the other lines (tracebacks,
+        stderr) go through `feed_text`, a skipped header with them when they follow it.
         """
-        if not lines:
-            return [], 0
-        first = lines[0].line_no
-        if lines[-1].line_no - first != len(lines) - 1:
-            raise ValueError("feed_candidates needs consecutive line numbers")
-        return self.feed_text_candidates([line.text for line in lines], first, candidates)
-
-    def feed_text_candidates(
-        self, texts: Sequence[str], first_line_no: int, candidates: Sequence[int]
-    ) -> tuple[list[Record], int]:
-        """`feed_candidates` for consecutive lines given as texts, numbered from `first_line_no`."""
         records: list[Record] = []
         skipped = 0
-        done = 0  # texts[:done] are accounted for
-        for start, end in _runs(candidates):
-            first = start
-            if start > done and _header_match(texts[start]) is None:
-                first = start - 1  # the header this continuation line belongs to
-            if first > done:
-                records.extend(self.skip_headers(first - done))
-                skipped += first - done
-            self._feed_run(texts, first, end, first_line_no, records)
-            done = end + 1
+        done = 0  # texts[:done] are accounted for, but for a header `held`
+        held: tuple[int, re.Match[str]] | None = None  # a header: do lines follow it?
+        newlines = 0
+        last = 0
+        count = block.count
+        for found in needs.scan.finditer(block):
+            position = found.start()
+            newlines += count("\n", last, position + 1)
+            last = position + 1
+            index = newlines - 1
+            other = found.lastgroup == "other"
+            if held is not None:
+                skipped += self._settle(
+                    held, texts, first_line_no, needs, records, other and index == done
+                )
+                held = None
+            if index > done:  # skipped headers; the last is fed if its lines follow
+                records.extend(self._emit())
+                skipped += index - done
+                if other:
+                    skipped -= 1
+                    header = texts[index - 1]
+                    number = first_line_no + index - 1
+                    records.extend(self._feed_parsed(header, number, _header_match(header)))
+            done = index + 1
+            if other:
+                records.extend(self._feed_parsed(texts[index], first_line_no + index, None))
+            else:
+                held = (index, found)
+        if held is not None:
+            skipped += self._settle(held, texts, first_line_no, needs, records, False)
         if done < len(texts):
-            records.extend(self.skip_headers(len(texts) - done))
+            records.extend(self._emit())
             skipped += len(texts) - done
         return records, skipped
 
-    def _feed_run(
-        self, texts: Sequence[str], first: int, last: int, first_line_no: int, records: list[Record]
-    ) -> None:
-        """Feed `texts[first..last]`, each header parsed once; a header line followed by
-        another header is a record of one line, made without assembling it."""
-        found = _header_match(texts[first])
-        for index in range(first, last + 1):
-            text = texts[index]
-            following = _header_match(texts[index + 1]) if index < last else None
-            if found is not None and following is not None:
-                if self._pending is not None:
-                    records.append(self._pending.to_record())
-                    self._pending = None
-                form, match = found
-                level = normalise_level(match["level"])
-                stamp = parse_timestamp(match.groupdict().get("ts"))
-                parts = RecordParts(None, _logger_and_message(text, form, match)[1], (), False)
-                number = first_line_no + index
-                records.append(Record(self.source, number, text, level, stamp, parts))
-            else:
-                records.extend(self._feed_parsed(text, first_line_no + index, found))
-            found = following if index < last else None
+    def _settle(
+        self,
+        held: tuple[int, re.Match[str]],
+        texts: Sequence[str],
+        first_line_no: int,
+        needs: HeaderFilter,
+        records: list[Record],
+        followed: bool,
+    ) -> int:
+        """Feed a header `feed_block` found, now that it is known whether lines of its
+        record follow it; 1 if it was skipped (a gated header matching no rule)."""
+        index, found = held
+        text = texts[index]
+        level_group, stamp_group = needs.groups[found.lastgroup or ""]
+        level = normalise_level(found[level_group])
+        if not followed and level in needs.gated and not needs.matches(text):
+            records.extend(self._emit())
+            return 1
+        stamp = found[stamp_group] if stamp_group is not None else None
+        message = text[found.end() - found.start() - 1 :].strip()
+        records.extend(self._emit())
+        if followed or index + 1 == len(texts):  # its record may go on
+            self._start(text, first_line_no + index, level, stamp, message)
+        else:  # a header next: a record of one line
+            parts = RecordParts(None, message, (), False)
+            number = first_line_no + index
+            records.append(Record(self.source, number, text, level, parse_timestamp(stamp), parts))
+        return 0
 
     def end_of_batch(self) -> list[Record]:
         """Emit the pending record unless its traceback has not reached its last line."""
@@ -532,53 +589,6 @@ class RecordAssembler:
     def _emit(self) -> list[Record]:
         pending, self._pending = self._pending, None
         return [pending.to_record()] if pending is not None else []
-
-
-def candidate_lines(
-    lines: Sequence[Line], scan: re.Pattern[str], keyword_scan: re.Pattern[str] | None = None
-) -> list[int] | None:
-    """Indexes of the lines that are not skippable headers, found in one regex pass.
-
-    `scan` comes from `skippable_header_scan`; `keyword_scan` adds lines holding
-    a keyword. None when the batch cannot be scanned as one block (a line holds
-    a newline), so the caller feeds every line.
-    """
-    if not lines:
-        return []
-    block = "\n" + "\n".join(map(_TEXT, lines))
-    if block.count("\n") != len(lines):
-        return None
-    positions = [found.start() for found in scan.finditer(block)]
-    if keyword_scan is not None:
-        extra = [found.start() for found in keyword_scan.finditer(block)]
-        positions = sorted({*positions, *extra})
-    return _line_indexes(block, positions)
-
-
-def _line_indexes(block: str, positions: list[int]) -> list[int]:
-    """Map sorted positions in "\\n" + the joined lines to sorted, distinct line indexes."""
-    indexes: list[int] = []
-    newlines = 0
-    last = 0
-    for position in positions:
-        # newlines at or before `position`, minus the leading one, is the line index
-        newlines += block.count("\n", last, position + 1)
-        last = position + 1
-        index = newlines - 1
-        if not indexes or indexes[-1] != index:
-            indexes.append(index)
-    return indexes
-
-
-def _runs(indexes: Sequence[int]) -> list[tuple[int, int]]:
-    """Sorted indexes as (first, last) runs of consecutive numbers."""
-    runs: list[tuple[int, int]] = []
-    for index in indexes:
-        if runs and runs[-1][1] == index - 1:
-            runs[-1] = (runs[-1][0], index)
-        else:
-            runs.append((index, index))
-    return runs
 
 
 def split_record(text: str) -> RecordParts:

@@ -28,12 +28,12 @@ from adminbot.rules.classifier import (
     Classifier,
     ClassifierStats,
     RuleMatcher,
-    ScanPlan,
+    header_filter,
     texts_in_order,
 )
 from adminbot.rules.fields import extract_fields, incident_key
 from adminbot.rules.loader import NAME_RE, build_rulebook, rule_from_table
-from adminbot.rules.records import TRACEBACK_START
+from adminbot.rules.records import TRACEBACK_START, HeaderFilter
 from adminbot.rules.spec import DEFAULT_MIN_LEVEL, RuleBook, RuleSpec
 
 # The classifier stage lives in `classifier`, rule loading in `loader`; these names
@@ -82,7 +82,7 @@ class RuleSet:
         self._rules = tuple(rules)
         self._active = tuple(rule for rule in rules if rule.enabled)
         self._matcher = RuleMatcher(self._active)
-        self._plan = ScanPlan.of(self._matcher)
+        self._header_filter = header_filter(self._matcher)
 
     @property
     def rules(self) -> tuple[Rule, ...]:
@@ -97,9 +97,9 @@ class RuleSet:
         return next((r for r in self._rules if r.name == name), None)
 
     @property
-    def scan_plan(self) -> ScanPlan | None:
-        """Finds the lines of a batch the classifier must look at (see `Classifier`)."""
-        return self._plan
+    def header_filter(self) -> HeaderFilter:
+        """Which header lines the classifier may skip (see `classifier.header_filter`)."""
+        return self._header_filter
 
     def is_error(self, record: Record) -> bool:
         """ERROR/CRITICAL records, and header-less lines (a child's stderr: ffmpeg, a bare
