@@ -59,6 +59,16 @@ def _rate(text: str) -> float:
     return value
 
 
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of processes, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="adminbot", description="Watch a media pipeline's logs and help its admin."
@@ -90,6 +100,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("logfile", type=Path)
     check.add_argument("--json", action="store_true", help="print one JSON object")
     check.add_argument("--samples", type=int, default=3)
+    check.add_argument(
+        "--jobs", type=_jobs, metavar="N", help="processes for a big file (default: cores, <= 4)"
+    )
     channels = commands.add_parser(
         "channels", help="the [[channels]]: `channels test` sends each a test message"
     )
@@ -175,7 +188,14 @@ def check_rules(config: Config, args: argparse.Namespace) -> int:
     from adminbot.rules.offline import check_file
     from adminbot.rules.ruleset import ruleset_of
 
-    return check_file(args.logfile, ruleset_of(config.rules), as_json=args.json, out=sys.stdout)
+    return check_file(
+        args.logfile,
+        ruleset_of(config.rules),
+        as_json=args.json,
+        out=sys.stdout,
+        samples=args.samples,
+        jobs=args.jobs,
+    )
 
 
 def learn(config: Config, args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ from adminbot.rules.offline import (
     read_blocks,
     read_line_batches,
 )
+from adminbot.rules.records import is_header
 from adminbot.rules.ruleset import Classifier, build_ruleset
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -286,3 +287,44 @@ def test_the_miner_is_imported_only_when_there_are_unmatched_errors(tmp_path: Pa
         cwd=Path(__file__).resolve().parents[1],
     )
     assert result.stdout.split() == ["False", "True"]
+
+
+def _report(path: Path, jobs: int) -> dict:
+    out = io.StringIO()
+    assert check_file(path, build_ruleset(), as_json=True, out=out, jobs=jobs) == 0
+    document = json.loads(out.getvalue())
+    document.pop("seconds")
+    return document
+
+
+@pytest.mark.parametrize("jobs", [2, 3, 4])
+def test_a_file_cut_into_spans_reports_what_one_pass_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    """Spans start at header lines, so a record is never cut in two: the matches, the
+    samples, the unmatched errors and their kinds are those of one pass."""
+    from adminbot.rules import spans
+    from adminbot.simulate import generate_log
+
+    log = tmp_path / "storm.log"
+    generate_log(log, 6_000, error_ratio=0.9, seed=3)
+    with log.open("a", encoding="utf-8") as handle:  # and every sample log after it
+        handle.write("\n" + _stripped_samples(tmp_path).read_text(encoding="utf-8"))
+    one = _report(log, jobs=1)
+    monkeypatch.setattr(spans, "PARALLEL_MIN_BYTES", 0)
+    parts = spans.split(log, jobs)
+    assert len(parts) == jobs
+    lines = log.read_text(encoding="utf-8").split("\n")
+    for part in parts[1:]:
+        assert is_header(lines[part.line_no]), lines[part.line_no]
+        assert log.read_bytes()[: part.start].count(b"\n") == part.line_no
+    assert _report(log, jobs=jobs) == one
+    assert one["unmatched_errors"] > 100 and len(one["matches"]) > 2_000
+
+
+def test_a_small_file_is_read_in_one_pass(tmp_path: Path) -> None:
+    from adminbot.rules import spans
+
+    log = tmp_path / "small.log"
+    log.write_text(LOG, encoding="utf-8")
+    assert spans.split(log, 4) == [spans.Span(0, None, 0)]

@@ -13,14 +13,16 @@ import json
 import logging
 import sys
 import time
-from collections import defaultdict
+from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from adminbot.models import Line, Match, Record
+from adminbot.models import Line, Record
+from adminbot.rules import spans
 from adminbot.rules.records import is_header
 from adminbot.rules.ruleset import (
     Classified,
@@ -28,6 +30,7 @@ from adminbot.rules.ruleset import (
     RuleSet,
     build_ruleset,
 )
+from adminbot.rules.spans import Span
 
 if TYPE_CHECKING:
     from adminbot.kinds.tally import KindCount
@@ -53,19 +56,26 @@ class TextBlock:
     joined: str | None = None  # "\n".join(texts), when decoding gave it for free
 
 
-def read_blocks(path: Path, *, chunk_bytes: int = CHUNK_BYTES) -> Iterator[TextBlock]:
+def read_blocks(
+    path: Path, *, chunk_bytes: int = CHUNK_BYTES, span: Span | None = None
+) -> Iterator[TextBlock]:
     """The file's lines as the tailer reads them: binary chunks, split on newlines,
-    decoded with replacement, lines over 64 KiB cut; one block per chunk.
+    decoded with replacement, lines over 64 KiB cut; one block per chunk. With a
+    `span`, only its bytes, numbered from its first line.
 
     While more of the file follows, a block ends before the last header line of
     its chunk: that record (a header whose traceback starts in the next chunk)
     goes whole into the next block, as the tailer does.
     """
-    line_no = 0
-    offset = 0  # byte offset where `partial` starts
+    line_no = span.line_no if span else 0
+    offset = span.start if span else 0  # byte offset where `partial` starts
+    left = span.stop - span.start if span and span.stop is not None else None
     partial = b""
     with path.open("rb") as handle:
-        while chunk := handle.read(chunk_bytes):
+        handle.seek(offset)
+        while chunk := handle.read(chunk_bytes if left is None else min(chunk_bytes, left)):
+            if left is not None:
+                left -= len(chunk)
             data = partial + chunk
             cut = data.rfind(b"\n")
             if cut < 0:
@@ -73,7 +83,7 @@ def read_blocks(path: Path, *, chunk_bytes: int = CHUNK_BYTES) -> Iterator[TextB
                 offset += len(data) - len(partial)
                 continue
             texts, joined = _texts(data[:cut])
-            if len(chunk) == chunk_bytes:
+            if len(chunk) == chunk_bytes and left != 0:
                 keep = last_record_start(texts)
                 for _ in range(len(texts) - keep):
                     cut = data.rfind(b"\n", 0, cut)
@@ -157,7 +167,7 @@ ANNOTATION = "# expect:"
 _ANNOTATION_BYTES = ANNOTATION.encode()
 
 
-def _without_annotations(texts: list[str], report: _Report) -> list[str]:
+def _without_annotations(texts: list[str], found: Scanned) -> list[str]:
     """Blank out `# expect:` lines (keeping line numbers): they describe a log, they are
     not part of it, and would otherwise be counted as matches of the rule they name."""
     if not any(text.startswith(ANNOTATION) for text in texts):
@@ -165,26 +175,74 @@ def _without_annotations(texts: list[str], report: _Report) -> list[str]:
     kept = []
     for text in texts:
         if text.startswith(ANNOTATION):
-            report.annotations += 1
+            found.annotations += 1
             kept.append("")
         else:
             kept.append(text)
     return kept
 
 
-class _Report:
-    """What check_file gathers while the classifier runs."""
+@dataclass
+class Scanned:
+    """What classifying a file (or a span of it) found, as the reports need it: every
+    match as (line, rule), the first `samples` matches of each rule whole, and every
+    error no rule matched (its kinds are mined from them)."""
 
-    def __init__(self) -> None:
-        self.matches: list[Match] = []
-        self.unmatched: list[Record] = []
-        self.records = 0
-        self.annotations = 0
+    samples: int
+    lines: int = 0
+    records: int = 0
+    annotations: int = 0
+    hits: list[tuple[int, str]] = field(default_factory=list)
+    firsts: dict[str, list[Record]] = field(default_factory=dict)  # records pickle, matches not
+    unmatched: list[Record] = field(default_factory=list)
 
     def add(self, classified: Classified) -> None:
-        self.matches.extend(classified.matches)
+        firsts = self.firsts
+        for match in classified.matches:
+            self.hits.append((match.record.line_no, match.rule))
+            kept = firsts.setdefault(match.rule, [])
+            if len(kept) < self.samples:
+                kept.append(match.record)
         self.unmatched.extend(classified.unmatched_errors)
         self.records += classified.records
+
+    def finish(self) -> None:
+        """Matches in line order (a record held for its traceback comes out late)."""
+        self.hits.sort(key=lambda hit: hit[0])
+        for kept in self.firsts.values():
+            kept.sort(key=lambda record: record.line_no)
+
+    def by_rule(self) -> list[tuple[str, list[Record]]]:
+        """Each rule's first matched records, the rules in the order they first matched."""
+        return sorted(self.firsts.items(), key=lambda item: item[1][0].line_no)
+
+    def join(self, later: Scanned) -> None:
+        """Add what a later span of the same file found."""
+        self.lines += later.lines
+        self.records += later.records
+        self.annotations += later.annotations
+        self.hits += later.hits
+        for rule, kept in later.firsts.items():
+            mine = self.firsts.setdefault(rule, [])
+            mine += kept[: self.samples - len(mine)]
+        self.unmatched += later.unmatched
+
+
+def scan(path: Path, ruleset: RuleSet, span: Span | None = None, samples: int = 3) -> Scanned:
+    """Classify the file (or one span of it) as production would."""
+    # Keys are only shown for the samples of the text report, so none are made here.
+    classifier = Classifier(ruleset, keys=False)
+    found = Scanned(samples)
+    name = str(path)
+    for block in read_blocks(path, span=span):
+        found.lines += len(block.texts)
+        texts, joined = block.texts, block.joined
+        if _ANNOTATION_BYTES in block.data:
+            texts, joined = _without_annotations(texts, found), None
+        found.add(classifier.feed_texts(name, texts, block.line_no + 1, joined))
+    found.add(classifier.flush())
+    found.finish()
+    return found
 
 
 def check_file(
@@ -195,33 +253,28 @@ def check_file(
     out: TextIO,
     samples: int = 3,
     err: TextIO | None = None,
+    jobs: int | None = None,
 ) -> int:
-    """Classify the whole file and report; 0 when read, 2 (and why, on `err`) if not."""
-    # Keys are only shown for the samples of the text report, so none are made here.
-    classifier = Classifier(ruleset, keys=False)
-    report = _Report()
-    lines = 0
-    name = str(path)
+    """Classify the whole file and report; 0 when read, 2 (and why, on `err`) if not.
+
+    A big file is cut into `jobs` spans (default: the cores, at most 4) classified at
+    the same time (`spans`); the report is the same as from one pass."""
     started = time.perf_counter()
     try:
-        for block in read_blocks(path):
-            lines += len(block.texts)
-            texts, joined = block.texts, block.joined
-            if _ANNOTATION_BYTES in block.data:
-                texts, joined = _without_annotations(texts, report), None
-            report.add(classifier.feed_texts(name, texts, block.line_no + 1, joined))
+        parts = spans.split(path, spans.default_jobs() if jobs is None else jobs)
+        found, *later = spans.run(parts, partial(scan, path, ruleset, samples=samples))
     except OSError as exc:
         reason = exc.strerror or str(exc)
         print(f"adminbot check-rules: cannot read {path}: {reason}", file=err or sys.stderr)
         return EXIT_UNREADABLE
-    report.add(classifier.flush())
+    for part in later:
+        found.join(part)
     seconds = time.perf_counter() - started
-    report.matches.sort(key=lambda match: match.record.line_no)
-    kinds = _kinds(report.unmatched)
+    kinds = _kinds(found.unmatched)
     if as_json:
-        _print_json(report, ruleset, lines, seconds, out, samples, kinds)
+        _print_json(found, ruleset, seconds, out, kinds)
     else:
-        _print_text(path, report, ruleset, lines, seconds, out, samples)
+        _print_text(path, found, ruleset, seconds, out)
         _print_kinds(kinds, out)
     return EXIT_OK
 
@@ -243,41 +296,36 @@ def _print_kinds(kinds: Sequence[KindCount], out: TextIO) -> None:
         out.write(f"  {kind.count:>8,}  {kind.template}  (first at line {kind.first_line})\n")
 
 
-def _counts(report: _Report, ruleset: RuleSet) -> dict[str, int]:
+def _counts(found: Scanned, ruleset: RuleSet) -> dict[str, int]:
     counts = dict.fromkeys(ruleset.enabled_names, 0)
-    for match in report.matches:
-        counts[match.rule] = counts.get(match.rule, 0) + 1
+    for rule, n in Counter(rule for _, rule in found.hits).items():
+        counts[rule] = n
     return counts
 
 
 def _print_json(
-    report: _Report,
+    found: Scanned,
     ruleset: RuleSet,
-    lines: int,
     seconds: float,
     out: TextIO,
-    samples: int,
     kinds: Sequence[KindCount] = (),
 ) -> None:
     """Everything the text report says, as one object a script can read."""
-    by_rule: dict[str, list[Match]] = defaultdict(list)
-    for match in report.matches:
-        by_rule[match.rule].append(match)
     document = {
-        "lines": lines,
-        "records": report.records,
-        "annotations_skipped": report.annotations,
+        "lines": found.lines,
+        "records": found.records,
+        "annotations_skipped": found.annotations,
         "seconds": round(seconds, 6),
-        "counts": _counts(report, ruleset),
-        "matches": [{"line": m.record.line_no, "rule": m.rule} for m in report.matches],
+        "counts": _counts(found, ruleset),
+        "matches": [{"line": line, "rule": rule} for line, rule in found.hits],
         "samples": {
-            name: [_json_sample(ruleset, match) for match in found[:samples]]
-            for name, found in by_rule.items()
+            name: [_json_sample(ruleset, record) for record in kept]
+            for name, kept in found.by_rule()
         },
-        "unmatched_errors": len(report.unmatched),
+        "unmatched_errors": len(found.unmatched),
         "unmatched_samples": [
             {"line": record.line_no, "text": record.text}
-            for record in report.unmatched[: max(samples, 10)]
+            for record in found.unmatched[: max(found.samples, 10)]
         ],
         "kinds": [
             {"template": k.template, "count": k.count, "first_line": k.first_line} for k in kinds
@@ -286,48 +334,44 @@ def _print_json(
     out.write(json.dumps(document, ensure_ascii=False) + "\n")
 
 
-def _json_sample(ruleset: RuleSet, match: Match) -> dict[str, object]:
-    keyed = ruleset.classify(match.record)
+def _json_sample(ruleset: RuleSet, record: Record) -> dict[str, object]:
+    keyed = ruleset.classify(record)
     return {
-        "line": match.record.line_no,
-        "text": match.record.text,
+        "line": record.line_no,
+        "text": record.text,
         "key": keyed.key if keyed is not None else "",
     }
 
 
 def _print_text(
     path: Path,
-    report: _Report,
+    found: Scanned,
     ruleset: RuleSet,
-    lines: int,
     seconds: float,
     out: TextIO,
-    samples: int,
 ) -> None:
-    speed = lines / seconds if seconds > 0 else float("inf")
+    speed = found.lines / seconds if seconds > 0 else float("inf")
     write = out.write
-    write(f"{path}: {lines:,} lines, {report.records:,} records in {seconds:.3f} s ")
+    write(f"{path}: {found.lines:,} lines, {found.records:,} records in {seconds:.3f} s ")
     write(f"({speed:,.0f} lines/s)\n")
-    if report.annotations:
-        write(f"{report.annotations:,} annotation lines ({ANNOTATION}) skipped\n")
+    if found.annotations:
+        write(f"{found.annotations:,} annotation lines ({ANNOTATION}) skipped\n")
     write("\nMatches per rule:\n")
-    by_rule: dict[str, list[Match]] = defaultdict(list)
-    for match in report.matches:
-        by_rule[match.rule].append(match)
-    for name, count in _counts(report, ruleset).items():
+    counts = _counts(found, ruleset)
+    for name, count in counts.items():
         rule = ruleset.get(name)
         kind = f"{rule.severity.value}, {rule.policy.value}" if rule else ""
         write(f"  {name:<18} {count:>8,}  ({kind})\n")
-    for name, found in by_rule.items():
-        write(f"\n[{name}] first {min(samples, len(found))} of {len(found):,}:\n")
-        for match in found[:samples]:
-            write(_sample(match.record.line_no, match.record.text))
-            keyed = ruleset.classify(match.record)
+    for name, kept in found.by_rule():
+        write(f"\n[{name}] first {len(kept)} of {counts[name]:,}:\n")
+        for record in kept:
+            write(_sample(record.line_no, record.text))
+            keyed = ruleset.classify(record)
             key = keyed.key if keyed is not None else ""
             key = key if len(key) <= 80 else key[:77] + "..."
             write(f"      key: {key}\n")
-    write(f"\nErrors no rule matched: {len(report.unmatched):,}\n")
-    for record in report.unmatched[: max(samples, 10)]:
+    write(f"\nErrors no rule matched: {len(found.unmatched):,}\n")
+    for record in found.unmatched[: max(found.samples, 10)]:
         write(_sample(record.line_no, record.text))
 
 
