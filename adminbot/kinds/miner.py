@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from adminbot.clock import Clock, utcnow
 from adminbot.kinds.drain import Drain, Placed
-from adminbot.kinds.mask import tokens
+from adminbot.kinds.mask import record_tokens
 from adminbot.kinds.redact import sample_of
 from adminbot.models import Match, Origin, Record, Severity, frozen_map
 from adminbot.notify.redact import Redactor
@@ -134,7 +134,7 @@ class KindMiner:
         """Each record in its template, grouped by template in order of first appearance."""
         batches: dict[int, _Batch] = {}
         for record in records:
-            placed = self._drain.add(tokens(record.text))
+            placed = self._drain.add(record_tokens(record))
             if placed is None:
                 self._warn_full()
                 continue

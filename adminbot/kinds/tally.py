@@ -6,9 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from adminbot.kinds.drain import Drain
-from adminbot.kinds.mask import tokens
+from adminbot.kinds.mask import record_tokens
 from adminbot.models import Record
-from adminbot.rules.records import header_tail, is_header
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,15 +24,8 @@ def tally(records: Iterable[Record], top: int = 10) -> list[KindCount]:
     drain = Drain()
     counts: list[int] = []
     first_lines: list[int] = []
-    # A storm repeats a few messages at different times: mask each one once.
-    masked: dict[tuple[int, str], tuple[str, ...]] = {}
     for record in records:
-        text = record.text
-        key = header_tail(text) if is_header(text) else (0, text)
-        words = masked.get(key)
-        if words is None:
-            words = masked[key] = tokens(text)
-        placed = drain.add(words)
+        placed = drain.add(record_tokens(record))
         if placed is None:
             continue
         if placed.created:
