@@ -262,3 +262,12 @@ def test_make_dirs_does_not_walk_through_a_symlink(root: Path, outside: Path) ->
         make_dirs(located, 0o755)
 
     assert sorted(p.name for p in outside.iterdir()) == ["secret.txt"]
+
+
+def test_shown_gives_the_same_whether_or_not_a_text_needs_escaping() -> None:
+    """Printable text takes a shortcut: it must cut exactly where the loop would."""
+    for text in ("", "abc", "ñandú vídeo", "x" * 10, "x" * 11, "日本語" * 5):
+        for limit in (0, 1, 5, 10, 11, 40):
+            looped = "".join(text[:limit]) + ("…" if len(text) > limit else "")
+            assert shown(text, limit=limit) == looped
+    assert shown("a\u202eb", limit=10) == "a\\u202eb"

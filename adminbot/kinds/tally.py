@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from adminbot.kinds.drain import Drain
@@ -19,13 +19,20 @@ class KindCount:
     first_line: int
 
 
-def tally(records: Iterable[Record], top: int = 10) -> list[KindCount]:
-    """The `top` templates of `records`, most frequent first (ties: first seen first)."""
+def tally(
+    records: Sequence[Record], top: int = 10, words: Sequence[tuple[str, ...]] | None = None
+) -> list[KindCount]:
+    """The `top` templates of `records`, most frequent first (ties: first seen first).
+
+    `words` are the records' `record_tokens`, when they were masked elsewhere (the
+    processes classifying a big file's spans mask their own)."""
     drain = Drain()
     counts: list[int] = []
     first_lines: list[int] = []
-    for record in records:
-        placed = drain.add(record_tokens(record))
+    if words is None:
+        words = [record_tokens(record) for record in records]
+    for record, tokens in zip(records, words, strict=True):
+        placed = drain.add(tokens)
         if placed is None:
             continue
         if placed.created:

@@ -121,6 +121,10 @@ def setup_logging(
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+"""One encoder for every line: `json.dumps` with options builds a new one per call."""
+
+
 class EventLog:
     """Appends one JSON object per event to `descarga_errors.json` (the seed's name)."""
 
@@ -132,7 +136,7 @@ class EventLog:
         )
 
     def write(self, event: Mapping[str, Any]) -> None:
-        line = json.dumps(event, ensure_ascii=False, default=str)
+        line = _ENCODER.encode(event)
         record = logging.LogRecord("adminbot.events", logging.INFO, "", 0, line, None, None)
         with self._lock:
             self._handler.emit(record)
@@ -146,8 +150,9 @@ class EventLog:
         if not found:
             return
         stamp = at.isoformat()
+        encode = _ENCODER.encode
         lines = "\n".join(
-            json.dumps(
+            encode(
                 {
                     "ts": stamp,
                     "type": match.rule,
@@ -157,9 +162,7 @@ class EventLog:
                     "message": match.record.text[:MESSAGE_CHARS],
                     "fields": dict(match.fields),
                     "incident_id": incident_id,
-                },
-                ensure_ascii=False,
-                default=str,
+                }
             )
             for match, incident_id in found
         )

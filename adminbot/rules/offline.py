@@ -195,6 +195,7 @@ class Scanned:
     hits: list[tuple[int, str]] = field(default_factory=list)
     firsts: dict[str, list[Record]] = field(default_factory=dict)  # records pickle, matches not
     unmatched: list[Record] = field(default_factory=list)
+    words: list[tuple[str, ...]] = field(default_factory=list)  # each unmatched one's masked
 
     def add(self, classified: Classified) -> None:
         firsts = self.firsts
@@ -207,10 +208,15 @@ class Scanned:
         self.records += classified.records
 
     def finish(self) -> None:
-        """Matches in line order (a record held for its traceback comes out late)."""
+        """Matches in line order (a record held for its traceback comes out late), and
+        the unmatched errors masked for mining here (in each span's own process)."""
         self.hits.sort(key=lambda hit: hit[0])
         for kept in self.firsts.values():
             kept.sort(key=lambda record: record.line_no)
+        if self.unmatched:
+            from adminbot.kinds.mask import record_tokens  # only paid for when needed
+
+            self.words = [record_tokens(record) for record in self.unmatched]
 
     def by_rule(self) -> list[tuple[str, list[Record]]]:
         """Each rule's first matched records, the rules in the order they first matched."""
@@ -226,6 +232,7 @@ class Scanned:
             mine = self.firsts.setdefault(rule, [])
             mine += kept[: self.samples - len(mine)]
         self.unmatched += later.unmatched
+        self.words += later.words
 
 
 def scan(path: Path, ruleset: RuleSet, span: Span | None = None, samples: int = 3) -> Scanned:
@@ -270,7 +277,7 @@ def check_file(
     for part in later:
         found.join(part)
     seconds = time.perf_counter() - started
-    kinds = _kinds(found.unmatched)
+    kinds = _kinds(found)
     if as_json:
         _print_json(found, ruleset, seconds, out, kinds)
     else:
@@ -279,13 +286,13 @@ def check_file(
     return EXIT_OK
 
 
-def _kinds(unmatched: Sequence[Record]) -> list[KindCount]:
+def _kinds(found: Scanned) -> list[KindCount]:
     """The most frequent templates of the errors no rule matched."""
-    if not unmatched:
+    if not found.unmatched:
         return []
     from adminbot.kinds.tally import tally  # only paid for when there is something to mine
 
-    return tally(unmatched, TOP_KINDS)
+    return tally(found.unmatched, TOP_KINDS, found.words)
 
 
 def _print_kinds(kinds: Sequence[KindCount], out: TextIO) -> None:
