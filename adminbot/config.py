@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from adminbot.actions.docker import DockerError, check_container_name
+from adminbot.actions.containers import DockerError, check_container_name
 from adminbot.actions.operations import ActionSettings, group_id, template_problem, user_id
 from adminbot.errors import ConfigError
 from adminbot.incidents.schedule import Scheduled, Scope, parse_clock, parse_days

@@ -5,8 +5,9 @@ not collected by pytest. Generates one N-line log (default 1,000,000) in a tempo
 directory: KIND `plain` (~2% error lines, the default), `quiet` (2% errors and 15%
 WARNING lines) or `storm` (90% error lines). Prints, side by side:
 
-- `adminbot check-rules --json` as a whole process (start-up included), and
-  `check-rules` on an empty file (start-up alone, best of 5);
+- `adminbot check-rules --json` as a whole process (start-up included), as run by
+  default (a big file cut into spans, one process per core) and with `--jobs 1`,
+  and `check-rules` on an empty file (start-up alone, best of 5);
 
 - adminbot end to end: binary chunks split into Lines (as the tailer reads),
   then `Classifier.feed` per chunk;
@@ -40,6 +41,7 @@ from adminbot.rules.classifier import Classifier
 from adminbot.rules.offline import read_line_batches
 from adminbot.rules.reference import ReferenceClassifier
 from adminbot.rules.ruleset import build_ruleset
+from adminbot.rules.spans import default_jobs
 from adminbot.simulate import generate_log
 
 SEEDS = {
@@ -126,11 +128,13 @@ def make_log(path: Path, n_lines: int, kind: str) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
-def check_rules_process(path: Path) -> float:
-    """Wall seconds of `adminbot check-rules --json path`, as a user runs it."""
+def check_rules_process(path: Path, jobs: int | None = None) -> float:
+    """Wall seconds of `adminbot check-rules --json path`, as a user runs it (its
+    default: a big file in one process per core, at most 4), or with `--jobs`."""
+    extra = [] if jobs is None else ["--jobs", str(jobs)]
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "adminbot", "check-rules", "--json", str(path)],
+        [sys.executable, "-m", "adminbot", "check-rules", "--json", *extra, str(path)],
         check=True,
         stdout=subprocess.DEVNULL,
     )
@@ -177,6 +181,7 @@ def main() -> int:
         empty.touch()
         startup = min(check_rules_process(empty) for _ in range(5))
         process_s = check_rules_process(log)
+        single_s = check_rules_process(log, jobs=1)
 
         e2e_s, lines, counts = adminbot_end_to_end(log)
         rss_stream = _rss_mb()
@@ -187,7 +192,12 @@ def main() -> int:
         same = compare_with_reference(log) if args.reference else None
 
     rows = [
-        ("adminbot check-rules, whole process", lines / process_s, process_s),
+        (
+            f"adminbot check-rules, whole process ({default_jobs()} jobs)",
+            lines / process_s,
+            process_s,
+        ),
+        ("adminbot check-rules --jobs 1", lines / single_s, single_s),
         ("adminbot classify only (Lines prebuilt)", lines / only_s, only_s),
         ("adminbot end to end (read + split + classify)", lines / e2e_s, e2e_s),
         ("naive loop, 6 seed regexes per line", naive_lines / naive_s, naive_s),
@@ -200,9 +210,11 @@ def main() -> int:
         print(f"{name:48} {speed:>12,.0f} {seconds:>9.2f}")
     print(f"\ncheck-rules on an empty file:           {startup * 1000:6.0f} ms  (target <= 150 ms)")
     print(f"check-rules process / naive end to end: {naive_total / process_s:6.2f}x (storm: >= 3x)")
+    print(f"  the same with --jobs 1:                {naive_total / single_s:6.2f}x")
     if grep is not None:
         ratio = grep[0] / process_s
         print(f"check-rules process / grep:             {ratio:6.3f}x (quiet: >= 0.1x)")
+        print(f"  the same with --jobs 1:                {grep[0] / single_s:6.3f}x")
     print(f"adminbot classify / naive loop:         {naive_s / only_s:6.2f}x")
     print(f"adminbot end to end / naive end to end: {naive_total / e2e_s:6.2f}x")
     if same is not None:

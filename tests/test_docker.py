@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from adminbot.actions.docker import DockerClient, DockerError
+from adminbot.actions.containers import DockerError
+from adminbot.actions.docker import DockerClient
 from tests.fake_docker import FakeDockerEngine
 
 

@@ -39,6 +39,15 @@ def test_a_clean_match_is_returned_unchanged() -> None:
     assert Redactor().match(match) is match
 
 
+def test_a_cleaned_record_keeps_no_parts_cut_from_its_secret_text() -> None:
+    from adminbot.models import RecordParts
+
+    parts = RecordParts(None, f"POST {URL} failed", (), False)
+    record = Record("/log", 1, f"ERROR POST {URL} failed", "ERROR", None, parts)
+    cleaned = Redactor().match(Match("servidor_caido", Severity.CRITICAL, record)).record
+    assert TOKEN not in cleaned.text and cleaned.parts is None
+
+
 def _world(tmp_path: Path, redactor: Redactor | None = None) -> tuple[Intake, Store]:
     store = Store(tmp_path / "s.sqlite3")
     book = IncidentBook(store)

@@ -126,3 +126,18 @@ def test_repeats_of_an_incident_in_one_drain_reach_the_acting_sinks_once_counter
     assert len(counted) == 5
     assert acted == [("opened", 1), ("opened", 1), ("repeated", 2), ("repeated", 3)]
     store.close()
+
+
+async def test_repeats_collapsed_into_a_later_one_count_as_routed(tmp_path: Path) -> None:
+    """Sinks hear an incident's last repeat of a drain only, but every event is routed:
+    `routed` is how far the router is behind the intake (the storm benchmark waits on it)."""
+    store = Store(tmp_path / "s.sqlite3")
+    book = IncidentBook(store, FakeClock())
+    heard: list[str] = []
+    counted: list[str] = []
+    queue = EventQueue(asyncio.get_running_loop())
+    router = Router(queue, [lambda e: heard.append(e.kind)], [lambda e: counted.append(e.kind)])
+    queue.put([book.record(match("/srv/a.mp4")) for _ in range(4)])
+    assert router.route_pending() == 4
+    assert (heard, len(counted), router.routed) == (["opened", "repeated"], 4, 4)
+    store.close()

@@ -11,28 +11,19 @@ from __future__ import annotations
 import http.client
 import json
 import logging
-import re
 import socket
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from adminbot.actions.containers import DockerError, check_container_name
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
-CONTAINER_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}")
 MAX_BODY_BYTES = 1 << 20
 MAX_WAIT_SECONDS = 600
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
-
-
-class DockerError(Exception):
-    """A Docker call failed; `permanent` says whether trying again later can help."""
-
-    def __init__(self, message: str, permanent: bool = False) -> None:
-        super().__init__(message)
-        self.message = message
-        self.permanent = permanent
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +36,6 @@ class ContainerState:
     started_at: str | None = None
     health: str | None = None
     exit_code: int | None = None
-
-
-def check_container_name(name: object) -> str:
-    """Return `name` if it is a valid Docker container name, else raise a permanent error."""
-    if not isinstance(name, str) or not CONTAINER_NAME.fullmatch(name):
-        raise DockerError("invalid container name", permanent=True)
-    return name
 
 
 class _UnixConnection(http.client.HTTPConnection):

@@ -17,7 +17,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from adminbot.actions.docker import DockerClient, DockerError
+from adminbot.actions.containers import DockerError
+from adminbot.actions.docker import DockerClient
 from adminbot.actions.operations import ActionSettings, Operation, Planner
 from adminbot.actions.outcome import ActionNote, ActionOutcome, ActionReason, note
 from adminbot.actions.paths import Located, make_dirs, open_parent, shown, shown_path

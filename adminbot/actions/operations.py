@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
-from adminbot.actions.docker import DockerError, check_container_name
+from adminbot.actions.containers import DockerError, check_container_name
 from adminbot.actions.paths import (
     PLACEHOLDER,
     Located,

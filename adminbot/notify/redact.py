@@ -46,4 +46,6 @@ class Redactor:
         key = self.text(match.key)
         if text == record.text and key == match.key and fields == dict(match.fields):
             return match
-        return replace(match, record=replace(record, text=text), fields=frozen_map(fields), key=key)
+        # The parts were cut from the text before it was cleaned: they go with it.
+        cleaned = replace(record, text=text, parts=None)
+        return replace(match, record=cleaned, fields=frozen_map(fields), key=key)

@@ -65,6 +65,7 @@ class Router:
         but work, which in a storm is thousands of writes a second.
         """
         events = self.queue.drain()
+        self.routed += len(events)  # a repeat collapsed into a later one is routed with it
         for event in events:
             for counter in self.counters:
                 _call(counter, event)
@@ -81,7 +82,6 @@ class Router:
             await self.queue.wait(IDLE_SECONDS)
 
     def _route(self, event: IncidentEvent) -> None:
-        self.routed += 1
         for sink in self.sinks:
             _call(sink, event)
 
