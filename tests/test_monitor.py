@@ -215,3 +215,26 @@ def test_errors_no_rule_knows_become_one_new_kind_incident_per_kind(tmp_path: Pa
     finally:
         world.events.close()
         world.store.close()
+
+
+def test_a_batch_the_store_refused_is_counted_once_when_it_is_read_again(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tailer offers a refused batch again once the store is back: the session's
+    line and match counts must not hold it twice."""
+    from adminbot.store.errors import StoreUnreachable
+
+    line = "2026-11-29 10:00:01,000 ERROR main: OSError: [Errno 28] No space left on device"
+    real = world.store.save_checkpoint
+
+    def unreachable(*args: object, **kwargs: object) -> None:
+        raise StoreUnreachable("the server went away")
+
+    monkeypatch.setattr(world.store, "save_checkpoint", unreachable)
+    with pytest.raises(StoreUnreachable):
+        world.feed("/log/bot.log", "2026-11-29 10:00:00,000 INFO main: ok", line)
+    monkeypatch.setattr(world.store, "save_checkpoint", real)
+    world.feed("/log/bot.log", "2026-11-29 10:00:00,000 INFO main: ok", line)
+    assert world.monitor.stats.lines == 2
+    assert dict(world.monitor.stats.matches) == {"disco_lleno": 1}
+    assert world.monitor.stats.records == 2

@@ -285,6 +285,14 @@ class ClassifierStats:
     matches: Counter[str] = field(default_factory=Counter)
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """What `Classifier.restore` puts back: one source's held record, the counters."""
+
+    assembler: RecordAssembler | None
+    stats: ClassifierStats
+
+
 class Classifier:
     """Lines in, matches out: one per process, one record assembler per source.
 
@@ -358,17 +366,24 @@ class Classifier:
         records.extend(assembler.end_of_batch())
         return self._classify(records, skipped)
 
-    def snapshot(self, source: str) -> RecordAssembler | None:
-        """A copy of what `source` holds back, to undo a batch the store did not take."""
+    def snapshot(self, source: str) -> Snapshot:
+        """A copy of what `source` holds back and of the counters, to undo a batch the
+        store did not take."""
         assembler = self._assemblers.get(source)
-        return None if assembler is None else copy.deepcopy(assembler)
+        held = None if assembler is None else copy.deepcopy(assembler)
+        return Snapshot(held, copy.deepcopy(self.stats))
 
-    def restore(self, source: str, snapshot: RecordAssembler | None) -> None:
-        """Hold back again what `snapshot` held: the same lines will be fed once more."""
-        if snapshot is None:
+    def restore(self, source: str, snapshot: Snapshot) -> None:
+        """Hold back again what `snapshot` held, and count as then: the same lines will
+        be fed once more (and must not be counted twice in the session's summary)."""
+        if snapshot.assembler is None:
             self._assemblers.pop(source, None)
         else:
-            self._assemblers[source] = snapshot
+            self._assemblers[source] = snapshot.assembler
+        counted = snapshot.stats
+        self.stats.lines, self.stats.records = counted.lines, counted.records
+        self.stats.unmatched_errors = counted.unmatched_errors
+        self.stats.matches = counted.matches
 
     def held_line(self, source: str) -> int | None:
         """Line number where the record held back for `source` starts (its position must
