@@ -16,6 +16,7 @@ from adminbot.kinds.draft import Preview, Proposal, Taken
 from adminbot.kinds.makerule import Refusal
 from adminbot.models import Incident
 from adminbot.rules.builtin import NUEVO_TIPO
+from adminbot.service import verbs
 from handlers.commands import actor_of
 from handlers.context import AdminContext
 from handlers.evidence import tapped
@@ -101,11 +102,10 @@ async def on_rule_confirm(update: Update, context: AdminContext) -> None:
         await query.answer(t("tap.invalid"), show_alert=True)
         return
     actor = actor_of(update)
-    made = runtime.rule_maker.confirm(int(incident.key), tap.extra, actor)
+    made = verbs.confirm_rule(runtime, int(incident.key), tap.extra, actor)
     if made.spec is None:
         await query.answer(refusal_text(made.refusal, t), show_alert=True)
         return
-    runtime.remedies.resolve(incident.id, actor)
     await query.answer(t("tap.rule_made", name=made.spec.name))
     if isinstance(query.message, Message):
         done = t("rule.made", name=esc(made.spec.name), actor=esc(actor))

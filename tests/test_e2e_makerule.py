@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+from adminbot.models import Match, Record, Severity
 from adminbot.store.kinds import KindState
 from tests.fake_telegram import FakeTelegram
 from tests.harness import (
@@ -69,10 +71,19 @@ async def test_make_rule_then_confirm_alerts_the_next_line_of_the_kind_under_the
         assert runtime.kinds.all()[0].state is KindState.NEW
         assert RULE not in runtime.rules
 
+        # The same kind seen on another host sharing the store: its alert is closed too.
+        kind = str(runtime.kinds.all()[0].id)
+        elsewhere = Match("nuevo_tipo", Severity.WARNING, Record("/b.log", 1, "x"), key=kind)
+        runtime.store.record_matches([replace(elsewhere, host="b")], runtime.clock(), lambda: "t")
+
         query = fake_telegram.tap(ADMIN, ADMIN, shown.message_id, confirm)
         assert f"Rule {RULE} is in force" in await _answer(fake_telegram, query)
         assert runtime.kinds.all()[0].state is KindState.RULED
-        assert runtime.store.incidents(rule="nuevo_tipo")[0].state.value == "resolved"
+        closed = runtime.store.incidents(rule="nuevo_tipo")
+        assert {(i.host, i.state.value) for i in closed} == {
+            (runtime.store.host, "resolved"),
+            ("b", "resolved"),
+        }
 
         again = fake_telegram.tap(ADMIN, ADMIN, shown.message_id, confirm)
         assert "already made" in await _answer(fake_telegram, again)  # a replay is refused

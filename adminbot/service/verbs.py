@@ -101,8 +101,18 @@ def ignore_kind(runtime: Runtime, kind_id: int, actor: str) -> bool:
 
 
 def make_rule(runtime: Runtime, kind_id: int, edit: Edit, actor: str) -> Made:
-    """Make a rule of a kind as edited; the kind's open "new kind" incident is resolved by it."""
-    made = runtime.rule_maker.make(kind_id, edit, actor)
+    """Make a rule of a kind as edited; the kind's open "new kind" incidents are resolved."""
+    return _resolving(runtime, kind_id, runtime.rule_maker.make(kind_id, edit, actor), actor)
+
+
+def confirm_rule(runtime: Runtime, kind_id: int, digest: str, actor: str) -> Made:
+    """Make the rule proposed for a kind (the one whose digest was shown), as `make_rule`."""
+    made = runtime.rule_maker.confirm(kind_id, digest, actor)
+    return _resolving(runtime, kind_id, made, actor)
+
+
+def _resolving(runtime: Runtime, kind_id: int, made: Made, actor: str) -> Made:
+    """A rule made resolves every open alert of its kind, on every host."""
     if made.spec is not None:
         for incident_id in _kind_alerts(runtime, kind_id):
             runtime.remedies.resolve(incident_id, actor)
