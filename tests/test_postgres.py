@@ -97,6 +97,18 @@ def test_hosts_sharing_the_store_keep_their_own_incidents(postgres: PgCluster) -
     two.close()
 
 
+def test_each_host_counts_its_own_incidents_for_its_metrics(postgres: PgCluster) -> None:
+    """Prometheus scrapes every host: each gauges its own incidents, their sum the fleet's."""
+    url = postgres.fresh()
+    one, two = PgStore(url, host="one"), PgStore(url, host="two")
+    IncidentBook(one, FakeClock()).record_batch([match("/srv/a.mp4"), match("/srv/b.mp4")])
+    IncidentBook(two, FakeClock()).record(match("/srv/c.mp4"))
+    assert one.state_counts() == {("permisos", "open"): 2}
+    assert two.state_counts() == {("permisos", "open"): 1}
+    one.close()
+    two.close()
+
+
 def test_a_storm_batch_on_postgresql_opens_and_bumps_the_right_incidents(
     postgres: PgCluster,
 ) -> None:

@@ -178,12 +178,17 @@ class _ScrapeTimeCollector(Collector):
 
 def _incidents_family() -> GaugeMetricFamily:
     return GaugeMetricFamily(
-        "adminbot_incidents", "Incidents in the store, by rule and state.", labels=["rule", "state"]
+        "adminbot_incidents",
+        "This host's incidents in the store, by rule and state.",
+        labels=["rule", "state"],
     )
 
 
 def _outbox_family() -> GaugeMetricFamily:
-    return GaugeMetricFamily("adminbot_outbox_depth", "Alerts waiting to be delivered.")
+    return GaugeMetricFamily(
+        "adminbot_outbox_depth",
+        "Alerts waiting to be delivered (a fleet shares one outbox: every host shows it).",
+    )
 
 
 def _store_family() -> GaugeMetricFamily:

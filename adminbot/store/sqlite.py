@@ -859,8 +859,12 @@ class Store:
         return {row["rule"]: int(row["n"]) for row in rows}
 
     def state_counts(self) -> dict[tuple[str, str], int]:
-        """Incidents per (rule, state), for the metrics endpoint."""
-        rows = self._all("SELECT rule, state, count(*) AS n FROM incidents GROUP BY rule, state")
+        """This host's incidents per (rule, state), for its metrics endpoint: every host of
+        a fleet is scraped, so each counts its own and their sum is the fleet's."""
+        rows = self._all(
+            "SELECT rule, state, count(*) AS n FROM incidents WHERE host = ? GROUP BY rule, state",
+            (self.host,),
+        )
         return {(r["rule"], r["state"]): int(r["n"]) for r in rows}
 
     def resolution_seconds(self, since: datetime) -> list[float]:
