@@ -19,20 +19,28 @@ def labels(fake: FakeTelegram, chat: int, message_id: int) -> list[str]:
     return [text for text, _ in fake.buttons(chat, message_id)]
 
 
+async def permission_alert(fake: FakeTelegram, log: Path) -> int:
+    """A permisos line for /srv/media/a.mp4 in the log, and its alert's message id."""
+    append(log, PERMISSION.format(path="/srv/media/a.mp4"))
+    await fake.await_call("sendMessage", lambda c: "a.mp4" in c.params["text"])
+    return next(m for m in fake.messages(ADMIN) if "a.mp4" in m.text).message_id
+
+
+async def open_mute_menu(fake: FakeTelegram, alert: int) -> None:
+    """Tap the alert's Mute… button and wait for its choices."""
+    fake.tap(ADMIN, ADMIN, alert, dict(fake.buttons(ADMIN, alert))["🔕 Mute…"])
+    await fake.await_call("editMessageReplyMarkup")
+
+
 async def test_the_mute_button_offers_1_8_and_24_hours_and_back_restores_the_alert_buttons(
     tmp_path: Path, fake_telegram: FakeTelegram
 ) -> None:
     config = make_config(tmp_path, fake_telegram)
     log = pipeline_log(tmp_path)
     async with running_bot(config) as (_, runtime):
-        append(log, PERMISSION.format(path="/srv/media/a.mp4"))
-        await fake_telegram.await_call("sendMessage", lambda c: "a.mp4" in c.params["text"])
-        alert = next(m for m in fake_telegram.messages(ADMIN) if "a.mp4" in m.text).message_id
+        alert = await permission_alert(fake_telegram, log)
         before = labels(fake_telegram, ADMIN, alert)
-        fake_telegram.tap(
-            ADMIN, ADMIN, alert, dict(fake_telegram.buttons(ADMIN, alert))["🔕 Mute…"]
-        )
-        await fake_telegram.await_call("editMessageReplyMarkup")
+        await open_mute_menu(fake_telegram, alert)
         assert labels(fake_telegram, ADMIN, alert) == ["🔕 1 h", "🔕 8 h", "🔕 24 h", "↩️ Back"]
         assert not runtime.store.mutes()  # choosing is not muting
         back = dict(fake_telegram.buttons(ADMIN, alert))["↩️ Back"]
@@ -46,13 +54,8 @@ async def test_muting_for_8_hours_mutes_that_incident_until_then_and_the_alert_s
     config = make_config(tmp_path, fake_telegram)
     log = pipeline_log(tmp_path)
     async with running_bot(config) as (_, runtime):
-        append(log, PERMISSION.format(path="/srv/media/a.mp4"))
-        await fake_telegram.await_call("sendMessage", lambda c: "a.mp4" in c.params["text"])
-        alert = next(m for m in fake_telegram.messages(ADMIN) if "a.mp4" in m.text).message_id
-        fake_telegram.tap(
-            ADMIN, ADMIN, alert, dict(fake_telegram.buttons(ADMIN, alert))["🔕 Mute…"]
-        )
-        await fake_telegram.await_call("editMessageReplyMarkup")
+        alert = await permission_alert(fake_telegram, log)
+        await open_mute_menu(fake_telegram, alert)
         eight = dict(fake_telegram.buttons(ADMIN, alert))["🔕 8 h"]
         assert len(eight.encode()) <= 64
         fake_telegram.tap(ADMIN, ADMIN, alert, eight)
@@ -72,13 +75,8 @@ async def test_unmute_alone_lists_each_mute_with_a_button_that_lifts_only_that_o
     config = make_config(tmp_path, fake_telegram)
     log = pipeline_log(tmp_path)
     async with running_bot(config) as (_, runtime):
-        append(log, PERMISSION.format(path="/srv/media/a.mp4"))
-        await fake_telegram.await_call("sendMessage", lambda c: "a.mp4" in c.params["text"])
-        alert = next(m for m in fake_telegram.messages(ADMIN) if "a.mp4" in m.text).message_id
-        fake_telegram.tap(
-            ADMIN, ADMIN, alert, dict(fake_telegram.buttons(ADMIN, alert))["🔕 Mute…"]
-        )
-        await fake_telegram.await_call("editMessageReplyMarkup")
+        alert = await permission_alert(fake_telegram, log)
+        await open_mute_menu(fake_telegram, alert)
         fake_telegram.tap(ADMIN, ADMIN, alert, dict(fake_telegram.buttons(ADMIN, alert))["🔕 1 h"])
         await eventually(lambda: "🔔 Unmute" in labels(fake_telegram, ADMIN, alert))
         for command in ("/mute timeout 2h", "/mute all 30m"):
