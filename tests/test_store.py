@@ -5,10 +5,11 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from adminbot.incidents.book import IncidentBook, allowed_from
+from adminbot.incidents.book import IncidentBook, IncidentEvent, allowed_from
 from adminbot.incidents.recurrence import recurrence
 from adminbot.models import Checkpoint, IncidentState, Match, Record, Severity, frozen_map
 from adminbot.notify.outbox import ALERT, UPDATE, Outbox
@@ -245,27 +246,44 @@ def test_a_batch_writes_only_the_occurrences_it_keeps(tmp_path: Path) -> None:
     assert ids == list(range(1, MAX_OCCURRENCES + 1))
 
 
-def test_a_batch_is_the_same_as_recording_its_matches_one_by_one(tmp_path: Path) -> None:
-    keys = ["/srv/a.mp4", "/srv/b.mp4", "/srv/a.mp4", "/srv/c.mp4", "/srv/b.mp4", "/srv/a.mp4"]
-    batch = [match(key=key, line_no=n) for n, key in enumerate(keys * 10, start=1)]
+def _recorded_both_ways(
+    tmp_path: Path, batch: list[Match], before: list[Match] | None = None
+) -> tuple[list[IncidentEvent], list[IncidentEvent], list[tuple[list[Any], ...]]]:
+    """`batch` recorded one match at a time in one store and as one batch in another
+    (after `before`, as a batch, in both): the events of each, and what each then holds."""
     one, many = Store(tmp_path / "one.sqlite3"), Store(tmp_path / "many.sqlite3")
+    for store_ in (one, many):
+        IncidentBook(store_, FakeClock()).record_batch(before or [])
     singles = [IncidentBook(one, FakeClock()).record(m) for m in batch]
     batched = IncidentBook(many, FakeClock()).record_batch(batch)
-    assert [(e.kind, e.incident.id, e.incident.count, e.incident.sample) for e in batched] == [
-        (e.kind, e.incident.id, e.incident.count, e.incident.sample) for e in singles
-    ]
     for store_ in (one, many):
         store_.close()
     dumps = []
     for name in ("one", "many"):
         with sqlite3.connect(tmp_path / f"{name}.sqlite3") as raw:
-            incidents = raw.execute(
-                "SELECT id, rule, key, state, count, source, sample, fields FROM incidents"
-            ).fetchall()
-            kept = raw.execute(
-                "SELECT incident_id, line_no FROM occurrences ORDER BY incident_id, line_no"
-            ).fetchall()
-        dumps.append((incidents, kept))
+            dumps.append(
+                tuple(
+                    raw.execute(query).fetchall()
+                    for query in (
+                        "SELECT id, rule, key, state, count, source, sample, fields "
+                        "FROM incidents ORDER BY key",
+                        "SELECT i.key, o.line_no FROM occurrences o JOIN incidents i "
+                        "ON i.id = o.incident_id ORDER BY i.key, o.line_no",
+                        "SELECT i.key, t.new_state FROM transitions t JOIN incidents i "
+                        "ON i.id = t.incident_id ORDER BY i.key",
+                    )
+                )
+            )
+    return singles, batched, dumps
+
+
+def test_a_batch_is_the_same_as_recording_its_matches_one_by_one(tmp_path: Path) -> None:
+    keys = ["/srv/a.mp4", "/srv/b.mp4", "/srv/a.mp4", "/srv/c.mp4", "/srv/b.mp4", "/srv/a.mp4"]
+    batch = [match(key=key, line_no=n) for n, key in enumerate(keys * 10, start=1)]
+    singles, batched, dumps = _recorded_both_ways(tmp_path, batch)
+    assert [(e.kind, e.incident.id, e.incident.count, e.incident.sample) for e in batched] == [
+        (e.kind, e.incident.id, e.incident.count, e.incident.sample) for e in singles
+    ]
     assert dumps[0] == dumps[1]
 
 
@@ -274,32 +292,11 @@ def test_a_storm_batch_of_many_keys_is_the_same_as_one_by_one(tmp_path: Path) ->
     before = [match(key=f"/srv/{n}.mp4", line_no=n) for n in range(0, 900, 7)]
     keys = [f"/srv/{n % 700}.mp4" for n in range(1, 1100)]
     batch = [match(key=key, line_no=n) for n, key in enumerate(keys, start=1000)]
-    one, many = Store(tmp_path / "one.sqlite3"), Store(tmp_path / "many.sqlite3")
-    IncidentBook(one, FakeClock()).record_batch(before)
-    IncidentBook(many, FakeClock()).record_batch(before)
-    singles = [IncidentBook(one, FakeClock()).record(m) for m in batch]
-    batched = IncidentBook(many, FakeClock()).record_batch(batch)
+    singles, batched, dumps = _recorded_both_ways(tmp_path, batch, before)
     assert [(e.kind, e.incident.key, e.incident.count, e.incident.sample) for e in batched] == [
         (e.kind, e.incident.key, e.incident.count, e.incident.sample) for e in singles
     ]
     assert all(e.incident.id > 0 for e in batched)
-    for store_ in (one, many):
-        store_.close()
-    dumps = []
-    for name in ("one", "many"):
-        with sqlite3.connect(tmp_path / f"{name}.sqlite3") as raw:
-            incidents = raw.execute(
-                "SELECT rule, key, state, count, source, sample, fields FROM incidents ORDER BY key"
-            ).fetchall()
-            kept = raw.execute(
-                "SELECT i.key, o.line_no FROM occurrences o JOIN incidents i "
-                "ON i.id = o.incident_id ORDER BY i.key, o.line_no"
-            ).fetchall()
-            opened = raw.execute(
-                "SELECT i.key, t.new_state FROM transitions t JOIN incidents i "
-                "ON i.id = t.incident_id ORDER BY i.key"
-            ).fetchall()
-        dumps.append((incidents, kept, opened))
     assert dumps[0] == dumps[1]
 
 
