@@ -165,3 +165,29 @@ def test_a_later_check_flip_shows_old_and_new_state() -> None:
     result = CheckResult.note("disk", CheckState.CRITICAL, "97% used", T0)
     console(out, clock).flip(Flip("disk", CheckState.WARNING, CheckState.CRITICAL, result))
     assert "check disk: warning -> critical: 97% used" in out.getvalue()
+
+
+def test_a_storm_of_one_rule_prints_a_few_lines_then_one_count_when_its_window_ends() -> None:
+    """A journal is not flooded: 20 new incidents of a rule per 10 s are printed, the rest
+    counted in one line once the window is over; a critical one is always printed."""
+    from adminbot.notify.console import STORM_LINES, STORM_WINDOW
+
+    out, clock = io.StringIO(), FakeClock()
+    alerts = console(out, clock)
+    for n in range(STORM_LINES + 30):
+        alerts(event(incident_id=100 + n))
+    alerts(event(incident_id=999, severity=Severity.CRITICAL))
+    assert out.getvalue().count(" NEW ") == STORM_LINES + 1
+    alerts.settle()
+    assert "more new incidents" not in out.getvalue()  # the window is not over yet
+    clock.advance(STORM_WINDOW.total_seconds())
+    alerts.settle()
+    lines = out.getvalue().splitlines()
+    assert lines[-1].endswith(
+        "timeout: 30 more new incidents in 10 s, not printed one by one "
+        "(a storm; /errors lists them)"
+    )
+    alerts.settle()
+    assert len(out.getvalue().splitlines()) == len(lines)  # said once
+    alerts(event(incident_id=5000))
+    assert out.getvalue().count(" NEW ") == STORM_LINES + 2  # a new window prints again

@@ -141,3 +141,18 @@ async def test_repeats_collapsed_into_a_later_one_count_as_routed(tmp_path: Path
     assert router.route_pending() == 4
     assert (heard, len(counted), router.routed) == (["opened", "repeated"], 4, 4)
     store.close()
+
+
+async def test_the_router_settles_its_sinks_when_idle_too() -> None:
+    """A sink that holds something back until later (the console's storm count) hears
+    `settle` even when no event comes, or it would wait for the next storm to say it."""
+    settled: list[int] = []
+    queue = EventQueue(asyncio.get_running_loop())
+    router = Router(queue, [], settle=[lambda: settled.append(1)])
+    router.start()
+    for _ in range(200):
+        if settled:
+            break
+        await asyncio.sleep(0.01)
+    await router.stop()
+    assert settled

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TextIO
 from zoneinfo import ZoneInfo
@@ -32,6 +33,19 @@ _FLIP_SEVERITY = {
     CheckState.CRITICAL: Severity.CRITICAL,
 }
 _SAMPLE_CHARS = 160
+STORM_LINES = 20
+"""New incidents of one rule printed one by one per STORM_WINDOW; the rest are counted."""
+STORM_WINDOW = timedelta(seconds=10)
+
+
+@dataclass(slots=True)
+class _Burst:
+    """New incidents of one rule in the current window: printed, and folded into a count."""
+
+    started: datetime
+    severity: Severity
+    printed: int = 0
+    folded: int = 0
 
 
 def _printable(text: str) -> str:
@@ -59,6 +73,7 @@ class ConsoleAlerts:
         self.repeat_every = timedelta(seconds=repeat_every)
         self.clock = clock
         self._last_printed: dict[int, datetime] = {}
+        self._bursts: dict[str, _Burst] = {}
         self._lock = threading.Lock()
 
     def __call__(self, event: IncidentEvent) -> None:
@@ -69,6 +84,8 @@ class ConsoleAlerts:
                 last = self._last_printed.get(incident.id)
                 if last is not None and now - last < self.repeat_every:
                     return
+            elif incident.severity is not Severity.CRITICAL and self._folded(incident, now):
+                return
             self._last_printed[incident.id] = now
         what = "NEW" if event.kind is EventKind.OPENED else f"x{incident.count}"
         muted = f" ({event.held})" if event.held else " (muted)" if event.muted else ""
@@ -78,6 +95,43 @@ class ConsoleAlerts:
             incident.severity,
             f"{incident.rule} #{incident.id} {what}{muted} {where} | {sample}",
         )
+
+    def _folded(self, incident: Incident, now: datetime) -> bool:
+        """Whether a new incident is only counted: its rule printed STORM_LINES new ones in
+        this window already (a storm would flood the journal with a line each)."""
+        burst = self._bursts.get(incident.rule)
+        if burst is None or now - burst.started >= STORM_WINDOW:
+            if burst is not None and burst.folded:
+                self._fold_line(incident.rule, burst)
+            burst = self._bursts[incident.rule] = _Burst(now, incident.severity)
+        if burst.printed >= STORM_LINES:
+            burst.folded += 1
+            return True
+        burst.printed += 1
+        return False
+
+    def settle(self) -> None:
+        """Say how many new incidents each storm window folded, once it is over (the
+        router calls this after each drain and when idle)."""
+        now = self.clock()
+        with self._lock:
+            ended = [
+                (rule, burst)
+                for rule, burst in self._bursts.items()
+                if now - burst.started >= STORM_WINDOW
+            ]
+            for rule, burst in ended:
+                del self._bursts[rule]
+                if burst.folded:
+                    self._fold_line(rule, burst)
+
+    def _fold_line(self, rule: str, burst: _Burst) -> None:
+        seconds = int(STORM_WINDOW.total_seconds())
+        text = (
+            f"{rule}: {burst.folded:,} more new incidents in {seconds} s, not printed one by one "
+            "(a storm; /errors lists them)"
+        )
+        self._write(burst.severity, text)
 
     def flip(self, flip: Flip) -> None:
         """A check changed state; its first result is only its state (there was no old one)."""
@@ -91,10 +145,14 @@ class ConsoleAlerts:
         self.line(severity, f"{incident.rule} #{incident.id} {outcome.summary} ({actor})")
 
     def line(self, severity: Severity, text: str) -> None:
+        with self._lock:
+            self._write(severity, text)
+
+    def _write(self, severity: Severity, text: str) -> None:
+        """One line, under the lock the caller holds."""
         stamp = self.clock().astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S")
         label = f"{severity.value.upper():<8}"
         if self.colour:
             label = f"{_COLOURS[severity]}{label}{_RESET}"
-        with self._lock:
-            self.out.write(f"{stamp} {label} {_printable(text)}\n")
-            self.out.flush()
+        self.out.write(f"{stamp} {label} {_printable(text)}\n")
+        self.out.flush()

@@ -103,7 +103,7 @@ def build_service(
         queue,
         incident_sinks(runtime),
         incident_counters(runtime),
-        settle=(runtime.remedies.flush,),
+        settle=(runtime.remedies.flush, runtime.console.settle),
     )
     try:
         built = front(runtime)

@@ -72,14 +72,18 @@ class Router:
         for event in collapse(events):
             self._route(event)
         if events:
-            for settle in self.settle:
-                settle()
+            self._settle()
         return len(events)
 
     async def _run(self) -> None:
         while not self._stopping:
-            self.route_pending()
+            if not self.route_pending():
+                self._settle()  # when idle too: what a sink holds back must come out
             await self.queue.wait(IDLE_SECONDS)
+
+    def _settle(self) -> None:
+        for settle in self.settle:
+            settle()
 
     def _route(self, event: IncidentEvent) -> None:
         for sink in self.sinks:
