@@ -63,6 +63,7 @@ class Metrics:
             ["rule"],
             registry=self.registry,
         )
+        self._by_rule: dict[str, Counter] = {}
         self._actions = Counter(
             "adminbot_actions",
             "Remediation actions run, by kind and result.",
@@ -97,8 +98,12 @@ class Metrics:
             self._lines.labels(file=file).inc(n)
 
     def rule_matched(self, rule: str) -> None:
-        """Count one record classified by `rule`."""
-        self._matches.labels(rule=rule).inc()
+        """Count one record classified by `rule` (once per match: a storm's hot path, so
+        each rule's labelled child is looked up once)."""
+        child = self._by_rule.get(rule)
+        if child is None:
+            child = self._by_rule[rule] = self._matches.labels(rule=rule)
+        child.inc()
 
     def action(self, kind: str, result: str) -> None:
         """Count one remediation action of `kind` that ended with `result` (ok, failed...)."""
