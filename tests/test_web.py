@@ -56,6 +56,7 @@ async def test_no_page_or_partial_answers_without_a_session(site: Site) -> None:
     assert (await site.client.get("/incidents")).status_code == 401
     assert (await site.client.get("/live/version")).status_code == 401
     assert (await site.client.get("/live/open")).status_code == 401
+    assert (await site.client.get("/live/hosts")).status_code == 401
     assert (await site.client.post("/incidents/1/act", data={"verb": "ignore"})).status_code == 401
 
 

@@ -271,3 +271,14 @@ async def test_the_overview_shows_the_other_hosts_and_marks_a_silent_one_in_the_
         assert await page.inner_text("[data-host='encoder-3'] .silent") == EN["overview.silent"]
         assert await page.locator("[data-host='encoder-3'] tr.check-critical").count() == 1
         await page.screenshot(path=str(_shot_dir(tmp_path) / "web-hosts.png"))
+
+        # encoder-3 beats again: its card stops saying silent while the page stays open.
+        _other_host(
+            runtime.config.store_path,
+            "encoder-3",
+            (*checks[:2], ("disk /srv/media", "ok"), ("pipeline", "ok")),
+            ("/srv/media", 0.42),
+            ago=1,
+        )
+        await page.wait_for_selector("[data-host='encoder-3'].host:not(.host-silent)", timeout=8000)
+        assert await page.locator("[data-host='encoder-3'] tr.check-critical").count() == 0

@@ -179,3 +179,23 @@ async def test_a_hosts_name_version_and_checks_are_escaped(tmp_path: Path) -> No
     assert "<b>x" not in page and "<i>check" not in page and "<script>1" not in page
     assert "&lt;b&gt;x&#34;&lt;/b&gt;" in page
     assert 'href="/incidents?host=%3Cb%3Ex%22%3C%2Fb%3E"' in page
+
+
+async def test_the_host_cards_reload_on_their_own_with_each_heartbeat(fleet: Fleet) -> None:
+    """The overview reloads /live/hosts every few seconds: a heartbeat, not only an
+    incident, changes what it says (a silent host speaks again, a new version)."""
+    site = fleet.site
+    site.runtime.agent.beat()
+    fleet.agent("b", B_CHECKS, "0.9.1")
+    fleet.silence("b", minutes=10)
+    await site.login()
+
+    before = (await site.client.get("/live/hosts")).text
+    fleet.agent("b", (("pipeline", "ok"),), "0.9.2")
+    after = (await site.client.get("/live/hosts")).text
+
+    assert "host-silent" in card(before, "b") and "v0.9.1" in card(before, "b")
+    assert "host-silent" not in card(after, "b") and "v0.9.2" in card(after, "b")
+    assert "<html" not in after  # the cards alone, put into the open page
+    page = (await site.client.get("/")).text
+    assert 'data-live-hosts="/live/hosts"' in page

@@ -110,6 +110,7 @@ class Dashboard:
                 Route("/kinds/{id:int}/rule", self._post(kinds.make_rule), methods=["POST"]),
                 Route("/live/version", self._api(self.version)),
                 Route("/live/open", self._api(self.open_rows)),
+                Route("/live/hosts", self._api(self.host_cards)),
                 Route("/live/incidents", self._api(self.incident_rows)),
                 Mount("/static", app=StaticFiles(directory=str(static))),
             ]
@@ -297,6 +298,10 @@ class Dashboard:
         return JSONResponse(
             {"version": self.browse.version()}, headers={"Cache-Control": "no-store"}
         )
+
+    async def host_cards(self, request: Request, session: Session) -> Response:
+        cards = await asyncio.to_thread(views.hosts, self.runtime, self.browse, self.here)
+        return self._render("_hosts.html", session, hosts=cards)
 
     async def open_rows(self, request: Request, session: Session) -> Response:
         rows = self.browse.incidents(IncidentQuery(states=views.OPEN_STATES), limit=PAGE_SIZE)

@@ -52,15 +52,21 @@ def overview(runtime: Runtime, browse: Browse, here: str) -> Overview:
     now = runtime.clock()
     open_now = browse.incidents(IncidentQuery(states=OPEN_STATES), limit=PAGE_SIZE)
     history = HistoryStore(browse.store)
-    hosts = host_cards(runtime, history, browse.open_per_host(OPEN_STATES), here)
     last = hour_of(now)
     counts = history.incidents_per_hour(last - (HOURS - 1) * HOUR, last + HOUR)
     return Overview(
-        hosts=hosts,
+        hosts=hosts(runtime, browse, here),
         open=tuple(open_now),
         chart=hourly_chart(counts, runtime.config.zone),
         fixes=tuple(browse.audit(limit=10, fixes_only=True)),
     )
+
+
+def hosts(runtime: Runtime, browse: Browse, here: str) -> tuple[HostCard, ...]:
+    """Every host sharing the store: heartbeat, checks, disks, open incidents (the overview
+    shows them, and reloads them on their own while it is open)."""
+    history = HistoryStore(browse.store)
+    return host_cards(runtime, history, browse.open_per_host(OPEN_STATES), here)
 
 
 async def detail(runtime: Runtime, incident: Incident) -> Detail:

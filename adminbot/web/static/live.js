@@ -1,7 +1,18 @@
 // Live pages: every second ask whether anything changed; if so, reload the rows
-// (tables) or the page (one incident, which has no form to lose).
+// (tables) or the page (one incident, which has no form to lose); the overview's host
+// cards on their own clock.
 (function () {
   "use strict";
+  // Host cards change with every heartbeat, not only with incidents: reloaded every 5 s.
+  var hosts = document.querySelector("[data-live-hosts]");
+  if (hosts) {
+    setInterval(function () {
+      fetch(hosts.dataset.liveHosts, { credentials: "same-origin" }).then(function (r) {
+        return r.ok ? r.text() : null;
+      }).then(function (html) { if (html !== null) { hosts.innerHTML = html; } })
+        .catch(function () { return null; });
+    }, 5000);
+  }
   var body = document.querySelector("tbody[data-live]");
   var whole = document.querySelector("[data-live-page]");
   if (!(body && body.dataset.live) && !whole) { return; }
