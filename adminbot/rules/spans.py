@@ -9,7 +9,6 @@ pickled on the way in); each hands back what it found, compactly.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -106,7 +105,9 @@ def run(spans: Sequence[Span], work: Callable[[Span], T]) -> list[T]:
     processes running at the same time."""
     if len(spans) == 1:
         return [work(spans[0])]
-    global _work
+    import multiprocessing  # only a big file pays for it
+
+    global _work  # handed to the forked workers, which inherit it
     _work = work
     try:
         with multiprocessing.get_context("fork").Pool(len(spans) - 1) as pool:
