@@ -328,3 +328,21 @@ def test_a_small_file_is_read_in_one_pass(tmp_path: Path) -> None:
     log = tmp_path / "small.log"
     log.write_text(LOG, encoding="utf-8")
     assert spans.split(log, 4) == [spans.Span(0, None, 0)]
+
+
+def test_a_span_whose_worker_dies_is_read_in_this_process_instead(tmp_path: Path) -> None:
+    """A worker killed (the OOM killer) must not hang check-rules: the pool breaks, and
+    the spans it had are worked in the parent, in order."""
+    import os
+
+    from adminbot.rules import spans
+
+    parent = os.getpid()
+    parts = [spans.Span(n * 10, n * 10 + 10, n) for n in range(3)]
+
+    def work(span: spans.Span) -> int:
+        if os.getpid() != parent and span.start == 10:
+            os._exit(9)  # as a kill would end it
+        return span.start
+
+    assert spans.run(parts, work) == [0, 10, 20]

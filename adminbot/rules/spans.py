@@ -9,6 +9,7 @@ pickled on the way in); each hands back what it found, compactly.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import BinaryIO, TypeVar
 
 from adminbot.rules.records import is_header
+
+logger = logging.getLogger(__name__)
 
 PARALLEL_MIN_BYTES = 8 << 20
 """Below this a file is read in one pass: a fork would cost more than it saves."""
@@ -102,18 +105,27 @@ def _run(span: Span) -> object:
 
 def run(spans: Sequence[Span], work: Callable[[Span], T]) -> list[T]:
     """`work` on every span, in order; the first in this process, the others in forked
-    processes running at the same time."""
+    processes running at the same time. A worker that dies (the OOM killer) breaks the
+    pool instead of hanging it: its spans are then worked here, one after the other."""
     if len(spans) == 1:
         return [work(spans[0])]
-    import multiprocessing  # only a big file pays for it
+    import multiprocessing  # only a big file pays for these
+    from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     global _work  # handed to the forked workers, which inherit it
     _work = work
+    context = multiprocessing.get_context("fork")
     try:
-        with multiprocessing.get_context("fork").Pool(len(spans) - 1) as pool:
-            pending = pool.map_async(_run, spans[1:])
-            first = work(spans[0])
-            rest: list[T] = pending.get()  # type: ignore[assignment]  # _run returns work's T
+        with ProcessPoolExecutor(len(spans) - 1, mp_context=context) as pool:
+            futures: list[Future[object]] = [pool.submit(_run, span) for span in spans[1:]]
+            results: list[T] = [work(spans[0])]
+            for span, future in zip(spans[1:], futures, strict=True):
+                try:
+                    results.append(future.result())  # type: ignore[arg-type]  # work's T
+                except BrokenProcessPool:
+                    logger.warning("a check-rules worker died; its part is read here")
+                    results.append(work(span))
     finally:
         _work = None
-    return [first, *rest]
+    return results
