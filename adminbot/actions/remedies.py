@@ -18,7 +18,7 @@ from typing import Protocol
 
 from adminbot.actions.diskreport import DiskReport
 from adminbot.actions.executor import ActionBudget, ActionKind, ActionOutcome
-from adminbot.actions.outcome import ActionReason, note
+from adminbot.actions.outcome import ActionNote, ActionReason, note
 from adminbot.clock import Clock, utcnow
 from adminbot.incidents.book import EventKind, IncidentBook, IncidentEvent
 from adminbot.models import Incident, IncidentState, Origin, Policy
@@ -41,6 +41,31 @@ WAITS_FOR_SERVER = frozenset({ActionKind.RETRY, ActionKind.CLEAN_RETRY})
 SERVER_POLL_SECONDS = 5.0
 
 AsyncProbe = Callable[[], Awaitable[bool]]
+
+
+def audit_unrun(
+    store: StoreApi,
+    incident_id: int,
+    actor: str,
+    label: str,
+    kind: ActionKind,
+    notes: Sequence[ActionNote],
+    now: datetime,
+) -> str:
+    """Audit a fix that did not run (skipped, refused, expired: `label`) and why; returns
+    the summary the audit row and the alert show."""
+    outcome = ActionOutcome(kind, False, tuple(notes), kind.value)
+    store.add_audit(
+        incident_id=incident_id,
+        actor=actor,
+        kind=label,
+        operation=kind.value,
+        ok=False,
+        summary=outcome.summary,
+        now=now,
+        detail=outcome.detail(),
+    )
+    return outcome.summary
 
 
 class ActionsLike(Protocol):
@@ -323,19 +348,9 @@ class Remedies:
 
     def _skip(self, incident: Incident, kind: ActionKind) -> None:
         """An automatic fix that may not run: say so in the alert and hand it to the admin."""
-        skipped = ActionOutcome(
-            kind, False, note(ActionReason.BUDGET_USED_UP, action=kind.value), kind.value
-        )
-        why = skipped.summary
-        self.store.add_audit(
-            incident_id=incident.id,
-            actor=POLICY_ACTOR,
-            kind=SKIPPED_KIND,
-            operation=kind.value,
-            ok=False,
-            summary=why,
-            now=self.clock(),
-            detail=skipped.detail(),
+        notes = note(ActionReason.BUDGET_USED_UP, action=kind.value)
+        why = audit_unrun(
+            self.store, incident.id, POLICY_ACTOR, SKIPPED_KIND, kind, notes, self.clock()
         )
         self.book.move(incident.id, IncidentState.OPEN, POLICY_ACTOR, why)
         self._report(incident.id, notify=True)
@@ -389,18 +404,17 @@ class Remedies:
         """An automatic fix that cannot run for this incident: audited (at `flush`); the
         alert says why."""
         kind = self.rules[incident.rule].fixes[0]
-        refused = ActionOutcome(kind, False, note(ActionReason.REFUSED, why=why), kind.value)
+        notes = note(ActionReason.REFUSED, why=why)
         self._refusals.append(
             partial(
-                self.store.add_audit,
-                incident_id=incident.id,
-                actor=POLICY_ACTOR,
-                kind=REFUSED_KIND,
-                operation=kind.value,
-                ok=False,
-                summary=refused.summary,
-                now=self.clock(),
-                detail=refused.detail(),
+                audit_unrun,
+                self.store,
+                incident.id,
+                POLICY_ACTOR,
+                REFUSED_KIND,
+                kind,
+                notes,
+                self.clock(),
             )
         )
 

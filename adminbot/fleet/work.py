@@ -18,9 +18,9 @@ import os
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from adminbot.actions.executor import ActionKind, ActionOutcome
+from adminbot.actions.executor import ActionKind
 from adminbot.actions.outcome import ActionReason, note
-from adminbot.actions.remedies import RunResult, RunStatus
+from adminbot.actions.remedies import REFUSED_KIND, RunResult, RunStatus, audit_unrun
 from adminbot.clock import Clock, utcnow
 from adminbot.fleet.silence import is_silent
 from adminbot.models import Incident
@@ -34,7 +34,6 @@ logger = logging.getLogger(__name__)
 EXPIRE_AFTER = 300.0
 """Seconds a queued fix waits for its host before it expires."""
 EXPIRED_KIND = "expired"
-REFUSED_KIND = "refused"
 
 RunFix = Callable[[int, ActionKind, str], Awaitable[RunResult]]
 
@@ -114,16 +113,9 @@ class RemoteFixes:
     def _refused(self, item: WorkItem, kind: ActionKind) -> None:
         """The fix cannot run on this host (its folders, its container): the alert says why."""
         why = f"{kind.value} is not possible on host {self.store.host}"
-        refused = ActionOutcome(kind, False, note(ActionReason.REFUSED, why=why), kind.value)
-        self.store.add_audit(
-            incident_id=item.incident_id,
-            actor=item.actor,
-            kind=REFUSED_KIND,
-            operation=kind.value,
-            ok=False,
-            summary=refused.summary,
-            now=self.clock(),
-            detail=refused.detail(),
+        notes = note(ActionReason.REFUSED, why=why)
+        audit_unrun(
+            self.store, item.incident_id, item.actor, REFUSED_KIND, kind, notes, self.clock()
         )
 
     def recover_interrupted(self) -> int:
@@ -138,18 +130,8 @@ class RemoteFixes:
         for item in expired:
             kind = ActionKind(item.action)
             minutes = max(1, round(self.expire_after / 60))
-            facts = note(ActionReason.REMOTE_EXPIRED, host=item.host, minutes=minutes)
-            outcome = ActionOutcome(kind, False, facts, kind.value)
+            notes = note(ActionReason.REMOTE_EXPIRED, host=item.host, minutes=minutes)
             logger.warning("Fix %s for #%s expired: host %s", kind, item.incident_id, item.host)
-            self.store.add_audit(
-                incident_id=item.incident_id,
-                actor=item.actor,
-                kind=EXPIRED_KIND,
-                operation=kind.value,
-                ok=False,
-                summary=outcome.summary,
-                now=now,
-                detail=outcome.detail(),
-            )
+            audit_unrun(self.store, item.incident_id, item.actor, EXPIRED_KIND, kind, notes, now)
             self.outbox.incident_changed(item.incident_id)
         return expired
