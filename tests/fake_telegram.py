@@ -939,37 +939,21 @@ class FakeTelegram:
 
     def _send_document(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._chat(_required(params, "chat_id"))
-        document = _required(params, "document")
-        if isinstance(document, str) and document.startswith("attach://"):
-            document = params.get(document.removeprefix("attach://"))
-        if not isinstance(document, UploadedFile | str) or not document:
-            raise ApiError(400, "Bad Request: there is no document in the request")
-        raw = params.get("caption") or ""
-        text, entities, parse_mode = self._render(raw, params, "caption_entities")
-        if len(text) > MAX_CAPTION_LENGTH:
-            raise ApiError(400, "Bad Request: message caption is too long")
-        message = self._store(
-            chat,
-            self.bot_user,
-            from_bot=True,
-            text=text,
-            raw_text=raw,
-            parse_mode=parse_mode,
-            entities=entities,
-            keyboard=_inline_keyboard(params.get("reply_markup")),
-            document=document,
-        )
-        return self._message_json(message)
+        document = _uploaded(params, "document")
+        return self._send_captioned(chat, params, document=document)
 
     def _send_photo(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._chat(_required(params, "chat_id"))
-        photo = _required(params, "photo")
-        if isinstance(photo, str) and photo.startswith("attach://"):
-            photo = params.get(photo.removeprefix("attach://"))
-        if not isinstance(photo, UploadedFile | str) or not photo:
-            raise ApiError(400, "Bad Request: there is no photo in the request")
+        photo = _uploaded(params, "photo")
         if isinstance(photo, UploadedFile) and _image_size(photo.data) is None:
             raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        return self._send_captioned(chat, params, photo=photo)
+
+    def _send_captioned(
+        self, chat: dict[str, Any], params: dict[str, Any], **media: UploadedFile | str
+    ) -> dict[str, Any]:
+        """A document or photo message with its caption, as sendDocument and sendPhoto
+        store it."""
         raw = params.get("caption") or ""
         text, entities, parse_mode = self._render(raw, params, "caption_entities")
         if len(text) > MAX_CAPTION_LENGTH:
@@ -983,7 +967,7 @@ class FakeTelegram:
             parse_mode=parse_mode,
             entities=entities,
             keyboard=_inline_keyboard(params.get("reply_markup")),
-            photo=photo,
+            **media,
         )
         return self._message_json(message)
 
@@ -1228,6 +1212,17 @@ def _decode_multipart(body: bytes, boundary: bytes) -> dict[str, Any]:
 
 def _update_kind(update: dict[str, Any]) -> str:
     return next(k for k in update if k != "update_id")
+
+
+def _uploaded(params: dict[str, Any], name: str) -> UploadedFile | str:
+    """The file a send method carries in `name`: an upload (`attach://` or the part itself)
+    or a file_id / URL string."""
+    value = _required(params, name)
+    if isinstance(value, str) and value.startswith("attach://"):
+        value = params.get(value.removeprefix("attach://"))
+    if not isinstance(value, UploadedFile | str) or not value:
+        raise ApiError(400, f"Bad Request: there is no {name} in the request")
+    return value
 
 
 def _required(params: dict[str, Any], name: str) -> Any:
