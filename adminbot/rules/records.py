@@ -186,6 +186,12 @@ def parse_timestamp(text: str | None) -> datetime | None:
     """Parse a log timestamp; naive times are taken as UTC, impossible ones as unknown."""
     if not text:
         return None
+    naive = len(text) == 19 or (text[19:20] in (".", ",") and text[-1].isdigit())
+    if naive and "+" not in text and "-" not in text[10:]:
+        try:  # a zone appended: `replace(tzinfo=UTC)` would cost five times the parse
+            return datetime.fromisoformat(text + "+00:00")
+        except ValueError:
+            pass
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
@@ -333,6 +339,31 @@ def continuation_kind(text: str, previous: LineKind) -> LineKind | None:
     return None
 
 
+def _traceback_run(*, ended: bool) -> re.Pattern[str]:
+    """A "\\n"-prefixed traceback whose lines need no look one by one: its start line,
+    indented lines beginning with a frame, and the exception line ending it. Every
+    indented line in it is a frame, source code or blank, so none is a note; a line
+    this refuses takes the line-by-line path, which decides the same lines alike.
+    `ended`: a header line must follow it, so its record ends with it."""
+    not_exception = "|".join(
+        [
+            header_prefixes(set(LEVEL_RANK)),
+            re.escape(TRACEBACK_START),
+            re.escape(_GROUP_TRACEBACK),
+            *map(re.escape, _CHAIN_MARKERS),
+        ]
+    )
+    return re.compile(
+        rf"\n{re.escape(TRACEBACK_START)}\n[ \t]+File \"[^\n]*(?:\n[ \t][^\n]*)*"
+        rf"\n(?!{not_exception})(?P<exception>[^\s][^\n]*)"
+        + (rf"(?=\n(?:{header_prefixes(set(LEVEL_RANK))}))" if ended else "")
+    )
+
+
+_TRACEBACK_RUN = _traceback_run(ended=False)
+_ENDED_TRACEBACK_RUN = _traceback_run(ended=True)
+
+
 def _first_kind(text: str) -> LineKind:
     if _is_traceback_start(text):
         return LineKind.TRACEBACK
@@ -357,7 +388,7 @@ class _Pending:
     takes_traceback: bool
     message: str  # as split_record reads it from the first line
     has_traceback: bool
-    tail: deque[str] = field(default_factory=lambda: deque(maxlen=MAX_RECORD_LINES // 2))
+    tail: deque[str] | None = None  # the last lines of a record over MAX_RECORD_LINES
     omitted: int = 0
     # Exception and continuation lines in order (True: an exception line): the parts
     # split_record would find, gathered while the lines arrive.
@@ -374,9 +405,12 @@ class _Pending:
         if len(self.lines) < MAX_RECORD_LINES // 2:
             self.lines.append(text)
         else:
-            if len(self.tail) == self.tail.maxlen:
+            tail = self.tail
+            if tail is None:
+                tail = self.tail = deque(maxlen=MAX_RECORD_LINES // 2)
+            elif len(tail) == tail.maxlen:
                 self.omitted += 1
-            self.tail.append(text)
+            tail.append(text)
         if kind is LineKind.EXCEPTION or kind is LineKind.CONTINUATION:
             self.notes.append((kind is LineKind.EXCEPTION, text))
         elif kind is LineKind.TRACEBACK:
@@ -413,6 +447,20 @@ class _Pending:
             others=tuple(text for text in others if text),
             has_traceback=self.has_traceback,
         )
+
+
+_LEVELS = {word: normalise_level(word) for word in _LEVEL_WORDS}
+
+
+def _ended_traceback(block: str, position: int, header: re.Match[str]) -> re.Match[str] | None:
+    """The traceback at `position` when it is the whole rest of the record whose header
+    `feed_block` holds (the record then stays under `MAX_RECORD_LINES // 2` lines)."""
+    if not block.startswith(TRACEBACK_START, position + 1):
+        return None
+    run = _ENDED_TRACEBACK_RUN.match(block, position)
+    if run is None or block.count("\n", header.start(), run.end()) > MAX_RECORD_LINES // 2:
+        return None
+    return run
 
 
 class RecordAssembler:
@@ -487,17 +535,24 @@ class RecordAssembler:
         newlines = 0
         last = 0
         count = block.count
-        for found in needs.scan.finditer(block):
+        search = needs.scan.search
+        at = 0
+        while (found := search(block, at)) is not None:
+            at = found.end()
             position = found.start()
             newlines += count("\n", last, position + 1)
             last = position + 1
             index = newlines - 1
             other = found.lastgroup == "other"
             if held is not None:
-                skipped += self._settle(
-                    held, texts, first_line_no, needs, records, other and index == done
-                )
+                followed = other and index == done
+                run = _ended_traceback(block, position, held[1]) if followed else None
+                skipped += self._settle(held, texts, first_line_no, needs, records, followed, run)
                 held = None
+                if run is not None:
+                    at = run.end()
+                    done = index + count("\n", position, at)
+                    continue
             if index > done:  # skipped headers; the last is fed if its lines follow
                 records.extend(self._emit())
                 skipped += index - done
@@ -508,6 +563,11 @@ class RecordAssembler:
                     records.extend(self._feed_parsed(header, number, _header_match(header)))
             done = index + 1
             if other:
+                taken = self._take_traceback(block, position, texts, index)
+                if taken is not None:
+                    at, lines = taken
+                    done = index + lines
+                    continue
                 records.extend(self._feed_parsed(texts[index], first_line_no + index, None))
             else:
                 held = (index, found)
@@ -518,6 +578,33 @@ class RecordAssembler:
             skipped += len(texts) - done
         return records, skipped
 
+    def _take_traceback(
+        self, block: str, position: int, texts: Sequence[str], index: int
+    ) -> tuple[int, int] | None:
+        """Add the traceback starting at `texts[index]` (at `position` in the block) to the
+        pending record in one go, when it is a `_TRACEBACK_RUN` the record takes whole;
+        its end in the block and its number of lines, or None: go line by line."""
+        pending = self._pending
+        if (
+            pending is None
+            or not block.startswith(TRACEBACK_START, position + 1)
+            or not pending.joins(LineKind.TRACEBACK)
+        ):
+            return None
+        run = _TRACEBACK_RUN.match(block, position)
+        if run is None:
+            return None
+        end = run.end()
+        lines = block.count("\n", position, end)
+        if len(pending.lines) + lines > MAX_RECORD_LINES // 2:
+            return None
+        taken = texts[index : index + lines]
+        pending.lines.extend(taken)
+        pending.notes.append((True, taken[-1]))
+        pending.has_traceback = True
+        pending.last_kind = LineKind.EXCEPTION
+        return end, lines
+
     def _settle(
         self,
         held: tuple[int, re.Match[str]],
@@ -526,26 +613,38 @@ class RecordAssembler:
         needs: HeaderFilter,
         records: list[Record],
         followed: bool,
+        run: re.Match[str] | None = None,
     ) -> int:
         """Feed a header `feed_block` found, now that it is known whether lines of its
-        record follow it; 1 if it was skipped (a gated header matching no rule)."""
+        record follow it (`run`: they are an `_ENDED_TRACEBACK_RUN`, the whole rest of
+        the record); 1 if it was skipped (a gated header matching no rule)."""
         index, found = held
         text = texts[index]
         level_group, stamp_group = needs.groups[found.lastgroup or ""]
-        level = normalise_level(found[level_group])
+        level = _LEVELS[found[level_group]]
         if not followed and level in needs.gated and not needs.matches(text):
-            records.extend(self._emit())
+            self._emit_into(records)
             return 1
         stamp = found[stamp_group] if stamp_group is not None else None
         message = text[found.end() - found.start() - 1 :].strip()
-        records.extend(self._emit())
-        if followed or index + 1 == len(texts):  # its record may go on
+        self._emit_into(records)
+        if run is not None:
+            whole = run.string[found.start() + 1 : run.end()]
+            parts = RecordParts(run["exception"].strip(), message, (), True)
+        elif followed or index + 1 == len(texts):  # its record may go on
             self._start(text, first_line_no + index, level, stamp, message)
+            return 0
         else:  # a header next: a record of one line
-            parts = RecordParts(None, message, (), False)
-            number = first_line_no + index
-            records.append(Record(self.source, number, text, level, parse_timestamp(stamp), parts))
+            whole, parts = text, RecordParts(None, message, (), False)
+        number = first_line_no + index
+        records.append(Record(self.source, number, whole, level, parse_timestamp(stamp), parts))
         return 0
+
+    def _emit_into(self, records: list[Record]) -> None:
+        pending = self._pending
+        if pending is not None:
+            self._pending = None
+            records.append(pending.to_record())
 
     def end_of_batch(self) -> list[Record]:
         """Emit the pending record unless its traceback has not reached its last line."""
