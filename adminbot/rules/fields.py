@@ -100,22 +100,38 @@ def _clean(name: str, value: str) -> str | None:
     return value[:MAX_FIELD_LENGTH] or None
 
 
-def extract_fields(found: re.Match[str], texts: Sequence[str]) -> dict[str, str]:
-    """Named groups of the rule's match, then well-known fields from the texts in order."""
+def extract_fields(found: re.Match[str] | None, texts: Sequence[str]) -> dict[str, str]:
+    """Named groups of the rule's match (None: its pattern has none), then well-known
+    fields from the texts in order."""
     fields: dict[str, str] = {}
-    for name, value in found.groupdict().items():
+    for name, value in found.groupdict().items() if found is not None else ():
         cleaned = _clean(name, value) if value else None
         if cleaned:
             fields[name] = cleaned
     for text in dict.fromkeys(texts):
-        present = _NEEDLES.present(text.casefold())  # the needles it holds, in one pass
-        for extractor, needles in zip(_EXTRACTORS, _NEEDLE_MASKS, strict=True):
-            if not present & needles or fields.keys() >= extractor.names:
+        for extractor in _worth_trying(_NEEDLES.present(text.casefold())):
+            if fields.keys() >= extractor.names:
                 continue
             for match in extractor.regex.finditer(text):
                 if _take(fields, match):
                     break
     return fields
+
+
+_TRIED: dict[int, tuple[_Extractor, ...]] = {}
+
+
+def _worth_trying(present: int) -> tuple[_Extractor, ...]:
+    """The extractors, in order, one of whose needles is among those `present`
+    (few combinations occur: each is worked out once)."""
+    found = _TRIED.get(present)
+    if found is None:
+        if len(_TRIED) >= 1024:
+            _TRIED.clear()
+        found = _TRIED[present] = tuple(
+            e for e, needles in zip(_EXTRACTORS, _NEEDLE_MASKS, strict=True) if present & needles
+        )
+    return found
 
 
 def _take(fields: dict[str, str], match: re.Match[str]) -> bool:

@@ -23,12 +23,20 @@ class LiteralGate:
     def __init__(self, literals: Iterable[str]) -> None:
         self._bits: dict[str, int] = {}
         self._automaton = ahocorasick.Automaton()
+        # A one-character literal ("/", ":") is in a text many times: each would be one
+        # step of the pass's Python loop, where `in` finds it in C.
+        chars: list[tuple[str, int]] = []
         for literal in literals:
             if literal and literal not in self._bits:
                 bit = 1 << len(self._bits)
                 self._bits[literal] = bit
-                self._automaton.add_word(literal, bit)
-        if self._bits:
+                if len(literal) == 1:
+                    chars.append((literal, bit))
+                else:
+                    self._automaton.add_word(literal, bit)
+        self._chars = tuple(chars)
+        self._words = len(self._bits) > len(chars)
+        if self._words:
             self._automaton.make_automaton()
 
     def mask(self, words: Iterable[str]) -> int:
@@ -42,9 +50,11 @@ class LiteralGate:
 
     def present(self, text: str) -> int:
         """The mask of the literals `text` holds (0 when it holds none)."""
-        if not self._bits:
-            return 0
         bits = 0
-        for _, bit in self._automaton.iter(text):
-            bits |= bit
+        if self._words:
+            for _, bit in self._automaton.iter(text):
+                bits |= bit
+        for char, bit in self._chars:
+            if char in text:
+                bits |= bit
         return bits

@@ -118,12 +118,18 @@ class RuleSet:
         rule = compiled.rule
         if not keys:
             return Match(rule.name, rule.severity, record)
-        match = compiled.regex.search(text)
-        assert match is not None  # the matcher found it on the same text
+        # Searched again only for the named groups it gives (custom rules): the built-in
+        # patterns have none, and an IGNORECASE search costs 3 us a match in a storm.
+        match = compiled.regex.search(text) if compiled.regex.groupindex else None
         return self._match(rule, match, text, parts, record)
 
     def _match(
-        self, rule: Rule, found: re.Match[str], text: str, parts: RecordParts, record: Record
+        self,
+        rule: Rule,
+        found: re.Match[str] | None,
+        text: str,
+        parts: RecordParts,
+        record: Record,
     ) -> Match:
         fields = extract_fields(found, [text, *texts_in_order(parts)])
         key = incident_key(rule.key_fields, fields, text)
