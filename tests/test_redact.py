@@ -34,6 +34,36 @@ def test_configured_patterns_are_hidden_with_their_replacement() -> None:
     assert redactor.text(text) == "key <redacted> password=*** ok"
 
 
+def test_the_token_is_hidden_wherever_the_plain_substitution_hides_it() -> None:
+    """Redactor looks for a token's tail before substituting; on random text built of
+    token pieces it must hide exactly what the plain substitution hides, in the text,
+    the key and every field."""
+    import random
+
+    from adminbot.notify.redact import BOT_TOKEN, TOKEN_REPLACEMENT
+
+    rng = random.Random(9)
+    tail = "AAHdqTcvCH1vGWJxfSeofSAs0K5PAL"  # 30 characters, the shortest a token has
+    pieces = ["7123456", "89", ":", tail, tail[:29], "D", "-x", " ", "\n", "/bot"]
+    redactor = Redactor()
+    hidden = 0
+    for _ in range(2_000):
+        text, key, value = ("".join(rng.choices(pieces, k=rng.randrange(9))) for _ in range(3))
+        match = Match(
+            "timeout",
+            Severity.ERROR,
+            Record("/log", 1, text),
+            frozen_map({"path": value}),
+            key,
+        )
+        cleaned = redactor.match(match)
+        plain = [BOT_TOKEN.sub(TOKEN_REPLACEMENT, t) for t in (text, key, value)]
+        assert [cleaned.record.text, cleaned.key, cleaned.fields.get("path", "")] == plain
+        assert (cleaned is match) == (plain == [text, key, value])
+        hidden += cleaned is not match
+    assert hidden > 25
+
+
 def test_a_clean_match_is_returned_unchanged() -> None:
     match = Match("timeout", Severity.ERROR, Record("/log", 1, "ERROR timed out"))
     assert Redactor().match(match) is match
