@@ -327,6 +327,24 @@ def test_url_paths_with_the_bot_token_are_not_taken_as_file_paths(ruleset: RuleS
     assert "path" not in match.fields
 
 
+@pytest.mark.parametrize(
+    ("where", "host", "port"),
+    [
+        ("(10.0.0.5:8081)", "10.0.0.5", "8081"),
+        ("(LOCALHOST:8081)", "LOCALHOST", "8081"),
+        ("at localhost:5432", "localhost", "5432"),
+        ("(http://127.0.0.1:8081/bot<token>/getMe)", "127.0.0.1", "8081"),
+        ("(host unreachable)", None, None),
+        ("at 1.2.3:80", None, None),
+    ],
+)
+def test_host_and_port_fields(
+    ruleset: RuleSet, where: str, host: str | None, port: str | None
+) -> None:
+    match = _match(ruleset, f"telegram.error.NetworkError: Connection refused {where}")
+    assert (match.fields.get("host"), match.fields.get("port")) == (host, port)
+
+
 def test_a_rule_named_group_wins_over_the_generic_fields() -> None:
     rule = Rule("cuota", r"cuota de (?P<user_id>\d+) superada", builtin=False)
     match = RuleSet([rule]).classify(_record("cuota de 42 superada para user_id=777777"))

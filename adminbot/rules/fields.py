@@ -73,10 +73,10 @@ _EXTRACTORS = tuple(
         (r"server at \"(?P<host>[^\"]+)\", port (?P<port>\d{1,5})", re.I, ("server at",)),
         (r"\(\s*'(?P<host>[^']+)',\s*(?P<port>\d{1,5})\s*\)", 0, ("('",)),
         (r"\bhost=['\"]?(?P<host>[\w.-]+)['\"]?,?\s*port=(?P<port>\d{1,5})", re.I, ("host=",)),
-        (
-            r"(?<![\w.])(?P<host>\d{1,3}(?:\.\d{1,3}){3}|localhost):(?P<port>\d{1,5})\b",
+        (  # ASCII digits before the colon: a needle for each, where ":" is in most lines
+            r"(?<![\w.])(?P<host>[0-9]{1,3}(?:\.[0-9]{1,3}){3}|localhost):(?P<port>\d{1,5})\b",
             re.I,
-            (":",),
+            ("localhost:", *(f"{digit}:" for digit in range(10))),
         ),
     )
 )
