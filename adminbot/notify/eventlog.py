@@ -126,12 +126,13 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
 def _match_line(stamp: str, match: Match, incident_id: int) -> str:
-    """What `_ENCODER` makes of a match's event, put together from its encoded strings:
-    a storm writes one per match, and this takes half the time of a dict encoded."""
+    """What `_ENCODER` makes of a match's event, put together from its encoded strings
+    (`stamp` is one already): a storm writes one per match, and this takes half the
+    time of a dict encoded."""
     record = match.record
     fields = ", ".join(f"{_quoted(k)}: {_quoted(v)}" for k, v in match.fields.items())
     return (
-        f'{{"ts": {_quoted(stamp)}, "type": {_quoted(match.rule)}, '
+        f'{{"ts": {stamp}, "type": {_quoted(match.rule)}, '
         f'"severity": {_quoted(match.severity.value)}, "file": {_quoted(record.source)}, '
         f'"line": {record.line_no}, "message": {_quoted(record.text[:MESSAGE_CHARS])}, '
         f'"fields": {{{fields}}}, "incident_id": {incident_id}}}'
@@ -165,7 +166,8 @@ class EventLog:
         one rotation check, not thousands."""
         if not found:
             return
-        lines = "\n".join(_match_line(at.isoformat(), m, i) for m, i in found)
+        stamp = _quoted(at.isoformat())
+        lines = "\n".join(_match_line(stamp, m, i) for m, i in found)
         record = logging.LogRecord("adminbot.events", logging.INFO, "", 0, lines, None, None)
         with self._lock:
             self._handler.emit(record)
