@@ -131,6 +131,9 @@ class Located:
         return self.real.relative_to(self.root).parts
 
 
+NO_ROOTS = "no allowed folders are configured"
+
+
 def inside(path: str | Path, roots: Sequence[Path], *, base: Path | None = None) -> Path:
     """Return the real path if it lies inside an allowed root, else refuse.
 
@@ -153,6 +156,8 @@ def locate(path: str | Path, roots: Sequence[Path], *, base: Path | None = None)
     for part in candidate.parts:
         if len(part.encode("utf-8")) > MAX_NAME_BYTES:
             raise ActionRefused(f"a name in the path is longer than {MAX_NAME_BYTES} bytes")
+    if not roots:  # before resolving: a storm's paths would each walk the file system
+        raise ActionRefused(NO_ROOTS)
     real = _resolve(candidate)
     root = _containing_root(real, roots)
     return Located(raw=candidate, real=real, root=root)
@@ -169,7 +174,7 @@ def _containing_root(real: Path, roots: Sequence[Path]) -> Path:
     resolved = [_resolve(Path(root)) for root in roots]
     matches = [root for root in resolved if real.is_relative_to(root)]
     if not resolved:
-        raise ActionRefused("no allowed folders are configured")
+        raise ActionRefused(NO_ROOTS)
     if not matches:
         raise ActionRefused(f"{shown_path(real)} is outside the allowed folders")
     # The most specific root, so the walk from it is as short as possible.
