@@ -55,17 +55,18 @@ def audit_unrun(
     """Audit a fix that did not run (skipped, refused, expired: `label`) and why; returns
     the summary the audit row and the alert show."""
     outcome = ActionOutcome(kind, False, tuple(notes), kind.value)
+    summary = outcome.summary  # worded anew at each reading: once per audit in a storm
     store.add_audit(
         incident_id=incident_id,
         actor=actor,
         kind=label,
         operation=kind.value,
         ok=False,
-        summary=outcome.summary,
+        summary=summary,
         now=now,
         detail=outcome.detail(),
     )
-    return outcome.summary
+    return summary
 
 
 class ActionsLike(Protocol):
