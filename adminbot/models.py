@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
+from typing import overload
 
 
 def frozen_map(data: Mapping[str, str] | None = None) -> Mapping[str, str]:
@@ -73,6 +74,73 @@ class Line:
     text: str
     offset: int
     end_offset: int
+
+
+class LineBatch(Sequence[Line]):
+    """Consecutive lines of one file as their texts and byte offsets; each `Line` is made
+    only when asked for (a chunk is thousands of lines, and a rule needs their texts).
+
+    `offsets` has one more item than `texts`: line i spans offsets[i] to offsets[i + 1].
+    """
+
+    __slots__ = ("first_line_no", "offsets", "source", "texts")
+
+    def __init__(
+        self, source: str, first_line_no: int, texts: list[str], offsets: list[int]
+    ) -> None:
+        if len(offsets) != len(texts) + 1:
+            raise ValueError("a batch needs one offset more than it has lines")
+        self.source = source
+        self.first_line_no = first_line_no
+        self.texts = texts
+        self.offsets = offsets
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @overload
+    def __getitem__(self, index: int) -> Line: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Line]: ...
+
+    def __getitem__(self, index: int | slice) -> Line | list[Line]:
+        if isinstance(index, slice):
+            return [self._line(i) for i in range(*index.indices(len(self.texts)))]
+        if index < 0:
+            index += len(self.texts)
+        if not 0 <= index < len(self.texts):
+            raise IndexError("line index out of range")
+        return self._line(index)
+
+    def __iter__(self) -> Iterator[Line]:
+        return map(self._line, range(len(self.texts)))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str | bytes):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # equal to lists, which are not hashable
+
+    def __repr__(self) -> str:
+        return f"LineBatch({self.source!r}, lines {self.first_line_no}+{len(self.texts)})"
+
+    def head(self, count: int) -> LineBatch:
+        """The first `count` lines."""
+        return LineBatch(
+            self.source, self.first_line_no, self.texts[:count], self.offsets[: count + 1]
+        )
+
+    def _line(self, index: int) -> Line:
+        offsets = self.offsets
+        return Line(
+            self.source,
+            self.first_line_no + index,
+            self.texts[index],
+            offsets[index],
+            offsets[index + 1],
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,7 +136,7 @@ class CountingSink:
         self.last_line_no = 0
         self.out_of_order = 0
 
-    def __call__(self, path: str, lines: list[Line], checkpoint: Checkpoint) -> None:
+    def __call__(self, path: str, lines: Sequence[Line], checkpoint: Checkpoint) -> None:
         if lines and lines[0].line_no != self.last_line_no + 1:
             self.out_of_order += 1
         if lines:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ class Recorder:
         self.failure: Exception = RuntimeError("database is locked")
         self.threads: set[str] = set()
 
-    def __call__(self, path: str, lines: list[Line], checkpoint: Checkpoint) -> None:
+    def __call__(self, path: str, lines: Sequence[Line], checkpoint: Checkpoint) -> None:
         self.calls += 1
         self.threads.add(threading.current_thread().name)
         if self.failures_left:
@@ -822,7 +822,7 @@ def test_a_record_cut_by_a_full_read_chunk_reaches_the_classifier_whole(
     matches: list[Match] = []
 
     class Classifying(Recorder):
-        def __call__(self, path: str, lines: list[Line], checkpoint: Checkpoint) -> None:
+        def __call__(self, path: str, lines: Sequence[Line], checkpoint: Checkpoint) -> None:
             super().__call__(path, lines, checkpoint)
             matches.extend(classifier.feed(path, lines).matches)
 

@@ -38,7 +38,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from adminbot.models import Line, Match, Record, RecordParts
+from adminbot.models import Line, LineBatch, Match, Record, RecordParts
 from adminbot.rules.fields import _top_level_branches
 from adminbot.rules.gate import LiteralGate
 from adminbot.rules.literals import SPECIAL_FOLDS, lowerable, required_literals, required_sets
@@ -335,6 +335,8 @@ class Classifier:
         """Classify one batch from the tailer; ends the batch (see `end_of_batch`)."""
         if not lines:
             return self._classify(self._assembler(source).end_of_batch(), 0)
+        if isinstance(lines, LineBatch):  # the tailer's: consecutive, texts at hand
+            return self.feed_texts(source, lines.texts, lines.first_line_no)
         first = lines[0].line_no
         if lines[-1].line_no - first == len(lines) - 1:
             return self.feed_texts(source, [line.text for line in lines], first)

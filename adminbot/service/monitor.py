@@ -120,7 +120,7 @@ class Monitor:
         changed since then were written while we were down and are read in full."""
         self.store.set_meta(self._alive_key, self.clock().isoformat())
 
-    def handle_batch(self, path: str, lines: list[Line], checkpoint: Checkpoint) -> None:
+    def handle_batch(self, path: str, lines: Sequence[Line], checkpoint: Checkpoint) -> None:
         """The tailer's sink: classify, then persist effects and checkpoint together."""
         if self._is_own_file(path):
             self.store.save_checkpoint(checkpoint, self.clock())

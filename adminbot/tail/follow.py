@@ -1,4 +1,4 @@
-"""Follow one open log file: turn appended bytes into `Line`s and know the file again.
+"""Follow one open log file: turn appended bytes into lines and know the file again.
 
 The tailer (`adminbot.tail.tailer`) decides which files to follow and when; this
 module only reads. A `Follower` owns one file descriptor, so after a rename
@@ -12,9 +12,10 @@ import logging
 import os
 import stat
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 
-from adminbot.models import Checkpoint, Line
+from adminbot.models import Checkpoint, LineBatch
 from adminbot.rules.records import is_header
 
 logger = logging.getLogger(__name__)
@@ -287,7 +288,7 @@ class Follower:
             self.identity = Identity(ident.device, ident.inode, fingerprint_of(head), len(head))
         return False
 
-    def read_batch(self) -> tuple[list[Line], Checkpoint] | None:
+    def read_batch(self) -> tuple[LineBatch, Checkpoint] | None:
         """Read one chunk; return its complete lines and the checkpoint after them.
 
         Returns None at end of file. The lines may be empty while a line has no
@@ -300,53 +301,53 @@ class Follower:
         self._pos += len(data)
         parts = data.split(_NEWLINE)
         tail = parts.pop()
-        lines: list[Line] = []
-        if not parts:
-            self._take_tail(tail)
-            return lines, self._checkpoint(self._line_start, self._line_no)
-        append = lines.append
-        source = self.source
-        cap = self._max
-        line_no = self._line_no
-        start = self._line_start
-        first = 0
-        if self._carry or self._dropped:
-            end += len(parts[0]) + 1
-            line_no += 1
-            append(Line(source, line_no, self._finish_carry(parts[0]), start, end))
-            start = end
-            first = 1
-        has_nul = _NUL in data
-        for raw in parts[first:] if first else parts:
-            end += len(raw) + 1
-            if has_nul:
-                raw = raw.replace(_NUL, b"")
-            if raw[-1:] == b"\r":
-                raw = raw[:-1]
-            text = raw.decode("utf-8", "replace") if len(raw) <= cap else _cut(raw, cap)
-            line_no += 1
-            append(Line(source, line_no, text, start, end))
-            start = end
+        texts: list[str] = []
+        offsets = [self._line_start]
+        if parts:
+            first = 0
+            if self._carry or self._dropped:
+                end += len(parts[0]) + 1
+                texts.append(self._finish_carry(parts[0]))
+                offsets.append(end)
+                first = 1
+            rest = parts[first:] if first else parts
+            if rest:
+                lengths = [len(raw) + 1 for raw in rest]
+                ends = accumulate(lengths, initial=end)
+                next(ends)  # `end` itself, where the first of them starts: there already
+                offsets += ends
+                if max(lengths) - 1 > self._max:
+                    texts += [self._text(raw) for raw in rest]
+                else:  # one decode for the chunk: a newline never ends a bad sequence early
+                    texts += _texts(data[len(data) - len(tail) - sum(lengths) : -len(tail) - 1])
         self._take_tail(tail)
-        self._line_no = line_no
-        self._line_start = start
+        batch = LineBatch(self.source, self._line_no + 1, texts, offsets)
+        self._line_no += len(texts)
+        self._line_start = offsets[-1]
         if len(data) == CHUNK_BYTES:
-            self._hold_last_record(lines)
-        return lines, self._checkpoint(self._line_start, self._line_no)
+            batch = self._hold_last_record(batch)
+        return batch, self._checkpoint(self._line_start, self._line_no)
 
-    def _hold_last_record(self, lines: list[Line]) -> None:
+    def _text(self, raw: bytes) -> str:
+        """One line's text: NULs dropped, a final CR too, cut at the line cap."""
+        raw = raw.replace(_NUL, b"")
+        if raw[-1:] == b"\r":
+            raw = raw[:-1]
+        return raw.decode("utf-8", "replace") if len(raw) <= self._max else _cut(raw, self._max)
+
+    def _hold_last_record(self, batch: LineBatch) -> LineBatch:
         """More of the file follows this full chunk: keep its last record (from its
         last header line on) for the next read, so a header is not closed before
         the traceback the next chunk starts with. Nothing is held if the only
         header is the first line."""
-        for index in range(len(lines) - 1, 0, -1):
-            if is_header(lines[index].text):
-                held = lines[index]
-                del lines[index:]
-                self._pos = self._line_start = held.offset
-                self._line_no = held.line_no - 1
+        texts = batch.texts
+        for index in range(len(texts) - 1, 0, -1):
+            if is_header(texts[index]):
+                self._pos = self._line_start = batch.offsets[index]
+                self._line_no = batch.first_line_no + index - 1
                 self._carry, self._dropped = b"", 0
-                return
+                return batch.head(index)
+        return batch
 
     def _finish_carry(self, last: bytes) -> str:
         """Complete the partial line held from earlier chunks with its final piece."""
@@ -382,6 +383,18 @@ class Follower:
             except OSError as exc:
                 logger.warning("closing %s failed: %s", self.source, exc)
             self._fd = None
+
+
+def _texts(chunk: bytes) -> list[str]:
+    """The lines of newline-separated bytes (none over the line cap) as `_text` makes
+    each: decoding them together gives the same, since a newline is never part of a
+    character, and NULs go before the decoding, as they do line by line."""
+    if _NUL in chunk:
+        chunk = chunk.replace(_NUL, b"")
+    texts = chunk.decode("utf-8", "replace").split("\n")
+    if b"\r" in chunk:
+        texts = [text[:-1] if text[-1:] == "\r" else text for text in texts]
+    return texts
 
 
 def _cut(raw: bytes, cap: int, dropped: int = 0) -> str:

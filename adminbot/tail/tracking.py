@@ -13,7 +13,7 @@ import math
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +34,7 @@ from adminbot.tail.watch import absolute
 
 logger = logging.getLogger(__name__)
 
-Sink = Callable[[str, list[Line], Checkpoint], None]
+Sink = Callable[[str, Sequence[Line], Checkpoint], None]
 ProblemCallback = Callable[[str, str | None], None]
 
 # 64 chunks of 256 KiB: one busy file cannot keep the worker from the others (or from stop()).
@@ -316,7 +316,7 @@ class TrackedPath:
         out.more = True
 
     def _hand_over(
-        self, follower: Follower, lines: list[Line], checkpoint: Checkpoint, out: Outcome
+        self, follower: Follower, lines: Sequence[Line], checkpoint: Checkpoint, out: Outcome
     ) -> bool:
         """Call the sink; commit the position only if it stored the batch."""
         try:
