@@ -86,7 +86,7 @@ from adminbot.models import Checkpoint, Match  # noqa: E402
 from adminbot.notify.console import ConsoleAlerts  # noqa: E402
 from adminbot.service.lifecycle import Service, build_service  # noqa: E402
 from adminbot.service.runtime import Edges  # noqa: E402
-from adminbot.store.sqlite import OutboxItem  # noqa: E402
+from adminbot.store.rows import OutboxItem  # noqa: E402
 from handlers.app import TelegramFront  # noqa: E402
 from handlers.pacing import Pace, Pacer  # noqa: E402
 from tests.fake_telegram import Call, FakeTelegram  # noqa: E402

@@ -45,7 +45,7 @@ from adminbot.service.lease import Lease
 from adminbot.service.runtime import Runtime
 from adminbot.store.errors import StoreUnreachable
 from adminbot.store.fence import Fence
-from adminbot.store.sqlite import OutboxItem, SentRef
+from adminbot.store.rows import OutboxItem, SentRef
 from handlers import screens, views
 from handlers.pacing import Pacer
 from handlers.topics import Topics

@@ -33,7 +33,7 @@ from adminbot.store.damage import ResumeFrom
 from adminbot.store.hosts import HostRow
 from adminbot.store.kinds import Kind, KindState
 from adminbot.store.retention import StoreSize
-from adminbot.store.sqlite import AuditEntry, StormFacts
+from adminbot.store.rows import AuditEntry, StormFacts
 from adminbot.supervise.child import PipelineStatus
 from handlers import channel_views, digest_views, host_views, predict_views, words
 from handlers.i18n import Catalog

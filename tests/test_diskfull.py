@@ -23,7 +23,8 @@ from adminbot.notify.eventlog import EventLog
 from adminbot.notify.notices import CheckFlip, LinesUnrecorded, NoticeKind, notice_from_payload
 from adminbot.notify.outbox import Outbox
 from adminbot.service.runtime import Periods
-from adminbot.store.sqlite import Recorded, Store
+from adminbot.store.rows import Recorded
+from adminbot.store.sqlite import Store
 from tests.clocks import FakeClock
 from tests.fake_telegram import FakeTelegram
 from tests.harness import eventually, make_config, running_bot

@@ -27,8 +27,8 @@ from adminbot.store.pgimport import COPIED, NOT_COPIED, import_sqlite
 from adminbot.store.pgschema import MIGRATIONS, migrate
 from adminbot.store.pgsql import translate
 from adminbot.store.postgres import PgStore
-from adminbot.store.sqlite import MIGRATIONS as SQLITE_MIGRATIONS
 from adminbot.store.sqlite import Store
+from adminbot.store.sqlschema import MIGRATIONS as SQLITE_MIGRATIONS
 from adminbot.store.trends import TrendStore
 from adminbot.store.userrules import UserRule, UserRuleStore
 from tests.clocks import FakeClock

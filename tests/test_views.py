@@ -17,7 +17,7 @@ from adminbot.incidents.recurrence import Recurrence
 from adminbot.incidents.summary import Summary
 from adminbot.models import Incident, IncidentState, Severity, frozen_map
 from adminbot.store.kinds import Kind, KindState
-from adminbot.store.sqlite import AuditEntry
+from adminbot.store.rows import AuditEntry
 from handlers import views
 from handlers.i18n import Catalog
 from tests.fake_telegram import MAX_CALLBACK_DATA_BYTES, MAX_TEXT_LENGTH

@@ -22,7 +22,7 @@ from adminbot.checks.base import CheckReason, CheckResult, CheckState
 from adminbot.facts import Fact, Size, facts
 from adminbot.models import Incident, IncidentState, Severity, frozen_map
 from adminbot.notify import notices
-from adminbot.store.sqlite import AuditEntry
+from adminbot.store.rows import AuditEntry
 from adminbot.supervise.child import PipelineStatus
 from handlers import views, words
 from handlers.i18n import Catalog

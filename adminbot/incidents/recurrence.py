@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from adminbot.models import Incident
 from adminbot.store.api import StoreApi
-from adminbot.store.sqlite import Closing
+from adminbot.store.rows import Closing
 
 AUTOMATIC = frozenset({"policy", "check"})
 """Who closes an incident without a person: a fix by policy, a check that passes again.

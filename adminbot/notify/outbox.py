@@ -41,7 +41,8 @@ from adminbot.notify.quiet import Hush, QuietPolicy
 from adminbot.notify.storms import StormWatch
 from adminbot.store.api import StoreApi
 from adminbot.store.damage import is_full
-from adminbot.store.sqlite import OutboxItem, host_key
+from adminbot.store.rows import OutboxItem
+from adminbot.store.sqlite import host_key
 
 logger = logging.getLogger(__name__)
 

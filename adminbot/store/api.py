@@ -17,7 +17,7 @@ from adminbot.models import Checkpoint, Incident, IncidentState, Match
 from adminbot.store.damage import Recovery
 from adminbot.store.fence import Fence
 from adminbot.store.retention import Pruned
-from adminbot.store.sqlite import (
+from adminbot.store.rows import (
     AuditEntry,
     Closing,
     OutboxItem,

@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from adminbot.models import Incident, IncidentState
-from adminbot.store.sqlite import AuditEntry, Store, _audit_entry, _incident, _ts
+from adminbot.store.rows import AuditEntry, audit_entry_of, incident_of, stored_time
+from adminbot.store.sqlite import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +66,10 @@ def _where(query: IncidentQuery) -> tuple[str, list[Any]]:
         args.extend([pattern, pattern, pattern])
     if query.since is not None:
         clauses.append("last_seen >= ?")
-        args.append(_ts(query.since))
+        args.append(stored_time(query.since))
     if query.until is not None:
         clauses.append("last_seen < ?")
-        args.append(_ts(query.until))
+        args.append(stored_time(query.until))
     return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), args
 
 
@@ -93,7 +94,7 @@ class Browse:
             f"SELECT * FROM incidents {where} ORDER BY last_seen DESC, id DESC LIMIT ? OFFSET ?",  # noqa: S608 - fixed clauses, bound values
             [*args, limit, offset],
         )
-        return [_incident(row) for row in rows]
+        return [incident_of(row) for row in rows]
 
     def count(self, query: IncidentQuery) -> int:
         where, args = _where(query)
@@ -125,7 +126,7 @@ class Browse:
             f"SELECT * FROM audit {where} ORDER BY id DESC LIMIT ? OFFSET ?",  # noqa: S608 - fixed clause
             [limit, offset],
         )
-        return [_audit_entry(r) for r in rows]
+        return [audit_entry_of(r) for r in rows]
 
     def changes(self, *, limit: int, offset: int = 0) -> list[StateChange]:
         """The latest state changes of every incident, newest first."""

@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from adminbot.store.rows import stored_time
 from adminbot.store.sqlite import Store
 
 
@@ -38,10 +39,6 @@ class ChannelRow:
     attempts: int
 
 
-def _ts(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
 class ChannelStore:
     """`channel_outbox` and `channel_dead`, through the store's connection."""
 
@@ -55,7 +52,13 @@ class ChannelStore:
             cursor = db.execute(
                 "INSERT INTO channel_outbox (channel, incident_id, payload, created_at, state) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (channel, incident_id, json.dumps(dict(payload)), _ts(now), RowState.QUEUED),
+                (
+                    channel,
+                    incident_id,
+                    json.dumps(dict(payload)),
+                    stored_time(now),
+                    RowState.QUEUED,
+                ),
             )
             return int(cursor.lastrowid or 0)
 
@@ -119,11 +122,11 @@ class ChannelStore:
         with self._store.transaction(), self._store.connection() as db:
             cursor = db.execute(
                 "INSERT OR IGNORE INTO channel_dead (channel, reason, at) VALUES (?, ?, ?)",
-                (channel, reason, _ts(now)),
+                (channel, reason, stored_time(now)),
             )
             db.execute(
                 "UPDATE channel_outbox SET state = ?, done_at = ? WHERE channel = ? AND state = ?",
-                (RowState.DROPPED, _ts(now), channel, RowState.QUEUED),
+                (RowState.DROPPED, stored_time(now), channel, RowState.QUEUED),
             )
             return cursor.rowcount == 1
 
@@ -138,6 +141,6 @@ class ChannelStore:
         with self._store.transaction(), self._store.connection() as db:
             cursor = db.execute(
                 "UPDATE channel_outbox SET state = ?, done_at = ? WHERE id = ? AND state = ?",
-                (new, None if now is None else _ts(now), row_id, old),
+                (new, None if now is None else stored_time(now), row_id, old),
             )
             return cursor.rowcount == 1

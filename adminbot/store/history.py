@@ -12,14 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from adminbot.predict.diskfill import UsageSample
+from adminbot.store.rows import stored_time
 from adminbot.store.sqlite import Store
 
 HOUR = timedelta(hours=1)
 _HOUR_TEXT = "%Y-%m-%dT%H"
-
-
-def _ts(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def hour_of(moment: datetime) -> datetime:
@@ -70,7 +67,7 @@ class HistoryStore:
                 "SELECT rule, substr(first_seen, 1, 13) AS hour FROM incidents "
                 "WHERE last_seen >= ? AND first_seen >= ? AND first_seen < ? ORDER BY last_seen"
                 ") AS recent GROUP BY rule, hour",
-                (_ts(since), _ts(since), _ts(until)),
+                (stored_time(since), stored_time(since), stored_time(until)),
             ).fetchall()
         series: dict[str, list[int]] = {}
         for row in rows:
@@ -86,7 +83,7 @@ class HistoryStore:
         with self._store.connection() as db:
             rows = db.execute(
                 "SELECT host, count(*) AS n FROM incidents WHERE last_seen >= ? GROUP BY host",
-                (_ts(since),),
+                (stored_time(since),),
             ).fetchall()
         return {row["host"]: int(row["n"]) for row in sorted(rows, key=lambda r: r["host"])}
 
@@ -99,7 +96,7 @@ class HistoryStore:
             rows = db.execute(
                 "SELECT folder, at, used, total FROM disk_samples "
                 "WHERE host = ? AND at >= ? AND at < ? ORDER BY folder, at",
-                (host or self._store.host, _ts(since), _ts(until)),
+                (host or self._store.host, stored_time(since), stored_time(until)),
             ).fetchall()
         found: dict[str, list[UsageSample]] = {}
         for row in rows:

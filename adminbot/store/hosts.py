@@ -12,14 +12,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from adminbot.store.rows import stored_time
 from adminbot.store.sqlite import Store
-
-
-def _ts(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +80,8 @@ class HostStore:
                     beat.instance,
                     beat.pid,
                     beat.version,
-                    _ts(beat.started_at),
-                    _ts(at),
+                    stored_time(beat.started_at),
+                    stored_time(at),
                     json.dumps([_file_json(f) for f in beat.files], ensure_ascii=False),
                     json.dumps(dict(beat.checks), ensure_ascii=False),
                 ),
@@ -114,7 +111,7 @@ def _file_json(f: HostFile) -> dict[str, Any]:
         "path": f.path,
         "size": f.size,
         "lines_read": f.lines_read,
-        "last_line_at": None if f.last_line_at is None else _ts(f.last_line_at),
+        "last_line_at": None if f.last_line_at is None else stored_time(f.last_line_at),
         "problem": f.problem,
     }
 

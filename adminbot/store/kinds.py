@@ -13,10 +13,11 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from adminbot.models import IncidentState, Severity
+from adminbot.store.rows import stored_time
 from adminbot.store.sqlite import Store
 
 SINCE_KEY = "kinds_since"
@@ -64,10 +65,6 @@ class Sighting:
     learned: bool = False
 
 
-def _ts(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
 class KindStore:
     """The `kinds` table, through the store's connection."""
 
@@ -79,7 +76,7 @@ class KindStore:
         found = self._store.get_meta(SINCE_KEY)
         if found is not None:
             return datetime.fromisoformat(found)
-        self._store.set_meta(SINCE_KEY, _ts(now))
+        self._store.set_meta(SINCE_KEY, stored_time(now))
         return now
 
     def all(self) -> list[Kind]:
@@ -96,7 +93,7 @@ class KindStore:
 
     def record(self, sightings: Sequence[Sighting], now: datetime) -> list[int]:
         """Write a batch's sightings in one transaction; the kinds' ids, in order."""
-        seen = _ts(now)
+        seen = stored_time(now)
         ids: list[int] = []
         with self._store.transaction(), self._store.connection() as db:
             for sighting in sightings:

@@ -14,16 +14,13 @@ import json
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
+from adminbot.store.rows import stored_time
 from adminbot.store.sqlite import Store
 
 CHUNK = 500
 """Ids per `IN (...)` query, well under every backend's limit on parameters."""
-
-
-def _ts(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +72,7 @@ class NoiseStore:
         by: str,
     ) -> WindowRow:
         """Store a window once (a scheduled occurrence is one row however often it is added)."""
-        start = _ts(starts)
+        start = stored_time(starts)
         with self._store.transaction(), self._store.connection() as db:
             db.execute(
                 "INSERT INTO maintenance (origin, name, rules, hosts, starts_at, ends_at, "
@@ -87,7 +84,7 @@ class NoiseStore:
                     json.dumps(list(rules)),
                     json.dumps(list(hosts)),
                     start,
-                    _ts(ends),
+                    stored_time(ends),
                     by,
                 ),
             )
@@ -101,7 +98,7 @@ class NoiseStore:
         with self._store.connection() as db:
             row = db.execute(
                 "SELECT id FROM maintenance WHERE origin = ? AND name = ? AND starts_at = ?",
-                (origin, name, _ts(starts)),
+                (origin, name, stored_time(starts)),
             ).fetchone()
         return row is not None
 
@@ -110,7 +107,7 @@ class NoiseStore:
             rows = db.execute(
                 "SELECT * FROM maintenance WHERE closed_at IS NULL AND starts_at <= ? "
                 "AND ends_at > ? ORDER BY ends_at, id",
-                (_ts(now), _ts(now)),
+                (stored_time(now), stored_time(now)),
             ).fetchall()
         return [_window(row) for row in rows]
 
@@ -120,7 +117,7 @@ class NoiseStore:
             cursor = db.execute(
                 "UPDATE maintenance SET ends_at = ? WHERE origin = ? AND closed_at IS NULL "
                 "AND ends_at > ?",
-                (_ts(now), origin, _ts(now)),
+                (stored_time(now), origin, stored_time(now)),
             )
             return int(cursor.rowcount)
 
@@ -129,7 +126,7 @@ class NoiseStore:
         with self._store.connection() as db:
             rows = db.execute(
                 "SELECT * FROM maintenance WHERE closed_at IS NULL AND ends_at <= ? ORDER BY id",
-                (_ts(now),),
+                (stored_time(now),),
             ).fetchall()
         return [_window(row) for row in rows]
 
@@ -138,7 +135,7 @@ class NoiseStore:
         with self._store.connection() as db:
             cursor = db.execute(
                 "UPDATE maintenance SET closed_at = ? WHERE id = ? AND closed_at IS NULL",
-                (_ts(now), window_id),
+                (stored_time(now), window_id),
             )
             return cursor.rowcount == 1
 
@@ -182,9 +179,11 @@ class NoiseStore:
         with self._store.transaction(), self._store.connection() as db:
             windows = db.execute(
                 "DELETE FROM maintenance WHERE closed_at IS NOT NULL AND closed_at < ?",
-                (_ts(before),),
+                (stored_time(before),),
             ).rowcount
-            holds = db.execute("DELETE FROM held_incidents WHERE at < ?", (_ts(before),)).rowcount
+            holds = db.execute(
+                "DELETE FROM held_incidents WHERE at < ?", (stored_time(before),)
+            ).rowcount
         return int(windows) + int(holds)
 
     # -- held incidents ------------------------------------------------------------------
@@ -194,7 +193,7 @@ class NoiseStore:
             db.execute(
                 "INSERT INTO held_incidents (incident_id, reason, at) VALUES (?, ?, ?) "
                 "ON CONFLICT (incident_id) DO NOTHING",
-                (incident_id, reason, _ts(now)),
+                (incident_id, reason, stored_time(now)),
             )
 
     def held_among(self, incident_ids: Sequence[int]) -> set[int]:
@@ -233,7 +232,7 @@ class NoiseStore:
             row = db.execute(
                 "SELECT coalesce(sum(n), 0) FROM threshold_hits WHERE rule = ? AND host = ? "
                 "AND at > ?",
-                (rule, self.host, _ts(since)),
+                (rule, self.host, stored_time(since)),
             ).fetchone()
         return int(row[0]) if row is not None else 0
 
@@ -242,11 +241,11 @@ class NoiseStore:
         with self._store.connection() as db:
             db.execute(
                 "DELETE FROM threshold_hits WHERE rule = ? AND host = ? AND at < ?",
-                (rule, self.host, _ts(forget_before)),
+                (rule, self.host, stored_time(forget_before)),
             )
             db.execute(
                 "INSERT INTO threshold_hits (rule, host, at, n) VALUES (?, ?, ?, ?)",
-                (rule, self.host, _ts(now), n),
+                (rule, self.host, stored_time(now), n),
             )
 
     # -- ignored lines -------------------------------------------------------------------
@@ -258,7 +257,7 @@ class NoiseStore:
                     "INSERT INTO ignored_lines (rule, n, last_at) VALUES (?, ?, ?) "
                     "ON CONFLICT (rule) DO UPDATE SET n = ignored_lines.n + excluded.n, "
                     "last_at = excluded.last_at",
-                    (rule, n, _ts(now)),
+                    (rule, n, stored_time(now)),
                 )
 
     def ignored(self) -> Ignored:

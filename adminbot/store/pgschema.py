@@ -1,6 +1,6 @@
 """The PostgreSQL schema: versioned migrations, applied once however many agents start.
 
-The tables mirror SQLite's (sqlite.py `MIGRATIONS`), column for column and in the same
+The tables mirror SQLite's (sqlschema.py `MIGRATIONS`), column for column and in the same
 order, so the shared queries (and `INSERT ... VALUES` without column names) mean the
 same on both. Timestamps stay ISO text, one representation for both backends; ids are
 BIGINT (Telegram chat ids do not fit 32 bits). The version is the row count of

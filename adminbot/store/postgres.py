@@ -31,7 +31,8 @@ from adminbot.store.dburl import redact_url
 from adminbot.store.errors import StoreUnreachable
 from adminbot.store.pgschema import HOST_LOCK_CLASS, migrate, schema_version
 from adminbot.store.pgsql import CONNECT_TIMEOUT, PgConnection
-from adminbot.store.sqlite import Store, _ts
+from adminbot.store.rows import stored_time
+from adminbot.store.sqlite import Store
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +138,7 @@ class PgStore(Store):
     def writable(self, now: datetime) -> bool:
         """Whether a write commits now (a server that is down or read-only says no)."""
         try:
-            self.set_meta("alive_at", _ts(now))
+            self.set_meta("alive_at", stored_time(now))
         except (psycopg.Error, sqlite3.Error) as exc:
             logger.warning("The store is not writable: %s", exc)
             return False

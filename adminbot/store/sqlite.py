@@ -1,13 +1,14 @@
-"""The embedded SQLite store: the only module that speaks SQL.
+"""The embedded SQLite store: incidents, checkpoints, the outbox, audit, storms, mutes.
 
 One connection in WAL mode, shared by the tailer thread and the event loop behind a
 lock; every statement is short, so the lock is never held for long. State changes
 that must happen once (claiming an outbox row, a button's action) use
 compare-and-set: `UPDATE ... WHERE id = ? AND state = ?` and a check of rowcount.
 
-Over ~400 lines: every query of the store is here on purpose, since the PostgreSQL
-backend reuses them through a translation layer (`adminbot.store.pgsql`); splitting
-them by aggregate (incidents, outbox, audit, mutes, storms) is the next step.
+Over ~400 lines: the core aggregates' queries are here on purpose, since the
+PostgreSQL backend reuses them through a translation layer (`adminbot.store.pgsql`).
+The schema's history is in `sqlschema`, the row values in `rows`; the smaller tables
+have modules of their own beside it; splitting the incidents from the outbox is next.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,205 +30,27 @@ from adminbot.models import Checkpoint, Incident, IncidentState, Match, Severity
 from adminbot.store import retention
 from adminbot.store.damage import Recovery, is_damage
 from adminbot.store.fence import Fence
+from adminbot.store.rows import (
+    AuditEntry,
+    Closing,
+    OutboxItem,
+    Recorded,
+    SentRef,
+    StormFacts,
+    Transition,
+    audit_entry_of,
+    incident_of,
+    outbox_item_of,
+    read_time,
+    stored_time,
+)
+from adminbot.store.sqlschema import MIGRATIONS
 from adminbot.store.storefile import StoreFile
 
 logger = logging.getLogger(__name__)
 
 MAX_OCCURRENCES = 20
 SAMPLE_CHARS = 4000
-
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE checkpoints (
-        path TEXT PRIMARY KEY, device INTEGER NOT NULL, inode INTEGER NOT NULL,
-        fingerprint TEXT NOT NULL, fingerprint_len INTEGER NOT NULL,
-        offset INTEGER NOT NULL, line_no INTEGER NOT NULL, updated_at TEXT NOT NULL);
-    CREATE TABLE incidents (
-        id INTEGER PRIMARY KEY, rule TEXT NOT NULL, severity TEXT NOT NULL, key TEXT NOT NULL,
-        state TEXT NOT NULL, count INTEGER NOT NULL, first_seen TEXT NOT NULL,
-        last_seen TEXT NOT NULL, source TEXT NOT NULL, sample TEXT NOT NULL,
-        fields TEXT NOT NULL, token TEXT NOT NULL, resolved_at TEXT);
-    CREATE INDEX incidents_by_key ON incidents (rule, key, id);
-    CREATE INDEX incidents_by_last_seen ON incidents (last_seen);
-    CREATE TABLE occurrences (
-        id INTEGER PRIMARY KEY, incident_id INTEGER NOT NULL REFERENCES incidents (id),
-        seen_at TEXT NOT NULL, source TEXT NOT NULL, line_no INTEGER NOT NULL, text TEXT NOT NULL);
-    CREATE INDEX occurrences_by_incident ON occurrences (incident_id, id);
-    CREATE TABLE transitions (
-        id INTEGER PRIMARY KEY, incident_id INTEGER NOT NULL REFERENCES incidents (id),
-        at TEXT NOT NULL, old_state TEXT, new_state TEXT NOT NULL, actor TEXT NOT NULL,
-        note TEXT NOT NULL DEFAULT '');
-    CREATE INDEX transitions_by_incident ON transitions (incident_id, id);
-    CREATE TABLE audit (
-        id INTEGER PRIMARY KEY, incident_id INTEGER, at TEXT NOT NULL, actor TEXT NOT NULL,
-        kind TEXT NOT NULL, operation TEXT NOT NULL, exit_code INTEGER, output_tail TEXT,
-        duration REAL, ok INTEGER NOT NULL, summary TEXT NOT NULL);
-    CREATE INDEX audit_by_at ON audit (at);
-    CREATE TABLE outbox (
-        id INTEGER PRIMARY KEY, created_at TEXT NOT NULL, kind TEXT NOT NULL,
-        chat_id INTEGER, incident_id INTEGER, payload TEXT NOT NULL, state TEXT NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0, not_before TEXT NOT NULL,
-        sent_at TEXT, last_error TEXT);
-    CREATE INDEX outbox_pending ON outbox (state, id);
-    CREATE TABLE alert_messages (
-        incident_id INTEGER NOT NULL, chat_id INTEGER NOT NULL, message_id INTEGER NOT NULL,
-        updated_at TEXT NOT NULL, PRIMARY KEY (incident_id, chat_id));
-    CREATE TABLE mutes (target TEXT PRIMARY KEY, until TEXT NOT NULL, by TEXT NOT NULL);
-    CREATE TABLE line_counts (hour TEXT PRIMARY KEY, lines INTEGER NOT NULL);
-    """,
-    # The facts behind an audit row's summary, as JSON, so alerts word them at send time.
-    "ALTER TABLE audit ADD COLUMN detail TEXT",
-    # Delivery that stays useful in a storm and sends an alert once, also across a kill:
-    # rows go out by priority; `doubt` counts attempts whose outcome is unknown (timed out,
-    # in flight at a crash) and `recovered` how often a crash left the row in flight;
-    # a storm of one rule is one message, edited as it goes on.
-    """
-    ALTER TABLE outbox ADD COLUMN priority INTEGER NOT NULL DEFAULT 2;
-    ALTER TABLE outbox ADD COLUMN storm_id INTEGER;
-    ALTER TABLE outbox ADD COLUMN doubt INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE outbox ADD COLUMN recovered INTEGER NOT NULL DEFAULT 0;
-    CREATE INDEX outbox_by_priority ON outbox (state, priority, id);
-    CREATE INDEX outbox_by_incident ON outbox (incident_id, chat_id);
-    ALTER TABLE alert_messages ADD COLUMN repeated INTEGER NOT NULL DEFAULT 0;
-    CREATE TABLE storms (
-        id INTEGER PRIMARY KEY, rule TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT);
-    CREATE TABLE storm_messages (
-        storm_id INTEGER NOT NULL REFERENCES storms (id), chat_id INTEGER NOT NULL,
-        message_id INTEGER NOT NULL, repeated INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY (storm_id, chat_id));
-    """,
-    # Kinds of error no rule knows, mined into templates (adminbot.store.kinds).
-    """
-    CREATE TABLE kinds (
-        id INTEGER PRIMARY KEY, template TEXT NOT NULL, first_seen TEXT NOT NULL,
-        last_seen TEXT NOT NULL, count INTEGER NOT NULL, state TEXT NOT NULL,
-        learned INTEGER NOT NULL, samples TEXT NOT NULL, file TEXT NOT NULL);
-    CREATE INDEX kinds_by_last_seen ON kinds (last_seen);
-    """,
-    # Many hosts, one store: an incident belongs to the host whose log raised it, and
-    # repeats group by rule, key and host (rows from before belong to this host, `_adopt`).
-    """
-    ALTER TABLE incidents ADD COLUMN host TEXT NOT NULL DEFAULT '';
-    CREATE INDEX incidents_by_host_key ON incidents (rule, key, host, id);
-    """,
-    # channels (adminbot/store/channels.py): one outbox per Apprise channel
-    """
-    CREATE TABLE channel_outbox (
-        id INTEGER PRIMARY KEY, channel TEXT NOT NULL, incident_id INTEGER,
-        payload TEXT NOT NULL, created_at TEXT NOT NULL, state TEXT NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '',
-        done_at TEXT);
-    CREATE INDEX channel_outbox_queue ON channel_outbox (channel, state, id);
-    CREATE TABLE channel_dead (
-        channel TEXT PRIMARY KEY, reason TEXT NOT NULL, at TEXT NOT NULL);
-    """,
-    # trends (adminbot/store/trends.py): disk usage per round, rule matches per minute
-    """
-    CREATE TABLE disk_samples (
-        id INTEGER PRIMARY KEY, host TEXT NOT NULL, folder TEXT NOT NULL, at TEXT NOT NULL,
-        used INTEGER NOT NULL, total INTEGER NOT NULL);
-    CREATE INDEX disk_samples_by_folder ON disk_samples (host, folder, at);
-    CREATE INDEX disk_samples_by_at ON disk_samples (at);
-    CREATE TABLE rule_counts (
-        rule TEXT NOT NULL, minute TEXT NOT NULL, n INTEGER NOT NULL,
-        PRIMARY KEY (rule, minute));
-    CREATE INDEX rule_counts_by_minute ON rule_counts (minute);
-    """,
-    # Rules the admin made in the chat from a kind (adminbot/store/userrules.py).
-    """
-    CREATE TABLE user_rules (
-        name TEXT PRIMARY KEY, pattern TEXT NOT NULL, severity TEXT NOT NULL,
-        created_at TEXT NOT NULL, created_by TEXT NOT NULL);
-    """,
-    # The dashboard counts open incidents per host (adminbot/store/browse.py).
-    """
-    CREATE INDEX incidents_by_host_state ON incidents (host, state);
-    """,
-    # Forum topics of the alert chat, one per error type or host (handlers/topics.py);
-    # name '' with thread 0 says the chat is not a forum.
-    """
-    CREATE TABLE forum_topics (
-        chat_id INTEGER NOT NULL, name TEXT NOT NULL, thread_id INTEGER NOT NULL,
-        PRIMARY KEY (chat_id, name));
-    """,
-    # Noise control (adminbot/store/noise.py): maintenance windows and what they covered,
-    # incidents held back, matches of rules with a threshold, lines [[ignore]] dropped.
-    """
-    CREATE TABLE maintenance (
-        id INTEGER PRIMARY KEY, origin TEXT NOT NULL, name TEXT NOT NULL, rules TEXT NOT NULL,
-        hosts TEXT NOT NULL, starts_at TEXT NOT NULL, ends_at TEXT NOT NULL,
-        started_by TEXT NOT NULL, closed_at TEXT, UNIQUE (origin, name, starts_at));
-    CREATE INDEX maintenance_open ON maintenance (closed_at, ends_at);
-    CREATE TABLE maintenance_hits (
-        window_id INTEGER NOT NULL, rule TEXT NOT NULL, key TEXT NOT NULL,
-        opened INTEGER NOT NULL, hits INTEGER NOT NULL, PRIMARY KEY (window_id, rule, key));
-    CREATE TABLE held_incidents (
-        incident_id INTEGER PRIMARY KEY, reason TEXT NOT NULL, at TEXT NOT NULL);
-    CREATE TABLE threshold_hits (
-        rule TEXT NOT NULL, host TEXT NOT NULL, at TEXT NOT NULL, n INTEGER NOT NULL);
-    CREATE INDEX threshold_hits_by_rule ON threshold_hits (rule, host, at);
-    CREATE TABLE ignored_lines (rule TEXT PRIMARY KEY, n INTEGER NOT NULL, last_at TEXT NOT NULL);
-    """,
-    # agents: each host keeps its own tail positions (two hosts may tail the same path);
-    # rows from before are this host's (`_adopt`). SQLite cannot change a primary key in
-    # place, so the table is rebuilt.
-    """
-    CREATE TABLE checkpoints_by_host (
-        path TEXT NOT NULL, device INTEGER NOT NULL, inode INTEGER NOT NULL,
-        fingerprint TEXT NOT NULL, fingerprint_len INTEGER NOT NULL,
-        offset INTEGER NOT NULL, line_no INTEGER NOT NULL, updated_at TEXT NOT NULL,
-        host TEXT NOT NULL DEFAULT '', PRIMARY KEY (host, path));
-    INSERT INTO checkpoints_by_host SELECT *, '' FROM checkpoints;
-    DROP TABLE checkpoints;
-    ALTER TABLE checkpoints_by_host RENAME TO checkpoints;
-    """,
-    # agents (adminbot/store/hosts.py): one row per host, upserted at every heartbeat.
-    """
-    CREATE TABLE hosts (
-        name TEXT PRIMARY KEY, instance TEXT NOT NULL, pid INTEGER NOT NULL,
-        version TEXT NOT NULL, started_at TEXT NOT NULL, heartbeat_at TEXT NOT NULL,
-        files TEXT NOT NULL, checks TEXT NOT NULL);
-    """,
-    # agents (adminbot/store/work.py): a fix tapped on the front for another host's incident.
-    """
-    CREATE TABLE work (
-        id INTEGER PRIMARY KEY, host TEXT NOT NULL, incident_id INTEGER NOT NULL,
-        action TEXT NOT NULL, actor TEXT NOT NULL, created_at TEXT NOT NULL,
-        state TEXT NOT NULL, claimed_by TEXT, done_at TEXT);
-    CREATE INDEX work_by_host ON work (host, state, id);
-    CREATE INDEX work_by_incident ON work (incident_id, state);
-    """,
-    # agents: each host's usual error rate is its own (adminbot/store/trends.py); rows
-    # from before are this host's (`_adopt`).
-    """
-    CREATE TABLE rule_counts_by_host (
-        rule TEXT NOT NULL, minute TEXT NOT NULL, n INTEGER NOT NULL,
-        host TEXT NOT NULL DEFAULT '', PRIMARY KEY (host, rule, minute));
-    INSERT INTO rule_counts_by_host SELECT *, '' FROM rule_counts;
-    DROP TABLE rule_counts;
-    ALTER TABLE rule_counts_by_host RENAME TO rule_counts;
-    CREATE INDEX rule_counts_by_minute ON rule_counts (minute);
-    """,
-    # agents: a storm is one host's (its message counts that host's incidents).
-    "ALTER TABLE storms ADD COLUMN host TEXT NOT NULL DEFAULT ''",
-    # One front at a time (adminbot/store/leases.py): the lease, and the epoch each
-    # outbox claim was made under, so a deposed front's late writes match nothing.
-    """
-    CREATE TABLE leases (
-        role TEXT PRIMARY KEY, holder TEXT NOT NULL, epoch INTEGER NOT NULL,
-        expires_at REAL NOT NULL);
-    ALTER TABLE outbox ADD COLUMN claim_epoch INTEGER;
-    """,
-    # Dashboard login links already used, until they would expire (adminbot/store/logins.py):
-    # a link opens one session, even across a restart.
-    """
-    CREATE TABLE used_logins (nonce TEXT PRIMARY KEY, expires INTEGER NOT NULL);
-    """,
-    # incidents_by_host_key (rule, key, host, id) serves every lookup by rule and key;
-    # the older index only cost each new incident (a storm opens thousands a second).
-    "DROP INDEX incidents_by_key",
-)
 
 HOST_META = ("last_alive", "quiet_held", "rule_counts_since")
 """Meta keys that are one host's state: stored as `key@host` (`host_key`)."""
@@ -236,95 +59,6 @@ HOST_META = ("last_alive", "quiet_held", "rule_counts_since")
 def host_key(key: str, host: str) -> str:
     """The meta key of one host's own value (several hosts may share the store)."""
     return f"{key}@{host}"
-
-
-def _ts(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _dt(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
-
-
-@dataclass(frozen=True, slots=True)
-class Recorded:
-    """What recording one match did: the incident after it, and whether it is new."""
-
-    incident: Incident
-    created: bool
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxItem:
-    id: int
-    kind: str
-    chat_id: int | None
-    incident_id: int | None
-    payload: Mapping[str, Any]
-    attempts: int
-    created_at: datetime
-    priority: int = 2
-    storm_id: int | None = None
-    doubt: int = 0
-    """Earlier attempts whose outcome is unknown: a re-send may repeat what Telegram shows."""
-
-
-@dataclass(frozen=True, slots=True)
-class SentRef:
-    """A message the bot sent, and whether it may repeat an earlier copy."""
-
-    message_id: int
-    repeated: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Closing:
-    """An incident of one rule and key, as a recurrence chain needs it."""
-
-    id: int
-    first_seen: datetime
-    closed_at: datetime | None
-    closed_by: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class StormFacts:
-    """A storm of new incidents of one rule, as its message shows it."""
-
-    id: int
-    rule: str
-    started_at: datetime
-    ended_at: datetime | None
-    incidents: int
-    hits: int
-    last_seen: datetime | None
-    top_keys: tuple[tuple[str, int], ...]
-    top_files: tuple[tuple[str, int], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    at: datetime
-    old_state: IncidentState | None
-    new_state: IncidentState
-    actor: str
-    note: str
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    id: int
-    incident_id: int | None
-    at: datetime
-    actor: str
-    kind: str
-    operation: str
-    exit_code: int | None
-    output_tail: str
-    duration: float
-    ok: bool
-    summary: str
-    detail: Mapping[str, Any] | None = None
 
 
 class Store:
@@ -505,7 +239,7 @@ class Store:
     def writable(self, now: datetime) -> bool:
         """Whether a write commits now (a full disk or a read-only file say no)."""
         try:
-            self.set_meta("alive_at", _ts(now))
+            self.set_meta("alive_at", stored_time(now))
         except sqlite3.Error as exc:
             logger.warning("The store is not writable: %s", exc)
             return False
@@ -533,7 +267,7 @@ class Store:
         row = self._one(
             "SELECT max(updated_at) AS at FROM checkpoints WHERE host = ?", (self.host,)
         )
-        return _dt(row["at"]) if row else None
+        return read_time(row["at"]) if row else None
 
     def save_checkpoint(self, checkpoint: Checkpoint, now: datetime) -> None:
         self._run(
@@ -552,7 +286,7 @@ class Store:
                 checkpoint.fingerprint_len,
                 checkpoint.offset,
                 checkpoint.line_no,
-                _ts(now),
+                stored_time(now),
                 self.host,
             ),
         )
@@ -561,7 +295,7 @@ class Store:
     def count_lines(self, now: datetime, lines: int) -> None:
         if lines <= 0:
             return
-        hour = _ts(now.replace(minute=0, second=0, microsecond=0))
+        hour = stored_time(now.replace(minute=0, second=0, microsecond=0))
         self._run(
             "INSERT INTO line_counts VALUES (?, ?) "
             "ON CONFLICT (hour) DO UPDATE SET lines = line_counts.lines + excluded.lines",
@@ -569,7 +303,7 @@ class Store:
         )
 
     def lines_since(self, since: datetime) -> int:
-        start = _ts(since.replace(minute=0, second=0, microsecond=0))
+        start = stored_time(since.replace(minute=0, second=0, microsecond=0))
         row = self._one(
             "SELECT coalesce(sum(lines), 0) AS n FROM line_counts WHERE hour >= ?", (start,)
         )
@@ -603,7 +337,7 @@ class Store:
         for index, match in enumerate(matches):
             triple = (match.rule, match.key, match.host or self.host)
             groups.setdefault(triple, []).append(index)
-        seen = _ts(now)
+        seen = stored_time(now)
         seen_at = datetime.fromisoformat(seen)
         results: list[Recorded | None] = [None] * len(matches)
         with self.transaction():
@@ -653,7 +387,7 @@ class Store:
                     (rule, host, IncidentState.RESOLVED.value, *chunk),
                 )
                 for row in rows:  # by id: the newest of a key is kept
-                    found[(rule, row["key"], host)] = _incident(row)
+                    found[(rule, row["key"], host)] = incident_of(row)
         return found
 
     def _open_incidents(
@@ -747,7 +481,7 @@ class Store:
         self._run(
             "INSERT INTO transitions (incident_id, at, old_state, new_state, actor, note) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (incident_id, _ts(now), old.value if old else None, new.value, actor, note),
+            (incident_id, stored_time(now), old.value if old else None, new.value, actor, note),
         )
 
     def set_state(
@@ -765,7 +499,7 @@ class Store:
             if row is None or IncidentState(row["state"]) not in expected:
                 return False
             old = IncidentState(row["state"])
-            resolved_at = _ts(now) if new.is_closed else None
+            resolved_at = stored_time(now) if new.is_closed else None
             changed = self._run(
                 "UPDATE incidents SET state = ?, resolved_at = ? WHERE id = ? AND state = ?",
                 (new.value, resolved_at, incident_id, old.value),
@@ -777,7 +511,7 @@ class Store:
 
     def incident(self, incident_id: int) -> Incident | None:
         row = self._one("SELECT * FROM incidents WHERE id = ?", (incident_id,))
-        return None if row is None else _incident(row)
+        return None if row is None else incident_of(row)
 
     def incidents(
         self,
@@ -795,7 +529,7 @@ class Store:
             f"SELECT * FROM incidents {clauses} ORDER BY last_seen DESC, id DESC LIMIT ? OFFSET ?",  # noqa: S608 - clauses are built from fixed text, values are bound
             (*args, limit, offset),
         )
-        return [_incident(row) for row in rows]
+        return [incident_of(row) for row in rows]
 
     def closings(self, incident: Incident, limit: int) -> list[Closing]:
         """`incident` and the earlier incidents of its rule, key and host, newest first,
@@ -811,7 +545,7 @@ class Store:
             Closing(
                 int(r["id"]),
                 datetime.fromisoformat(r["first_seen"]),
-                _dt(r["resolved_at"]),
+                read_time(r["resolved_at"]),
                 r["closed_by"] or "" if r["resolved_at"] is not None else "",
             )
             for r in rows
@@ -870,7 +604,7 @@ class Store:
     def resolution_seconds(self, since: datetime) -> list[float]:
         rows = self._all(
             "SELECT first_seen, resolved_at FROM incidents WHERE state = ? AND resolved_at >= ?",
-            (IncidentState.RESOLVED.value, _ts(since)),
+            (IncidentState.RESOLVED.value, stored_time(since)),
         )
         return [
             (
@@ -928,7 +662,7 @@ class Store:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     incident_id,
-                    _ts(now),
+                    stored_time(now),
                     actor,
                     kind,
                     operation,
@@ -949,13 +683,13 @@ class Store:
         args: list[str | int] = []
         if since is not None:
             clauses.append("at >= ?")
-            args.append(_ts(since))
+            args.append(stored_time(since))
         if incident_id is not None:
             clauses.append("incident_id = ?")
             args.append(incident_id)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._all(f"SELECT * FROM audit {where} ORDER BY id", args)  # noqa: S608 - fixed clauses
-        return [_audit_entry(r) for r in rows]
+        return [audit_entry_of(r) for r in rows]
 
     # -- outbox ----------------------------------------------------------------------
 
@@ -979,7 +713,7 @@ class Store:
         carries every change. The row keeps its place unless this one is due sooner or
         more urgent (a lower `priority`); an alert turns a pending update into an alert.
         """
-        due_at = _ts(not_before or now)
+        due_at = stored_time(not_before or now)
         with self.transaction():
             if coalesce and (incident_id is not None or storm_id is not None):
                 row = self._coalescible(incident_id, storm_id, chat_id)
@@ -996,7 +730,7 @@ class Store:
                     "INSERT INTO outbox (created_at, kind, chat_id, incident_id, payload, state, "
                     "not_before, priority, storm_id) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
                     (
-                        _ts(now),
+                        stored_time(now),
                         kind,
                         chat_id,
                         incident_id,
@@ -1027,9 +761,9 @@ class Store:
         rows = self._all(
             "SELECT * FROM outbox WHERE state = 'pending' AND not_before <= ? "
             "ORDER BY priority, id LIMIT ?",
-            (_ts(now), limit),
+            (stored_time(now), limit),
         )
-        return [_outbox(row) for row in rows]
+        return [outbox_item_of(row) for row in rows]
 
     def next_due_at(self, after: datetime | None = None) -> datetime | None:
         """When the next pending row falls due (only those due later than `after`, if given)."""
@@ -1039,9 +773,9 @@ class Store:
             row = self._one(
                 "SELECT min(not_before) AS at FROM outbox WHERE state = 'pending' "
                 "AND not_before > ?",
-                (_ts(after),),
+                (stored_time(after),),
             )
-        return _dt(row["at"]) if row else None
+        return read_time(row["at"]) if row else None
 
     def claim(self, item_id: int, fence: Fence | None = None) -> bool:
         """Take a pending row for sending; False if another sender took it first.
@@ -1076,7 +810,7 @@ class Store:
             self._run(
                 "UPDATE outbox SET state = 'sent', sent_at = ?, last_error = NULL "
                 "WHERE id = ? AND state = 'sending' AND claim_epoch IS ?",
-                (_ts(now), item_id, _epoch(fence)),
+                (stored_time(now), item_id, _epoch(fence)),
             )
             == 1
         )
@@ -1097,7 +831,7 @@ class Store:
         self._run(
             "UPDATE outbox SET state = 'pending', not_before = ?, last_error = ?, "
             "doubt = doubt + ? WHERE id = ? AND state = 'sending' AND claim_epoch IS ?",
-            (_ts(not_before), error[:500], int(unsure), item_id, _epoch(fence)),
+            (stored_time(not_before), error[:500], int(unsure), item_id, _epoch(fence)),
         )
 
     def mark_failed(self, item_id: int, error: str, fence: Fence | None = None) -> None:
@@ -1157,7 +891,7 @@ class Store:
 
     def oldest_pending_at(self) -> datetime | None:
         row = self._one("SELECT min(created_at) AS at FROM outbox WHERE state = 'pending'")
-        return _dt(row["at"]) if row else None
+        return read_time(row["at"]) if row else None
 
     # -- alert messages --------------------------------------------------------------
 
@@ -1181,7 +915,7 @@ class Store:
             "SELECT min(updated_at) AS at FROM alert_messages WHERE incident_id = ?",
             (incident_id,),
         )
-        return _dt(row["at"]) if row else None
+        return read_time(row["at"]) if row else None
 
     def alert_owner(self, chat_id: int, message_id: int) -> int | None:
         """The newest incident whose alert is that message (a recurrence takes one over)."""
@@ -1205,7 +939,7 @@ class Store:
             "INSERT INTO alert_messages VALUES (?, ?, ?, ?, ?) ON CONFLICT (incident_id, chat_id) "
             "DO UPDATE SET message_id = excluded.message_id, updated_at = excluded.updated_at, "
             "repeated = excluded.repeated",
-            (incident_id, chat_id, message_id, _ts(now), int(repeated)),
+            (incident_id, chat_id, message_id, stored_time(now), int(repeated)),
         )
 
     # -- storms ----------------------------------------------------------------------
@@ -1214,13 +948,14 @@ class Store:
         with self._lock:
             cursor = self._db.execute(
                 "INSERT INTO storms (rule, started_at, host) VALUES (?, ?, ?)",
-                (rule, _ts(started_at), self.host),
+                (rule, stored_time(started_at), self.host),
             )
             return int(cursor.lastrowid or 0)
 
     def end_storm(self, storm_id: int, now: datetime) -> None:
         self._run(
-            "UPDATE storms SET ended_at = ? WHERE id = ? AND ended_at IS NULL", (_ts(now), storm_id)
+            "UPDATE storms SET ended_at = ? WHERE id = ? AND ended_at IS NULL",
+            (stored_time(now), storm_id),
         )
 
     def open_storms(self) -> dict[str, int]:
@@ -1260,10 +995,10 @@ class Store:
             id=storm_id,
             rule=str(row["rule"]),
             started_at=datetime.fromisoformat(row["started_at"]),
-            ended_at=_dt(row["ended_at"]),
+            ended_at=read_time(row["ended_at"]),
             incidents=int(totals["n"]),
             hits=int(totals["hits"]),
-            last_seen=_dt(totals["last"]),
+            last_seen=read_time(totals["last"]),
             top_keys=tuple((str(r["key"]), int(r["count"])) for r in keys),
             top_files=tuple((str(r["source"]), int(r["n"])) for r in files),
         )
@@ -1317,7 +1052,7 @@ class Store:
         self._run(
             "INSERT INTO mutes VALUES (?, ?, ?) ON CONFLICT (target) DO UPDATE "
             "SET until = excluded.until, by = excluded.by",
-            (target, _ts(until), by),
+            (target, stored_time(until), by),
         )
 
     def clear_mutes(self, target: str | None = None) -> int:
@@ -1332,8 +1067,8 @@ class Store:
     def expire_mutes(self, now: datetime) -> list[str]:
         """Drop mutes that have run out and return their targets (the admin is told)."""
         with self.transaction():
-            rows = self._all("SELECT target FROM mutes WHERE until <= ?", (_ts(now),))
-            self._run("DELETE FROM mutes WHERE until <= ?", (_ts(now),))
+            rows = self._all("SELECT target FROM mutes WHERE until <= ?", (stored_time(now),))
+            self._run("DELETE FROM mutes WHERE until <= ?", (stored_time(now),))
         return [r["target"] for r in rows]
 
 
@@ -1356,7 +1091,7 @@ def _filters(
         args.extend(s.value for s in states)
     if since is not None:
         clauses.append("last_seen >= ?")
-        args.append(_ts(since))
+        args.append(stored_time(since))
     return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), args
 
 
@@ -1438,56 +1173,5 @@ def _snapshots(
         results[index] = Recorded(snapshot, created and n == 1)
 
 
-def _incident(row: sqlite3.Row) -> Incident:
-    return Incident(
-        id=row["id"],
-        rule=row["rule"],
-        severity=Severity(row["severity"]),
-        key=row["key"],
-        state=IncidentState(row["state"]),
-        count=row["count"],
-        first_seen=datetime.fromisoformat(row["first_seen"]),
-        last_seen=datetime.fromisoformat(row["last_seen"]),
-        source=row["source"],
-        sample=row["sample"],
-        fields=frozen_map(json.loads(row["fields"])),
-        token=row["token"],
-        host=row["host"],
-    )
-
-
 def _epoch(fence: Fence | None) -> int | None:
     return None if fence is None else fence.epoch
-
-
-def _outbox(row: sqlite3.Row) -> OutboxItem:
-    return OutboxItem(
-        id=row["id"],
-        kind=row["kind"],
-        chat_id=row["chat_id"],
-        incident_id=row["incident_id"],
-        payload=json.loads(row["payload"]),
-        attempts=row["attempts"],
-        created_at=datetime.fromisoformat(row["created_at"]),
-        priority=row["priority"],
-        storm_id=row["storm_id"],
-        doubt=row["doubt"],
-    )
-
-
-def _audit_entry(r: Any) -> AuditEntry:
-    """One `audit` row as read back."""
-    return AuditEntry(
-        id=r["id"],
-        incident_id=r["incident_id"],
-        at=datetime.fromisoformat(r["at"]),
-        actor=r["actor"],
-        kind=r["kind"],
-        operation=r["operation"],
-        exit_code=r["exit_code"],
-        output_tail=r["output_tail"] or "",
-        duration=r["duration"] or 0.0,
-        ok=bool(r["ok"]),
-        summary=r["summary"],
-        detail=json.loads(r["detail"]) if r["detail"] else None,
-    )

@@ -14,14 +14,11 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from adminbot.predict.diskfill import UsageSample
+from adminbot.store.rows import stored_time
 from adminbot.store.sqlite import Store, host_key
 
 SINCE_KEY = "rule_counts_since"
 """Meta key (one per host): when this host began counting matches per rule."""
-
-
-def _ts(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _minute(moment: datetime) -> datetime:
@@ -44,7 +41,7 @@ class TrendStore:
         with self._store.connection() as db:
             db.execute(
                 "INSERT INTO disk_samples (host, folder, at, used, total) VALUES (?, ?, ?, ?, ?)",
-                (self._store.host, folder, _ts(sample.at), sample.used, sample.total),
+                (self._store.host, folder, stored_time(sample.at), sample.used, sample.total),
             )
 
     def disk_samples(self, folder: str, since: datetime) -> list[UsageSample]:
@@ -53,7 +50,7 @@ class TrendStore:
             rows = db.execute(
                 "SELECT at, used, total FROM disk_samples WHERE host = ? AND folder = ? "
                 "AND at >= ? ORDER BY at",
-                (self._store.host, folder, _ts(since)),
+                (self._store.host, folder, stored_time(since)),
             ).fetchall()
         return [
             UsageSample(datetime.fromisoformat(row["at"]), int(row["used"]), int(row["total"]))
@@ -68,7 +65,7 @@ class TrendStore:
         counts = Counter(rules)
         if not counts:
             return
-        minute = _ts(_minute(now))
+        minute = stored_time(_minute(now))
         with self._store.connection() as db:
             for rule, n in sorted(counts.items()):
                 db.execute(
@@ -83,7 +80,7 @@ class TrendStore:
         found = self._store.get_meta(key)
         if found is not None:
             return datetime.fromisoformat(found)
-        self._store.set_meta(key, _ts(now))
+        self._store.set_meta(key, stored_time(now))
         return now
 
     def recent(self, since: datetime) -> dict[str, int]:
@@ -92,7 +89,7 @@ class TrendStore:
             rows = db.execute(
                 "SELECT rule, sum(n) AS n FROM rule_counts WHERE host = ? AND minute >= ? "
                 "GROUP BY rule",
-                (self._store.host, _ts(since)),
+                (self._store.host, stored_time(since)),
             ).fetchall()
         return {row["rule"]: int(row["n"]) for row in rows}
 
@@ -104,7 +101,7 @@ class TrendStore:
             rows = db.execute(
                 "SELECT minute, n FROM rule_counts WHERE host = ? AND rule = ? AND minute >= ? "
                 "AND minute < ?",
-                (self._store.host, rule, _ts(first), _ts(last)),
+                (self._store.host, rule, stored_time(first), stored_time(last)),
             ).fetchall()
         by_hour: Mapping[datetime, int] = _sum_by_hour(
             (datetime.fromisoformat(row["minute"]), int(row["n"])) for row in rows

@@ -10,15 +10,12 @@ run and expired.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from adminbot.store.rows import stored_time
 from adminbot.store.sqlite import Store
-
-
-def _ts(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 class WorkState(StrEnum):
@@ -63,7 +60,7 @@ class WorkStore:
             cursor = db.execute(
                 "INSERT INTO work (host, incident_id, action, actor, created_at, state) "
                 "VALUES (?, ?, ?, ?, ?, 'pending')",
-                (host, incident_id, action, actor, _ts(now)),
+                (host, incident_id, action, actor, stored_time(now)),
             )
             return int(cursor.lastrowid or 0)
 
@@ -90,7 +87,7 @@ class WorkStore:
         with self._store.connection() as db:
             db.execute(
                 "UPDATE work SET state = 'done', done_at = ? WHERE id = ? AND state = 'running'",
-                (_ts(now), item_id),
+                (stored_time(now), item_id),
             )
 
     def interrupted(self, host: str, now: datetime) -> int:
@@ -99,7 +96,7 @@ class WorkStore:
         with self._store.connection() as db:
             return db.execute(
                 "UPDATE work SET state = 'done', done_at = ? WHERE host = ? AND state = 'running'",
-                (_ts(now), host),
+                (stored_time(now), host),
             ).rowcount
 
     def expire(self, before: datetime, now: datetime) -> list[WorkItem]:
@@ -107,14 +104,14 @@ class WorkStore:
         with self._store.connection() as db:
             rows = db.execute(
                 "SELECT * FROM work WHERE state = 'pending' AND created_at < ? ORDER BY id",
-                (_ts(before),),
+                (stored_time(before),),
             ).fetchall()
             expired = []
             for row in rows:
                 changed = db.execute(
                     "UPDATE work SET state = 'expired', done_at = ? "
                     "WHERE id = ? AND state = 'pending'",
-                    (_ts(now), row["id"]),
+                    (stored_time(now), row["id"]),
                 ).rowcount
                 if changed == 1:
                     expired.append(_item(row))

@@ -18,7 +18,7 @@ from adminbot.service.runtime import Runtime
 from adminbot.store.browse import Browse, IncidentQuery, StateChange
 from adminbot.store.history import HOUR, HistoryStore, hour_of
 from adminbot.store.kinds import Kind
-from adminbot.store.sqlite import AuditEntry, Transition
+from adminbot.store.rows import AuditEntry, Transition
 from adminbot.store.trends import TrendStore
 from adminbot.web.chart import HOURS, Chart, hourly_chart
 from adminbot.web.hosts import HostCard, host_cards
