@@ -322,6 +322,22 @@ def test_a_file_cut_into_spans_reports_what_one_pass_does(
     assert one["unmatched_errors"] > 100 and len(one["matches"]) > 2_000
 
 
+def test_a_span_hands_back_only_the_unmatched_errors_a_report_shows_whole(
+    tmp_path: Path,
+) -> None:
+    """A worker's result is pickled to the parent: of the errors no rule matched it
+    keeps the first few whole, and of every one only its line and masked words."""
+    from adminbot.rules.offline import scan
+    from adminbot.simulate import generate_log
+
+    log = tmp_path / "storm.log"
+    generate_log(log, 3_000, error_ratio=0.9, seed=5)
+    found = scan(log, build_ruleset(), samples=12)
+    assert found.shown == 12 == len(found.unmatched)
+    assert found.unmatched_count == len(found.unmatched_lines) == len(found.words) > 100
+    assert [r.line_no for r in found.unmatched] == found.unmatched_lines[:12]
+
+
 def test_a_small_file_is_read_in_one_pass(tmp_path: Path) -> None:
     from adminbot.rules import spans
 

@@ -24,20 +24,27 @@ def tally(
 ) -> list[KindCount]:
     """The `top` templates of `records`, most frequent first (ties: first seen first).
 
-    `words` are the records' `record_tokens`, when they were masked elsewhere (the
-    processes classifying a big file's spans mask their own)."""
+    `words` are the records' `record_tokens`, when they were masked elsewhere."""
+    if words is None:
+        words = [record_tokens(record) for record in records]
+    return tally_words([record.line_no for record in records], words, top)
+
+
+def tally_words(
+    lines: Sequence[int], words: Sequence[tuple[str, ...]], top: int = 10
+) -> list[KindCount]:
+    """`tally` of records known by their line and masked words only (the processes
+    classifying a big file's spans mask their own, and hand back no more)."""
     drain = Drain()
     counts: list[int] = []
     first_lines: list[int] = []
-    if words is None:
-        words = [record_tokens(record) for record in records]
-    for record, tokens in zip(records, words, strict=True):
+    for line, tokens in zip(lines, words, strict=True):
         placed = drain.add(tokens)
         if placed is None:
             continue
         if placed.created:
             counts.append(0)
-            first_lines.append(record.line_no)
+            first_lines.append(line)
         counts[placed.index] += 1
     found = [
         KindCount(" ".join(drain.template(index)), count, first_lines[index])

@@ -42,6 +42,7 @@ CHUNK_BYTES = 1 << 20
 EXIT_OK = 0
 EXIT_UNREADABLE = 2
 TOP_KINDS = 10
+UNMATCHED_SHOWN = 10  # errors no rule matched, shown whole (at least)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,8 +186,9 @@ def _without_annotations(texts: list[str], found: Scanned) -> list[str]:
 @dataclass
 class Scanned:
     """What classifying a file (or a span of it) found, as the reports need it: every
-    match as (line, rule), the first `samples` matches of each rule whole, and every
-    error no rule matched (its kinds are mined from them)."""
+    match as (line, rule), the first `samples` matches of each rule whole, and of the
+    errors no rule matched the first few whole and each one's line and masked words
+    (its kinds are mined from them): a storm's span hands back a few MB less."""
 
     samples: int
     lines: int = 0
@@ -194,8 +196,15 @@ class Scanned:
     annotations: int = 0
     hits: list[tuple[int, str]] = field(default_factory=list)
     firsts: dict[str, list[Record]] = field(default_factory=dict)  # records pickle, matches not
-    unmatched: list[Record] = field(default_factory=list)
+    unmatched: list[Record] = field(default_factory=list)  # the first `shown`, once finished
+    unmatched_count: int = 0
+    unmatched_lines: list[int] = field(default_factory=list)
     words: list[tuple[str, ...]] = field(default_factory=list)  # each unmatched one's masked
+
+    @property
+    def shown(self) -> int:
+        """How many errors no rule matched the reports show whole."""
+        return max(self.samples, UNMATCHED_SHOWN)
 
     def add(self, classified: Classified) -> None:
         firsts = self.firsts
@@ -205,6 +214,7 @@ class Scanned:
             if len(kept) < self.samples:
                 kept.append(match.record)
         self.unmatched.extend(classified.unmatched_errors)
+        self.unmatched_count += len(classified.unmatched_errors)
         self.records += classified.records
 
     def finish(self) -> None:
@@ -217,6 +227,8 @@ class Scanned:
             from adminbot.kinds.mask import record_tokens  # only paid for when needed
 
             self.words = [record_tokens(record) for record in self.unmatched]
+            self.unmatched_lines = [record.line_no for record in self.unmatched]
+            del self.unmatched[self.shown :]
 
     def by_rule(self) -> list[tuple[str, list[Record]]]:
         """Each rule's first matched records, the rules in the order they first matched."""
@@ -231,7 +243,9 @@ class Scanned:
         for rule, kept in later.firsts.items():
             mine = self.firsts.setdefault(rule, [])
             mine += kept[: self.samples - len(mine)]
-        self.unmatched += later.unmatched
+        self.unmatched += later.unmatched[: self.shown - len(self.unmatched)]
+        self.unmatched_count += later.unmatched_count
+        self.unmatched_lines += later.unmatched_lines
         self.words += later.words
 
 
@@ -288,11 +302,11 @@ def check_file(
 
 def _kinds(found: Scanned) -> list[KindCount]:
     """The most frequent templates of the errors no rule matched."""
-    if not found.unmatched:
+    if not found.unmatched_count:
         return []
-    from adminbot.kinds.tally import tally  # only paid for when there is something to mine
+    from adminbot.kinds.tally import tally_words  # only paid for when there is something to mine
 
-    return tally(found.unmatched, TOP_KINDS, found.words)
+    return tally_words(found.unmatched_lines, found.words, TOP_KINDS)
 
 
 def _print_kinds(kinds: Sequence[KindCount], out: TextIO) -> None:
@@ -335,10 +349,10 @@ def _print_json(
             name: [_json_sample(ruleset, record) for record in kept]
             for name, kept in found.by_rule()
         },
-        "unmatched_errors": len(found.unmatched),
+        "unmatched_errors": found.unmatched_count,
         "unmatched_samples": [
             {"line": record.line_no, "text": record.text}
-            for record in found.unmatched[: max(found.samples, 10)]
+            for record in found.unmatched[: found.shown]
         ],
         "kinds": [
             {"template": k.template, "count": k.count, "first_line": k.first_line} for k in kinds
@@ -385,8 +399,8 @@ def _print_text(
             key = keyed.key if keyed is not None else ""
             key = key if len(key) <= 80 else key[:77] + "..."
             write(f"      key: {key}\n")
-    write(f"\nErrors no rule matched: {len(found.unmatched):,}\n")
-    for record in found.unmatched[: max(found.samples, 10)]:
+    write(f"\nErrors no rule matched: {found.unmatched_count:,}\n")
+    for record in found.unmatched[: found.shown]:
         write(_sample(record.line_no, record.text))
 
 
