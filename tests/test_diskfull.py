@@ -260,3 +260,46 @@ async def test_disk_critical_reaches_the_admin_while_the_store_is_full(
             )
         )
     assert paused.params["chat_id"] == flip.params["chat_id"] == ADMIN
+
+
+def test_a_full_disk_keeps_no_new_kind_and_records_the_batchs_rule_matches(
+    tmp_path: Path,
+) -> None:
+    """New kinds are worked out inside the batch's transaction: when the disk cannot take
+    that transaction, their rows are rolled back with it, so their matches (which name a
+    kind by its id) are counted as not recorded, the miner forgets them, and the rule
+    matches are still recorded in parts."""
+    from datetime import timedelta
+
+    from adminbot.kinds.miner import KindMiner
+    from adminbot.rules.builtin import NUEVO_TIPO
+    from adminbot.store.kinds import KindStore
+
+    store = FullStore(tmp_path / "s.sqlite3", room=3)
+    lost: list[Unrecorded] = []
+    intake = intake_on(store, tmp_path, lost)
+    miner = KindMiner(KindStore(store), NUEVO_TIPO, warmup=timedelta(0), clock=FakeClock())
+    unknown = [
+        Record("/log/bot.log", 20 + n, f"2026-11-29 10:00:00,000 ERROR db: deadlock {n}", "ERROR")
+        for n in range(2)
+    ]
+
+    class NewKinds:
+        forgotten = 0
+
+        def matches(self) -> Sequence[Match]:
+            return miner.mine(unknown)
+
+        def undo(self) -> None:
+            self.forgotten += 1
+            miner.forget()
+
+    more = NewKinds()
+    events = intake.submit([denied(n) for n in (1, 2, 3, 4)], None, 4, more=more)
+
+    assert len(events) == store.count_incidents() == 4
+    assert [(f.records, f.rules) for f in lost] == [(2, ("nuevo_tipo",))]
+    assert more.forgotten == 1 and KindStore(store).all() == []
+    assert [m.rule for m in miner.mine(unknown)] == ["nuevo_tipo", "nuevo_tipo"]
+    assert len(KindStore(store).all()) == 1
+    store.close()

@@ -238,3 +238,41 @@ def test_a_batch_the_store_refused_is_counted_once_when_it_is_read_again(
     assert world.monitor.stats.lines == 2
     assert dict(world.monitor.stats.matches) == {"disco_lleno": 1}
     assert world.monitor.stats.records == 2
+
+
+def test_a_batch_the_store_refused_counts_its_kinds_once_when_it_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kinds of a batch are stored in the batch's own transaction: when the store is
+    lost before that transaction commits, nothing of the batch stays, and the batch read
+    again counts each kind's sightings once."""
+    from adminbot.store.errors import StoreUnreachable
+
+    world = World(tmp_path, kinds=True)
+    try:
+        texts = [
+            f"2026-11-29 10:00:0{n},000 ERROR db: deadlock detected in transaction {n}"
+            for n in range(3)
+        ]
+        real = world.store.save_checkpoint
+
+        def unreachable(*args: object, **kwargs: object) -> None:
+            raise StoreUnreachable("the server went away")
+
+        monkeypatch.setattr(world.store, "save_checkpoint", unreachable)
+        with pytest.raises(StoreUnreachable):
+            world.feed("/log/bot.log", *texts)
+        assert KindStore(world.store).all() == []
+        monkeypatch.setattr(world.store, "save_checkpoint", real)
+        world.feed("/log/bot.log", *texts)
+        (kind,) = KindStore(world.store).all()
+        assert kind.count == 3
+        (incident,) = world.store.incidents(rule="nuevo_tipo")
+        assert incident.count == 3
+        world.feed(
+            "/log/bot.log", "2026-11-29 10:00:05,000 ERROR db: deadlock detected in transaction 9"
+        )
+        assert KindStore(world.store).all()[0].count == 4
+    finally:
+        world.events.close()
+        world.store.close()

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from adminbot.clock import Clock, utcnow
 from adminbot.incidents.book import IncidentBook, IncidentEvent
@@ -171,6 +172,18 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
+class MoreMatches(Protocol):
+    """Matches worked out inside a batch's transaction, whose own writes go with it."""
+
+    def matches(self) -> Sequence[Match]:
+        """The matches (called once, in the transaction)."""
+        ...
+
+    def undo(self) -> None:
+        """The transaction did not commit: forget what `matches` remembered."""
+        ...
+
+
 class Intake:
     """Records matches as incidents and publishes what they did, after the commit."""
 
@@ -198,25 +211,37 @@ class Intake:
         self._lock = threading.Lock()
 
     def submit(
-        self, matches: Sequence[Match], checkpoint: Checkpoint | None = None, lines: int = 0
+        self,
+        matches: Sequence[Match],
+        checkpoint: Checkpoint | None = None,
+        lines: int = 0,
+        *,
+        more: MoreMatches | None = None,
     ) -> list[IncidentEvent]:
-        """Record `matches` (and where the tailer stands) in one transaction.
+        """Record `matches` (and where the tailer stands) in one transaction, with those
+        `more` works out and writes in it (new kinds).
 
         Secrets are hidden first, so the store, the event log and alerts never hold them.
         """
         matches = [self.redactor.match(match) for match in matches]
         now = self.clock()
+        extra: list[Match] = []
         with self._lock:
             try:
                 with self.store.transaction():
-                    recorded = self.book.record_batch(matches)
+                    extra = [self.redactor.match(m) for m in more.matches()] if more else []
+                    recorded = self.book.record_batch([*matches, *extra])
                     if checkpoint is not None:
                         self.store.save_checkpoint(checkpoint, now)
                     self.store.count_lines(now, lines)
                     self._tally(now, recorded)
-            except sqlite3.OperationalError as exc:
-                if not is_full(exc):
+            except BaseException as exc:
+                if more is not None:
+                    more.undo()
+                if not (isinstance(exc, sqlite3.OperationalError) and is_full(exc)):
                     raise
+                if extra:  # their kinds were not kept: the matches would name other kinds
+                    self._report_unrecorded(extra)
                 recorded = self._submit_in_parts(matches, checkpoint, lines)
             self.events.matches([(e.match, e.incident.id) for e in recorded], now)
             self.queue.put(recorded)

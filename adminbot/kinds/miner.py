@@ -77,12 +77,19 @@ class KindMiner:
         self._new_drain = new_drain
         self._drain = new_drain()
         self._known: list[_Known] = []  # by the tree's template number
+        self._stale = False
         self._load()
         self.quiet_until = kinds.since(clock()) + warmup
         self._warned_full = False
 
+    def forget(self) -> None:
+        """What was mined since the store last committed is not kept there: the tree is
+        rebuilt from the store before the next batch (not now: the store may be gone)."""
+        self._stale = True
+
     def _load(self) -> None:
         """Rebuild the tree from the stored kinds, in the order they were found."""
+        self._stale = False
         self._drain = self._new_drain()
         self._known = []
         for kind in self._kinds.all():
@@ -109,6 +116,8 @@ class KindMiner:
         """
         if not records:
             return []
+        if self._stale:
+            self._load()
         now = self._clock()
         quiet = learn or now < self.quiet_until
         batches = self._place(records)
@@ -118,7 +127,7 @@ class KindMiner:
         try:
             ids = self._kinds.record(sightings, now)
         except Exception:
-            self._load()  # the tree learnt what the store did not keep: forget it too
+            self.forget()
             raise
         for batch, kind_id in zip(batches, ids, strict=True):
             if batch.placed.created:

@@ -135,7 +135,8 @@ class Monitor:
             try:
                 classified = self.classifier.feed(path, lines)
                 saved = self._hold_back(path, lines, checkpoint)
-                self.intake.submit(self._mined(classified), saved, len(lines))
+                more = _NewKinds(self.kinds, classified) if self.kinds is not None else None
+                self.intake.submit(classified.matches, saved, len(lines), more=more)
             except StoreUnreachable:
                 # The tailer offers these lines again once the store is back: the
                 # classifier must see them as if for the first time.
@@ -236,6 +237,22 @@ class Monitor:
 
     def watched(self) -> list[WatchedFile]:
         return self.tailer.status()
+
+
+@dataclass(frozen=True, slots=True)
+class _NewKinds:
+    """A batch's new kinds, mined and stored in the batch's own transaction: a batch
+    the store does not take leaves no kind behind to be counted twice when read again."""
+
+    miner: KindMiner
+    classified: Classified
+
+    def matches(self) -> list[Match]:
+        errors = self.classified.unmatched_errors
+        return self.miner.mine(errors) if errors else []
+
+    def undo(self) -> None:
+        self.miner.forget()
 
 
 def _numbered(lines: Sequence[Line], line_no: int) -> Line | None:
