@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -276,3 +276,67 @@ def test_a_batch_the_store_refused_counts_its_kinds_once_when_it_is_read_again(
     finally:
         world.events.close()
         world.store.close()
+
+
+def test_a_held_record_the_store_refused_at_its_stale_flush_is_flushed_again(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record held for its traceback is emitted by the timer when no more lines come;
+    if the store is lost right then, the record is held again (the tailer has moved past
+    its lines and will not offer them again) and stored at the next flush."""
+    from adminbot.store.errors import StoreUnreachable
+
+    world.feed(
+        "/log/bot.log",
+        "2026-11-29 10:00:00,000 ERROR main: OSError: [Errno 28] No space left on device",
+        "Traceback (most recent call last):",
+        '  File "/opt/bot/guardar.py", line 57, in guardar',
+    )
+    assert world.store.incidents(rule="disco_lleno") == []  # held: the traceback goes on
+    real = world.store.save_checkpoint
+
+    def unreachable(*args: object, **kwargs: object) -> None:
+        raise StoreUnreachable("the server went away")
+
+    monkeypatch.setattr(world.store, "save_checkpoint", unreachable)
+    with pytest.raises(StoreUnreachable):
+        world.monitor.flush_stale(0.0)
+    monkeypatch.setattr(world.store, "save_checkpoint", real)
+    world.monitor.flush_stale(0.0)
+    (incident,) = world.store.incidents(rule="disco_lleno")
+    assert incident.count == 1
+    assert dict(world.monitor.stats.matches) == {"disco_lleno": 1}
+    assert world.store.load_checkpoints()["/log/bot.log"].offset == 300
+
+
+def test_of_two_held_records_only_the_one_the_store_refused_is_held_again(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from adminbot.store.errors import StoreUnreachable
+
+    held = [
+        "2026-11-29 10:00:00,000 ERROR main: OSError: [Errno 28] No space left on device",
+        "Traceback (most recent call last):",
+        '  File "/opt/bot/guardar.py", line 57, in guardar',
+    ]
+    world.feed("/log/a.log", *held)
+    world.feed("/log/b.log", *held)
+    real = world.store.save_checkpoint
+
+    def lost_for_b(checkpoint: Checkpoint, now: datetime) -> None:
+        if checkpoint.path == "/log/b.log":
+            raise StoreUnreachable("the server went away")
+        real(checkpoint, now)
+
+    monkeypatch.setattr(world.store, "save_checkpoint", lost_for_b)
+    with pytest.raises(StoreUnreachable):
+        world.monitor.flush_stale(0.0)
+    assert [i.source for i in world.store.incidents(rule="disco_lleno")] == ["/log/a.log"]
+    assert dict(world.monitor.stats.matches) == {"disco_lleno": 1}
+    assert world.monitor.classifier.holding() == ["/log/b.log"]
+    monkeypatch.setattr(world.store, "save_checkpoint", real)
+    world.monitor.flush_stale(0.0)
+    (incident,) = world.store.incidents(rule="disco_lleno")
+    assert incident.count == 2 and incident.source == "/log/b.log"
+    assert dict(world.monitor.stats.matches) == {"disco_lleno": 2}
+    assert world.monitor.stats.records == 2

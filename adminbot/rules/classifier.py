@@ -387,6 +387,23 @@ class Classifier:
         self.stats.unmatched_errors = counted.unmatched_errors
         self.stats.matches = counted.matches
 
+    def hold_again(self, source: str, snapshot: Snapshot, flushed: Classified) -> None:
+        """After `flush_stale` gave `flushed`, hold back again the record `snapshot` held of
+        `source` (its store was lost), and count no more what the flush counted of it."""
+        if snapshot.assembler is None:
+            return
+        self._assemblers[source] = snapshot.assembler
+        self.stats.records -= 1  # a flush emits one record a source: the one it held
+        for match in flushed.matches:
+            if match.record.source == source:
+                self.stats.matches[match.rule] -= 1
+        errors = sum(1 for record in flushed.unmatched_errors if record.source == source)
+        self.stats.unmatched_errors -= errors
+
+    def holding(self) -> list[str]:
+        """The sources with a record held back."""
+        return [source for source, held in self._assemblers.items() if held.has_pending]
+
     def held_line(self, source: str) -> int | None:
         """Line number where the record held back for `source` starts (its position must
         not be saved as read until the record is emitted)."""

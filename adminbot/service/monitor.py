@@ -25,7 +25,7 @@ from adminbot.clock import Clock, utcnow
 from adminbot.config import Config
 from adminbot.incidents.intake import Intake
 from adminbot.kinds.miner import KindMiner
-from adminbot.models import Checkpoint, Line, Match
+from adminbot.models import Checkpoint, Line, Match, Record
 from adminbot.rules.ruleset import Classified, Classifier, ClassifierStats, RuleSet
 from adminbot.rules.source import RuleSource
 from adminbot.store.api import StoreApi
@@ -112,7 +112,7 @@ class Monitor:
         self.tailer.stop()
         with self._lock:
             self._sync_rules()
-            self._release(self._mined(self.classifier.flush()))
+            self._release(self.classifier.flush(), set())
         self.heartbeat()
 
     def heartbeat(self) -> None:
@@ -135,7 +135,7 @@ class Monitor:
             try:
                 classified = self.classifier.feed(path, lines)
                 saved = self._hold_back(path, lines, checkpoint)
-                more = _NewKinds(self.kinds, classified) if self.kinds is not None else None
+                more = self._new_kinds(classified.unmatched_errors)
                 self.intake.submit(classified.matches, saved, len(lines), more=more)
             except StoreUnreachable:
                 # The tailer offers these lines again once the store is back: the
@@ -163,10 +163,21 @@ class Monitor:
         return False
 
     def flush_stale(self, older_than: float = 1.0) -> None:
-        """Emit records held back waiting for a traceback's end (called on a timer)."""
+        """Emit records held back waiting for a traceback's end (called on a timer).
+
+        The tailer has moved past their lines and will not offer them again: when the
+        store is lost meanwhile, what was not stored is held again for the next call."""
         with self._lock:
             self._sync_rules()
-            self._release(self._mined(self.classifier.flush_stale(older_than)))
+            held = {path: self.classifier.snapshot(path) for path in self.classifier.holding()}
+            flushed = self.classifier.flush_stale(older_than)
+            stored: set[str] = set()
+            try:
+                self._release(flushed, stored)
+            except StoreUnreachable:
+                for path in held.keys() - set(self.classifier.holding()) - stored:
+                    self.classifier.hold_again(path, held[path], flushed)
+                raise
 
     @property
     def ruleset(self) -> RuleSet:
@@ -201,24 +212,29 @@ class Monitor:
         self._ahead[path] = checkpoint
         return replace(checkpoint, offset=start.offset, line_no=start.line_no - 1)
 
-    def _release(self, matches: Sequence[Match]) -> None:
-        """Store records that were held back, each source with the position past its record."""
-        by_source: defaultdict[str, list[Match]] = defaultdict(list)
-        for match in matches:
-            by_source[match.record.source].append(match)
+    def _release(self, classified: Classified, stored: set[str]) -> None:
+        """Store records that were held back, each source with the position past its
+        record and its new kinds; `stored` gets the sources whose records were stored."""
+        matches: defaultdict[str, list[Match]] = defaultdict(list)
+        errors: defaultdict[str, list[Record]] = defaultdict(list)
+        for match in classified.matches:
+            matches[match.record.source].append(match)
+        for record in classified.unmatched_errors:
+            errors[record.source].append(record)
         for path in [p for p in self._ahead if self.classifier.held_line(p) is None]:
+            more = self._new_kinds(errors.pop(path, []))
+            self.intake.submit(matches.pop(path, []), self._ahead[path], more=more)
+            del self._ahead[path]
             self._held.pop(path, None)
-            self.intake.submit(by_source.pop(path, []), self._ahead.pop(path))
-        rest = [match for found in by_source.values() for match in found]
-        if rest:
-            self.intake.submit(rest)
+            stored.add(path)
+        rest = [match for found in matches.values() for match in found]
+        unmatched = [record for found in errors.values() for record in found]
+        if rest or unmatched:
+            self.intake.submit(rest, more=self._new_kinds(unmatched))
+        stored.update(matches, errors)
 
-    def _mined(self, classified: Classified) -> list[Match]:
-        """The matches, and those of new kinds among the errors no rule knows."""
-        matches = classified.matches
-        if self.kinds is not None and classified.unmatched_errors:
-            matches = matches + self.kinds.mine(classified.unmatched_errors)
-        return matches
+    def _new_kinds(self, errors: list[Record]) -> _NewKinds | None:
+        return _NewKinds(self.kinds, errors) if self.kinds is not None and errors else None
 
     def _on_problem(self, path: str, problem: str | None) -> None:
         if problem is None:
@@ -245,11 +261,10 @@ class _NewKinds:
     the store does not take leaves no kind behind to be counted twice when read again."""
 
     miner: KindMiner
-    classified: Classified
+    errors: list[Record]
 
     def matches(self) -> list[Match]:
-        errors = self.classified.unmatched_errors
-        return self.miner.mine(errors) if errors else []
+        return self.miner.mine(self.errors)
 
     def undo(self) -> None:
         self.miner.forget()
