@@ -9,9 +9,9 @@ WARNING lines) or `storm` (90% error lines). Prints, side by side:
   default (a big file cut into spans, one process per core) and with `--jobs 1`,
   and `check-rules` on an empty file (start-up alone, best of 5);
 
-- adminbot end to end: binary chunks split into Lines (as the tailer reads),
+- adminbot end to end: binary chunks decoded into line batches (as the tailer reads),
   then `Classifier.feed` per chunk;
-- adminbot classify only: the same, with the Lines already built;
+- adminbot classify only: the same, with the batches already read;
 - `grep -E -c -i` with the six seed patterns (one process, reads the file);
 - a naive Python loop that tries the six seed regexes on every line;
 
@@ -68,7 +68,7 @@ def adminbot_end_to_end(path: Path) -> tuple[float, int, Counter[str]]:
 
 
 def adminbot_classify_only(path: Path) -> tuple[float, int]:
-    """Classify batches whose Lines were built beforehand (the stage the monitor calls)."""
+    """Classify batches read beforehand (the stage the monitor calls)."""
     batches = list(read_line_batches(path))
     classifier = Classifier(build_ruleset())
     started = time.perf_counter()
@@ -198,7 +198,7 @@ def main() -> int:
             process_s,
         ),
         ("adminbot check-rules --jobs 1", lines / single_s, single_s),
-        ("adminbot classify only (Lines prebuilt)", lines / only_s, only_s),
+        ("adminbot classify only (batches read before)", lines / only_s, only_s),
         ("adminbot end to end (read + split + classify)", lines / e2e_s, e2e_s),
         ("naive loop, 6 seed regexes per line", naive_lines / naive_s, naive_s),
         ("naive loop end to end (read + regexes)", naive_lines / naive_total, naive_total),
@@ -226,7 +226,7 @@ def main() -> int:
     current, peak = rss_stream
     print(f"\nRSS after streaming classification: {current:.0f} MiB (peak {peak:.0f} MiB)")
     print(
-        f"RSS with all {lines:,} Lines in memory: {rss_all[0]:.0f} MiB (peak {rss_all[1]:.0f} MiB)"
+        f"RSS with all {lines:,} lines in memory: {rss_all[0]:.0f} MiB (peak {rss_all[1]:.0f} MiB)"
     )
     return 0 if same is None or same.startswith("same") else 1
 

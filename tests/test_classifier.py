@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,9 @@ def _batches(texts: list[str], size: int, source: str = "app.log") -> list[list[
     return [lines[i : i + size] for i in range(0, len(lines), size)]
 
 
-def _fast(ruleset: RuleSet, batches: list[list[Line]]) -> tuple[list[Match], list[Record], int]:
+def _fast(
+    ruleset: RuleSet, batches: Sequence[Sequence[Line]]
+) -> tuple[list[Match], list[Record], int]:
     classifier = Classifier(ruleset)
     matches: list[Match] = []
     unmatched: list[Record] = []

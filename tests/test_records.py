@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from adminbot.models import Line
+from adminbot.models import Line, Record
 from adminbot.rules.records import (
     MAX_RECORD_LINES,
     HeaderFilter,
@@ -360,16 +360,25 @@ def test_every_line_the_block_scan_skips_is_an_info_or_debug_header() -> None:
             assert said == (normalise_level(match[level_group]), message), texts[i]
 
 
-def test_feed_block_equals_feeding_every_line() -> None:
-    texts = _sample_texts()
-    lines = _lines(*texts)
+def _fed_both_ways(
+    texts: list[str], *, flush: bool
+) -> tuple[list[Record], list[Record], int, list[Record]]:
+    """`texts` fed line by line and as one block, each ended by `flush` or
+    `end_of_batch`: every record, the block's records, how many headers the block
+    skipped, and the one-line DEBUG/INFO records it may skip."""
     slow = RecordAssembler("app.log")
-    every = [r for line in lines for r in slow.feed(line)] + slow.end_of_batch()
+    every = [r for line in _lines(*texts) for r in slow.feed(line)]
+    every += slow.flush() if flush else slow.end_of_batch()
     fast = RecordAssembler("app.log")
     needs = HeaderFilter.of({"DEBUG", "INFO"}, (), lambda _: True)
     sparse, skipped = fast.feed_block("\n" + "\n".join(texts), texts, 1, needs)
-    sparse += fast.end_of_batch()
+    sparse += fast.flush() if flush else fast.end_of_batch()
     low = [r for r in every if r.level in ("DEBUG", "INFO") and "\n" not in r.text]
+    return every, sparse, skipped, low
+
+
+def test_feed_block_equals_feeding_every_line() -> None:
+    every, sparse, skipped, low = _fed_both_ways(_sample_texts(), flush=False)
     assert len(sparse) + skipped == len(every)
     assert [r for r in every if r not in low] == [r for r in sparse if r not in low]
 
@@ -425,14 +434,7 @@ _TRACEBACK_EDGES = [
 
 @pytest.mark.parametrize("texts", _TRACEBACK_EDGES)
 def test_feed_block_takes_a_traceback_whole_as_feeding_every_line_would(texts: list[str]) -> None:
-    lines = _lines(*texts)
-    slow = RecordAssembler("app.log")
-    every = [r for line in lines for r in slow.feed(line)] + slow.flush()
-    fast = RecordAssembler("app.log")
-    needs = HeaderFilter.of({"DEBUG", "INFO"}, (), lambda _: True)
-    sparse, _ = fast.feed_block("\n" + "\n".join(texts), texts, 1, needs)
-    sparse += fast.flush()
-    low = [r for r in every if r.level in ("DEBUG", "INFO") and "\n" not in r.text]
+    every, sparse, _, low = _fed_both_ways(texts, flush=True)
     assert [(r, r.parts) for r in every if r not in low] == [
         (r, r.parts) for r in sparse if r not in low
     ]

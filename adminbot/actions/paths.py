@@ -92,16 +92,20 @@ def check_text(value: str, what: str) -> None:
 def _unsafe_character(value: str) -> str | None:
     if _UNSAFE.search(value) is None:  # a storm's paths: one search, not a look per character
         return None
-    for ch in value:
-        if ch == "\x00":
-            return "a NUL byte"
-        category = unicodedata.category(ch)
-        if ch in "\r\n" or category in ("Zl", "Zp"):
-            return "a line break"
-        if category == "Cc":
-            return "a control character"
-        if ch in _BIDI:
-            return "a text-direction character"
+    return next(filter(None, map(_why_unsafe, value)), None)
+
+
+def _why_unsafe(ch: str) -> str | None:
+    """What makes one character unsafe in a name, by its Unicode category."""
+    if ch == "\x00":
+        return "a NUL byte"
+    category = unicodedata.category(ch)
+    if ch in "\r\n" or category in ("Zl", "Zp"):
+        return "a line break"
+    if category == "Cc":
+        return "a control character"
+    if ch in _BIDI:
+        return "a text-direction character"
     return None
 
 
@@ -178,9 +182,7 @@ def _resolve(path: Path) -> Path:
 def _containing_root(real: Path, roots: Sequence[Path]) -> Path:
     resolved = [_resolve(Path(root)) for root in roots]
     matches = [root for root in resolved if real.is_relative_to(root)]
-    if not resolved:
-        raise ActionRefused(NO_ROOTS)
-    if not matches:
+    if not matches:  # `locate` refused a path when there were no roots at all
         raise ActionRefused(f"{shown_path(real)} is outside the allowed folders")
     # The most specific root, so the walk from it is as short as possible.
     return max(matches, key=lambda root: len(root.parts))

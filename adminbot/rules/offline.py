@@ -21,9 +21,9 @@ from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from adminbot.models import Line, Record
+from adminbot.models import LineBatch, Record
 from adminbot.rules import spans
-from adminbot.rules.records import is_header
+from adminbot.rules.records import last_record_start
 from adminbot.rules.ruleset import (
     Classified,
     Classifier,
@@ -112,30 +112,16 @@ def read_blocks(
 
 def read_line_batches(
     path: Path, *, chunk_bytes: int = CHUNK_BYTES, source: str | None = None
-) -> Iterator[list[Line]]:
-    """`read_blocks` as `Line`s, one batch per block (what the tailer hands over)."""
+) -> Iterator[LineBatch]:
+    """`read_blocks` as the tailer hands lines over: one `LineBatch` per block."""
     name = source or str(path)
     for block in read_blocks(path, chunk_bytes=chunk_bytes):
-        raws = block.data.split(b"\n")
-        ends = list(accumulate((len(raw) + 1 for raw in raws), initial=block.offset))
+        ends = list(
+            accumulate((len(raw) + 1 for raw in block.data.split(b"\n")), initial=block.offset)
+        )
         if block.ends_file:
             ends[-1] -= 1
-        first = block.line_no + 1
-        yield [
-            Line(name, number, text, start, end)
-            for number, text, start, end in zip(
-                range(first, first + len(raws)), block.texts, ends[:-1], ends[1:], strict=True
-            )
-        ]
-
-
-def last_record_start(texts: Sequence[str]) -> int:
-    """Index of the last header line (it starts the record that may go on in the
-    next chunk), or len(texts) when only the first line is one (nothing to hold)."""
-    for index in range(len(texts) - 1, 0, -1):
-        if is_header(texts[index]):
-            return index
-    return len(texts)
+        yield LineBatch(name, block.line_no + 1, block.texts, ends)
 
 
 def _decode(raw: bytes) -> str:

@@ -224,6 +224,15 @@ def is_header(line: str) -> bool:
     return _header_match(line) is not None
 
 
+def last_record_start(texts: Sequence[str]) -> int:
+    """Index of the last header line (it starts the record that may go on in the
+    next chunk), or len(texts) when only the first line is one (nothing to hold)."""
+    for index in range(len(texts) - 1, 0, -1):
+        if is_header(texts[index]):
+            return index
+    return len(texts)
+
+
 def parse_header(line: str) -> Header | None:
     """Split a header line into level, time, logger and message; None if it is not one."""
     found = _header_match(line)

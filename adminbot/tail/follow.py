@@ -16,7 +16,7 @@ from itertools import accumulate
 from pathlib import Path
 
 from adminbot.models import Checkpoint, LineBatch
-from adminbot.rules.records import is_header
+from adminbot.rules.records import last_record_start
 
 logger = logging.getLogger(__name__)
 
@@ -340,14 +340,13 @@ class Follower:
         last header line on) for the next read, so a header is not closed before
         the traceback the next chunk starts with. Nothing is held if the only
         header is the first line."""
-        texts = batch.texts
-        for index in range(len(texts) - 1, 0, -1):
-            if is_header(texts[index]):
-                self._pos = self._line_start = batch.offsets[index]
-                self._line_no = batch.first_line_no + index - 1
-                self._carry, self._dropped = b"", 0
-                return batch.head(index)
-        return batch
+        index = last_record_start(batch.texts)
+        if index == len(batch):
+            return batch
+        self._pos = self._line_start = batch.offsets[index]
+        self._line_no = batch.first_line_no + index - 1
+        self._carry, self._dropped = b"", 0
+        return batch.head(index)
 
     def _finish_carry(self, last: bytes) -> str:
         """Complete the partial line held from earlier chunks with its final piece."""
