@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from adminbot.kinds.drain import WILDCARD, Drain
+from adminbot.kinds import drain as drain_module
+from adminbot.kinds.drain import WILDCARD, Drain, Placed
 from adminbot.kinds.mask import tokens
 from adminbot.kinds.tally import tally
 from adminbot.models import Record
@@ -126,3 +129,47 @@ def test_tally_of_a_storm_of_repeated_messages_equals_masking_each_record() -> N
         if placed is not None:
             expected[placed.index] = expected.get(placed.index, 0) + 1
     assert sorted(k.count for k in tally(records)) == sorted(expected.values())
+
+
+def test_words_placed_again_while_nothing_changed_go_where_the_full_search_sends_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`add` remembers words that went into a template and changed nothing; random
+    sequences with many repeats (wildcards, full trees, restores) place every message
+    as the full search alone does."""
+    rng = random.Random(11)
+    vocabulary = ["db", "is", "zz", "locked", "bad", "<NUM>", "<*>", "x1", "Error:"]
+
+    def message() -> tuple[str, ...]:
+        return ("db", *(rng.choice(vocabulary) for _ in range(rng.randint(1, 3))))
+
+    for _ in range(1000):
+        pool = [message() for _ in range(rng.randint(1, 12))]
+        steps = [rng.choice(pool) for _ in range(rng.randint(1, 80))]
+        restores = {rng.randrange(len(steps)): rng.choice(pool) for _ in range(rng.randint(0, 2))}
+        limit, similarity = rng.choice([3, 5000]), rng.choice([0.4, 0.5, 0.9])
+        placed: list[list[Placed | None]] = []
+        for settled in (4096, 0):
+            monkeypatch.setattr(drain_module, "_MAX_SETTLED", settled)
+            drain = Drain(max_templates=limit, similarity=similarity)
+            seen: list[Placed | None] = []
+            for step, words in enumerate(steps):
+                if step in restores:
+                    drain.restore(restores[step])
+                seen.append(drain.add(words))
+            placed.append(seen)
+        assert placed[0] == placed[1]
+
+
+def test_a_template_generalised_since_takes_back_words_that_had_settled_elsewhere() -> None:
+    """("db", "is", "bad") settles in ("db", "<*>", "bad") while ("db", "is", "locked")
+    refuses it; once that one has learnt a wildcard for "locked" it ties, and wins as
+    the older template: what was remembered must be forgotten."""
+    drain = Drain()
+    older = drain.add(("db", "is", "locked"))
+    for words in (("db", "zz", "bad"), ("db", "x1", "bad"), ("db", "is", "bad")):
+        drain.add(words)
+    assert drain.add(("db", "is", "bad")) == Placed(1, ("db", WILDCARD, "bad"), False, False)
+    assert drain.add(("db", "is", "x1")) == Placed(0, ("db", "is", WILDCARD), False, True)
+    assert older is not None
+    assert drain.add(("db", "is", "bad")) == Placed(0, ("db", "is", WILDCARD), False, False)

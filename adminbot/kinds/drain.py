@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 WILDCARD = "<*>"
+_MAX_SETTLED = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,9 @@ class Drain:
         self._max_templates = max_templates
         self._by_length: dict[int, _Node] = {}
         self._templates: list[tuple[str, ...]] = []
+        # Messages that went into a template and changed nothing: until a template is
+        # made or generalised, the same words go to the same one (a storm repeats them).
+        self._settled: dict[tuple[str, ...], int] = {}
 
     def __len__(self) -> int:
         return len(self._templates)
@@ -74,19 +78,27 @@ class Drain:
         """Place `words` in the best template, or a new one; None when a new one is
         needed and the tree is full."""
         words = tuple(words)
+        settled = self._settled.get(words)
+        if settled is not None:
+            return Placed(settled, self._templates[settled], created=False, generalised=False)
         found = self.match(words)
         if found is None:
             if self.full:
                 return None
+            self._settled.clear()
             return Placed(self._insert(words), words, created=True, generalised=False)
         old = self._templates[found]
         merged = tuple(a if a == b else WILDCARD for a, b in zip(old, words, strict=True))
         if merged != old:
             self._templates[found] = merged
+            self._settled.clear()
+        elif len(self._settled) < _MAX_SETTLED:
+            self._settled[words] = found
         return Placed(found, merged, created=False, generalised=merged != old)
 
     def restore(self, template: Sequence[str]) -> int:
         """Put back a template kept from an earlier run, as it was; its new number."""
+        self._settled.clear()
         return self._insert(tuple(template))
 
     def match(self, words: Sequence[str]) -> int | None:
