@@ -21,6 +21,7 @@ from adminbot.rules.offline import (
     read_line_batches,
 )
 from adminbot.rules.records import is_header
+from adminbot.rules.reference import corpus
 from adminbot.rules.ruleset import Classifier, build_ruleset
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -109,6 +110,23 @@ def test_json_counts_agree_with_the_production_classifier(tmp_path: Path) -> Non
     assert [m["line"] for m in document["matches"]] == sorted(m.record.line_no for m in matches)
     assert all(isinstance(m["line"], int) and m["line"] >= 1 for m in document["matches"])
     assert all(count > 0 for count in document["counts"].values())
+
+
+def test_every_match_and_unmatched_error_is_the_production_classifiers(tmp_path: Path) -> None:
+    """check-rules classifies records itself (no Match, no times): on the randomized
+    corpus every (line, rule), every unmatched error and the record count are what the
+    production classifier gives."""
+    log = tmp_path / "corpus.log"
+    log.write_text("\n".join(corpus(20_000, seed=21)) + "\n", encoding="utf-8")
+    document = _check_json(log)
+    texts = log.read_text(encoding="utf-8").splitlines()
+    classifier = Classifier(build_ruleset())
+    found = [classifier.feed_texts(str(log), texts, 1), classifier.flush()]
+    matches = sorted((m.record.line_no, m.rule) for f in found for m in f.matches)
+    assert [(m["line"], m["rule"]) for m in document["matches"]] == matches
+    assert document["unmatched_errors"] == sum(len(f.unmatched_errors) for f in found)
+    assert document["records"] == sum(f.records for f in found)
+    assert len(matches) > 1000
 
 
 def test_a_disabled_rule_is_absent_from_the_counts(tmp_path: Path) -> None:

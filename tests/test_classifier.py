@@ -189,3 +189,16 @@ def test_required_sets_each_hold_one_string_of_every_match(
     pattern: str, sets: tuple[tuple[str, ...], ...]
 ) -> None:
     assert required_sets(pattern) == sets
+
+
+def test_without_times_records_carry_none_and_decide_alike() -> None:
+    """check-rules shows no times, so its classifier parses none; nothing else changes."""
+    texts = corpus(2_000, seed=8)
+    timed, untimed = Classifier(build_ruleset()), Classifier(build_ruleset(), times=False)
+    with_times = timed.feed_texts("a.log", texts, 1).matches
+    without = untimed.feed_texts("a.log", texts, 1).matches
+    assert [(m.record.line_no, m.rule, m.key) for m in with_times] == [
+        (m.record.line_no, m.rule, m.key) for m in without
+    ]
+    assert all(m.record.logged_at is None for m in without)
+    assert sum(m.record.logged_at is not None for m in with_times) > 100

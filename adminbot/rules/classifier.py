@@ -309,11 +309,13 @@ class Classifier:
         monotonic: Callable[[], float] = time.monotonic,
         fast: bool = True,
         keys: bool = True,
+        times: bool = True,
     ) -> None:
         self._ruleset = ruleset
         self._monotonic = monotonic
         self._fast = fast
         self._keys = keys
+        self._times = times
         self._assemblers: dict[str, RecordAssembler] = {}
         self.stats = ClassifierStats()
 
@@ -350,6 +352,13 @@ class Classifier:
     ) -> Classified:
         """Classify consecutive lines given as texts (no `Line` objects needed); `joined`
         is "\\n".join(texts) when the caller has it already."""
+        return self._classify(*self.assemble_texts(source, texts, first_line_no, joined))
+
+    def assemble_texts(
+        self, source: str, texts: Sequence[str], first_line_no: int, joined: str | None = None
+    ) -> tuple[list[Record], int]:
+        """The records `feed_texts` would classify, and how many header lines it skipped
+        as records no rule needs (counted as records, never classified)."""
         assembler = self._assembler(source)
         self.stats.lines += len(texts)
         needs = self._ruleset.header_filter if self._fast else None
@@ -366,7 +375,7 @@ class Classifier:
         else:
             records, skipped = assembler.feed_block(block, texts, first_line_no, needs)
         records.extend(assembler.end_of_batch())
-        return self._classify(records, skipped)
+        return records, skipped
 
     def snapshot(self, source: str) -> Snapshot:
         """A copy of what `source` holds back and of the counters, to undo a batch the
@@ -429,7 +438,7 @@ class Classifier:
         assembler = self._assemblers.get(source)
         if assembler is None:
             assembler = self._assemblers[source] = RecordAssembler(
-                source, monotonic=self._monotonic
+                source, monotonic=self._monotonic, times=self._times
             )
         return assembler
 

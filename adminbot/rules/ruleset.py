@@ -108,6 +108,11 @@ class RuleSet:
             return TRACEBACK_START in record.text or _BARE_ERROR.search(record.text) is not None
         return record.level in _ERROR_LEVELS
 
+    def rule_name(self, record: Record) -> str | None:
+        """The name of the rule `classify` matches the record with, making no Match."""
+        found = self._matcher.find(record)
+        return None if found is None else found[0].rule.name
+
     def classify(self, record: Record, *, keys: bool = True) -> Match | None:
         """The first rule matching the record's texts in precedence order, as a Match;
         without `keys`, the Match has no fields and no key (cheaper)."""
