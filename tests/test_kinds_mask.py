@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import random
+import re
+
 import pytest
 
+from adminbot.kinds import mask as mask_module
 from adminbot.kinds.mask import MAX_TOKENS, mask, mining_text, tokens
 from adminbot.kinds.redact import redact, sample_of
+from adminbot.rules.reference import corpus
 
 
 @pytest.mark.parametrize(
@@ -149,3 +154,25 @@ def test_a_kinds_sample_gets_the_configured_redaction_too() -> None:
     redactor = Redactor.configured([RedactPattern("hunter2", "***")])
     sample = sample_of("ERROR login with hunter2 failed", redactor=redactor)
     assert "hunter2" not in sample and "***" in sample
+
+
+def _mask_every_pattern(text: str) -> str:
+    """`mask` the plain way: every pattern tried on every text, whatever it holds."""
+    for placeholder, pattern, _ in mask_module._MASKS:
+        text = pattern.sub(placeholder, text)
+    text = mask_module._QUOTED.sub(mask_module._quoted, text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def test_masking_skips_only_patterns_a_text_cannot_match() -> None:
+    """A pattern is not tried on a text lacking what its every match holds (a digit, a
+    "/", "://"): random texts of the pieces the patterns read, and the corpus's error
+    messages, are masked as trying every pattern masks them."""
+    rng = random.Random(3)
+    pieces = ["7", "٣", "12:30:05", "2026-11-29", "0x1F", "/srv/a b", "C:\\dir\\f", "https://x.y/z"]
+    pieces += ["::1", "10.0.0.1:80", "'quoted text'", '"id"', "«a»", "Errno 13", "5s", "3 MB", "-"]
+    pieces += ["BAACAgEAAxkBAAItZmqzg3dKVNe49I0", "deadbeef01", " ", "\t", "\u00a0", "\x1c", "word"]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 8))) for _ in range(3000)]
+    texts += [mining_text(text) for text in corpus(3000, seed=4)]
+    for text in texts:
+        assert mask(text) == _mask_every_pattern(text), text
