@@ -206,6 +206,29 @@ def test_the_module_runs_as_a_command(tmp_path: Path, capsys: pytest.CaptureFixt
     assert json.loads(capsys.readouterr().out)["lines"] == 10
 
 
+def test_a_scan_collects_no_garbage_and_leaves_the_collector_as_it_found_it(
+    tmp_path: Path,
+) -> None:
+    import gc
+
+    from adminbot.rules.offline import scan
+
+    log = tmp_path / "app.log"
+    log.write_text(LOG, encoding="utf-8")
+    collections: list[str] = []
+    gc.callbacks.append(lambda phase, info: collections.append(phase))
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            collections.clear()
+            found = scan(log, build_ruleset(), listing=True)
+            assert gc.isenabled() is enabled
+            assert found.lines == 10 and not collections
+    finally:
+        gc.callbacks.pop()
+        gc.enable()
+
+
 def test_check_rules_command_does_not_import_the_runtime(tmp_path: Path) -> None:
     """check-rules only reads a file: the service's heavy imports would only slow it down."""
     log = tmp_path / "empty.log"
@@ -365,8 +388,8 @@ def test_a_small_file_is_read_in_one_pass(tmp_path: Path) -> None:
 
 
 def test_a_span_whose_worker_dies_is_read_in_this_process_instead(tmp_path: Path) -> None:
-    """A worker killed (the OOM killer) must not hang check-rules: the pool breaks, and
-    the spans it had are worked in the parent, in order."""
+    """A worker killed (the OOM killer) must not hang check-rules: its pipe ends with no
+    result, and its span is worked in the parent; the results stay in order."""
     import os
 
     from adminbot.rules import spans

@@ -4,13 +4,16 @@
 starts at a header line, where the record before it ends whatever follows, so
 classifying the spans apart and joining the results in order gives what one pass
 over the file gives. The spans run in forked processes (nothing is re-imported or
-pickled on the way in); each hands back what it found, compactly.
+pickled on the way in); each hands back what it found, compactly, through a pipe.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import pickle
+import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,37 +98,73 @@ def _line_numbers(handle: BinaryIO, starts: Sequence[int]) -> list[int]:
     return found
 
 
-_work: Callable[[Span], object] | None = None  # what a forked worker runs on its span
-
-
-def _run(span: Span) -> object:
-    assert _work is not None
-    return _work(span)
-
-
 def run(spans: Sequence[Span], work: Callable[[Span], T]) -> list[T]:
     """`work` on every span, in order; the first in this process, the others in forked
-    processes running at the same time. A worker that dies (the OOM killer) breaks the
-    pool instead of hanging it: its spans are then worked here, one after the other."""
+    processes running at the same time, each handing its result back pickled through
+    a pipe. A worker that dies (the OOM killer) hands back nothing: its span is then
+    worked here, after the others are collected. Plain fork and pipe, not a process
+    pool: the pool's start and its queues were 35 ms of a 0.8 s storm file."""
     if len(spans) == 1:
         return [work(spans[0])]
-    import multiprocessing  # only a big file pays for these
-    from concurrent.futures import Future, ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    global _work  # handed to the forked workers, which inherit it
-    _work = work
-    context = multiprocessing.get_context("fork")
+    children: list[_Child] = []
     try:
-        with ProcessPoolExecutor(len(spans) - 1, mp_context=context) as pool:
-            futures: list[Future[object]] = [pool.submit(_run, span) for span in spans[1:]]
-            results: list[T] = [work(spans[0])]
-            for span, future in zip(spans[1:], futures, strict=True):
-                try:
-                    results.append(future.result())  # type: ignore[arg-type]  # work's T
-                except BrokenProcessPool:
-                    logger.warning("a check-rules worker died; its part is read here")
-                    results.append(work(span))
+        children = [_fork(work, span) for span in spans[1:]]
+        results = [work(spans[0])]
+        for span, child in zip(spans[1:], children, strict=True):
+            found = child.collect()
+            if found is None:
+                logger.warning("a check-rules worker died; its part is read here")
+                found = work(span)
+            results.append(found)  # type: ignore[arg-type]  # what `work` gave, unpickled
     finally:
-        _work = None
+        for child in children:
+            child.end()
     return results
+
+
+@dataclass(slots=True)
+class _Child:
+    """A forked worker and the pipe its pickled result comes through."""
+
+    pid: int
+    reader: int | None
+
+    def collect(self) -> object | None:
+        """Its result, or None when it died before handing one back."""
+        assert self.reader is not None
+        with os.fdopen(self.reader, "rb") as pipe:
+            self.reader = None
+            data = pipe.read()
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = 0
+        if status != 0 or not data:
+            return None
+        found: object = pickle.loads(data)  # noqa: S301 - our own child's, through our pipe
+        return found
+
+    def end(self) -> None:
+        """Kill and reap it if it still runs (this process is leaving early)."""
+        if self.reader is not None:
+            os.close(self.reader)
+            self.reader = None
+        if self.pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+            self.pid = 0
+
+
+def _fork(work: Callable[[Span], object], span: Span) -> _Child:
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the worker: its result down the pipe, then out without any cleanup
+        status = 1
+        try:
+            os.close(reader)
+            with os.fdopen(writer, "wb") as pipe:
+                pickle.dump(work(span), pipe, protocol=pickle.HIGHEST_PROTOCOL)
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(writer)
+    return _Child(pid, reader)
