@@ -156,9 +156,27 @@ collection of cycles."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script; returns the exit status."""
+    """The command, given its arguments (default: the process's); the exit status."""
+    return _command(_parser().parse_args(argv))
+
+
+def console() -> NoReturn:
+    """The console script (and `python -m adminbot`): the command, then exit.
+
+    After `check-rules`, a batch command whose report is written, the interpreter's
+    teardown is skipped: freeing a storm file's hundred thousand records, matches and
+    cached decisions one by one took 30-80 ms of a 0.8 s run."""
+    args = _parser().parse_args()
+    status = _command(args)
+    if args.command == "check-rules":
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)
+
+
+def _command(args: argparse.Namespace) -> int:
     gc.set_threshold(*GC_THRESHOLDS)
-    args = _parser().parse_args(argv)
     load_dotenv(Path.cwd() / ".env", override=False)
     try:
         level = log_level(args.log_level, os.environ)

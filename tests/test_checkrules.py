@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from unittest.mock import ANY
 
 import pytest
 
@@ -204,6 +206,39 @@ def test_the_module_runs_as_a_command(tmp_path: Path, capsys: pytest.CaptureFixt
     log.write_text(LOG, encoding="utf-8")
     assert main([str(log), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["lines"] == 10
+
+
+def test_the_console_command_writes_its_whole_report_before_its_quick_exit(
+    tmp_path: Path,
+) -> None:
+    """`adminbot check-rules` leaves without the interpreter's teardown: a report far
+    bigger than a pipe's buffer still arrives whole, with the right exit status."""
+    log = tmp_path / "corpus.log"
+    log.write_text("\n".join(corpus(20_000, seed=2)) + "\n", encoding="utf-8")
+    command = [sys.executable, "-m", "adminbot", "check-rules"]
+    # Buffered as a user's shell pipe is (not as this machine's environment may say).
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+    result = subprocess.run(
+        [*command, "--json", str(log)], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout) > 100_000  # pipes hold 64 KiB
+    assert json.loads(result.stdout) == _check_json(log) | {"seconds": ANY}
+    text = subprocess.run(
+        [*command, str(log)], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
+    out = io.StringIO()
+    assert check_file(log, build_ruleset(), as_json=False, out=out) == 0
+    assert text.stdout.splitlines()[1:] == out.getvalue().splitlines()[1:]  # but the speed
+    missing = subprocess.run(
+        [*command, str(tmp_path / "nothing.log")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert missing.returncode == 2
+    assert "cannot read" in missing.stderr
 
 
 def test_a_scan_collects_no_garbage_and_leaves_the_collector_as_it_found_it(
