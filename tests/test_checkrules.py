@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import random
 import re
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from unittest.mock import ANY
 import pytest
 
 from adminbot.models import Line
+from adminbot.rules import offline
 from adminbot.rules.offline import (
     MAX_LINE_BYTES,
     check_file,
@@ -25,6 +27,7 @@ from adminbot.rules.offline import (
 from adminbot.rules.records import is_header
 from adminbot.rules.reference import corpus
 from adminbot.rules.ruleset import Classifier, build_ruleset
+from adminbot.tail.follow import Follower, identify, open_regular
 
 SAMPLES = Path(__file__).parent / "samples"
 
@@ -164,17 +167,71 @@ def test_an_unreadable_file_exits_2_with_a_clear_message(tmp_path: Path, make) -
     assert f"cannot read {target}" in err.getvalue()
 
 
+def _tailer_lines(path: Path, cap: int) -> list[Line]:
+    """Every line the live tailer reads from `path` (one without a newline waits)."""
+    fd, st = open_regular(str(path))
+    follower = Follower(str(path), fd, identify(fd, st), max_line_bytes=cap)
+    lines: list[Line] = []
+    try:
+        while (batch := follower.read_batch()) is not None:
+            lines += batch[0]
+            follower.commit(batch[1])
+    finally:
+        follower.close()
+    return lines
+
+
 def test_the_file_is_read_like_the_tailer_reads_it(tmp_path: Path) -> None:
     log = tmp_path / "odd.log"
     long_line = b"x" * (MAX_LINE_BYTES + 100)
-    log.write_bytes(b"caf\xc3\xa9 ok\r\n" + b"bad \xff byte\n" + long_line + b"\nno newline at end")
+    nuls = b"\x00\x002026-11-29 10:00:00,000 ERROR x: \x00disk full\r\r\n"
+    log.write_bytes(
+        b"caf\xc3\xa9 ok\r\n" + b"bad \xff byte\n" + long_line + b"\n" + nuls + b"no newline"
+    )
     lines = [line for batch in read_line_batches(log) for line in batch]
-    assert [line.text for line in lines[:2]] == ["café ok", "bad \ufffd byte"]
-    assert len(lines[2].text) == MAX_LINE_BYTES
-    assert lines[3].text == "no newline at end"
-    assert [line.line_no for line in lines] == [1, 2, 3, 4]
+    texts = [line.text for line in lines]
+    assert texts == [
+        "café ok",
+        "bad \ufffd byte",
+        "x" * MAX_LINE_BYTES + " …[cut 100 bytes]",
+        "2026-11-29 10:00:00,000 ERROR x: disk full\r",
+        "no newline",
+    ]
+    assert [line.line_no for line in lines] == [1, 2, 3, 4, 5]
     assert lines[1].offset == lines[0].end_offset == 10
-    assert lines[3].end_offset == log.stat().st_size
+    assert lines[4].end_offset == log.stat().st_size
+    assert lines[:4] == _tailer_lines(log, MAX_LINE_BYTES)
+
+
+_PIECES = [
+    b"2026-11-29 10:00:01,123 ERROR x: fallo",
+    b"Traceback (most recent call last):",
+    "PermissionError: denegado ñ ☃".encode(),
+    b"\xc3",  # a character cut short
+    b"\xe2\x98",
+    b"\x00",
+    b"\r",
+    b"x" * 90,  # over the cap of 64 bytes once a line has two
+    b" ",
+]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_check_rules_reads_any_bytes_as_the_tailer_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """NULs, CRs, bad UTF-8 and lines over the cap, read in chunks of any size: every
+    line's number, offsets and text are the tailer's (it waits for the last newline)."""
+    rng = random.Random(seed)
+    monkeypatch.setattr(offline, "MAX_LINE_BYTES", 64)
+    lines = [b"".join(rng.choices(_PIECES, k=rng.randrange(6))) for _ in range(300)]
+    log = tmp_path / "f.log"
+    log.write_bytes(b"\n".join(lines) + b"\n" + b"last \x00line\r")
+    chunk = rng.choice([7, 48, 97, 256, 4096])
+    read = [line for batch in read_line_batches(log, chunk_bytes=chunk) for line in batch]
+    assert read[:-1] == _tailer_lines(log, 64)
+    assert read[-1].text == "last line"
+    assert read[-1].end_offset == log.stat().st_size
 
 
 def test_small_chunks_give_the_same_lines_as_one_big_read(tmp_path: Path) -> None:

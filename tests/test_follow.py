@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from adminbot.linetext import cut_text
 from adminbot.models import Line, LineBatch
 from adminbot.tail import follow
 from adminbot.tail.follow import Follower, identify, open_regular
@@ -24,7 +25,7 @@ def _one_by_one(data: bytes, cap: int) -> list[Line]:
         clean = raw.replace(b"\x00", b"")
         if clean.endswith(b"\r"):
             clean = clean[:-1]
-        text = clean.decode("utf-8", "replace") if len(clean) <= cap else follow._cut(clean, cap)
+        text = clean.decode("utf-8", "replace") if len(clean) <= cap else cut_text(clean, cap)
         lines.append(Line("f.log", number, text, start, end))
         start = end
     return lines

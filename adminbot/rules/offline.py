@@ -23,6 +23,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from adminbot.linetext import NUL, LongLine, line_text, lines_text
 from adminbot.models import LineBatch, Record
 from adminbot.rules import spans
 from adminbot.rules.records import last_record_start
@@ -49,67 +50,85 @@ UNMATCHED_SHOWN = 10  # errors no rule matched, shown whole (at least)
 
 @dataclass(frozen=True, slots=True)
 class TextBlock:
-    """Consecutive complete lines of a file, as bytes and as decoded texts."""
+    """Consecutive complete lines of a file, as decoded texts (and their bytes)."""
 
     line_no: int  # number of the line before the first
     offset: int  # byte offset of the first line
-    data: bytes  # the lines, newlines between them but not after the last
+    end: int  # byte offset after the last line's newline (or the file's end)
     texts: list[str]
-    ends_file: bool = False  # the last line has no newline (the end of the file)
     joined: str | None = None  # "\n".join(texts), when decoding gave it for free
+    data: bytes | None = None  # the lines, newlines between them; None: a line over the cap
 
 
 def read_blocks(
     path: Path, *, chunk_bytes: int = CHUNK_BYTES, span: Span | None = None
 ) -> Iterator[TextBlock]:
-    """The file's lines as the tailer reads them: binary chunks, split on newlines,
-    decoded with replacement, lines over 64 KiB cut; one block per chunk. With a
-    `span`, only its bytes, numbered from its first line.
+    """The file's lines as the tailer reads them (`adminbot.linetext`: NULs dropped, a
+    final CR too, a line over 64 KiB cut and marked), from binary chunks split on
+    newlines; one block per chunk. With a `span`, only its bytes, numbered from its
+    first line.
 
     While more of the file follows, a block ends before the last header line of
     its chunk: that record (a header whose traceback starts in the next chunk)
-    goes whole into the next block, as the tailer does.
+    goes whole into the next block, as the tailer does. A line longer than the cap
+    is held the tailer's way (`LongLine`) and comes as a block of its own.
     """
     line_no = span.line_no if span else 0
     offset = span.start if span else 0  # byte offset where `partial` starts
     left = span.stop - span.start if span and span.stop is not None else None
-    partial = b""
+    partial = b""  # the start of the next lines, as read
+    long = LongLine(MAX_LINE_BYTES)  # once `partial` is one line longer than the cap
+    long_bytes = 0  # how many bytes of the file it took so far
     with path.open("rb") as handle:
         handle.seek(offset)
         while chunk := handle.read(chunk_bytes if left is None else min(chunk_bytes, left)):
+            more = len(chunk) == chunk_bytes and left != len(chunk)
             if left is not None:
                 left -= len(chunk)
+            if long_bytes:
+                ends = chunk.find(b"\n")
+                if ends < 0:
+                    long.add(chunk)
+                    long_bytes += len(chunk)
+                    continue
+                long_bytes += ends + 1
+                yield TextBlock(line_no, offset, offset + long_bytes, [long.finish(chunk[:ends])])
+                line_no += 1
+                offset += long_bytes
+                long_bytes = 0
+                chunk = chunk[ends + 1 :]
             data = partial + chunk
             cut = data.rfind(b"\n")
-            if cut < 0:
-                partial = _cap_partial(data)
-                offset += len(data) - len(partial)
-                continue
-            texts, joined = _texts(data[:cut])
-            if len(chunk) == chunk_bytes and left != 0:
-                keep = last_record_start(texts)
-                for _ in range(len(texts) - keep):
-                    cut = data.rfind(b"\n", 0, cut)
-                if joined is not None and keep < len(texts):
-                    joined = joined[: len(joined) - sum(len(t) + 1 for t in texts[keep:])]
-                del texts[keep:]
+            if cut >= 0:
+                texts, joined = _texts(data[:cut])
+                if more:
+                    keep = last_record_start(texts)
+                    for _ in range(len(texts) - keep):
+                        cut = data.rfind(b"\n", 0, cut)
+                    if joined is not None and keep < len(texts):
+                        joined = joined[: len(joined) - sum(len(t) + 1 for t in texts[keep:])]
+                    del texts[keep:]
+                if texts:
+                    yield TextBlock(line_no, offset, offset + cut + 1, texts, joined, data[:cut])
+                    line_no += len(texts)
+                    offset += cut + 1
             partial = data[cut + 1 :]
-            yield TextBlock(line_no, offset, data[:cut], texts, joined=joined)
-            line_no += len(texts)
-            offset += cut + 1
-            if len(partial) > MAX_LINE_BYTES:
-                capped = _cap_partial(partial)
-                offset += len(partial) - len(capped)
-                partial = capped
+            if len(partial) > MAX_LINE_BYTES and b"\n" not in partial:
+                long.add(partial)
+                long_bytes, partial = len(partial), b""
+    if long_bytes:
+        yield TextBlock(line_no, offset, offset + long_bytes, [long.finish(b"")])
+        return
     cut = partial.rfind(b"\n")
     if cut >= 0:
         texts, joined = _texts(partial[:cut])
-        yield TextBlock(line_no, offset, partial[:cut], texts, joined=joined)
+        yield TextBlock(line_no, offset, offset + cut + 1, texts, joined, partial[:cut])
         line_no += len(texts)
         offset += cut + 1
         partial = partial[cut + 1 :]
     if partial:
-        yield TextBlock(line_no, offset, partial, [_decode(partial)], ends_file=True)
+        last = line_text(partial, MAX_LINE_BYTES)
+        yield TextBlock(line_no, offset, offset + len(partial), [last], data=partial)
 
 
 def read_line_batches(
@@ -118,29 +137,19 @@ def read_line_batches(
     """`read_blocks` as the tailer hands lines over: one `LineBatch` per block."""
     name = source or str(path)
     for block in read_blocks(path, chunk_bytes=chunk_bytes):
-        ends = list(
-            accumulate((len(raw) + 1 for raw in block.data.split(b"\n")), initial=block.offset)
-        )
-        if block.ends_file:
-            ends[-1] -= 1
+        if block.data is None:
+            ends = [block.offset, block.end]
+        else:
+            lengths = (len(raw) + 1 for raw in block.data.split(b"\n"))
+            ends = list(accumulate(lengths, initial=block.offset))
+            ends[-1] = block.end
         yield LineBatch(name, block.line_no + 1, block.texts, ends)
-
-
-def _decode(raw: bytes) -> str:
-    if len(raw) > MAX_LINE_BYTES:
-        raw = raw[:MAX_LINE_BYTES]
-    return raw.rstrip(b"\r").decode("utf-8", errors="replace")
-
-
-def _cap_partial(data: bytes) -> bytes:
-    """An endless line keeps only its first 64 KiB (the rest will be cut anyway)."""
-    return data[:MAX_LINE_BYTES] if len(data) > MAX_LINE_BYTES else data
 
 
 def _texts(block: bytes) -> tuple[list[str], str | None]:
     """The decoded lines of `block` (complete lines without the last newline), and
     their text joined by newlines when it was decoded whole."""
-    if b"\r" not in block:
+    if NUL not in block and b"\r" not in block:
         # One decode for the whole block: a newline byte never sits inside a UTF-8
         # sequence, so this equals decoding line by line. No line of at most
         # MAX_LINE_BYTES // 4 characters can be over MAX_LINE_BYTES bytes.
@@ -148,7 +157,10 @@ def _texts(block: bytes) -> tuple[list[str], str | None]:
         texts = joined.split("\n")
         if max(map(len, texts)) <= MAX_LINE_BYTES // 4:
             return texts, joined
-    return [_decode(raw) for raw in block.split(b"\n")], None
+    lines = block.split(b"\n")
+    if max(map(len, lines)) <= MAX_LINE_BYTES:
+        return lines_text(block), None
+    return [line_text(raw, MAX_LINE_BYTES) for raw in lines], None
 
 
 ANNOTATION = "# expect:"
@@ -289,7 +301,7 @@ def scan(
         for block in read_blocks(path, span=span):
             found.lines += len(block.texts)
             texts, joined = block.texts, block.joined
-            if _ANNOTATION_BYTES in block.data:
+            if block.data is None or _ANNOTATION_BYTES in block.data:
                 texts, joined = _without_annotations(texts, found), None
             records, skipped = classifier.assemble_texts(name, texts, block.line_no + 1, joined)
             found.take(records, skipped, ruleset)

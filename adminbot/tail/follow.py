@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
 
+from adminbot.linetext import LongLine, line_text, lines_text
 from adminbot.models import Checkpoint, LineBatch
 from adminbot.rules.records import last_record_start
 
@@ -25,7 +26,6 @@ CHUNK_BYTES = 256 * 1024
 SCAN_CHUNK_BYTES = 1024 * 1024
 
 _NEWLINE = b"\n"
-_NUL = b"\x00"
 
 
 class NotRegularFile(OSError):
@@ -161,20 +161,6 @@ def find_rotated(path: str, cp: Checkpoint, max_line_bytes: int) -> Follower | N
     return None
 
 
-def _whole_chars(data: bytes) -> bytes:
-    """Drop an incomplete UTF-8 character left at the end by a cut, so no U+FFFD appears."""
-    k = len(data)
-    # Step back over continuation bytes (10xxxxxx) to a lead byte, at most 3.
-    while k > 0 and len(data) - k < 3 and data[k - 1] & 0xC0 == 0x80:
-        k -= 1
-    if k > 0 and data[k - 1] >= 0xC0:
-        lead = data[k - 1]
-        size = 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
-        if len(data) - (k - 1) < size:
-            return data[: k - 1]
-    return data
-
-
 class Follower:
     """Reads one open file from a committed position and yields complete lines in batches.
 
@@ -232,8 +218,7 @@ class Follower:
         self._pos = self.offset  # next byte to read
         self._line_start = self.offset  # where the partial line begins
         self._line_no = self.line_no  # line number of the last line offered
-        self._carry = b""  # head of the partial line, NULs removed, <= max bytes
-        self._dropped = 0  # bytes of the partial line past the cap, streamed past
+        self._partial = LongLine(self._max)  # the line not ended yet
 
     def _cut_to(self, size: int) -> None:
         if size < self.offset:
@@ -305,9 +290,9 @@ class Follower:
         offsets = [self._line_start]
         if parts:
             first = 0
-            if self._carry or self._dropped:
+            if self._partial:
                 end += len(parts[0]) + 1
-                texts.append(self._finish_carry(parts[0]))
+                texts.append(self._partial.finish(parts[0]))
                 offsets.append(end)
                 first = 1
             rest = parts[first:] if first else parts
@@ -317,23 +302,16 @@ class Follower:
                 next(ends)  # `end` itself, where the first of them starts: there already
                 offsets += ends
                 if max(lengths) - 1 > self._max:
-                    texts += [self._text(raw) for raw in rest]
+                    texts += [line_text(raw, self._max) for raw in rest]
                 else:  # one decode for the chunk: a newline never ends a bad sequence early
-                    texts += _texts(data[len(data) - len(tail) - sum(lengths) : -len(tail) - 1])
-        self._take_tail(tail)
+                    texts += lines_text(data[len(data) - len(tail) - sum(lengths) : -len(tail) - 1])
+        self._partial.add(tail)
         batch = LineBatch(self.source, self._line_no + 1, texts, offsets)
         self._line_no += len(texts)
         self._line_start = offsets[-1]
         if len(data) == CHUNK_BYTES:
             batch = self._hold_last_record(batch)
         return batch, self._checkpoint(self._line_start, self._line_no)
-
-    def _text(self, raw: bytes) -> str:
-        """One line's text: NULs dropped, a final CR too, cut at the line cap."""
-        raw = raw.replace(_NUL, b"")
-        if raw[-1:] == b"\r":
-            raw = raw[:-1]
-        return raw.decode("utf-8", "replace") if len(raw) <= self._max else _cut(raw, self._max)
 
     def _hold_last_record(self, batch: LineBatch) -> LineBatch:
         """More of the file follows this full chunk: keep its last record (from its
@@ -345,34 +323,8 @@ class Follower:
             return batch
         self._pos = self._line_start = batch.offsets[index]
         self._line_no = batch.first_line_no + index - 1
-        self._carry, self._dropped = b"", 0
+        self._partial = LongLine(self._max)
         return batch.head(index)
-
-    def _finish_carry(self, last: bytes) -> str:
-        """Complete the partial line held from earlier chunks with its final piece."""
-        head = self._carry + last.replace(_NUL, b"")
-        dropped = self._dropped
-        self._carry, self._dropped = b"", 0
-        if dropped or len(head) > self._max:
-            return _cut(head, self._max, dropped)
-        if head[-1:] == b"\r":
-            head = head[:-1]
-        return head.decode("utf-8", "replace")
-
-    def _take_tail(self, tail: bytes) -> None:
-        """Hold the bytes after the last newline, but never more than the line cap.
-
-        The rest of an over-long line is only counted, so a line of any size
-        costs at most `max_line_bytes` of memory.
-        """
-        if not tail:
-            return
-        tail = tail.replace(_NUL, b"")
-        room = self._max - len(self._carry)
-        if len(tail) > room:
-            self._dropped += len(tail) - room
-            tail = tail[:room]
-        self._carry += tail
 
     def close(self) -> None:
         """Close the descriptor; safe to call twice."""
@@ -382,22 +334,3 @@ class Follower:
             except OSError as exc:
                 logger.warning("closing %s failed: %s", self.source, exc)
             self._fd = None
-
-
-def _texts(chunk: bytes) -> list[str]:
-    """The lines of newline-separated bytes (none over the line cap) as `_text` makes
-    each: decoding them together gives the same, since a newline is never part of a
-    character, and NULs go before the decoding, as they do line by line."""
-    if _NUL in chunk:
-        chunk = chunk.replace(_NUL, b"")
-    texts = chunk.decode("utf-8", "replace").split("\n")
-    if b"\r" in chunk:
-        texts = [text[:-1] if text[-1:] == "\r" else text for text in texts]
-    return texts
-
-
-def _cut(raw: bytes, cap: int, dropped: int = 0) -> str:
-    """Cut an over-long line at the cap (on a character boundary) and say how much was cut."""
-    kept = _whole_chars(raw[:cap])
-    cut = dropped + len(raw) - len(kept)
-    return f"{kept.decode('utf-8', 'replace')} …[cut {cut} bytes]"
