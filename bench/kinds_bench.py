@@ -31,9 +31,10 @@ from adminbot.incidents.book import EventKind, IncidentBook
 from adminbot.kinds.miner import KindMiner
 from adminbot.models import Match
 from adminbot.rules.builtin import NUEVO_TIPO
+from adminbot.rules.classifier import Classifier
 from adminbot.rules.offline import read_blocks
 from adminbot.rules.records import is_header
-from adminbot.rules.ruleset import Classifier, build_ruleset
+from adminbot.rules.ruleset import build_ruleset
 from adminbot.simulate import (
     _bracket,
     _file_id,

@@ -17,6 +17,7 @@ import pytest
 
 from adminbot.models import Line
 from adminbot.rules import offline
+from adminbot.rules.classifier import Classifier
 from adminbot.rules.offline import (
     MAX_LINE_BYTES,
     check_file,
@@ -26,7 +27,7 @@ from adminbot.rules.offline import (
 )
 from adminbot.rules.records import is_header
 from adminbot.rules.reference import corpus
-from adminbot.rules.ruleset import Classifier, build_ruleset
+from adminbot.rules.ruleset import build_ruleset
 from adminbot.tail.follow import Follower, identify, open_regular
 
 SAMPLES = Path(__file__).parent / "samples"

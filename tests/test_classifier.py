@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from adminbot.models import Line, Match, Record
-from adminbot.rules.classifier import Classifier, lowered
+from adminbot.rules.classifier import Classifier
 from adminbot.rules.literals import required_literals, required_sets
+from adminbot.rules.matcher import lowered
 from adminbot.rules.offline import read_line_batches
 from adminbot.rules.records import RecordAssembler, header_level_and_message, header_tail
 from adminbot.rules.reference import ReferenceClassifier, corpus

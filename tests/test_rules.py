@@ -11,10 +11,10 @@ import pytest
 
 from adminbot.errors import ConfigError
 from adminbot.models import Line, Match, Policy, Record, Severity
+from adminbot.rules.classifier import Classifier
 from adminbot.rules.fields import derive_keywords, incident_key, normalise_message
 from adminbot.rules.records import assemble
 from adminbot.rules.ruleset import (
-    Classifier,
     Rule,
     RuleSet,
     build_ruleset,

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from adminbot.models import Line
+from adminbot.rules.classifier import Classifier
 from adminbot.rules.records import assemble, parse_header
-from adminbot.rules.ruleset import Classifier, build_ruleset
+from adminbot.rules.ruleset import build_ruleset
 from adminbot.simulate import ERROR_KINDS, error_record, generate_log, sample_line, simulate
 
 NOW = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adminbot.kinds.miner import KindMiner
+from adminbot.rules.classifier import Classifier
 from adminbot.rules.offline import read_blocks
-from adminbot.rules.ruleset import Classifier, RuleSet
+from adminbot.rules.ruleset import RuleSet
 
 
 @dataclass(frozen=True, slots=True)

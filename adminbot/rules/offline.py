@@ -26,13 +26,9 @@ from typing import TYPE_CHECKING, TextIO
 from adminbot.linetext import NUL, LongLine, line_text, lines_text
 from adminbot.models import LineBatch, Record
 from adminbot.rules import spans
+from adminbot.rules.classifier import Classified, Classifier
 from adminbot.rules.records import last_record_start
-from adminbot.rules.ruleset import (
-    Classified,
-    Classifier,
-    RuleSet,
-    build_ruleset,
-)
+from adminbot.rules.ruleset import RuleSet, build_ruleset
 from adminbot.rules.spans import Span
 
 if TYPE_CHECKING:

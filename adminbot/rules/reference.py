@@ -14,8 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from adminbot.models import Line, Match, Record, frozen_map
-from adminbot.rules.classifier import ERROR_EVIDENCE
 from adminbot.rules.fields import extract_fields, incident_key
+from adminbot.rules.matcher import ERROR_EVIDENCE
 from adminbot.rules.records import RecordAssembler, split_record
 from adminbot.rules.ruleset import Rule, RuleSet
 

@@ -2,8 +2,8 @@
 
 Second stage of the pipeline (sources → rules → incidents). A `Rule` is a
 case-insensitive regex plus what to do with its matches; `RuleSet.classify`
-decides for one record; `Classifier` is what the monitor calls with each batch
-of lines, and it keeps per-source `RecordAssembler`s and a fast path.
+decides for one record; `classifier.Classifier` is what the monitor calls with
+each batch of lines, and it keeps per-source `RecordAssembler`s.
 
 Precedence when several rules could match one record: the record's final
 exception line (`PermissionError: [Errno 13] ...`) decides first, then its
@@ -22,29 +22,18 @@ from collections.abc import Collection, Sequence
 
 from adminbot.models import Match, Record, RecordParts, frozen_map
 from adminbot.rules.builtin import SEEDS
-from adminbot.rules.classifier import (
-    ERROR_EVIDENCE,
-    Classified,
-    Classifier,
-    ClassifierStats,
-    RuleMatcher,
-    header_filter,
-    texts_in_order,
-)
 from adminbot.rules.fields import extract_fields, incident_key
 from adminbot.rules.loader import NAME_RE, build_rulebook, rule_from_table
+from adminbot.rules.matcher import ERROR_EVIDENCE, RuleMatcher, header_filter, texts_in_order
 from adminbot.rules.records import TRACEBACK_START, HeaderFilter
 from adminbot.rules.spec import DEFAULT_MIN_LEVEL, RuleBook, RuleSpec
 
-# The classifier stage lives in `classifier`, rule loading in `loader`; these names
-# stay importable from here.
+# Rule loading lives in `loader`, the matcher in `matcher` (the stage that uses a rule
+# set in `classifier`); these names stay importable from here.
 __all__ = [
     "DEFAULT_MIN_LEVEL",
     "ERROR_EVIDENCE",
     "NAME_RE",
-    "Classified",
-    "Classifier",
-    "ClassifierStats",
     "Rule",
     "RuleSet",
     "build_ruleset",
@@ -98,7 +87,7 @@ class RuleSet:
 
     @property
     def header_filter(self) -> HeaderFilter:
-        """Which header lines the classifier may skip (see `classifier.header_filter`)."""
+        """Which header lines the classifier may skip (see `matcher.header_filter`)."""
         return self._header_filter
 
     def is_error(self, record: Record) -> bool:

@@ -26,7 +26,8 @@ from adminbot.config import Config
 from adminbot.incidents.intake import Intake
 from adminbot.kinds.miner import KindMiner
 from adminbot.models import Checkpoint, Line, Match, Record
-from adminbot.rules.ruleset import Classified, Classifier, ClassifierStats, RuleSet
+from adminbot.rules.classifier import Classified, Classifier, ClassifierStats
+from adminbot.rules.ruleset import RuleSet
 from adminbot.rules.source import RuleSource
 from adminbot.store.api import StoreApi
 from adminbot.store.errors import StoreUnreachable
