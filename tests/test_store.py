@@ -13,7 +13,8 @@ from adminbot.incidents.book import IncidentBook, IncidentEvent, allowed_from
 from adminbot.incidents.recurrence import recurrence
 from adminbot.models import Checkpoint, IncidentState, Match, Record, Severity, frozen_map
 from adminbot.notify.outbox import ALERT, UPDATE, Outbox
-from adminbot.store.sqlite import MAX_OCCURRENCES, Store
+from adminbot.store.sqlincidents import MAX_OCCURRENCES
+from adminbot.store.sqlite import Store
 from adminbot.store.sqlschema import MIGRATIONS
 from tests.clocks import T0, FakeClock
 

@@ -25,7 +25,8 @@ from adminbot.rules.loader import NAME_RE, rule_from_table
 from adminbot.rules.source import RuleSource
 from adminbot.rules.spec import RuleSpec
 from adminbot.store.kinds import Kind, KindState, KindStore
-from adminbot.store.sqlite import MAX_OCCURRENCES, Store
+from adminbot.store.sqlincidents import MAX_OCCURRENCES
+from adminbot.store.sqlite import Store
 from adminbot.store.userrules import UserRule, UserRuleStore
 
 logger = logging.getLogger(__name__)

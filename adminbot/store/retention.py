@@ -21,7 +21,7 @@ from adminbot.facts import Size
 from adminbot.models import IncidentState
 
 if TYPE_CHECKING:
-    from adminbot.store.sqlite import Store
+    from adminbot.store.sqlbase import SqlStore
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class Pruned:
         return bool(self.incidents or self.audit or self.outbox or self.samples)
 
 
-def prune(store: Store, before: datetime, *, vacuum: bool = True) -> Pruned:
+def prune(store: SqlStore, before: datetime, *, vacuum: bool = True) -> Pruned:
     """Delete what is closed and older than `before`; vacuum if most pages are free."""
     cutoff = before.astimezone(UTC).isoformat(timespec="microseconds")
     doomed = (IncidentState.RESOLVED.value, IncidentState.IGNORED.value, cutoff, cutoff)
@@ -79,7 +79,7 @@ def prune(store: Store, before: datetime, *, vacuum: bool = True) -> Pruned:
     return pruned
 
 
-def _vacuum_if_mostly_free(store: Store) -> None:
+def _vacuum_if_mostly_free(store: SqlStore) -> None:
     with store._lock:
         pages = store._db.execute("PRAGMA page_count").fetchone()[0]
         free = store._db.execute("PRAGMA freelist_count").fetchone()[0]
@@ -90,7 +90,7 @@ def _vacuum_if_mostly_free(store: Store) -> None:
         store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-def size_bytes(store: Store) -> int:
+def size_bytes(store: SqlStore) -> int:
     """The store's size on disk: the database file and its write-ahead log."""
     if store.path == ":memory:":
         with store._lock:
