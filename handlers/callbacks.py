@@ -23,8 +23,8 @@ from handlers.access import may_act
 from handlers.commands import MAX_PAGE_SIZE, actor_of, errors_view, mutes_view, rule_names
 from handlers.context import AdminContext
 from handlers.i18n import Catalog
+from handlers.layout import cut
 from handlers.taps import MuteTap, PageTap, Tap, Verb, incident_of, mute_hours
-from handlers.views import cut
 
 logger = logging.getLogger(__name__)
 

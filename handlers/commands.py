@@ -14,7 +14,7 @@ from adminbot.incidents.schedule import Scope
 from adminbot.incidents.summary import build_summary, parse_period
 from adminbot.service.runtime import Runtime
 from adminbot.service.upkeep import end_maintenance, start_maintenance
-from handlers import digest_views, noise_views, screens, views
+from handlers import digest_views, layout, noise_views, screens, views
 from handlers.access import may_act
 from handlers.context import AdminContext
 from handlers.screens import words
@@ -88,7 +88,7 @@ def errors_view(
     page: int,
     size: int = PAGE_SIZE,
     host: str | None = None,
-) -> views.View:
+) -> layout.View:
     found = runtime.store.incidents(rule=rule, limit=size + 1, offset=page * size, host=host)
     owners = {i.id: who[0] for i in found[:size] if (who := screens.on_it(runtime, i)) is not None}
     screen = screens.screen(runtime)
@@ -170,7 +170,7 @@ async def cmd_unmute(update: Update, context: AdminContext) -> None:
     await reply(update, words(runtime)(key, count=removed))
 
 
-def mutes_view(runtime: Runtime) -> views.View:
+def mutes_view(runtime: Runtime) -> layout.View:
     """The mutes still in force, each with its Unmute button."""
     now = runtime.clock()
     live = {target: until for target, until in runtime.store.mutes().items() if until > now}

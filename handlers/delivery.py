@@ -46,7 +46,7 @@ from adminbot.service.runtime import Runtime
 from adminbot.store.errors import StoreUnreachable
 from adminbot.store.fence import Fence
 from adminbot.store.rows import OutboxItem, SentRef
-from handlers import screens, views
+from handlers import layout, screens, views
 from handlers.pacing import Pacer
 from handlers.topics import Topics
 from handlers.words import plain_text
@@ -478,7 +478,7 @@ class Delivery:
     async def _new_message(
         self,
         chat: int,
-        view: views.View,
+        view: layout.View,
         *,
         silent: bool = False,
         reply_to: int | None = None,
@@ -502,7 +502,7 @@ class Delivery:
         self._shown.remember(chat, sent.message_id, view)
         return sent
 
-    async def _edited(self, chat: int, ref: SentRef, view: views.View) -> bool:
+    async def _edited(self, chat: int, ref: SentRef, view: layout.View) -> bool:
         """Edit the message in place; False when it is gone and a new one must be sent.
         An edit that would change nothing the admin sees is not sent at all."""
         text, markup = view
@@ -541,10 +541,10 @@ class Shown:
     def __init__(self) -> None:
         self._views: OrderedDict[tuple[int, int], str] = OrderedDict()
 
-    def same(self, chat: int, message_id: int, view: views.View) -> bool:
+    def same(self, chat: int, message_id: int, view: layout.View) -> bool:
         return self._views.get((chat, message_id)) == _fingerprint(view)
 
-    def remember(self, chat: int, message_id: int, view: views.View) -> None:
+    def remember(self, chat: int, message_id: int, view: layout.View) -> None:
         key = (chat, message_id)
         self._views[key] = _fingerprint(view)
         self._views.move_to_end(key)
@@ -552,7 +552,7 @@ class Shown:
             self._views.popitem(last=False)
 
 
-def _fingerprint(view: views.View) -> str:
+def _fingerprint(view: layout.View) -> str:
     text, markup = view
     buttons = json.dumps(markup.to_dict(), sort_keys=True) if markup is not None else ""
     return f"{text}\0{buttons}"

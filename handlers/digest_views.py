@@ -14,7 +14,7 @@ from adminbot.digest.facts import Count, DigestFacts
 from handlers.words import esc
 
 if TYPE_CHECKING:
-    from handlers.views import Screen
+    from handlers.layout import Screen
 
 ITEMS_SHOWN = 6
 """Types or hosts named on one line; the rest are counted as "…and N more"."""

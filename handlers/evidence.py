@@ -24,8 +24,9 @@ from handlers.buttons import latest_line
 from handlers.commands import actor_of
 from handlers.context import AdminContext
 from handlers.i18n import Catalog
+from handlers.layout import MAX_CHARS, cut, visible_len
 from handlers.taps import Tap, Verb, incident_of
-from handlers.views import MAX_CHARS, cut, esc, visible_len
+from handlers.words import esc
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from adminbot.rules.spec import RuleSpec
 from adminbot.rules.threshold import Threshold
 from adminbot.store.noise import Ignored
 from handlers.i18n import Catalog
-from handlers.views import Screen, _fit, inline
+from handlers.layout import Screen, fit, inline
 from handlers.words import duration, esc
 
 KEY_CHARS = 120
@@ -66,7 +66,7 @@ def maintenance_list(windows: Sequence[Window], screen: Screen) -> str:
                 left=duration(window.ends - screen.now, t),
             )
         )
-    return _fit("\n".join(lines))
+    return fit("\n".join(lines))
 
 
 def maintenance_started(window: Window, screen: Screen) -> str:
@@ -101,7 +101,7 @@ def maintenance_over(item: MaintenanceOver, screen: Screen) -> str:
             value = inline(key.key, KEY_CHARS) if key.key else "—"
             lines.append(t("maintenance.key", rule=esc(key.rule), value=value, hits=key.hits))
     lines.append(t("maintenance.recorded"))
-    return _fit("\n".join(lines))
+    return fit("\n".join(lines))
 
 
 def with_ignored(text: str, ignored: Ignored, rule: str | None, screen: Screen) -> str:
@@ -130,4 +130,4 @@ def with_maintenance(text: str, windows: Sequence[Window], screen: Screen) -> st
         for w in windows
     ]
     title, _, rest = text.partition("\n")
-    return _fit("\n".join([title, *lines, rest]))
+    return fit("\n".join([title, *lines, rest]))

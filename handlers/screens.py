@@ -17,7 +17,7 @@ from adminbot.models import Incident, IncidentState
 from adminbot.notify.notices import Unreadable, notice_from_payload
 from adminbot.service.runtime import Runtime
 from adminbot.store.hosts import HostRow
-from handlers import buttons, chart, noise_views, views
+from handlers import buttons, chart, layout, noise_views, views
 from handlers.i18n import Catalog
 
 logger = logging.getLogger(__name__)
@@ -28,12 +28,12 @@ def words(runtime: Runtime) -> Catalog:
     return Catalog(runtime.config.language)
 
 
-def screen(runtime: Runtime, now: datetime | None = None) -> views.Screen:
+def screen(runtime: Runtime, now: datetime | None = None) -> layout.Screen:
     hosts = runtime.hosts.count() if runtime.config.database_url is not None else 1
-    return views.Screen(words(runtime), runtime.config.zone, now or runtime.clock(), hosts)
+    return layout.Screen(words(runtime), runtime.config.zone, now or runtime.clock(), hosts)
 
 
-def alert(runtime: Runtime, incident: Incident, *, repeated: bool = False) -> views.View:
+def alert(runtime: Runtime, incident: Incident, *, repeated: bool = False) -> layout.View:
     actions = [kind.value for kind in runtime.remedies.offered(incident)]
     history = runtime.store.audit(incident_id=incident.id)
     actors = {"policy": words(runtime)("actor.policy")}
@@ -72,7 +72,7 @@ def on_it(runtime: Runtime, incident: Incident) -> tuple[str, datetime] | None:
     return (acks[-1].actor, acks[-1].at) if acks else None
 
 
-def message(runtime: Runtime, payload: Mapping[str, Any]) -> views.View:
+def message(runtime: Runtime, payload: Mapping[str, Any]) -> layout.View:
     """Render an outbox notice at send time, in the configured language and zone."""
     item = notice_from_payload(payload)
     if isinstance(item, Unreadable):

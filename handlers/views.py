@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -37,12 +36,12 @@ from adminbot.store.rows import AuditEntry, StormFacts
 from adminbot.supervise.child import PipelineStatus
 from handlers import channel_views, digest_views, host_views, predict_views, words
 from handlers.i18n import Catalog
+from handlers.layout import MAX_CHARS, Screen, View, cut, fit, inline, visible_len
 from handlers.taps import MUTE_HOURS, MuteTap, PageTap, Tap, Verb
 from handlers.words import duration, esc, plain_text
 
 __all__ = ["duration", "esc"]  # the one formatter and the one escaper, used by callers
 
-MAX_CHARS = 4096
 MAX_CALLBACK_BYTES = 64
 SAMPLE_CHARS = 700
 SOURCE_CHARS = 300
@@ -60,54 +59,6 @@ SEVERITY_ICONS = {
     Severity.ERROR: "🟠",
     Severity.CRITICAL: "🔴",
 }
-
-View = tuple[str, InlineKeyboardMarkup | None]
-
-
-@dataclass(frozen=True)
-class Screen:
-    """What a view needs besides the data: language and the admin's time zone."""
-
-    t: Catalog
-    zone: ZoneInfo
-    now: datetime
-    hosts: int = 1
-    """How many hosts share the store: with more than one, messages name the host."""
-
-    def time(self, moment: datetime) -> str:
-        local = moment.astimezone(self.zone)
-        if local.date() == self.now.astimezone(self.zone).date():
-            return local.strftime("%H:%M:%S")
-        return local.strftime("%Y-%m-%d %H:%M")
-
-
-def inline(value: str, limit: int) -> str:
-    """Cut and escape text shown inside a tag on one line; a newline shows as ↵, so
-    dropping whole lines to fit a message can never cut a tag in two."""
-    return esc(cut(value, limit).replace("\n", "↵"))
-
-
-def visible_len(text: str) -> int:
-    """Length as Telegram counts it: UTF-16 code units of the text after parsing HTML."""
-    return len(plain_text(text).encode("utf-16-le")) // 2
-
-
-def _units(text: str) -> int:
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
-def cut(text: str, limit: int) -> str:
-    """Cut plain (not yet escaped) text to `limit` characters as Telegram counts them
-    (UTF-16 units: an emoji is two), with a visible marker."""
-    if _units(text) <= limit:
-        return text
-    kept, used = [], 0
-    for char in text:
-        used += 2 if ord(char) > 0xFFFF else 1
-        if used > limit - 1:
-            break
-        kept.append(char)
-    return "".join(kept) + "…"
 
 
 def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup | None:
@@ -176,7 +127,7 @@ def alert(
         lines.append(esc(t("alert.no_fix", why=no_fix)))
     for entry in history[-3:]:
         lines += _history(entry, screen, (actors or {}).get(entry.actor, entry.actor))
-    head = _fit("\n".join(lines), MAX_CHARS - 20)  # the last resort drops history lines
+    head = fit("\n".join(lines), MAX_CHARS - 20)  # the last resort drops history lines
     budget = MAX_CHARS - visible_len(head) - 10
     sample = _sample(incident.sample, min(SAMPLE_CHARS, budget))
     text = f"{head}\n<pre>{esc(sample)}</pre>" if sample else head
@@ -282,7 +233,7 @@ def mutes_page(mutes: Mapping[str, datetime], screen: Screen) -> View:
         lines.append(t("unmute.line", target=inline(name, 200), until=screen.time(until)))
         label = t("btn.unmute_one", target=_mute_label(target, t))
         rows.append([(label, MuteTap.of(target).encode())])
-    return _fit("\n".join(lines)), keyboard(rows)
+    return fit("\n".join(lines)), keyboard(rows)
 
 
 def display_name(actor: str) -> str:
@@ -362,7 +313,7 @@ def kinds_page(kinds: Sequence[Kind], total: int, screen: Screen) -> str:
         )
     if total > len(kinds):
         lines.append(t("kinds.more", count=total - len(kinds)))
-    return _fit("\n".join(lines))
+    return fit("\n".join(lines))
 
 
 @dataclass(frozen=True)
@@ -417,7 +368,7 @@ def status(report: StatusReport, screen: Screen) -> str:
         files.append(t("status.no_files"))
     rest = _status_rest(report, screen)
     room = MAX_CHARS - 2 - visible_len("\n".join([*head, *rest]))
-    return _fit("\n".join([*head, *_fit_files(files, room, t), *rest]))
+    return fit("\n".join([*head, *_fit_files(files, room, t), *rest]))
 
 
 def _file_line(item: FileLine, path: str, screen: Screen) -> str:
@@ -561,7 +512,7 @@ def summary(
         lines.append(t("summary.child_signal", signal=esc(child.signal)))
     elif child is not None:
         lines.append(t("summary.child_exit", code=child.returncode))
-    return _fit("\n".join(lines))
+    return fit("\n".join(lines))
 
 
 def check_flip(result: CheckResult, old: CheckState | None, screen: Screen) -> str:
@@ -625,7 +576,7 @@ def quiet_digest(held: Sequence[notices.HeldAlert], screen: Screen) -> str:
                 when=screen.time(h.first_seen),
             )
         )
-    return _fit("\n".join(lines), MAX_CHARS)
+    return fit("\n".join(lines), MAX_CHARS)
 
 
 def reminder(item: notices.Reminder, screen: Screen) -> str:
@@ -673,7 +624,7 @@ def notice(item: notices.Notice, screen: Screen, files: Sequence[str] = ()) -> V
         case notices.Reminder():
             return reminder(item, screen), None
         case notices.DailyDigest(facts=found):
-            return _fit(digest_views.daily_digest(found, screen)), None
+            return fit(digest_views.daily_digest(found, screen)), None
         case notices.DigestChart(since=since, until=until):
             return digest_views.chart_caption(since, until, screen), None
         case notices.MaintenanceOver():
@@ -722,12 +673,4 @@ def storm(facts: StormFacts, screen: Screen, *, repeated: bool = False) -> View:
     lines.append(esc(t("storm.note" if facts.ended_at is None else "storm.resumed")))
     data = PageTap(0, STORM_PAGE_SIZE, facts.rule).encode()
     buttons = [[(t("btn.storm_list"), data)]] if len(data.encode()) <= MAX_CALLBACK_BYTES else []
-    return _fit("\n".join(lines)), keyboard(buttons)
-
-
-def _fit(text: str, limit: int = MAX_CHARS - 2) -> str:
-    """Drop whole lines from the end until the message fits, so no tag is ever cut."""
-    lines = text.split("\n")
-    while len(lines) > 1 and visible_len("\n".join(lines)) > limit:
-        lines.pop()
-    return "\n".join(lines)
+    return fit("\n".join(lines)), keyboard(buttons)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from adminbot.digest.facts import Count, DigestFacts, FixCount, OpenIncident
 from adminbot.notify import notices
-from handlers import views
+from handlers import layout, views
 from handlers.i18n import Catalog
 from handlers.words import plain_text
 from tests.telegram_html import parse_telegram_html
@@ -17,8 +17,8 @@ from tests.telegram_html import parse_telegram_html
 UNTIL = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 
 
-def screen(language: str = "en") -> views.Screen:
-    return views.Screen(Catalog(language), ZoneInfo("Europe/Madrid"), UNTIL)
+def screen(language: str = "en") -> layout.Screen:
+    return layout.Screen(Catalog(language), ZoneInfo("Europe/Madrid"), UNTIL)
 
 
 def day(**changes: Any) -> DigestFacts:

@@ -10,7 +10,7 @@ from adminbot.evidence.excerpt import Excerpt, NotWatched, around, leading_to, w
 from adminbot.notify.redact import Redactor
 from handlers.evidence import context_text, log_document
 from handlers.i18n import Catalog
-from handlers.views import MAX_CHARS, visible_len
+from handlers.layout import MAX_CHARS, visible_len
 
 TOKEN = "123456789:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQ"
 

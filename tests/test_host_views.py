@@ -7,14 +7,14 @@ from datetime import timedelta
 
 from adminbot.incidents.summary import Summary
 from adminbot.store.hosts import HostBeat, HostFile, HostRow
-from handlers import views
+from handlers import layout, views
 from handlers.i18n import Catalog
 from handlers.taps import PageTap
 from tests.test_views import MADRID, NOW, incident, visible
 
 
-def screen(hosts: int, language: str = "en") -> views.Screen:
-    return views.Screen(Catalog(language), MADRID, NOW, hosts)
+def screen(hosts: int, language: str = "en") -> layout.Screen:
+    return layout.Screen(Catalog(language), MADRID, NOW, hosts)
 
 
 def test_an_alert_names_its_host_only_when_hosts_share_the_store() -> None:

@@ -14,7 +14,7 @@ from adminbot.rules.threshold import Threshold
 from adminbot.store.noise import Ignored
 from handlers import noise_views
 from handlers.i18n import Catalog
-from handlers.views import Screen
+from handlers.layout import Screen
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 

@@ -18,7 +18,7 @@ from adminbot.incidents.summary import Summary
 from adminbot.models import Incident, IncidentState, Severity, frozen_map
 from adminbot.store.kinds import Kind, KindState
 from adminbot.store.rows import AuditEntry
-from handlers import views
+from handlers import layout, views
 from handlers.i18n import Catalog
 from tests.fake_telegram import MAX_CALLBACK_DATA_BYTES, MAX_TEXT_LENGTH
 from tests.telegram_html import parse_telegram_html
@@ -29,8 +29,8 @@ ALLOWED_ENTITIES = {"bold", "italic", "code", "pre", "text_link"}
 HOSTILE = "<script>alert(1)</script> & </pre><b>x</b>\n\u202eevil\x00nul &amp; <i"
 
 
-def screen(language: str = "en", now: datetime = NOW, zone: ZoneInfo = MADRID) -> views.Screen:
-    return views.Screen(Catalog(language), zone, now)
+def screen(language: str = "en", now: datetime = NOW, zone: ZoneInfo = MADRID) -> layout.Screen:
+    return layout.Screen(Catalog(language), zone, now)
 
 
 def incident(
@@ -85,7 +85,7 @@ def visible(text: str) -> str:
     plain, entities = parse_telegram_html(text)
     assert {e["type"] for e in entities} <= ALLOWED_ENTITIES
     assert len(plain.encode("utf-16-le")) // 2 <= MAX_TEXT_LENGTH
-    assert views.visible_len(text) == len(plain.encode("utf-16-le")) // 2
+    assert layout.visible_len(text) == len(plain.encode("utf-16-le")) // 2
     return plain
 
 
@@ -232,7 +232,7 @@ def test_huge_sample_and_many_long_fields_still_fit_one_message() -> None:
     item = incident(sample="ERROR " + "z" * 100_000, fields=fields)
     text, _ = views.alert(item, screen(), ["retry"])
     shown = visible(text)
-    assert views.visible_len(text) <= MAX_TEXT_LENGTH
+    assert layout.visible_len(text) <= MAX_TEXT_LENGTH
     assert "ERROR zzz" in shown
     assert "…" in shown  # cut with a visible marker
 
@@ -247,7 +247,7 @@ def test_astral_characters_count_twice_and_still_fit() -> None:
     )
     text, _ = views.alert(item, screen(), ["retry"], history)
     visible(text)
-    assert views.visible_len(text) <= MAX_TEXT_LENGTH
+    assert layout.visible_len(text) <= MAX_TEXT_LENGTH
 
 
 def test_long_action_reports_in_the_history_still_leave_room_for_the_sample() -> None:
@@ -467,7 +467,7 @@ def test_status_with_very_many_files_fits_and_keeps_open_incidents_and_outbox() 
     ]
     text = views.status(report(files=files), screen())
     shown = visible(text)
-    assert views.visible_len(text) <= MAX_TEXT_LENGTH
+    assert layout.visible_len(text) <= MAX_TEXT_LENGTH
     assert "worker-0000.log" in shown
     assert "• timeout: 2" in shown
     assert "⏳ 4 alert(s) waiting for delivery" in shown
@@ -571,11 +571,11 @@ def test_duration_is_short_and_readable() -> None:
 
 
 def test_cut_counts_what_telegram_counts_and_marks_the_cut() -> None:
-    assert views.cut("abc", 3) == "abc"
-    assert views.cut("abcd", 3) == "ab…"
-    cut = views.cut("😀" * 10, 5)
+    assert layout.cut("abc", 3) == "abc"
+    assert layout.cut("abcd", 3) == "ab…"
+    cut = layout.cut("😀" * 10, 5)
     assert cut == "😀😀…"
-    assert views.visible_len(cut) <= 5
+    assert layout.visible_len(cut) <= 5
 
 
 def test_a_resolved_critical_alert_no_longer_says_it_needs_attention() -> None:

@@ -24,7 +24,7 @@ from adminbot.models import Incident, IncidentState, Severity, frozen_map
 from adminbot.notify import notices
 from adminbot.store.rows import AuditEntry
 from adminbot.supervise.child import PipelineStatus
-from handlers import views, words
+from handlers import layout, views, words
 from handlers.i18n import Catalog
 from tests.telegram_html import parse_telegram_html
 from tests.test_notices import EVERY_KIND
@@ -88,8 +88,8 @@ def t(language: str) -> Catalog:
     return Catalog(language)
 
 
-def screen(language: str) -> views.Screen:
-    return views.Screen(Catalog(language), ZoneInfo("Europe/Madrid"), NOW)
+def screen(language: str) -> layout.Screen:
+    return layout.Screen(Catalog(language), ZoneInfo("Europe/Madrid"), NOW)
 
 
 def shown(html_text: str) -> str:
