@@ -27,7 +27,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from adminbot.incidents.book import EventKind, IncidentBook
+from adminbot.incidents.book import IncidentBook
+from adminbot.incidents.events import EventKind
 from adminbot.kinds.miner import KindMiner
 from adminbot.models import Match
 from adminbot.rules.builtin import NUEVO_TIPO

@@ -81,7 +81,7 @@ import psycopg  # noqa: E402
 from telegram.ext import AIORateLimiter  # noqa: E402
 
 from adminbot.config import Config, load_config  # noqa: E402
-from adminbot.incidents.book import IncidentEvent  # noqa: E402
+from adminbot.incidents.events import IncidentEvent  # noqa: E402
 from adminbot.models import Checkpoint, Match  # noqa: E402
 from adminbot.notify.console import ConsoleAlerts  # noqa: E402
 from adminbot.service.lifecycle import Service, build_service  # noqa: E402

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from adminbot.incidents.book import IncidentBook, IncidentEvent
+from adminbot.incidents.book import IncidentBook
+from adminbot.incidents.events import IncidentEvent
 from adminbot.incidents.intake import EventQueue, Intake
 from adminbot.models import Origin, Severity
 from adminbot.notify.eventlog import EventLog

@@ -6,7 +6,7 @@ import io
 from zoneinfo import ZoneInfo
 
 from adminbot.checks.base import CheckResult, CheckState, Flip
-from adminbot.incidents.book import EventKind, IncidentEvent
+from adminbot.incidents.events import EventKind, IncidentEvent
 from adminbot.models import Incident, IncidentState, Match, Record, Severity, frozen_map
 from adminbot.notify.console import ConsoleAlerts
 from tests.clocks import T0, FakeClock

@@ -17,7 +17,7 @@ import pytest
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from adminbot.incidents.book import IncidentEvent
+from adminbot.incidents.events import IncidentEvent
 from adminbot.models import IncidentState, Match, Record, Severity, frozen_map
 from adminbot.notify.notices import MuteExpired
 from adminbot.notify.outbox import Outbox

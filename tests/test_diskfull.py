@@ -17,7 +17,8 @@ import pytest
 
 from adminbot.checks.base import CheckReason, CheckResult, CheckState
 from adminbot.incidents.book import IncidentBook
-from adminbot.incidents.intake import EventQueue, Intake, Unrecorded
+from adminbot.incidents.events import Unrecorded
+from adminbot.incidents.intake import EventQueue, Intake
 from adminbot.models import Checkpoint, Match, Record, Severity, frozen_map
 from adminbot.notify.eventlog import EventLog
 from adminbot.notify.notices import CheckFlip, LinesUnrecorded, NoticeKind, notice_from_payload

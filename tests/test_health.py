@@ -15,7 +15,8 @@ import pytest
 
 from adminbot.checks.base import CheckResult, CheckState, CheckTracker, Flip
 from adminbot.checks.health import HealthWatcher
-from adminbot.incidents.book import EventKind, Hold, IncidentBook
+from adminbot.incidents.book import IncidentBook
+from adminbot.incidents.events import EventKind, Hold
 from adminbot.incidents.intake import EventQueue, Intake
 from adminbot.incidents.maintenance import Maintenance
 from adminbot.incidents.noise import NoiseGate

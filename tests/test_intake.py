@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from adminbot.incidents.book import EventKind, IncidentBook, IncidentEvent
+from adminbot.incidents.book import IncidentBook
+from adminbot.incidents.events import EventKind, IncidentEvent
 from adminbot.incidents.intake import EventQueue, Intake
 from adminbot.models import Checkpoint, IncidentState, Match, Origin, Record, Severity, frozen_map
 from adminbot.notify.eventlog import EventLog

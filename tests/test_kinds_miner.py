@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from adminbot.cli import main
-from adminbot.incidents.book import EventKind, IncidentBook
+from adminbot.incidents.book import IncidentBook
+from adminbot.incidents.events import EventKind
 from adminbot.kinds.learn import learn_file
 from adminbot.kinds.miner import KindMiner
 from adminbot.models import Record, Severity

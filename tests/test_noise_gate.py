@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from adminbot.incidents.book import EventKind, Hold, IncidentBook, IncidentEvent
+from adminbot.incidents.book import IncidentBook
+from adminbot.incidents.events import EventKind, Hold, IncidentEvent
 from adminbot.incidents.maintenance import Maintenance
 from adminbot.incidents.noise import NoiseGate
 from adminbot.incidents.reminders import Reminders

@@ -6,7 +6,8 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
-from adminbot.incidents.book import IncidentBook, IncidentEvent
+from adminbot.incidents.book import IncidentBook
+from adminbot.incidents.events import IncidentEvent
 from adminbot.incidents.intake import EventQueue
 from adminbot.models import Match, Record, Severity, frozen_map
 from adminbot.notify.outbox import Outbox

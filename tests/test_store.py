@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from adminbot.incidents.book import IncidentBook, IncidentEvent, allowed_from
+from adminbot.incidents.book import IncidentBook, allowed_from
+from adminbot.incidents.events import IncidentEvent
 from adminbot.incidents.recurrence import recurrence
 from adminbot.models import Checkpoint, IncidentState, Match, Record, Severity, frozen_map
 from adminbot.notify.outbox import ALERT, UPDATE, Outbox

@@ -20,7 +20,8 @@ from adminbot.actions.diskreport import DiskReport
 from adminbot.actions.executor import ActionBudget, ActionKind, ActionOutcome
 from adminbot.actions.outcome import ActionNote, ActionReason, note
 from adminbot.clock import Clock, utcnow
-from adminbot.incidents.book import EventKind, IncidentBook, IncidentEvent
+from adminbot.incidents.book import IncidentBook
+from adminbot.incidents.events import EventKind, IncidentEvent
 from adminbot.models import Incident, IncidentState, Origin, Policy
 from adminbot.notify.eventlog import EventLog
 from adminbot.notify.outbox import Outbox

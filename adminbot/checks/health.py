@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from adminbot.checks.base import Check, CheckResult, CheckState, CheckTracker, Flip, run_checks
-from adminbot.incidents.book import Hold
+from adminbot.incidents.events import Hold
 from adminbot.incidents.intake import Intake
 from adminbot.incidents.recurrence import recurrence
 from adminbot.models import IncidentState, Origin, Severity

@@ -10,12 +10,11 @@ import base64
 import secrets
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from adminbot.clock import Clock, utcnow
+from adminbot.incidents.events import EventKind, Hold, IncidentEvent
 from adminbot.models import Incident, IncidentState, Match
 from adminbot.store.api import StoreApi
 
@@ -45,32 +44,6 @@ def key_target(rule: str, key: str) -> str:
 def shown_target(target: str) -> str:
     """A mute target as the admin reads it: `timeout` or `timeout · /srv/a.mp4`."""
     return target.replace(KEY_MARK, " · ")
-
-
-class EventKind(StrEnum):
-    OPENED = "opened"
-    REPEATED = "repeated"
-
-
-class Hold(StrEnum):
-    """Why an incident is recorded but neither told nor fixed automatically (yet)."""
-
-    MAINTENANCE = "maintenance"
-    THRESHOLD = "threshold"
-
-
-@dataclass(frozen=True, slots=True)
-class IncidentEvent:
-    """What one match did to the incident book; notifiers decide what to say about it.
-
-    `muted` silences messages only; `held` (a maintenance window, a threshold not
-    reached) also keeps the policy's automatic fix from running."""
-
-    kind: EventKind
-    incident: Incident
-    match: Match
-    muted: bool
-    held: Hold | None = None
 
 
 _TOKEN_BYTES = 6

@@ -20,12 +20,12 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from adminbot.clock import Clock, utcnow
-from adminbot.incidents.book import IncidentBook, IncidentEvent
+from adminbot.incidents.book import IncidentBook
+from adminbot.incidents.events import IncidentEvent, Unrecorded
 from adminbot.models import (
     Checkpoint,
     Incident,
@@ -57,33 +57,6 @@ Tally = Callable[[datetime, Sequence[str]], None]
 
 class IncidentNotRecorded(Exception):
     """An incident no log line announced could not be stored (the store is full)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Unrecorded:
-    """Matched records of one file that the full store could not take even one at a time.
-
-    They were read and classified, and reading went on past them; their incidents,
-    occurrences and alerts are missing."""
-
-    source: str
-    records: int
-    lines: int
-    first_line: int
-    last_line: int
-    rules: tuple[str, ...]
-
-    @classmethod
-    def of(cls, matches: Sequence[Match]) -> Unrecorded:
-        spans = [(m.record.line_no, m.record.text.rstrip("\n").count("\n") + 1) for m in matches]
-        return cls(
-            source=matches[0].record.source,
-            records=len(matches),
-            lines=sum(n for _, n in spans),
-            first_line=min(start for start, _ in spans),
-            last_line=max(start + n - 1 for start, n in spans),
-            rules=tuple(sorted({m.rule for m in matches})),
-        )
 
 
 class EventQueue:

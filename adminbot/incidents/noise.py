@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from adminbot.incidents.book import EventKind, Hold, IncidentEvent
+from adminbot.incidents.events import EventKind, Hold, IncidentEvent
 from adminbot.incidents.maintenance import Maintenance
 from adminbot.models import Match, Origin
 from adminbot.rules.ignore import IgnoreList

@@ -27,7 +27,7 @@ import apprise
 
 from adminbot.clock import Clock
 from adminbot.config import ChannelConfig, ChannelWhen
-from adminbot.incidents.book import EventKind, IncidentEvent
+from adminbot.incidents.events import EventKind, IncidentEvent
 from adminbot.models import Severity
 from adminbot.notify.channel_urls import key, shown
 from adminbot.notify.notices import ChannelFailed

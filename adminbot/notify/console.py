@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from adminbot.actions.executor import ActionOutcome
 from adminbot.checks.base import CheckState, Flip
 from adminbot.clock import Clock, utcnow
-from adminbot.incidents.book import EventKind, IncidentEvent
+from adminbot.incidents.events import EventKind, IncidentEvent
 from adminbot.models import Incident, Severity
 
 _COLOURS = {

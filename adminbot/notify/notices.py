@@ -20,7 +20,7 @@ from typing import Any
 from adminbot.checks.base import CheckReason, CheckResult, CheckState
 from adminbot.digest.facts import DigestFacts
 from adminbot.facts import Facts, facts, facts_from_json, facts_to_json
-from adminbot.incidents.intake import Unrecorded
+from adminbot.incidents.events import Unrecorded
 from adminbot.incidents.summary import Summary
 from adminbot.store.damage import DamageReason, Recovery, ResumeFrom
 from adminbot.supervise.supervisor import ChildExit

@@ -26,7 +26,7 @@ from typing import Any
 
 from adminbot.checks.base import CheckState
 from adminbot.clock import Clock, utcnow
-from adminbot.incidents.book import EventKind, IncidentEvent
+from adminbot.incidents.events import EventKind, IncidentEvent
 from adminbot.models import Incident, Severity
 from adminbot.notify.notices import (
     CheckFlip,

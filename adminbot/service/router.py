@@ -13,7 +13,8 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 
-from adminbot.incidents.book import EventKind, IncidentBook, IncidentEvent
+from adminbot.incidents.book import IncidentBook
+from adminbot.incidents.events import EventKind, IncidentEvent
 from adminbot.incidents.intake import EventQueue
 from adminbot.models import IncidentState, Match, Record, frozen_map
 from adminbot.store.api import StoreApi

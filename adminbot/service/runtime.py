@@ -49,7 +49,8 @@ from adminbot.facts import Size
 from adminbot.fleet.agent import CLAIM_WAIT, Agent, claim_host_name
 from adminbot.fleet.silence import SILENT_PERIODS, SilenceWatch, runs_front_duties
 from adminbot.fleet.work import EXPIRE_AFTER, RemoteFixes
-from adminbot.incidents.book import IncidentBook, IncidentEvent
+from adminbot.incidents.book import IncidentBook
+from adminbot.incidents.events import IncidentEvent
 from adminbot.incidents.intake import EventQueue, Intake
 from adminbot.incidents.maintenance import Maintenance
 from adminbot.incidents.noise import NoiseGate, thresholds_of
