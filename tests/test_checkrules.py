@@ -18,6 +18,7 @@ import pytest
 from adminbot.models import Line
 from adminbot.rules import offline
 from adminbot.rules.classifier import Classifier
+from adminbot.rules.headers import is_header
 from adminbot.rules.offline import (
     MAX_LINE_BYTES,
     check_file,
@@ -25,7 +26,6 @@ from adminbot.rules.offline import (
     read_blocks,
     read_line_batches,
 )
-from adminbot.rules.records import is_header
 from adminbot.rules.reference import corpus
 from adminbot.rules.ruleset import build_ruleset
 from adminbot.tail.follow import Follower, identify, open_regular

@@ -9,17 +9,14 @@ from pathlib import Path
 import pytest
 
 from adminbot.models import Line, Record
-from adminbot.rules.records import (
-    MAX_RECORD_LINES,
+from adminbot.rules.headers import (
     HeaderFilter,
-    RecordAssembler,
-    assemble,
     header_level_and_message,
     normalise_level,
     parse_header,
     parse_timestamp,
-    split_record,
 )
+from adminbot.rules.records import MAX_RECORD_LINES, RecordAssembler, assemble, split_record
 from tests.clocks import FakeMonotonic
 
 SAMPLES = Path(__file__).parent / "samples"

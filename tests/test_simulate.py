@@ -13,7 +13,8 @@ import pytest
 
 from adminbot.models import Line
 from adminbot.rules.classifier import Classifier
-from adminbot.rules.records import assemble, parse_header
+from adminbot.rules.headers import parse_header
+from adminbot.rules.records import assemble
 from adminbot.rules.ruleset import build_ruleset
 from adminbot.simulate import ERROR_KINDS, error_record, generate_log, sample_line, simulate
 

@@ -16,7 +16,7 @@ from adminbot.errors import ConfigError
 from adminbot.models import Policy, Severity
 from adminbot.rules.builtin import BUILTIN
 from adminbot.rules.fields import KNOWN_FIELDS
-from adminbot.rules.records import LEVEL_RANK, normalise_level
+from adminbot.rules.headers import LEVEL_RANK, normalise_level
 from adminbot.rules.spec import DEFAULT_MIN_LEVEL, RuleBook, RuleSpec
 from adminbot.rules.threshold import Threshold
 from adminbot.tables import Table

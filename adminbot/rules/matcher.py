@@ -5,7 +5,7 @@ the classifier's speed; `classifier.Classifier` is the stage that uses them. Two
 things make it fast while giving exactly what the straightforward algorithm
 gives (`adminbot.rules.reference`, which a test compares record by record):
 
-1. One regex pass over the whole batch (`records.block_scan`) finds the lines that
+1. One regex pass over the whole batch (`headers.block_scan`) finds the lines that
    matter and parses the header lines among them: it never even finds INFO/DEBUG
    headers no rule looks at, and headers at a level some rules look at below ERROR
    (WARNING) are skipped when, alone as a one-line record, they match no rule (the
@@ -39,14 +39,9 @@ from dataclasses import dataclass
 from adminbot.models import Record, RecordParts
 from adminbot.rules.fields import _top_level_branches
 from adminbot.rules.gate import LiteralGate
+from adminbot.rules.headers import LEVEL_RANK, HeaderFilter, header_level_and_message, header_tail
 from adminbot.rules.literals import SPECIAL_FOLDS, lowerable, required_literals, required_sets
-from adminbot.rules.records import (
-    LEVEL_RANK,
-    HeaderFilter,
-    header_level_and_message,
-    header_tail,
-    split_record,
-)
+from adminbot.rules.records import split_record
 from adminbot.rules.spec import RuleSpec as Rule
 
 ERROR_EVIDENCE = re.compile(

@@ -27,7 +27,7 @@ from adminbot.linetext import NUL, LongLine, line_text, lines_text
 from adminbot.models import LineBatch, Record
 from adminbot.rules import spans
 from adminbot.rules.classifier import Classified, Classifier
-from adminbot.rules.records import last_record_start
+from adminbot.rules.headers import last_record_start
 from adminbot.rules.ruleset import RuleSet, build_ruleset
 from adminbot.rules.spans import Span
 

@@ -23,9 +23,10 @@ from collections.abc import Collection, Sequence
 from adminbot.models import Match, Record, RecordParts, frozen_map
 from adminbot.rules.builtin import SEEDS
 from adminbot.rules.fields import extract_fields, incident_key
+from adminbot.rules.headers import HeaderFilter
 from adminbot.rules.loader import NAME_RE, build_rulebook, rule_from_table
 from adminbot.rules.matcher import ERROR_EVIDENCE, RuleMatcher, header_filter, texts_in_order
-from adminbot.rules.records import TRACEBACK_START, HeaderFilter
+from adminbot.rules.records import TRACEBACK_START
 from adminbot.rules.spec import DEFAULT_MIN_LEVEL, RuleBook, RuleSpec
 
 # Rule loading lives in `loader`, the matcher in `matcher` (the stage that uses a rule

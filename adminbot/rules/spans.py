@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
-from adminbot.rules.records import is_header
+from adminbot.rules.headers import is_header
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from adminbot.models import ActionKind, Policy, Severity
 from adminbot.rules.fields import derive_keywords
-from adminbot.rules.records import LEVEL_RANK, normalise_level
+from adminbot.rules.headers import LEVEL_RANK, normalise_level
 from adminbot.rules.threshold import Threshold
 
 DEFAULT_MIN_LEVEL = "WARNING"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from adminbot.linetext import LongLine, line_text, lines_text
 from adminbot.models import Checkpoint, LineBatch
-from adminbot.rules.records import last_record_start
+from adminbot.rules.headers import last_record_start
 
 logger = logging.getLogger(__name__)
 
