@@ -133,7 +133,7 @@ def record_tokens(record: Record) -> tuple[str, ...]:
     return _masked_words(parts.exception or parts.message)
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=1024)
 def _masked_words(text: str) -> tuple[str, ...]:
     """A storm repeats its messages: each distinct one is masked once (19 regexes)."""
     words = mask(text).split(" ")[:MAX_TOKENS]

@@ -58,8 +58,8 @@ all: without a log level, only an exception, an errno or an error word says so."
 
 _UNSAFE_TEXT = re.compile(f"[{SPECIAL_FOLDS}]")  # a text holding one is matched the slow way
 _SKIPPABLE_LEVELS = ("DEBUG", "INFO", "WARNING")
-_MAX_DECIDED = 50_000
-_MAX_HEADERS = 20_000  # whole lines: fewer, so a long quiet run stays small
+_MAX_DECIDED = 10_000
+_MAX_HEADERS = 5_000  # whole lines: fewer, so a long quiet run stays small
 _NEVER_SKIPPED = frozenset({"ERROR", "CRITICAL"})
 
 
