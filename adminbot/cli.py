@@ -349,7 +349,9 @@ def simulate(config: Config, args: argparse.Namespace) -> int:
 def run(config: Config, level: str, child_argv: Sequence[str] = ()) -> int:
     from adminbot.config import prepare_data_dir
     from adminbot.notify.eventlog import setup_logging
+    from adminbot.service.memory import glibc_mallopt, hold_memory_tightly
 
+    hold_memory_tightly(os.environ, glibc_mallopt())  # before any thread starts
     prepare_data_dir(config)
     if child_argv:
         _check_command(child_argv[0], config.supervise.workdir)

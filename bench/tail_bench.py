@@ -52,6 +52,7 @@ from adminbot.models import Checkpoint, Line
 from adminbot.notify.console import ConsoleAlerts
 from adminbot.service.console_mode import ConsoleFront
 from adminbot.service.lifecycle import Service, build_service
+from adminbot.service.memory import glibc_mallopt, hold_memory_tightly
 from adminbot.service.router import Router
 from adminbot.service.runtime import Runtime, build_runtime, incident_counters, incident_sinks
 from adminbot.simulate import sample_line
@@ -649,6 +650,7 @@ def main() -> int:
     parser.add_argument("--progress", help=argparse.SUPPRESS)
     args = parser.parse_args()
     gc.set_threshold(*GC_THRESHOLDS)  # as `adminbot run` sets it
+    hold_memory_tightly(os.environ, glibc_mallopt())  # and asks the allocator for this
     if args.writer:
         run_writer(args.writer, args)
         return 0
