@@ -14,7 +14,7 @@ from adminbot.incidents.schedule import Scope
 from adminbot.incidents.summary import build_summary, parse_period
 from adminbot.service.runtime import Runtime
 from adminbot.service.upkeep import end_maintenance, start_maintenance
-from handlers import digest_views, layout, noise_views, screens, views
+from handlers import digest_views, layout, noise_views, screens, status_views, views
 from handlers.access import may_act
 from handlers.context import AdminContext
 from handlers.screens import words
@@ -59,7 +59,9 @@ async def cmd_status(update: Update, context: AdminContext) -> None:
     report = await screens.status_report(runtime)
     screen = screens.screen(runtime)
     windows = runtime.noise.maintenance.active()
-    await reply(update, noise_views.with_maintenance(views.status(report, screen), windows, screen))
+    await reply(
+        update, noise_views.with_maintenance(status_views.status(report, screen), windows, screen)
+    )
 
 
 async def cmd_errors(update: Update, context: AdminContext) -> None:

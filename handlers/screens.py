@@ -17,7 +17,7 @@ from adminbot.models import Incident, IncidentState
 from adminbot.notify.notices import Unreadable, notice_from_payload
 from adminbot.service.runtime import Runtime
 from adminbot.store.hosts import HostRow
-from handlers import buttons, chart, layout, noise_views, views
+from handlers import buttons, chart, layout, noise_views, status_views, views
 from handlers.i18n import Catalog
 
 logger = logging.getLogger(__name__)
@@ -98,11 +98,11 @@ def help_text(runtime: Runtime) -> str:
     return words(runtime)("help", files=_files(runtime))
 
 
-async def status_report(runtime: Runtime) -> views.StatusReport:
+async def status_report(runtime: Runtime) -> status_views.StatusReport:
     files = await asyncio.to_thread(_files_now, runtime)
     disks = await asyncio.to_thread(_disks, runtime)
     process = psutil.Process()
-    return views.StatusReport(
+    return status_views.StatusReport(
         started_at=runtime.started_at,
         files=files,
         disks=disks,
@@ -126,7 +126,7 @@ def _hosts(runtime: Runtime) -> list[HostRow]:
     return runtime.hosts.hosts(runtime.clock())
 
 
-def _files_now(runtime: Runtime) -> list[views.FileLine]:
+def _files_now(runtime: Runtime) -> list[status_views.FileLine]:
     """The watched files, with the time each was last written (the tailer skips what a
     file held at the first start, so it may have read no line of a busy file)."""
     lines = []
@@ -137,11 +137,11 @@ def _files_now(runtime: Runtime) -> list[views.FileLine]:
                 modified = datetime.fromtimestamp(Path(f.path).stat().st_mtime, UTC)
             except OSError:
                 modified = None
-        lines.append(views.FileLine(f.path, f.size, f.last_line_at, f.problem, modified))
+        lines.append(status_views.FileLine(f.path, f.size, f.last_line_at, f.problem, modified))
     return lines
 
 
-def _disks(runtime: Runtime) -> list[views.DiskLine]:
+def _disks(runtime: Runtime) -> list[status_views.DiskLine]:
     lines = []
     for path in runtime.config.disk_paths:
         try:
@@ -149,5 +149,5 @@ def _disks(runtime: Runtime) -> list[views.DiskLine]:
         except OSError as exc:
             logger.info("No disk usage for %s: %s", path, exc.strerror)
             continue
-        lines.append(views.DiskLine(str(path), usage.percent, usage.free))
+        lines.append(status_views.DiskLine(str(path), usage.percent, usage.free))
     return lines

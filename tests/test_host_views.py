@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from adminbot.incidents.summary import Summary
 from adminbot.store.hosts import HostBeat, HostFile, HostRow
-from handlers import layout, views
+from handlers import layout, status_views, views
 from handlers.i18n import Catalog
 from handlers.taps import PageTap
 from tests.test_views import MADRID, NOW, incident, visible
@@ -46,8 +46,8 @@ def test_a_page_tap_keeps_its_host_filter_and_refuses_a_forged_host() -> None:
     assert PageTap.parse("p:1:10:*:<b>") is None
 
 
-def status_report(hosts: tuple[HostRow, ...]) -> views.StatusReport:
-    return views.StatusReport(
+def status_report(hosts: tuple[HostRow, ...]) -> status_views.StatusReport:
+    return status_views.StatusReport(
         started_at=NOW - timedelta(hours=1),
         files=[],
         disks=[],
@@ -77,12 +77,12 @@ def row(name: str, silent_for: float) -> HostRow:
 
 
 def test_status_lists_every_host_with_heartbeat_version_files_and_checks() -> None:
-    text = visible(views.status(status_report((row("a", 2), row("b", 700))), screen(2)))
+    text = visible(status_views.status(status_report((row("a", 2), row("b", 700))), screen(2)))
     assert "🟢 a · heartbeat 12:59:58 (2s ago) · v0.1.0" in text
     assert "🔴 b · silent since 12:48:20" in text
     assert "/var/log/b/bot.log · 2.0 KB · 120 lines" in text
     assert "checks: disk /srv ok" in text
-    alone = visible(views.status(status_report((row("a", 2),)), screen(1)))
+    alone = visible(status_views.status(status_report((row("a", 2),)), screen(1)))
     assert "heartbeat" not in alone
 
 

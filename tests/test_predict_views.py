@@ -10,7 +10,7 @@ from adminbot.models import Severity
 from adminbot.predict.diskfill import FillForecast
 from adminbot.predict.rate import Unusual, Usual
 from adminbot.predict.watch import DiskOutlook, Outlook
-from handlers import views
+from handlers import status_views, views
 from handlers.i18n import Catalog
 from handlers.predict_views import eta
 from tests.test_views import incident, report, screen, visible
@@ -57,7 +57,7 @@ def test_status_lists_the_forecasts_in_force() -> None:
     fill = FillForecast(timedelta(minutes=130), 1.2 * GiB, 92 * GiB, 95 * GiB)
     hot = Unusual(8.0, 48.0, Usual(6.0, 0.0, 30))
     outlook = Outlook((DiskOutlook("/srv/descargas", fill),), (("timeout", hot),))
-    lines = visible(views.status(report(extra=[outlook]), screen())).splitlines()
+    lines = visible(status_views.status(report(extra=[outlook]), screen())).splitlines()
     title = lines.index("Forecast")
     assert lines[title + 1] == (
         "• at this rate /srv/descargas is full in ~2 h 10 min (filling 1.2 GB/h)"

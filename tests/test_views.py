@@ -18,7 +18,7 @@ from adminbot.incidents.summary import Summary
 from adminbot.models import Incident, IncidentState, Severity, frozen_map
 from adminbot.store.kinds import Kind, KindState
 from adminbot.store.rows import AuditEntry
-from handlers import layout, views
+from handlers import layout, status_views, views
 from handlers.i18n import Catalog
 from tests.fake_telegram import MAX_CALLBACK_DATA_BYTES, MAX_TEXT_LENGTH
 from tests.telegram_html import parse_telegram_html
@@ -220,8 +220,8 @@ def test_a_newline_in_a_path_shows_as_a_mark_so_each_tag_stays_on_one_line() -> 
     shown = visible(views.alert(item, screen(), [])[0])
     assert "File: /log/a↵b.log" in shown
     assert "path: /srv/x↵</code>.mp4" in shown
-    files = [views.FileLine(f"/log/{n}\n<b>.log", 1, NOW, None) for n in range(1_000)]
-    shown = visible(views.status(report(files=files), screen()))
+    files = [status_views.FileLine(f"/log/{n}\n<b>.log", 1, NOW, None) for n in range(1_000)]
+    shown = visible(status_views.status(report(files=files), screen()))
     assert "• /log/0↵<b>.log 1 B, last line 0s" in shown.splitlines()
 
 
@@ -400,14 +400,14 @@ def test_paging_data_stays_within_telegrams_limit_for_the_longest_rule_name() ->
 # -- /status ----------------------------------------------------------------------------------
 
 
-def report(**changes: object) -> views.StatusReport:
+def report(**changes: object) -> status_views.StatusReport:
     base: dict[str, Any] = {
         "started_at": NOW - timedelta(hours=3, minutes=5),
         "files": [
-            views.FileLine("/var/log/bot.log", 2048, NOW - timedelta(seconds=30), None),
-            views.FileLine("/var/log/<b>.log", 0, None, "permission denied & <gone>"),
+            status_views.FileLine("/var/log/bot.log", 2048, NOW - timedelta(seconds=30), None),
+            status_views.FileLine("/var/log/<b>.log", 0, None, "permission denied & <gone>"),
         ],
-        "disks": [views.DiskLine("/srv/media", 91.4, 8 * 1024**3)],
+        "disks": [status_views.DiskLine("/srv/media", 91.4, 8 * 1024**3)],
         "cpu_percent": 12.3,
         "memory_percent": 45.6,
         "rss": 50 * 1024**2,
@@ -420,11 +420,11 @@ def report(**changes: object) -> views.StatusReport:
         "outbox_depth": 4,
     }
     base.update(changes)
-    return views.StatusReport(**base)
+    return status_views.StatusReport(**base)
 
 
 def test_status_shows_health_files_disks_checks_open_incidents_mutes_and_outbox() -> None:
-    shown = visible(views.status(report(), screen()))
+    shown = visible(status_views.status(report(), screen()))
     lines = shown.splitlines()
     assert lines[0] == "Status · up 3h05m"
     assert "• /var/log/bot.log 2.0 KB, last line 30s" in lines
@@ -439,21 +439,21 @@ def test_status_shows_health_files_disks_checks_open_incidents_mutes_and_outbox(
 
 
 def test_status_of_a_file_with_content_but_no_new_line_says_so_not_never() -> None:
-    quiet = views.FileLine("/var/log/bot.log", 4096, None, None, NOW - timedelta(minutes=5))
-    lines = visible(views.status(report(files=[quiet]), screen())).splitlines()
+    quiet = status_views.FileLine("/var/log/bot.log", 4096, None, None, NOW - timedelta(minutes=5))
+    lines = visible(status_views.status(report(files=[quiet]), screen())).splitlines()
     assert "• /var/log/bot.log 4.0 KB, no new line since start (last written 5m ago)" in lines
     assert not any("never" in line for line in lines)
 
 
 def test_status_of_an_empty_file_with_no_line_yet_says_so() -> None:
-    empty = views.FileLine("/var/log/bot.log", 0, None, None, None)
-    lines = visible(views.status(report(files=[empty]), screen())).splitlines()
+    empty = status_views.FileLine("/var/log/bot.log", 0, None, None, None)
+    lines = visible(status_views.status(report(files=[empty]), screen())).splitlines()
     assert "• /var/log/bot.log 0 B, no new line since start" in lines
 
 
 def test_status_when_nothing_is_wrong() -> None:
     quiet = report(files=[], disks=[], checks=[], open_by_rule={}, mutes={}, outbox_depth=0)
-    lines = visible(views.status(quiet, screen())).splitlines()
+    lines = visible(status_views.status(quiet, screen())).splitlines()
     assert "• none found yet" in lines
     assert lines[-1] == "• none"
     assert not any("waiting for delivery" in line for line in lines)
@@ -462,10 +462,10 @@ def test_status_when_nothing_is_wrong() -> None:
 
 def test_status_with_very_many_files_fits_and_keeps_open_incidents_and_outbox() -> None:
     files = [
-        views.FileLine(f"/var/log/pipeline/worker-{n:04d}.log", 1024, NOW, None)
+        status_views.FileLine(f"/var/log/pipeline/worker-{n:04d}.log", 1024, NOW, None)
         for n in range(2_000)
     ]
-    text = views.status(report(files=files), screen())
+    text = status_views.status(report(files=files), screen())
     shown = visible(text)
     assert layout.visible_len(text) <= MAX_TEXT_LENGTH
     assert "worker-0000.log" in shown
@@ -475,7 +475,7 @@ def test_status_with_very_many_files_fits_and_keeps_open_incidents_and_outbox() 
 
 
 def test_status_in_spanish() -> None:
-    shown = visible(views.status(report(), screen("es")))
+    shown = visible(status_views.status(report(), screen("es")))
     assert "Estado · activo 3h05m" in shown
     assert "⏳ 4 aviso(s) pendientes de entrega" in shown
 
@@ -684,6 +684,6 @@ def test_mute_choices_offer_three_durations_and_back_within_telegrams_data_limit
 def test_status_shows_an_incidents_mute_readably_and_all_in_words() -> None:
     until = NOW + timedelta(hours=8)
     mutes = {"permisos\u241fpath=/srv/a.mp4": until, "all": until}
-    text = views.status(report(mutes=mutes), screen())
+    text = status_views.status(report(mutes=mutes), screen())
     assert "permisos · path=/srv/a.mp4" in text and "\u241f" not in text
     assert "• all alerts until" in text

@@ -24,7 +24,7 @@ from adminbot.models import Incident, IncidentState, Severity, frozen_map
 from adminbot.notify import notices
 from adminbot.store.rows import AuditEntry
 from adminbot.supervise.child import PipelineStatus
-from handlers import layout, views, words
+from handlers import layout, status_views, views, words
 from handlers.i18n import Catalog
 from tests.telegram_html import parse_telegram_html
 from tests.test_notices import EVERY_KIND
@@ -322,7 +322,7 @@ def test_an_alert_shows_an_audit_row_from_before_notes_as_its_text() -> None:
 def test_status_extras_are_worded_in_both_languages(
     item: PipelineStatus | QuarantineStats,
 ) -> None:
-    report = views.StatusReport(
+    report = status_views.StatusReport(
         started_at=NOW,
         files=[],
         disks=[],
@@ -335,8 +335,8 @@ def test_status_extras_are_worded_in_both_languages(
         outbox_depth=0,
         extra=[item],
     )
-    english = shown(views.status(report, screen("en"))).splitlines()[-1]
-    spanish = shown(views.status(report, screen("es"))).splitlines()[-1]
+    english = shown(status_views.status(report, screen("en"))).splitlines()[-1]
+    spanish = shown(status_views.status(report, screen("es"))).splitlines()[-1]
 
     assert_spanish(english, spanish)
 
