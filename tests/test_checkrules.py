@@ -28,7 +28,7 @@ from adminbot.rules.offline import (
 )
 from adminbot.rules.reference import corpus
 from adminbot.rules.ruleset import build_ruleset
-from adminbot.tail.follow import Follower, identify, open_regular
+from tests.tailing import tailer_lines
 
 SAMPLES = Path(__file__).parent / "samples"
 
@@ -168,20 +168,6 @@ def test_an_unreadable_file_exits_2_with_a_clear_message(tmp_path: Path, make) -
     assert f"cannot read {target}" in err.getvalue()
 
 
-def _tailer_lines(path: Path, cap: int) -> list[Line]:
-    """Every line the live tailer reads from `path` (one without a newline waits)."""
-    fd, st = open_regular(str(path))
-    follower = Follower(str(path), fd, identify(fd, st), max_line_bytes=cap)
-    lines: list[Line] = []
-    try:
-        while (batch := follower.read_batch()) is not None:
-            lines += batch[0]
-            follower.commit(batch[1])
-    finally:
-        follower.close()
-    return lines
-
-
 def test_the_file_is_read_like_the_tailer_reads_it(tmp_path: Path) -> None:
     log = tmp_path / "odd.log"
     long_line = b"x" * (MAX_LINE_BYTES + 100)
@@ -201,7 +187,7 @@ def test_the_file_is_read_like_the_tailer_reads_it(tmp_path: Path) -> None:
     assert [line.line_no for line in lines] == [1, 2, 3, 4, 5]
     assert lines[1].offset == lines[0].end_offset == 10
     assert lines[4].end_offset == log.stat().st_size
-    assert lines[:4] == _tailer_lines(log, MAX_LINE_BYTES)
+    assert lines[:4] == tailer_lines(log, MAX_LINE_BYTES)
 
 
 _PIECES = [
@@ -230,7 +216,7 @@ def test_check_rules_reads_any_bytes_as_the_tailer_does(
     log.write_bytes(b"\n".join(lines) + b"\n" + b"last \x00line\r")
     chunk = rng.choice([7, 48, 97, 256, 4096])
     read = [line for batch in read_line_batches(log, chunk_bytes=chunk) for line in batch]
-    assert read[:-1] == _tailer_lines(log, 64)
+    assert read[:-1] == tailer_lines(log, 64)
     assert read[-1].text == "last line"
     assert read[-1].end_offset == log.stat().st_size
 

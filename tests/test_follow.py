@@ -12,7 +12,7 @@ import pytest
 from adminbot.linetext import cut_text
 from adminbot.models import Line, LineBatch
 from adminbot.tail import follow
-from adminbot.tail.follow import Follower, identify, open_regular
+from tests.tailing import tailer_lines
 
 
 def _one_by_one(data: bytes, cap: int) -> list[Line]:
@@ -28,21 +28,6 @@ def _one_by_one(data: bytes, cap: int) -> list[Line]:
         text = clean.decode("utf-8", "replace") if len(clean) <= cap else cut_text(clean, cap)
         lines.append(Line("f.log", number, text, start, end))
         start = end
-    return lines
-
-
-def _read_all(path: Path, cap: int) -> list[Line]:
-    fd, st = open_regular(str(path))
-    follower = Follower("f.log", fd, identify(fd, st), max_line_bytes=cap)
-    lines: list[Line] = []
-    try:
-        while (batch := follower.read_batch()) is not None:
-            found, checkpoint = batch
-            assert isinstance(found, LineBatch)
-            lines += found
-            follower.commit(checkpoint)
-    finally:
-        follower.close()
     return lines
 
 
@@ -72,7 +57,7 @@ def test_a_chunk_decoded_at_once_gives_each_line_as_read_alone(
     path = tmp_path / "f.log"
     path.write_bytes(data)
     cap = 64
-    got = _read_all(path, cap)
+    got = tailer_lines(path, cap, "f.log")
     expected = _one_by_one(data, cap)
     assert [(line.line_no, line.offset, line.end_offset) for line in got] == [
         (line.line_no, line.offset, line.end_offset) for line in expected
