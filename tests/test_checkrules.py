@@ -285,6 +285,23 @@ def test_the_console_command_writes_its_whole_report_before_its_quick_exit(
     assert "cannot read" in missing.stderr
 
 
+def test_a_reader_that_goes_away_ends_check_rules_quietly(tmp_path: Path) -> None:
+    """`adminbot check-rules --json big.log | head -c 100`: no traceback, the status a
+    shell gives a command its pipe ended (141)."""
+    log = tmp_path / "corpus.log"
+    log.write_text("\n".join(corpus(20_000, seed=2)) + "\n", encoding="utf-8")
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+    command = [sys.executable, "-m", "adminbot", "check-rules", "--json", str(log)]
+    reader = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path, env=env
+    )
+    assert reader.stdout is not None and reader.stderr is not None
+    assert reader.stdout.read(100).startswith(b'{"lines": 20000')
+    reader.stdout.close()  # the report is far bigger than the pipe holds
+    assert reader.wait(timeout=60) == 141
+    assert reader.stderr.read() == b""
+
+
 def test_a_scan_collects_no_garbage_and_leaves_the_collector_as_it_found_it(
     tmp_path: Path,
 ) -> None:
