@@ -81,11 +81,20 @@ class FakeMachine:
 class World:
     """The real store, book and outbox around one Remedies, as the runtime wires them."""
 
-    def __init__(self, tmp_path: Path, machine: FakeMachine | None, **options: Any) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        machine: FakeMachine | None,
+        *,
+        storm_threshold: int = 0,
+        **options: Any,
+    ) -> None:
         self.clock = FakeClock()
         self.store = Store(tmp_path / "s.sqlite3")
         self.book = IncidentBook(self.store, self.clock)
-        self.outbox = Outbox(self.store, [ADMIN_CHAT], clock=self.clock)
+        self.outbox = Outbox(
+            self.store, [ADMIN_CHAT], clock=self.clock, storm_threshold=storm_threshold
+        )
         self.machine = machine
         self.remedies = Remedies(
             self.store, self.book, self.outbox, machine, clock=self.clock, **options
@@ -502,3 +511,31 @@ async def test_a_storm_of_distinct_timeouts_starts_no_more_retries_than_the_budg
     assert len(machine.runs) == 2
     skipped = [row for row in world.store.audit() if row.kind == "skipped"]
     assert len(skipped) == 3  # each is told and handed to the admin
+
+
+async def test_in_a_storm_incidents_past_the_budget_are_left_to_the_storm_message(
+    tmp_path: Path,
+) -> None:
+    """Routed as the router routes a batch (no fix starts in between): before the storm
+    each incident is scheduled and, past the budget, handed back and audited; once its
+    rule storms, the incidents past the budget (counting the fixes waiting to start) stay
+    open, unclaimed and unaudited, and the storm's message tells of them."""
+    machine = FakeMachine()
+    budgets = {K.RETRY: ActionBudget(2, 600)}
+    world = World(tmp_path, machine, storm_threshold=10, budgets=budgets)
+    events = [world.record("timeout", f"/srv/media/{n}.mp4") for n in range(30)]
+    for event in events:
+        world.remedies.route(event)
+    assert world.outbox.storming == ("timeout",)
+    await world.remedies.wait_idle()
+    assert len(machine.runs) == 2
+    skipped = {row.incident_id for row in world.store.audit() if row.kind == "skipped"}
+    before = [e.incident.id for e in events[:10]]  # the eleventh starts the storm
+    after = [e.incident.id for e in events[10:]]
+    assert len(skipped) == 8 and skipped <= set(before)
+    for incident_id in after:
+        assert world.state(incident_id) is IncidentState.OPEN
+        assert [t.new_state for t in world.store.transitions(incident_id)] == [IncidentState.OPEN]
+    due = world.store.due(world.clock.now + timedelta(days=1), limit=1000)
+    assert [item for item in due if item.kind == ALERT] == []  # each one told by the storm
+    assert len(due) <= 20

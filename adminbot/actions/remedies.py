@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -168,6 +169,7 @@ class Remedies:
         self.remote = remote
         self._tasks: set[asyncio.Future[object]] = set()
         self._refusals: list[Callable[[], object]] = []
+        self._queued_runs: Counter[ActionKind] = Counter()  # automatic, not started yet
 
     def policy(self, rule: str) -> Policy:
         """The rule's policy; an incident of a rule no longer configured is asked about."""
@@ -209,9 +211,11 @@ class Remedies:
         """Called on the event loop for every match, after its transaction committed.
 
         A held event (maintenance, a threshold) does nothing more; a new incident under
-        an `auto` policy gets its fix scheduled and no alert yet
-        (the outcome is reported instead); a Bot API outage seen in a log line is
-        re-checked before anyone is asked; everything else goes to the outbox.
+        an `auto` policy counts toward its rule's storm like any other, and gets its fix
+        scheduled and no alert yet (the outcome is reported instead), unless its rule
+        storms and the fix's budget is spent: the storm's message then tells of it, its
+        fix a tap away. A Bot API outage seen in a log line is re-checked before anyone
+        is asked; everything else goes to the outbox.
         """
         if event.held is not None:
             return  # a maintenance window or a threshold: recorded, neither told nor fixed
@@ -219,13 +223,18 @@ class Remedies:
         spec = self.rules.get(incident.rule)
         opened = event.kind is EventKind.OPENED
         fresh = opened and not event.muted
+        counted = False  # toward its rule's storm, by the outbox
         # A mute silences messages, never a policy's automatic fix.
         if opened and self.policy(incident.rule) is Policy.AUTO:
+            storming = self.outbox is not None and self.outbox.automatic(event)
+            counted = self.outbox is not None
             kinds, why = self.assess(incident)
-            if kinds and self._schedule(self.run(incident.id, kinds[0], POLICY_ACTOR)):
+            spent = bool(kinds) and storming and self._budget_spent(kinds[0])
+            if kinds and not spent and self._schedule_automatic(incident.id, kinds[0]):
                 return
-            storming = self.outbox is not None and incident.rule in self.outbox.storming
-            if why is not None and not storming:  # in a storm its message speaks for the rule
+            if storming:
+                return  # its rule's storm message tells of it, and of why no fix ran
+            if why is not None:
                 self._refused(incident, why)
         verify = (
             fresh
@@ -239,7 +248,27 @@ class Remedies:
         if fresh and spec is not None and spec.disk_report and self.disk_report is not None:
             self._schedule(self._attach_disk_report(incident.id))
         if self.outbox is not None:
-            self.outbox.incident_event(event)
+            self.outbox.incident_event(event, counted=counted)
+
+    def _budget_spent(self, kind: ActionKind) -> bool:
+        """Whether the automatic fixes of `kind` already started or waiting to start take
+        all of its budget: in a storm, the incidents past it are not claimed one by one
+        only to be handed back, each with a transition and an audit row of its own."""
+        budget = self.budgets.get(kind)
+        return budget is not None and budget.remaining() <= self._queued_runs[kind]
+
+    def _schedule_automatic(self, incident_id: int, kind: ActionKind) -> bool:
+        self._queued_runs[kind] += 1
+        if self._schedule(self._run_automatically(incident_id, kind)):
+            return True
+        self._queued_runs[kind] -= 1
+        return False
+
+    async def _run_automatically(self, incident_id: int, kind: ActionKind) -> RunResult:
+        """A policy's fix as `route` scheduled it. Once started it no longer waits: `run`
+        takes its budget (or is refused it) before its first await."""
+        self._queued_runs[kind] -= 1
+        return await self.run(incident_id, kind, POLICY_ACTOR)
 
     def _schedule(self, work: Coroutine[object, object, object]) -> bool:
         """Run `work` as a task of the running loop; False outside one."""

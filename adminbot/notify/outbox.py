@@ -147,13 +147,14 @@ class Outbox:
         held = store.get_meta(self._held_key) if self.chats else None
         self._held: list[int] = [int(i) for i in held.split(",") if i] if held else []
 
-    def incident_event(self, event: IncidentEvent) -> None:
-        """A new incident is alerted at once; repeats become one throttled edit."""
+    def incident_event(self, event: IncidentEvent, *, counted: bool = False) -> None:
+        """A new incident is alerted at once; repeats become one throttled edit.
+        `counted`: `automatic` already counted the new incident toward its rule's storm."""
         incident = event.incident
-        if event.muted or incident.severity.rank < self.min_severity.rank:
+        if not self._told(event):
             return
         if event.kind is EventKind.OPENED:
-            if self._in_storm(incident, opened=True):
+            if self._in_storm(incident, opened=not counted):
                 return
             payload = self._hushed(incident)
             if payload is None:
@@ -165,6 +166,17 @@ class Outbox:
             return
         else:
             self.incident_changed(incident.id, delay=self.throttle)
+
+    def automatic(self, event: IncidentEvent) -> bool:
+        """A new incident a policy fixes before anyone is told: it counts toward its
+        rule's storm all the same (and may start it); True when the storm's message tells
+        of it. Without this, a storm of fixable incidents past the fix budget would be an
+        alert each."""
+        return self._told(event) and self._in_storm(event.incident, opened=True)
+
+    def _told(self, event: IncidentEvent) -> bool:
+        """Whether the admin hears of this event at all (a mute, a minimum severity)."""
+        return not event.muted and event.incident.severity.rank >= self.min_severity.rank
 
     def alert(self, incident_id: int) -> None:
         """Send the incident's alert now (an auto fix that failed, or one over budget).
