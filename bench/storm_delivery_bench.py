@@ -3,6 +3,7 @@ and what does the storm itself cost in messages? Run by hand.
 
     .venv/bin/python bench/storm_delivery_bench.py                 # 10,000 incidents in 10 s
     .venv/bin/python bench/storm_delivery_bench.py --count 2000 --seconds 2
+    .venv/bin/python bench/storm_delivery_bench.py --fixable    # folders it may create
 
 The real pipeline, as `tests.harness.running_bot` builds it (build_service with the
 TelegramFront, the watchdog tailer, the SQLite store, the paced outbox delivery) on
@@ -10,7 +11,9 @@ production periods and the default `[alerts] storm_threshold`, against
 `tests.fake_telegram` on 127.0.0.1, which answers at once. A writer appends one
 permission error per new incident, each on its own path, spread evenly over
 `--seconds`; right after the last one it appends a `disco_lleno` line (critical, another
-rule) and times it from that write to the fake's answer to its sendMessage.
+rule) and times it from that write to the fake's answer to its sendMessage. With
+`--fixable` each line is a missing folder inside `[actions] allowed_folders`
+(`ruta_inexistente`, fixed automatically by creating it, `auto_fix_budget` at a time).
 Targets: the critical within 5 s; the storm costs at most 20 messages (edits aside).
 """
 
@@ -37,12 +40,15 @@ LINE = (
     "2026-11-29 10:00:01,123 ERROR descargas: PermissionError: [Errno 13] "
     "Permission denied: '/srv/descargas/storm/v{n:05d}.mp4'\n"
 )
+FIXABLE = (
+    "2026-11-29 10:00:01,123 ERROR descargas.carpetas: la carpeta no existe: {root}/d{n:05d}\n"
+)
 CRITICAL = "2026-11-29 10:00:12,000 ERROR descargas: OSError: [Errno 28] No space left\n"
 TARGET_SECONDS = 5.0
 TARGET_MESSAGES = 20
 
 
-def write_storm(log: Path, count: int, seconds: float) -> float:
+def write_storm(log: Path, count: int, seconds: float, line: str = LINE) -> float:
     """Append `count` lines spread over `seconds` in 10 ms slices, then the critical line;
     returns when the critical line was written."""
     slices = max(1, int(seconds / 0.01))
@@ -54,7 +60,7 @@ def write_storm(log: Path, count: int, seconds: float) -> float:
             if pause > 0:
                 time.sleep(pause)
             handle.write(
-                "".join(LINE.format(n=n) for n in range(first, min(count, first + per_slice)))
+                "".join(line.format(n=n) for n in range(first, min(count, first + per_slice)))
             )
             handle.flush()
         handle.write(CRITICAL)
@@ -75,13 +81,21 @@ async def run(args: argparse.Namespace) -> int:
             "ADMINBOT_WATCH": str(folder / "pipeline" / "*.log"),
             "ADMINBOT_DATA_DIR": str(folder / "data"),
         }
+        line = LINE
+        if args.fixable:
+            media = folder / "media"
+            media.mkdir()
+            (folder / "adminbot.toml").write_text(
+                f"[actions]\nallowed_folders = [{str(media)!r}]\n", encoding="utf-8"
+            )
+            line = FIXABLE.replace("{root}", str(media))
         config = load_config(env, cwd=folder)
         async with running_bot(config, periods=Periods()) as (_, runtime):
             await fake.await_call("sendMessage", timeout=10)
             await asyncio.sleep(0.5)
             mark = fake.mark()
             started = time.monotonic()
-            written = await asyncio.to_thread(write_storm, log, args.count, args.seconds)
+            written = await asyncio.to_thread(write_storm, log, args.count, args.seconds, line)
             critical = await fake.await_call(
                 "sendMessage",
                 lambda c: c.ok and "disco_lleno" in c.params["text"],
@@ -129,6 +143,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=10.0, help="spread over this long")
     parser.add_argument("--timeout", type=float, default=120.0, help="wait for the critical")
     parser.add_argument("--settle", type=float, default=3.0, help="watch this long afterwards")
+    parser.add_argument(
+        "--fixable", action="store_true", help="missing folders the bot may create (auto policy)"
+    )
     return parser.parse_args(argv)
 
 
