@@ -511,6 +511,12 @@ async def test_a_storm_of_distinct_timeouts_starts_no_more_retries_than_the_budg
     assert len(machine.runs) == 2
     skipped = [row for row in world.store.audit() if row.kind == "skipped"]
     assert len(skipped) == 3  # each is told and handed to the admin
+    ids = [row.incident_id for row in skipped if row.incident_id is not None]
+    assert len(ids) == 3
+    for incident_id in ids:
+        assert world.state(incident_id) is IncidentState.OPEN  # never claimed for nothing
+        assert [t.new_state for t in world.store.transitions(incident_id)] == [IncidentState.OPEN]
+        assert world.queued(incident_id) == [ALERT]
 
 
 async def test_in_a_storm_incidents_past_the_budget_are_left_to_the_storm_message(

@@ -349,12 +349,14 @@ class Remedies:
             return await self.remote.request(incident, kind, actor)
         if kind not in self.offered(incident):
             return RunResult(RunStatus.UNAVAILABLE)
+        budget = self.budgets.get(kind) if actor == POLICY_ACTOR else None
+        if budget is not None and budget.remaining() == 0:
+            self._skip(incident, kind)  # never claimed: nothing to hand back
+            return RunResult(RunStatus.OVER_BUDGET)
         if self.book.move(incident_id, IncidentState.FIXING, actor, kind.value) is None:
             return RunResult(RunStatus.BUSY)
-        budget = self.budgets.get(kind)
-        if actor == POLICY_ACTOR and budget is not None and not budget.allow():
-            self._skip(incident, kind)
-            return RunResult(RunStatus.OVER_BUDGET)
+        if budget is not None:
+            budget.allow()  # there was room just above, and nothing was awaited since
         self._report(incident_id, notify=actor != POLICY_ACTOR)
         try:
             if kind in WAITS_FOR_SERVER:
@@ -378,12 +380,10 @@ class Remedies:
         return RunResult(RunStatus.DONE, outcome)
 
     def _skip(self, incident: Incident, kind: ActionKind) -> None:
-        """An automatic fix that may not run: say so in the alert and hand it to the admin."""
+        """An automatic fix that may not run: say so in the alert (its audit row is in the
+        alert's history) and leave the incident to the admin as it is."""
         notes = note(ActionReason.BUDGET_USED_UP, action=kind.value)
-        why = audit_unrun(
-            self.store, incident.id, POLICY_ACTOR, SKIPPED_KIND, kind, notes, self.clock()
-        )
-        self.book.move(incident.id, IncidentState.OPEN, POLICY_ACTOR, why)
+        audit_unrun(self.store, incident.id, POLICY_ACTOR, SKIPPED_KIND, kind, notes, self.clock())
         self._report(incident.id, notify=True)
 
     async def _execute(self, kind: ActionKind, incident: Incident, actor: str) -> ActionOutcome:
