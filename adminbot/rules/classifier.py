@@ -26,6 +26,16 @@ class Classified:
     records: int
 
 
+@dataclass(frozen=True)
+class Decided:
+    """What `Classifier.decide_texts` found: each matched record with its rule's name,
+    the errors no rule matched, and how many records there were."""
+
+    matched: list[tuple[Record, str]]
+    unmatched_errors: list[Record]
+    records: int
+
+
 @dataclass
 class ClassifierStats:
     """Counters since start, for metrics and /status."""
@@ -103,9 +113,29 @@ class Classifier:
     ) -> Classified:
         """Classify consecutive lines given as texts (no `Line` objects needed); `joined`
         is "\\n".join(texts) when the caller has it already."""
-        return self._classify(*self.assemble_texts(source, texts, first_line_no, joined))
+        return self._classify(*self._assemble_texts(source, texts, first_line_no, joined))
 
-    def assemble_texts(
+    def decide_texts(
+        self, source: str, texts: Sequence[str], first_line_no: int, joined: str | None = None
+    ) -> Decided:
+        """`feed_texts` for a caller that needs each record's rule only (check-rules): no
+        `Match` is made, a storm's hundred thousand of which cost a tenth of the time."""
+        records, skipped = self._assemble_texts(source, texts, first_line_no, joined)
+        ruleset = self._ruleset
+        rule_name, is_error = ruleset.rule_name, ruleset.is_error
+        matched: list[tuple[Record, str]] = []
+        unmatched: list[Record] = []
+        for record in records:
+            rule = rule_name(record)
+            if rule is not None:
+                matched.append((record, rule))
+            elif is_error(record):
+                unmatched.append(record)
+        total = len(records) + skipped
+        self._count([rule for _, rule in matched], unmatched, total)
+        return Decided(matched, unmatched, total)
+
+    def _assemble_texts(
         self, source: str, texts: Sequence[str], first_line_no: int, joined: str | None = None
     ) -> tuple[list[Record], int]:
         """The records `feed_texts` would classify, and how many header lines it skipped
@@ -199,15 +229,17 @@ class Classifier:
         ruleset = self._ruleset
         classify = ruleset.classify
         keys = self._keys
-        counts = self.stats.matches
         for record in records:
             match = classify(record, keys=keys)
             if match is not None:
                 matches.append(match)
-                counts[match.rule] += 1
             elif ruleset.is_error(record):
                 unmatched.append(record)
         total = len(records) + skipped
-        self.stats.records += total
-        self.stats.unmatched_errors += len(unmatched)
+        self._count([match.rule for match in matches], unmatched, total)
         return Classified(matches, unmatched, total)
+
+    def _count(self, rules: list[str], unmatched: list[Record], records: int) -> None:
+        self.stats.matches.update(rules)
+        self.stats.unmatched_errors += len(unmatched)
+        self.stats.records += records

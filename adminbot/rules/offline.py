@@ -23,10 +23,10 @@ from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from adminbot.linetext import NUL, LongLine, line_text, lines_text
+from adminbot.linetext import LongLine, block_texts, line_text
 from adminbot.models import LineBatch, Record
 from adminbot.rules import spans
-from adminbot.rules.classifier import Classified, Classifier
+from adminbot.rules.classifier import Classified, Classifier, Decided
 from adminbot.rules.headers import last_record_start
 from adminbot.rules.ruleset import RuleSet, build_ruleset
 from adminbot.rules.spans import Span
@@ -96,7 +96,7 @@ def read_blocks(
             data = partial + chunk
             cut = data.rfind(b"\n")
             if cut >= 0:
-                texts, joined = _texts(data[:cut])
+                texts, joined = block_texts(data[:cut], MAX_LINE_BYTES)
                 if more:
                     keep = last_record_start(texts)
                     for _ in range(len(texts) - keep):
@@ -117,7 +117,7 @@ def read_blocks(
         return
     cut = partial.rfind(b"\n")
     if cut >= 0:
-        texts, joined = _texts(partial[:cut])
+        texts, joined = block_texts(partial[:cut], MAX_LINE_BYTES)
         yield TextBlock(line_no, offset, offset + cut + 1, texts, joined, partial[:cut])
         line_no += len(texts)
         offset += cut + 1
@@ -140,23 +140,6 @@ def read_line_batches(
             ends = list(accumulate(lengths, initial=block.offset))
             ends[-1] = block.end
         yield LineBatch(name, block.line_no + 1, block.texts, ends)
-
-
-def _texts(block: bytes) -> tuple[list[str], str | None]:
-    """The decoded lines of `block` (complete lines without the last newline), and
-    their text joined by newlines when it was decoded whole."""
-    if NUL not in block and b"\r" not in block:
-        # One decode for the whole block: a newline byte never sits inside a UTF-8
-        # sequence, so this equals decoding line by line. No line of at most
-        # MAX_LINE_BYTES // 4 characters can be over MAX_LINE_BYTES bytes.
-        joined = block.decode("utf-8", errors="replace")
-        texts = joined.split("\n")
-        if max(map(len, texts)) <= MAX_LINE_BYTES // 4:
-            return texts, joined
-    lines = block.split(b"\n")
-    if max(map(len, lines)) <= MAX_LINE_BYTES:
-        return lines_text(block), None
-    return [line_text(raw, MAX_LINE_BYTES) for raw in lines], None
 
 
 ANNOTATION = "# expect:"
@@ -205,27 +188,12 @@ class Scanned:
         """How many errors no rule matched the reports show whole."""
         return max(self.samples, UNMATCHED_SHOWN)
 
-    def add(self, classified: Classified) -> None:
-        matched = [(match.record, match.rule) for match in classified.matches]
-        self._keep(matched, classified.unmatched_errors, classified.records)
-
-    def take(self, records: Sequence[Record], skipped: int, ruleset: RuleSet) -> None:
-        """Classify assembled records as `Classifier` does, but making no `Match` (a
-        storm's hundred thousand cost a tenth of the time), and keep what is reported."""
-        rule_name, is_error = ruleset.rule_name, ruleset.is_error
-        matched: list[tuple[Record, str]] = []
-        unmatched: list[Record] = []
-        for record in records:
-            rule = rule_name(record)
-            if rule is not None:
-                matched.append((record, rule))
-            elif is_error(record):
-                unmatched.append(record)
-        self._keep(matched, unmatched, len(records) + skipped)
-
-    def _keep(
-        self, matched: Sequence[tuple[Record, str]], unmatched: Sequence[Record], records: int
-    ) -> None:
+    def add(self, found: Classified | Decided) -> None:
+        """Keep what a report shows of what the classifier found in a batch."""
+        if isinstance(found, Classified):
+            matched = [(match.record, match.rule) for match in found.matches]
+        else:
+            matched = found.matched
         self.hits += [(record.line_no, rule) for record, rule in matched]
         firsts = self.firsts
         for record, rule in matched:
@@ -234,9 +202,9 @@ class Scanned:
                 kept = firsts[rule] = []
             if len(kept) < self.samples:
                 kept.append(record)
-        self.unmatched += unmatched
-        self.unmatched_count += len(unmatched)
-        self.records += records
+        self.unmatched += found.unmatched_errors
+        self.unmatched_count += len(found.unmatched_errors)
+        self.records += found.records
 
     def finish(self, listing: bool = False) -> None:
         """Matches counted and, with `listing`, written out as JSON in line order (a
@@ -246,10 +214,7 @@ class Scanned:
         self.counts = Counter(rule for _, rule in hits)
         if listing and hits:
             hits.sort(key=lambda hit: hit[0])
-            names = {name: json.dumps(name, ensure_ascii=False) for name in self.counts}
-            self.listing = [
-                ", ".join(f'{{"line": {line}, "rule": {names[rule]}}}' for line, rule in hits)
-            ]
+            self.listing = [_listed(hits)]
         for kept in self.firsts.values():
             kept.sort(key=lambda record: record.line_no)
         if self.unmatched:
@@ -299,8 +264,7 @@ def scan(
             texts, joined = block.texts, block.joined
             if block.data is None or _ANNOTATION_BYTES in block.data:
                 texts, joined = _without_annotations(texts, found), None
-            records, skipped = classifier.assemble_texts(name, texts, block.line_no + 1, joined)
-            found.take(records, skipped, ruleset)
+            found.add(classifier.decide_texts(name, texts, block.line_no + 1, joined))
         found.add(classifier.flush())
         found.finish(listing)
     return found
@@ -388,7 +352,7 @@ def _print_json(
     """Everything the text report says, as one object a script can read.
 
     A storm's file has a hundred thousand matches: each span wrote its part of their
-    list (`Scanned.finish`), from one JSON text per rule name rather than a dict each."""
+    list (`Scanned.finish`, `_listed`)."""
     head = {
         "lines": found.lines,
         "records": found.records,
@@ -414,6 +378,13 @@ def _print_json(
     out.write(json.dumps(head, ensure_ascii=False)[:-1])
     out.write(f', "matches": [{matches}], ')
     out.write(json.dumps(tail, ensure_ascii=False)[1:] + "\n")
+
+
+def _listed(hits: Sequence[tuple[int, str]]) -> str:
+    """The JSON report's match list (without its brackets) for (line, rule) pairs: from
+    one JSON text per rule name rather than a dict per match (a third of the time)."""
+    names = {name: json.dumps(name, ensure_ascii=False) for name in {rule for _, rule in hits}}
+    return ", ".join(f'{{"line": {line}, "rule": {names[rule]}}}' for line, rule in hits)
 
 
 def _json_sample(ruleset: RuleSet, record: Record) -> dict[str, object]:
