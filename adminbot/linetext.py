@@ -20,16 +20,25 @@ def line_text(raw: bytes, cap: int) -> str:
     return clean.decode("utf-8", "replace") if len(clean) <= cap else cut_text(clean, cap)
 
 
-def lines_text(block: bytes) -> list[str]:
-    """`line_text` of each line of newline-separated bytes, none of them over the cap:
-    decoding them together gives the same, since a newline is never part of a
-    character, and NULs go before the decoding, as they do line by line."""
+def block_texts(block: bytes, cap: int) -> tuple[list[str], str | None]:
+    """`line_text` of each line of newline-separated bytes, and their text joined by
+    newlines when one decoding gave it. Decoding them together gives the same as line
+    by line, since a newline is never part of a character and NULs go before the
+    decoding, as long as no line is over the cap."""
+    if NUL not in block and b"\r" not in block:
+        joined = block.decode("utf-8", "replace")
+        texts = joined.split("\n")
+        if max(map(len, texts)) <= cap // 4:  # no line of so few characters is over the cap
+            return texts, joined
+    lines = block.split(b"\n")
+    if max(map(len, lines)) > cap:
+        return [line_text(raw, cap) for raw in lines], None
     if NUL in block:
         block = block.replace(NUL, b"")
     texts = block.decode("utf-8", "replace").split("\n")
     if b"\r" in block:
         texts = [text[:-1] if text[-1:] == "\r" else text for text in texts]
-    return texts
+    return texts, None
 
 
 def cut_text(clean: bytes, cap: int, lost: int = 0) -> str:

@@ -28,7 +28,7 @@ from adminbot.rules.offline import (
 )
 from adminbot.rules.reference import corpus
 from adminbot.rules.ruleset import build_ruleset
-from tests.tailing import tailer_lines
+from tests.tailing import ODD_PIECES, tailer_lines
 
 SAMPLES = Path(__file__).parent / "samples"
 
@@ -190,19 +190,6 @@ def test_the_file_is_read_like_the_tailer_reads_it(tmp_path: Path) -> None:
     assert lines[:4] == tailer_lines(log, MAX_LINE_BYTES)
 
 
-_PIECES = [
-    b"2026-11-29 10:00:01,123 ERROR x: fallo",
-    b"Traceback (most recent call last):",
-    "PermissionError: denegado ñ ☃".encode(),
-    b"\xc3",  # a character cut short
-    b"\xe2\x98",
-    b"\x00",
-    b"\r",
-    b"x" * 90,  # over the cap of 64 bytes once a line has two
-    b" ",
-]
-
-
 @pytest.mark.parametrize("seed", range(8))
 def test_check_rules_reads_any_bytes_as_the_tailer_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
@@ -211,7 +198,7 @@ def test_check_rules_reads_any_bytes_as_the_tailer_does(
     line's number, offsets and text are the tailer's (it waits for the last newline)."""
     rng = random.Random(seed)
     monkeypatch.setattr(offline, "MAX_LINE_BYTES", 64)
-    lines = [b"".join(rng.choices(_PIECES, k=rng.randrange(6))) for _ in range(300)]
+    lines = [b"".join(rng.choices(ODD_PIECES, k=rng.randrange(6))) for _ in range(300)]
     log = tmp_path / "f.log"
     log.write_bytes(b"\n".join(lines) + b"\n" + b"last \x00line\r")
     chunk = rng.choice([7, 48, 97, 256, 4096])

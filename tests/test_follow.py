@@ -12,7 +12,7 @@ import pytest
 from adminbot.linetext import cut_text
 from adminbot.models import Line, LineBatch
 from adminbot.tail import follow
-from tests.tailing import tailer_lines
+from tests.tailing import ODD_PIECES, tailer_lines
 
 
 def _one_by_one(data: bytes, cap: int) -> list[Line]:
@@ -31,28 +31,13 @@ def _one_by_one(data: bytes, cap: int) -> list[Line]:
     return lines
 
 
-_PIECES = [
-    b"2026-11-29 10:00:01,123 ERROR x: fallo",
-    b"Traceback (most recent call last):",
-    b'  File "/x.py", line 1, in f',
-    "PermissionError: denegado ñ ☃".encode(),
-    b"\xc3",  # a character cut short
-    b"\xe2\x98",
-    b"\xff\xfe",
-    b"\x00",
-    b"\r",
-    b"x" * 90,  # over the cap of 64 bytes once a line has two
-    b" ",
-]
-
-
 @pytest.mark.parametrize("seed", range(6))
 def test_a_chunk_decoded_at_once_gives_each_line_as_read_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
 ) -> None:
     rng = random.Random(seed)
     monkeypatch.setattr(follow, "CHUNK_BYTES", rng.choice([48, 97, 256, 4096]))
-    lines = [b"".join(rng.choices(_PIECES, k=rng.randrange(5))) for _ in range(400)]
+    lines = [b"".join(rng.choices(ODD_PIECES, k=rng.randrange(5))) for _ in range(400)]
     data = b"\n".join(lines) + b"\n" + b"a partial line"
     path = tmp_path / "f.log"
     path.write_bytes(data)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
 
-from adminbot.linetext import LongLine, line_text, lines_text
+from adminbot.linetext import LongLine, block_texts
 from adminbot.models import Checkpoint, LineBatch
 from adminbot.rules.headers import last_record_start
 
@@ -301,10 +301,8 @@ class Follower:
                 ends = accumulate(lengths, initial=end)
                 next(ends)  # `end` itself, where the first of them starts: there already
                 offsets += ends
-                if max(lengths) - 1 > self._max:
-                    texts += [line_text(raw, self._max) for raw in rest]
-                else:  # one decode for the chunk: a newline never ends a bad sequence early
-                    texts += lines_text(data[len(data) - len(tail) - sum(lengths) : -len(tail) - 1])
+                block = data[len(data) - len(tail) - sum(lengths) : -len(tail) - 1]
+                texts += block_texts(block, self._max)[0]
         self._partial.add(tail)
         batch = LineBatch(self.source, self._line_no + 1, texts, offsets)
         self._line_no += len(texts)
