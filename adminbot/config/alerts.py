@@ -13,9 +13,7 @@ from adminbot.incidents.schedule import parse_clock
 from adminbot.notify.quiet import QUIET_MODES, QuietHours
 from adminbot.tables import Table
 
-# The package's name, as before the split into modules: the warning below is logged
-# under the same name, so its log line reads the same.
-logger = logging.getLogger("adminbot.config")
+logger = logging.getLogger(__name__)
 
 
 def _alerts(table: Table) -> AlertConfig:
