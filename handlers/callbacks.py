@@ -18,7 +18,7 @@ from adminbot.models import Incident
 from adminbot.service import verbs
 from adminbot.service.runtime import Runtime
 from adminbot.service.verbs import FixStart
-from handlers import screens, views
+from handlers import alert_views, list_views, screens
 from handlers.access import may_act
 from handlers.commands import MAX_PAGE_SIZE, actor_of, errors_view, mutes_view, rule_names
 from handlers.context import AdminContext
@@ -95,7 +95,7 @@ async def on_mute(update: Update, context: AdminContext) -> None:
     hours = mute_hours(tap)
     if hours is None:
         await query.answer(t("tap.mute_choose"))
-        await _swap_keyboard(query, views.mute_choices(incident, t))
+        await _swap_keyboard(query, alert_views.mute_choices(incident, t))
         return
     until = verbs.mute(runtime, incident, actor_of(update), timedelta(hours=hours))
     when = screens.screen(runtime).time(until)
@@ -152,7 +152,7 @@ async def on_unmute_listed(update: Update, context: AdminContext) -> None:
     else:
         runtime.book.lift(target)
         logger.info("Mute of %r lifted by %s", target, actor_of(update))
-        await query.answer(t("tap.unmuted_one", target=cut(views.mute_name(target, t), 60)))
+        await query.answer(t("tap.unmuted_one", target=cut(list_views.mute_name(target, t), 60)))
         for incident_id in runtime.book.muted_incidents(target):
             runtime.outbox.incident_changed(incident_id)  # its alert offers Mute again
     text, markup = mutes_view(runtime)

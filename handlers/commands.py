@@ -14,11 +14,12 @@ from adminbot.incidents.schedule import Scope
 from adminbot.incidents.summary import build_summary, parse_period
 from adminbot.service.runtime import Runtime
 from adminbot.service.upkeep import end_maintenance, start_maintenance
-from handlers import digest_views, layout, noise_views, screens, status_views, views
+from handlers import digest_views, layout, list_views, noise_views, screens, status_views
 from handlers.access import may_act
 from handlers.context import AdminContext
 from handlers.screens import words
 from handlers.taps import HOST_NAME
+from handlers.words import esc
 
 HOST_ARG = "host="
 """`/errors host=b`: one host's incidents."""
@@ -77,7 +78,7 @@ async def cmd_errors(update: Update, context: AdminContext) -> None:
             host = arg.removeprefix(HOST_ARG)
         else:
             names = ", ".join(rule_names(runtime))
-            await reply(update, words(runtime)("errors.usage", rules=views.esc(names)))
+            await reply(update, words(runtime)("errors.usage", rules=esc(names)))
             return
     text, markup = errors_view(runtime, rule, page=0, size=size, host=host)
     await reply(update, text, markup)
@@ -94,7 +95,7 @@ def errors_view(
     found = runtime.store.incidents(rule=rule, limit=size + 1, offset=page * size, host=host)
     owners = {i.id: who[0] for i in found[:size] if (who := screens.on_it(runtime, i)) is not None}
     screen = screens.screen(runtime)
-    text, markup = views.errors_page(
+    text, markup = list_views.errors_page(
         found[:size],
         screen,
         page=page,
@@ -129,7 +130,7 @@ async def cmd_summary(update: Update, context: AdminContext) -> None:
     else:
         lines = runtime.monitor.stats.lines
         data = build_summary(runtime.store, runtime.started_at, now, lines=lines)
-    await reply(update, views.summary(data, screens.screen(runtime, now)))
+    await reply(update, list_views.summary(data, screens.screen(runtime, now)))
     if want_chart:
         await reply_chart(update, runtime, data.since, now)
 
@@ -152,11 +153,11 @@ async def cmd_mute(update: Update, context: AdminContext) -> None:
     names = rule_names(runtime)
     period = parse_period(args[1]) if len(args) == 2 else DEFAULT_MUTE if len(args) == 1 else None
     if period is None or args[0] not in (*names, MUTE_ALL):
-        await reply(update, words(runtime)("mute.usage", rules=views.esc(", ".join(names))))
+        await reply(update, words(runtime)("mute.usage", rules=esc(", ".join(names))))
         return
     until = runtime.book.mute(args[0], min(period, timedelta(days=30)), actor_of(update))
     when = screens.screen(runtime).time(until)
-    await reply(update, words(runtime)("mute.done", target=views.esc(args[0]), until=when))
+    await reply(update, words(runtime)("mute.done", target=esc(args[0]), until=when))
 
 
 async def cmd_unmute(update: Update, context: AdminContext) -> None:
@@ -176,7 +177,7 @@ def mutes_view(runtime: Runtime) -> layout.View:
     """The mutes still in force, each with its Unmute button."""
     now = runtime.clock()
     live = {target: until for target, until in runtime.store.mutes().items() if until > now}
-    return views.mutes_page(live, screens.screen(runtime, now))
+    return list_views.mutes_page(live, screens.screen(runtime, now))
 
 
 async def cmd_kinds(update: Update, context: AdminContext) -> None:
@@ -184,7 +185,7 @@ async def cmd_kinds(update: Update, context: AdminContext) -> None:
     runtime = runtime_of(context)
     kinds = runtime.kinds
     shown = kinds.newest(KINDS_SHOWN)
-    await reply(update, views.kinds_page(shown, kinds.total(), screens.screen(runtime)))
+    await reply(update, list_views.kinds_page(shown, kinds.total(), screens.screen(runtime)))
 
 
 async def cmd_dashboard(update: Update, context: AdminContext) -> None:
@@ -224,7 +225,7 @@ async def cmd_maintenance(update: Update, context: AdminContext) -> None:
         return
     parsed = _maintenance_args(args, rule_names(runtime))
     if parsed is None:
-        names = views.esc(", ".join(rule_names(runtime)))
+        names = esc(", ".join(rule_names(runtime)))
         await reply(update, t("maintenance.usage", rules=names))
         return
     period, scope = parsed

@@ -46,7 +46,7 @@ from adminbot.service.runtime import Runtime
 from adminbot.store.errors import StoreUnreachable
 from adminbot.store.fence import Fence
 from adminbot.store.rows import OutboxItem, SentRef
-from handlers import layout, screens, views
+from handlers import layout, notice_views, screens
 from handlers.pacing import Pacer
 from handlers.topics import Topics
 from handlers.words import plain_text
@@ -347,7 +347,7 @@ class Delivery:
         elif item.kind == MESSAGE:
             view = screens.message(self.runtime, item.payload)
             if item.doubt:
-                view = views.possibly_repeated(view, screens.words(self.runtime))
+                view = notice_views.possibly_repeated(view, screens.words(self.runtime))
             replied = self._replied(item)
             await self._new_message(
                 item.chat_id,
@@ -429,14 +429,14 @@ class Delivery:
         screen = screens.screen(self.runtime)
         ref = self.store.storm_message(storm_id, chat)
         if ref is not None and await self._edited(
-            chat, ref, views.storm(facts, screen, repeated=ref.repeated)
+            chat, ref, notice_views.storm(facts, screen, repeated=ref.repeated)
         ):
             self._done(item)
             return
         repeated = item.doubt > 0
         sent = await self._new_message(
             chat,
-            views.storm(facts, screen, repeated=repeated),
+            notice_views.storm(facts, screen, repeated=repeated),
             thread=await self.topics.thread(chat, facts.rule),
         )
         self._done(

@@ -1,18 +1,21 @@
-"""What every view stands on: the screen it is drawn for, and text cut to what one
-Telegram message holds (4,096 characters as Telegram counts them, tags never cut)."""
+"""What every view stands on: the screen it is drawn for, text cut to what one
+Telegram message holds (4,096 characters as Telegram counts them, tags never cut),
+and the inline keyboard under it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from telegram import InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from handlers.i18n import Catalog
 from handlers.words import esc, plain_text
 
 MAX_CHARS = 4096
+MAX_CALLBACK_BYTES = 64
 
 View = tuple[str, InlineKeyboardMarkup | None]
 
@@ -69,3 +72,12 @@ def fit(text: str, limit: int = MAX_CHARS - 2) -> str:
     while len(lines) > 1 and visible_len("\n".join(lines)) > limit:
         lines.pop()
     return "\n".join(lines)
+
+
+def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup | None:
+    rows = [row for row in rows if row]
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )

@@ -21,9 +21,9 @@ from handlers.commands import actor_of
 from handlers.context import AdminContext
 from handlers.evidence import tapped
 from handlers.i18n import Catalog
-from handlers.layout import View, cut
+from handlers.layout import View, cut, keyboard
 from handlers.taps import Tap, Verb
-from handlers.views import esc, keyboard
+from handlers.words import esc
 
 LISTED = 5
 """Incidents named per line of the preview; the rest are counted."""

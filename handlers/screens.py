@@ -17,8 +17,9 @@ from adminbot.models import Incident, IncidentState
 from adminbot.notify.notices import Unreadable, notice_from_payload
 from adminbot.service.runtime import Runtime
 from adminbot.store.hosts import HostRow
-from handlers import buttons, chart, layout, noise_views, status_views, views
+from handlers import alert_views, buttons, chart, layout, noise_views, notice_views, status_views
 from handlers.i18n import Catalog
+from handlers.words import esc
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def alert(runtime: Runtime, incident: Incident, *, repeated: bool = False) -> la
     actions = [kind.value for kind in runtime.remedies.offered(incident)]
     history = runtime.store.audit(incident_id=incident.id)
     actors = {"policy": words(runtime)("actor.policy")}
-    return views.alert(
+    return alert_views.alert(
         incident,
         screen(runtime),
         actions,
@@ -77,7 +78,7 @@ def message(runtime: Runtime, payload: Mapping[str, Any]) -> layout.View:
     item = notice_from_payload(payload)
     if isinstance(item, Unreadable):
         logger.error("Unreadable notice in the outbox: %r", dict(payload))
-    return views.notice(item, screen(runtime), _patterns(runtime))
+    return notice_views.notice(item, screen(runtime), _patterns(runtime))
 
 
 def chart_png(runtime: Runtime, since: datetime, until: datetime) -> bytes:
@@ -91,7 +92,7 @@ def _patterns(runtime: Runtime) -> tuple[str, ...]:
 
 
 def _files(runtime: Runtime) -> str:
-    return ", ".join(f"<code>{views.esc(p)}</code>" for p in _patterns(runtime))
+    return ", ".join(f"<code>{esc(p)}</code>" for p in _patterns(runtime))
 
 
 def help_text(runtime: Runtime) -> str:

@@ -16,8 +16,9 @@ from adminbot.store.retention import StoreSize
 from adminbot.supervise.child import PipelineStatus
 from handlers import channel_views, host_views, predict_views, words
 from handlers.i18n import Catalog
+from handlers.icons import CHECK_ICONS
 from handlers.layout import MAX_CHARS, Screen, fit, inline, visible_len
-from handlers.views import CHECK_ICONS, mute_name
+from handlers.list_views import mute_name
 from handlers.words import duration, esc
 
 

@@ -86,6 +86,11 @@ class Tap:
         return cls(verb, int(parts[1]), parts[2], extra)
 
 
+def callback(verb: str, incident: Incident, extra: str = "") -> str:
+    """Opaque callback data: a verb, the incident id and its random token; never a path."""
+    return Tap(Verb(verb), incident.id, incident.token, extra).encode()
+
+
 HOST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 """A host name as /errors host= and its page buttons accept it."""
 

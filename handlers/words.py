@@ -1,4 +1,5 @@
-"""Words for the core's facts: check reasons, action notes, disk reports, durations.
+"""Words for the core's facts: check reasons, action notes, disk reports, durations,
+the name of who did something.
 
 The core hands over reasons and numbers; this module turns them into escaped HTML in
 the admin's language, through the catalog. It is the one place durations and sizes
@@ -49,6 +50,11 @@ def duration(delta: timedelta, t: Catalog | None = None) -> str:
     if hours < 48:
         return f"{hours}{h}{minutes:02d}{m}" if minutes else f"{hours}{h}"
     return f"{hours // 24}{d}{hours % 24}{h}"
+
+
+def display_name(actor: str) -> str:
+    """The name part of an audited actor ("Ana · id 42" → "Ana")."""
+    return actor.split(" · id ", 1)[0]
 
 
 def fact(name: str, value: Fact, t: Catalog) -> str:

@@ -14,7 +14,7 @@ from telegram import Update
 
 from adminbot.models import Match, Record, Severity
 from adminbot.service.runtime import Runtime
-from handlers import screens, views
+from handlers import screens, words
 from handlers.commands import cmd_errors, cmd_mute, cmd_summary, cmd_unmute, rule_names
 from handlers.context import AdminContext
 from handlers.i18n import Catalog
@@ -55,7 +55,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
 
 
 async def test_errors_of_an_unknown_type_answers_the_usage_with_every_type(world: World) -> None:
-    usage = world.t("errors.usage", rules=views.esc(", ".join(rule_names(world.runtime))))
+    usage = world.t("errors.usage", rules=words.esc(", ".join(rule_names(world.runtime))))
     assert await world.say("/errors no_such_rule 5", cmd_errors) == usage
 
 
@@ -84,7 +84,7 @@ async def test_mute_without_a_duration_takes_an_hour(world: World) -> None:
 async def test_mute_without_a_known_type_or_with_a_bad_period_answers_the_usage(
     world: World, text: str
 ) -> None:
-    usage = world.t("mute.usage", rules=views.esc(", ".join(rule_names(world.runtime))))
+    usage = world.t("mute.usage", rules=words.esc(", ".join(rule_names(world.runtime))))
     assert await world.say(text, cmd_mute) == usage
     assert not world.runtime.book.is_muted("timeout")
 

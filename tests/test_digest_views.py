@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from adminbot.digest.facts import Count, DigestFacts, FixCount, OpenIncident
 from adminbot.notify import notices
-from handlers import layout, views
+from handlers import layout, notice_views
 from handlers.i18n import Catalog
 from handlers.words import plain_text
 from tests.telegram_html import parse_telegram_html
@@ -39,7 +39,7 @@ def day(**changes: Any) -> DigestFacts:
 
 
 def shown(facts: DigestFacts, language: str = "en") -> str:
-    text, markup = views.notice(notices.DailyDigest(facts), screen(language))
+    text, markup = notice_views.notice(notices.DailyDigest(facts), screen(language))
     parse_telegram_html(text)  # raises on a bad tag or an unescaped "<" or "&"
     assert markup is None
     return plain_text(text)
@@ -81,5 +81,7 @@ def test_the_digest_and_the_charts_caption_speak_spanish() -> None:
     text = shown(day(), "es")
     assert "Resumen del día" in text and "Por servidor: srv<1> 9" in text
     assert "• reintento: 6 bien, 1 fallidos" in text
-    caption, _ = views.notice(notices.DigestChart(UNTIL - timedelta(hours=24), UNTIL), screen("es"))
+    caption, _ = notice_views.notice(
+        notices.DigestChart(UNTIL - timedelta(hours=24), UNTIL), screen("es")
+    )
     assert "incidencias nuevas por hora" in caption

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from adminbot.incidents.summary import Summary
 from adminbot.store.hosts import HostBeat, HostFile, HostRow
-from handlers import layout, status_views, views
+from handlers import alert_views, layout, list_views, status_views
 from handlers.i18n import Catalog
 from handlers.taps import PageTap
 from tests.test_views import MADRID, NOW, incident, visible
@@ -19,22 +19,24 @@ def screen(hosts: int, language: str = "en") -> layout.Screen:
 
 def test_an_alert_names_its_host_only_when_hosts_share_the_store() -> None:
     on_b = replace(incident(), host="b")
-    text, _ = views.alert(on_b, screen(2), ["chown"])
+    text, _ = alert_views.alert(on_b, screen(2), ["chown"])
     assert "Host: b" in visible(text)
-    spanish, _ = views.alert(on_b, screen(2, "es"), ["chown"])
+    spanish, _ = alert_views.alert(on_b, screen(2, "es"), ["chown"])
     assert "Servidor: b" in visible(spanish)
-    alone, _ = views.alert(on_b, screen(1), ["chown"])
+    alone, _ = alert_views.alert(on_b, screen(1), ["chown"])
     assert "Host" not in visible(alone)
 
 
 def test_an_errors_line_carries_the_host_with_several_hosts() -> None:
     on_b = replace(incident(), host="b")
-    text, markup = views.errors_page([on_b], screen(2), page=0, has_more=True, rule=None, host="b")
+    text, markup = list_views.errors_page(
+        [on_b], screen(2), page=0, has_more=True, rule=None, host="b"
+    )
     assert "🖥 b" in text
     assert "host=b" in text
     pages = [b.callback_data for row in markup.inline_keyboard for b in row] if markup else []
     assert PageTap(1, 10, None, "b").encode() in pages
-    alone, _ = views.errors_page([on_b], screen(1), page=0, has_more=False, rule=None)
+    alone, _ = list_views.errors_page([on_b], screen(1), page=0, has_more=False, rule=None)
     assert "🖥" not in alone
 
 
@@ -101,7 +103,7 @@ def test_the_summary_counts_per_host_with_several_hosts() -> None:
         median_resolution=None,
         by_host={"a": (1, 4), "b": (2, 5)},
     )
-    text = visible(views.summary(data, screen(2)))
+    text = visible(list_views.summary(data, screen(2)))
     assert "host a: 1 (4×)" in text and "host b: 2 (5×)" in text
-    alone = visible(views.summary(replace(data, by_host={"a": (3, 9)}), screen(1)))
+    alone = visible(list_views.summary(replace(data, by_host={"a": (3, 9)}), screen(1)))
     assert "host a" not in alone

@@ -10,7 +10,7 @@ from adminbot.models import Severity
 from adminbot.predict.diskfill import FillForecast
 from adminbot.predict.rate import Unusual, Usual
 from adminbot.predict.watch import DiskOutlook, Outlook
-from handlers import status_views, views
+from handlers import alert_views, status_views
 from handlers.i18n import Catalog
 from handlers.predict_views import eta
 from tests.test_views import incident, report, screen, visible
@@ -31,7 +31,7 @@ def test_a_disk_forecast_alert_says_when_the_folder_is_full_and_how_fast(
     language: str, expected: str
 ) -> None:
     warning = incident(rule="disco_previsto", severity=Severity.WARNING, fields=DISK_FIELDS)
-    text, _ = views.alert(warning, screen(language), [])
+    text, _ = alert_views.alert(warning, screen(language), [])
     assert expected in visible(text).splitlines()
 
 
@@ -44,12 +44,12 @@ def test_a_disk_forecast_alert_says_when_the_folder_is_full_and_how_fast(
 )
 def test_an_unusual_rate_alert_says_how_many_times_the_usual(language: str, expected: str) -> None:
     warning = incident(rule="ritmo_inusual", severity=Severity.WARNING, fields=RATE_FIELDS)
-    text, _ = views.alert(warning, screen(language), [])
+    text, _ = alert_views.alert(warning, screen(language), [])
     assert expected in visible(text).splitlines()
 
 
 def test_an_alert_of_another_rule_has_no_prediction_line() -> None:
-    text, _ = views.alert(incident(), screen(), [])
+    text, _ = alert_views.alert(incident(), screen(), [])
     assert "at this rate" not in visible(text)
 
 

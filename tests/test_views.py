@@ -18,7 +18,7 @@ from adminbot.incidents.summary import Summary
 from adminbot.models import Incident, IncidentState, Severity, frozen_map
 from adminbot.store.kinds import Kind, KindState
 from adminbot.store.rows import AuditEntry
-from handlers import layout, status_views, views
+from handlers import alert_views, layout, list_views, notice_views, status_views, words
 from handlers.i18n import Catalog
 from tests.fake_telegram import MAX_CALLBACK_DATA_BYTES, MAX_TEXT_LENGTH
 from tests.telegram_html import parse_telegram_html
@@ -103,7 +103,7 @@ def labels(markup: InlineKeyboardMarkup | None) -> list[str]:
 
 
 def test_critical_alert_says_it_needs_attention_now() -> None:
-    text, _ = views.alert(incident(severity=Severity.CRITICAL), screen(), [])
+    text, _ = alert_views.alert(incident(severity=Severity.CRITICAL), screen(), [])
     first_line = visible(text).splitlines()[0]
     assert "CRITICAL" in first_line
     assert "needs attention now" in first_line
@@ -111,7 +111,7 @@ def test_critical_alert_says_it_needs_attention_now() -> None:
 
 
 def test_error_alert_is_marked_recoverable() -> None:
-    text, _ = views.alert(incident(severity=Severity.ERROR), screen(), [])
+    text, _ = alert_views.alert(incident(severity=Severity.ERROR), screen(), [])
     first_line = visible(text).splitlines()[0]
     assert "ERROR · permisos" in first_line
     assert "#7" in first_line
@@ -119,7 +119,7 @@ def test_error_alert_is_marked_recoverable() -> None:
 
 
 def test_spanish_alert_is_in_spanish() -> None:
-    text, markup = views.alert(incident(severity=Severity.CRITICAL), screen("es"), ["retry"])
+    text, markup = alert_views.alert(incident(severity=Severity.CRITICAL), screen("es"), ["retry"])
     shown = visible(text)
     assert "CRÍTICO" in shown
     assert "requiere atención ya" in shown
@@ -135,7 +135,7 @@ def test_spanish_alert_is_in_spanish() -> None:
 
 def test_alert_shows_the_log_file_path_and_file_id_but_not_other_fields() -> None:
     fields = {"path": "/srv/media/a.mp4", "file_id": "BQACAgI", "user": "someone", "token": "x"}
-    text, _ = views.alert(incident(fields=fields), screen(), [])
+    text, _ = alert_views.alert(incident(fields=fields), screen(), [])
     shown = visible(text)
     assert "File: /var/log/pipeline/bot.log" in shown
     assert "path: /srv/media/a.mp4" in shown
@@ -150,7 +150,7 @@ def test_alert_shows_count_and_times_in_the_admins_zone() -> None:
         first_seen=datetime(2026, 11, 29, 8, 5, tzinfo=UTC),
         last_seen=datetime(2026, 11, 29, 11, 30, 15, tzinfo=UTC),
     )
-    text, _ = views.alert(item, screen(), [])
+    text, _ = alert_views.alert(item, screen(), [])
     assert "Seen 12× · first 09:05:00 · last 12:30:15" in visible(text)
 
 
@@ -158,19 +158,19 @@ def test_a_time_on_another_local_day_shows_the_date() -> None:
     # 23:30 UTC on the 28th is already 00:30 on the 29th in Madrid: "today" for the admin
     today = incident(first_seen=datetime(2026, 11, 28, 23, 30, tzinfo=UTC))
     yesterday = incident(first_seen=datetime(2026, 11, 28, 22, 30, tzinfo=UTC))
-    assert "first 00:30:00" in visible(views.alert(today, screen(), [])[0])
-    assert "first 2026-11-28 23:30" in visible(views.alert(yesterday, screen(), [])[0])
+    assert "first 00:30:00" in visible(alert_views.alert(today, screen(), [])[0])
+    assert "first 2026-11-28 23:30" in visible(alert_views.alert(yesterday, screen(), [])[0])
 
 
 def test_summer_time_is_applied() -> None:
     july = datetime(2026, 7, 1, 10, 0, tzinfo=UTC)
     item = incident(first_seen=july, last_seen=july)
-    text, _ = views.alert(item, screen(now=july), [])
+    text, _ = alert_views.alert(item, screen(now=july), [])
     assert "first 12:00:00 · last 12:00:00" in visible(text)
 
 
 def test_alert_shows_the_state() -> None:
-    text, _ = views.alert(incident(state=IncidentState.FIXING), screen(), [])
+    text, _ = alert_views.alert(incident(state=IncidentState.FIXING), screen(), [])
     assert "State: fixing…" in visible(text)
 
 
@@ -184,7 +184,7 @@ def test_hostile_log_text_is_escaped_into_well_formed_telegram_html() -> None:
         sample=f"ERROR {HOSTILE}\nTraceback\n  line </pre> & <b>",
         fields={"path": f"/srv/{HOSTILE}.mp4", "file_id": "</code><a href='x'>id</a>"},
     )
-    text, _ = views.alert(item, screen(), ["retry"])
+    text, _ = alert_views.alert(item, screen(), ["retry"])
     shown = visible(text)  # raises if Telegram would refuse to parse it
     assert "<script>alert(1)</script> & </pre><b>x</b>" in shown
     assert "</code><a href='x'>id</a>" in shown
@@ -194,7 +194,7 @@ def test_hostile_log_text_is_escaped_into_well_formed_telegram_html() -> None:
 
 def test_the_sample_stays_inside_one_pre_block_whatever_it_contains() -> None:
     item = incident(sample="before </pre> after <pre> & end")
-    text, _ = views.alert(item, screen(), [])
+    text, _ = alert_views.alert(item, screen(), [])
     plain, entities = parse_telegram_html(text)
     pre = [e for e in entities if e["type"] == "pre"]
     assert len(pre) == 1
@@ -208,7 +208,7 @@ def test_control_and_direction_override_characters_never_reach_the_screen() -> N
         sample="ERROR \u202egpj.exe\x00 \x1b[2J\r done",
         fields={"path": "/srv/\u202egpj.exe\x00.mp4", "file_id": "a\u2066b\x7f"},
     )
-    text, _ = views.alert(item, screen(), [])
+    text, _ = alert_views.alert(item, screen(), [])
     shown = visible(text)
     for hostile in ("\u202e", "\u2066", "\x00", "\x1b", "\r", "\x7f"):
         assert hostile not in shown
@@ -217,7 +217,7 @@ def test_control_and_direction_override_characters_never_reach_the_screen() -> N
 
 def test_a_newline_in_a_path_shows_as_a_mark_so_each_tag_stays_on_one_line() -> None:
     item = incident(source="/log/a\nb.log", fields={"path": "/srv/x\n</code>.mp4"})
-    shown = visible(views.alert(item, screen(), [])[0])
+    shown = visible(alert_views.alert(item, screen(), [])[0])
     assert "File: /log/a↵b.log" in shown
     assert "path: /srv/x↵</code>.mp4" in shown
     files = [status_views.FileLine(f"/log/{n}\n<b>.log", 1, NOW, None) for n in range(1_000)]
@@ -230,7 +230,7 @@ def test_huge_sample_and_many_long_fields_still_fit_one_message() -> None:
     fields.update({name: "/srv/" + "y" * 5_000 for name in ("path", "file_id", "errno", "host")})
     fields["port"] = "9" * 5_000
     item = incident(sample="ERROR " + "z" * 100_000, fields=fields)
-    text, _ = views.alert(item, screen(), ["retry"])
+    text, _ = alert_views.alert(item, screen(), ["retry"])
     shown = visible(text)
     assert layout.visible_len(text) <= MAX_TEXT_LENGTH
     assert "ERROR zzz" in shown
@@ -245,7 +245,7 @@ def test_astral_characters_count_twice_and_still_fit() -> None:
     item = incident(
         rule="r" * 64, source="/log/" + emoji * 400, sample=emoji * 100_000, fields=fields
     )
-    text, _ = views.alert(item, screen(), ["retry"], history)
+    text, _ = alert_views.alert(item, screen(), ["retry"], history)
     visible(text)
     assert layout.visible_len(text) <= MAX_TEXT_LENGTH
 
@@ -253,14 +253,14 @@ def test_astral_characters_count_twice_and_still_fit() -> None:
 def test_long_action_reports_in_the_history_still_leave_room_for_the_sample() -> None:
     report = "\n".join(f"/srv/media/folder{n} {n} GB" for n in range(500))
     history = [audit(True, report), audit(False, report), audit(True, report)]
-    text, _ = views.alert(incident(sample="ERROR disk full"), screen(), [], history)
+    text, _ = alert_views.alert(incident(sample="ERROR disk full"), screen(), [], history)
     shown = visible(text)
     assert "ERROR disk full" in shown
 
 
 def test_a_huge_traceback_shows_its_first_and_last_lines() -> None:
     lines = ["ERROR download failed"] + [f"  frame {n}" for n in range(5_000)] + ["OSError: 28"]
-    text, _ = views.alert(incident(sample="\n".join(lines)), screen(), [])
+    text, _ = alert_views.alert(incident(sample="\n".join(lines)), screen(), [])
     assert "ERROR download failed\n…\nOSError: 28" in visible(text)
 
 
@@ -268,7 +268,7 @@ def test_a_huge_traceback_shows_its_first_and_last_lines() -> None:
 
 
 def test_alert_offers_the_given_fixes_then_mark_fixed_ignore_and_mute() -> None:
-    _, markup = views.alert(incident(), screen(), ["clean_retry", "retry"])
+    _, markup = alert_views.alert(incident(), screen(), ["clean_retry", "retry"])
     assert labels(markup) == [
         "🧹 Clean & retry",
         "🔁 Retry",
@@ -281,13 +281,13 @@ def test_alert_offers_the_given_fixes_then_mark_fixed_ignore_and_mute() -> None:
 
 
 def test_alert_without_fixes_still_offers_mark_fixed_ignore_and_mute() -> None:
-    _, markup = views.alert(incident(), screen(), [])
+    _, markup = alert_views.alert(incident(), screen(), [])
     assert labels(markup) == ["👤 I'm on it", "✅ Mark fixed", "🙈 Ignore", "🔕 Mute…"]
 
 
 @pytest.mark.parametrize("state", [IncidentState.RESOLVED, IncidentState.IGNORED])
 def test_a_closed_incident_has_no_buttons(state: IncidentState) -> None:
-    text, markup = views.alert(incident(state=state), screen(), ["retry"])
+    text, markup = alert_views.alert(incident(state=state), screen(), ["retry"])
     assert markup is None
     assert f"State: {state.value}" in visible(text)
 
@@ -295,7 +295,7 @@ def test_a_closed_incident_has_no_buttons(state: IncidentState) -> None:
 def test_callback_data_is_short_and_never_carries_a_path() -> None:
     path = "/srv/media/" + "very-long-name-" * 20 + ".mp4"
     item = incident(id=10**12, fields={"path": path, "file_id": "F" * 300})
-    _, markup = views.alert(item, screen(), [kind.value for kind in ActionKind])
+    _, markup = alert_views.alert(item, screen(), [kind.value for kind in ActionKind])
     data = [d for _, d in buttons(markup)]
     assert len(data) == len(ActionKind) + 4  # fixes, On it, Mark fixed, Ignore, Mute
     for value in data:
@@ -311,7 +311,7 @@ def test_history_shows_outcome_actor_and_local_time() -> None:
         audit(True, "owner changed to media:media (sudo)", actor="@ana", at=NOW),
     ]
     actors = {"policy": "automatic"}
-    text, _ = views.alert(incident(), screen(), [], history, actors)
+    text, _ = alert_views.alert(incident(), screen(), [], history, actors)
     shown = visible(text)
     assert "❌ retry failed after 3 attempt(s): exit 1 — automatic, 12:50:00" in shown
     assert "✅ owner changed to media:media (sudo) — @ana, 13:00:00" in shown
@@ -319,7 +319,7 @@ def test_history_shows_outcome_actor_and_local_time() -> None:
 
 def test_history_shows_only_the_last_three_outcomes() -> None:
     history = [audit(True, f"attempt {n}", at=NOW) for n in range(5)]
-    shown = visible(views.alert(incident(), screen(), [], history)[0])
+    shown = visible(alert_views.alert(incident(), screen(), [], history)[0])
     assert "attempt 0" not in shown
     assert "attempt 1" not in shown
     assert all(f"attempt {n}" in shown for n in (2, 3, 4))
@@ -327,7 +327,7 @@ def test_history_shows_only_the_last_three_outcomes() -> None:
 
 def test_hostile_text_in_an_action_summary_is_escaped() -> None:
     history = [audit(False, "chown failed: </b><script>&", actor="<i>@x</i>")]
-    shown = visible(views.alert(incident(), screen(), [], history)[0])
+    shown = visible(alert_views.alert(incident(), screen(), [], history)[0])
     assert "❌ chown failed: </b><script>& — <i>@x</i>" in shown
 
 
@@ -343,29 +343,29 @@ def paging(markup: InlineKeyboardMarkup | None) -> list[tuple[str, str]]:
 
 
 def test_first_page_with_more_offers_only_older() -> None:
-    text, markup = views.errors_page(many(10), screen(), page=0, has_more=True, rule=None)
+    text, markup = list_views.errors_page(many(10), screen(), page=0, has_more=True, rule=None)
     assert paging(markup) == [("Older ▶️", "page:1:10:*")]
     assert visible(text).splitlines()[0] == "Incidents · page 1"
 
 
 def test_middle_page_offers_newer_and_older() -> None:
-    _, markup = views.errors_page(many(10), screen(), page=2, has_more=True, rule="timeout")
+    _, markup = list_views.errors_page(many(10), screen(), page=2, has_more=True, rule="timeout")
     assert paging(markup) == [("◀️ Newer", "page:1:10:timeout"), ("Older ▶️", "page:3:10:timeout")]
 
 
 def test_last_page_offers_only_newer() -> None:
-    _, markup = views.errors_page(many(3), screen(), page=1, has_more=False, rule=None, size=5)
+    _, markup = list_views.errors_page(many(3), screen(), page=1, has_more=False, rule=None, size=5)
     assert paging(markup) == [("◀️ Newer", "page:0:5:*")]
 
 
 def test_a_single_page_has_no_paging_buttons() -> None:
-    _, markup = views.errors_page(many(3), screen(), page=0, has_more=False, rule=None)
+    _, markup = list_views.errors_page(many(3), screen(), page=0, has_more=False, rule=None)
     assert paging(markup) == []
 
 
 def test_each_incident_gets_an_open_button_five_per_row() -> None:
     found = many(12)
-    _, markup = views.errors_page(found, screen(), page=0, has_more=False, rule=None, size=12)
+    _, markup = list_views.errors_page(found, screen(), page=0, has_more=False, rule=None, size=12)
     assert markup is not None
     rows = [[b.text for b in row] for row in markup.inline_keyboard]
     assert [len(row) for row in rows] == [5, 5, 2]
@@ -375,21 +375,21 @@ def test_each_incident_gets_an_open_button_five_per_row() -> None:
 
 def test_errors_lines_show_rule_count_state_and_age() -> None:
     item = incident(count=4, state=IncidentState.FIXING, last_seen=NOW - timedelta(minutes=90))
-    text, _ = views.errors_page([item], screen(), page=0, has_more=False, rule="permisos")
+    text, _ = list_views.errors_page([item], screen(), page=0, has_more=False, rule="permisos")
     lines = visible(text).splitlines()
     assert lines[0] == "Incidents permisos · page 1"
     assert lines[1] == "🟠 #7 permisos ×4 · fixing… · 1h30m ago"
 
 
 def test_no_incidents_says_so_without_buttons() -> None:
-    text, markup = views.errors_page([], screen(), page=0, has_more=False, rule="timeout")
+    text, markup = list_views.errors_page([], screen(), page=0, has_more=False, rule="timeout")
     assert visible(text) == "No incidents (timeout)."
     assert markup is None
 
 
 def test_paging_data_stays_within_telegrams_limit_for_the_longest_rule_name() -> None:
     rule = "r" * 64  # rule names may be up to 64 characters (rules.NAME_RE)
-    text, markup = views.errors_page(
+    text, markup = list_views.errors_page(
         many(30, rule), screen(), page=9999, has_more=True, rule=rule, size=30
     )
     visible(text)
@@ -500,7 +500,7 @@ def summary_data(median: timedelta | None) -> Summary:
 
 
 def test_summary_with_median_time_to_fix() -> None:
-    shown = visible(views.summary(summary_data(timedelta(minutes=90)), screen()))
+    shown = visible(list_views.summary(summary_data(timedelta(minutes=90)), screen()))
     lines = shown.splitlines()
     assert lines[0] == "Summary since 2026-11-28 13:00"
     assert "Lines read: 12345" in lines
@@ -514,47 +514,47 @@ def test_summary_with_median_time_to_fix() -> None:
 
 
 def test_summary_without_resolutions_has_no_median_line() -> None:
-    shown = visible(views.summary(summary_data(None), screen()))
+    shown = visible(list_views.summary(summary_data(None), screen()))
     assert "Median" not in shown
     assert shown.splitlines()[-1] == "Still open: 1"
 
 
 def test_session_summary_shows_start_and_end() -> None:
-    shown = visible(views.summary(summary_data(None), screen(), session=True))
+    shown = visible(list_views.summary(summary_data(None), screen(), session=True))
     assert shown.splitlines()[0] == "Session summary · 2026-11-28 13:00 → 13:00:00"
 
 
 def test_check_flip_to_a_problem_shows_old_and_new_state() -> None:
     result = CheckResult.note("disk <srv>", CheckState.CRITICAL, "97% used & rising", NOW)
-    shown = visible(views.check_flip(result, CheckState.WARNING, screen()))
+    shown = visible(notice_views.check_flip(result, CheckState.WARNING, screen()))
     assert shown == "🔴 disk <srv>: warning → critical\n97% used & rising"
 
 
 def test_a_first_problem_says_what_is_known_without_a_made_up_old_state() -> None:
     result = CheckResult.note("pipeline", CheckState.CRITICAL, "pipeline process not found", NOW)
-    shown = visible(views.check_flip(result, None, screen()))
+    shown = visible(notice_views.check_flip(result, None, screen()))
     assert shown == "🔴 pipeline: critical\npipeline process not found"
     assert "?" not in shown and "→" not in shown
 
 
 def test_a_first_problem_in_spanish_has_no_made_up_old_state() -> None:
     result = CheckResult.note("bot_api", CheckState.UNKNOWN, "sin respuesta", NOW)
-    shown = visible(views.check_flip(result, None, screen("es")))
+    shown = visible(notice_views.check_flip(result, None, screen("es")))
     assert shown.startswith("❔ bot_api: desconocido\n")
 
 
 def test_descriptors_running_short_are_worded_in_both_languages() -> None:
     found = facts(used=980, limit=1024, percent=95.7)
     result = CheckResult("fds", CheckState.CRITICAL, CheckReason.FDS_USAGE, NOW, found)
-    english = visible(views.check_flip(result, CheckState.WARNING, screen()))
-    spanish = visible(views.check_flip(result, CheckState.WARNING, screen("es")))
+    english = visible(notice_views.check_flip(result, CheckState.WARNING, screen()))
+    spanish = visible(notice_views.check_flip(result, CheckState.WARNING, screen("es")))
     assert english.endswith("980 of 1024 file descriptors open (95.7%)")
     assert spanish.endswith("980 de 1024 descriptores de archivo abiertos (95.7%)")
 
 
 def test_check_recovery_says_recovered() -> None:
     result = CheckResult.note("bot_api", CheckState.OK, "answers in 9 ms", NOW)
-    shown = visible(views.check_flip(result, CheckState.CRITICAL, screen()))
+    shown = visible(notice_views.check_flip(result, CheckState.CRITICAL, screen()))
     assert shown == "✅ bot_api recovered\nanswers in 9 ms"
 
 
@@ -562,12 +562,12 @@ def test_check_recovery_says_recovered() -> None:
 
 
 def test_duration_is_short_and_readable() -> None:
-    assert views.duration(timedelta(seconds=-5)) == "0s"
-    assert views.duration(timedelta(seconds=59)) == "59s"
-    assert views.duration(timedelta(minutes=59, seconds=59)) == "59m"
-    assert views.duration(timedelta(hours=2)) == "2h"
-    assert views.duration(timedelta(hours=47, minutes=5)) == "47h05m"
-    assert views.duration(timedelta(days=3, hours=4)) == "3d4h"
+    assert words.duration(timedelta(seconds=-5)) == "0s"
+    assert words.duration(timedelta(seconds=59)) == "59s"
+    assert words.duration(timedelta(minutes=59, seconds=59)) == "59m"
+    assert words.duration(timedelta(hours=2)) == "2h"
+    assert words.duration(timedelta(hours=47, minutes=5)) == "47h05m"
+    assert words.duration(timedelta(days=3, hours=4)) == "3d4h"
 
 
 def test_cut_counts_what_telegram_counts_and_marks_the_cut() -> None:
@@ -580,7 +580,7 @@ def test_cut_counts_what_telegram_counts_and_marks_the_cut() -> None:
 
 def test_a_resolved_critical_alert_no_longer_says_it_needs_attention() -> None:
     resolved = incident(severity=Severity.CRITICAL, state=IncidentState.RESOLVED)
-    text, _ = views.alert(resolved, screen(), [])
+    text, _ = alert_views.alert(resolved, screen(), [])
     assert "needs attention" not in visible(text)
 
 
@@ -593,28 +593,28 @@ def test_a_resolved_critical_alert_no_longer_says_it_needs_attention() -> None:
 )
 def test_an_alert_without_a_fix_button_says_why(language: str, expected: str) -> None:
     why = "/srv/otra is outside the allowed folders"
-    text, markup = views.alert(incident(), screen(language), [], no_fix=why)
+    text, markup = alert_views.alert(incident(), screen(language), [], no_fix=why)
     assert expected in visible(text)
     assert not any(data.startswith("act:") for _, data in buttons(markup))
 
 
 def test_a_reason_is_not_shown_when_a_fix_is_offered() -> None:
-    text, _ = views.alert(incident(), screen(), ["chown"], no_fix="whatever")
+    text, _ = alert_views.alert(incident(), screen(), ["chown"], no_fix="whatever")
     assert "No fix" not in visible(text)
 
 
 def test_a_fix_waiting_for_the_bot_api_server_says_since_when() -> None:
     since = datetime(2026, 11, 29, 9, 41, tzinfo=UTC)  # 10:41 in Madrid
     fixing = incident(rule="timeout", state=IncidentState.FIXING)
-    text, _ = views.alert(fixing, screen(), ["retry"], waiting_since=since)
+    text, _ = alert_views.alert(fixing, screen(), ["retry"], waiting_since=since)
     assert "Waiting for the Bot API server (down since 10:41:00)" in visible(text)
-    text_es, _ = views.alert(fixing, screen("es"), ["retry"], waiting_since=since)
+    text_es, _ = alert_views.alert(fixing, screen("es"), ["retry"], waiting_since=since)
     assert "Esperando al servidor Bot API (caído desde 10:41:00)" in visible(text_es)
 
 
 def test_quarantine_alone_has_its_own_button() -> None:
     corrupt = incident(rule="corrupto", fields={"path": "/srv/media/a.mp4"})
-    _, markup = views.alert(corrupt, screen(), ["quarantine"])
+    _, markup = alert_views.alert(corrupt, screen(), ["quarantine"])
     assert "🗃 Quarantine" in labels(markup)
 
 
@@ -634,7 +634,7 @@ def _kind(n: int, *, state: KindState = KindState.NEW, learned: bool = False) ->
 
 def test_kinds_page_lists_template_counts_times_and_state_escaped() -> None:
     kinds = [_kind(1), _kind(2, learned=True), _kind(3, state=KindState.IGNORED)]
-    text = views.kinds_page(kinds, total=5, screen=screen())
+    text = list_views.kinds_page(kinds, total=5, screen=screen())
     plain, _ = parse_telegram_html(text)
     assert "Kinds of error no rule knows · 5 in all" in plain
     assert "#1 Download of <FILE_ID> failed: kind 1 <*>" in plain
@@ -644,8 +644,8 @@ def test_kinds_page_lists_template_counts_times_and_state_escaped() -> None:
 
 
 def test_kinds_page_in_spanish_and_when_nothing_is_known() -> None:
-    assert "nuevo" in views.kinds_page([_kind(1)], 1, screen("es"))
-    assert views.kinds_page([], 0, screen()) == "No error without a rule has been seen yet."
+    assert "nuevo" in list_views.kinds_page([_kind(1)], 1, screen("es"))
+    assert list_views.kinds_page([], 0, screen()) == "No error without a rule has been seen yet."
 
 
 def test_a_resolved_crash_loop_says_how_often_it_restarted_and_not_that_it_needs_attention() -> (
@@ -659,7 +659,7 @@ def test_a_resolved_crash_loop_says_how_often_it_restarted_and_not_that_it_needs
         previous=6,
         settled_at=NOW.replace(hour=9, minute=43, second=0),
     )
-    text, markup = views.alert(crash, screen(), [], recurrence=again)
+    text, markup = alert_views.alert(crash, screen(), [], recurrence=again)
     assert "Restarted 3× in 16s, running since 10:43:00" in text  # Madrid time
     assert "needs attention now" not in text and markup is None
 
@@ -669,12 +669,12 @@ def test_an_open_crash_loop_past_its_budget_still_needs_attention_and_says_how_o
     again = Recurrence(
         count=4, since=NOW - timedelta(seconds=20), last=NOW, previous=6, settled_at=None
     )
-    text, _ = views.alert(crash, screen(), ["restart_process"], recurrence=again)
+    text, _ = alert_views.alert(crash, screen(), ["restart_process"], recurrence=again)
     assert "needs attention now" in text and "Crashed 4× in 20s" in text
 
 
 def test_mute_choices_offer_three_durations_and_back_within_telegrams_data_limit() -> None:
-    markup = views.mute_choices(incident(), Catalog("es"))
+    markup = alert_views.mute_choices(incident(), Catalog("es"))
     assert labels(markup) == ["🔕 1 h", "🔕 8 h", "🔕 24 h", "↩️ Volver"]
     assert markup is not None
     data = [b.callback_data for row in markup.inline_keyboard for b in row]

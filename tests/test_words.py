@@ -24,7 +24,7 @@ from adminbot.models import Incident, IncidentState, Severity, frozen_map
 from adminbot.notify import notices
 from adminbot.store.rows import AuditEntry
 from adminbot.supervise.child import PipelineStatus
-from handlers import layout, status_views, views, words
+from handlers import alert_views, layout, list_views, notice_views, status_views, words
 from handlers.i18n import Catalog
 from tests.telegram_html import parse_telegram_html
 from tests.test_notices import EVERY_KIND
@@ -185,8 +185,8 @@ def test_an_action_note_reads_like_the_english_log_line_in_english() -> None:
 
 @pytest.mark.parametrize("notice", EVERY_KIND, ids=lambda n: n.kind.value)
 def test_every_notice_kind_renders_in_both_languages(notice: notices.Notice) -> None:
-    english, keyboard = views.notice(notice, screen("en"), ["/var/log/bot.log"])
-    spanish, _ = views.notice(notice, screen("es"), ["/var/log/bot.log"])
+    english, keyboard = notice_views.notice(notice, screen("en"), ["/var/log/bot.log"])
+    spanish, _ = notice_views.notice(notice, screen("es"), ["/var/log/bot.log"])
 
     assert keyboard is None
     # A self-watch detail is the self-check's own text (data here, not a template).
@@ -196,15 +196,15 @@ def test_every_notice_kind_renders_in_both_languages(notice: notices.Notice) -> 
 def test_an_unreadable_notice_says_so_in_the_admin_language() -> None:
     item = notices.Unreadable({"kind": "from_the_future"})
 
-    english, _ = views.notice(item, screen("en"))
-    spanish, _ = views.notice(item, screen("es"))
+    english, _ = notice_views.notice(item, screen("en"))
+    spanish, _ = notice_views.notice(item, screen("es"))
 
     assert "from_the_future" in english
     assert_spanish(shown(english), shown(spanish).replace("from_the_future", ""))
 
 
 def test_a_session_summary_says_how_the_pipeline_ended() -> None:
-    text, _ = views.notice(EVERY_KIND[6], screen("es"))
+    text, _ = notice_views.notice(EVERY_KIND[6], screen("es"))
 
     assert "Pipeline detenido (señal SIGTERM)." in shown(text)
     assert "Mediana hasta arreglo: 12min" in shown(text)
@@ -284,7 +284,7 @@ def audit(kind: str, ok: bool, summary: str, detail: dict[str, object] | None) -
 def test_an_alert_shows_the_disk_report_as_a_report_not_as_a_fix() -> None:
     entry = audit("report", True, REPORT.english(), REPORT.to_json())
 
-    text, _ = views.alert(incident(), screen("es"), [], [entry], {"policy": "automático"})
+    text, _ = alert_views.alert(incident(), screen("es"), [], [entry], {"policy": "automático"})
 
     plain = shown(text)
     assert "✅" not in plain
@@ -297,7 +297,7 @@ def test_an_alert_words_an_action_outcome_in_the_admin_language() -> None:
     item = ActionNote(ActionReason.RETRY_OK, facts(attempt=1, attempts=3))
     entry = audit("retry", True, item.english(), {"notes": [item.to_json()]})
 
-    text, _ = views.alert(incident(), screen("es"), [], [entry], {"policy": "automático"})
+    text, _ = alert_views.alert(incident(), screen("es"), [], [entry], {"policy": "automático"})
 
     assert "✅ reintento correcto (intento 1 de 3) — automático, 13:00:00" in shown(text)
 
@@ -305,7 +305,7 @@ def test_an_alert_words_an_action_outcome_in_the_admin_language() -> None:
 def test_an_alert_shows_an_audit_row_from_before_notes_as_its_text() -> None:
     entry = audit("retry", False, "retry failed after 3 attempt(s): exit 1", None)
 
-    text, _ = views.alert(incident(), screen("es"), [], [entry])
+    text, _ = alert_views.alert(incident(), screen("es"), [], [entry])
 
     assert "❌ retry failed after 3 attempt(s): exit 1 — policy" in shown(text)
 
@@ -342,6 +342,7 @@ def test_status_extras_are_worded_in_both_languages(
 
 
 def test_one_duration_formatter_with_the_catalog_units() -> None:
-    assert views.duration(timedelta(hours=47, minutes=5)) == "47h05m"
-    assert views.duration(timedelta(hours=47, minutes=5), t("es")) == "47h05min"
-    assert views.duration is words.duration
+    assert words.duration(timedelta(hours=47, minutes=5)) == "47h05m"
+    assert words.duration(timedelta(hours=47, minutes=5), t("es")) == "47h05min"
+    for views in (alert_views, list_views, notice_views):  # the views use this one
+        assert vars(views)["duration"] is words.duration
