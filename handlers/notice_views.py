@@ -29,6 +29,7 @@ from handlers.layout import (
     visible_len,
 )
 from handlers.list_views import summary
+from handlers.noise_views import maintenance_over
 from handlers.taps import PageTap
 from handlers.words import duration, esc
 
@@ -146,8 +147,6 @@ def notice(item: notices.Notice, screen: Screen, files: Sequence[str] = ()) -> V
         case notices.DigestChart(since=since, until=until):
             return digest_views.chart_caption(since, until, screen), None
         case notices.MaintenanceOver():
-            from handlers.noise_views import maintenance_over  # noise_views builds on this module
-
             return maintenance_over(item, screen), None
         case notices.Unreadable(payload=payload):
             if payload.get("topic") == "summary" and isinstance(payload.get("text"), str):
