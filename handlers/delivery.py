@@ -11,7 +11,8 @@ never overtake an earlier one of the same priority. Permanent failures are recor
 not retried forever.
 
 Over ~400 lines: one sender's whole exactly-once protocol (claim, send, mark, pause,
-re-send marking, skipped edits) is kept together so its order can be read at once.
+re-send marking, skipped edits) is kept together so its order can be read at once;
+what Telegram's failures mean is `handlers.failures`.
 """
 
 from __future__ import annotations
@@ -21,11 +22,10 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 from telegram import Bot, Message
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -47,9 +47,16 @@ from adminbot.store.errors import StoreUnreachable
 from adminbot.store.fence import Fence
 from adminbot.store.rows import OutboxItem, SentRef
 from handlers import layout, notice_views, screens
+from handlers.failures import (
+    PermanentFailure,
+    html_or_plain,
+    maybe_delivered,
+    message_gone,
+    not_the_bot_api,
+    retry_seconds,
+)
 from handlers.pacing import Pacer
 from handlers.topics import Topics
-from handlers.words import plain_text
 
 logger = logging.getLogger(__name__)
 
@@ -60,10 +67,6 @@ SEND_READ_TIMEOUT = 30.0
 message it did deliver."""
 LOOKAHEAD = 100
 """Due rows looked at per pick: enough to find one for a chat that is not waiting."""
-
-
-class PermanentFailure(Exception):
-    """This row can never be delivered as it is (our bug, or the admin blocked the bot)."""
 
 
 class LeaseLost(Exception):
@@ -261,11 +264,11 @@ class Delivery:
             logger.warning("Outbox row %s was taken back by a new front; stopping", item.id)
             return False
         except RetryAfter as exc:
-            seconds = _seconds(exc.retry_after)
+            seconds = retry_seconds(exc.retry_after)
             self._transient(item, seconds, f"429 retry after {seconds:g}s", "rate_limited")
             return False
         except (PermanentFailure, Forbidden, BadRequest, InvalidToken) as exc:
-            if isinstance(exc, TelegramError) and _not_the_bot_api(exc):
+            if isinstance(exc, TelegramError) and not_the_bot_api(exc):
                 self._transient(item, self._pause(), f"not the Bot API: {exc}", "unreadable")
                 return False
             if isinstance(exc, InvalidToken):
@@ -275,7 +278,7 @@ class Delivery:
             self.store.mark_failed(item.id, str(exc), self._fence)
             return True
         except TimedOut as exc:
-            unsure = _maybe_delivered(exc)
+            unsure = maybe_delivered(exc)
             why = f"timed out{' (maybe delivered)' if unsure else ''}: {exc}"
             self._transient(item, self._pause(), why, "timeout", unsure=unsure)
             return False
@@ -283,7 +286,7 @@ class Delivery:
             self._transient(item, self._pause(), f"{type(exc).__name__}: {exc}", "network")
             return False
         except TelegramError as exc:
-            if not _not_the_bot_api(exc):
+            if not not_the_bot_api(exc):
                 logger.error("Dropping outbox row %s (%s): %s", item.id, item.kind, exc)
                 self.store.mark_failed(item.id, str(exc), self._fence)
                 return True
@@ -491,7 +494,7 @@ class Delivery:
         if reply_to is not None:
             extra["reply_to_message_id"] = reply_to
             extra["allow_sending_without_reply"] = True
-        sent: Message = await _html_or_plain(
+        sent: Message = await html_or_plain(
             self.bot.send_message,
             text,
             chat_id=chat,
@@ -510,7 +513,7 @@ class Delivery:
             self.skipped_edits += 1
             return True
         try:
-            await _html_or_plain(
+            await html_or_plain(
                 self.bot.edit_message_text,
                 text,
                 chat_id=chat,
@@ -521,7 +524,7 @@ class Delivery:
         except BadRequest as exc:
             if "not modified" in exc.message.lower():
                 return True
-            if not _message_gone(exc):
+            if not message_gone(exc):
                 raise
             logger.info("Message %s is gone; sending a new one", ref.message_id)
             return False
@@ -556,40 +559,3 @@ def _fingerprint(view: layout.View) -> str:
     text, markup = view
     buttons = json.dumps(markup.to_dict(), sort_keys=True) if markup is not None else ""
     return f"{text}\0{buttons}"
-
-
-async def _html_or_plain(send: Callable[..., Awaitable[Any]], text: str, **kwargs: Any) -> Any:
-    """Send as HTML; if Telegram cannot parse it (our escaping bug), send it as plain
-    text rather than lose the alert."""
-    try:
-        return await send(text=text, parse_mode=ParseMode.HTML, **kwargs)
-    except BadRequest as exc:
-        if "parse entities" not in exc.message.lower():
-            raise
-        logger.error("Telegram refused our HTML (%s); sending plain text", exc.message)
-        return await send(text=plain_text(text), **kwargs)
-
-
-def _not_the_bot_api(exc: TelegramError) -> bool:
-    """The answer was not the Bot API's JSON (a proxy's HTML page, even with 200 OK):
-    it tells nothing about our request, so it is retried, never believed."""
-    cause = exc.__cause__
-    if isinstance(cause, TelegramError):  # PTB's "Invalid server response" behind a status
-        cause = cause.__cause__
-    return isinstance(cause, ValueError)
-
-
-def _maybe_delivered(exc: TimedOut) -> bool:
-    """A request that timed out after it was sent may have been delivered."""
-    return not isinstance(exc.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
-
-
-def _message_gone(exc: BadRequest) -> bool:
-    text = exc.message.lower()
-    return "not found" in text or "can't be edited" in text
-
-
-def _seconds(value: int | timedelta) -> float:
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    return float(value)
