@@ -621,6 +621,30 @@ async def test_mkdir_refuses_hostile_paths_and_creates_nothing_outside(
     assert sorted(p.name for p in world.root.iterdir()) == inside_before
 
 
+@pytest.mark.parametrize(
+    "kind", [ActionKind.MKDIR, ActionKind.CHOWN, ActionKind.QUARANTINE, ActionKind.CLEAN_RETRY]
+)
+@pytest.mark.parametrize("template", [*REFUSED_PATHS, pytest.param("{root}/ok.mp4", id="fine")])
+async def test_without_allowed_folders_a_path_fix_is_refused_for_that_alone(
+    world: World, kind: ActionKind, template: str
+) -> None:
+    """The reason is the configuration, whatever the log's path holds: the path is not
+    even read (a storm plans every new incident of an `auto` rule once)."""
+    (world.root / "ok.mp4").write_bytes(b"x")
+    actions = make_actions(world, allowed_roots=(), owner="0", group="0")
+    before = world.snapshot_outside()
+
+    outcome = await actions.run(kind, {"path": world.hostile(template), "file_id": "ABC"})
+
+    assert_refused(outcome)
+    assert "no allowed folders are configured" in outcome.summary
+    assert actions.why_not(kind, {"path": world.hostile(template), "file_id": "ABC"}) == (
+        "no allowed folders are configured"
+    )
+    assert world.snapshot_outside() == before
+    assert (world.root / "ok.mp4").read_bytes() == b"x"
+
+
 # Clean & retry
 
 

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from adminbot.actions.containers import DockerError, check_container_name
 from adminbot.actions.paths import (
+    NO_ROOTS,
     PLACEHOLDER,
     Located,
     fill_template,
@@ -233,6 +234,7 @@ class Planner:
         uid, gid = self._owner_ids()
         if uid < 0 and gid < 0:
             raise ActionRefused("no owner or group is configured")
+        self._need_roots()
         located = self._locate(fields.get("path"))
         _existing_not_link(located)
         return Operation(
@@ -240,6 +242,7 @@ class Planner:
         )
 
     def _plan_mkdir(self, fields: Mapping[str, str]) -> Operation:
+        self._need_roots()
         value = fields.get("path")
         # A log line about a missing file names the file: create the folder it goes in.
         if isinstance(value, str) and value and looks_like_file(value):
@@ -257,6 +260,7 @@ class Planner:
         )
 
     def _plan_quarantine(self, fields: Mapping[str, str]) -> Operation:
+        self._need_roots()
         located = self._locate(fields.get("path"))
         info = _existing_not_link(located)
         if not stat.S_ISREG(info.st_mode):
@@ -270,6 +274,7 @@ class Planner:
 
     def _plan_clean_retry(self, fields: Mapping[str, str]) -> Operation:
         argv, expect = self._retry_parts(fields)
+        self._need_roots()
         located = self._locate(fields.get("path"))
         info = _existing_not_link(located)
         if not stat.S_ISREG(info.st_mode):
@@ -315,6 +320,12 @@ class Planner:
 
     def _inside(self, value: str) -> Path:
         return inside(value, self.settings.allowed_roots, base=self.settings.path_base)
+
+    def _need_roots(self) -> None:
+        """Refuse a fix on a path before reading the log's path at all when no folder is
+        allowed: in a storm every new incident of an `auto` rule is planned once."""
+        if not self.settings.allowed_roots:
+            raise ActionRefused(NO_ROOTS)
 
     def _locate(self, value: str | None) -> Located:
         if value is None:

@@ -47,7 +47,7 @@ _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 def shown(text: str, limit: int = SHOWN_CHARS) -> str:
     """Return text that is safe to show or log: control characters escaped, cut to `limit`."""
-    if text.isprintable() and _BIDI.isdisjoint(text):  # the usual case, without a loop
+    if text.isprintable():  # the usual case, without a loop (bidi controls are Cf: not printable)
         return text if len(text) <= limit else text[:limit] + "…"
     out: list[str] = []
     size = 0
