@@ -75,6 +75,8 @@ class NoiseGate:
         below = self._below_threshold(events, now)
         windows = self.maintenance.active(now)
         held = self.store.held_among(sorted({e.incident.id for e in events}))
+        if not windows and not below and not held:
+            return list(events)  # nothing holds and nothing was held: a storm's usual batch
         tally: Counter[tuple[int, str, str, bool]] = Counter()
         judged = []
         for index, event in enumerate(events):
