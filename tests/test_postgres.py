@@ -27,6 +27,7 @@ from adminbot.store.pgimport import COPIED, NOT_COPIED, import_sqlite
 from adminbot.store.pgschema import MIGRATIONS, migrate
 from adminbot.store.pgsql import translate
 from adminbot.store.postgres import PgStore
+from adminbot.store.rows import key_hash
 from adminbot.store.sqlite import Store
 from adminbot.store.sqlschema import MIGRATIONS as SQLITE_MIGRATIONS
 from adminbot.store.trends import TrendStore
@@ -82,6 +83,39 @@ def test_agents_starting_together_migrate_once(postgres: PgCluster) -> None:
         versions = conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
     assert [v for (v,) in versions] == list(range(1, len(MIGRATIONS) + 1))
     assert PgStore(url, host="h1").schema_version == len(MIGRATIONS)
+
+
+def test_postgresql_hashes_old_keys_as_python_hashes_new_ones(postgres: PgCluster) -> None:
+    """The migration's SQL `key_hash()` backfills the rows written before it; a repeat
+    written after it finds them by the hash Python computes."""
+    keys = ["/srv/a.mp4", "path=/srv/descargas/año/ñandú.mp4", 'it\'s "quoted"', "🎬", ""]
+    url = postgres.fresh(migrated=False)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        for version, script in enumerate(MIGRATIONS[:-1], start=1):
+            conn.execute(script.encode())
+            conn.execute("INSERT INTO schema_version VALUES (%s, now()::text)", (version,))
+        for key in keys:
+            conn.execute(
+                "INSERT INTO incidents (rule, severity, key, state, count, first_seen, "
+                "last_seen, source, sample, fields, token, host) VALUES ('permisos', 'error', "
+                "%s, 'open', 1, '2024-05-01T12:00:00+00:00', '2024-05-01T12:00:00+00:00', "
+                "'/log/bot.log', 's', '{}', 't', 'one')",
+                (key,),
+            )
+    assert migrate(url) == 1
+    store = PgStore(url, host="one")
+    with psycopg.connect(url) as conn:
+        stored: dict[str, int] = dict(
+            conn.execute("SELECT key, key_hash FROM incidents").fetchall()
+        )
+    events = IncidentBook(store, FakeClock()).record_batch([match(k) for k in keys])
+    store.close()
+
+    assert stored == {key: key_hash(key) for key in keys}
+    assert [(e.kind, e.incident.count) for e in events] == [("repeated", 2)] * len(keys)
 
 
 def test_hosts_sharing_the_store_keep_their_own_incidents(postgres: PgCluster) -> None:

@@ -14,7 +14,8 @@ from adminbot.incidents.events import IncidentEvent
 from adminbot.incidents.recurrence import recurrence
 from adminbot.models import Checkpoint, IncidentState, Match, Record, Severity, frozen_map
 from adminbot.notify.outbox import ALERT, UPDATE, Outbox
-from adminbot.store.sqlincidents import MAX_OCCURRENCES
+from adminbot.store.rows import key_hash
+from adminbot.store.sqlincidents import _LIVE_INCIDENTS, MAX_OCCURRENCES
 from adminbot.store.sqlite import Store
 from adminbot.store.sqlschema import MIGRATIONS
 from tests.clocks import T0, FakeClock
@@ -33,10 +34,10 @@ def store(any_store: Store) -> Store:
 
 def test_schema_is_versioned_and_reopening_does_not_migrate_again(tmp_path: Path) -> None:
     first = Store(tmp_path / "s.sqlite3")
-    assert first.schema_version == len(MIGRATIONS) == 19
+    assert first.schema_version == len(MIGRATIONS) == 20
     first.close()
     again = Store(tmp_path / "s.sqlite3")
-    assert again.schema_version == 19
+    assert again.schema_version == 20
     again.close()
 
 
@@ -226,6 +227,64 @@ def test_a_store_from_the_first_schema_keeps_its_audit_rows_and_gains_facts(
     assert (before.summary, before.detail) == ("retry ok", None)
     facts = {"attempt": 1, "attempts": 3}
     assert after.detail == {"notes": [{"reason": "retry_ok", "facts": facts}]}
+
+
+# Keys as the pipeline's lines give them: Spanish paths, quotes, an emoji, the empty key.
+HASHED_KEYS = ["/srv/a.mp4", "path=/srv/descargas/año/ñandú.mp4", 'it\'s "quoted"', "🎬", ""]
+
+
+def _store_before_key_hashes(path: Path, host: str) -> None:
+    """A store one schema version before the key hash, holding a live incident per key."""
+    old = sqlite3.connect(path)
+    for number, script in enumerate(MIGRATIONS[:-1], start=1):
+        old.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+    old.executemany(
+        "INSERT INTO incidents (rule, severity, key, state, count, first_seen, last_seen, "
+        "source, sample, fields, token, host) VALUES ('permisos', 'error', ?, 'open', 1, "
+        "'2024-05-01T12:00:00+00:00', '2024-05-01T12:00:00+00:00', '/log/bot.log', 's', "
+        "'{}', 't', ?)",
+        [(key, host) for key in HASHED_KEYS],
+    )
+    old.commit()
+    old.close()
+
+
+def test_incidents_from_before_the_key_hash_are_found_by_their_key_again(
+    tmp_path: Path,
+) -> None:
+    """The migration hashes the rows it finds: a repeat bumps the old incident, and
+    `closings` and `escalate` reach it, rather than a second incident opening."""
+    path = tmp_path / "old.sqlite3"
+    _store_before_key_hashes(path, "h1")
+
+    store = Store(path, host="h1")
+    with store.connection() as db:
+        stored = {row[0]: row[1] for row in db.execute("SELECT key, key_hash FROM incidents")}
+    events = IncidentBook(store, FakeClock()).record_batch([match(key=k) for k in HASHED_KEYS])
+    closings = store.closings(events[1].incident, limit=5)
+    store.close()
+
+    assert stored == {key: key_hash(key) for key in HASHED_KEYS}
+    assert len(set(stored.values())) == len(HASHED_KEYS)
+    assert [(e.kind, e.incident.count) for e in events] == [("repeated", 2)] * len(HASHED_KEYS)
+    assert [c.id for c in closings] == [events[1].incident.id]
+
+
+def test_a_lookup_by_key_reads_the_key_hash_index(tmp_path: Path) -> None:
+    """SQLite's plan (PostgreSQL plans by its statistics): with no ANALYZE, an index on
+    (key_hash) alone lost to the one on (host, state), a scan of a host's incidents."""
+    store = Store(tmp_path / "s.sqlite3", host="h1")
+    with store.connection() as db:
+        plans = [
+            db.execute(
+                "EXPLAIN QUERY PLAN " + _LIVE_INCIDENTS.format(marks=", ".join("?" * n)),
+                (*range(n), "permisos", "h1", "resolved", *map(str, range(n))),
+            ).fetchall()
+            for n in (1, 2, 256)
+        ]
+    store.close()
+    for plan in plans:
+        assert "USING INDEX incidents_by_key_hash" in str(plan[0][-1]), plan
 
 
 def test_a_batch_of_repeats_is_one_incident_whose_events_count_up(store: Store) -> None:

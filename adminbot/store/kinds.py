@@ -17,7 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from adminbot.models import IncidentState, Severity
-from adminbot.store.rows import stored_time
+from adminbot.store.rows import key_hash, stored_time
 from adminbot.store.sqlite import Store
 
 SINCE_KEY = "kinds_since"
@@ -120,9 +120,9 @@ class KindStore:
         marks = ",".join("?" * len(lower))
         with self._store.connection() as db:
             cursor = db.execute(
-                f"UPDATE incidents SET severity = ? WHERE rule = ? AND key = ? "  # noqa: S608 - placeholders only
-                f"AND state != ? AND severity IN ({marks})",
-                (severity.value, rule, key, IncidentState.RESOLVED.value, *lower),
+                f"UPDATE incidents SET severity = ? WHERE key_hash = ? AND rule = ? "  # noqa: S608 - placeholders only
+                f"AND key = ? AND state != ? AND severity IN ({marks})",
+                (severity.value, key_hash(key), rule, key, IncidentState.RESOLVED.value, *lower),
             )
             return cursor.rowcount > 0
 

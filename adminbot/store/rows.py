@@ -6,6 +6,7 @@ PostgreSQL backend), so a moment is written and an incident read one way only.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +17,16 @@ from adminbot.models import Incident, IncidentState, Severity, frozen_map
 
 Row = Any
 """A row as a driver returns it, read by column name (sqlite3.Row, psycopg's dict row)."""
+
+
+def key_hash(key: str) -> int:
+    """The first 60 bits of the key's MD5: what the incidents' lookup index holds
+    instead of the key. A storm's new incidents have scattered keys; indexed as text,
+    each one dirtied a page of the index of its own in the commit (24 us a new
+    incident against 14 with the hash, bench on random keys). A lookup finds the rows
+    by hash, then compares the key itself. PostgreSQL's `key_hash()` (pgschema)
+    computes the same in SQL, for rows written before the column existed."""
+    return int(hashlib.md5(key.encode("utf-8"), usedforsecurity=False).hexdigest()[:15], 16)
 
 
 def stored_time(moment: datetime) -> str:

@@ -14,7 +14,15 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from adminbot.models import Incident, IncidentState, Match, Severity, frozen_map
-from adminbot.store.rows import Closing, Recorded, Transition, incident_of, read_time, stored_time
+from adminbot.store.rows import (
+    Closing,
+    Recorded,
+    Transition,
+    incident_of,
+    key_hash,
+    read_time,
+    stored_time,
+)
 from adminbot.store.sqlbase import SqlStore
 
 MAX_OCCURRENCES = 20
@@ -90,9 +98,10 @@ class IncidentTables(SqlStore):
         for (rule, host), keys in wanted.items():
             for chunk in _chunks(keys):
                 marks = ", ".join("?" * len(chunk))
+                hashes = [key_hash(key) for key in chunk]
                 rows = self._all(
                     _LIVE_INCIDENTS.format(marks=marks),
-                    (rule, host, IncidentState.RESOLVED.value, *chunk),
+                    (*hashes, rule, host, IncidentState.RESOLVED.value, *chunk),
                 )
                 for row in rows:  # by id: the newest of a key is kept
                     found[(rule, row["key"], host)] = incident_of(row)
@@ -118,7 +127,7 @@ class IncidentTables(SqlStore):
                 rows.append(
                     (rule, first.severity, key, len(indexes), last, token(), host),
                 )
-            marks = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+            marks = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
             values = [value for row in rows for value in _incident_row(*row, seen)]
             ids = {
                 (found["rule"], found["key"], found["host"]): int(found["id"])
@@ -245,9 +254,16 @@ class IncidentTables(SqlStore):
         rows = self._all(
             "SELECT id, first_seen, resolved_at, (SELECT actor FROM transitions t "
             "WHERE t.incident_id = incidents.id ORDER BY t.id DESC LIMIT 1) AS closed_by "
-            "FROM incidents WHERE rule = ? AND key = ? AND host = ? AND id <= ? "
-            "ORDER BY id DESC LIMIT ?",
-            (incident.rule, incident.key, incident.host, incident.id, limit),
+            "FROM incidents WHERE key_hash = ? AND rule = ? AND key = ? AND host = ? "
+            "AND id <= ? ORDER BY id DESC LIMIT ?",
+            (
+                key_hash(incident.key),
+                incident.rule,
+                incident.key,
+                incident.host,
+                incident.id,
+                limit,
+            ),
         )
         return [
             Closing(
@@ -373,12 +389,12 @@ def _filters(
 _CHUNK = 256
 # Statements with one placeholder group per item; only placeholders are formatted in.
 _LIVE_INCIDENTS = (
-    "SELECT * FROM incidents WHERE rule = ? AND host = ? AND state != ? "
-    "AND key IN ({marks}) ORDER BY id"
+    "SELECT * FROM incidents WHERE key_hash IN ({marks}) AND rule = ? AND host = ? "
+    "AND state != ? AND key IN ({marks}) ORDER BY id"
 )
 _OPEN_INCIDENTS = (
     "INSERT INTO incidents (rule, severity, key, state, count, first_seen, last_seen, "
-    "source, sample, fields, token, host) VALUES {marks} RETURNING id, rule, key, host"
+    "source, sample, fields, token, host, key_hash) VALUES {marks} RETURNING id, rule, key, host"
 )
 _T = TypeVar("_T")
 
@@ -417,6 +433,7 @@ def _incident_row(
         json.dumps(dict(last.fields), ensure_ascii=False),
         token,
         host,
+        key_hash(key),
     )
 
 

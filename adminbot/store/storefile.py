@@ -29,6 +29,7 @@ from adminbot.store.damage import (
 )
 from adminbot.store.files import create_private, private_dir
 from adminbot.store.positions import Positions, positions_path, read_positions, write_positions
+from adminbot.store.rows import key_hash
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class StoreFile:
             db.row_factory = sqlite3.Row
             # PostgreSQL's db_now() is the server's clock; one host's store uses its own.
             db.create_function("db_now", 0, lambda: self._clock().timestamp())
+            db.create_function("key_hash", 1, key_hash, deterministic=True)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=ON")
