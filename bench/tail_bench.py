@@ -565,9 +565,14 @@ async def _full_pipeline(args: argparse.Namespace, quiet: TextIO) -> int:
         f"(the same {live.written:,} lines as a backlog, one poll and the router's sinks, "
         f"no writer running; RSS after it {backlog_rss / 2**20:.1f} MB)"
     )
+    matched = sum(live_recorded.matches.values())
     print(
-        f"matches committed       {sum(live_recorded.matches.values()) / live.live_seconds:,.0f}/s "
+        f"matches committed       {matched / live.live_seconds:,.0f}/s "
         f"live, {backlog_matches:,.0f}/s as a backlog (target on a storm: 25,000/s)"
+    )
+    print(
+        f"  the writer's pace     {matched / live.write_seconds:,.0f} matches/s written: "
+        "the most the live figure can show (--rate raises it)"
     )
     print_recorded(live_recorded, backlog)
     met = print_targets(live, peak_rss)
