@@ -61,10 +61,11 @@ class IncidentTables(SqlStore):
         seen = stored_time(now)
         seen_at = datetime.fromisoformat(seen)
         results: list[Recorded | None] = [None] * len(matches)
+        hashes = {key: key_hash(key) for _, key, _ in groups}
         with self.transaction():
-            live = self._live_incidents(groups)
+            live = self._live_incidents(groups, hashes)
             fresh = [triple for triple in groups if triple not in live]
-            opened = self._open_incidents(fresh, groups, matches, seen, seen_at, token)
+            opened = self._open_incidents(fresh, groups, matches, hashes, seen, seen_at, token)
             self._update_incidents(live, groups, matches, seen, seen_at)
             kept: list[tuple[Any, ...]] = []
             trim: list[tuple[int, int, int]] = []
@@ -88,7 +89,7 @@ class IncidentTables(SqlStore):
         return [r for r in results if r is not None]
 
     def _live_incidents(
-        self, groups: Mapping[tuple[str, str, str], object]
+        self, groups: Mapping[tuple[str, str, str], object], hashes: Mapping[str, int]
     ) -> dict[tuple[str, str, str], Incident]:
         """The newest incident not resolved of each (rule, key, host), read in chunks."""
         wanted: dict[tuple[str, str], list[str]] = {}
@@ -98,10 +99,9 @@ class IncidentTables(SqlStore):
         for (rule, host), keys in wanted.items():
             for chunk in _chunks(keys):
                 marks = ", ".join("?" * len(chunk))
-                hashes = [key_hash(key) for key in chunk]
                 rows = self._all(
                     _LIVE_INCIDENTS.format(marks=marks),
-                    (*hashes, rule, host, IncidentState.RESOLVED.value, *chunk),
+                    (*(hashes[key] for key in chunk), rule, host, _RESOLVED, *chunk),
                 )
                 for row in rows:  # by id: the newest of a key is kept
                     found[(rule, row["key"], host)] = incident_of(row)
@@ -112,6 +112,7 @@ class IncidentTables(SqlStore):
         fresh: Sequence[tuple[str, str, str]],
         groups: Mapping[tuple[str, str, str], list[int]],
         matches: Sequence[Match],
+        hashes: Mapping[str, int],
         seen: str,
         seen_at: datetime,
         token: Callable[[], str],
@@ -128,7 +129,7 @@ class IncidentTables(SqlStore):
                     (rule, first.severity, key, len(indexes), last, token(), host),
                 )
             marks = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
-            values = [value for row in rows for value in _incident_row(*row, seen)]
+            values = [value for row in rows for value in _incident_row(*row, hashes, seen)]
             ids = {
                 (found["rule"], found["key"], found["host"]): int(found["id"])
                 for found in self._all(_OPEN_INCIDENTS.format(marks=marks), values)
@@ -152,7 +153,7 @@ class IncidentTables(SqlStore):
         self._many(
             "INSERT INTO transitions (incident_id, at, old_state, new_state, actor, note) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            [(i.id, seen, None, IncidentState.OPEN.value, "monitor", "") for i in opened.values()],
+            [(i.id, seen, None, _OPEN, "monitor", "") for i in opened.values()],
         )
         return opened
 
@@ -170,7 +171,7 @@ class IncidentTables(SqlStore):
             indexes = groups[triple]
             last = matches[indexes[-1]]
             sample = last.record.text[:SAMPLE_CHARS]
-            fields = json.dumps(dict(last.fields), ensure_ascii=False)
+            fields = _FIELDS_JSON.encode(dict(last.fields))
             updates.append((len(indexes), seen, sample, last.record.source, fields, incident.id))
             live[triple] = replace(
                 incident,
@@ -387,6 +388,9 @@ def _filters(
 
 
 _CHUNK = 256
+_OPEN, _RESOLVED = IncidentState.OPEN.value, IncidentState.RESOLVED.value
+_FIELDS_JSON = json.JSONEncoder(ensure_ascii=False)
+"""One encoder for every row's fields: `json.dumps` with an option builds one a call."""
 # Statements with one placeholder group per item; only placeholders are formatted in.
 _LIVE_INCIDENTS = (
     "SELECT * FROM incidents WHERE key_hash IN ({marks}) AND rule = ? AND host = ? "
@@ -417,6 +421,7 @@ def _incident_row(
     last: Match,
     token: str,
     host: str,
+    hashes: Mapping[str, int],
     seen: str,
 ) -> tuple[Any, ...]:
     """The columns of a new incident opened by a batch, shown as its last match."""
@@ -424,16 +429,16 @@ def _incident_row(
         rule,
         severity.value,
         key,
-        IncidentState.OPEN.value,
+        _OPEN,
         count,
         seen,
         seen,
         last.record.source,
         last.record.text[:SAMPLE_CHARS],
-        json.dumps(dict(last.fields), ensure_ascii=False),
+        _FIELDS_JSON.encode(dict(last.fields)),
         token,
         host,
-        key_hash(key),
+        hashes[key],
     )
 
 
