@@ -101,7 +101,8 @@ class IncidentBook:
                 EventKind.OPENED if r.created else EventKind.REPEATED,
                 r.incident,
                 match,
-                self._muted_by(mutes, match.rule, now, match.key) or r.incident.state == S.IGNORED,
+                r.incident.state == S.IGNORED
+                or (bool(mutes) and self._muted_by(mutes, match.rule, now, match.key)),
             )
             for match, r in zip(matches, recorded, strict=True)
         ]
