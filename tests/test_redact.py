@@ -6,12 +6,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from adminbot.config import RedactPattern
 from adminbot.incidents.book import IncidentBook
 from adminbot.incidents.intake import EventQueue, Intake
 from adminbot.models import Match, Record, Severity, frozen_map
 from adminbot.notify.eventlog import EventLog, RedactTokens
-from adminbot.notify.redact import Redactor
+from adminbot.notify.redact import Redactor, RedactPattern
 from adminbot.store.sqlite import Store
 from tests.fake_telegram import FakeTelegram
 from tests.harness import append, make_config, pipeline_log, running_bot

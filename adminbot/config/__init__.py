@@ -4,7 +4,9 @@ Every wrong value raises `ConfigError` naming the file, the key and what is wron
 the CLI turns it into one line on stderr and exit status 2. The shared validation
 helpers are in `adminbot.tables`. Where each part lives:
 
-- `model.py`: one frozen dataclass per section, and `Config`, the whole of it;
+- `model.py`: one frozen dataclass per section, and `Config`, the whole of it; the
+  `[[redact]]` and `[[channels]]` entries are values of the stage they configure
+  (`adminbot.notify.redact`, `adminbot.notify.channel_settings`), re-exported here;
 - `loader.py`: `load_config`, the file, and what comes from the environment;
 - the parse functions, one small one per section: `alerts.py` ([alerts], [digest],
   [access]), `machine.py` ([actions], [checks], [supervise]), `endpoints.py`
@@ -32,21 +34,20 @@ from adminbot.config.model import (
     AccessConfig,
     ActionConfig,
     AlertConfig,
-    ChannelConfig,
-    ChannelWhen,
     CheckConfig,
     Config,
     DigestConfig,
     HeartbeatConfig,
     HttpConfig,
     KindsConfig,
-    RedactPattern,
     StoreConfig,
     SuperviseConfig,
     WatchConfig,
     WebConfig,
 )
 from adminbot.config.startup import DEMO_RETRY_COMMAND, prepare_data_dir, with_demo_remedies
+from adminbot.notify.channel_settings import ChannelConfig, ChannelWhen
+from adminbot.notify.redact import RedactPattern
 
 __all__ = [
     "DATABASE_URL_ENV",

@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from adminbot.config.model import ChannelConfig, ChannelWhen, HeartbeatConfig, HttpConfig, WebConfig
+from adminbot.config.model import HeartbeatConfig, HttpConfig, WebConfig
 from adminbot.config.values import _duration
 from adminbot.models import Severity
+from adminbot.notify.channel_settings import ChannelConfig, ChannelWhen
 from adminbot.notify.channel_urls import url_problem
 from adminbot.tables import Table
 

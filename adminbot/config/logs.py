@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
-from adminbot.config.model import KindsConfig, RedactPattern, StoreConfig, WatchConfig
+from adminbot.config.model import KindsConfig, StoreConfig, WatchConfig
 from adminbot.config.values import _duration, _number, _resolve
+from adminbot.notify.redact import RedactPattern
 from adminbot.tables import Table
 
 

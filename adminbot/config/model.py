@@ -1,19 +1,22 @@
 """The configuration as values: one frozen dataclass per TOML section, and `Config`,
 the whole of it, validated, with what is derived from it (paths in the data dir, who
-gets alerts). Nothing here reads a file or the environment; `loader.py` does.
+gets alerts). Nothing here reads a file or the environment; `loader.py` does. A stage's
+own values are imported from it, not defined here: `ActionSettings` (actions), and the
+`[[redact]]` and `[[channels]]` entries (`RedactPattern`, `ChannelConfig`: notify).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import time, timedelta
-from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from adminbot.actions.operations import ActionSettings
 from adminbot.incidents.schedule import Scheduled
 from adminbot.models import Severity
+from adminbot.notify.channel_settings import ChannelConfig
+from adminbot.notify.redact import RedactPattern
 from adminbot.rules.ignore import IgnorePattern
 from adminbot.rules.loader import build_rulebook
 from adminbot.rules.spec import RuleBook
@@ -137,14 +140,6 @@ class WebConfig:
 
 
 @dataclass(frozen=True)
-class RedactPattern:
-    """A `[[redact]]` entry: text matching `pattern` is replaced before it is kept or sent."""
-
-    pattern: str
-    replacement: str = "<redacted>"
-
-
-@dataclass(frozen=True)
 class StoreConfig:
     keep_days: float = 90.0
     """Closed incidents, audit rows and sent messages older than this are pruned; 0 keeps all."""
@@ -160,25 +155,6 @@ class HeartbeatConfig:
 class KindsConfig:
     warmup: timedelta = timedelta(hours=1)
     """How long after the store is created new kinds of error are learnt, not alerted."""
-
-
-class ChannelWhen(StrEnum):
-    """When a channel is told: always, or only while Telegram delivery has been failing."""
-
-    ALWAYS = "always"
-    TELEGRAM_DOWN = "telegram_down"
-
-
-@dataclass(frozen=True)
-class ChannelConfig:
-    """A `[[channels]]` entry: an Apprise URL and which alerts go there, when."""
-
-    index: int
-    url: str = field(repr=False)
-    min_severity: Severity = Severity.ERROR
-    when: ChannelWhen = ChannelWhen.ALWAYS
-    fallback_after: float = 120.0
-    digest: bool = False
 
 
 @dataclass(frozen=True)

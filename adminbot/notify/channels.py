@@ -26,9 +26,9 @@ from typing import Any
 import apprise
 
 from adminbot.clock import Clock
-from adminbot.config import ChannelConfig, ChannelWhen
 from adminbot.incidents.events import EventKind, IncidentEvent
 from adminbot.models import Severity
+from adminbot.notify.channel_settings import ChannelConfig, ChannelWhen
 from adminbot.notify.channel_urls import key, shown
 from adminbot.notify.notices import ChannelFailed
 from adminbot.notify.outbox import Outbox

@@ -12,7 +12,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from adminbot.config import RedactPattern
 from adminbot.models import Match, frozen_map
 
 # A Telegram bot token: the bot's numeric id, a colon, the secret. No \b before the
@@ -22,6 +21,14 @@ BOT_TOKEN = re.compile(r"(?<![0-9])[0-9]{6,}:[A-Za-z0-9_-]{30,}")
 # tried at every position (2 us on a 180-character line).
 _TOKEN_TAIL = re.compile(r":[A-Za-z0-9_-]{30}")
 TOKEN_REPLACEMENT = "<token>"  # noqa: S105 - the mark left where a token was
+
+
+@dataclass(frozen=True)
+class RedactPattern:
+    """A `[[redact]]` entry: text matching `pattern` is replaced before it is kept or sent."""
+
+    pattern: str
+    replacement: str = "<redacted>"
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ from adminbot.checks.health import HealthWatcher
 from adminbot.checks.process import ProcessCheck
 from adminbot.checks.staleness import StalenessCheck
 from adminbot.clock import Clock, utcnow
-from adminbot.config import Config, RedactPattern, with_demo_remedies
+from adminbot.config import Config, with_demo_remedies
 from adminbot.digest.job import DailyDigests
 from adminbot.digest.schedule import DailyAt
 from adminbot.errors import StartupError
@@ -65,7 +65,7 @@ from adminbot.notify.eventlog import EventLog, redact_logging
 from adminbot.notify.notices import LinesUnrecorded
 from adminbot.notify.outbox import Doorbell, Outbox
 from adminbot.notify.quiet import QuietPolicy
-from adminbot.notify.redact import Redactor
+from adminbot.notify.redact import Redactor, RedactPattern
 from adminbot.predict.watch import Outlook, Predictions
 from adminbot.rules.builtin import NUEVO_TIPO, PROCESO_CAIDO
 from adminbot.rules.ignore import IgnoreList
