@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from adminbot.digest.facts import ChartData
-from adminbot.predict.diskfill import UsageSample
 from adminbot.store.history import HourlyCounts
+from adminbot.store.rows import UsageSample
 from handlers.i18n import Catalog
 
 if TYPE_CHECKING:

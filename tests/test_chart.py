@@ -12,8 +12,8 @@ import numpy as np
 from matplotlib.image import imread
 
 from adminbot.digest.facts import ChartData
-from adminbot.predict.diskfill import UsageSample
 from adminbot.store.history import HourlyCounts
+from adminbot.store.rows import UsageSample
 from handlers.chart import _ticks, draw
 from handlers.i18n import Catalog
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from adminbot.models import Match, Record, Severity, frozen_map
-from adminbot.predict.diskfill import UsageSample
 from adminbot.store.history import HistoryStore
+from adminbot.store.rows import UsageSample
 from adminbot.store.sqlite import Store
 from adminbot.store.trends import TrendStore
 

@@ -18,7 +18,6 @@ from adminbot.config import load_config
 from adminbot.errors import ConfigError
 from adminbot.incidents.book import IncidentBook
 from adminbot.models import IncidentState, Match, Record, Severity, frozen_map
-from adminbot.predict.diskfill import UsageSample
 from adminbot.store import pgsql
 from adminbot.store.channels import ChannelStore
 from adminbot.store.dburl import redact_url
@@ -27,7 +26,7 @@ from adminbot.store.pgimport import COPIED, NOT_COPIED, import_sqlite
 from adminbot.store.pgschema import MIGRATIONS, migrate
 from adminbot.store.pgsql import translate
 from adminbot.store.postgres import PgStore
-from adminbot.store.rows import key_hash
+from adminbot.store.rows import UsageSample, key_hash
 from adminbot.store.sqlite import Store
 from adminbot.store.sqlschema import MIGRATIONS as SQLITE_MIGRATIONS
 from adminbot.store.trends import TrendStore

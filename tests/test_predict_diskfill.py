@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from adminbot.predict.diskfill import UsageSample, forecast, slope
+from adminbot.predict.diskfill import forecast, slope
+from adminbot.store.rows import UsageSample
 
 GB = 1024**3
 T0 = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)

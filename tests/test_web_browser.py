@@ -17,9 +17,9 @@ from pathlib import Path
 
 from adminbot.clock import utcnow
 from adminbot.models import Origin, Severity
-from adminbot.predict.diskfill import UsageSample
 from adminbot.store.hosts import HostBeat, HostStore
 from adminbot.store.logins import UsedLogins
+from adminbot.store.rows import UsageSample
 from adminbot.store.sqlite import Store
 from adminbot.store.trends import TrendStore
 from adminbot.web.links import LoginLinks

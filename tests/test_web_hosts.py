@@ -15,9 +15,9 @@ import pytest
 
 from adminbot.facts import human_bytes
 from adminbot.models import Origin, Severity
-from adminbot.predict.diskfill import UsageSample
 from adminbot.store.hosts import HostBeat, HostStore
 from adminbot.store.postgres import PgStore
+from adminbot.store.rows import UsageSample
 from adminbot.store.sqlite import Store
 from adminbot.store.trends import TrendStore
 from adminbot.web.words import EN

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from adminbot.incidents.summary import ACTION_KINDS, OPEN_STATES
-from adminbot.predict.diskfill import UsageSample
 from adminbot.store.api import StoreApi
 from adminbot.store.history import HistoryStore, HourlyCounts
+from adminbot.store.rows import UsageSample
 
 TOP_OPEN = 5
 OPEN_SCAN = 200

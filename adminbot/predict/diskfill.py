@@ -1,6 +1,7 @@
 """When a folder's disk reaches its critical level at the current rate, by least squares.
 
-Samples are (time, used bytes) of the last hour; the fitted slope is the fill rate.
+Samples are (time, used bytes) of the last hour, as the store keeps them
+(`adminbot.store.rows.UsageSample`); the fitted slope is the fill rate.
 A forecast is given only for a real trend: enough samples spread over enough time, a
 positive slope, and the critical level reached within the horizon.
 """
@@ -9,19 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
+
+from adminbot.store.rows import UsageSample
 
 MIN_SAMPLES = 4
 MIN_SPAN = timedelta(minutes=10)
-
-
-@dataclass(frozen=True, slots=True)
-class UsageSample:
-    """One reading of a disk: when, bytes used, bytes in all."""
-
-    at: datetime
-    used: int
-    total: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,9 +21,10 @@ from adminbot.facts import Size, human_bytes
 from adminbot.incidents.intake import OPEN_STATES, IncidentNotRecorded, Intake
 from adminbot.models import Origin, Severity
 from adminbot.notify.outbox import Outbox
-from adminbot.predict.diskfill import MIN_SAMPLES, MIN_SPAN, FillForecast, UsageSample, forecast
+from adminbot.predict.diskfill import MIN_SAMPLES, MIN_SPAN, FillForecast, forecast
 from adminbot.predict.rate import Unusual, unusual
 from adminbot.rules.builtin import DISCO_PREVISTO, RITMO_INUSUAL
+from adminbot.store.rows import UsageSample
 from adminbot.store.trends import TrendStore
 
 logger = logging.getLogger(__name__)

@@ -11,8 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from adminbot.predict.diskfill import UsageSample
-from adminbot.store.rows import stored_time
+from adminbot.store.rows import UsageSample, stored_time
 from adminbot.store.sqlite import Store
 
 HOUR = timedelta(hours=1)

@@ -1,7 +1,8 @@
 """What the store's rows are as values, and how a row becomes one.
 
-Shared by the SQLite store and the modules beside it (browse, history, the
-PostgreSQL backend), so a moment is written and an incident read one way only.
+Shared by the SQLite store and the modules beside it (browse, history, trends, the
+PostgreSQL backend), so a moment is written and an incident read one way only. A disk
+reading (`UsageSample`) is one too: the predictions and the digest read it from here.
 """
 
 from __future__ import annotations
@@ -118,6 +119,15 @@ class AuditEntry:
     ok: bool
     summary: str
     detail: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UsageSample:
+    """One reading of a disk: when, bytes used, bytes in all."""
+
+    at: datetime
+    used: int
+    total: int
 
 
 def incident_of(row: Row) -> Incident:

@@ -13,8 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
-from adminbot.predict.diskfill import UsageSample
-from adminbot.store.rows import stored_time
+from adminbot.store.rows import UsageSample, stored_time
 from adminbot.store.sqlite import Store, host_key
 
 SINCE_KEY = "rule_counts_since"

@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from adminbot.checks.base import CheckResult
 from adminbot.facts import human_bytes, plain
 from adminbot.fleet.silence import is_silent
-from adminbot.predict.diskfill import UsageSample
 from adminbot.service.runtime import Runtime
 from adminbot.store.history import HistoryStore
 from adminbot.store.hosts import HostRow
+from adminbot.store.rows import UsageSample
 
 DISK_WINDOW = timedelta(hours=1)
 """How far around a host's last heartbeat its newest disk reading is looked for (readings
