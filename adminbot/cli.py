@@ -220,7 +220,7 @@ def _refuse(text: str) -> int:
 
 
 def check_rules(config: Config, args: argparse.Namespace) -> int:
-    from adminbot.rules.offline import check_file
+    from adminbot.checkrules.report import check_file
     from adminbot.rules.ruleset import ruleset_of
 
     return check_file(

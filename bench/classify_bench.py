@@ -39,7 +39,7 @@ from pathlib import Path
 import psutil
 
 from adminbot.rules.classifier import Classifier
-from adminbot.rules.offline import read_line_batches
+from adminbot.rules.reading import read_line_batches
 from adminbot.rules.reference import ReferenceClassifier
 from adminbot.rules.ruleset import build_ruleset
 from adminbot.rules.spans import default_jobs

@@ -34,7 +34,7 @@ from adminbot.models import Match
 from adminbot.rules.builtin import NUEVO_TIPO
 from adminbot.rules.classifier import Classifier
 from adminbot.rules.headers import is_header
-from adminbot.rules.offline import read_blocks
+from adminbot.rules.reading import read_blocks
 from adminbot.rules.ruleset import build_ruleset
 from adminbot.simulate import (
     _bracket,

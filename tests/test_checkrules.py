@@ -15,17 +15,12 @@ from unittest.mock import ANY
 
 import pytest
 
+from adminbot.checkrules.report import check_file, main
 from adminbot.models import Line
-from adminbot.rules import offline
+from adminbot.rules import reading
 from adminbot.rules.classifier import Classifier
 from adminbot.rules.headers import is_header
-from adminbot.rules.offline import (
-    MAX_LINE_BYTES,
-    check_file,
-    main,
-    read_blocks,
-    read_line_batches,
-)
+from adminbot.rules.reading import MAX_LINE_BYTES, read_blocks, read_line_batches
 from adminbot.rules.reference import corpus
 from adminbot.rules.ruleset import build_ruleset
 from tests.tailing import ODD_PIECES, tailer_lines
@@ -197,7 +192,7 @@ def test_check_rules_reads_any_bytes_as_the_tailer_does(
     """NULs, CRs, bad UTF-8 and lines over the cap, read in chunks of any size: every
     line's number, offsets and text are the tailer's (it waits for the last newline)."""
     rng = random.Random(seed)
-    monkeypatch.setattr(offline, "MAX_LINE_BYTES", 64)
+    monkeypatch.setattr(reading, "MAX_LINE_BYTES", 64)
     lines = [b"".join(rng.choices(ODD_PIECES, k=rng.randrange(6))) for _ in range(300)]
     log = tmp_path / "f.log"
     log.write_bytes(b"\n".join(lines) + b"\n" + b"last \x00line\r")
@@ -294,7 +289,7 @@ def test_a_scan_collects_no_garbage_and_leaves_the_collector_as_it_found_it(
 ) -> None:
     import gc
 
-    from adminbot.rules.offline import scan
+    from adminbot.checkrules.report import scan
 
     log = tmp_path / "app.log"
     log.write_text(LOG, encoding="utf-8")
@@ -396,7 +391,7 @@ def test_the_miner_is_imported_only_when_there_are_unmatched_errors(tmp_path: Pa
     noisy.write_text(LOG + "\n", encoding="utf-8")
     script = (
         "import sys, io, contextlib\n"
-        "from adminbot.rules.offline import check_file\n"
+        "from adminbot.checkrules.report import check_file\n"
         "from adminbot.rules.ruleset import build_ruleset\n"
         "from pathlib import Path\n"
         "for name in sys.argv[1:]:\n"
@@ -451,7 +446,7 @@ def test_a_span_hands_back_only_the_unmatched_errors_a_report_shows_whole(
 ) -> None:
     """A worker's result is pickled to the parent: of the errors no rule matched it
     keeps the first few whole, and of every one only its line and masked words."""
-    from adminbot.rules.offline import scan
+    from adminbot.checkrules.report import scan
     from adminbot.simulate import generate_log
 
     log = tmp_path / "storm.log"

@@ -12,7 +12,7 @@ from adminbot.rules.classifier import Classifier
 from adminbot.rules.headers import header_level_and_message, header_tail
 from adminbot.rules.literals import required_literals, required_sets
 from adminbot.rules.matcher import lowered
-from adminbot.rules.offline import read_line_batches
+from adminbot.rules.reading import read_line_batches
 from adminbot.rules.records import RecordAssembler
 from adminbot.rules.reference import ReferenceClassifier, corpus
 from adminbot.rules.ruleset import Rule, RuleSet, build_ruleset

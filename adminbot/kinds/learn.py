@@ -11,7 +11,7 @@ from pathlib import Path
 
 from adminbot.kinds.miner import KindMiner
 from adminbot.rules.classifier import Classifier
-from adminbot.rules.offline import read_blocks
+from adminbot.rules.reading import read_blocks
 from adminbot.rules.ruleset import RuleSet
 
 
