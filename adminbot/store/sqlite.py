@@ -30,6 +30,7 @@ from adminbot.store.rows import (
 )
 from adminbot.store.sqlincidents import IncidentTables
 from adminbot.store.sqloutbox import OutboxTables
+from adminbot.store.sqlreads import IncidentReads
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def host_key(key: str, host: str) -> str:
     return f"{key}@{host}"
 
 
-class Store(IncidentTables, OutboxTables):
+class Store(IncidentTables, IncidentReads, OutboxTables):
     """Durable state: incidents, checkpoints, the outbox, audit and mutes.
 
     A damaged file is moved aside and a fresh store started (`SqlStore`); what happened
