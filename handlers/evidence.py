@@ -17,7 +17,7 @@ from telegram.constants import ParseMode
 
 from adminbot.evidence.excerpt import Excerpt, NotWatched, around, leading_to, watched_path
 from adminbot.models import Incident
-from adminbot.notify.redact import Redactor
+from adminbot.redaction import Redactor
 from adminbot.rules.builtin import NUEVO_TIPO
 from adminbot.service import verbs
 from handlers.buttons import latest_line

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from adminbot.evidence.excerpt import Excerpt, NotWatched, around, leading_to, watched_path
-from adminbot.notify.redact import Redactor
+from adminbot.redaction import Redactor
 from handlers.evidence import context_text, log_document
 from handlers.i18n import Catalog
 from handlers.layout import MAX_CHARS, visible_len

@@ -148,7 +148,7 @@ def test_a_sample_is_the_first_and_last_line_of_a_record_cut_to_size() -> None:
 
 
 def test_a_kinds_sample_gets_the_configured_redaction_too() -> None:
-    from adminbot.notify.redact import Redactor, RedactPattern
+    from adminbot.redaction import Redactor, RedactPattern
 
     redactor = Redactor.configured([RedactPattern("hunter2", "***")])
     sample = sample_of("ERROR login with hunter2 failed", redactor=redactor)

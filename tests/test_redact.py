@@ -10,7 +10,7 @@ from adminbot.incidents.book import IncidentBook
 from adminbot.incidents.intake import EventQueue, Intake
 from adminbot.models import Match, Record, Severity, frozen_map
 from adminbot.notify.eventlog import EventLog, RedactTokens
-from adminbot.notify.redact import Redactor, RedactPattern
+from adminbot.redaction import Redactor, RedactPattern
 from adminbot.store.sqlite import Store
 from tests.fake_telegram import FakeTelegram
 from tests.harness import append, make_config, pipeline_log, running_bot
@@ -39,7 +39,7 @@ def test_the_token_is_hidden_wherever_the_plain_substitution_hides_it() -> None:
     the key and every field."""
     import random
 
-    from adminbot.notify.redact import BOT_TOKEN, TOKEN_REPLACEMENT
+    from adminbot.redaction import BOT_TOKEN, TOKEN_REPLACEMENT
 
     rng = random.Random(9)
     tail = "AAHdqTcvCH1vGWJxfSeofSAs0K5PAL"  # 30 characters, the shortest a token has

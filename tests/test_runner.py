@@ -155,7 +155,7 @@ async def test_env_replaces_the_inherited_environment(monkeypatch) -> None:
 
 
 async def test_a_token_the_command_prints_is_redacted_from_its_output_tail() -> None:
-    from adminbot.notify.redact import Redactor
+    from adminbot.redaction import Redactor
 
     token = "7123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw-x"
     code = f"print('retrying with https://api.telegram.org/bot{token}/getFile')"

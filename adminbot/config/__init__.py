@@ -5,8 +5,9 @@ the CLI turns it into one line on stderr and exit status 2. The shared validatio
 helpers are in `adminbot.tables`. Where each part lives:
 
 - `model.py`: one frozen dataclass per section, and `Config`, the whole of it; the
-  `[[redact]]` and `[[channels]]` entries are values of the stage they configure
-  (`adminbot.notify.redact`, `adminbot.notify.channel_settings`), re-exported here;
+  `[[redact]]` entry comes from `adminbot.redaction`, below every stage that hides
+  secrets, and the `[[channels]]` entries are values of the stage they configure
+  (`adminbot.notify.channel_settings`), both re-exported here;
 - `loader.py`: `load_config`, the file, and what comes from the environment;
 - the parse functions, one small one per section: `alerts.py` ([alerts], [digest],
   [access]), `machine.py` ([actions], [checks], [supervise]), `endpoints.py`
@@ -47,7 +48,7 @@ from adminbot.config.model import (
 )
 from adminbot.config.startup import DEMO_RETRY_COMMAND, prepare_data_dir, with_demo_remedies
 from adminbot.notify.channel_settings import ChannelConfig, ChannelWhen
-from adminbot.notify.redact import RedactPattern
+from adminbot.redaction import RedactPattern
 
 __all__ = [
     "DATABASE_URL_ENV",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from adminbot.config.model import KindsConfig, StoreConfig, WatchConfig
 from adminbot.config.values import _duration, _number, _resolve
-from adminbot.notify.redact import RedactPattern
+from adminbot.redaction import RedactPattern
 from adminbot.tables import Table
 
 

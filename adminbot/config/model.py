@@ -1,8 +1,9 @@
 """The configuration as values: one frozen dataclass per TOML section, and `Config`,
 the whole of it, validated, with what is derived from it (paths in the data dir, who
 gets alerts). Nothing here reads a file or the environment; `loader.py` does. A stage's
-own values are imported from it, not defined here: `ActionSettings` (actions), and the
-`[[redact]]` and `[[channels]]` entries (`RedactPattern`, `ChannelConfig`: notify).
+own values are imported from it, not defined here: `ActionSettings` (actions), the
+`[[channels]]` entries (`ChannelConfig`: notify); and the `[[redact]]` entry
+(`RedactPattern`) from `adminbot.redaction`, which every stage hiding secrets shares.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from adminbot.actions.operations import ActionSettings
 from adminbot.incidents.schedule import Scheduled
 from adminbot.models import Severity
 from adminbot.notify.channel_settings import ChannelConfig
-from adminbot.notify.redact import RedactPattern
+from adminbot.redaction import RedactPattern
 from adminbot.rules.ignore import IgnorePattern
 from adminbot.rules.loader import build_rulebook
 from adminbot.rules.spec import RuleBook

@@ -36,8 +36,7 @@ from adminbot.models import (
     Severity,
     frozen_map,
 )
-from adminbot.notify.eventlog import EventLog
-from adminbot.notify.redact import Redactor
+from adminbot.redaction import Redactor
 from adminbot.store.api import StoreApi
 from adminbot.store.damage import is_full
 
@@ -145,6 +144,20 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
+class MatchLog(Protocol):
+    """Where each committed batch's matches are written, after the commit: the JSON
+    event log (`adminbot.notify.eventlog.EventLog`). The intake only writes to it;
+    `close` is for whoever holds the intake and is done with it."""
+
+    def matches(self, found: Sequence[tuple[Match, int]], at: datetime) -> None:
+        """One line per match and the incident it went to, stamped `at`."""
+        ...
+
+    def close(self) -> None:
+        """No more lines will be written."""
+        ...
+
+
 class MoreMatches(Protocol):
     """Matches worked out inside a batch's transaction, whose own writes go with it."""
 
@@ -164,7 +177,7 @@ class Intake:
         self,
         store: StoreApi,
         book: IncidentBook,
-        events: EventLog,
+        events: MatchLog,
         queue: EventQueue,
         *,
         clock: Clock = utcnow,

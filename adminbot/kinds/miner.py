@@ -22,7 +22,7 @@ from adminbot.kinds.drain import Drain, Placed
 from adminbot.kinds.mask import record_tokens
 from adminbot.kinds.redact import sample_of
 from adminbot.models import Match, Origin, Record, Severity, frozen_map
-from adminbot.notify.redact import Redactor
+from adminbot.redaction import Redactor
 from adminbot.rules.spec import RuleSpec
 from adminbot.store.kinds import KindState, KindStore, Sighting
 

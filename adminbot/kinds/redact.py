@@ -2,7 +2,7 @@
 
 A sample outlives the log it came from (it sits in the store, and /kinds shows it),
 and it is taken before the intake's redaction, so it gets that same redaction (bot
-tokens, the `[[redact]]` patterns: `adminbot.notify.redact`) and, on top, anything
+tokens, the `[[redact]]` patterns: `adminbot.redaction`) and, on top, anything
 shaped like an assigned credential: `token=`/`password=`/`api_key=` values,
 `Authorization` headers and URL passwords.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from adminbot.notify.redact import BOT_TOKEN, Redactor
+from adminbot.redaction import BOT_TOKEN, Redactor
 
 SAMPLE_CHARS = 500
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from adminbot.models import Match
-from adminbot.notify.redact import TOKEN_REPLACEMENT, Redactor
+from adminbot.redaction import TOKEN_REPLACEMENT, Redactor
 from adminbot.store.files import PrivateRotatingFileHandler
 
 MAX_BYTES = 10 * 1024 * 1024

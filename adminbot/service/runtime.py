@@ -65,8 +65,8 @@ from adminbot.notify.eventlog import EventLog, redact_logging
 from adminbot.notify.notices import LinesUnrecorded
 from adminbot.notify.outbox import Doorbell, Outbox
 from adminbot.notify.quiet import QuietPolicy
-from adminbot.notify.redact import Redactor, RedactPattern
 from adminbot.predict.watch import Outlook, Predictions
+from adminbot.redaction import Redactor, RedactPattern
 from adminbot.rules.builtin import NUEVO_TIPO, PROCESO_CAIDO
 from adminbot.rules.ignore import IgnoreList
 from adminbot.rules.source import RuleSource
@@ -341,10 +341,11 @@ def build_runtime(
     redactor = Redactor.configured((*config.redact, *channel_secrets(config)))
     redact_logging(redactor)
     trends = TrendStore(store)
+    event_log = EventLog(config.event_log)
     intake = Intake(
         store,
         book,
-        EventLog(config.event_log),
+        event_log,
         queue,
         clock=clock,
         redactor=redactor,
@@ -433,7 +434,7 @@ def build_runtime(
         actions,
         rules=rules,
         budgets=action_budgets(config),
-        events=intake.events,
+        events=event_log,
         clock=clock,
         probe=probe,
         server_down_since=health.bot_api_down_since,

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from adminbot.actions.executor import ActionKind
 from adminbot.evidence.excerpt import Excerpt, NotWatched, around, watched_path
 from adminbot.models import Incident, IncidentState
-from adminbot.notify.redact import Redactor
+from adminbot.redaction import Redactor
 from adminbot.service.runtime import Runtime
 from adminbot.store.browse import Browse, IncidentQuery, StateChange
 from adminbot.store.history import HOUR, HistoryStore, hour_of

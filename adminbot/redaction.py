@@ -1,8 +1,10 @@
 """Hide secrets in text before adminbot keeps, logs or sends it.
 
-It lives with the outputs (the event log, the monitor log, alerts) because that is
-what it protects; the incident path calls it once, where a record enters (`Intake`),
-so stored samples, the event log and alerts all see the same cleaned text.
+It lies below the stages that use it, importing none of them: the incident path calls
+it once, where a record enters (`Intake`), so stored samples, the event log and alerts
+all see the same cleaned text; the outputs it protects (the event log, the monitor log,
+alerts), the kinds' samples and the configuration (the `[[redact]]` entry it takes,
+`RedactPattern`) import it from here too.
 Bot tokens are always hidden; `[[redact]]` adds the admin's own patterns.
 """
 
