@@ -9,10 +9,10 @@ from adminbot.incidents.book import IncidentBook
 from adminbot.incidents.events import EventKind, Hold, IncidentEvent
 from adminbot.incidents.maintenance import Maintenance
 from adminbot.incidents.noise import NoiseGate
-from adminbot.incidents.reminders import Reminders
 from adminbot.incidents.schedule import Scope
 from adminbot.models import Match, Origin, Record, Severity, frozen_map
 from adminbot.notify.outbox import Outbox
+from adminbot.notify.reminders import Reminders
 from adminbot.rules.ignore import IgnoreList, IgnorePattern
 from adminbot.rules.threshold import Threshold
 from adminbot.service.router import unrouted

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from adminbot.incidents.book import IncidentBook
-from adminbot.incidents.reminders import Reminders
 from adminbot.models import IncidentState, Match, Record, Severity, frozen_map
 from adminbot.notify.outbox import Outbox
+from adminbot.notify.reminders import Reminders
 from adminbot.store.sqlite import Store
 from tests.clocks import FakeClock
 

@@ -54,7 +54,6 @@ from adminbot.incidents.events import IncidentEvent
 from adminbot.incidents.intake import EventQueue, Intake
 from adminbot.incidents.maintenance import Maintenance
 from adminbot.incidents.noise import NoiseGate, thresholds_of
-from adminbot.incidents.reminders import Reminders
 from adminbot.kinds.makerule import RuleMaker, stored_specs
 from adminbot.kinds.miner import KindMiner
 from adminbot.models import Incident
@@ -65,6 +64,7 @@ from adminbot.notify.eventlog import EventLog, redact_logging
 from adminbot.notify.notices import LinesUnrecorded
 from adminbot.notify.outbox import Doorbell, Outbox
 from adminbot.notify.quiet import QuietPolicy
+from adminbot.notify.reminders import Reminders
 from adminbot.predict.watch import Outlook, Predictions
 from adminbot.redaction import Redactor, RedactPattern
 from adminbot.rules.builtin import NUEVO_TIPO, PROCESO_CAIDO
