@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from adminbot.incidents.maintenance import Origin, Window
+from adminbot.incidents.maintenance import KeyTally, Origin, RuleTally, Window
 from adminbot.incidents.schedule import Scope
-from adminbot.notify.notices import KeyTally, MaintenanceOver, RuleTally
+from adminbot.notify.notices import MaintenanceOver
 from adminbot.rules.threshold import Threshold
 from adminbot.store.noise import Ignored
 from handlers import noise_views

@@ -10,6 +10,7 @@ import pytest
 from adminbot.checks.base import CheckReason, CheckState
 from adminbot.digest.facts import Count, DigestFacts, FixCount, OpenIncident
 from adminbot.facts import Size, facts
+from adminbot.incidents.maintenance import KeyTally, RuleTally
 from adminbot.notify import notices
 from adminbot.notify.notices import notice_from_payload, to_payload
 from adminbot.notify.outbox import MESSAGE, Outbox
@@ -85,8 +86,8 @@ EVERY_KIND: list[notices.Notice] = [
         AT,
         ("timeout",),
         ("web1",),
-        (notices.RuleTally("timeout", 2, 5),),
-        (notices.KeyTally("timeout", "file_id=abc", 4),),
+        (RuleTally("timeout", 2, 5),),
+        (KeyTally("timeout", "file_id=abc", 4),),
     ),
 ]
 

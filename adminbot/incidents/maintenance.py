@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 from adminbot.clock import Clock, utcnow
 from adminbot.incidents.schedule import Scheduled, Scope
-from adminbot.notify.notices import KeyTally, MaintenanceOver, RuleTally
 from adminbot.store.noise import NoiseStore, WindowRow
 
 TOP_KEYS = 5
@@ -27,6 +26,36 @@ UTC_ZONE = ZoneInfo("UTC")
 class Origin(StrEnum):
     ADHOC = "adhoc"
     SCHEDULED = "scheduled"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleTally:
+    """What one rule did during a maintenance window: new incidents, matching lines."""
+
+    rule: str
+    opened: int
+    hits: int
+
+
+@dataclass(frozen=True, slots=True)
+class KeyTally:
+    rule: str
+    key: str
+    hits: int
+
+
+@dataclass(frozen=True, slots=True)
+class WindowSummary:
+    """A maintenance window ended: what the incidents it covered did meanwhile (told to
+    the admin as a `MaintenanceOver` notice, `adminbot.notify.notices`)."""
+
+    origin: str
+    starts: datetime
+    ends: datetime
+    rules: tuple[str, ...]
+    hosts: tuple[str, ...]
+    by_rule: tuple[RuleTally, ...]
+    top: tuple[KeyTally, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +111,7 @@ class Maintenance:
         """`/maintenance off`: the ad-hoc windows end now; the scheduled ones go on."""
         return self.store.end_windows(Origin.ADHOC.value, self.clock())
 
-    def close_due(self) -> list[MaintenanceOver]:
+    def close_due(self) -> list[WindowSummary]:
         """The summaries of the windows that ended and were not summed up yet (once each)."""
         now = self.clock()
         self._begin_scheduled(now, recheck=True)
@@ -94,7 +123,7 @@ class Maintenance:
             self.store.forget_hits(row.id)
             window = Window.of(row)
             over.append(
-                MaintenanceOver(
+                WindowSummary(
                     window.origin.value,
                     window.starts,
                     window.ends,

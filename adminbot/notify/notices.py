@@ -21,6 +21,7 @@ from adminbot.checks.base import CheckReason, CheckResult, CheckState
 from adminbot.digest.facts import DigestFacts
 from adminbot.facts import Facts, facts, facts_from_json, facts_to_json
 from adminbot.incidents.events import Unrecorded
+from adminbot.incidents.maintenance import KeyTally, RuleTally, WindowSummary
 from adminbot.incidents.summary import Summary
 from adminbot.store.damage import DamageReason, Recovery, ResumeFrom
 from adminbot.supervise.supervisor import ChildExit
@@ -262,22 +263,6 @@ class DigestChart:
 
 
 @dataclass(frozen=True, slots=True)
-class RuleTally:
-    """What one rule did during a maintenance window: new incidents, matching lines."""
-
-    rule: str
-    opened: int
-    hits: int
-
-
-@dataclass(frozen=True, slots=True)
-class KeyTally:
-    rule: str
-    key: str
-    hits: int
-
-
-@dataclass(frozen=True, slots=True)
 class MaintenanceOver:
     """A maintenance window ended: what the incidents it covered did meanwhile."""
 
@@ -289,6 +274,18 @@ class MaintenanceOver:
     by_rule: tuple[RuleTally, ...]
     top: tuple[KeyTally, ...]
     kind = NoticeKind.MAINTENANCE_OVER
+
+    @classmethod
+    def of(cls, summary: WindowSummary) -> MaintenanceOver:
+        return cls(
+            summary.origin,
+            summary.starts,
+            summary.ends,
+            summary.rules,
+            summary.hosts,
+            summary.by_rule,
+            summary.top,
+        )
 
 
 @dataclass(frozen=True, slots=True)

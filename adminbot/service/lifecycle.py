@@ -32,7 +32,7 @@ from adminbot.notify.channels import (
     apprise_send,
 )
 from adminbot.notify.console import ConsoleAlerts
-from adminbot.notify.notices import MuteExpired, StoreRecovered
+from adminbot.notify.notices import MaintenanceOver, MuteExpired, StoreRecovered
 from adminbot.notify.notices import SelfWatch as SelfWatchNotice
 from adminbot.service import sdnotify
 from adminbot.service.httpapi import HealthServer
@@ -284,7 +284,7 @@ class Service:
         for target in runtime.book.expire_mutes():
             runtime.outbox.notice(MuteExpired(target))
         for over in await asyncio.to_thread(runtime.noise.maintenance.close_due):
-            runtime.outbox.notice(over)
+            runtime.outbox.notice(MaintenanceOver.of(over))
 
     async def check(self) -> None:
         """The seed's verificación periódica."""

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from adminbot.incidents.maintenance import Window
 from adminbot.incidents.schedule import Scope
+from adminbot.notify.notices import MaintenanceOver
 from adminbot.service.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -31,5 +32,5 @@ def end_maintenance(runtime: Runtime, actor: str) -> int:
     ended = maintenance.end_adhoc()
     logger.info("%d maintenance window(s) ended by %s", ended, actor)
     for over in maintenance.close_due():
-        runtime.outbox.notice(over)
+        runtime.outbox.notice(MaintenanceOver.of(over))
     return ended
