@@ -6,9 +6,9 @@ cannot take a write (its disk is full), notices wait in a small memory lane that
 sender drains first, so "disk critical" still reaches the admin; the first one says
 that history is paused.
 
-Over ~400 lines because queueing, priorities, storm mode and the memory lane all
-decide one thing, which row goes into the outbox and when; split them when a second
-queue policy arrives.
+Storm mode (one message per rule in a storm of new incidents) is `StormMessages` in
+`storms.py`, which the outbox builds and asks before it queues an alert; the row
+priorities both use are in `priority.py`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ import sqlite3
 import threading
 from collections import deque
 from collections.abc import Callable, Collection, Mapping
-from datetime import datetime, timedelta
-from enum import IntEnum
+from datetime import timedelta
 from typing import Any
 
 from adminbot.checks.base import CheckState
@@ -37,8 +36,11 @@ from adminbot.notify.notices import (
     StoreFull,
     to_payload,
 )
+from adminbot.notify.priority import Priority as Priority  # callers import it from here
+from adminbot.notify.priority import alert_priority
 from adminbot.notify.quiet import Hush, QuietPolicy
-from adminbot.notify.storms import StormWatch
+from adminbot.notify.storms import STORM as STORM  # the sender reads the row kinds here
+from adminbot.notify.storms import StormMessages, StormWatch
 from adminbot.store.api import StoreApi
 from adminbot.store.damage import is_full
 from adminbot.store.rows import OutboxItem
@@ -52,7 +54,6 @@ MEMORY_LIMIT = 50
 ALERT = "alert"
 UPDATE = "update"
 MESSAGE = "message"
-STORM = "storm"
 SILENT_FIELD = "silent"
 """A row whose payload holds this is sent without sound (quiet hours)."""
 CONTINUES_FIELD = "continues"
@@ -61,24 +62,6 @@ same rule and key closed a moment ago: a crash loop, a flapping outage) instead 
 pushing a new message; see `adminbot.incidents.recurrence`."""
 HELD_META = "quiet_held"
 """Store meta key: the alerts held for the quiet-hours digest, kept across a restart."""
-
-
-class Priority(IntEnum):
-    """Which queued row goes first (lower first); within one priority, the oldest."""
-
-    CRITICAL = 0
-    ERROR = 1
-    NOTICE = 2
-    EDIT = 3
-
-
-def alert_priority(severity: Severity) -> Priority:
-    """A new alert's place in the queue: critical first, then errors, then the rest."""
-    if severity is Severity.CRITICAL:
-        return Priority.CRITICAL
-    if severity is Severity.ERROR:
-        return Priority.ERROR
-    return Priority.NOTICE
 
 
 class Doorbell:
@@ -132,10 +115,9 @@ class Outbox:
         self.clock = clock
         self.on_enqueue = on_enqueue
         self.storms = StormWatch(storm_threshold, timedelta(seconds=storm_window))
-        self._storm_ids = store.open_storms() if self.chats else {}
-        self._storm_priority: dict[str, Priority] = {}
-        self._storm_due: dict[str, datetime] = {}
-        self._storm_dirty: set[str] = set(self._storm_ids)
+        self._storm_messages = StormMessages(
+            store, self.chats, self.storms, throttle=self.throttle, clock=clock, rang=self._rang
+        )
         self._memory: deque[OutboxItem] = deque()
         self._memory_limit = memory_limit
         self._memory_lock = threading.Lock()
@@ -154,7 +136,7 @@ class Outbox:
         if not self._told(event):
             return
         if event.kind is EventKind.OPENED:
-            if self._in_storm(incident, opened=not counted):
+            if self._storm_messages.in_storm(incident, opened=not counted):
                 return
             payload = self._hushed(incident)
             if payload is None:
@@ -162,7 +144,7 @@ class Outbox:
             priority = alert_priority(incident.severity)
             payload[CONTINUES_FIELD] = True
             self._each_chat(ALERT, payload, incident_id=incident.id, priority=priority)
-        elif incident.id in self._held or self._in_storm(incident, opened=False):
+        elif incident.id in self._held or self._storm_messages.in_storm(incident, opened=False):
             return
         else:
             self.incident_changed(incident.id, delay=self.throttle)
@@ -172,7 +154,7 @@ class Outbox:
         rule's storm all the same (and may start it); True when the storm's message tells
         of it. Without this, a storm of fixable incidents past the fix budget would be an
         alert each."""
-        return self._told(event) and self._in_storm(event.incident, opened=True)
+        return self._told(event) and self._storm_messages.in_storm(event.incident, opened=True)
 
     def _told(self, event: IncidentEvent) -> bool:
         """Whether the admin hears of this event at all (a mute, a minimum severity)."""
@@ -184,7 +166,7 @@ class Outbox:
         One an automatic fix already settled needs nobody: it arrives without sound and
         edits the alert of the incident it continues (the restart of a crash loop)."""
         incident = self.store.incident(incident_id)
-        if incident is not None and self._in_storm(incident, opened=False):
+        if incident is not None and self._storm_messages.in_storm(incident, opened=False):
             return
         payload = self._hushed(incident) if incident is not None else {}
         if payload is None:
@@ -242,7 +224,7 @@ class Outbox:
     @property
     def storming(self) -> tuple[str, ...]:
         """The rules told as a storm right now."""
-        return tuple(self._storm_ids)
+        return self._storm_messages.storming
 
     def settle(self) -> None:
         """Refresh storm messages that are due, end the storms that calmed down, and send
@@ -250,11 +232,7 @@ class Outbox:
         now = self.clock()
         if self._held and not self.quiet.quiet(now):
             self._send_digest()
-        for rule in list(self._storm_ids):
-            if self.storms.calm(rule, now):
-                self._end_storm(rule, now)
-            elif rule in self._storm_dirty and now >= self._storm_due.get(rule, now):
-                self._refresh_storm(rule, now)
+        self._storm_messages.settle(now)
 
     def _hushed(self, incident: Incident) -> dict[str, Any] | None:
         """The alert row's payload under quiet hours; None when it is held for the digest."""
@@ -278,68 +256,6 @@ class Outbox:
         self.store.set_meta(self._held_key, "")
         if held:
             self.notice(QuietDigest(held))
-
-    def _in_storm(self, incident: Incident, *, opened: bool) -> bool:
-        """Whether this incident is told by its rule's storm message (starting one if due)."""
-        if not self.chats or not self.storms.enabled:
-            return False
-        rule, now = incident.rule, self.clock()
-        count = self.storms.opened(rule, incident.first_seen) if opened else 0
-        if rule not in self._storm_ids:
-            if not self.storms.storming(count):
-                return False
-            self._start_storm(rule, alert_priority(incident.severity), now)
-            return True
-        if not opened and self.store.alert_messages(incident.id):
-            return False  # alerted before the storm: its own message is edited as usual
-        self._storm_dirty.add(rule)
-        if now >= self._storm_due.get(rule, now):
-            self._refresh_storm(rule, now)
-        return True
-
-    def _start_storm(self, rule: str, priority: Priority, now: datetime) -> None:
-        with self.store.transaction():
-            storm_id = self.store.open_storm(rule, self.storms.first(rule, now))
-            absorbed = self.store.absorb_alerts(rule)
-        logger.warning(
-            "Storm of new %s incidents: one message for them (%s queued alerts folded in)",
-            rule,
-            absorbed,
-        )
-        self._storm_ids[rule] = storm_id
-        self._storm_priority[rule] = priority
-        self._refresh_storm(rule, now)
-
-    def _refresh_storm(self, rule: str, now: datetime) -> None:
-        storm_id = self._storm_ids[rule]
-        self._storm_dirty.discard(rule)
-        self._storm_due[rule] = now + self.throttle
-        first = self._storm_priority.get(rule, Priority.NOTICE)
-        with self.store.transaction():
-            for chat in self.chats:
-                sent = self.store.storm_message(storm_id, chat) is not None
-                self.store.enqueue(
-                    STORM,
-                    {"storm": storm_id},
-                    now,
-                    chat_id=chat,
-                    coalesce=True,
-                    priority=Priority.EDIT if sent else first,
-                    storm_id=storm_id,
-                )
-        self._rang()
-
-    def _end_storm(self, rule: str, now: datetime) -> None:
-        storm_id = self._storm_ids[rule]
-        logger.warning("The storm of %s incidents calmed down; alerts go one by one again", rule)
-        with self.store.transaction():
-            self.store.end_storm(storm_id, now)
-            self._refresh_storm(rule, now)
-        del self._storm_ids[rule]
-        self._storm_dirty.discard(rule)
-        self._storm_due.pop(rule, None)
-        self._storm_priority.pop(rule, None)
-        self.storms.forget(rule)
 
     def _each_chat(
         self,
