@@ -23,7 +23,8 @@ from telegram.error import BadRequest
 
 from adminbot.models import Incident
 from adminbot.notify.notices import DigestChart, NoticeKind, notice_from_payload
-from adminbot.notify.outbox import ALERT, CONTINUES_FIELD, MESSAGE, SILENT_FIELD, STORM, UPDATE
+from adminbot.notify.outbox import ALERT, CONTINUES_FIELD, MESSAGE, SILENT_FIELD, UPDATE
+from adminbot.notify.storms import STORM
 from adminbot.service.runtime import Runtime
 from adminbot.store.rows import OutboxItem, SentRef
 from handlers import layout, notice_views, screens

@@ -10,7 +10,9 @@ import pytest
 from adminbot.incidents.book import IncidentBook
 from adminbot.models import Match, Record, Severity, frozen_map
 from adminbot.notify.notices import Started
-from adminbot.notify.outbox import ALERT, MESSAGE, STORM, UPDATE, Outbox, Priority
+from adminbot.notify.outbox import ALERT, MESSAGE, UPDATE, Outbox
+from adminbot.notify.priority import Priority
+from adminbot.notify.storms import STORM
 from adminbot.store.sqlite import Store
 from tests.clocks import T0, FakeClock
 

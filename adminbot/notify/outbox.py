@@ -36,10 +36,8 @@ from adminbot.notify.notices import (
     StoreFull,
     to_payload,
 )
-from adminbot.notify.priority import Priority as Priority  # callers import it from here
-from adminbot.notify.priority import alert_priority
+from adminbot.notify.priority import Priority, alert_priority
 from adminbot.notify.quiet import Hush, QuietPolicy
-from adminbot.notify.storms import STORM as STORM  # the sender reads the row kinds here
 from adminbot.notify.storms import StormMessages, StormWatch
 from adminbot.store.api import StoreApi
 from adminbot.store.damage import is_full

@@ -19,8 +19,7 @@ from adminbot.models import Incident
 from adminbot.notify.priority import Priority, alert_priority
 from adminbot.store.api import StoreApi
 
-logger = logging.getLogger("adminbot.notify.outbox")
-"""Storm mode's lines keep the outbox's logger name, which monitor.log shows."""
+logger = logging.getLogger(__name__)
 
 STORM = "storm"
 
