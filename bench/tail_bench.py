@@ -447,16 +447,18 @@ def recorded(runtime: Runtime) -> Recorded:
 
 async def pipeline_catch_up(
     folder: Path, source: Path, out: TextIO
-) -> tuple[float, Recorded, float]:
+) -> tuple[float, Recorded, float, float]:
     """The real pipeline on the source log as a backlog: one poll() from offset 0, then
     the router's sinks for every committed event.
 
-    Returns lines/s, what was recorded, and matches committed per second."""
+    Returns lines/s, what was recorded, matches committed per second, and the share of
+    the time the poll took (tailer, rules, store, event log: the router's sinks after)."""
     config = pipeline_config(folder, source, polling=False, from_beginning=True)
     runtime, queue = build_runtime(config, console=quiet_console(config, out))
     router = Router(queue, incident_sinks(runtime), incident_counters(runtime))
     started = time.monotonic()
     runtime.monitor.tailer.poll()
+    polled = time.monotonic() - started
     router.route_pending()
     elapsed = time.monotonic() - started
     runtime.monitor.stop()
@@ -467,7 +469,7 @@ async def pipeline_catch_up(
     if runtime.lock is not None:
         runtime.lock.release()
     result = recorded(runtime)
-    return result.lines / elapsed, result, sum(result.matches.values()) / elapsed
+    return result.lines / elapsed, result, sum(result.matches.values()) / elapsed, polled / elapsed
 
 
 @dataclass
@@ -549,7 +551,7 @@ async def _full_pipeline(args: argparse.Namespace, quiet: TextIO) -> int:
         runtime.intake.events.close()
         live_recorded = recorded(runtime)
         peak_rss = max(live.peak_rss, psutil.Process().memory_info().rss)
-        backlog_rate, backlog, backlog_matches = await pipeline_catch_up(
+        backlog_rate, backlog, backlog_matches, polled = await pipeline_catch_up(
             folder / "backlog", log, quiet
         )
         backlog_rss = psutil.Process().memory_info().rss
@@ -573,6 +575,10 @@ async def _full_pipeline(args: argparse.Namespace, quiet: TextIO) -> int:
     print(
         f"  the writer's pace     {matched / live.write_seconds:,.0f} matches/s written: "
         "the most the live figure can show (--rate raises it)"
+    )
+    print(
+        f"  backlog, by stage     {backlog_matches / polled:,.0f}/s through the tailer, rules, "
+        f"store and event log ({polled:.0%} of the backlog's time), the router's sinks after"
     )
     print_recorded(live_recorded, backlog)
     met = print_targets(live, peak_rss)
