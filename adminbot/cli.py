@@ -406,7 +406,7 @@ async def serve(
 
         front = TelegramFront
     elif config.database_url is not None:
-        from adminbot.fleet.headless import AgentFront
+        from adminbot.service.agent_mode import AgentFront
 
         front = AgentFront
     render = None

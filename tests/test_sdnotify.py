@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from adminbot.service import sdnotify
+from adminbot.supervise import sdnotify
 
 
 @pytest.fixture

@@ -34,7 +34,6 @@ from adminbot.notify.channels import (
 from adminbot.notify.console import ConsoleAlerts
 from adminbot.notify.notices import MaintenanceOver, MuteExpired, StoreRecovered
 from adminbot.notify.notices import SelfWatch as SelfWatchNotice
-from adminbot.service import sdnotify
 from adminbot.service.httpapi import HealthServer
 from adminbot.service.router import Router, unrouted
 from adminbot.service.runtime import (
@@ -47,6 +46,7 @@ from adminbot.service.runtime import (
 from adminbot.service.selfwatch import Part, SelfWatch
 from adminbot.service.uptime import UptimePing
 from adminbot.store.errors import StoreUnreachable
+from adminbot.supervise import sdnotify
 from adminbot.supervise.supervisor import ChildExit
 from adminbot.web.build import dashboard
 

@@ -34,8 +34,8 @@ import psutil
 
 from adminbot.budget import SlidingWindow
 from adminbot.clock import Clock, utcnow
-from adminbot.service.sdnotify import NOTIFY_VARIABLES
 from adminbot.supervise.childlog import LineSplitter, LogWriter
+from adminbot.supervise.sdnotify import NOTIFY_VARIABLES
 
 logger = logging.getLogger(__name__)
 
