@@ -414,7 +414,14 @@ async def serve(
         from handlers.channel_views import renderer  # words only: no Telegram in it
 
         render = renderer(config.language)
-    service = build_service(config, front, edges or Edges(), child_argv=child_argv, render=render)
+    pages = None
+    if config.web.enabled:
+        from adminbot.web.build import dashboard  # a front over the runtime, like the bot
+
+        pages = dashboard
+    service = build_service(
+        config, front, edges or Edges(), child_argv=child_argv, render=render, pages=pages
+    )
     await service.run(stop or _stop_on_signals())
     return 0
 

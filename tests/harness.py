@@ -15,6 +15,7 @@ from adminbot.clock import Clock, utcnow
 from adminbot.config import Config, load_config
 from adminbot.service.lifecycle import build_service
 from adminbot.service.runtime import Edges, Periods, Runtime
+from adminbot.web.build import dashboard
 from handlers.app import TelegramFront
 from handlers.context import AdminApplication
 from tests.fake_telegram import Call, FakeTelegram
@@ -98,7 +99,11 @@ async def running_bot(
     """
     edges = Edges(checks=checks, periods=periods or FAST, clock=clock)
     service = build_service(
-        config, lambda runtime: TelegramFront(runtime, poll_timeout=1), edges, child_argv=child_argv
+        config,
+        lambda runtime: TelegramFront(runtime, poll_timeout=1),
+        edges,
+        child_argv=child_argv,
+        pages=dashboard if config.web.enabled else None,
     )
     await service.start()
     front = service.front

@@ -16,9 +16,11 @@ from adminbot.config import Config, load_config
 from adminbot.incidents.book import IncidentBook
 from adminbot.models import Match, Record, Severity, frozen_map
 from adminbot.service.console_mode import ConsoleFront
+from adminbot.service.httpapi import Pages
 from adminbot.service.lifecycle import Job, _logged, build_service
-from adminbot.service.runtime import Edges, Periods
+from adminbot.service.runtime import Edges, Periods, Runtime
 from adminbot.store.sqlite import Store
+from adminbot.web.build import dashboard
 from tests.clocks import T0
 from tests.fake_telegram import FakeTelegram
 from tests.harness import ADMIN, append, eventually, make_config, pipeline_log, running_bot
@@ -91,6 +93,28 @@ async def test_a_failing_job_is_logged_and_the_schedule_goes_on(
 
     await _logged(Job("broken", 1.0, broken, 0.0))
     assert "Periodic job broken failed" in caplog.text
+
+
+async def test_the_dashboard_is_a_front_the_caller_hands_in(tmp_path: Path) -> None:
+    """The service does not import the web pages: `[web]` on needs them given, as
+    `adminbot run` gives them; the one HTTP listener then serves them under the probes."""
+    (tmp_path / "adminbot.toml").write_text("[web]\nenabled = true\n", encoding="utf-8")
+    config = console_config(tmp_path)
+    assert config.web.enabled
+    with pytest.raises(ValueError, match=r"\[web\] is enabled but no pages were given"):
+        build_service(config, ConsoleFront, Edges(periods=QUICK))
+    built: list[Runtime] = []
+
+    def pages(runtime: Runtime) -> Pages:
+        built.append(runtime)
+        return dashboard(runtime)
+
+    service = build_service(config, ConsoleFront, Edges(periods=QUICK), pages=pages)
+    assert built == [service.runtime]
+    assert service.http is not None
+    service.runtime.store.close()
+    if service.runtime.lock is not None:
+        service.runtime.lock.release()
 
 
 async def test_every_part_is_built_complete_and_the_console_front_has_no_delivery(

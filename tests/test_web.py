@@ -19,9 +19,9 @@ import pytest
 from adminbot.models import IncidentState
 from adminbot.notify.outbox import UPDATE
 from adminbot.service.runtime import Edges, Runtime, build_runtime
+from adminbot.service.weblinks import Refusal
 from adminbot.web.app import COOKIE
 from adminbot.web.build import dashboard
-from adminbot.web.links import Refusal
 from adminbot.web.words import EN, ES
 from tests.web_site import BASE, OWNER, RESPONDER, STRANGER, VIEWER, Site, open_site, web_config
 
@@ -336,7 +336,7 @@ async def test_pages_speak_spanish_when_configured(tmp_path: Path) -> None:
 
 
 def test_the_secure_flag_follows_an_https_public_url(tmp_path: Path) -> None:
-    from adminbot.web.links import LoginLinks
+    from adminbot.service.weblinks import LoginLinks
 
     config = web_config(tmp_path, 'enabled = true\npublic_url = "https://ops.example.org/"')
     links = LoginLinks(_Meta(), config, _Meta())

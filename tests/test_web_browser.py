@@ -17,12 +17,12 @@ from pathlib import Path
 
 from adminbot.clock import utcnow
 from adminbot.models import Origin, Severity
+from adminbot.service.weblinks import LoginLinks
 from adminbot.store.hosts import HostBeat, HostStore
 from adminbot.store.logins import UsedLogins
 from adminbot.store.rows import UsageSample
 from adminbot.store.sqlite import Store
 from adminbot.store.trends import TrendStore
-from adminbot.web.links import LoginLinks
 from adminbot.web.words import EN
 from tests.browser import chromium
 from tests.fake_telegram import FakeTelegram

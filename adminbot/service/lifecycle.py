@@ -34,7 +34,7 @@ from adminbot.notify.channels import (
 from adminbot.notify.console import ConsoleAlerts
 from adminbot.notify.notices import MaintenanceOver, MuteExpired, StoreRecovered
 from adminbot.notify.notices import SelfWatch as SelfWatchNotice
-from adminbot.service.httpapi import HealthServer
+from adminbot.service.httpapi import HealthServer, Pages
 from adminbot.service.router import Router, unrouted
 from adminbot.service.runtime import (
     Edges,
@@ -48,7 +48,6 @@ from adminbot.service.uptime import UptimePing
 from adminbot.store.errors import StoreUnreachable
 from adminbot.supervise import sdnotify
 from adminbot.supervise.supervisor import ChildExit
-from adminbot.web.build import dashboard
 
 logger = logging.getLogger(__name__)
 
@@ -92,11 +91,18 @@ def build_service(
     console: ConsoleAlerts | None = None,
     render: Render | None = None,
     transport: Transport = apprise_send,
+    pages: Callable[[Runtime], Pages] | None = None,
 ) -> Service:
     """Build the whole running program; call it on the event loop that will run it.
 
     `render` words the alerts of `[[channels]]` (handlers/ provides it: the core has no
-    words); it is needed only when channels are configured."""
+    words); it is needed only when channels are configured. `pages` builds the
+    dashboard over the runtime (adminbot.web provides it, a front like the bot); it is
+    needed only when `[web]` is enabled."""
+    if config.channels and render is None:  # before anything holds the data dir
+        raise ValueError("[[channels]] are configured but no renderer was given")
+    if config.web.enabled and pages is None:
+        raise ValueError("[web] is enabled but no pages were given")
     raise_open_files_limit()  # before the tailer sizes its pool of open logs
     runtime, queue = build_runtime(config, edges or Edges(), child_argv=child_argv, console=console)
     router = Router(
@@ -120,8 +126,6 @@ def build_service(
         delivery=built.health,
         reachable=store_part(runtime) if config.database_url is not None else None,
     )
-    if config.channels and render is None:
-        raise ValueError("[[channels]] are configured but no renderer was given")
     sender = ChannelSender(
         runtime.channels,
         runtime.outbox,
@@ -133,8 +137,8 @@ def build_service(
     http = None
     if config.http.enabled or config.web.enabled:
         parts = lambda: selfwatch.parts() | runtime.channels.parts()  # noqa: E731 - a tiny adapter
-        pages = dashboard(runtime) if config.web.enabled else None
-        http = HealthServer(config.http.host, config.http.port, parts, runtime.metrics, web=pages)
+        web = pages(runtime) if pages is not None and config.web.enabled else None
+        http = HealthServer(config.http.host, config.http.port, parts, runtime.metrics, web=web)
     uptime = None
     if config.heartbeat.url:
         store = runtime.store

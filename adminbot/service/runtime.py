@@ -72,6 +72,7 @@ from adminbot.rules.ignore import IgnoreList
 from adminbot.rules.source import RuleSource
 from adminbot.service.metrics import Metrics
 from adminbot.service.monitor import Monitor
+from adminbot.service.weblinks import LoginLinks
 from adminbot.store.api import StoreApi
 from adminbot.store.backend import open_store
 from adminbot.store.channels import ChannelStore
@@ -88,7 +89,6 @@ from adminbot.store.userrules import UserRuleStore
 from adminbot.store.work import WorkStore
 from adminbot.supervise.child import PipelineChild, PipelineStatus
 from adminbot.supervise.supervisor import RestartPolicy
-from adminbot.web.links import LoginLinks
 
 logger = logging.getLogger(__name__)
 

@@ -27,6 +27,7 @@ from adminbot.actions.executor import ActionKind
 from adminbot.incidents.maintenance import Origin
 from adminbot.service import upkeep, verbs
 from adminbot.service.runtime import Runtime
+from adminbot.service.weblinks import LoginLinks, Refusal, Session
 from adminbot.store.browse import Browse, IncidentQuery
 from adminbot.store.trends import TrendStore
 from adminbot.web import forms, views
@@ -34,7 +35,6 @@ from adminbot.web.actions import Actions
 from adminbot.web.chart import svg
 from adminbot.web.filters import PAGE_SIZE, parse_query
 from adminbot.web.kinds import KindPages
-from adminbot.web.links import LoginLinks, Refusal, Session
 from adminbot.web.words import words
 
 logger = logging.getLogger(__name__)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from adminbot.service.runtime import Runtime
+from adminbot.service.weblinks import LoginLinks
 from adminbot.store.browse import Browse
 from adminbot.store.logins import UsedLogins
 from adminbot.store.sqlite import Store
 from adminbot.web.app import Dashboard
-from adminbot.web.links import LoginLinks
 
 
 def dashboard(runtime: Runtime) -> Dashboard:

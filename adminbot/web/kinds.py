@@ -18,8 +18,8 @@ from adminbot.kinds.makerule import Edit, Refusal
 from adminbot.models import Severity
 from adminbot.service import verbs
 from adminbot.service.runtime import Runtime
+from adminbot.service.weblinks import Session
 from adminbot.web import forms
-from adminbot.web.links import Session
 
 
 class Render(Protocol):
