@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from adminbot.digest.facts import Count, FixCount, build_digest
-from adminbot.digest.job import DailyDigests
 from adminbot.digest.schedule import DailyAt
 from adminbot.models import IncidentState, Match, Record, Severity, frozen_map
 from adminbot.notify import notices
+from adminbot.notify.digests import DailyDigests
 from adminbot.notify.notices import notice_from_payload
 from adminbot.notify.outbox import Outbox
 from adminbot.store.history import HistoryStore

@@ -1,1 +1,2 @@
-"""The daily digest: when it is due, what it tells, and the chart sent with it."""
+"""The daily digest: when it is due, what it tells, and the chart's series (queued by
+`adminbot.notify.digests`)."""

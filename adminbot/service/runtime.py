@@ -42,7 +42,6 @@ from adminbot.checks.process import ProcessCheck
 from adminbot.checks.staleness import StalenessCheck
 from adminbot.clock import Clock, utcnow
 from adminbot.config import Config, with_demo_remedies
-from adminbot.digest.job import DailyDigests
 from adminbot.digest.schedule import DailyAt
 from adminbot.errors import StartupError
 from adminbot.facts import Size
@@ -60,6 +59,7 @@ from adminbot.models import Incident
 from adminbot.notify.channel_urls import secrets
 from adminbot.notify.channels import ChannelQueue, ChannelsStatus
 from adminbot.notify.console import ConsoleAlerts
+from adminbot.notify.digests import DailyDigests
 from adminbot.notify.eventlog import EventLog, redact_logging
 from adminbot.notify.notices import LinesUnrecorded
 from adminbot.notify.outbox import Doorbell, Outbox
