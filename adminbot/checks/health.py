@@ -15,14 +15,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from adminbot.checks.base import Check, CheckResult, CheckState, CheckTracker, Flip, run_checks
 from adminbot.incidents.events import Hold
 from adminbot.incidents.intake import Intake
 from adminbot.incidents.recurrence import recurrence
 from adminbot.models import IncidentState, Origin, Severity
-from adminbot.notify.notices import CheckFlip
-from adminbot.notify.outbox import Outbox
 from adminbot.rules.fields import WHOLE_RULE
 
 logger = logging.getLogger(__name__)
@@ -42,6 +41,15 @@ def raised_rule(check: Check) -> str | None:
     return rule if isinstance(rule, str) else None
 
 
+class Told(Protocol):
+    """Where the watcher tells what it found (the outbox): it names what it needs, so the
+    checks stage never imports the notify stage that tells the admin."""
+
+    def incident_changed(self, incident_id: int, delay: timedelta | None = None) -> None: ...
+
+    def check_flipped(self, result: CheckResult, old: CheckState | None) -> None: ...
+
+
 class HealthWatcher:
     """Runs every check once per period and turns flips into incidents or notices."""
 
@@ -50,7 +58,7 @@ class HealthWatcher:
         checks: Sequence[Check],
         tracker: CheckTracker,
         intake: Intake,
-        outbox: Outbox | None,
+        outbox: Told | None,
         *,
         on_flip: Sequence[FlipListener] = (),
         on_round: Sequence[RoundListener] = (),
@@ -158,4 +166,4 @@ class HealthWatcher:
     def _notice(self, result: CheckResult, old: CheckState | None) -> None:
         if self.outbox is None:
             return
-        self.outbox.notice(CheckFlip.of(result, old))
+        self.outbox.check_flipped(result, old)

@@ -23,7 +23,7 @@ from collections.abc import Callable, Collection, Mapping
 from datetime import timedelta
 from typing import Any
 
-from adminbot.checks.base import CheckState
+from adminbot.checks.base import CheckResult, CheckState
 from adminbot.clock import Clock, utcnow
 from adminbot.incidents.events import EventKind, IncidentEvent
 from adminbot.models import Incident, Severity
@@ -186,6 +186,10 @@ class Outbox:
             coalesce=True,
             priority=Priority.EDIT,
         )
+
+    def check_flipped(self, result: CheckResult, old: CheckState | None) -> None:
+        """A health check changed state: a notice of the flip (`checks.health`)."""
+        self.notice(CheckFlip.of(result, old))
 
     def notice(self, notice: Notice, *, urgent: bool = False) -> None:
         """Queue a notice (check flips, mute expiry, start-up, summary) for every admin.
