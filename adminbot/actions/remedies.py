@@ -20,12 +20,11 @@ from typing import Protocol
 from adminbot.actions.diskreport import DiskReport
 from adminbot.actions.executor import ActionBudget, ActionKind, ActionOutcome
 from adminbot.actions.outcome import ActionNote, ActionReason, note
+from adminbot.actions.telling import ActionLog, Teller
 from adminbot.clock import Clock, utcnow
 from adminbot.incidents.book import IncidentBook
 from adminbot.incidents.events import EventKind, IncidentEvent
 from adminbot.models import Incident, IncidentState, Origin, Policy
-from adminbot.notify.eventlog import EventLog
-from adminbot.notify.outbox import Outbox
 from adminbot.rules.loader import build_rulebook
 from adminbot.rules.spec import RuleSpec
 from adminbot.store.api import StoreApi
@@ -131,12 +130,12 @@ class Remedies:
         self,
         store: StoreApi,
         book: IncidentBook,
-        outbox: Outbox | None,
+        outbox: Teller | None,
         actions: ActionsLike | None,
         *,
         rules: Mapping[str, RuleSpec] | None = None,
         budgets: Mapping[ActionKind, ActionBudget] | None = None,
-        events: EventLog | None = None,
+        events: ActionLog | None = None,
         clock: Clock = utcnow,
         probe: AsyncProbe | None = None,
         server_down_since: Callable[[], datetime | None] | None = None,
