@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -263,29 +263,14 @@ class DigestChart:
 
 
 @dataclass(frozen=True, slots=True)
-class MaintenanceOver:
-    """A maintenance window ended: what the incidents it covered did meanwhile."""
+class MaintenanceOver(WindowSummary):
+    """A maintenance window ended: its summary (`incidents.maintenance`) as a notice."""
 
-    origin: str
-    starts: datetime
-    ends: datetime
-    rules: tuple[str, ...]
-    hosts: tuple[str, ...]
-    by_rule: tuple[RuleTally, ...]
-    top: tuple[KeyTally, ...]
     kind = NoticeKind.MAINTENANCE_OVER
 
     @classmethod
     def of(cls, summary: WindowSummary) -> MaintenanceOver:
-        return cls(
-            summary.origin,
-            summary.starts,
-            summary.ends,
-            summary.rules,
-            summary.hosts,
-            summary.by_rule,
-            summary.top,
-        )
+        return cls(*(getattr(summary, f.name) for f in fields(WindowSummary)))
 
 
 @dataclass(frozen=True, slots=True)
