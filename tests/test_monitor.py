@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -217,21 +218,23 @@ def test_errors_no_rule_knows_become_one_new_kind_incident_per_kind(tmp_path: Pa
         world.store.close()
 
 
+@pytest.mark.parametrize("lost", ["unreachable", "cannot write"])
 def test_a_batch_the_store_refused_is_counted_once_when_it_is_read_again(
-    world: World, monkeypatch: pytest.MonkeyPatch
+    world: World, monkeypatch: pytest.MonkeyPatch, lost: str
 ) -> None:
     """The tailer offers a refused batch again once the store is back: the session's
-    line and match counts must not hold it twice."""
+    line and match counts must not hold it twice (a full disk, PostgreSQL gone)."""
     from adminbot.store.errors import StoreUnreachable
 
     line = "2026-11-29 10:00:01,000 ERROR main: OSError: [Errno 28] No space left on device"
     real = world.store.save_checkpoint
+    error: type[Exception] = StoreUnreachable if lost == "unreachable" else sqlite3.OperationalError
 
     def unreachable(*args: object, **kwargs: object) -> None:
-        raise StoreUnreachable("the server went away")
+        raise error("the server went away")
 
     monkeypatch.setattr(world.store, "save_checkpoint", unreachable)
-    with pytest.raises(StoreUnreachable):
+    with pytest.raises(error):
         world.feed("/log/bot.log", "2026-11-29 10:00:00,000 INFO main: ok", line)
     monkeypatch.setattr(world.store, "save_checkpoint", real)
     world.feed("/log/bot.log", "2026-11-29 10:00:00,000 INFO main: ok", line)

@@ -138,11 +138,12 @@ class Monitor:
                 saved = self._hold_back(path, lines, checkpoint)
                 more = self._new_kinds(classified.unmatched_errors)
                 self.intake.submit(classified.matches, saved, len(lines), more=more)
-            except StoreUnreachable:
-                # The tailer offers these lines again once the store is back: the
-                # classifier must see them as if for the first time.
+            except BaseException as exc:
+                # The tailer offers these lines again: the classifier must see them as if
+                # for the first time (a full disk refuses a batch as a lost server does).
                 self.classifier.restore(path, before)
-                self._in_doubt.add(path)
+                if isinstance(exc, StoreUnreachable):
+                    self._in_doubt.add(path)
                 raise
             self._in_doubt.discard(path)
         if self.on_lines is not None:
