@@ -875,3 +875,75 @@ def test_1100_files_under_a_limit_of_256_descriptors_are_all_read_and_sockets_st
         timeout=120,
     )
     assert json.loads(result.stdout) == {"lines": 1100 * 5, "problems": 0, "sockets": True}
+
+
+# -- reading ahead -------------------------------------------------------------
+
+
+class Ahead:
+    """A prepare callback that notes each batch it hears of, and the sink's calls between."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.events: list[tuple[str, int]] = []
+        self.recorder = recorder
+        self.fail_at_prepare = -1
+        self.refuse_at_sink = -1
+
+    def prepare(self, path: str, lines: Sequence[Line]) -> None:
+        self.events.append(("prepare", lines[0].line_no))
+        if len(self.events) == self.fail_at_prepare:
+            raise RuntimeError("a bug in prepare")
+
+    def sink(self, path: str, lines: Sequence[Line], checkpoint: Checkpoint) -> None:
+        first = lines[0].line_no if lines else 0
+        if sum(1 for kind, _ in self.events if kind == "sink") + 1 == self.refuse_at_sink:
+            self.events.append(("refused", first))
+            self.refuse_at_sink = -1
+            raise RuntimeError("database is locked")
+        self.events.append(("sink", first))
+        self.recorder(path, lines, checkpoint)
+
+
+def _read_ahead(tmp_path: Path, **faults: int) -> tuple[Recorder, Ahead, Tailer]:
+    """A tailer that reads ahead over 10,000 lines (1.1 MB: five chunks) from their start."""
+    log = tmp_path / "bot.log"
+    log.write_text("".join(f"line {i:06d} {'.' * 100}\n" for i in range(1, 10_001)))
+    rec = Recorder()
+    ahead = Ahead(rec)
+    for name, value in faults.items():
+        setattr(ahead, name, value)
+    tailer = Tailer([str(log)], ahead.sink, {}, from_beginning=True, prepare=ahead.prepare)
+    return rec, ahead, tailer
+
+
+def test_each_batch_is_prepared_before_the_one_before_it_is_handed_over(tmp_path: Path) -> None:
+    rec, ahead, tailer = _read_ahead(tmp_path)
+    assert tailer.poll() == 10_000
+    prepared = [n for kind, n in ahead.events if kind == "prepare"]
+    sunk = [n for kind, n in ahead.events if kind == "sink" and n]  # 0: the start position
+    assert prepared == sunk and len(sunk) == 5
+    for index, first in enumerate(sunk):
+        at = ahead.events.index(("sink", first))
+        if index + 1 < len(sunk):  # the next one was heard of already
+            assert ahead.events.index(("prepare", sunk[index + 1])) < at
+    assert [line.line_no for line in rec.lines] == list(range(1, 10_001))
+
+
+def test_a_refused_batch_and_the_one_read_ahead_are_offered_again(tmp_path: Path) -> None:
+    rec, ahead, tailer = _read_ahead(tmp_path, refuse_at_sink=2)
+    tailer.poll()
+    tailer.poll()
+    assert [line.line_no for line in rec.lines] == list(range(1, 10_001))
+    refused = next(n for kind, n in ahead.events if kind == "refused")
+    again = [n for kind, n in ahead.events if kind == "prepare" and n == refused]
+    assert len(again) == 2  # prepared, refused, prepared again when offered again
+
+
+def test_a_failing_prepare_is_logged_and_the_lines_still_reach_the_sink(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    rec, _, tailer = _read_ahead(tmp_path, fail_at_prepare=2)
+    with caplog.at_level(logging.ERROR, logger="adminbot.tail.tracking"):
+        assert tailer.poll() == 10_000
+    assert "preparing a batch" in caplog.text
+    assert [line.line_no for line in rec.lines] == list(range(1, 10_001))

@@ -25,7 +25,7 @@ from pathlib import Path
 from adminbot.clock import Clock, utcnow
 from adminbot.models import Checkpoint
 from adminbot.tail.follow import rotated_key
-from adminbot.tail.tracking import ProblemCallback, Settings, Sink, TrackedPath
+from adminbot.tail.tracking import Prepare, ProblemCallback, Settings, Sink, TrackedPath
 from adminbot.tail.watch import FolderWatches, HintBoard, Pattern, absolute
 
 __all__ = ["ProblemCallback", "Sink", "Tailer", "WatchedFile"]
@@ -63,6 +63,7 @@ class Tailer:
     `rotate_grace_seconds` keeps a renamed-away file open that long after it
     last grew, for writers that reopen their log late or never (logrotate
     `create` with a logger that keeps its file); the new file is read meanwhile.
+    `prepare(path, lines)` hears of each batch one batch before the sink gets it.
     """
 
     def __init__(
@@ -81,6 +82,7 @@ class Tailer:
         clock: Clock = utcnow,
         rotate_grace_seconds: float = 0.0,
         max_open_files: int | None = None,
+        prepare: Prepare | None = None,
     ) -> None:
         if backstop_seconds <= 0 or max_line_bytes < 1:
             raise ValueError("backstop_seconds and max_line_bytes must be positive")
@@ -101,6 +103,7 @@ class Tailer:
             from_beginning=from_beginning,
             first_start=not checkpoints,
             resume_since=resume_since,
+            prepare=prepare,
         )
         self._tracked: dict[str, TrackedPath] = {}  # by absolute path
         # Paths with a file open, least recently read first; beyond the cap the idle

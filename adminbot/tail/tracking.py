@@ -35,6 +35,9 @@ from adminbot.tail.watch import absolute
 logger = logging.getLogger(__name__)
 
 Sink = Callable[[str, Sequence[Line], Checkpoint], None]
+Prepare = Callable[[str, Sequence[Line]], None]
+"""Told of a batch read ahead, before the sink gets the batch before it: work on it
+may start meanwhile (see `adminbot.rules.ahead`). The sink still gets every batch."""
 ProblemCallback = Callable[[str, str | None], None]
 
 # 64 chunks of 256 KiB: one busy file cannot keep the worker from the others (or from stop()).
@@ -53,6 +56,7 @@ class Settings:
     from_beginning: bool
     first_start: bool  # no checkpoints at all: existing files are read from their end
     resume_since: datetime | None
+    prepare: Prepare | None = None
 
 
 @dataclass(slots=True)
@@ -301,19 +305,37 @@ class TrackedPath:
             if not self._hand_over(follower, [], follower.checkpoint(), out):
                 return
             self._unsaved = False
-        for _ in range(MAX_CHUNKS_PER_PASS):
-            batch = follower.read_batch()
-            if batch is None:
+        ahead = self._read(follower)
+        for chunk in range(MAX_CHUNKS_PER_PASS):
+            if ahead is None:
                 return
-            lines, checkpoint = batch
-            if not lines:
-                continue
+            lines, checkpoint = ahead
+            # The next chunk is read (and prepared) before this one is handed over; if the
+            # sink refuses this one, the follower rolls back past both.
+            ahead = self._read(follower) if chunk + 1 < MAX_CHUNKS_PER_PASS else None
             if not self._hand_over(follower, lines, checkpoint, out):
                 return
             out.delivered += len(lines)
             self.lines_read += len(lines)
             self.last_line_at = self._settings.clock()
         out.more = True
+
+    def _read(self, follower: Follower) -> tuple[Sequence[Line], Checkpoint] | None:
+        """The next chunk with lines in it, told to `prepare`; None at the end of the file."""
+        while (batch := follower.read_batch()) is not None:
+            if batch[0]:
+                self._prepare(batch[0])
+                return batch
+        return None
+
+    def _prepare(self, lines: Sequence[Line]) -> None:
+        prepare = self._settings.prepare
+        if prepare is None:
+            return
+        try:
+            prepare(self.path, lines)
+        except Exception:  # only a head start: the sink gets the lines all the same
+            logger.exception("preparing a batch of %s failed", self.path)
 
     def _hand_over(
         self, follower: Follower, lines: Sequence[Line], checkpoint: Checkpoint, out: Outcome
