@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from adminbot.models import Line, LineBatch, Match, Record
-from adminbot.rules.records import RecordAssembler
+from adminbot.rules.records import HeldRecord, RecordAssembler
 from adminbot.rules.ruleset import RuleSet
 
 
@@ -189,6 +189,25 @@ class Classifier:
                 self.stats.matches[match.rule] -= 1
         errors = sum(1 for record in flushed.unmatched_errors if record.source == source)
         self.stats.unmatched_errors -= errors
+
+    def held(self, source: str) -> HeldRecord | None:
+        """What `source`'s assembler holds back, for a worker to go on from."""
+        assembler = self._assemblers.get(source)
+        return assembler.held() if assembler is not None else None
+
+    def take(self, source: str, done: Classified, lines: int, held: HeldRecord | None) -> None:
+        """Adopt a batch of `source` that a worker classified from `held(source)`: count it
+        as `feed` would have, and hold back what the worker held after it."""
+        self.stats.lines += lines
+        self._count([match.rule for match in done.matches], done.unmatched_errors, done.records)
+        self.hold(source, held)
+
+    def hold(self, source: str, held: HeldRecord | None) -> None:
+        """Hold back `held` for `source`, in place of what its assembler holds."""
+        if held is None:
+            self._assemblers.pop(source, None)
+        else:
+            self._assembler(source).hold(held)
 
     def holding(self) -> list[str]:
         """The sources with a record held back."""

@@ -124,8 +124,9 @@ def _first_kind(text: str) -> LineKind:
 
 
 @dataclass(slots=True)
-class _Pending:
-    """The record being assembled; only its assembler mutates it."""
+class HeldRecord:
+    """The record being assembled; only its assembler mutates it. It is a plain value
+    so a worker process can hand it back (`RecordAssembler.held`)."""
 
     source: str
     line_no: int
@@ -232,7 +233,7 @@ class RecordAssembler:
     ) -> None:
         self.source = source
         self._monotonic = monotonic
-        self._pending: _Pending | None = None
+        self._pending: HeldRecord | None = None
         # Without `times` records carry no `logged_at` (check-rules shows none).
         self._time: Callable[[str | None], datetime | None] = parse_timestamp if times else _no_time
 
@@ -244,6 +245,14 @@ class RecordAssembler:
     def pending_line_no(self) -> int | None:
         """Line number of the first line of the record not yet emitted, if any."""
         return self._pending.line_no if self._pending is not None else None
+
+    def held(self) -> HeldRecord | None:
+        """The record not emitted yet (shared, not copied: a caller pickles it)."""
+        return self._pending
+
+    def hold(self, held: HeldRecord | None) -> None:
+        """Go on from `held`, which another assembler of this source held."""
+        self._pending = held
 
     def feed(self, line: Line) -> list[Record]:
         """Add one line; return the records it completed (zero or one)."""
@@ -431,7 +440,7 @@ class RecordAssembler:
         self, text: str, line_no: int, level: str | None, stamp: str | None, message: str
     ) -> None:
         first = LineKind.HEAD if level else _first_kind(text)
-        self._pending = _Pending(
+        self._pending = HeldRecord(
             source=self.source,
             line_no=line_no,
             level=level,

@@ -74,6 +74,10 @@ class RuleSet:
         self._matcher = RuleMatcher(self._active)
         self._header_filter = header_filter(self._matcher)
 
+    def __reduce__(self) -> tuple[type[RuleSet], tuple[tuple[Rule, ...]]]:
+        """Pickled as its rules (a worker process compiles them again), not its caches."""
+        return (RuleSet, (self._rules,))
+
     @property
     def rules(self) -> tuple[Rule, ...]:
         """Every rule given, enabled or not, in precedence order."""
