@@ -260,3 +260,12 @@ def test_what_a_worker_sends_back_reads_as_the_same_matches_and_errors() -> None
     assert _error_facts(back.unmatched_errors) == _error_facts(done.unmatched_errors)
     assert back.records == done.records
     assert held == classifier.held(SOURCE)
+
+
+def test_after_close_nothing_is_prepared_and_no_worker_starts(classifier: Classifier) -> None:
+    ahead = ClassifyAhead(classifier, min_lines=1)
+    ahead.close()
+    batch = _batches(corpus(500, seed=1), 500)[0]
+    ahead.prepare(SOURCE, batch)
+    assert not ahead.busy and ahead.worker_pid is None
+    assert ahead.result(SOURCE, batch) is None

@@ -64,6 +64,7 @@ def test_admin_ids_accept_a_comma_separated_list(tmp_path: Path) -> None:
         ("timezone = 'Mars/Base'", "timezone", "unknown time zone"),
         ("[watch]\npaths = [3]", "watch.paths[0]", "non-empty string"),
         ("[watch]\npolling = 'yes'", "watch.polling", "true or false"),
+        ("[watch]\nclassify_process = 1", "watch.classify_process", "true or false"),
         ("[policies]\ntimeout = 'sometimes'", "policies.timeout", "auto, ask, alert"),
         ("[actions]\nfolder_mode = '99z'", "actions.folder_mode", "octal"),
         ("[actions]\nretry_command = 'python main.py'", "actions.retry_command", "a list"),
@@ -312,6 +313,14 @@ def test_close_inactive_is_five_minutes_by_default_and_read_as_a_duration(
     assert load_config({}, cwd=tmp_path).watch.close_inactive == 90.0
     write(tmp_path, '[watch]\nclose_inactive = "1.5h"\n')
     assert load_config({}, cwd=tmp_path).watch.close_inactive == 5400.0
+
+
+def test_big_batches_are_classified_in_a_second_process_unless_turned_off(
+    tmp_path: Path,
+) -> None:
+    assert load_config({}, cwd=tmp_path).watch.classify_process is True
+    write(tmp_path, "[watch]\nclassify_process = false\n")
+    assert load_config({}, cwd=tmp_path).watch.classify_process is False
 
 
 @pytest.mark.parametrize("value", ['"5 minutes"', '"5"', '"-1m"', "300"])

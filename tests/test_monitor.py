@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -18,7 +19,7 @@ from adminbot.config import load_config
 from adminbot.incidents.book import IncidentBook
 from adminbot.incidents.intake import EventQueue, Intake
 from adminbot.kinds.miner import KindMiner
-from adminbot.models import Checkpoint, Line
+from adminbot.models import Checkpoint, Line, LineBatch
 from adminbot.notify.eventlog import EventLog
 from adminbot.rules.builtin import NUEVO_TIPO
 from adminbot.rules.source import RuleSource
@@ -29,7 +30,7 @@ from tests.clocks import FakeClock
 
 
 class World:
-    def __init__(self, tmp_path: Path, *, kinds: bool = False) -> None:
+    def __init__(self, tmp_path: Path, *, kinds: bool = False, ahead: bool | None = None) -> None:
         env = {"ADMINBOT_WATCH": str(tmp_path / "*.log"), "ADMINBOT_DATA_DIR": str(tmp_path / "d")}
         self.config = load_config(env, cwd=tmp_path)
         self.config.data_dir.mkdir()
@@ -49,6 +50,8 @@ class World:
             kinds=KindMiner(KindStore(self.store), NUEVO_TIPO, warmup=timedelta(0), clock=clock)
             if kinds
             else None,
+            ahead=ahead,
+            ahead_min_lines=1,
         )
 
     def feed(self, path: str, *texts: str) -> None:
@@ -117,6 +120,30 @@ TRACE_HEAD = [
     '  File "/opt/bot/main.py", line 3, in <module>',
 ]
 TRACE_END = "PermissionError: [Errno 13] Permission denied: '/srv/a.mp4'"
+
+
+def test_a_held_record_is_not_flushed_while_the_batch_going_on_with_it_is_in_flight(
+    tmp_path: Path,
+) -> None:
+    """The timer must not cut a traceback whose next lines a worker is classifying."""
+    world = World(tmp_path, ahead=True)
+    try:
+        world.feed("/log/bot.log", HEADER, *TRACE_HEAD)
+        rest = ["    os.chown(path, 1000, 1000)", TRACE_END]
+        batch = LineBatch("/log/bot.log", 4, rest, [300, 400, 500])
+        world.monitor.prepare("/log/bot.log", batch)
+        world.monitor.flush_stale(older_than=0.0)
+        assert world.queue.drain() == []
+        world.monitor.handle_batch(
+            "/log/bot.log", batch, Checkpoint("/log/bot.log", 1, 1, "f", 0, 500, 5)
+        )
+        [event] = world.queue.drain()
+        assert event.match.record.text == "\n".join([HEADER, *TRACE_HEAD, *rest])
+        assert world.monitor.ahead is not None and world.monitor.ahead.taken == 1
+    finally:
+        world.monitor.stop()
+        world.events.close()
+        world.store.close()
 
 
 def test_a_held_record_keeps_the_saved_checkpoint_at_its_first_line(world: World) -> None:
@@ -343,3 +370,75 @@ def test_of_two_held_records_only_the_one_the_store_refused_is_held_again(
     assert incident.count == 2 and incident.source == "/log/b.log"
     assert dict(world.monitor.stats.matches) == {"disco_lleno": 2}
     assert world.monitor.stats.records == 2
+
+
+def _storm_log(path: Path) -> None:
+    """A log of ~1.3 MB (six chunks) from the classifier's randomized corpus."""
+    from adminbot.rules.reference import corpus
+
+    path.write_text("\n".join(corpus(12_000, seed=21)) + "\n", encoding="utf-8")
+
+
+class Kept(NamedTuple):
+    """What a read left in the store and in the session's counts."""
+
+    incidents: list[tuple[str, str, int, str, dict[str, str]]]
+    counted: tuple[int, int, int, dict[str, int]]
+    by_rule: dict[str, tuple[int, int]]
+
+
+def _kept(world: World) -> Kept:
+    incidents = world.store.incidents(limit=100_000)
+    facts = sorted((i.rule, i.key, i.count, i.sample, dict(i.fields)) for i in incidents)
+    stats = world.monitor.stats
+    counted = (stats.lines, stats.records, stats.unmatched_errors, dict(stats.matches))
+    return Kept(facts, counted, world.store.incident_counts())
+
+
+def _read_storm(tmp_path: Path, name: str, *, ahead: bool, refuse_at: int = 0) -> Kept:
+    """Read the storm log from its start with a monitor; the store is lost once at the
+    `refuse_at`-th checkpoint, and the tailer offers the batch again."""
+    from adminbot.store.errors import StoreUnreachable
+
+    folder = tmp_path / name
+    folder.mkdir()
+    _storm_log(folder / "app.log")
+    (folder / "adminbot.toml").write_text("[watch]\nfrom_beginning = true\n")
+    world = World(folder, kinds=True, ahead=ahead)
+    real = world.store.save_checkpoint
+    calls = [0]
+
+    def lost_once(checkpoint: Checkpoint, now: datetime) -> None:
+        calls[0] += 1
+        if calls[0] == refuse_at:
+            raise StoreUnreachable("the server went away")
+        real(checkpoint, now)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(world.store, "save_checkpoint", lost_once)
+        try:
+            while world.monitor.tailer.poll():
+                pass
+            if world.monitor.ahead is not None:
+                assert world.monitor.ahead.taken > 0
+            world.monitor.stop()
+            assert calls[0] > refuse_at  # the lost batch was offered again, and more after it
+            return _kept(world)
+        finally:
+            world.events.close()
+            world.store.close()
+
+
+def test_a_storm_classified_ahead_in_a_worker_is_kept_as_when_classified_here(
+    tmp_path: Path,
+) -> None:
+    here = _read_storm(tmp_path, "here", ahead=False)
+    assert sum(here.counted[3].values()) > 1_000
+    assert _read_storm(tmp_path, "ahead", ahead=True) == here
+
+
+def test_a_batch_the_store_lost_while_the_next_was_classified_ahead_is_kept_once(
+    tmp_path: Path,
+) -> None:
+    here = _read_storm(tmp_path, "here", ahead=False)
+    assert _read_storm(tmp_path, "lost", ahead=True, refuse_at=4) == here

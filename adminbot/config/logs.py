@@ -29,6 +29,7 @@ def _watch(table: Table, env: Mapping[str, str], cwd: Path) -> WatchConfig:
         poll_interval=_number(table, "poll_interval", defaults, minimum=0.05),
         backstop_seconds=_number(table, "backstop_seconds", defaults, minimum=0.1),
         close_inactive=_duration(table, "close_inactive", defaults.close_inactive),
+        classify_process=table.get("classify_process", bool, defaults.classify_process),
     )
     table.reject_unknown()
     return config

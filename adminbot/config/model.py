@@ -34,6 +34,9 @@ class WatchConfig:
     poll_interval: float = 1.0
     backstop_seconds: float = 2.0
     close_inactive: float = 300.0  # seconds a renamed-away file is kept open after it last grew
+    classify_process: bool = True
+    """Big batches (a backlog, a storm) are classified in a second process while this one
+    stores the batch before (`adminbot.rules.ahead`); never on a machine with one CPU."""
 
 
 @dataclass(frozen=True)

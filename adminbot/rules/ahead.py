@@ -151,6 +151,7 @@ class ClassifyAhead:
         self._queue: deque[_Ticket] = deque()
         self._unread = 0  # answers to batches forgotten, still to be read and dropped
         self._retry_at = 0.0
+        self._closed = False
         self.taken = 0  # batches whose answer was taken (for tests and benchmarks)
 
     @property
@@ -165,7 +166,7 @@ class ClassifyAhead:
 
     def prepare(self, source: str, batch: Sequence[Line]) -> None:
         """The tailer read `batch` and will hand it over after those prepared before."""
-        if not isinstance(batch, LineBatch):
+        if self._closed or not isinstance(batch, LineBatch):
             return
         earlier = [ticket for ticket in self._queue if ticket.source == source]
         ticket = _Ticket(source, batch, False, self._classifier.ruleset)
@@ -211,7 +212,8 @@ class ClassifyAhead:
         self._queue.clear()
 
     def close(self) -> None:
-        """End the worker (the tailer has stopped: nothing is in flight)."""
+        """End the worker for good (the tailer has stopped); batches come unprepared after."""
+        self._closed = True
         self._queue.clear()
         if self._worker is not None:
             self._worker.stop()

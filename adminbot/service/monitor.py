@@ -4,6 +4,9 @@
 and the file checkpoint in one transaction, so a restart neither loses nor repeats a
 line; everything that follows from an incident happens after that commit.
 
+Big batches are classified one ahead in a worker process (`adminbot.rules.ahead`),
+while the batch before is stored: the tailer tells `prepare` of each batch first.
+
 A record the classifier holds back (its traceback is not finished) has not been
 emitted yet, so the checkpoint saved with its batch is pulled back to the record's
 first line: a restart reads it again whole. The tailer keeps its own position in
@@ -14,6 +17,7 @@ is saved when the record is finally emitted.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -26,6 +30,7 @@ from adminbot.config import Config
 from adminbot.incidents.intake import Intake
 from adminbot.kinds.miner import KindMiner
 from adminbot.models import Checkpoint, Line, Match, Record
+from adminbot.rules.ahead import MIN_LINES, ClassifyAhead
 from adminbot.rules.classifier import Classified, Classifier, ClassifierStats
 from adminbot.rules.ruleset import RuleSet
 from adminbot.rules.source import RuleSource
@@ -62,6 +67,8 @@ class Monitor:
         clock: Clock = utcnow,
         on_lines: Callable[[str, int], None] | None = None,
         kinds: KindMiner | None = None,
+        ahead: bool | None = None,
+        ahead_min_lines: int = MIN_LINES,
     ) -> None:
         self.config = config
         self.kinds = kinds
@@ -72,6 +79,9 @@ class Monitor:
         self.rules = rules
         self._alive_key = host_key(HEARTBEAT_KEY, store.host)  # each host's own
         self.classifier = Classifier(rules.ruleset)
+        if ahead is None:
+            ahead = config.watch.classify_process and _cores() > 1
+        self.ahead = ClassifyAhead(self.classifier, min_lines=ahead_min_lines) if ahead else None
         self._own_files = {config.event_log.name, config.monitor_log.name}
         self._lock = threading.Lock()  # the classifier is fed by the tailer and the timer
         self._held: dict[str, HeldStart] = {}  # by source: the record not emitted yet
@@ -99,6 +109,7 @@ class Monitor:
             rotate_grace_seconds=watch.close_inactive,
             on_problem=self._on_problem,
             clock=self.clock,
+            prepare=self.prepare if self.ahead is not None else None,
         )
 
     def _resume_since(self) -> datetime | None:
@@ -112,6 +123,8 @@ class Monitor:
     def stop(self) -> None:
         self.tailer.stop()
         with self._lock:
+            if self.ahead is not None:
+                self.ahead.close()
             self._sync_rules()
             self._release(self.classifier.flush(), set())
         self.heartbeat()
@@ -121,27 +134,37 @@ class Monitor:
         changed since then were written while we were down and are read in full."""
         self.store.set_meta(self._alive_key, self.clock().isoformat())
 
+    def prepare(self, path: str, lines: Sequence[Line]) -> None:
+        """The tailer's look ahead: the next batch may be classified while this one is stored."""
+        if self.ahead is None or self._is_own_file(path):
+            return
+        with self._lock:
+            self._sync_rules()
+            self.ahead.prepare(path, lines)
+
     def handle_batch(self, path: str, lines: Sequence[Line], checkpoint: Checkpoint) -> None:
         """The tailer's sink: classify, then persist effects and checkpoint together."""
         if self._is_own_file(path):
             self.store.save_checkpoint(checkpoint, self.clock())
             return
         with self._lock:
-            if path in self._in_doubt and self._stored_already(path, checkpoint):
-                self._in_doubt.discard(path)
-                self.classifier.feed(path, lines)  # its effects are stored: only move on
-                return
             self._sync_rules()
             before = self.classifier.snapshot(path)
             try:
-                classified = self.classifier.feed(path, lines)
+                classified = self._classify(path, lines)
+                if path in self._in_doubt and self._stored_already(path, checkpoint):
+                    self._in_doubt.discard(path)
+                    return  # its effects are stored: only move on
                 saved = self._hold_back(path, lines, checkpoint)
                 more = self._new_kinds(classified.unmatched_errors)
                 self.intake.submit(classified.matches, saved, len(lines), more=more)
             except BaseException as exc:
-                # The tailer offers these lines again: the classifier must see them as if
-                # for the first time (a full disk refuses a batch as a lost server does).
+                # The tailer offers these lines again (and reads those after them anew):
+                # the classifier must see them as if for the first time (a full disk
+                # refuses a batch as a lost server does).
                 self.classifier.restore(path, before)
+                if self.ahead is not None:
+                    self.ahead.forget()
                 if isinstance(exc, StoreUnreachable):
                     self._in_doubt.add(path)
                 raise
@@ -170,6 +193,8 @@ class Monitor:
         The tailer has moved past their lines and will not offer them again: when the
         store is lost meanwhile, what was not stored is held again for the next call."""
         with self._lock:
+            if self.ahead is not None and self.ahead.busy:
+                return  # the held records go on in batches read already; they come next
             self._sync_rules()
             held = {path: self.classifier.snapshot(path) for path in self.classifier.holding()}
             flushed = self.classifier.flush_stale(older_than)
@@ -192,6 +217,8 @@ class Monitor:
         current = self.rules.ruleset
         if current is not self.classifier.ruleset:
             self.classifier.ruleset = current
+            if self.ahead is not None:
+                self.ahead.forget()  # classified with the rules before
 
     def _hold_back(self, path: str, lines: Sequence[Line], checkpoint: Checkpoint) -> Checkpoint:
         """The checkpoint to save: never past the first line of a record not yet emitted."""
@@ -235,6 +262,14 @@ class Monitor:
             self.intake.submit(rest, more=self._new_kinds(unmatched))
         stored.update(matches, errors)
 
+    def _classify(self, path: str, lines: Sequence[Line]) -> Classified:
+        """The worker's classification of a prepared batch, or the classifier's own."""
+        if self.ahead is not None:
+            done = self.ahead.result(path, lines)
+            if done is not None:
+                return done
+        return self.classifier.feed(path, lines)
+
     def _new_kinds(self, errors: list[Record]) -> _NewKinds | None:
         return _NewKinds(self.kinds, errors) if self.kinds is not None and errors else None
 
@@ -255,6 +290,11 @@ class Monitor:
 
     def watched(self) -> list[WatchedFile]:
         return self.tailer.status()
+
+
+def _cores() -> int:
+    """The CPUs this process may run on: a worker process only helps with two."""
+    return len(os.sched_getaffinity(0))
 
 
 @dataclass(frozen=True, slots=True)
