@@ -154,6 +154,7 @@ class Sampler(threading.Thread):
         self.delivered = delivered
         self.process = psutil.Process()
         self.peak_rss = self.process.memory_info().rss
+        self.worker_rss = 0  # the classifier worker's (adminbot.rules.ahead), when started
         self.max_lag = 0
         self._done = threading.Event()
 
@@ -161,11 +162,23 @@ class Sampler(threading.Thread):
         while not self._done.is_set():
             self.max_lag = max(self.max_lag, self.written() - self.delivered())
             self.peak_rss = max(self.peak_rss, self.process.memory_info().rss)
+            self.worker_rss = max(self.worker_rss, worker_rss(self.process))
             time.sleep(0.02)
 
     def finish(self) -> None:
         self._done.set()
         self.join()
+
+
+def worker_rss(process: psutil.Process) -> int:
+    """The RSS of the process's classifier worker, 0 if it has none."""
+    for child in process.children():
+        try:
+            if "adminbot.rules.worker" in child.cmdline():
+                return int(child.memory_info().rss)
+        except psutil.Error:
+            continue
+    return 0
 
 
 @dataclass
@@ -180,6 +193,7 @@ class Live:
     drain_seconds: float
     max_lag: int
     peak_rss: int
+    worker_rss: int
     cpu_seconds: float  # from launching the writer to the last line delivered
     live_seconds: float  # writing + draining (the writer's start-up is left out)
     thread_cpu: dict[str, float] = field(default_factory=dict)
@@ -256,6 +270,7 @@ def follow_live(
         drain_seconds=caught_up - written_at,
         max_lag=sampler.max_lag,
         peak_rss=sampler.peak_rss,
+        worker_rss=sampler.worker_rss,
         cpu_seconds=cpu,
         live_seconds=write_seconds + caught_up - written_at,
         thread_cpu={
@@ -281,6 +296,8 @@ def print_live(live: Live, observer: str) -> None:
 def print_targets(live: Live, peak_rss: int) -> bool:
     rss_mb = peak_rss / 2**20
     print(f"peak RSS                {rss_mb:.1f} MB")
+    if live.worker_rss:
+        print(f"  classifier worker     {live.worker_rss / 2**20:.1f} MB more (its own process)")
     print(f"keeps up with {TARGET_RATE:,}/s  {'met' if live.kept_up else 'NOT met'}")
     print(f"RSS < {RSS_LIMIT_MB} MB            {'met' if rss_mb < RSS_LIMIT_MB else 'NOT met'}")
     return live.kept_up and rss_mb < RSS_LIMIT_MB
@@ -334,12 +351,15 @@ def tailer_only(args: argparse.Namespace) -> int:
 # -- --full: the real pipeline ----------------------------------------------------------
 
 
-def pipeline_config(folder: Path, watch: Path, *, polling: bool, from_beginning: bool) -> Config:
+def pipeline_config(
+    folder: Path, watch: Path, *, polling: bool, from_beginning: bool, inline: bool = False
+) -> Config:
     """Shipped defaults but for the watched file (no Telegram token; data in folder/data)."""
     folder.mkdir(parents=True, exist_ok=True)
-    if polling or from_beginning:
-        toml = f"[watch]\npolling = {polling}\nfrom_beginning = {from_beginning}\n".lower()
-        (folder / "adminbot.toml").write_text(toml, encoding="utf-8")
+    if polling or from_beginning or inline:
+        toml = f"[watch]\npolling = {polling}\nfrom_beginning = {from_beginning}\n"
+        toml += f"classify_process = {not inline}\n"
+        (folder / "adminbot.toml").write_text(toml.lower(), encoding="utf-8")
     env = {"ADMINBOT_WATCH": str(watch), "ADMINBOT_DATA_DIR": str(folder / "data")}
     return load_config(env, cwd=folder)
 
@@ -366,7 +386,8 @@ def time_stages(service: Service) -> dict[str, Stage]:
 
     A profiler's reach into built objects, on purpose (instance attributes shadow
     methods; the router reads its sinks for each event). On the tailer thread,
-    Monitor.handle_batch = classifier.feed + Intake.submit; submit = redaction + one
+    Monitor.handle_batch = classify (the classifier's own, or the worker's answer taken
+    in: `adminbot.rules.ahead`) + Intake.submit; submit = redaction + one
     transaction (kinds.mine of the errors no rule knows, book.record_batch,
     checkpoint, line count, COMMIT) + event log + queueing the events. After the
     commit, on the event loop, the router hands each event to its sinks. These are
@@ -376,7 +397,7 @@ def time_stages(service: Service) -> dict[str, Stage]:
     monitor, intake = runtime.monitor, runtime.intake
     stages: dict[str, Stage] = {}
     targets: list[tuple[Any, str, str]] = [
-        (monitor.classifier, "feed", "classify"),
+        (monitor, "_classify", "classify"),
         (monitor.kinds, "mine", "kinds"),
         (monitor.kinds._kinds if monitor.kinds is not None else None, "record", "kinds store"),
         (intake, "submit", "intake"),
@@ -446,14 +467,14 @@ def recorded(runtime: Runtime) -> Recorded:
 
 
 async def pipeline_catch_up(
-    folder: Path, source: Path, out: TextIO
+    folder: Path, source: Path, out: TextIO, *, inline: bool = False
 ) -> tuple[float, Recorded, float, float]:
     """The real pipeline on the source log as a backlog: one poll() from offset 0, then
     the router's sinks for every committed event.
 
     Returns lines/s, what was recorded, matches committed per second, and the share of
     the time the poll took (tailer, rules, store, event log: the router's sinks after)."""
-    config = pipeline_config(folder, source, polling=False, from_beginning=True)
+    config = pipeline_config(folder, source, polling=False, from_beginning=True, inline=inline)
     runtime, queue = build_runtime(config, console=quiet_console(config, out))
     router = Router(queue, incident_sinks(runtime), incident_counters(runtime))
     started = time.monotonic()
@@ -535,7 +556,9 @@ async def _full_pipeline(args: argparse.Namespace, quiet: TextIO) -> int:
         log.touch()
         progress = folder / "progress"
         progress.write_bytes(bytes(8))
-        config = pipeline_config(folder / "live", log, polling=args.polling, from_beginning=False)
+        config = pipeline_config(
+            folder / "live", log, polling=args.polling, from_beginning=False, inline=args.inline
+        )
         service = build_service(
             config,
             lambda runtime: ConsoleFront(runtime, out=quiet),
@@ -552,7 +575,7 @@ async def _full_pipeline(args: argparse.Namespace, quiet: TextIO) -> int:
         live_recorded = recorded(runtime)
         peak_rss = max(live.peak_rss, psutil.Process().memory_info().rss)
         backlog_rate, backlog, backlog_matches, polled = await pipeline_catch_up(
-            folder / "backlog", log, quiet
+            folder / "backlog", log, quiet, inline=args.inline
         )
         backlog_rss = psutil.Process().memory_info().rss
 
@@ -602,7 +625,7 @@ def print_stages(live: Live, stages: dict[str, Stage], routing: Routing) -> None
     batch = classify + intake  # the new kinds are mined inside the intake's transaction
     print(f"handle_batch wall time  {batch:.2f}s of {seconds:.2f}s live ({batch / seconds:.0%})")
     rows = [
-        ("classify (Classifier.feed)", classify),
+        ("classify (here, or worker's answer)", classify),
         ("new kinds (KindMiner.mine)", kinds),
         ("  of which KindStore", stages["kinds store"].seconds),
         (f"SQLite: {record.calls:,} book.record_batch", record.seconds),
@@ -656,6 +679,11 @@ def main() -> int:
     )
     parser.add_argument(
         "--drain", type=float, default=20.0, help="seconds to wait for the last line (--full)"
+    )
+    parser.add_argument(
+        "--inline",
+        action="store_true",
+        help="classify in the pipeline's own process ([watch] classify_process = false; --full)",
     )
     parser.add_argument("--writer", metavar="PATH", help=argparse.SUPPRESS)
     parser.add_argument("--progress", help=argparse.SUPPRESS)
