@@ -112,7 +112,7 @@ def classifier() -> Classifier:
 
 @pytest.fixture
 def ahead(classifier: Classifier) -> Iterator[ClassifyAhead]:
-    built = ClassifyAhead(classifier, min_lines=1, reply_seconds=20, retry_seconds=0)
+    built = ClassifyAhead(classifier, min_bytes=1, reply_seconds=20, retry_seconds=0)
     yield built
     built.close()
 
@@ -143,7 +143,7 @@ def test_small_batches_are_classified_here_and_mixed_runs_still_agree(
                 offsets = [start * 10 + i * 10 for i in range(len(part) + 1)]
                 batches.append(LineBatch(SOURCE, start + 1, part, offsets))
             start += size
-    ahead = ClassifyAhead(classifier, min_lines=100)
+    ahead = ClassifyAhead(classifier, min_bytes=1_000)  # 100 lines of 10 bytes
     try:
         assert _ahead(batches, ahead, classifier) == _alone(batches, build_ruleset())
         assert 0 < ahead.taken < len(batches)
@@ -201,7 +201,7 @@ def test_a_worker_killed_midway_loses_nothing_and_a_new_one_takes_over(
 def test_a_worker_that_stops_answering_is_given_up_after_the_reply_time(
     classifier: Classifier, caplog: pytest.LogCaptureFixture
 ) -> None:
-    ahead = ClassifyAhead(classifier, min_lines=1, reply_seconds=0.5, retry_seconds=3600)
+    ahead = ClassifyAhead(classifier, min_bytes=1, reply_seconds=0.5, retry_seconds=3600)
     texts = corpus(2_000, seed=7)
     batches = _batches(texts, 500)
 
@@ -263,7 +263,7 @@ def test_what_a_worker_sends_back_reads_as_the_same_matches_and_errors() -> None
 
 
 def test_after_close_nothing_is_prepared_and_no_worker_starts(classifier: Classifier) -> None:
-    ahead = ClassifyAhead(classifier, min_lines=1)
+    ahead = ClassifyAhead(classifier, min_bytes=1)
     ahead.close()
     batch = _batches(corpus(500, seed=1), 500)[0]
     ahead.prepare(SOURCE, batch)

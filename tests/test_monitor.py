@@ -51,7 +51,7 @@ class World:
             if kinds
             else None,
             ahead=ahead,
-            ahead_min_lines=1,
+            ahead_min_bytes=1,
         )
 
     def feed(self, path: str, *texts: str) -> None:

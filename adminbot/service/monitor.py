@@ -30,7 +30,7 @@ from adminbot.config import Config
 from adminbot.incidents.intake import Intake
 from adminbot.kinds.miner import KindMiner
 from adminbot.models import Checkpoint, Line, Match, Record
-from adminbot.rules.ahead import MIN_LINES, ClassifyAhead
+from adminbot.rules.ahead import MIN_BYTES, ClassifyAhead
 from adminbot.rules.classifier import Classified, Classifier, ClassifierStats
 from adminbot.rules.ruleset import RuleSet
 from adminbot.rules.source import RuleSource
@@ -68,7 +68,7 @@ class Monitor:
         on_lines: Callable[[str, int], None] | None = None,
         kinds: KindMiner | None = None,
         ahead: bool | None = None,
-        ahead_min_lines: int = MIN_LINES,
+        ahead_min_bytes: int = MIN_BYTES,
     ) -> None:
         self.config = config
         self.kinds = kinds
@@ -81,7 +81,7 @@ class Monitor:
         self.classifier = Classifier(rules.ruleset)
         if ahead is None:
             ahead = config.watch.classify_process and _cores() > 1
-        self.ahead = ClassifyAhead(self.classifier, min_lines=ahead_min_lines) if ahead else None
+        self.ahead = ClassifyAhead(self.classifier, min_bytes=ahead_min_bytes) if ahead else None
         self._own_files = {config.event_log.name, config.monitor_log.name}
         self._lock = threading.Lock()  # the classifier is fed by the tailer and the timer
         self._held: dict[str, HeldStart] = {}  # by source: the record not emitted yet
