@@ -947,3 +947,30 @@ def test_a_failing_prepare_is_logged_and_the_lines_still_reach_the_sink(
         assert tailer.poll() == 10_000
     assert "preparing a batch" in caplog.text
     assert [line.line_no for line in rec.lines] == list(range(1, 10_001))
+
+
+def test_a_read_error_on_the_chunk_read_ahead_loses_nothing_read_before_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chunk before was read and prepared, not handed over yet: it is handed over
+    before the pass reports the error, and reading goes on from after it."""
+    rec, ahead, tailer = _read_ahead(tmp_path)
+    real, reads = os.pread, [0]
+
+    def failing_second_read(fd: int, size: int, offset: int) -> bytes:
+        if size == CHUNK_BYTES:
+            reads[0] += 1
+            if reads[0] == 2:
+                raise OSError(5, "Input/output error")
+        return real(fd, size, offset)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "pread", failing_second_read)
+        tailer.poll()
+    assert [line.line_no for line in rec.lines] == list(range(1, len(rec.lines) + 1))
+    assert rec.lines  # the first chunk, handed over despite the error after it
+    tailer.poll()
+    assert [line.line_no for line in rec.lines] == list(range(1, 10_001))
+    assert [n for kind, n in ahead.events if kind == "sink" and n] == sorted(
+        {n for kind, n in ahead.events if kind == "prepare"}
+    )

@@ -312,13 +312,25 @@ class TrackedPath:
             lines, checkpoint = ahead
             # The next chunk is read (and prepared) before this one is handed over; if the
             # sink refuses this one, the follower rolls back past both.
-            ahead = self._read(follower) if chunk + 1 < MAX_CHUNKS_PER_PASS else None
-            if not self._hand_over(follower, lines, checkpoint, out):
+            try:
+                ahead = self._read(follower) if chunk + 1 < MAX_CHUNKS_PER_PASS else None
+            except OSError:
+                self._give(follower, lines, checkpoint, out)  # read already: not lost
+                raise
+            if not self._give(follower, lines, checkpoint, out):
                 return
-            out.delivered += len(lines)
-            self.lines_read += len(lines)
-            self.last_line_at = self._settings.clock()
         out.more = True
+
+    def _give(
+        self, follower: Follower, lines: Sequence[Line], checkpoint: Checkpoint, out: Outcome
+    ) -> bool:
+        """Hand a batch over and count it; whether the sink took it."""
+        if not self._hand_over(follower, lines, checkpoint, out):
+            return False
+        out.delivered += len(lines)
+        self.lines_read += len(lines)
+        self.last_line_at = self._settings.clock()
+        return True
 
     def _read(self, follower: Follower) -> tuple[Sequence[Line], Checkpoint] | None:
         """The next chunk with lines in it, told to `prepare`; None at the end of the file."""
