@@ -269,3 +269,27 @@ def test_after_close_nothing_is_prepared_and_no_worker_starts(classifier: Classi
     ahead.prepare(SOURCE, batch)
     assert not ahead.busy and ahead.worker_pid is None
     assert ahead.result(SOURCE, batch) is None
+
+
+def test_pipes_that_cannot_hold_two_batches_mean_no_worker_for_good(
+    classifier: Classifier, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The kernel's pipe-max-size is the outer edge here: refused as an unprivileged user
+    is refused above it. Small pipes could leave both processes waiting on each other."""
+    import fcntl
+
+    real = fcntl.fcntl
+
+    def refuse_big_pipes(fd: int, command: int, arg: int = 0) -> int:
+        if command == fcntl.F_SETPIPE_SZ:
+            raise PermissionError(1, "Operation not permitted")
+        return real(fd, command, arg)
+
+    monkeypatch.setattr(fcntl, "fcntl", refuse_big_pipes)
+    ahead = ClassifyAhead(classifier, min_bytes=1, retry_seconds=0)
+    batches = _batches(corpus(2_000, seed=3), 500)
+    with caplog.at_level(logging.ERROR, logger="adminbot.rules.ahead"):
+        got = _ahead(batches, ahead, classifier)
+    assert got == _alone(batches, build_ruleset())
+    assert ahead.taken == 0 and ahead.worker_pid is None
+    assert caplog.text.count("classifying in this process from now on") == 1

@@ -21,6 +21,7 @@ import contextlib
 import fcntl
 import gc
 import logging
+import math
 import os
 import pickle
 import subprocess
@@ -50,12 +51,18 @@ REPLY_SECONDS = 60.0
 RETRY_SECONDS = 60.0
 """After a worker failed, batches are classified here this long before a new one starts."""
 PIPE_BYTES = 1 << 20
-"""Room in each pipe for two batches, so neither side waits on a write."""
+"""Room in each pipe for two batches. Needed, not only faster: with a pipe smaller than
+a request, this process could wait to send batch N+2 while the worker waits to send the
+answer for N+1 that this process reads only after: neither would move."""
 STOP_SECONDS = 2.0
 
 
 class WorkerFailed(Exception):
     """The worker died, hung or answered nonsense."""
+
+
+class WorkerUnavailable(WorkerFailed):
+    """No worker can run here (its pipes cannot be made big enough): never tried again."""
 
 
 class Worker:
@@ -70,9 +77,13 @@ class Worker:
     def start(cls) -> Worker:
         to_worker, requests = os.pipe()
         replies, from_worker = os.pipe()
-        for fd in (requests, from_worker):
-            with contextlib.suppress(OSError):  # a lower pipe-max-size: writes wait, that is all
+        try:
+            for fd in (requests, from_worker):
                 fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+        except OSError as exc:  # /proc/sys/fs/pipe-max-size below 1 MiB
+            for fd in (to_worker, requests, replies, from_worker):
+                os.close(fd)
+            raise WorkerUnavailable(f"pipes of {PIPE_BYTES} bytes refused: {exc}") from exc
         command = [sys.executable, "-m", "adminbot.rules.worker", str(to_worker), str(from_worker)]
         command += [str(value) for value in gc.get_threshold()]
         try:
@@ -275,16 +286,17 @@ class ClassifyAhead:
         return worker.receive(self._reply_seconds)
 
     def _fail(self, exc: WorkerFailed) -> None:
-        """Classify here from now on; a new worker is tried after `retry_seconds`."""
+        """Classify here from now on; a new worker is tried after `retry_seconds`, unless
+        none can run here."""
+        never = isinstance(exc, WorkerUnavailable)
+        again = "from now on" if never else f"for {self._retry_seconds:g}s"
         logger.error(
-            "the classifier worker failed (%s); classifying in this process for %gs",
-            exc,
-            self._retry_seconds,
+            "the classifier worker failed (%s); classifying in this process %s", exc, again
         )
         for ticket in self._queue:
             ticket.sent = False  # their answers went with the worker: classified here
         self._unread = 0
-        self._retry_at = self._monotonic() + self._retry_seconds
+        self._retry_at = math.inf if never else self._monotonic() + self._retry_seconds
         if self._worker is not None:
             worker, self._worker = self._worker, None
             with contextlib.suppress(OSError, subprocess.SubprocessError):
