@@ -18,6 +18,7 @@ from adminbot.rules.classifier import Classified, Classifier
 from adminbot.rules.reference import corpus
 from adminbot.rules.ruleset import Rule, RuleSet, build_ruleset
 from adminbot.rules.wire import decode, encode
+from adminbot.service.metrics import Metrics
 
 SOURCE = "/srv/pipeline/app.log"
 
@@ -196,6 +197,10 @@ def test_a_worker_killed_midway_loses_nothing_and_a_new_one_takes_over(
     assert "the classifier worker failed" in caplog.text
     assert pids[4] is not None and pids[-1] is not None and pids[-1] != pids[4]
     assert ahead.taken < len(batches)
+    shown = Metrics(ahead=ahead.figures).render().decode()
+    assert f"adminbot_classified_ahead_batches_total {float(ahead.taken)}" in shown
+    assert "adminbot_classifier_worker_failures_total 1.0" in shown
+    assert "adminbot_classifier_worker_running 1.0" in shown  # the one that took over
 
 
 def test_a_worker_that_stops_answering_is_given_up_after_the_reply_time(

@@ -198,6 +198,9 @@ async def test_metrics_parse_and_count_what_was_fed(
     assert samples[("adminbot_incidents", (("rule", "disco_lleno"), ("state", "open")))] == 1.0
     assert samples[("adminbot_alert_delivery_seconds_count", ())] >= 1.0
     assert ("adminbot_outbox_depth", ()) in samples
+    # eight lines are no storm: the classifier worker was never needed
+    assert samples[("adminbot_classifier_worker_running", ())] == 0.0
+    assert samples[("adminbot_classified_ahead_batches_total", ())] == 0.0
 
 
 async def eventually_async(

@@ -31,7 +31,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, NamedTuple
 
 from adminbot.models import Line, LineBatch
 from adminbot.rules.classifier import Classified, Classifier
@@ -131,6 +131,14 @@ class Worker:
             self._process.wait(STOP_SECONDS)
 
 
+class AheadFigures(NamedTuple):
+    """What /metrics shows of the worker since start."""
+
+    taken: int  # batches whose classification came from a worker
+    failures: int  # workers that died, hung or could not start
+    running: bool
+
+
 @dataclass(slots=True)
 class _Ticket:
     """A prepared batch, in the order the tailer will hand batches over."""
@@ -166,12 +174,16 @@ class ClassifyAhead:
         self._unread = 0  # answers to batches forgotten, still to be read and dropped
         self._retry_at = 0.0
         self._closed = False
-        self.taken = 0  # batches whose answer was taken (for tests and benchmarks)
+        self.taken = 0  # batches whose answer was taken
+        self.failures = 0
 
     @property
     def worker_pid(self) -> int | None:
         """The worker's process id while one runs (it starts with the first big batch)."""
         return self._worker.pid if self._worker is not None else None
+
+    def figures(self) -> AheadFigures:
+        return AheadFigures(self.taken, self.failures, self._worker is not None)
 
     @property
     def busy(self) -> bool:
@@ -288,6 +300,7 @@ class ClassifyAhead:
     def _fail(self, exc: WorkerFailed) -> None:
         """Classify here from now on; a new worker is tried after `retry_seconds`, unless
         none can run here."""
+        self.failures += 1
         never = isinstance(exc, WorkerUnavailable)
         again = "from now on" if never else f"for {self._retry_seconds:g}s"
         logger.error(

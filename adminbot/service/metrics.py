@@ -14,9 +14,11 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
+
+from adminbot.rules.ahead import AheadFigures
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +37,7 @@ IncidentCounts = Callable[[], Mapping[tuple[str, str], int]]
 OutboxDepth = Callable[[], int]
 CheckStates = Callable[[], Mapping[str, "str | int"]]
 StoreBytes = Callable[[], int]
+Ahead = Callable[[], AheadFigures]
 
 _T = TypeVar("_T")
 
@@ -49,6 +52,7 @@ class Metrics:
         outbox_depth: OutboxDepth | None = None,
         check_states: CheckStates | None = None,
         store_bytes: StoreBytes | None = None,
+        ahead: Ahead | None = None,
     ) -> None:
         self.registry = CollectorRegistry()
         self._lines = Counter(
@@ -91,6 +95,8 @@ class Metrics:
         self.registry.register(
             _ScrapeTimeCollector(incidents, outbox_depth, check_states, store_bytes)
         )
+        if ahead is not None:
+            self.registry.register(_AheadCollector(ahead))
 
     def lines_read(self, file: str, n: int) -> None:
         """Count `n` lines read from `file` (a batch at a time, not per line)."""
@@ -179,6 +185,44 @@ class _ScrapeTimeCollector(Collector):
                 store = _store_family()
                 store.add_metric([], size)
                 yield store
+
+
+class _AheadCollector(Collector):
+    """The classifier worker's figures (`adminbot.rules.ahead`), read on each scrape."""
+
+    def __init__(self, ahead: Ahead) -> None:
+        self._ahead = ahead
+
+    def describe(self) -> Iterator[Metric]:
+        yield from _ahead_families()
+
+    def collect(self) -> Iterator[Metric]:
+        figures = _read("the classifier worker", self._ahead)
+        if figures is None:
+            return
+        taken, failures, running = _ahead_families()
+        taken.add_metric([], figures.taken)
+        failures.add_metric([], figures.failures)
+        running.add_metric([], 1 if figures.running else 0)
+        yield from (taken, failures, running)
+
+
+def _ahead_families() -> tuple[CounterMetricFamily, CounterMetricFamily, GaugeMetricFamily]:
+    return (
+        CounterMetricFamily(
+            "adminbot_classified_ahead_batches",
+            "Batches classified in the worker process while the batch before was stored.",
+        ),
+        CounterMetricFamily(
+            "adminbot_classifier_worker_failures",
+            "Classifier workers that died, stopped answering or could not start (their "
+            "batches were classified in the service's process).",
+        ),
+        GaugeMetricFamily(
+            "adminbot_classifier_worker_running",
+            "1 while a classifier worker process runs (it starts with a backlog or a storm).",
+        ),
+    )
 
 
 def _incidents_family() -> GaugeMetricFamily:

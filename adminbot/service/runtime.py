@@ -67,6 +67,7 @@ from adminbot.notify.quiet import QuietPolicy
 from adminbot.notify.reminders import Reminders
 from adminbot.predict.watch import Outlook, Predictions
 from adminbot.redaction import Redactor, RedactPattern
+from adminbot.rules.ahead import AheadFigures
 from adminbot.rules.builtin import NUEVO_TIPO, PROCESO_CAIDO
 from adminbot.rules.ignore import IgnoreList
 from adminbot.rules.source import RuleSource
@@ -358,6 +359,7 @@ def build_runtime(
         outbox_depth=store.outbox_depth,
         check_states=lambda: {name: r.state.value for name, r in tracker.current().items()},
         store_bytes=store.size_bytes,
+        ahead=lambda: monitor.ahead.figures() if monitor.ahead else AheadFigures(0, 0, False),
     )
     user_rules = UserRuleStore(store)
     rules = RuleSource(config.rules, stored_specs(user_rules))
