@@ -45,6 +45,10 @@ class SqlStore:
         self._writing = False  # inside transaction(): its handler recovers, not _guard
         self._db = self._file.open()
         self._closed = False
+        self._adopt()
+
+    def _adopt(self) -> None:
+        """Claim for this host what an older schema left without one (see `Store`)."""
 
     def close(self) -> None:
         with self._lock:

@@ -16,10 +16,8 @@ import logging
 import sqlite3
 from collections.abc import Mapping
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from adminbot.clock import Clock, utcnow
 from adminbot.models import Checkpoint
 from adminbot.store import retention
 from adminbot.store.rows import (
@@ -49,17 +47,6 @@ class Store(IncidentTables, IncidentReads, OutboxTables):
     A damaged file is moved aside and a fresh store started (`SqlStore`); what happened
     is kept as a `Recovery` for the admin (`take_recoveries`).
     """
-
-    def __init__(
-        self,
-        path: Path | str,
-        *,
-        clock: Clock = utcnow,
-        positions_every: float = 5.0,
-        host: str | None = None,
-    ) -> None:
-        super().__init__(path, clock=clock, positions_every=positions_every, host=host)
-        self._adopt()
 
     def _adopt(self) -> None:
         """Rows from before hosts were recorded are this host's (one host had them)."""
