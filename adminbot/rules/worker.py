@@ -13,6 +13,7 @@ clock), `sync` says whether `held` replaces what this process holds for `source`
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import pickle
 import signal
@@ -57,10 +58,8 @@ def main(argv: list[str]) -> int:
         gc.set_threshold(*(int(value) for value in argv[2:5]))
     requests = Connection(int(argv[0]), writable=False)
     replies = Connection(int(argv[1]), readable=False)
-    try:
+    with contextlib.suppress(BrokenPipeError):  # the sender went away while we answered
         serve(requests, replies)
-    except BrokenPipeError:
-        return 0  # the sender went away while we answered
     return 0
 
 
