@@ -8,8 +8,12 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 
+import psutil
 import pytest
 
 from adminbot.models import LineBatch, Match, Record
@@ -298,3 +302,38 @@ def test_pipes_that_cannot_hold_two_batches_mean_no_worker_for_good(
     assert got == _alone(batches, build_ruleset())
     assert ahead.taken == 0 and ahead.worker_pid is None
     assert caplog.text.count("classifying in this process from now on") == 1
+
+
+CHILD = """
+import sys, time
+from adminbot.models import LineBatch
+from adminbot.rules.ahead import ClassifyAhead
+from adminbot.rules.classifier import Classifier
+from adminbot.rules.ruleset import build_ruleset
+ahead = ClassifyAhead(Classifier(build_ruleset()), min_bytes=1)
+ahead.prepare("a.log", LineBatch("a.log", 1, ["2026-11-29 10:00:00,000 ERROR x: boom"], [0, 40]))
+print(ahead.worker_pid, flush=True)
+time.sleep(60)
+"""
+
+
+def test_the_worker_does_not_outlive_a_service_that_was_killed() -> None:
+    """SIGKILL leaves no time to stop the worker: it ends when its pipe closes."""
+    with subprocess.Popen(
+        [sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True
+    ) as child:
+        assert child.stdout is not None
+        worker = psutil.Process(int(child.stdout.readline()))
+        assert "adminbot.rules.worker" in worker.cmdline()
+        child.send_signal(signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if worker.status() == psutil.STATUS_ZOMBIE:
+                break
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.02)
+    else:
+        worker.kill()
+        raise AssertionError("the worker outlived its service")
