@@ -6,7 +6,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from adminbot.actions.executor import ActionKind
-from adminbot.actions.remedies import Remedies, RunStatus
+from adminbot.actions.remedies import Remedies
+from adminbot.actions.runs import RunStatus
 from adminbot.fleet.work import RemoteFixes
 from adminbot.incidents.book import IncidentBook
 from adminbot.models import Incident, IncidentState, Match, Record, Severity, frozen_map

@@ -18,7 +18,8 @@ import pytest
 
 from adminbot.actions.executor import ActionBudget, ActionKind, ActionOutcome
 from adminbot.actions.outcome import ActionReason, note
-from adminbot.actions.remedies import POLICY_ACTOR, Remedies, RunStatus
+from adminbot.actions.remedies import POLICY_ACTOR, Remedies
+from adminbot.actions.runs import RunStatus
 from adminbot.incidents.book import IncidentBook
 from adminbot.incidents.events import IncidentEvent
 from adminbot.models import IncidentState, Match, Policy, Record, Severity, frozen_map

@@ -11,15 +11,21 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from functools import partial
 from typing import Protocol
 
 from adminbot.actions.diskreport import DiskReport
 from adminbot.actions.executor import ActionBudget, ActionKind, ActionOutcome
-from adminbot.actions.outcome import ActionNote, ActionReason, note
+from adminbot.actions.outcome import ActionReason, note
+from adminbot.actions.runs import (
+    REFUSED_KIND,
+    REPORT_KIND,
+    SKIPPED_KIND,
+    RunResult,
+    RunStatus,
+    audit_unrun,
+)
 from adminbot.actions.telling import ActionLog, Teller
 from adminbot.clock import Clock, utcnow
 from adminbot.incidents.book import IncidentBook
@@ -32,42 +38,12 @@ from adminbot.store.api import StoreApi
 logger = logging.getLogger(__name__)
 
 POLICY_ACTOR = "policy"
-REPORT_KIND = "report"
-SKIPPED_KIND = "skipped"
-REFUSED_KIND = "refused"
-
 WAITS_FOR_SERVER = frozenset({ActionKind.RETRY, ActionKind.CLEAN_RETRY})
 """Downloads go through the local Bot API server: retrying while it is down only fails."""
 
 SERVER_POLL_SECONDS = 5.0
 
 AsyncProbe = Callable[[], Awaitable[bool]]
-
-
-def audit_unrun(
-    store: StoreApi,
-    incident_id: int,
-    actor: str,
-    label: str,
-    kind: ActionKind,
-    notes: Sequence[ActionNote],
-    now: datetime,
-) -> str:
-    """Audit a fix that did not run (skipped, refused, expired: `label`) and why; returns
-    the summary the audit row and the alert show."""
-    outcome = ActionOutcome(kind, False, tuple(notes), kind.value)
-    summary = outcome.summary  # worded anew at each reading: once per audit in a storm
-    store.add_audit(
-        incident_id=incident_id,
-        actor=actor,
-        kind=label,
-        operation=kind.value,
-        ok=False,
-        summary=summary,
-        now=now,
-        detail=outcome.detail(),
-    )
-    return summary
 
 
 class ActionsLike(Protocol):
@@ -103,24 +79,6 @@ def _failed(kind: ActionKind, error: str) -> ActionOutcome:
         attempts=0,
         refused=False,
     )
-
-
-class RunStatus(StrEnum):
-    DONE = "done"
-    BUSY = "busy"
-    CLOSED = "closed"
-    UNAVAILABLE = "unavailable"
-    OVER_BUDGET = "over_budget"
-    QUEUED = "queued"
-    """Another host's incident: its agent runs the fix (adminbot.fleet.work)."""
-    UNREACHABLE = "unreachable"
-    """Another host's incident, and that host's agent does not heartbeat: nothing runs."""
-
-
-@dataclass(frozen=True)
-class RunResult:
-    status: RunStatus
-    outcome: ActionOutcome | None = None
 
 
 class Remedies:

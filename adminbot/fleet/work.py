@@ -20,7 +20,7 @@ from datetime import timedelta
 
 from adminbot.actions.executor import ActionKind
 from adminbot.actions.outcome import ActionReason, note
-from adminbot.actions.remedies import REFUSED_KIND, RunResult, RunStatus, audit_unrun
+from adminbot.actions.runs import REFUSED_KIND, RunResult, RunStatus, audit_unrun
 from adminbot.clock import Clock, utcnow
 from adminbot.fleet.silence import is_silent
 from adminbot.models import Incident

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from adminbot.actions.executor import ActionKind
-from adminbot.actions.remedies import RunStatus
+from adminbot.actions.runs import RunStatus
 from adminbot.incidents.book import key_target
 from adminbot.kinds.makerule import Edit, Made
 from adminbot.models import Incident, IncidentState
