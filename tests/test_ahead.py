@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import psutil
 import pytest
@@ -337,3 +338,15 @@ def test_the_worker_does_not_outlive_a_service_that_was_killed() -> None:
     else:
         worker.kill()
         raise AssertionError("the worker outlived its service")
+
+
+@pytest.mark.parametrize(
+    "sample", sorted(p.name for p in (Path(__file__).parent / "samples").glob("*.log"))
+)
+def test_every_sample_log_classified_ahead_gives_what_the_classifier_gives(
+    sample: str, classifier: Classifier, ahead: ClassifyAhead
+) -> None:
+    text = (Path(__file__).parent / "samples" / sample).read_text(encoding="utf-8")
+    batches = _batches(text.splitlines(), 7)
+    assert _ahead(batches, ahead, classifier) == _alone(batches, build_ruleset())
+    assert ahead.taken == len(batches)
