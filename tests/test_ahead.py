@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -350,3 +351,57 @@ def test_every_sample_log_classified_ahead_gives_what_the_classifier_gives(
     batches = _batches(text.splitlines(), 7)
     assert _ahead(batches, ahead, classifier) == _alone(batches, build_ruleset())
     assert ahead.taken == len(batches)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_refusals_kills_pass_ends_and_flushes_keep_the_classifiers_alike(seed: int) -> None:
+    """The tailer's life at random: batches of 1-400 lines (small ones classified here),
+    refusals offering a batch again, passes that end (nothing read ahead) followed by the
+    stale-record timer, workers killed. The result must be the plain classifier's fed the
+    batches the store took, with the same flushes."""
+    rng = random.Random(seed)
+    texts = corpus(5_000, seed=100 + seed)
+    batches, start = [], 0
+    while start < len(texts):
+        size = rng.choice([1, 3, 40, 120, 400])
+        part = texts[start : start + size]
+        batches.append(
+            LineBatch(SOURCE, start + 1, part, [10 * (start + i) for i in range(len(part) + 1)])
+        )
+        start += size
+    clock = [0.0]
+    got = Classifier(build_ruleset(), monotonic=lambda: clock[0])
+    expected = Classifier(build_ruleset(), monotonic=lambda: clock[0])
+    ahead = ClassifyAhead(got, min_bytes=500, retry_seconds=0, monotonic=lambda: clock[0])
+    run, reference = Run(), Run()
+    prepared = -1
+    index = 0
+    try:
+        while index < len(batches):
+            clock[0] += 0.01
+            if prepared < index:
+                ahead.prepare(SOURCE, batches[index])
+                prepared = index
+            pass_ends = rng.random() < 0.2
+            if not pass_ends and index + 1 < len(batches):
+                ahead.prepare(SOURCE, batches[index + 1])
+                prepared = index + 1
+            if rng.random() < 0.05 and ahead.worker_pid is not None:
+                os.kill(ahead.worker_pid, signal.SIGKILL)
+            before = got.snapshot(SOURCE)
+            done = ahead.result(SOURCE, batches[index]) or got.feed(SOURCE, batches[index])
+            if rng.random() < 0.1:  # the store refused it: offered again, read ahead again
+                got.restore(SOURCE, before)
+                ahead.forget()
+                prepared = index - 1
+                continue
+            run.add(done)
+            reference.add(expected.feed(SOURCE, batches[index]))
+            index += 1
+            if pass_ends and not ahead.busy:
+                run.add(got.flush_stale(0.0))
+                reference.add(expected.flush_stale(0.0))
+        assert run.end(got) == reference.end(expected)
+        assert ahead.taken > 0
+    finally:
+        ahead.close()
