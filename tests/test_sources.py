@@ -974,3 +974,26 @@ def test_a_read_error_on_the_chunk_read_ahead_loses_nothing_read_before_it(
     assert [n for kind, n in ahead.events if kind == "sink" and n] == sorted(
         {n for kind, n in ahead.events if kind == "prepare"}
     )
+
+
+def test_a_line_longer_than_a_pass_of_chunks_leaves_the_pass_to_come_back(
+    tmp_path: Path, make_tailer: MakeTailer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks that end no line count toward the pass's cap like any other: a hostile
+    line of hundreds of megabytes must not hold the tailer in one file."""
+    monkeypatch.setattr(tracking, "MAX_CHUNKS_PER_PASS", 3)
+    log = tmp_path / "bot.log"
+    log.write_bytes(b"x" * (5 * CHUNK_BYTES) + b"\nafter\n")
+    rec = Recorder()
+    tailer = make_tailer([str(log)], rec, from_beginning=True)
+    real, reads = os.pread, [0]
+
+    def counted(fd: int, size: int, offset: int) -> bytes:
+        reads[0] += size == CHUNK_BYTES
+        return real(fd, size, offset)
+
+    monkeypatch.setattr(os, "pread", counted)
+    tailer._pass(full=True)
+    assert reads[0] == 3 and tailer._again  # the cap, and more to read next pass
+    tailer.poll()
+    assert rec.texts()[-1] == "after"

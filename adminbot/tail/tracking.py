@@ -99,6 +99,8 @@ class TrackedPath:
         self._unsaved = False  # current's position not yet handed to the sink
         self._drain_unsaved = False  # draining's position not yet saved under its own key
         self._refused = False  # the sink's store refused the last batch (told once)
+        self._chunks_left = 0  # reads left in this look at the file (`_deliver`)
+        self._at_end = False  # the last read of `_deliver` found the end of the file
         # Closed while idle: (device, inode, offset read up to, mtime) to notice news by.
         self._parked: tuple[int, int, int, int] | None = None
 
@@ -305,21 +307,21 @@ class TrackedPath:
             if not self._hand_over(follower, [], follower.checkpoint(), out):
                 return
             self._unsaved = False
+        self._chunks_left = MAX_CHUNKS_PER_PASS
+        self._at_end = False
         ahead = self._read(follower)
-        for chunk in range(MAX_CHUNKS_PER_PASS):
-            if ahead is None:
-                return
+        while ahead is not None:
             lines, checkpoint = ahead
             # The next chunk is read (and prepared) before this one is handed over; if the
             # sink refuses this one, the follower rolls back past both.
             try:
-                ahead = self._read(follower) if chunk + 1 < MAX_CHUNKS_PER_PASS else None
+                ahead = self._read(follower)
             except OSError:
                 self._give(follower, lines, checkpoint, out)  # read already: not lost
                 raise
             if not self._give(follower, lines, checkpoint, out):
                 return
-        out.more = True
+        out.more = not self._at_end  # stopped at the pass's chunks, not at the end
 
     def _give(
         self, follower: Follower, lines: Sequence[Line], checkpoint: Checkpoint, out: Outcome
@@ -333,8 +335,15 @@ class TrackedPath:
         return True
 
     def _read(self, follower: Follower) -> tuple[Sequence[Line], Checkpoint] | None:
-        """The next chunk with lines in it, told to `prepare`; None at the end of the file."""
-        while (batch := follower.read_batch()) is not None:
+        """The next chunk with lines in it, told to `prepare`; None at the end of the file
+        or of the pass's chunks (a chunk that ends no line counts too: a line of hundreds
+        of megabytes must not keep the tailer from its other files, or from stopping)."""
+        while self._chunks_left > 0:
+            self._chunks_left -= 1
+            batch = follower.read_batch()
+            if batch is None:
+                self._at_end = True
+                return None
             if batch[0]:
                 self._prepare(batch[0])
                 return batch
