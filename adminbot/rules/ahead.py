@@ -55,6 +55,7 @@ PIPE_BYTES = 1 << 20
 a request, this process could wait to send batch N+2 while the worker waits to send the
 answer for N+1 that this process reads only after: neither would move."""
 STOP_SECONDS = 2.0
+SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", -1)  # Linux's; elsewhere the call fails (EINVAL)
 
 
 class WorkerFailed(Exception):
@@ -79,8 +80,8 @@ class Worker:
         replies, from_worker = os.pipe()
         try:
             for fd in (requests, from_worker):
-                fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-        except OSError as exc:  # /proc/sys/fs/pipe-max-size below 1 MiB
+                fcntl.fcntl(fd, SETPIPE_SZ, PIPE_BYTES)
+        except OSError as exc:  # /proc/sys/fs/pipe-max-size below 1 MiB; not Linux
             for fd in (to_worker, requests, replies, from_worker):
                 os.close(fd)
             raise WorkerUnavailable(f"pipes of {PIPE_BYTES} bytes refused: {exc}") from exc

@@ -294,7 +294,9 @@ class Monitor:
 
 def _cores() -> int:
     """The CPUs this process may run on: a worker process only helps with two."""
-    return len(os.sched_getaffinity(0))
+    if hasattr(os, "sched_getaffinity"):  # Linux: the CPUs this process is allowed
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 @dataclass(frozen=True, slots=True)
