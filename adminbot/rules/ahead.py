@@ -78,16 +78,14 @@ class Worker:
     def start(cls) -> Worker:
         to_worker, requests = os.pipe()
         replies, from_worker = os.pipe()
-        try:
-            for fd in (requests, from_worker):
-                fcntl.fcntl(fd, SETPIPE_SZ, PIPE_BYTES)
-        except OSError as exc:  # /proc/sys/fs/pipe-max-size below 1 MiB; not Linux
-            for fd in (to_worker, requests, replies, from_worker):
-                os.close(fd)
-            raise WorkerUnavailable(f"pipes of {PIPE_BYTES} bytes refused: {exc}") from exc
         command = [sys.executable, "-m", "adminbot.rules.worker", str(to_worker), str(from_worker)]
         command += [str(value) for value in gc.get_threshold()]
         try:
+            try:
+                for fd in (requests, from_worker):
+                    fcntl.fcntl(fd, SETPIPE_SZ, PIPE_BYTES)
+            except OSError as exc:  # /proc/sys/fs/pipe-max-size below 1 MiB; not Linux
+                raise WorkerUnavailable(f"pipes of {PIPE_BYTES} bytes refused: {exc}") from exc
             process = subprocess.Popen(
                 command, pass_fds=(to_worker, from_worker), stdin=subprocess.DEVNULL
             )

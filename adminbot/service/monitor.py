@@ -217,8 +217,6 @@ class Monitor:
         current = self.rules.ruleset
         if current is not self.classifier.ruleset:
             self.classifier.ruleset = current
-            if self.ahead is not None:
-                self.ahead.forget()  # classified with the rules before
 
     def _hold_back(self, path: str, lines: Sequence[Line], checkpoint: Checkpoint) -> Checkpoint:
         """The checkpoint to save: never past the first line of a record not yet emitted."""
